@@ -1,0 +1,1 @@
+"""Executors, job runner and latest-wins scheduler (Qt-free)."""

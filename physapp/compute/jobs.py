@@ -1,0 +1,162 @@
+"""Run long work in a child process that Cancel can stop at once (Qt-free).
+
+:class:`ProcessJobRunner` keeps one warm worker process. ``submit`` sends a picklable callable;
+the worker calls it with ``progress=`` and ``cancel=`` keyword arguments and sends back progress
+events and the result. ``cancel`` terminates the process (a direct factorisation or a gmsh call
+cannot be interrupted otherwise) and the next job starts a fresh one. The owner calls ``poll``
+(the GUI does so from a timer on its own thread) and receives :class:`JobEvent` objects.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing as mp
+import queue
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from physapp.core.errors import Cancelled, PhysappError
+from physapp.core.progress import NEVER
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    """``kind`` is one of ``progress``, ``done``, ``error``, ``cancelled``."""
+
+    kind: str
+    job_id: int
+    fraction: float = 0.0
+    message: str = ""
+    result: Any = None
+    user_error: bool = False
+
+
+def _worker_main(tasks: mp.Queue, events: mp.Queue, preload: tuple[str, ...]) -> None:
+    import importlib
+
+    for name in preload:  # pay import costs before the first job, not during it
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - a failed preload resurfaces in the job itself
+            pass
+    while True:
+        item = tasks.get()
+        if item is None:
+            return
+        job_id, fn, args, kwargs = item
+
+        def progress(fraction: float, message: str, job_id: int = job_id) -> None:
+            events.put(("progress", job_id, float(fraction), str(message)))
+
+        try:
+            result = fn(*args, progress=progress, cancel=NEVER, **kwargs)
+            events.put(("done", job_id, result))
+        except Cancelled as exc:
+            events.put(("cancelled", job_id, str(exc)))
+        except PhysappError as exc:
+            events.put(("error", job_id, str(exc), True))
+        except Exception as exc:  # noqa: BLE001 - reported to the user, worker keeps running
+            tb = traceback.format_exc(limit=8)
+            events.put(("error", job_id, f"{type(exc).__name__}: {exc}\n{tb}", False))
+
+
+class ProcessJobRunner:
+    """One job at a time in a persistent, killable child process."""
+
+    def __init__(self, preload: tuple[str, ...] = ()) -> None:
+        self._ctx = mp.get_context("spawn")  # fork is unsafe with Qt/VTK threads in the parent
+        self._preload = preload
+        self._ids = itertools.count(1)
+        self._proc: mp.process.BaseProcess | None = None
+        self._tasks: mp.Queue | None = None
+        self._events: mp.Queue | None = None
+        self._running: int | None = None
+        self._pending: list[JobEvent] = []
+
+    @property
+    def busy(self) -> bool:
+        return self._running is not None
+
+    @property
+    def running_job(self) -> int | None:
+        return self._running
+
+    def start(self) -> None:
+        """Start the worker now (warm-up) rather than at the first submit."""
+        if self._proc is None or not self._proc.is_alive():
+            self._tasks, self._events = self._ctx.Queue(), self._ctx.Queue()
+            self._proc = self._ctx.Process(
+                target=_worker_main, args=(self._tasks, self._events, self._preload), daemon=True
+            )
+            self._proc.start()
+
+    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> int:
+        """Queue ``fn(*args, progress=..., cancel=..., **kwargs)``; one job runs at a time."""
+        if self._running is not None:
+            raise RuntimeError("a job is already running; cancel it first")
+        self.start()
+        job_id = next(self._ids)
+        self._running = job_id
+        self._tasks.put((job_id, fn, args, kwargs))
+        return job_id
+
+    def cancel(self) -> None:
+        """Stop the running job at once by terminating the worker process."""
+        if self._running is None:
+            return
+        job_id, self._running = self._running, None
+        self._kill()
+        self._pending.append(JobEvent("cancelled", job_id, message="Cancelled by the user."))
+
+    def poll(self) -> list[JobEvent]:
+        """Events since the last call (non-blocking). A worker that died is reported as an error."""
+        out, self._pending = self._pending, []
+        while self._events is not None:
+            try:
+                raw = self._events.get_nowait()
+            except queue.Empty:
+                break
+            out.append(self._event(raw))
+        if self._running is not None and self._proc is not None and not self._proc.is_alive():
+            job_id, self._running = self._running, None
+            code = self._proc.exitcode
+            self._kill()
+            out.append(JobEvent("error", job_id, message=(
+                f"The solver process stopped unexpectedly (exit code {code}); it may have run "
+                "out of memory. Try a coarser mesh."), user_error=True))
+        return out
+
+    def _event(self, raw: tuple) -> JobEvent:
+        kind, job_id = raw[0], raw[1]
+        if kind in ("done", "error", "cancelled") and job_id == self._running:
+            self._running = None
+        if kind == "progress":
+            return JobEvent(kind, job_id, raw[2], raw[3])
+        if kind == "done":
+            return JobEvent(kind, job_id, 1.0, result=raw[2])
+        if kind == "error":
+            return JobEvent(kind, job_id, message=raw[2], user_error=raw[3])
+        return JobEvent(kind, job_id, message=raw[2])
+
+    def _kill(self) -> None:
+        if self._proc is not None:
+            self._proc.terminate()
+            self._proc.join(timeout=5)
+            if self._proc.is_alive():
+                self._proc.kill()
+                self._proc.join(timeout=5)
+        # queues may be corrupt after a terminate mid-write: start afresh
+        for q in (self._tasks, self._events):
+            if q is not None:
+                q.cancel_join_thread()
+                q.close()
+        self._proc = self._tasks = self._events = None
+
+    def shutdown(self) -> None:
+        self._running = None
+        if self._proc is not None and self._proc.is_alive() and self._tasks is not None:
+            self._tasks.put(None)
+            self._proc.join(timeout=2)
+        self._kill()

@@ -1,0 +1,31 @@
+"""Errors the user is meant to read.
+
+Every error raised for bad input derives from :class:`PhysappError`; its message says what went
+wrong and what to do. The GUI shows it in a dialog or the status bar, the CLI prints it on one line
+and exits non-zero. Anything else escaping is a bug.
+"""
+
+from __future__ import annotations
+
+
+class PhysappError(Exception):
+    """Base class of all errors caused by input the user can fix."""
+
+
+class ParameterError(PhysappError, ValueError):
+    """A parameter value is outside its bounds, unknown, or inconsistent with another one."""
+
+
+class GeometryError(PhysappError):
+    """A geometry cannot be built or meshed with the given parameters."""
+
+
+class SolverError(PhysappError):
+    """A solve failed: singular system, no convergence, bad material, ..."""
+
+
+class Cancelled(PhysappError):
+    """Raised inside long work when its :class:`~physapp.core.progress.CancelToken` is set."""
+
+    def __init__(self, message: str = "Cancelled by the user.") -> None:
+        super().__init__(message)

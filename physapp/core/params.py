@@ -1,0 +1,78 @@
+"""Parameters of a study: name, unit, bounds, default, and whether they change the geometry."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from physapp.core.errors import ParameterError
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """One design parameter a slider controls.
+
+    Parameters
+    ----------
+    name : identifier used on the command line (``--set name=value``) and in files.
+    label : human name shown next to the slider.
+    unit : unit string (SI by default, e.g. ``"m"``, ``"Pa"``).
+    lower, upper : inclusive bounds.
+    default : value a new study starts with.
+    geometric : True when a change needs a new mesh (the viewport shows the new shape).
+    scale : display factor for the slider (e.g. 1e3 to show metres as millimetres).
+    display_unit : unit of the displayed value (``unit`` scaled by ``scale``).
+    """
+
+    name: str
+    label: str
+    unit: str
+    lower: float
+    upper: float
+    default: float
+    geometric: bool = False
+    scale: float = 1.0
+    display_unit: str = ""
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.lower < self.upper:
+            raise ValueError(f"{self.name}: lower bound must be below upper bound")
+        if not self.lower <= self.default <= self.upper:
+            raise ValueError(f"{self.name}: default {self.default} outside bounds")
+
+    @property
+    def shown_unit(self) -> str:
+        return self.display_unit or self.unit
+
+    def validate(self, value: float) -> float:
+        """Return ``value`` as float or raise :class:`ParameterError` with the allowed range."""
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise ParameterError(f"{self.label} ({self.name}): '{value}' is not a number.") from None
+        if not math.isfinite(value):
+            raise ParameterError(f"{self.label} ({self.name}) must be a finite number.")
+        if not self.lower <= value <= self.upper:
+            raise ParameterError(
+                f"{self.label} ({self.name}) = {value:g} {self.unit} is outside its range "
+                f"[{self.lower:g}, {self.upper:g}] {self.unit}."
+            )
+        return value
+
+
+def validate_params(
+    specs: tuple[ParameterSpec, ...], values: Mapping[str, float], *, fill_defaults: bool = True
+) -> dict[str, float]:
+    """Check names and bounds; return a complete dict (defaults for missing names)."""
+    by_name = {p.name: p for p in specs}
+    unknown = sorted(set(values) - set(by_name))
+    if unknown:
+        raise ParameterError(
+            f"Unknown parameter(s) {', '.join(unknown)}; this study has: {', '.join(by_name)}."
+        )
+    out = {p.name: p.default for p in specs} if fill_defaults else {}
+    for name, value in values.items():
+        out[name] = by_name[name].validate(value)
+    return out

@@ -1,0 +1,110 @@
+"""What a study is: parameters, fields it produces, and the physical set-up a solver needs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from physapp.core.mesh import MeshData
+from physapp.core.params import ParameterSpec, validate_params
+from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """A scalar field the viewport can show: ``name`` is a key of ``FieldResult.point_data``
+    (``"displacement[0]"`` addresses a component, a bare vector name its magnitude)."""
+
+    name: str
+    label: str
+    unit: str
+
+
+@dataclass(frozen=True)
+class Material:
+    """Isotropic linear-elastic material (SI units: Pa)."""
+
+    youngs_modulus: float
+    poissons_ratio: float
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Support:
+    """Fix displacement components (0 = x, 1 = y, 2 = z) on a named boundary region."""
+
+    region: str
+    components: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Traction:
+    """A surface traction vector (Pa) applied on a named boundary region."""
+
+    region: str
+    vector: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class ElasticSetup:
+    """Everything an elasticity solver needs besides the mesh."""
+
+    analysis: str  # "plane_stress" | "plane_strain" | "3d"
+    material: Material
+    supports: tuple[Support, ...]
+    tractions: tuple[Traction, ...] = ()
+    thickness: float = 1.0
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """Static description of a study: what the gallery, sliders and CLI show."""
+
+    id: str
+    title: str
+    description: str
+    parameters: tuple[ParameterSpec, ...]
+    fields: tuple[FieldSpec, ...]
+    default_field: str
+    unit_system: str = "SI (m, N, Pa)"
+    notes: str = ""
+    key_quantities: tuple[str, ...] = field(default_factory=tuple)
+
+    def parameter(self, name: str) -> ParameterSpec:
+        for p in self.parameters:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def defaults(self) -> dict[str, float]:
+        return {p.name: p.default for p in self.parameters}
+
+    def validate(self, values: Mapping[str, float]) -> dict[str, float]:
+        return validate_params(self.parameters, values)
+
+    def field_spec(self, name: str) -> FieldSpec:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+
+class Study(Protocol):
+    """A parametric study: a spec, a mesher and a physical set-up (implemented in studies/)."""
+
+    spec: StudySpec
+
+    def check(self, params: Mapping[str, float]) -> dict[str, float]:
+        """Validate bounds and cross-parameter constraints; raise ParameterError/GeometryError."""
+        ...
+
+    def build_mesh(
+        self,
+        params: Mapping[str, float],
+        *,
+        progress: ProgressFn = no_progress,
+        cancel: CancelToken = NEVER,
+    ) -> MeshData: ...
+
+    def setup(self, params: Mapping[str, float]) -> ElasticSetup: ...

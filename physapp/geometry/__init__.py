@@ -1,0 +1,1 @@
+"""Parametric geometry and meshing with gmsh (OCC kernel)."""

@@ -1,0 +1,89 @@
+"""A process-wide lock around gmsh (its API is global state) and gmsh -> MeshData conversion."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+
+import gmsh
+import numpy as np
+
+from physapp.core.errors import GeometryError
+from physapp.core.mesh import CellBlock, MeshData
+
+_LOCK = threading.RLock()
+
+#: gmsh element type -> (meshio name, dimension)
+GMSH_TYPES = {1: ("line", 1), 2: ("triangle", 2), 4: ("tetra", 3), 8: ("line3", 1),
+              9: ("triangle6", 2), 11: ("tetra10", 3), 3: ("quad", 2), 5: ("hexahedron", 3)}
+
+
+@contextlib.contextmanager
+def gmsh_model(name: str) -> Iterator[None]:
+    """Hold the gmsh lock and a fresh model for the duration of the block.
+
+    ``interruptible=False`` lets gmsh run outside the main thread (it installs no signal handler).
+    """
+    with _LOCK:
+        if not gmsh.isInitialized():
+            gmsh.initialize(interruptible=False)
+        gmsh.option.setNumber("General.Terminal", 0)
+        gmsh.clear()
+        gmsh.model.add(name)
+        try:
+            yield
+        except GeometryError:
+            raise
+        except Exception as exc:  # gmsh raises plain Exception with its log message
+            raise GeometryError(f"gmsh could not build the geometry: {exc}") from exc
+        finally:
+            gmsh.clear()
+
+
+def extract_mesh(dim: int, length_unit: str = "m") -> MeshData:
+    """Convert the current gmsh model's mesh to MeshData.
+
+    Domain cells are all elements of dimension ``dim``; every physical group of dimension ``dim-1``
+    becomes a named boundary region and every physical group of dimension ``dim`` a subdomain.
+    Nodes not used by domain cells are dropped.
+    """
+    tags, coords, _ = gmsh.model.mesh.getNodes()
+    coords = coords.reshape(-1, 3)
+    index = np.full(int(tags.max()) + 1, -1, dtype=np.int64)
+    blocks, used = [], []
+    for etype, (cname, edim) in GMSH_TYPES.items():
+        if edim != dim:
+            continue
+        _, enodes = gmsh.model.mesh.getElementsByType(etype)
+        if len(enodes):
+            conn = enodes.astype(np.int64).reshape(-1, _nodes_per(cname))
+            blocks.append((cname, conn))
+            used.append(conn.ravel())
+    if not blocks:
+        raise GeometryError("gmsh produced no elements; try a smaller element size.")
+    used_tags = np.unique(np.concatenate(used))
+    index[used_tags] = np.arange(len(used_tags))
+    pos = np.full(int(tags.max()) + 1, -1, dtype=np.int64)
+    pos[tags.astype(np.int64)] = np.arange(len(tags))
+    points = coords[pos[used_tags]]
+    cells = tuple(CellBlock(n, index[c]) for n, c in blocks)
+    boundaries: dict[str, np.ndarray] = {}
+    for pdim, ptag in gmsh.model.getPhysicalGroups(dim - 1):
+        name = gmsh.model.getPhysicalName(pdim, ptag) or f"boundary_{ptag}"
+        facets = []
+        for ent in gmsh.model.getEntitiesForPhysicalGroup(pdim, ptag):
+            etypes, _, enodes = gmsh.model.mesh.getElements(pdim, ent)
+            for et, en in zip(etypes, enodes):
+                cname = GMSH_TYPES[int(et)][0]
+                corner = {"line": 2, "line3": 2, "triangle": 3, "triangle6": 3}[cname]
+                facets.append(en.astype(np.int64).reshape(-1, _nodes_per(cname))[:, :corner])
+        if facets:
+            boundaries[name] = index[np.concatenate(facets)]
+    return MeshData(points, cells, boundaries, {}, dim, length_unit)
+
+
+def _nodes_per(cname: str) -> int:
+    from physapp.core.mesh import CELL_INFO
+
+    return CELL_INFO[cname][0]

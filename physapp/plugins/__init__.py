@@ -1,0 +1,1 @@
+"""Plugin manifests, discovery and registry."""

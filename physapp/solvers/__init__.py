@@ -1,0 +1,1 @@
+"""Reference finite-element solvers (scikit-fem assembly, pyamg-preconditioned CG)."""

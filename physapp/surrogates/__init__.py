@@ -1,0 +1,1 @@
+"""Surrogate models (torch is imported lazily, only here)."""
