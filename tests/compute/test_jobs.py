@@ -1,0 +1,86 @@
+"""Job runner (child process, cancel) and latest-wins worker."""
+
+import threading
+import time
+
+import pytest
+
+from physapp.compute.jobs import ProcessJobRunner
+from physapp.compute.latest import LatestWinsWorker
+from physapp.compute.tasks import solve_study
+from physapp.core import ParameterError
+
+
+def wait_final(runner, timeout=60.0):
+    end = time.monotonic() + timeout
+    progress = []
+    while time.monotonic() < end:
+        for ev in runner.poll():
+            if ev.kind == "progress":
+                progress.append(ev)
+            else:
+                return ev, progress
+        time.sleep(0.01)
+    raise AssertionError("job did not finish")
+
+
+@pytest.fixture
+def runner():
+    r = ProcessJobRunner(preload=("physapp.compute.tasks",))
+    yield r
+    r.shutdown()
+
+
+def test_solve_in_child_process_reports_progress_and_result(runner):
+    runner.submit(solve_study, "plate-with-hole", {"mesh_size": 0.01})
+    ev, progress = wait_final(runner)
+    assert ev.kind == "done", ev.message
+    assert ev.result.meta["n_dofs"] > 1000 and "von_mises" in ev.result.point_data
+    assert any("CG iteration" in p.message for p in progress)
+    assert not runner.busy
+
+
+def test_cancel_is_immediate_and_next_job_works(runner):
+    runner.submit(solve_study, "plate-with-hole", {"mesh_size": 0.0005})  # ~1M DOF: seconds
+    time.sleep(1.5)
+    assert runner.busy
+    t0 = time.monotonic()
+    runner.cancel()
+    assert time.monotonic() - t0 < 2.0
+    ev, _ = wait_final(runner)
+    assert ev.kind == "cancelled"
+    runner.submit(solve_study, "plate-with-hole", {"mesh_size": 0.01})
+    ev, _ = wait_final(runner)
+    assert ev.kind == "done"
+
+
+def test_bad_input_in_child_is_a_user_error(runner):
+    runner.submit(solve_study, "plate-with-hole", {"radius": 0.07, "width": 0.1})
+    ev, _ = wait_final(runner)
+    assert ev.kind == "error" and ev.user_error
+    assert "does not fit" in ev.message
+
+
+def test_latest_wins_skips_stale_requests():
+    started, results, errors = [], [], []
+    gate = threading.Event()
+
+    def slow(x):
+        started.append(x)
+        gate.wait(5)
+        if x == "bad":
+            raise ParameterError("bad value")
+        return x * 2
+
+    w = LatestWinsWorker(slow, lambda i, r: results.append((i, r)), lambda i, m: errors.append(m))
+    w.submit(1)
+    time.sleep(0.1)  # 1 is running now; 2..9 queue up and replace each other
+    ids = [w.submit(k) for k in range(2, 10)]
+    gate.set()
+    assert w.wait_idle(5)
+    assert started == [1, 9]
+    assert results == [(1, 2), (ids[-1], 18)]
+    w.submit("bad")
+    assert w.wait_idle(5)
+    assert errors == ["bad value"]
+    w.close()
