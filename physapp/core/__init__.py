@@ -7,16 +7,26 @@ from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress, s
 from physapp.core.protocols import Solver, Surrogate
 from physapp.core.results import FieldResult
 from physapp.core.study import (
+    Convection,
     ElasticSetup,
     FieldSpec,
+    FixedTemperature,
+    HeatFlux,
+    HeatSetup,
     Material,
+    Pressure,
     Study,
     StudySpec,
     Support,
+    ThermalStrain,
     Traction,
 )
 
 __all__ = [
+    "Convection",
+    "FixedTemperature",
+    "HeatFlux",
+    "HeatSetup",
     "NEVER",
     "CancelToken",
     "Cancelled",
@@ -29,6 +39,7 @@ __all__ = [
     "MeshData",
     "ParameterError",
     "ParameterSpec",
+    "Pressure",
     "PhysappError",
     "ProgressFn",
     "SolverError",
@@ -37,6 +48,7 @@ __all__ = [
     "StudySpec",
     "Support",
     "Surrogate",
+    "ThermalStrain",
     "Traction",
     "no_progress",
     "scaled",

@@ -47,14 +47,77 @@ class Traction:
 
 
 @dataclass(frozen=True)
-class ElasticSetup:
-    """Everything an elasticity solver needs besides the mesh."""
+class Pressure:
+    """A pressure (Pa) on a named boundary region; positive pushes against the outward normal."""
 
-    analysis: str  # "plane_stress" | "plane_strain" | "3d"
+    region: str
+    value: float
+
+
+@dataclass(frozen=True)
+class ThermalStrain:
+    """Thermal load: strain ``alpha * (T - t_ref)``; ``temperature`` is a scalar or per-node array."""
+
+    alpha: float
+    temperature: float | object
+    t_ref: float = 0.0
+
+
+@dataclass(frozen=True)
+class ElasticSetup:
+    """Everything an elasticity solver needs besides the mesh.
+
+    ``analysis`` is ``"plane_stress"``, ``"plane_strain"``, ``"axisymmetric"`` (x = r, y = z) or
+    ``"3d"``. ``body_force`` is a force per unit volume (N/m^3), e.g. density * gravity.
+    """
+
+    analysis: str
     material: Material
     supports: tuple[Support, ...]
     tractions: tuple[Traction, ...] = ()
+    pressures: tuple[Pressure, ...] = ()
+    body_force: tuple[float, ...] = ()
+    thermal: ThermalStrain | None = None
     thickness: float = 1.0
+
+
+@dataclass(frozen=True)
+class FixedTemperature:
+    """Prescribed temperature (same unit as the study, e.g. degC) on a named boundary region."""
+
+    region: str
+    value: float
+
+
+@dataclass(frozen=True)
+class HeatFlux:
+    """Heat flux into the body (W/m^2) through a named boundary region."""
+
+    region: str
+    value: float
+
+
+@dataclass(frozen=True)
+class Convection:
+    """Convection to a fluid: flux out = h (T - t_inf), h in W/(m^2 K)."""
+
+    region: str
+    h: float
+    t_inf: float
+
+
+@dataclass(frozen=True)
+class HeatSetup:
+    """Steady heat conduction: conductivity (W/(m K); a scalar or subdomain name -> value),
+    volumetric source (W/m^3) and boundary conditions. ``analysis`` is ``"planar"`` (2D, per
+    unit thickness), ``"axisymmetric"`` (x = r, per radian) or ``"3d"``."""
+
+    analysis: str
+    conductivity: float | Mapping[str, float]
+    fixed: tuple[FixedTemperature, ...] = ()
+    fluxes: tuple[HeatFlux, ...] = ()
+    convections: tuple[Convection, ...] = ()
+    source: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,7 @@ def extract_mesh(dim: int, length_unit: str = "m") -> MeshData:
         facets = []
         for ent in gmsh.model.getEntitiesForPhysicalGroup(pdim, ptag):
             etypes, _, enodes = gmsh.model.mesh.getElements(pdim, ent)
-            for et, en in zip(etypes, enodes):
+            for et, en in zip(etypes, enodes, strict=True):
                 cname = GMSH_TYPES[int(et)][0]
                 corner = {"line": 2, "line3": 2, "triangle": 3, "triangle6": 3}[cname]
                 facets.append(en.astype(np.int64).reshape(-1, _nodes_per(cname))[:, :corner])

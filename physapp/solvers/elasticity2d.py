@@ -1,5 +1,7 @@
-"""Plane-stress / plane-strain linear elasticity with P1 or P2 triangles (scikit-fem assembly).
+"""2D linear elasticity with P1 or P2 triangles (scikit-fem assembly).
 
+Analyses: plane stress, plane strain and axisymmetric (x = r, y = z; integrals per radian).
+Loads: tractions, pressures (along the surface normal), a body force and thermal strain.
 The linear system is solved by :func:`physapp.solvers.linear.solve_spd` (pyamg SA + rigid-body
 modes + CG). Stresses are recovered at the element nodes from the displacement gradient and
 averaged over the elements that share a node.
@@ -13,13 +15,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import skfem
-from skfem.helpers import dot
-from skfem.models.elasticity import lame_parameters, linear_elasticity
+from skfem.helpers import ddot, sym_grad, trace
+from skfem.models.elasticity import lame_parameters
 
 from physapp.core.errors import SolverError
 from physapp.core.mesh import CellBlock, MeshData
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress, scaled
 from physapp.core.study import ElasticSetup
+from physapp.solvers.fem_mesh import region_facets, to_skfem
 from physapp.solvers.linear import check_supported, rigid_body_modes, solve_spd
 
 #: reference coordinates of the P2 triangle nodes: vertices, then edges (01), (12), (02)
@@ -27,12 +30,13 @@ _TRI_NODES = {
     1: np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]),
     2: np.array([[0.0, 1.0, 0.0, 0.5, 0.5, 0.0], [0.0, 0.0, 1.0, 0.0, 0.5, 0.5]]),
 }
+ANALYSES = ("plane_stress", "plane_strain", "axisymmetric")
 BodyForce = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass
 class PlaneSolution:
-    """A plane elasticity solution: skfem objects for post-processing, and nodal output."""
+    """An elasticity solution: skfem objects for post-processing, and nodal output."""
 
     basis: skfem.CellBasis
     u: np.ndarray
@@ -48,40 +52,21 @@ def check_material(E: float, nu: float) -> None:
         raise SolverError(f"Poisson's ratio must lie in (-1, 0.5) (got {nu:g}).")
 
 
-def to_skfem(mesh: MeshData) -> skfem.MeshTri:
-    """Linear triangles of ``mesh`` as a scikit-fem mesh (counter-clockwise orientation)."""
-    tri = [b for b in mesh.cells if b.type in ("triangle", "triangle6")]
-    if len(tri) != 1 or len(tri) != len(mesh.cells):
-        raise SolverError("The 2D solver needs a mesh of triangles only.")
-    t = np.array(tri[0].connectivity[:, :3])
-    p = mesh.points[:, :2]
-    d1, d2 = p[t[:, 1]] - p[t[:, 0]], p[t[:, 2]] - p[t[:, 0]]
-    area2 = d1[:, 0] * d2[:, 1] - d1[:, 1] * d2[:, 0]
-    scale = np.ptp(p, axis=0).max() ** 2
-    if np.any(np.abs(area2) <= 1e-14 * scale):
-        raise SolverError(f"The mesh has {np.sum(np.abs(area2) <= 1e-14 * scale)} degenerate triangles.")
-    flip = area2 < 0
-    t[flip, 1], t[flip, 2] = t[flip, 2], t[flip, 1].copy()
-    return skfem.MeshTri(np.ascontiguousarray(p.T), np.ascontiguousarray(t.T))
+def _lame(setup: ElasticSetup) -> tuple[float, float]:
+    E, nu = setup.material.youngs_modulus, setup.material.poissons_ratio
+    check_material(E, nu)
+    if setup.analysis not in ANALYSES:
+        raise SolverError(f"Unknown 2D analysis type '{setup.analysis}' (use one of {ANALYSES}).")
+    lam, mu = lame_parameters(E, nu)
+    if setup.analysis == "plane_stress":
+        lam = 2.0 * lam * mu / (lam + 2.0 * mu)
+    return lam, mu
 
 
-def region_facets(m: skfem.MeshTri, mesh: MeshData, region: str) -> np.ndarray:
-    """Indices of skfem facets matching the edges of a named boundary region."""
-    if region not in mesh.boundaries:
-        known = ", ".join(mesh.boundaries) or "none"
-        raise SolverError(f"No boundary region named '{region}' (regions: {known}).")
-    n = m.nvertices
-    keys = np.sort(m.facets, axis=0)
-    fkeys = keys[0] * n + keys[1]
-    order = np.argsort(fkeys)
-    e = np.sort(mesh.boundaries[region][:, :2], axis=1)
-    q = e[:, 0] * n + e[:, 1]
-    pos = np.searchsorted(fkeys[order], q)
-    pos = np.minimum(pos, len(order) - 1)
-    found = fkeys[order][pos] == q
-    if not np.all(found):
-        raise SolverError(f"Region '{region}' has edges that are not on the mesh.")
-    return order[pos]
+def _strains(v, w, axisym: bool):
+    """(in-plane strain tensor, hoop strain or 0) of a vector test/trial function."""
+    eps = sym_grad(v)
+    return eps, (v[0] / w.x[0] if axisym else 0.0)
 
 
 def solve_plane(
@@ -96,21 +81,29 @@ def solve_plane(
     """Assemble and solve; return the solution with nodal fields on the P``order`` node mesh."""
     if order not in (1, 2):
         raise SolverError(f"Element order must be 1 or 2 (got {order}).")
-    E, nu = setup.material.youngs_modulus, setup.material.poissons_ratio
-    check_material(E, nu)
+    lam, mu = _lame(setup)
+    axisym = setup.analysis == "axisymmetric"
     t0 = time.perf_counter()
     progress(0.0, "Assembling stiffness")
     m = to_skfem(mesh)
+    if axisym and m.p[0].min() < -1e-12 * np.ptp(m.p[0]):
+        raise SolverError("An axisymmetric model must lie in x = r >= 0.")
     elem = skfem.ElementTriP1() if order == 1 else skfem.ElementTriP2()
-    basis = skfem.Basis(m, skfem.ElementVector(elem), intorder=2 * (order - 1))
-    lam, mu = lame_parameters(E, nu)
-    if setup.analysis == "plane_stress":
-        lam = 2.0 * lam * mu / (lam + 2.0 * mu)
-    elif setup.analysis != "plane_strain":
-        raise SolverError(f"Unknown 2D analysis type '{setup.analysis}'.")
-    K = linear_elasticity(lam, mu).assemble(basis)
+    # axisymmetric integrands carry r and 1/r: integrate them more accurately
+    intorder = 2 * (order - 1) + (2 if axisym else 0)
+    basis = skfem.Basis(m, skfem.ElementVector(elem), intorder=intorder)
+
+    @skfem.BilinearForm
+    def stiffness(u, v, w):
+        eu, hu = _strains(u, w, axisym)
+        ev, hv = _strains(v, w, axisym)
+        tr_u = trace(eu) + hu
+        val = lam * tr_u * (trace(ev) + hv) + 2.0 * mu * (ddot(eu, ev) + hu * hv)
+        return val * w.x[0] if axisym else val
+
+    K = stiffness.assemble(basis)
     cancel.check()
-    f = _loads(m, mesh, basis, setup, body_force, order)
+    f = _loads(m, mesh, basis, setup, body_force, order, lam, mu)
     cancel.check()
     t_asm = time.perf_counter() - t0
     constrained = _constrained_dofs(m, mesh, basis, setup)
@@ -118,41 +111,84 @@ def solve_plane(
     for c, idx in enumerate(basis.split_indices()):
         comp[idx] = c
     modes = rigid_body_modes(basis.doflocs, comp)
+    if axisym:  # only the axial translation is a rigid motion of an axisymmetric body
+        modes = modes[:, [1]]
     check_supported(modes, constrained, 2)
     A, b, x, free = skfem.condense(K, f, D=constrained)
     progress(0.3, f"Solving {len(free)} unknowns")
     t1 = time.perf_counter()
-    y, stats = solve_spd(A, b, modes[free], progress=scaled(progress, 0.3, 0.9), cancel=cancel)
+    amg_modes = rigid_body_modes(basis.doflocs, comp)[free]
+    y, stats = solve_spd(A, b, amg_modes, progress=scaled(progress, 0.3, 0.9), cancel=cancel)
     x = np.asarray(x, dtype=float).copy()
     x[free] = y
     t_solve = time.perf_counter() - t1
     progress(0.9, "Recovering stresses")
-    out_mesh, fields = _nodal_fields(m, mesh, basis, x, lam, mu, order)
-    stats.update(n_dofs=int(basis.N), t_assembly=t_asm, t_solve=t_solve, order=order)
+    out_mesh, fields = _nodal_fields(m, mesh, basis, x, lam, mu, order, setup)
+    stats.update(n_dofs=int(basis.N), t_assembly=t_asm, t_solve=t_solve, order=order,
+                 reactions=_reactions(m, mesh, basis, K, f, x))
     progress(1.0, "Done")
     return PlaneSolution(basis, x, out_mesh, fields, stats)
 
 
-def _loads(m, mesh, basis, setup, body_force, order) -> np.ndarray:
+def _thermal_stress_coefficient(setup: ElasticSetup, lam: float, mu: float) -> float:
+    """Stress per unit temperature rise: sigma_th = c * alpha * dT on the diagonal."""
+    E, nu = setup.material.youngs_modulus, setup.material.poissons_ratio
+    if setup.analysis == "plane_stress":
+        return E / (1.0 - nu)
+    return 3.0 * lam + 2.0 * mu  # plane strain and axisymmetric: the 3D bulk coefficient
+
+
+def _delta_t(setup: ElasticSetup, m: skfem.MeshTri):
+    """alpha * (T - t_ref) as a P1 field on the vertices (scalar input broadcast)."""
+    th = setup.thermal
+    temp = np.asarray(th.temperature, dtype=float)
+    if temp.ndim == 0:
+        temp = np.full(m.nvertices, float(temp))
+    elif temp.shape[0] < m.nvertices:
+        raise SolverError(f"Temperature field has {temp.shape[0]} values for {m.nvertices} nodes.")
+    return th.alpha * (temp[: m.nvertices] - th.t_ref)
+
+
+def _loads(m, mesh, basis, setup, body_force, order, lam, mu) -> np.ndarray:
+    axisym = setup.analysis == "axisymmetric"
     f = np.zeros(basis.N)
-    for trac in setup.tractions:
-        facets = region_facets(m, mesh, trac.region)
-        fb = skfem.FacetBasis(m, basis.elem, facets=facets, intorder=2 * order)
-        tx, ty = (float(v) for v in trac.vector[:2])
+    surface_loads = [(t.region, tuple(float(v) for v in t.vector[:2]), 0.0) for t in setup.tractions]
+    surface_loads += [(p.region, (0.0, 0.0), float(p.value)) for p in setup.pressures]
+    for region, (tx, ty), pressure in surface_loads:
+        fb = skfem.FacetBasis(m, basis.elem, facets=region_facets(m, mesh, region),
+                              intorder=2 * order + 1)
 
         @skfem.LinearForm
-        def surface(v, w, tx=tx, ty=ty):
-            return tx * v[0] + ty * v[1]
+        def surface(v, w, tx=tx, ty=ty, p=pressure):
+            val = (tx - p * w.n[0]) * v[0] + (ty - p * w.n[1]) * v[1]
+            return val * w.x[0] if axisym else val
 
         f += surface.assemble(fb)
-    if body_force is not None:
+    vol = skfem.Basis(m, basis.elem, intorder=2 * order + 2)
+    if body_force is not None or setup.body_force:
 
         @skfem.LinearForm
         def volume(v, w):
-            bx, by = body_force(w.x[0], w.x[1])
-            return bx * v[0] + by * v[1]
+            if body_force is not None:
+                bx, by = body_force(w.x[0], w.x[1])
+            else:
+                bx, by = setup.body_force[0], setup.body_force[1]
+            val = bx * v[0] + by * v[1]
+            return val * w.x[0] if axisym else val
 
-        f += volume.assemble(skfem.Basis(m, basis.elem, intorder=2 * order + 2))
+        f += volume.assemble(vol)
+    if setup.thermal is not None:
+        coef = _thermal_stress_coefficient(setup, lam, mu)
+        dt_basis = skfem.Basis(m, skfem.ElementTriP1(), quadrature=vol.quadrature)
+        dt = dt_basis.interpolate(_delta_t(setup, m))
+
+        @skfem.LinearForm
+        def thermal(v, w):
+            ev, hv = _strains(v, w, axisym)
+            val = coef * w["dt"] * (trace(ev) + hv)
+            return val * w.x[0] if axisym else val
+
+        f += thermal.assemble(vol, dt=dt)
     return f
 
 
@@ -167,34 +203,66 @@ def _constrained_dofs(m, mesh, basis, setup) -> np.ndarray:
     return np.unique(np.concatenate(dofs)) if dofs else np.zeros(0, dtype=np.int64)
 
 
-def _nodal_fields(m, mesh, basis, x, lam, mu, order):
+def _reactions(m, mesh, basis, K, f, x) -> dict[str, tuple[float, float]]:
+    """Support reaction per named region: the residual K u - f summed over its DOFs."""
+    r = K @ x - f
+    out = {}
+    for name in mesh.boundaries:
+        view = basis.get_dofs(region_facets(m, mesh, name))
+        out[name] = tuple(float(r[view.all(f"u^{c + 1}")].sum()) for c in (0, 1))
+    return out
+
+
+def _nodal_fields(m, mesh, basis, x, lam, mu, order, setup):
     """Displacement and stresses at the P-order nodes (stresses averaged over adjacent elements)."""
+    axisym = setup.analysis == "axisymmetric"
     scalar = skfem.Basis(m, skfem.ElementTriP1() if order == 1 else skfem.ElementTriP2())
     ref = _TRI_NODES[order]
     qb = skfem.Basis(m, basis.elem, quadrature=(ref, np.ones(ref.shape[1])))
-    grad = qb.interpolate(x).grad  # (2, 2, nelems, nloc)
+    field_ = qb.interpolate(x)
+    grad = field_.grad  # (2, 2, nelems, nloc)
     exx, eyy = grad[0, 0], grad[1, 1]
     exy = 0.5 * (grad[0, 1] + grad[1, 0])
-    tr = exx + eyy
-    local = np.stack([lam * tr + 2 * mu * exx, lam * tr + 2 * mu * eyy, 2 * mu * exy])
+    if axisym:  # hoop strain u_r / r, with its limit du_r/dr on the axis
+        r = qb.global_coordinates()[0]
+        on_axis = r <= 1e-12 * np.ptp(m.p[0])
+        ehh = np.where(on_axis, exx, field_.value[0] / np.where(on_axis, 1.0, r))
+    else:
+        ehh = np.zeros_like(exx)
+    tr = exx + eyy + ehh
+    dt = 0.0
+    if setup.thermal is not None:
+        coef = _thermal_stress_coefficient(setup, lam, mu)
+        dt_basis = skfem.Basis(m, skfem.ElementTriP1(), quadrature=(ref, np.ones(ref.shape[1])))
+        dt = coef * dt_basis.interpolate(_delta_t(setup, m))
+    local = [lam * tr + 2 * mu * exx - dt, lam * tr + 2 * mu * eyy - dt, 2 * mu * exy]
+    if axisym:
+        local.append(lam * tr + 2 * mu * ehh - dt)
     dofs = scalar.element_dofs  # (nloc, nelems) in the same local order as ``ref``
     n = scalar.N
     count = np.bincount(dofs.ravel(), minlength=n)
-    sig = np.stack([np.bincount(dofs.ravel(), s.T.ravel(), minlength=n) for s in local]) / count
-    sxx, syy, txy = sig
+    sig = [np.bincount(dofs.ravel(), np.asarray(s).T.ravel(), minlength=n) / count for s in local]
+    sxx, syy, txy = sig[:3]
+    if axisym:
+        szz = sig[3]
+    elif setup.analysis == "plane_strain":
+        E, nu = setup.material.youngs_modulus, setup.material.poissons_ratio
+        alpha_dt = 0.0
+        if setup.thermal is not None:
+            nodal_dt = _delta_t(setup, m)
+            alpha_dt = np.concatenate([nodal_dt, nodal_dt[m.facets].mean(axis=0)])[:n]
+        szz = nu * (sxx + syy) - E * alpha_dt
+    else:
+        szz = np.zeros(n)
     u = np.zeros((n, 3))
     for c, idx in enumerate(basis.split_indices()):
         u[:, c] = x[idx]
     centre, radius = 0.5 * (sxx + syy), np.sqrt((0.5 * (sxx - syy)) ** 2 + txy**2)
-    fields = {
-        "displacement": u,
-        "sigma_xx": sxx,
-        "sigma_yy": syy,
-        "tau_xy": txy,
-        "von_mises": np.sqrt(sxx**2 - sxx * syy + syy**2 + 3 * txy**2),
-        "sigma_1": centre + radius,
-        "sigma_2": centre - radius,
-    }
+    vm = np.sqrt(0.5 * ((sxx - syy) ** 2 + (syy - szz) ** 2 + (szz - sxx) ** 2) + 3 * txy**2)
+    fields = {"displacement": u, "sigma_xx": sxx, "sigma_yy": syy, "tau_xy": txy,
+              "von_mises": vm, "sigma_1": centre + radius, "sigma_2": centre - radius}
+    if setup.analysis != "plane_stress":
+        fields["sigma_zz"] = szz  # out-of-plane stress (hoop stress when axisymmetric)
     cell = "triangle" if order == 1 else "triangle6"
     points = np.column_stack([scalar.doflocs.T, np.zeros(n)])
     out = MeshData(points, (CellBlock(cell, dofs.T),), mesh.boundaries, mesh.subdomains, 2,
