@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from physapp.solvers.elasticity import ElasticitySolver
+from physapp.solvers.reference import ReferenceSolver
 from physapp.studies import get_study
 
 
@@ -22,7 +22,7 @@ def main() -> None:
         for h in (0.02, 0.01, 0.005, 0.0025):
             params = dict(base, mesh_size=h)
             t0 = time.perf_counter()
-            res = ElasticitySolver(order=order).solve(study, params)
+            res = ReferenceSolver(order=order).solve(study, params)
             total = time.perf_counter() - t0
             p = res.mesh.points
             top = np.argmin(np.hypot(p[:, 0], p[:, 1] - base["radius"]))

@@ -68,7 +68,7 @@ def parse_sets(items: Sequence[str]) -> dict[str, float]:
 
 def cmd_solve(args: argparse.Namespace) -> int:
     from physapp.io.results import check_output_path, write_result
-    from physapp.solvers.elasticity import ElasticitySolver
+    from physapp.solvers.reference import ReferenceSolver
     from physapp.studies import get_study
 
     study = get_study(args.study)
@@ -82,7 +82,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
             end = "" if tty else "\n"
             print(f"\r[{fraction * 100:5.1f}%] {message:<60}", end=end, file=sys.stderr, flush=True)
 
-    result = ElasticitySolver(order=args.order).solve(study, params, progress=progress)
+    result = ReferenceSolver(order=args.order).solve(study, params, progress=progress)
     if not args.quiet and tty:
         print(file=sys.stderr)
     path = write_result(result, args.out)

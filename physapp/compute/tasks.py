@@ -17,8 +17,8 @@ def solve_study(
     cancel: CancelToken = NEVER,
 ) -> FieldResult:
     """Solve a registered study with the reference solver (runs in the worker process)."""
-    from physapp.solvers.elasticity import ElasticitySolver
+    from physapp.solvers.reference import ReferenceSolver
     from physapp.studies import get_study
 
     study = get_study(study_id)
-    return ElasticitySolver(order=order).solve(study, params, progress=progress, cancel=cancel)
+    return ReferenceSolver(order=order).solve(study, params, progress=progress, cancel=cancel)

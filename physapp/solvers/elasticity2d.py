@@ -259,10 +259,15 @@ def _nodal_fields(m, mesh, basis, x, lam, mu, order, setup):
         u[:, c] = x[idx]
     centre, radius = 0.5 * (sxx + syy), np.sqrt((0.5 * (sxx - syy)) ** 2 + txy**2)
     vm = np.sqrt(0.5 * ((sxx - syy) ** 2 + (syy - szz) ** 2 + (szz - sxx) ** 2) + 3 * txy**2)
-    fields = {"displacement": u, "sigma_xx": sxx, "sigma_yy": syy, "tau_xy": txy,
-              "von_mises": vm, "sigma_1": centre + radius, "sigma_2": centre - radius}
-    if setup.analysis != "plane_stress":
-        fields["sigma_zz"] = szz  # out-of-plane stress (hoop stress when axisymmetric)
+    if axisym:  # x = r, y = z; the out-of-plane stress is the hoop stress
+        fields = {"displacement": u, "sigma_rr": sxx, "sigma_zz": syy, "sigma_hoop": szz,
+                  "tau_rz": txy, "von_mises": vm}
+    else:
+        fields = {"displacement": u, "sigma_xx": sxx, "sigma_yy": syy, "tau_xy": txy,
+                  "von_mises": vm}
+        if setup.analysis == "plane_strain":
+            fields["sigma_zz"] = szz
+    fields["sigma_1"], fields["sigma_2"] = centre + radius, centre - radius  # in-plane principal
     cell = "triangle" if order == 1 else "triangle6"
     points = np.column_stack([scalar.doflocs.T, np.zeros(n)])
     out = MeshData(points, (CellBlock(cell, dofs.T),), mesh.boundaries, mesh.subdomains, 2,

@@ -1,0 +1,86 @@
+"""ReferenceSolver: the Solver protocol for every built-in physics (dispatch on the set-up)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+import numpy as np
+
+from physapp.core.errors import SolverError
+from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress, scaled
+from physapp.core.results import FieldResult
+from physapp.core.study import ElasticSetup, HeatSetup, Study
+
+FIELD_UNITS = {"displacement": "m", "temperature": "degC", "heat_flux": "W/m^2"}
+
+
+def field_unit(name: str) -> str:
+    """SI unit of a solver output field (stresses are Pa)."""
+    return FIELD_UNITS.get(name, "Pa" if name.startswith(("sigma", "tau", "von")) else "")
+
+
+class ReferenceSolver:
+    """Finite-element reference solver: elasticity (2D, axisymmetric, 3D) and steady heat."""
+
+    id = "reference"
+
+    def __init__(self, order: int = 2) -> None:
+        self.order = order
+
+    def solve(
+        self,
+        study: Study,
+        params: Mapping[str, float],
+        *,
+        progress: ProgressFn = no_progress,
+        cancel: CancelToken = NEVER,
+    ) -> FieldResult:
+        t0 = time.perf_counter()
+        values = study.check(params)
+        mesh = study.build_mesh(values, progress=scaled(progress, 0.0, 0.15), cancel=cancel)
+        t_mesh = time.perf_counter() - t0
+        setup = study.setup(values)
+        sub = scaled(progress, 0.15, 1.0)
+        if isinstance(setup, HeatSetup):
+            from physapp.solvers.heat import solve_heat
+
+            sol = solve_heat(mesh, setup, order=self.order, progress=sub, cancel=cancel)
+            kind = "heat"
+        elif isinstance(setup, ElasticSetup) and mesh.dim == 3:
+            from physapp.solvers.elasticity3d import solve_solid
+
+            sol = solve_solid(mesh, setup, order=self.order, progress=sub, cancel=cancel)
+            kind = "elasticity"
+        elif isinstance(setup, ElasticSetup):
+            from physapp.solvers.elasticity2d import solve_plane
+
+            sol = solve_plane(mesh, setup, order=self.order, progress=sub, cancel=cancel)
+            kind = "elasticity"
+        else:
+            raise SolverError(f"No solver for a set-up of type {type(setup).__name__}.")
+        fields = sol.fields
+        if not all(np.all(np.isfinite(v)) for v in fields.values()):
+            raise SolverError("The solution contains NaN or infinite values; check the inputs.")
+        kq = _key_quantities(fields, sol.stats)
+        if hasattr(study, "derived_quantities"):
+            kq.update(study.derived_quantities(values))
+        meta = dict(sol.stats, t_mesh=t_mesh, t_total=time.perf_counter() - t0, params=values,
+                    study=study.spec.id, physics=kind, analysis=setup.analysis,
+                    key_quantities=kq)
+        units = {name: field_unit(name) for name in fields}
+        return FieldResult(sol.out_mesh, fields, f"solver:{kind}", meta, units)
+
+
+def _key_quantities(fields: Mapping[str, np.ndarray], stats: Mapping) -> dict[str, float]:
+    kq: dict[str, float] = {}
+    if "von_mises" in fields:
+        kq["peak_von_mises"] = float(np.max(fields["von_mises"]))
+    if "displacement" in fields:
+        kq["max_displacement"] = float(np.linalg.norm(fields["displacement"], axis=1).max())
+    if "temperature" in fields:
+        kq["peak_temperature"] = float(np.max(fields["temperature"]))
+        kq["min_temperature"] = float(np.min(fields["temperature"]))
+    for region, value in stats.get("heat_rates", {}).items():
+        kq[f"heat_rate[{region}]"] = float(value)
+    return kq
