@@ -64,7 +64,7 @@ class ReferenceSolver:
             raise SolverError("The solution contains NaN or infinite values; check the inputs.")
         kq = _key_quantities(fields, sol.stats)
         if hasattr(study, "derived_quantities"):
-            kq.update(study.derived_quantities(values))
+            kq.update(study.derived_quantities(values, kq))
         meta = dict(sol.stats, t_mesh=t_mesh, t_total=time.perf_counter() - t0, params=values,
                     study=study.spec.id, physics=kind, analysis=setup.analysis,
                     key_quantities=kq)

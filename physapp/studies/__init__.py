@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from physapp.core.errors import PhysappError
 from physapp.core.study import Study
+from physapp.studies.heat_sink import HeatSinkStudy
 from physapp.studies.plate_with_hole import PlateWithHoleStudy
 from physapp.studies.thick_cylinder import ThickCylinderStudy
 
-_STUDIES: dict[str, type] = {cls.spec.id: cls for cls in (PlateWithHoleStudy, ThickCylinderStudy)}
+_STUDIES: dict[str, type] = {cls.spec.id: cls for cls in (PlateWithHoleStudy, ThickCylinderStudy, HeatSinkStudy)}
 
 
 def list_studies() -> list[Study]:

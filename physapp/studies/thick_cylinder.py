@@ -90,7 +90,7 @@ class ThickCylinderStudy:
             pressures=(Pressure("inner", v["pressure"]),),
         )
 
-    def derived_quantities(self, params: Mapping[str, float]) -> dict[str, float]:
+    def derived_quantities(self, params: Mapping[str, float], key: Mapping[str, float]) -> dict:
         v = self.spec.validate(params)
         a, b, p = v["inner_radius"], v["outer_radius"], v["pressure"]
         return {"hoop_stress_bore_lame": p * (a * a + b * b) / (b * b - a * a)}

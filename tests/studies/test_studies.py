@@ -14,9 +14,7 @@ STUDIES = [s.spec.id for s in list_studies()]
 def test_study_solves_at_defaults_with_declared_fields(study_id):
     study = get_study(study_id)
     spec = study.spec
-    coarse = {p.name: p.upper for p in spec.parameters if p.name == "mesh_size"}
-    coarse = {k: min(v, 4 * spec.parameter(k).default) for k, v in coarse.items()}
-    res = ReferenceSolver(order=1).solve(study, coarse)
+    res = ReferenceSolver(order=1).solve(study, {})
     for f in spec.fields:
         values = res.scalar(f.name)
         assert values.shape == (res.mesh.n_points,) and np.all(np.isfinite(values)), f.name
@@ -24,7 +22,10 @@ def test_study_solves_at_defaults_with_declared_fields(study_id):
     for name in spec.key_quantities:
         assert name in res.meta["key_quantities"], name
     assert all(res.units[name] for name in res.point_data), res.units
-    assert res.units["displacement"] == "m"
+    expected = {"displacement": "m", "temperature": "degC", "von_mises": "Pa"}
+    for name, unit in expected.items():
+        if name in res.point_data:
+            assert res.units[name] == unit
 
 
 def test_thick_cylinder_matches_lame_at_the_bore():
@@ -41,3 +42,19 @@ def test_study_constraints_are_explained():
         get_study("thick-cylinder").check({"inner_radius": 0.2, "outer_radius": 0.2})
     with pytest.raises(PhysappError, match="Unknown study 'nope'"):
         get_study("nope")
+
+
+def test_heat_sink_balances_power_and_more_fin_area_cools_better():
+    study = get_study("heat-sink")
+    short = ReferenceSolver(order=1).solve(study, {"fin_height": 0.01})
+    tall = ReferenceSolver(order=1).solve(study, {"fin_height": 0.05})
+    for res in (short, tall):
+        kq = res.meta["key_quantities"]
+        assert kq["heat_rate[cooled]"] == pytest.approx(20.0, rel=1e-6)
+        assert kq["min_temperature"] > 25.0
+    # lumped check: R is between 1/(h A_total) (isothermal fins) and 1/(h A_base)
+    r_short = short.meta["key_quantities"]["thermal_resistance"]
+    r_tall = tall.meta["key_quantities"]["thermal_resistance"]
+    assert r_tall < r_short
+    area_tall = 0.06 * 0.05 * 2 + 6 * 2 * 0.05 * 0.05 + 2 * 0.005 * (0.06 + 0.05)
+    assert 1 / (25 * area_tall) < r_tall < 1 / (25 * 0.06 * 0.05)
