@@ -28,6 +28,7 @@ def gmsh_model(name: str) -> Iterator[None]:
     with _LOCK:
         if not gmsh.isInitialized():
             gmsh.initialize(interruptible=False)
+        gmsh.option.setNumber("General.Terminal", 0)
         gmsh.clear()
         gmsh.option.restoreDefaults()  # options are global: one mesher's settings must not leak
         gmsh.option.setNumber("General.Terminal", 0)

@@ -96,11 +96,9 @@ def mesh_heat_sink(base_length: float, base_width: float, base_thickness: float,
         return _mesh_volume(size, name, progress, cancel)
 
 
-def mesh_l_bracket(arm_x: float, arm_z: float, width: float, thickness: float,
-                   fillet_radius: float, hole_diameter: float, size: float, *,
-                   progress: ProgressFn = no_progress, cancel: CancelToken = NEVER) -> MeshData:
-    """Horizontal arm along x (z in [0, thickness]), vertical arm along z (x in [0, thickness]),
-    both ``width`` deep in y; the bolt hole (axis z) sits 1.5 diameters from the arm's end."""
+def check_l_bracket(arm_x: float, arm_z: float, width: float, thickness: float,
+                    fillet_radius: float, hole_diameter: float, size: float) -> None:
+    """Raise GeometryError with advice when the bracket cannot be built or meshed."""
     hole_x = arm_x - 1.5 * hole_diameter
     if hole_diameter >= 0.8 * width or hole_x - hole_diameter / 2 <= thickness + fillet_radius:
         raise GeometryError(
@@ -112,7 +110,21 @@ def mesh_l_bracket(arm_x: float, arm_z: float, width: float, thickness: float,
         raise GeometryError("The fillet radius must be smaller than the free arm lengths.")
     if thickness >= 0.8 * min(arm_x, arm_z):
         raise GeometryError("The wall thickness must be well below the arm lengths.")
+    if size > 1.5 * thickness:
+        raise GeometryError(
+            f"Element size {size * 1e3:.3g} mm is coarser than the wall; use at most "
+            f"{1.5 * thickness * 1e3:.3g} mm."
+        )
     _check_size((arm_x + arm_z) * width * thickness, size)
+
+
+def mesh_l_bracket(arm_x: float, arm_z: float, width: float, thickness: float,
+                   fillet_radius: float, hole_diameter: float, size: float, *,
+                   progress: ProgressFn = no_progress, cancel: CancelToken = NEVER) -> MeshData:
+    """Horizontal arm along x (z in [0, thickness]), vertical arm along z (x in [0, thickness]),
+    both ``width`` deep in y; the bolt hole (axis z) sits 1.5 diameters from the arm's end."""
+    check_l_bracket(arm_x, arm_z, width, thickness, fillet_radius, hole_diameter, size)
+    hole_x = arm_x - 1.5 * hole_diameter
     progress(0.0, "Building L-bracket")
     with gmsh_model("l_bracket"):
         occ = gmsh.model.occ
