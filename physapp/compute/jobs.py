@@ -90,7 +90,11 @@ class ProcessJobRunner:
             self._proc = self._ctx.Process(
                 target=_worker_main, args=(self._tasks, self._events, self._preload), daemon=True
             )
-            self._proc.start()
+            try:
+                self._proc.start()
+            except Exception:
+                self._proc = None
+                raise
 
     def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> int:
         """Queue ``fn(*args, progress=..., cancel=..., **kwargs)``; one job runs at a time."""

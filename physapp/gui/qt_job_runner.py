@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from physapp.compute.jobs import JobEvent, ProcessJobRunner
 
 #: modules the worker imports before its first job, so the first solve is not slowed by imports
-SOLVER_PRELOAD = ("physapp.compute.tasks", "physapp.solvers.elasticity", "physapp.studies", "gmsh")
+SOLVER_PRELOAD = ("physapp.compute.tasks", "physapp.solvers.reference", "physapp.studies", "gmsh")
 
 
 class QtJobRunner(QObject):

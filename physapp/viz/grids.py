@@ -38,11 +38,36 @@ def display_triangles(mesh: MeshData) -> np.ndarray:
     return np.concatenate(tris).astype(np.int64)
 
 
+#: volume cells are handed to VTK as they are (meshio and VTK share these node orders);
+#: VTK draws their outer surface
+VTK_VOLUME_TYPES = {
+    "tetra": pv.CellType.TETRA,
+    "tetra10": pv.CellType.QUADRATIC_TETRA,
+    "hexahedron": pv.CellType.HEXAHEDRON,
+    "wedge": pv.CellType.WEDGE,
+    "pyramid": pv.CellType.PYRAMID,
+}
+
+
+def display_cells(mesh: MeshData) -> tuple[np.ndarray, np.ndarray]:
+    """VTK ``(cells, types)`` arrays for display: 2D cells as linear triangles, 3D cells as is."""
+    if mesh.dim < 3:
+        tris = display_triangles(mesh)
+        cells = np.column_stack([np.full(len(tris), 3, dtype=np.int64), tris]).ravel()
+        return cells, np.full(len(tris), pv.CellType.TRIANGLE, dtype=np.uint8)
+    parts, types = [], []
+    for block in mesh.cells:
+        if block.type not in VTK_VOLUME_TYPES:
+            raise ValueError(f"cannot display cells of type {block.type!r}")
+        conn = block.connectivity
+        parts.append(np.column_stack([np.full(len(conn), conn.shape[1]), conn]).ravel())
+        types.append(np.full(len(conn), VTK_VOLUME_TYPES[block.type], dtype=np.uint8))
+    return np.concatenate(parts).astype(np.int64), np.concatenate(types)
+
+
 def mesh_to_grid(mesh: MeshData) -> pv.UnstructuredGrid:
-    """An UnstructuredGrid of linear triangles on the mesh's points (points are shared, copied)."""
-    tris = display_triangles(mesh)
-    cells = np.column_stack([np.full(len(tris), 3, dtype=np.int64), tris]).ravel()
-    types = np.full(len(tris), pv.CellType.TRIANGLE, dtype=np.uint8)
+    """An UnstructuredGrid for display on (a copy of) the mesh's points."""
+    cells, types = display_cells(mesh)
     return pv.UnstructuredGrid(cells, types, np.array(mesh.points, dtype=np.float64))
 
 
@@ -63,9 +88,11 @@ def same_topology(grid: pv.UnstructuredGrid, mesh: MeshData) -> bool:
     Successive solves of an unchanged geometry produce equal (not identical) meshes; comparing the
     connectivity lets the viewport write arrays in place instead of rebuilding the actor.
     """
-    if grid.n_points != mesh.n_points:
+    if grid.n_points != mesh.n_points or grid.n_cells != mesh.n_cells * (4 if _split(mesh) else 1):
         return False
-    tris = display_triangles(mesh)
-    if grid.n_cells != len(tris):
-        return False
-    return bool(np.array_equal(grid.cells.reshape(-1, 4)[:, 1:], tris))
+    cells, types = display_cells(mesh)
+    return bool(np.array_equal(grid.celltypes, types) and np.array_equal(grid.cells, cells))
+
+
+def _split(mesh: MeshData) -> bool:
+    return any(b.type == "triangle6" for b in mesh.cells)

@@ -1,0 +1,40 @@
+"""Fixtures for GUI tests: a real MainWindow with a QtInteractor under Xvfb."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("pytestqt")
+pytest.importorskip("pyvistaqt")
+
+from physapp.gui.app import configure_pyvista  # noqa: E402
+from physapp.gui.main_window import MainWindow  # noqa: E402
+from physapp.gui.qt_job_runner import QtJobRunner  # noqa: E402
+from physapp.studies import get_study  # noqa: E402
+
+#: generous: the first solve spawns the worker process and imports the solver stack
+SOLVE_TIMEOUT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def shared_runner(qapp):
+    """One warm solver process for a module's windows: spawning it and importing the solver
+    stack costs ~3 s, which would otherwise be paid by every test."""
+    runner = QtJobRunner()
+    runner.warm_up()
+    yield runner
+    runner.shutdown()
+
+
+@pytest.fixture
+def window(qtbot, shared_runner):
+    """The main window on the plate study, shown, with its start-up solve finished."""
+    configure_pyvista()
+    win = MainWindow(get_study("plate-with-hole"), runner=shared_runner)
+    qtbot.addWidget(win)  # pytest-qt closes it at teardown (closeEvent stops the worker)
+    win.show()
+    qtbot.waitExposed(win)
+    qtbot.waitUntil(lambda: win.solve_count >= 1, timeout=SOLVE_TIMEOUT_MS)
+    yield win
+    win.close()
+    assert not win.runner.busy
