@@ -1,6 +1,6 @@
-import os
 
 import pytest
+
 
 # Tests never read the developer's settings or plugins.
 @pytest.fixture(autouse=True)

@@ -40,10 +40,16 @@ class Support:
 
 @dataclass(frozen=True)
 class Traction:
-    """A surface traction vector (Pa) applied on a named boundary region."""
+    """A surface traction vector (Pa) applied on a named boundary region.
+
+    With ``total=True`` the vector is instead a resultant force (N; per unit thickness in plane
+    analyses, per radian in axisymmetric ones) spread uniformly over the region's meshed area, so
+    the applied load is exact whatever the mesh.
+    """
 
     region: str
     vector: tuple[float, ...]
+    total: bool = False
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import gmsh
+import numpy as np
 
 from physapp.core.errors import GeometryError
 from physapp.core.mesh import MeshData
@@ -50,9 +51,28 @@ def _mesh_volume(size: float, name_of_face, progress: ProgressFn, cancel: Cancel
     progress(0.2, "Meshing")
     gmsh.model.mesh.generate(3)
     cancel.check()
+    _remove_slivers()
+    cancel.check()
     mesh = extract_mesh(3)
     progress(1.0, f"Mesh: {mesh.n_points} nodes, {mesh.n_cells} tetrahedra")
     return mesh
+
+
+def _min_quality() -> float:
+    _, tags, _ = gmsh.model.mesh.getElements(3)
+    tags = np.concatenate(tags) if len(tags) else np.zeros(0)
+    return float(np.min(gmsh.model.mesh.getElementQualities(tags, "minSICN"))) if len(tags) else 1.0
+
+
+def _remove_slivers(threshold: float = 1e-3) -> None:
+    """HXT (multi-threaded) now and then leaves a flat sliver; gmsh's optimiser removes it."""
+    if _min_quality() >= threshold:
+        return
+    gmsh.model.mesh.optimize("")
+    if _min_quality() < threshold:
+        gmsh.model.mesh.optimize("Netgen")
+    if _min_quality() <= 0.0:
+        raise GeometryError("gmsh left inverted or flat tetrahedra; try another element size.")
 
 
 def check_heat_sink(base_length: float, base_thickness: float, fin_height: float,

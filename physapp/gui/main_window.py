@@ -317,7 +317,7 @@ class MainWindow(QMainWindow):
             f"Reference solver: {meta.get('n_dofs', 0):,} DOFs, solved in "
             f"{meta.get('t_total', 0.0):.2f} s"
         )
-        self.results_label.setText(self._key_quantities(meta.get("key_quantities", {})))
+        self.results_label.setText(self._key_quantities(meta.get("key_quantities", {}), meta.get("key_units")))
         self.statusBar().showMessage(
             f"Solve finished: {meta.get('n_dofs', 0):,} DOFs in {meta.get('t_total', 0.0):.2f} s", 8000
         )
@@ -367,13 +367,16 @@ class MainWindow(QMainWindow):
         # the key quantities belong to the last solve: grey them when they no longer match
         self.results_label.setEnabled(not self.is_stale)
 
-    def _key_quantities(self, kq: dict) -> str:
+    #: unit shown for an SI unit of a key quantity, and the factor to get there
+    DISPLAY_UNITS = {"Pa": ("MPa", 1e-6), "m": ("mm", 1e3)}
+
+    def _key_quantities(self, kq: dict, units: dict | None = None) -> str:
+        units = units or {}
+        names = [n for n in self.spec.key_quantities if n in kq] or list(kq)
         lines = []
-        for name, value in kq.items():
-            if "displacement" in name:
-                lines.append(f"{name.replace('_', ' ')}: {value * 1e3:.4g} mm")
-            else:
-                lines.append(f"{name.replace('_', ' ')}: {value * 1e-6:.4g} MPa")
+        for name in names:
+            unit, factor = self.DISPLAY_UNITS.get(units.get(name, ""), (units.get(name, ""), 1.0))
+            lines.append(f"{name.replace('_', ' ')}: {kq[name] * factor:.4g} {unit}".rstrip())
         return "Last solve:\n" + "\n".join(lines)
 
     def _about(self) -> None:

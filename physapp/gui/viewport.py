@@ -184,19 +184,19 @@ class Viewport(QWidget):
                     color="black",
                     fmt="%.3g",
                     n_labels=6,
-                    vertical=False,
-                    position_x=0.2,
-                    position_y=0.04,
-                    width=0.65,
-                    height=0.09,
+                    # vertical at the right edge, as in FE post-processors: it does not cover the
+                    # model, which the camera centres
+                    vertical=True,
+                    position_x=0.86,
+                    position_y=0.12,
+                    width=0.07,
+                    height=0.76,
                     title_font_size=16,
                     label_font_size=14,
                     bold=False,
                     font_family="arial",
                 ),
             )
-            # labels below a horizontal bar, title above it: they never overlap
-            self.plotter.scalar_bar.SetTextPositionToPrecedeScalarBar()
         else:
             self.actor = self.plotter.add_mesh(
                 # edges of a very fine mesh would paint it solid grey: show them on request only

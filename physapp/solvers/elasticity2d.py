@@ -149,10 +149,27 @@ def _delta_t(setup: ElasticSetup, m: skfem.MeshTri):
     return th.alpha * (temp[: m.nvertices] - th.t_ref)
 
 
+def _measure(m, mesh, region: str, axisym: bool) -> float:
+    """Length of a boundary region (times r for axisymmetric models, i.e. area per radian)."""
+    fb = skfem.FacetBasis(m, skfem.ElementTriP1(), facets=region_facets(m, mesh, region))
+
+    @skfem.Functional
+    def one(w):
+        return w.x[0] if axisym else 1.0 + 0.0 * w.x[0]
+
+    value = float(one.assemble(fb))
+    if value <= 0.0:
+        raise SolverError(f"Region '{region}' has zero length; a force cannot be spread over it.")
+    return value
+
+
 def _loads(m, mesh, basis, setup, body_force, order, lam, mu) -> np.ndarray:
     axisym = setup.analysis == "axisymmetric"
     f = np.zeros(basis.N)
-    surface_loads = [(t.region, tuple(float(v) for v in t.vector[:2]), 0.0) for t in setup.tractions]
+    surface_loads = []
+    for t in setup.tractions:
+        scale = 1.0 / _measure(m, mesh, t.region, axisym) if t.total else 1.0
+        surface_loads.append((t.region, tuple(scale * float(v) for v in t.vector[:2]), 0.0))
     surface_loads += [(p.region, (0.0, 0.0), float(p.value)) for p in setup.pressures]
     for region, (tx, ty), pressure in surface_loads:
         fb = skfem.FacetBasis(m, basis.elem, facets=region_facets(m, mesh, region),

@@ -12,6 +12,8 @@ from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress, s
 from physapp.core.results import FieldResult
 from physapp.core.study import ElasticSetup, HeatSetup, Study
 
+KEY_UNITS = {"peak_von_mises": "Pa", "max_displacement": "m", "peak_temperature": "degC",
+             "min_temperature": "degC", "thermal_resistance": "K/W", "hoop_stress_bore_lame": "Pa"}
 FIELD_UNITS = {"displacement": "m", "temperature": "degC", "heat_flux": "W/m^2"}
 
 
@@ -67,7 +69,9 @@ class ReferenceSolver:
             kq.update(study.derived_quantities(values, kq))
         meta = dict(sol.stats, t_mesh=t_mesh, t_total=time.perf_counter() - t0, params=values,
                     study=study.spec.id, physics=kind, analysis=setup.analysis,
-                    key_quantities=kq)
+                    key_quantities=kq,
+                    key_units={k: KEY_UNITS.get(k, "W" if k.startswith("heat_rate") else "")
+                               for k in kq})
         units = {name: field_unit(name) for name in fields}
         return FieldResult(sol.out_mesh, fields, f"solver:{kind}", meta, units)
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 from physapp.core.errors import PhysappError
 from physapp.core.study import Study
 from physapp.studies.heat_sink import HeatSinkStudy
+from physapp.studies.l_bracket import LBracketStudy
 from physapp.studies.plate_with_hole import PlateWithHoleStudy
 from physapp.studies.thick_cylinder import ThickCylinderStudy
 
-_STUDIES: dict[str, type] = {cls.spec.id: cls for cls in (PlateWithHoleStudy, ThickCylinderStudy, HeatSinkStudy)}
+_STUDIES: dict[str, type] = {
+    cls.spec.id: cls
+    for cls in (PlateWithHoleStudy, LBracketStudy, HeatSinkStudy, ThickCylinderStudy)
+}
 
 
 def list_studies() -> list[Study]:

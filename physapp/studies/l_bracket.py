@@ -82,12 +82,12 @@ class LBracketStudy:
 
     def setup(self, params: Mapping[str, float]) -> ElasticSetup:
         v = self.spec.validate(params)
-        area = math.pi * v["hole_diameter"] * v["thickness"]
         angle = math.radians(v["load_angle"])
-        t = v["load"] / area
+        force = v["load"]
         return ElasticSetup(
             analysis="3d",
             material=Material(v["youngs_modulus"], v["poissons_ratio"]),
             supports=(Support("wall", (0, 1, 2)),),
-            tractions=(Traction("bolt_hole", (t * math.cos(angle), 0.0, t * math.sin(angle))),),
+            tractions=(Traction("bolt_hole", (force * math.cos(angle), 0.0, force * math.sin(angle)),
+                               total=True),),
         )

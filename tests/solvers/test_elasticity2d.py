@@ -111,3 +111,15 @@ def test_cancel_token_stops_the_solve():
     with pytest.raises(Cancelled):
         solve_plane(mesh, PLATE, progress=progress, cancel=token)
     assert any("Assembling" in m for m in calls)
+
+
+@pytest.mark.parametrize("analysis", ["plane_stress", "axisymmetric"])
+def test_total_force_is_spread_over_the_meshed_edge(analysis):
+    """A resultant force on the right edge of a bar: the reaction returns exactly that force."""
+    from physapp.geometry.shapes2d import mesh_rectangle
+
+    mesh = mesh_rectangle(0.1, 0.0, 0.3, 0.05, 0.02)
+    setup = ElasticSetup(analysis, Material(210e9, 0.3),
+                         (Support("bottom", (0, 1)),), (Traction("top", (0.0, 500.0), total=True),))
+    sol = solve_plane(mesh, setup, order=1)
+    assert sol.stats["reactions"]["bottom"][1] == pytest.approx(-500.0, rel=1e-9)

@@ -58,3 +58,21 @@ def test_heat_sink_balances_power_and_more_fin_area_cools_better():
     assert r_tall < r_short
     area_tall = 0.06 * 0.05 * 2 + 6 * 2 * 0.05 * 0.05 + 2 * 0.005 * (0.06 + 0.05)
     assert 1 / (25 * area_tall) < r_tall < 1 / (25 * 0.06 * 0.05)
+
+
+@pytest.mark.parametrize("angle", [-90.0, 0.0])
+def test_l_bracket_wall_reaction_balances_the_bolt_load(angle):
+    study = get_study("l-bracket")
+    res = ReferenceSolver(order=1).solve(study, {"load": 1000.0, "load_angle": angle,
+                                                 "mesh_size": 0.006})
+    rx, ry, rz = res.meta["reactions"]["wall"]
+    a = np.radians(angle)
+    assert (rx, ry, rz) == pytest.approx((-1000 * np.cos(a), 0.0, -1000 * np.sin(a)), abs=1.0)
+    # downward pull bends the arms; the peak is far above the mean traction on the hole
+    assert res.meta["key_quantities"]["peak_von_mises"] > 1e6
+
+
+def test_l_bracket_rejects_a_hole_wider_than_the_arm():
+    with pytest.raises(ParameterError):
+        get_study("l-bracket").check({"hole_diameter": 0.025, "fillet_radius": 0.025,
+                                      "arm_x": 0.06})
