@@ -23,6 +23,8 @@ class ParameterSpec:
     geometric : True when a change needs a new mesh (the viewport shows the new shape).
     scale : display factor for the slider (e.g. 1e3 to show metres as millimetres).
     display_unit : unit of the displayed value (``unit`` scaled by ``scale``).
+    discretization : True for numerical settings (element size) rather than design variables:
+        design-of-experiments sweeps hold them fixed and surrogates do not take them as inputs.
     """
 
     name: str
@@ -35,6 +37,7 @@ class ParameterSpec:
     scale: float = 1.0
     display_unit: str = ""
     description: str = ""
+    discretization: bool = False
 
     def __post_init__(self) -> None:
         if not self.lower < self.upper:

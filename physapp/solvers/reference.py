@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from physapp.core.errors import SolverError
+from physapp.core.mesh import MeshData
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress, scaled
 from physapp.core.results import FieldResult
 from physapp.core.study import ElasticSetup, HeatSetup, Study
@@ -37,10 +38,14 @@ class ReferenceSolver:
         *,
         progress: ProgressFn = no_progress,
         cancel: CancelToken = NEVER,
+        mesh: MeshData | None = None,
     ) -> FieldResult:
+        """Mesh the study at ``params`` (or use ``mesh``, e.g. a morph of a reference mesh) and
+        solve it. Raises ParameterError/GeometryError/SolverError with a message, or Cancelled."""
         t0 = time.perf_counter()
         values = study.check(params)
-        mesh = study.build_mesh(values, progress=scaled(progress, 0.0, 0.15), cancel=cancel)
+        if mesh is None:
+            mesh = study.build_mesh(values, progress=scaled(progress, 0.0, 0.15), cancel=cancel)
         t_mesh = time.perf_counter() - t0
         setup = study.setup(values)
         sub = scaled(progress, 0.15, 1.0)

@@ -24,7 +24,7 @@ PARAMETERS = (
     ParameterSpec("base_thickness", "Base thickness", "m", 0.002, 0.02, 0.005, geometric=True, **MM),
     ParameterSpec("power", "Input power", "W", 0.5, 200.0, 20.0),
     ParameterSpec("h", "Convection coefficient", "W/(m^2 K)", 2.0, 500.0, 25.0),
-    ParameterSpec("mesh_size", "Element size", "m", 0.001, 0.01, 0.003, geometric=True, **MM),
+    ParameterSpec("mesh_size", "Element size", "m", 0.001, 0.01, 0.003, geometric=True, discretization=True, **MM),
 )
 FIELDS = (
     FieldSpec("temperature", "Temperature", "degC"),

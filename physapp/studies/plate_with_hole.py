@@ -27,7 +27,7 @@ PARAMETERS = (
     ParameterSpec("youngs_modulus", "Young's modulus", "Pa", 1e9, 450e9, 210e9,
                   scale=1e-9, display_unit="GPa"),
     ParameterSpec("poissons_ratio", "Poisson's ratio", "", 0.0, 0.49, 0.3),
-    ParameterSpec("mesh_size", "Element size", "m", 0.0005, 0.05, 0.005, geometric=True,
+    ParameterSpec("mesh_size", "Element size", "m", 0.0005, 0.05, 0.005, geometric=True, discretization=True,
                   scale=1e3, display_unit="mm"),
 )
 

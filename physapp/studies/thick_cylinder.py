@@ -24,7 +24,7 @@ PARAMETERS = (
     ParameterSpec("youngs_modulus", "Young's modulus", "Pa", 1e9, 450e9, 200e9, scale=1e-9,
                   display_unit="GPa"),
     ParameterSpec("poissons_ratio", "Poisson's ratio", "", 0.0, 0.49, 0.3),
-    ParameterSpec("mesh_size", "Element size", "m", 0.001, 0.1, 0.01, geometric=True, **MM),
+    ParameterSpec("mesh_size", "Element size", "m", 0.001, 0.1, 0.01, geometric=True, discretization=True, **MM),
 )
 FIELDS = (
     FieldSpec("von_mises", "von Mises stress", "Pa"),
