@@ -32,10 +32,16 @@ class Material:
 
 @dataclass(frozen=True)
 class Support:
-    """Fix displacement components (0 = x, 1 = y, 2 = z) on a named boundary region."""
+    """Fix displacement components (0 = x, 1 = y, 2 = z) on a named boundary region.
+
+    ``Support(region, (0, 1, 2))`` clamps, ``Support(region, (1,))`` fixes one component (a roller),
+    ``Support(region, symmetry=True)`` is a symmetry plane: the displacement normal to the region
+    is fixed (the region must be flat and normal to x, y or z).
+    """
 
     region: str
-    components: tuple[int, ...]
+    components: tuple[int, ...] = ()
+    symmetry: bool = False
 
 
 @dataclass(frozen=True)
@@ -177,3 +183,8 @@ class Study(Protocol):
     ) -> MeshData: ...
 
     def setup(self, params: Mapping[str, float]) -> ElasticSetup: ...
+
+
+def gravity(density: float, g: tuple[float, ...] = (0.0, 0.0, -9.81)) -> tuple[float, ...]:
+    """Body force (N/m^3) of gravity on a material of ``density`` (kg/m^3): ``density * g``."""
+    return tuple(density * gi for gi in g)

@@ -22,7 +22,7 @@ from physapp.core.errors import SolverError
 from physapp.core.mesh import CellBlock, MeshData
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress, scaled
 from physapp.core.study import ElasticSetup
-from physapp.solvers.fem_mesh import region_facets, to_skfem
+from physapp.solvers.fem_mesh import region_facets, symmetry_component, to_skfem
 from physapp.solvers.linear import check_supported, rigid_body_modes, solve_spd
 
 #: reference coordinates of the P2 triangle nodes: vertices, then edges (01), (12), (02)
@@ -213,7 +213,11 @@ def _constrained_dofs(m, mesh, basis, setup) -> np.ndarray:
     dofs = []
     for sup in setup.supports:
         view = basis.get_dofs(region_facets(m, mesh, sup.region))
-        for c in sup.components:
+        comps = sup.components
+        if sup.symmetry:
+            comps = (symmetry_component(mesh.points, np.asarray(mesh.boundaries[sup.region])[:, :2],
+                                        sup.region),)
+        for c in comps:
             if c not in (0, 1):
                 raise SolverError(f"Support on '{sup.region}': component {c} does not exist in 2D.")
             dofs.append(view.all(f"u^{c + 1}"))

@@ -72,3 +72,27 @@ def region_facets(m: skfem.Mesh, mesh: MeshData, region: str) -> np.ndarray:
     if np.any(found < 0):
         raise SolverError(f"Region '{region}' has facets that are not on the mesh boundary.")
     return found
+
+
+def symmetry_component(points: np.ndarray, facets: np.ndarray, region: str) -> int:
+    """The axis (0, 1, 2) normal to the flat boundary region ``facets`` (segments or triangles).
+
+    Raises SolverError when the region is not a plane normal to a coordinate axis.
+    """
+    facets = np.asarray(facets)
+    p = np.asarray(points, dtype=float)
+    if facets.shape[1] == 2:
+        t = p[facets[:, 1], :2] - p[facets[:, 0], :2]
+        n = np.column_stack([-t[:, 1], t[:, 0]])
+    else:
+        p3 = np.zeros((len(p), 3))
+        p3[:, : p.shape[1]] = p
+        n = np.cross(p3[facets[:, 1]] - p3[facets[:, 0]], p3[facets[:, 2]] - p3[facets[:, 0]])
+    n = n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-300)
+    axis = int(np.argmax(np.abs(n).sum(axis=0)))
+    if len(n) == 0 or np.min(np.abs(n[:, axis])) < 1.0 - 1e-6:
+        raise SolverError(
+            f"Symmetry region '{region}' is not a plane normal to the x, y or z axis; use a "
+            "fixed or per-component support instead."
+        )
+    return axis

@@ -11,6 +11,8 @@ import math
 import numpy as np
 import pyamg
 import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+from pyamg.relaxation.relaxation import gauss_seidel
 
 from physapp.core.errors import SolverError
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
@@ -53,6 +55,64 @@ def check_supported(modes: np.ndarray, constrained: np.ndarray, dim: int) -> Non
             f"The supports leave {free} rigid-body motion(s) free (translation or rotation), so "
             "the system is singular. Add supports that stop every translation and rotation."
         )
+
+
+class VCycle(spla.LinearOperator):
+    """A lean symmetric V-cycle over a pyamg hierarchy, used as a CG preconditioner.
+
+    pyamg's own ``aspreconditioner`` computes residual norms around every cycle (two extra
+    fine-level products) and relaxes on BSR blocks; here each level does one forward point
+    Gauss-Seidel sweep on CSR, the coarse correction and one backward sweep (symmetric, so CG
+    stays valid), and the coarsest level is an LU solve. Measured on a 170k-DOF P2 cantilever:
+    same iteration count, 1.6x cheaper per iteration than pyamg's cycle with the same smoother.
+    """
+
+    def __init__(self, ml: pyamg.multilevel.MultilevelSolver) -> None:
+        self.levels = [(lv.A.tocsr(), lv.P.tocsr(), lv.R.tocsr()) for lv in ml.levels[:-1]]
+        coarse = sp.csc_matrix(ml.levels[-1].A)
+        # aggregates made only of supported nodes have all-zero interpolation columns (the modes
+        # are zeroed there); their coarse rows are empty and any value is harmless: pin it
+        d = coarse.diagonal()
+        empty = np.abs(d) <= 1e-14 * max(np.abs(d).max(), 1e-300)
+        if np.any(empty):
+            coarse = (coarse + sp.diags(empty.astype(np.float64) * max(d.max(), 1.0))).tocsc()
+        try:
+            self.lu = spla.splu(coarse)
+        except RuntimeError as exc:
+            raise SolverError(
+                "The coarse multigrid problem is singular: the supports probably do not hold the "
+                "model (check supports and regions)."
+            ) from exc
+        n = ml.levels[0].A.shape[0]
+        super().__init__(dtype=np.float64, shape=(n, n))
+
+    def _cycle(self, k: int, r: np.ndarray) -> np.ndarray:
+        if k == len(self.levels):
+            return self.lu.solve(r)
+        A, P, R = self.levels[k]
+        x = np.zeros_like(r)
+        gauss_seidel(A, x, r, iterations=1, sweep="forward")
+        x += P @ self._cycle(k + 1, R @ (r - A @ x))
+        gauss_seidel(A, x, r, iterations=1, sweep="backward")
+        return x
+
+    def _matvec(self, r: np.ndarray) -> np.ndarray:
+        return self._cycle(0, np.asarray(r, dtype=np.float64).ravel())
+
+
+def sa_hierarchy(A: sp.spmatrix, modes: np.ndarray | None, max_coarse: int = 1000) -> VCycle:
+    """Smoothed-aggregation set-up (rigid-body modes as near-null space) and its V-cycle.
+
+    For elasticity pass ``A`` as a BSR matrix with the node's components as blocks, so whole
+    nodes are aggregated. ``max_coarse`` counts coarse block rows (aggregates); the coarsest
+    level is factorised directly. Candidate improvement is skipped: on the benchmarks it tripled
+    the set-up time without saving an iteration.
+    """
+    ml = pyamg.smoothed_aggregation_solver(
+        A, B=modes, strength=("symmetric", {"theta": 0.0}),
+        smooth=("jacobi", {"omega": 4.0 / 3.0, "degree": 1}), improve_candidates=None,
+        max_coarse=max_coarse, coarse_solver="splu", keep=False)
+    return VCycle(ml)
 
 
 def solve_spd(

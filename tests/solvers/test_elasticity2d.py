@@ -123,3 +123,15 @@ def test_total_force_is_spread_over_the_meshed_edge(analysis):
                          (Support("bottom", (0, 1)),), (Traction("top", (0.0, 500.0), total=True),))
     sol = solve_plane(mesh, setup, order=1)
     assert sol.stats["reactions"]["bottom"][1] == pytest.approx(-500.0, rel=1e-9)
+
+
+def test_symmetry_support_finds_the_normal_component():
+    from physapp.geometry.shapes2d import mesh_rectangle
+
+    mesh = mesh_rectangle(0.0, 0.0, 1.0, 0.5, 0.1)
+    setup = ElasticSetup("plane_stress", Material(210e9, 0.3),
+                         (Support("left", symmetry=True), Support("bottom", symmetry=True)),
+                         (Traction("right", (1e6, 0.0)),))
+    sol = solve_plane(mesh, setup, order=1)
+    np.testing.assert_allclose(sol.fields["sigma_xx"], 1e6, rtol=1e-6)
+    np.testing.assert_allclose(sol.fields["sigma_yy"], 0.0, atol=1e-3)

@@ -201,3 +201,22 @@ def test_inverted_ordering_is_fixed_and_cancel_works():
     seen = []
     solve_solid(mesh, setup, progress=lambda f, m: seen.append(f))
     assert seen[-1] == 1.0 and all(0 <= f <= 1 for f in seen)
+
+
+def test_symmetry_supports_equal_per_component_supports_and_gravity_balances():
+    from physapp.core.study import gravity
+
+    mesh = box_mesh(3, 3, 3)
+    p = 1e6
+    sym = ElasticSetup("3d", STEEL, tuple(Support(r, symmetry=True) for r in ("xmin", "ymin", "zmin")),
+                       pressures=tuple(Pressure(r, p) for r in ("xmax", "ymax", "zmax")))
+    sol = solve_solid(mesh, sym, order=1)
+    np.testing.assert_allclose(sol.fields["sigma_zz"], -p, rtol=1e-6)
+    # gravity: 7850 kg/m^3 on a 1 m^3 cube hanging from its top face
+    hang = ElasticSetup("3d", STEEL, (Support("zmax", (0, 1, 2)),), body_force=gravity(7850.0))
+    sol = solve_solid(mesh, hang, order=1)
+    assert sol.stats["reactions"]["zmax"][2] == pytest.approx(7850 * 9.81, rel=1e-9)
+    tilted = MeshData(mesh.points @ np.array([[1, 0, 0], [0, 0.8, 0.6], [0, -0.6, 0.8]]),
+                      mesh.cells, mesh.boundaries, {}, 3)
+    with pytest.raises(SolverError, match="not a plane normal"):
+        solve_solid(tilted, ElasticSetup("3d", STEEL, (Support("ymin", symmetry=True),)))
