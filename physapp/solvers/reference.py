@@ -47,6 +47,13 @@ class ReferenceSolver:
         if mesh is None:
             mesh = study.build_mesh(values, progress=scaled(progress, 0.0, 0.15), cancel=cancel)
         t_mesh = time.perf_counter() - t0
+        split_note = ""
+        from physapp.solvers.simplices import needs_split, split_to_simplices
+
+        if needs_split(mesh):
+            counts = ", ".join(f"{n} {t}" for t, n in mesh.cell_counts().items())
+            mesh = split_to_simplices(mesh)
+            split_note = f"{counts} split into {mesh.n_cells} simplices for the solve"
         setup = study.setup(values)
         sub = scaled(progress, 0.15, 1.0)
         if isinstance(setup, HeatSetup):
@@ -74,6 +81,7 @@ class ReferenceSolver:
             kq.update(study.derived_quantities(values, kq))
         meta = dict(sol.stats, t_mesh=t_mesh, t_total=time.perf_counter() - t0, params=values,
                     study=study.spec.id, physics=kind, analysis=setup.analysis,
+                    mesh_note=split_note,
                     key_quantities=kq,
                     key_units={k: KEY_UNITS.get(k, "W" if k.startswith("heat_rate") else "")
                                for k in kq})
