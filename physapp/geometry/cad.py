@@ -1,0 +1,132 @@
+"""CAD (STEP, IGES, BREP) and closed surface meshes (STL, OBJ, PLY) to tetrahedral meshes with gmsh.
+
+Every CAD face becomes a boundary region ``face_<n>`` and every solid a subdomain ``body_<n>``
+(numbered as gmsh numbers the entities). Multi-body assemblies are fragmented first so that
+touching bodies share their interface and the mesh is conforming. Coordinates are returned in
+metres: STEP and IGES carry their unit (gmsh converts), BREP and surface meshes are in the unit
+the user states (``length_unit``).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import gmsh
+
+from physapp.core.errors import GeometryError
+from physapp.core.mesh import MeshData
+from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
+from physapp.geometry.gmsh_session import extract_mesh, gmsh_model
+
+CAD_SUFFIXES = {".step": "STEP", ".stp": "STEP", ".iges": "IGES", ".igs": "IGES", ".brep": "BREP"}
+SURFACE_SUFFIXES = {".stl": "STL", ".obj": "OBJ", ".ply": "PLY"}
+UNIT_TO_M = {"m": 1.0, "mm": 1e-3, "cm": 1e-2, "um": 1e-6, "in": 0.0254, "ft": 0.3048}
+
+
+def _finish(size: float | None, progress: ProgressFn, cancel: CancelToken) -> MeshData:
+    volumes = gmsh.model.getEntities(3)
+    if not volumes:
+        raise GeometryError(
+            "The file has faces but no solid bodies; physapp meshes solids only. Export the part "
+            "as a solid (or close and sew its surfaces in the CAD program)."
+        )
+    for _, tag in gmsh.model.getEntities(2):
+        gmsh.model.addPhysicalGroup(2, [tag], name=f"face_{tag}")
+    for _, tag in volumes:
+        gmsh.model.addPhysicalGroup(3, [tag], name=f"body_{tag}")
+    xmin, ymin, zmin, xmax, ymax, zmax = gmsh.model.getBoundingBox(-1, -1)
+    diag = math.dist((xmin, ymin, zmin), (xmax, ymax, zmax))
+    h = size if size else diag / 20.0
+    if h <= 0 or diag / h > 400:
+        raise GeometryError(
+            f"Element size {h:g} m is too small for a part of {diag:g} m (over 400 elements "
+            "across); choose a larger size."
+        )
+    gmsh.option.setNumber("Mesh.MeshSizeMax", h)
+    gmsh.option.setNumber("Mesh.MeshSizeMin", 0.0)
+    gmsh.option.setNumber("Mesh.Algorithm3D", 10)
+    gmsh.option.setNumber("General.NumThreads", 2)
+    cancel.check()
+    progress(0.3, f"Meshing {len(volumes)} solid(s), element size {h:.3g} m")
+    gmsh.model.mesh.generate(3)
+    cancel.check()
+    return extract_mesh(3)
+
+
+def mesh_cad(path: str | Path, size: float | None = None, *, length_unit: str = "mm",
+             progress: ProgressFn = no_progress, cancel: CancelToken = NEVER) -> MeshData:
+    """Import a STEP/IGES/BREP file and mesh its solids with tetrahedra of ``size`` (m)."""
+    path = Path(path)
+    kind = CAD_SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise GeometryError(f"'{path.name}' is not a CAD file (.step, .stp, .iges, .igs, .brep).")
+    with gmsh_model("cad"):
+        if kind != "BREP":
+            gmsh.option.setString("Geometry.OCCTargetUnit", "M")
+        progress(0.0, f"Reading {kind} file")
+        try:
+            shapes = gmsh.model.occ.importShapes(str(path))
+        except Exception as exc:  # gmsh raises Exception with its log line
+            raise GeometryError(f"gmsh could not read '{path.name}' as {kind}: {exc}") from None
+        if kind == "BREP" and length_unit != "m":
+            gmsh.model.occ.dilate(shapes, 0, 0, 0, *([UNIT_TO_M[length_unit]] * 3))
+        solids = [s for s in shapes if s[0] == 3]
+        if len(solids) > 1:
+            gmsh.model.occ.fragment(solids[:1], solids[1:])
+        gmsh.model.occ.synchronize()
+        cancel.check()
+        return _finish(size, progress, cancel)
+
+
+def mesh_closed_surface(path: str | Path, size: float | None = None, *, length_unit: str = "mm",
+                        progress: ProgressFn = no_progress,
+                        cancel: CancelToken = NEVER) -> MeshData:
+    """Fill a closed triangulated surface (STL/OBJ/PLY) with tetrahedra.
+
+    The surface is split into faces at sharp edges (40 degrees) so loads can go on them.
+    """
+    import meshio
+    import numpy as np
+
+    path = Path(path)
+    try:
+        surf = meshio.read(path)
+    except (Exception, SystemExit) as exc:  # some meshio readers call sys.exit on bad data
+        raise GeometryError(f"Could not read '{path.name}': {exc}") from None
+    tris = [c.data for c in surf.cells if c.type == "triangle"]
+    if not tris:
+        raise GeometryError(f"'{path.name}' has no triangles to fill.")
+    tri = np.concatenate(tris)
+    pts = np.asarray(surf.points, dtype=float)[:, :3] * UNIT_TO_M[length_unit]
+    # a closed, manifold surface has every edge in exactly two triangles
+    edges = np.sort(np.concatenate([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [2, 0]]]), axis=1)
+    _, counts = np.unique(edges, axis=0, return_counts=True)
+    # merge coincident points first (STL stores each triangle's corners separately)
+    if np.any(counts != 2):
+        key = np.round(pts / max(np.ptp(pts, axis=0).max(), 1e-300) * 1e9).astype(np.int64)
+        _, first, remap = np.unique(key, axis=0, return_index=True, return_inverse=True)
+        pts, tri = pts[first], remap.ravel()[tri]
+        edges = np.sort(np.concatenate([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [2, 0]]]), axis=1)
+        _, counts = np.unique(edges, axis=0, return_counts=True)
+    if np.any(counts != 2):
+        open_edges, nm = int(np.sum(counts == 1)), int(np.sum(counts > 2))
+        raise GeometryError(
+            f"The surface in '{path.name}' is not closed ({open_edges} open edges, {nm} "
+            "non-manifold edges), so it does not enclose a volume. Close the holes in a CAD or "
+            "mesh-repair tool and export again."
+        )
+    with gmsh_model("surface"):
+        progress(0.0, "Classifying the surface")
+        tag = gmsh.model.addDiscreteEntity(2)
+        node_tags = np.arange(1, len(pts) + 1)
+        gmsh.model.mesh.addNodes(2, tag, node_tags, pts.ravel())
+        gmsh.model.mesh.addElementsByType(tag, 2, [], (tri + 1).ravel())
+        gmsh.model.mesh.classifySurfaces(math.radians(40), True, True, math.pi)
+        gmsh.model.mesh.createGeometry()
+        surfaces = [t for _, t in gmsh.model.getEntities(2)]
+        loop = gmsh.model.geo.addSurfaceLoop(surfaces)
+        gmsh.model.geo.addVolume([loop])
+        gmsh.model.geo.synchronize()
+        cancel.check()
+        return _finish(size, progress, cancel)
