@@ -1,0 +1,51 @@
+"""A small library of engineering materials with units (room-temperature handbook values).
+
+Each entry: Young's modulus (Pa), Poisson's ratio (-), density (kg/m^3), thermal expansion (1/K),
+thermal conductivity (W/(m K)). Values are typical; check your supplier's data sheet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from physapp.core.errors import ParameterError
+
+
+@dataclass(frozen=True)
+class MaterialData:
+    name: str
+    youngs_modulus: float  # Pa
+    poissons_ratio: float
+    density: float  # kg/m^3
+    expansion: float  # 1/K
+    conductivity: float  # W/(m K)
+
+    UNITS = {"youngs_modulus": "Pa", "poissons_ratio": "", "density": "kg/m^3",
+             "expansion": "1/K", "conductivity": "W/(m K)"}
+
+
+MATERIALS: dict[str, MaterialData] = {m.name: m for m in (
+    MaterialData("structural steel", 200e9, 0.30, 7850.0, 12e-6, 60.5),
+    MaterialData("aluminium 6061", 68.9e9, 0.33, 2700.0, 23.6e-6, 167.0),
+    MaterialData("titanium Ti-6Al-4V", 113.8e9, 0.342, 4430.0, 8.6e-6, 6.7),
+    MaterialData("ABS", 2.2e9, 0.35, 1040.0, 90e-6, 0.17),
+    MaterialData("copper", 117e9, 0.34, 8960.0, 16.5e-6, 401.0),
+)}
+
+
+def material(name: str, **overrides: float) -> MaterialData:
+    """A library material by name (case-insensitive), or ``custom`` built from ``overrides``."""
+    key = {k.lower(): k for k in MATERIALS}.get(name.lower())
+    if key is None and name.lower() != "custom":
+        raise ParameterError(
+            f"Unknown material '{name}'. Library: {', '.join(MATERIALS)}, or 'custom' with values."
+        )
+    base = MATERIALS[key] if key else MaterialData("custom", 0.0, 0.0, 0.0, 0.0, 0.0)
+    data = {**base.__dict__, **overrides, "name": base.name}
+    m = MaterialData(**data)
+    if m.youngs_modulus <= 0 or not -1.0 < m.poissons_ratio < 0.5:
+        raise ParameterError(
+            f"Material '{m.name}': Young's modulus must be positive and Poisson's ratio in "
+            f"(-1, 0.5) (got E = {m.youngs_modulus:g} Pa, nu = {m.poissons_ratio:g})."
+        )
+    return m
