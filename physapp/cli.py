@@ -19,7 +19,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="physapp",
         description="Explore designs interactively: parametric studies, a finite-element "
         "reference solver and fast surrogates. Without a command the desktop app starts.",
-        epilog="Examples:\n  physapp                      open the app on the plate-with-hole study\n"
+        epilog="Examples:\n  physapp                       open the app on the study gallery (start screen)\n"
+        "  physapp gui --study ID        open the app directly on a study, e.g. l-bracket\n"
         "  physapp studies               list built-in studies and their parameters\n"
         "  physapp solve plate-with-hole --set radius=0.01 --set traction=1e6 --out result.vtu",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -28,8 +29,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     gui = sub.add_parser("gui", help="start the desktop app (the default)",
-                         description="Start the desktop app on a study.")
-    gui.add_argument("--study", default="plate-with-hole", help="study to open (default: %(default)s)")
+                         description="Start the desktop app: on the study gallery, where you "
+                         "pick a study, or directly on the study given with --study.")
+    gui.add_argument("--study", default=None, metavar="ID",
+                     help="study to open, e.g. plate-with-hole (default: choose one in the "
+                     "study gallery; `physapp studies` lists them)")
 
     solve = sub.add_parser(
         "solve", help="solve a study with the reference solver and write the fields",
@@ -122,7 +126,7 @@ def cmd_studies(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_gui(study: str, argv: list[str]) -> int:
+def cmd_gui(study: str | None, argv: list[str]) -> int:
     from physapp.gui.app import run_gui
 
     return run_gui(argv, study_id=study)
@@ -135,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"physapp: error: unknown command '{argv[0]}' (commands: {', '.join(COMMANDS)}); "
                   "see physapp --help", file=sys.stderr)
             return EXIT_USAGE
-        return cmd_gui("plate-with-hole", argv)
+        return cmd_gui(None, argv)  # the study gallery first
     args = build_parser().parse_args(argv)
     try:
         if args.command == "solve":

@@ -1,4 +1,8 @@
-"""Start the desktop application: ``run_gui()`` creates the QApplication and the main window."""
+"""Start the desktop application: ``run_gui()`` creates the QApplication and the first window.
+
+Without a study the first window is the study gallery (start screen); the main window opens on the
+study picked there. With a study (``physapp gui --study ID``) the main window opens directly.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,14 @@ from collections.abc import Callable
 from types import TracebackType
 
 import pyvista as pv
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QObject, QSettings, QTimer
+from PySide6.QtWidgets import QApplication, QWidget
 
+from physapp import __version__
 from physapp.core.errors import PhysappError
+from physapp.gui.gallery import GalleryDialog
 from physapp.gui.main_window import MainWindow
+from physapp.gui.qt_job_runner import QtJobRunner
 from physapp.studies import get_study
 
 ExceptHook = Callable[[type[BaseException], BaseException, TracebackType | None], None]
@@ -24,11 +31,13 @@ def configure_pyvista() -> None:
     pv.global_theme.allow_empty_mesh = True
 
 
-def install_excepthook(window: MainWindow) -> ExceptHook:
+def install_excepthook(window: MainWindow | Callable[[], QWidget | None]) -> ExceptHook:
     """Show unexpected exceptions in the window's message bar instead of aborting the app.
 
     Qt calls ``sys.excepthook`` for exceptions escaping a slot; the default one would print and,
     with PySide6, may leave the app in a half-updated state without telling the user.
+    ``window`` is the window, or a function returning the window to tell (anything with a
+    ``show_message(text, level, tag)``), e.g. the start screen until the main window exists.
     Returns the previous hook so a caller (a test) can restore it.
     """
     previous = sys.excepthook
@@ -45,8 +54,11 @@ def install_excepthook(window: MainWindow) -> ExceptHook:
                 f"Unexpected error ({etype.__name__}: {value}). The app is still usable; "
                 "details were printed to the terminal."
             )
+        target = window() if callable(window) else window
         try:
-            window.show_message(text, "error", "exception")
+            if target is None:
+                raise RuntimeError("no window to show the error in")
+            target.show_message(text, "error", "exception")
         except RuntimeError:  # the window is already gone
             previous(etype, value, tb)
 
@@ -54,9 +66,55 @@ def install_excepthook(window: MainWindow) -> ExceptHook:
     return previous
 
 
+class Launcher(QObject):
+    """Shows the first window: the main window on a study, or the gallery as start screen.
+
+    On the start screen the solver process is started at once (``runner``), so the chosen study's
+    first solve does not wait for it; the main window then shares it and :meth:`shutdown` stops
+    it when the app ends.
+    """
+
+    def __init__(self, *, settings_store: QSettings | None = None,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.settings_store = settings_store
+        self.window: MainWindow | None = None
+        self.gallery: GalleryDialog | None = None
+        self.runner: QtJobRunner | None = None
+
+    def start(self, study_id: str | None) -> QWidget:
+        """Show the main window on ``study_id`` or, when None, the start screen; returns it.
+        An unknown study raises :class:`PhysappError` before any window appears."""
+        if study_id is not None:
+            return self.open_study(study_id)
+        self.runner = QtJobRunner(parent=self)
+        self.runner.warm_up()
+        self.gallery = GalleryDialog(start=True)
+        # the main window must be on screen before the gallery closes, or Qt quits the app
+        self.gallery.study_chosen.connect(self.open_study)
+        self.gallery.show()
+        return self.gallery
+
+    def open_study(self, study_id: str) -> MainWindow:
+        study = get_study(study_id)
+        self.window = MainWindow(study, runner=self.runner, settings_store=self.settings_store)
+        if self.gallery is not None:  # appear where the start screen was
+            self.window.move(self.gallery.frameGeometry().topLeft())
+        self.window.show()
+        return self.window
+
+    def message_target(self) -> QWidget | None:
+        """Where an unexpected error is shown: the main window, else the start screen."""
+        return self.window if self.window is not None else self.gallery
+
+    def shutdown(self) -> None:
+        if self.runner is not None:
+            self.runner.shutdown()
+
+
 def run_gui(
     argv: list[str] | None = None,
-    study_id: str = "plate-with-hole",
+    study_id: str | None = None,
     *,
     screenshot: str | None = None,
 ) -> int:
@@ -65,42 +123,49 @@ def run_gui(
     Parameters
     ----------
     argv : arguments for QApplication (``sys.argv`` when None).
-    study_id : the study to open.
-    screenshot : if given, save a PNG of the whole window to this path once the start-up solve
-        has finished, then quit (for documentation and smoke tests).
+    study_id : the study to open; None shows the study gallery (start screen) first.
+    screenshot : if given, save a PNG of the first window to this path once it is complete (the
+        start-up solve on screen, or every gallery thumbnail drawn), then quit (for documentation
+        and smoke tests).
     """
     configure_pyvista()
     app = QApplication.instance() or QApplication(sys.argv if argv is None else ["physapp", *argv])
     app.setApplicationName("physapp")
+    app.setApplicationVersion(__version__)
+    launcher = Launcher()
     try:
-        study = get_study(study_id)
+        first = launcher.start(study_id)
     except PhysappError as exc:
         print(f"physapp: {exc}", file=sys.stderr)
         return 2
-    window = MainWindow(study)
-    previous_hook = install_excepthook(window)
-    window.show()
+    previous_hook = install_excepthook(launcher.message_target)
     if screenshot:
-        _save_when_solved(window, screenshot)
+        if isinstance(first, MainWindow):
+            _save_when(first, lambda: first.solve_count > 0, screenshot)
+        else:
+            _save_when(first, lambda: first.ready, screenshot)
     try:
         return app.exec()
     finally:
         sys.excepthook = previous_hook
+        launcher.shutdown()
 
 
-def _save_when_solved(window: MainWindow, path: str, timeout_s: float = 120.0) -> None:
-    """Poll until the start-up solve is on screen, grab the window, save it and quit."""
-    timer = QTimer(window)
+def _save_when(widget: QWidget, done: Callable[[], bool], path: str,
+               timeout_s: float = 120.0) -> None:
+    """Poll until ``done()`` (or the timeout), grab the widget, save it and close it."""
+    timer = QTimer(widget)
     waited = {"ms": 0}
 
     def check() -> None:
         waited["ms"] += 200
-        if window.solve_count or waited["ms"] > timeout_s * 1000:
+        if done() or waited["ms"] > timeout_s * 1000:
             timer.stop()
-            window.viewport.plotter.render()
-            window.grab().save(path)
+            if isinstance(widget, MainWindow):
+                widget.viewport.plotter.render()
+            widget.grab().save(path)
             print(f"physapp: screenshot saved to {path}")
-            window.close()
+            widget.close()
 
     timer.timeout.connect(check)
     timer.start(200)

@@ -3,13 +3,20 @@
 Threads: geometry previews run on a :class:`LatestWinsWorker` thread and come back through a Qt
 signal; reference solves run in a child process polled by :class:`QtJobRunner`. Both deliver
 immutable results that only this (GUI) thread applies to widgets and VTK.
+
+One window shows one study at a time: :meth:`MainWindow.set_study` (File > New study...) drops the
+study's model, viewport, side panel and preview worker and builds them again for the new one
+(:meth:`_open_study`); the window, its menus, status bar and warm solver process stay.
 """
 
 from __future__ import annotations
 
+import platform
 import sys
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+import PySide6
+import pyvista as pv
+from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -28,15 +35,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from physapp import __version__
 from physapp.compute.latest import LatestWinsWorker
 from physapp.compute.tasks import solve_study
+from physapp.core.errors import PhysappError
 from physapp.core.results import FieldResult
 from physapp.core.study import Study
+from physapp.gui.gallery import GalleryDialog
 from physapp.gui.message_bar import MessageBar
 from physapp.gui.qt_job_runner import QtJobRunner
 from physapp.gui.qt_parameter_panel import QtParameterPanel
+from physapp.gui.settings import AppSettings, SettingsDialog, load_settings
 from physapp.gui.study_model import StudyModel
 from physapp.gui.viewport import STALE_TEXT, Viewport
+from physapp.studies import get_study
 
 
 class _PreviewBridge(QObject):
@@ -67,7 +79,7 @@ class _PreviewBridge(QObject):
 
 
 class MainWindow(QMainWindow):
-    """physapp's main window for one study."""
+    """physapp's main window; shows one study at a time (see :meth:`set_study`)."""
 
     def __init__(
         self,
@@ -75,33 +87,33 @@ class MainWindow(QMainWindow):
         *,
         auto_solve: bool = True,
         runner: QtJobRunner | None = None,
+        settings_store: QSettings | None = None,
         parent: QWidget | None = None,
     ):
-        """``runner``: a shared, already warm job runner (tests); the window then does not own
-        it and only cancels its own job on close. By default the window makes and owns one."""
+        """``runner``: a shared, already warm job runner (tests, the start screen); the window
+        then does not own it and only cancels its own job on close. By default the window makes
+        and owns one. ``settings_store``: where the settings live (tests pass a temporary one);
+        the user's QSettings by default."""
         super().__init__(parent)
-        self.model = StudyModel(study, self)
-        self.spec = study.spec
-        self.setWindowTitle(f"physapp \u2014 {self.spec.title}")
         self.resize(1400, 900)
-        self.result: FieldResult | None = None  # latest solve on screen (or cached)
-        self._solved_params: dict[str, float] | None = None
-        self._shown_version = -1  # model version of what the viewport shows
-        self._job: tuple[int, int, dict[str, float]] | None = None  # id, version, params
-        self._last_preview = 0  # latest-wins id of the preview on screen
-        self._latest_request = 0  # latest-wins id of the newest preview request
-        self.solve_count = 0  # finished solves (tests wait on it)
+        self._auto_solve = auto_solve
+        self._settings_store = settings_store
+        self.settings: AppSettings = load_settings(settings_store)
+        self.solve_count = 0  # finished solves, all studies together (tests wait on it)
         self._closing_done = False
+        self._show_edges = False  # kept across studies, like the View menu's check mark
+        self.gallery: GalleryDialog | None = None  # the last File > New study... dialog
+        self.settings_dialog: SettingsDialog | None = None
 
-        self.viewport = Viewport(self)
         self.message_bar = MessageBar(self)
         central = QWidget(self)
-        col = QVBoxLayout(central)
-        col.setContentsMargins(4, 4, 4, 0)
-        col.addWidget(self.message_bar)
-        col.addWidget(self.viewport, 1)
+        self._central = QVBoxLayout(central)
+        self._central.setContentsMargins(4, 4, 4, 0)
+        self._central.addWidget(self.message_bar)
         self.setCentralWidget(central)
-        self._build_side_panel()
+        self._dock = QDockWidget("Study", self)
+        self._dock.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self._dock)
         self._build_status_bar()
         self._build_menus()
 
@@ -115,6 +127,28 @@ class MainWindow(QMainWindow):
         )
         for signal, slot in self._runner_slots:
             signal.connect(slot)
+        self._open_study(study)
+        if auto_solve:
+            QTimer.singleShot(0, self.solve)
+
+    # -- construction ---------------------------------------------------------------------------
+    def _open_study(self, study: Study) -> None:
+        """Build what belongs to one study: model, viewport, side panel and preview worker."""
+        self.model = StudyModel(study, self)
+        self.spec = study.spec
+        self.setWindowTitle(f"{self.spec.title} \u2014 physapp")
+        self.result: FieldResult | None = None  # latest solve on screen (or cached)
+        self._solved_params: dict[str, float] | None = None
+        self._shown_version = -1  # model version of what the viewport shows
+        self._job: tuple[int, int, dict[str, float]] | None = None  # id, version, params
+        self._last_preview = 0  # latest-wins id of the preview on screen
+        self._latest_request = 0  # latest-wins id of the newest preview request
+
+        self.viewport = Viewport(self)
+        self.viewport.set_show_edges(self._show_edges)
+        self._central.addWidget(self.viewport, 1)
+        self._build_side_panel()
+
         self._bridge = _PreviewBridge(self)
         self._bridge.result.connect(self._on_preview)
         self._bridge.error.connect(self._on_preview_error)
@@ -124,12 +158,19 @@ class MainWindow(QMainWindow):
             self._bridge.send_error,
         )
         self.model.changed.connect(self._on_param_changed)
+        self.info_label.setText("No result yet")
         self._update_state()
         QTimer.singleShot(0, self._request_preview)  # a mesh on screen before the first solve
-        if auto_solve:
-            QTimer.singleShot(0, self.solve)
 
-    # -- construction ---------------------------------------------------------------------------
+    def _close_study(self) -> None:
+        """Stop the study's background work: its solve job and its preview worker."""
+        if self._job is not None:
+            self._job = None  # its 'cancelled' event is then ignored
+            if self.runner.busy:
+                self.runner.cancel()
+        self._bridge.closed = True
+        self.previewer.close()
+
     def _build_side_panel(self) -> None:
         side = QWidget()
         side.setMinimumWidth(360)
@@ -152,12 +193,14 @@ class MainWindow(QMainWindow):
         self.field_combo.setCurrentIndex(self.field_combo.findData(self.spec.default_field))
         self.field_combo.currentIndexChanged.connect(self._on_field_changed)
         self.edges_check = QCheckBox("Show mesh edges")
-        self.edges_check.toggled.connect(self.viewport.set_show_edges)
+        self.edges_check.setChecked(self._show_edges)
+        self.edges_check.toggled.connect(self._set_show_edges)
         form.addRow("Field", self.field_combo)
         form.addRow("", self.edges_check)
         col.addWidget(display)
 
-        solve_box = QGroupBox("Reference solve (finite elements, P2)")
+        solve_box = QGroupBox(self._solve_box_title())
+        self.solve_box = solve_box
         sb = QVBoxLayout(solve_box)
         row = QHBoxLayout()
         self.solve_button = QPushButton("Solve  (F5)")
@@ -186,38 +229,59 @@ class MainWindow(QMainWindow):
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setMinimumWidth(400)
-        dock = QDockWidget("Study", self)
-        dock.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
-        dock.setWidget(scroll)
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        old = self._dock.widget()
+        self._dock.setWidget(scroll)
+        if old is not None:  # the previous study's panel
+            old.deleteLater()
+
+    def _solve_box_title(self) -> str:
+        return f"Reference solve (finite elements, P{self.settings.element_order})"
 
     def _build_status_bar(self) -> None:
         self.state_label = QLabel()
         self.info_label = QLabel("No result yet")
+        self.device_label = QLabel()
+        self.device_label.setToolTip("Compute device for surrogates (File > Settings..., Ctrl+,)")
+        # a divider: the permanent labels would otherwise run into each other
+        self.device_label.setStyleSheet("padding: 0 10px; border-right: 1px solid #b4b4b4;")
+        self._show_device()
+        self.statusBar().addPermanentWidget(self.device_label)
         self.statusBar().addPermanentWidget(self.info_label)
         self.statusBar().addPermanentWidget(self.state_label)
+
+    def _show_device(self) -> None:
+        self.device_label.setText(f"Device: {self.settings.device_label}")
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
-        self._action(file_menu, "&Quit", self.close, "Ctrl+Q")
+        self._action(file_menu, "&New study\u2026", self.open_gallery, "Ctrl+N")
+        file_menu.addSeparator()
+        settings = self._action(file_menu, "&Settings\u2026", self.open_settings, "Ctrl+,")
+        settings.setMenuRole(QAction.MenuRole.PreferencesRole)
+        file_menu.addSeparator()
+        quit_action = self._action(file_menu, "&Quit", self.close, "Ctrl+Q")
+        quit_action.setMenuRole(QAction.MenuRole.QuitRole)
         run_menu = bar.addMenu("&Run")
         self.solve_action = self._action(run_menu, "&Solve", self.solve, "F5")
         self.cancel_action = self._action(run_menu, "&Cancel solve", self.cancel_solve, "Esc")
         view_menu = bar.addMenu("&View")
-        self._action(view_menu, "&Reset camera", self.viewport.reset_camera, "Ctrl+R")
-        edges = self._action(view_menu, "Show mesh &edges", None, "Ctrl+E")
-        edges.setCheckable(True)
-        edges.toggled.connect(self.edges_check.setChecked)
-        self.edges_check.toggled.connect(edges.setChecked)
+        # lambdas: the viewport and the check box are rebuilt when the study changes
+        self._action(view_menu, "&Reset camera", lambda: self.viewport.reset_camera(), "Ctrl+R")
+        self.edges_action = self._action(view_menu, "Show mesh &edges", None, "Ctrl+E")
+        self.edges_action.setCheckable(True)
+        self.edges_action.toggled.connect(lambda on: self.edges_check.setChecked(on))
         help_menu = bar.addMenu("&Help")
-        self._action(help_menu, "&About physapp", self._about)
+        self._action(help_menu, "&Keyboard shortcuts", self._show_shortcuts)
+        about = self._action(help_menu, "&About physapp", self._about)
+        about.setMenuRole(QAction.MenuRole.AboutRole)
 
     def _action(self, menu, text, slot, *keys) -> QAction:
         act = QAction(text, self)
         shortcuts = [QKeySequence(k) for k in keys]
         if shortcuts:
             act.setShortcuts(shortcuts)
+            act.setToolTip(f"{text.replace('&', '').rstrip(chr(0x2026))} ({keys[0]})")
         act.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         if slot is not None:
             act.triggered.connect(lambda _=False: slot())
@@ -225,10 +289,63 @@ class MainWindow(QMainWindow):
         return act
 
     # -- public actions -------------------------------------------------------------------------
+    def set_study(self, study: Study) -> None:
+        """Show ``study`` at its default design instead of the current one (whose running solve
+        is cancelled); with ``auto_solve`` (the default) its first solve starts at once."""
+        self._close_study()
+        old_viewport, old_model, old_bridge = self.viewport, self.model, self._bridge
+        index = self._central.indexOf(old_viewport)
+        self._central.removeWidget(old_viewport)
+        old_viewport.close_viewport()  # VTK first, on this thread
+        old_viewport.hide()
+        old_viewport.deleteLater()
+        self.message_bar.clear()
+        self._open_study(study)
+        if index >= 0:  # the new viewport takes the old one's place in the layout
+            self._central.removeWidget(self.viewport)
+            self._central.insertWidget(index, self.viewport, 1)
+        old_model.deleteLater()
+        old_bridge.deleteLater()
+        self.statusBar().showMessage(f"Opened the study \u2018{self.spec.title}\u2019", 5000)
+        if self._auto_solve:
+            self.solve()
+
+    def open_gallery(self) -> GalleryDialog:
+        """File > New study...: the gallery; Open switches to the chosen study, Cancel keeps
+        this one. Returns the (window-modal, non-blocking) dialog."""
+        if self.gallery is not None:
+            self.gallery.deleteLater()
+        self.gallery = GalleryDialog(current=self.spec.id, parent=self)
+        self.gallery.study_chosen.connect(self._switch_to)
+        self.gallery.open()
+        return self.gallery
+
+    def open_settings(self) -> SettingsDialog:
+        """File > Settings...: OK saves and applies the settings. Returns the dialog."""
+        if self.settings_dialog is not None:
+            self.settings_dialog.deleteLater()
+        self.settings_dialog = SettingsDialog(self._settings_store, parent=self)
+        self.settings_dialog.applied.connect(self.apply_settings)
+        self.settings_dialog.open()
+        return self.settings_dialog
+
+    def apply_settings(self, settings: AppSettings) -> None:
+        """Use new settings: the device in the status bar, the element order for the next solve."""
+        order_changed = settings.element_order != self.settings.element_order
+        self.settings = settings
+        self._show_device()
+        self.solve_box.setTitle(self._solve_box_title())
+        if order_changed:
+            self.statusBar().showMessage(
+                f"Element order P{settings.element_order} is used from the next solve (F5).", 8000
+            )
+
     def solve(self) -> None:
         """Start a reference solve of the current design (cancels one that is running)."""
+        if self._closing_done:  # e.g. the deferred start-up solve of a window closed at once
+            return
         params = self.model.params
-        job_id = self.runner.submit(solve_study, self.spec.id, params)
+        job_id = self.runner.submit(solve_study, self.spec.id, params, self.settings.element_order)
         self._job = (job_id, self.model.version, params)
         self.progress.setValue(0)
         self.progress.setFormat("starting solver \u2026")
@@ -287,6 +404,19 @@ class MainWindow(QMainWindow):
 
     def _on_field_changed(self) -> None:
         self.viewport.set_field(self.field)
+
+    def _set_show_edges(self, show: bool) -> None:
+        self._show_edges = show
+        self.viewport.set_show_edges(show)
+        self.edges_action.setChecked(show)
+
+    def _switch_to(self, study_id: str) -> None:
+        try:
+            study = get_study(study_id)
+        except PhysappError as exc:  # e.g. a plugin study that went away
+            self.show_message(str(exc), "error", "study")
+            return
+        self.set_study(study)
 
     def _on_progress(self, job_id: int, fraction: float, message: str) -> None:
         if self._job and job_id == self._job[0]:
@@ -383,10 +513,25 @@ class MainWindow(QMainWindow):
         QMessageBox.about(
             self,
             "About physapp",
-            "<b>physapp</b><br>Interactive design "
-            "exploration with a finite-element reference solver.<br>"
-            f"Study: {self.spec.title} ({self.spec.unit_system})",
+            f"<h3>physapp {__version__}</h3>"
+            "<p>Interactive design exploration with a finite-element reference solver.</p>"
+            f"<p>Study: {self.spec.title} ({self.spec.unit_system})</p>"
+            f"<p><small>Python {platform.python_version()}, Qt {PySide6.__version__} "
+            f"(PySide6), VTK {pv.vtk_version_info.major}.{pv.vtk_version_info.minor}"
+            f".{pv.vtk_version_info.micro}, PyVista {pv.__version__}</small></p>",
         )
+
+    def _show_shortcuts(self) -> None:
+        """Help > Keyboard shortcuts: every menu action that has one."""
+        rows = []
+        for menu_action in self.menuBar().actions():
+            menu = menu_action.menu()
+            for act in menu.actions() if menu is not None else []:
+                keys = act.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+                if keys:
+                    name = act.text().replace("&", "").rstrip("\u2026")
+                    rows.append(f"<tr><td><b>{keys}</b></td><td>&nbsp;&nbsp;{name}</td></tr>")
+        QMessageBox.information(self, "Keyboard shortcuts", f"<table>{''.join(rows)}</table>")
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
         # stop the child process and the preview thread before VTK goes away

@@ -128,6 +128,10 @@ class Viewport(QWidget):
         else:
             self.plotter.view_xy()
         self.plotter.reset_camera()
+        # keep the model clear of the colour bar on the right: shrink a little and shift the
+        # image left (the window centre moves the projection without changing the view)
+        self.plotter.camera.zoom(0.82)
+        self.plotter.camera.SetWindowCenter(0.2, 0.0)
         self.plotter.render()
 
     def screenshot(self) -> np.ndarray:
@@ -187,11 +191,11 @@ class Viewport(QWidget):
                     # vertical at the right edge, as in FE post-processors: it does not cover the
                     # model, which the camera centres
                     vertical=True,
-                    position_x=0.86,
+                    position_x=0.81,
                     position_y=0.12,
                     width=0.07,
                     height=0.76,
-                    title_font_size=16,
+                    title_font_size=14,
                     label_font_size=14,
                     bold=False,
                     font_family="arial",

@@ -1,0 +1,291 @@
+"""Application settings: compute device, worker processes, element order.
+
+:class:`AppSettings` is a plain (Qt-free) frozen dataclass that the rest of the GUI hands to
+whoever needs a value (e.g. ``settings.element_order`` to the solve job, ``settings.device`` to a
+surrogate). :func:`load_settings` / :func:`save_settings` persist it with ``QSettings``
+(organisation and application "physapp"; ``~/.config/physapp/physapp.conf`` on Linux); both take
+an explicit ``QSettings`` so tests can use a temporary file.
+
+The settings dialog lists CUDA devices without importing torch into the GUI process (torch costs
+seconds and memory, and only ``physapp.surrogates`` may import it): a short-lived
+``python -c`` child asks ``torch.cuda`` and prints JSON, read back through ``QProcess``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from dataclasses import dataclass, field, replace
+
+from PySide6.QtCore import QProcess, QSettings, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+ORGANIZATION = "physapp"
+APPLICATION = "physapp"
+ELEMENT_ORDERS = (1, 2)
+MAX_WORKERS = 256
+_DEVICE_RE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+
+
+def cpu_count() -> int:
+    """CPUs this process may run on (respects taskset/cgroup affinity where the OS tells)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    """User settings (Qt-free, immutable; ``replace()`` gives a changed copy).
+
+    ``device``: ``"auto"`` (CUDA when torch finds one, else CPU), ``"cpu"`` or ``"cuda:N"``.
+    ``workers``: worker processes for parallel batch work. ``element_order``: 1 (P1) or 2 (P2)
+    for the reference solver.
+    """
+
+    device: str = "auto"
+    workers: int = field(default_factory=cpu_count)
+    element_order: int = 2
+
+    def __post_init__(self) -> None:
+        if not _DEVICE_RE.match(self.device):
+            raise ValueError(f"device must be 'auto', 'cpu' or 'cuda:N', not {self.device!r}")
+        if not 1 <= self.workers <= MAX_WORKERS:
+            raise ValueError(f"workers must be between 1 and {MAX_WORKERS}, not {self.workers}")
+        if self.element_order not in ELEMENT_ORDERS:
+            raise ValueError(f"element_order must be 1 or 2, not {self.element_order}")
+
+    @property
+    def device_label(self) -> str:
+        """How the status bar names the device: ``cpu``, ``cuda:0``, ``auto``."""
+        return "cuda:0" if self.device == "cuda" else self.device
+
+
+#: QSettings keys of the AppSettings fields
+_KEYS = {"device": "compute/device", "workers": "compute/workers",
+         "element_order": "solver/element_order"}
+
+
+def open_store() -> QSettings:
+    """The user's settings store (organisation and application 'physapp')."""
+    return QSettings(ORGANIZATION, APPLICATION)
+
+
+def load_settings(store: QSettings | None = None) -> AppSettings:
+    """Read the settings; a missing or broken value falls back to its default (never raises)."""
+    store = open_store() if store is None else store
+    defaults = AppSettings()
+    values = {}
+    for name, key in _KEYS.items():
+        raw = store.value(key)
+        if raw is None:
+            continue
+        try:
+            values[name] = str(raw).strip().lower() if name == "device" else int(raw)
+        except (TypeError, ValueError):
+            continue
+    try:
+        return replace(defaults, **values)
+    except ValueError:  # one bad value (hand-edited file): keep the good ones
+        good = {}
+        for name, value in values.items():
+            try:
+                replace(defaults, **{name: value})
+            except ValueError:
+                continue
+            good[name] = value
+        return replace(defaults, **good)
+
+
+def save_settings(settings: AppSettings, store: QSettings | None = None) -> None:
+    """Write the settings and flush them to disk."""
+    store = open_store() if store is None else store
+    for name, key in _KEYS.items():
+        store.setValue(key, getattr(settings, name))
+    store.sync()
+
+
+#: run by ``sys.executable -c``: what torch sees, as one JSON line (no torch in the GUI process)
+CUDA_PROBE = """
+import json
+try:
+    import torch
+except Exception as exc:
+    print(json.dumps({"torch": None, "devices": [], "error": str(exc)}))
+else:
+    n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    print(json.dumps({"torch": torch.__version__,
+                      "devices": [torch.cuda.get_device_name(i) for i in range(n)]}))
+"""
+
+
+def parse_cuda_probe(output: str) -> tuple[str | None, list[str]]:
+    """(torch version or None, CUDA device names) from the probe's output."""
+    for line in reversed(output.strip().splitlines()):
+        try:
+            data = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(data, dict):
+            return data.get("torch"), [str(d) for d in data.get("devices", [])]
+    raise ValueError("no answer from the CUDA probe")
+
+
+class SettingsDialog(QDialog):
+    """Edit :class:`AppSettings`; OK saves them to the store and emits ``applied``."""
+
+    applied = Signal(object)  # the saved AppSettings
+
+    PROBE_TIMEOUT_MS = 60_000
+
+    def __init__(self, store: QSettings | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.setMinimumWidth(520)
+        self._store = open_store() if store is None else store
+        self.settings = load_settings(self._store)
+        self.probe_done = False  # set when the CUDA check has answered (tests wait on it)
+
+        form = QFormLayout()
+        self.device_combo = QComboBox()
+        self.device_combo.addItem("Automatic (CUDA when available, else CPU)", "auto")
+        self.device_combo.addItem("CPU", "cpu")
+        self.device_combo.setToolTip("Where neural surrogates train and predict. The reference "
+                                     "finite-element solver always runs on the CPU.")
+        self.device_note = QLabel("Looking for CUDA devices \u2026")
+        self.device_note.setStyleSheet("color: #707070;")
+        self.device_note.setWordWrap(True)
+        self.workers_spin = QSpinBox()
+        self.workers_spin.setRange(1, MAX_WORKERS)
+        self.workers_spin.setToolTip(
+            f"Processes for parallel batch work (e.g. solving many designs for surrogate "
+            f"training). Default: one per CPU core ({cpu_count()} here)."
+        )
+        self.order_combo = QComboBox()
+        self.order_combo.addItem("P1 (linear elements, faster)", 1)
+        self.order_combo.addItem("P2 (quadratic elements, more accurate)", 2)
+        self.order_combo.setToolTip("Element order of the reference solver for the next solves.")
+        form.addRow("Compute &device:", self.device_combo)
+        form.addRow("", self.device_note)
+        form.addRow("&Worker processes:", self.workers_spin)
+        form.addRow("Default element &order:", self.order_combo)
+
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok
+            | QDialogButtonBox.StandardButton.Cancel
+            | QDialogButtonBox.StandardButton.RestoreDefaults
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        buttons.button(QDialogButtonBox.StandardButton.RestoreDefaults).clicked.connect(
+            lambda: self._show(AppSettings())
+        )
+        self.buttons = buttons
+        col = QVBoxLayout(self)
+        col.addLayout(form)
+        col.addStretch(1)
+        col.addWidget(buttons)
+        self._show(self.settings)
+        self._start_probe()
+
+    # -- values ---------------------------------------------------------------------------------
+    def _show(self, settings: AppSettings) -> None:
+        self._select_device(settings.device)
+        self.workers_spin.setValue(settings.workers)
+        self.order_combo.setCurrentIndex(self.order_combo.findData(settings.element_order))
+
+    def _select_device(self, device: str) -> None:
+        device = "cuda:0" if device == "cuda" else device
+        index = self.device_combo.findData(device)
+        if index < 0:  # a saved GPU not (yet) seen: keep it selectable rather than drop it
+            self.device_combo.addItem(f"{device} (not found)", device)
+            index = self.device_combo.count() - 1
+        self.device_combo.setCurrentIndex(index)
+
+    def current(self) -> AppSettings:
+        """The settings as shown in the dialog."""
+        return AppSettings(
+            device=self.device_combo.currentData(),
+            workers=self.workers_spin.value(),
+            element_order=self.order_combo.currentData(),
+        )
+
+    def accept(self) -> None:
+        self.settings = self.current()
+        save_settings(self.settings, self._store)
+        self._stop_probe()
+        super().accept()
+        self.applied.emit(self.settings)
+
+    def reject(self) -> None:
+        self._stop_probe()
+        super().reject()
+
+    # -- CUDA probe (a child process; torch never enters the GUI process) -----------------------
+    def _start_probe(self) -> None:
+        self._probe = QProcess(self)
+        self._probe.setProgram(sys.executable)
+        self._probe.setArguments(["-c", CUDA_PROBE])
+        self._probe.finished.connect(self._probe_finished)
+        self._probe.errorOccurred.connect(self._probe_error)
+        self._probe.start()
+        QTimer.singleShot(self.PROBE_TIMEOUT_MS, self, self._probe_timed_out)
+
+    def _probe_timed_out(self) -> None:
+        if not self.probe_done:
+            self._stop_probe()
+            self._probe_answer("Could not check for CUDA devices (no answer in time).")
+
+    def _stop_probe(self) -> None:
+        if self._probe.state() != QProcess.ProcessState.NotRunning:
+            self._probe.finished.disconnect(self._probe_finished)
+            self._probe.errorOccurred.disconnect(self._probe_error)
+            self._probe.kill()
+            self._probe.waitForFinished(2000)
+
+    def _probe_error(self, error: QProcess.ProcessError) -> None:
+        if error == QProcess.ProcessError.FailedToStart:
+            self._probe_answer("Could not check for CUDA devices (Python did not start).")
+
+    def _probe_finished(self, code: int, status: QProcess.ExitStatus) -> None:
+        out = bytes(self._probe.readAllStandardOutput().data()).decode("utf-8", "replace")
+        try:
+            version, devices = parse_cuda_probe(out)
+        except ValueError:
+            err = bytes(self._probe.readAllStandardError().data()).decode("utf-8", "replace")
+            last = (err.strip().splitlines() or ["no output"])[-1]
+            self._probe_answer(f"Could not check for CUDA devices ({last}).")
+            return
+        selected = self.device_combo.currentData()
+        for i, name in enumerate(devices):
+            data = f"cuda:{i}"
+            index = self.device_combo.findData(data)
+            if index >= 0:  # the saved device, added as "(not found)" before the probe answered
+                self.device_combo.setItemText(index, f"{data} \u2013 {name}")
+            else:
+                self.device_combo.addItem(f"{data} \u2013 {name}", data)
+        self._select_device(selected)
+        if version is None:
+            text = "torch is not installed: surrogates can only use the CPU."
+        elif devices:
+            text = f"{len(devices)} CUDA device(s) found (torch {version})."
+        else:
+            text = f"No CUDA device found (torch {version}): surrogates use the CPU."
+        self._probe_answer(text)
+
+    def _probe_answer(self, text: str) -> None:
+        self.device_note.setText(text)
+        self.device_note.setTextFormat(Qt.TextFormat.PlainText)
+        self.probe_done = True
