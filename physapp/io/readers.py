@@ -130,10 +130,14 @@ def _read_with_gmsh(path, suffix, unit, size, progress, cancel):
 
 
 def _meshio_read(path: Path):
+    import contextlib
+    import io
+
     import meshio
 
     try:
-        return meshio.read(path)
+        with contextlib.redirect_stdout(io.StringIO()):  # some readers print stray lines
+            return meshio.read(path)
     except SystemExit as exc:  # a few meshio readers call sys.exit on data they do not know
         raise ImportError_(f"meshio stopped reading '{path.name}' ({exc}); the file is not in a "
                            "format it understands.") from None
