@@ -59,9 +59,9 @@ def test_gallery_lists_every_study_with_a_real_thumbnail(qtbot, tmp_path):
         assert image is not None and not image.isNull(), study.spec.id
         px = _pixels(image).reshape(image.height(), image.width(), 3)
         assert px.std() > 10, f"{study.spec.id}: blank thumbnail"
-        # the part, not only the white background: light-steel pixels cover a good share
+        # the part, not only the white background (a thin vessel wall covers little of it)
         steel = (np.abs(px.astype(int) - (255, 255, 255)).sum(-1) > 60).mean()
-        assert 0.05 < steel < 0.95, f"{study.spec.id}: {steel:.2f} of the picture is the part"
+        assert 0.01 < steel < 0.95, f"{study.spec.id}: {steel:.2f} of the picture is the part"
         assert (tmp_path / "thumbs" / thumbnail_key(study)).is_file()
     assert dialog.provider.rendered == len(studies) and dialog.provider.from_cache == 0
     assert f"{len(studies)} studies" in dialog.status.text()
