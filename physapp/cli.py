@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -11,7 +12,7 @@ from physapp import __version__
 from physapp.core.errors import Cancelled, PhysappError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
-COMMANDS = ("solve", "studies", "gui")
+COMMANDS = ("solve", "studies", "gui", "train", "predict", "info", "sweep", "plugins")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
         "reference solver and fast surrogates. Without a command the desktop app starts.",
         epilog="Examples:\n  physapp                       open the app on the study gallery (start screen)\n"
         "  physapp gui --study ID        open the app directly on a study, e.g. l-bracket\n"
+        "  physapp part.step             open a mesh or CAD file in the app (also gui --file)\n"
         "  physapp studies               list built-in studies and their parameters\n"
         "  physapp solve plate-with-hole --set radius=0.01 --set traction=1e6 --out result.vtu",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -30,10 +32,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     gui = sub.add_parser("gui", help="start the desktop app (the default)",
                          description="Start the desktop app: on the study gallery, where you "
-                         "pick a study, or directly on the study given with --study.")
-    gui.add_argument("--study", default=None, metavar="ID",
-                     help="study to open, e.g. plate-with-hole (default: choose one in the "
-                     "study gallery; `physapp studies` lists them)")
+                         "pick a study, directly on the study given with --study, or on a mesh "
+                         "or CAD file given with --file (also: `physapp FILE`).")
+    which = gui.add_mutually_exclusive_group()
+    which.add_argument("--study", default=None, metavar="ID",
+                       help="study to open, e.g. plate-with-hole (default: choose one in the "
+                       "study gallery; `physapp studies` lists them)")
+    which.add_argument("--file", default=None, metavar="FILE",
+                       help="mesh or CAD file to open as an imported part (Gmsh, VTU, Abaqus, "
+                       "STEP, IGES, STL, ...; `physapp info FILE` shows what is read)")
 
     solve = sub.add_parser(
         "solve", help="solve a study with the reference solver and write the fields",
@@ -54,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     studies = sub.add_parser("studies", help="list the built-in studies and their parameters",
                              description="List the built-in studies with their parameters.")
     studies.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_model_parsers(sub)
+    _add_info_parser(sub)
+    _add_plugins_parser(sub)
+    _add_sweep_parser(sub)
     return parser
 
 
@@ -126,15 +137,362 @@ def cmd_studies(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_gui(study: str | None, argv: list[str]) -> int:
+def cmd_gui(study: str | None, argv: list[str], file: str | None = None) -> int:
+    if file is not None and not os.path.isfile(file):
+        print(f"physapp: error: '{file}' is not a file.", file=sys.stderr)
+        return EXIT_ERROR
     from physapp.gui.app import run_gui
 
-    return run_gui(argv, study_id=study)
+    return run_gui(argv, study_id=study, file=file)
+
+
+def _add_model_parsers(sub: argparse._SubParsersAction) -> None:
+    """``physapp train`` and ``physapp predict`` (field surrogates)."""
+    from physapp.surrogates.models import KINDS
+
+    train = sub.add_parser(
+        "train", help="train a field surrogate on a sweep data set and report held-out errors",
+        description="Train a surrogate (parameters -> nodal fields) on the samples of a data set "
+        "written by `physapp sweep`, score it on the held-out samples and save it. With "
+        "--model all every kind is trained and saved as OUT-<kind>.pt.",
+    )
+    train.add_argument("data", metavar="DATA.h5", help="data set (HDF5) of a parameter sweep")
+    train.add_argument("--model", default="pod-gp", choices=(*KINDS, "all"),
+                       help="model kind (default: %(default)s)")
+    train.add_argument("--out", required=True, metavar="MODEL.pt", help="model file to write")
+    train.add_argument("--device", default="auto",
+                       help="auto, cpu, cuda or cuda:N (default: %(default)s)")
+    train.add_argument("--epochs", type=int, default=None, metavar="N",
+                       help="training epochs (pod-mlp, neural-field; optimiser steps for pod-gp)")
+    train.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    train.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    train.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+
+    predict = sub.add_parser(
+        "predict", help="evaluate a trained surrogate and write the predicted fields",
+        description="Evaluate a surrogate saved by `physapp train` at a design and write the "
+        "mesh with the predicted fields (and <field>_std uncertainty fields when the model "
+        "has them). Parameters left out take the model's defaults.",
+    )
+    predict.add_argument("model", metavar="MODEL.pt", help="model file")
+    predict.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                         help="set a parameter (repeatable), e.g. --set traction=2e7")
+    predict.add_argument("--out", required=True, metavar="FILE",
+                         help="output file: .vtu, .vtk, .xdmf or .msh")
+    predict.add_argument("--device", default="auto",
+                         help="auto, cpu, cuda or cuda:N (default: %(default)s)")
+    predict.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+
+
+def _progress_printer(quiet: bool):
+    tty = sys.stderr.isatty()
+
+    def progress(fraction: float, message: str) -> None:
+        if not quiet:
+            end = "" if tty else "\n"
+            print(f"\r[{fraction * 100:5.1f}%] {message:<60}", end=end, file=sys.stderr,
+                  flush=True)
+
+    return progress
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from physapp.core.progress import scaled
+
+    out = Path(args.out)
+    if not (out.parent if str(out.parent) else Path(".")).is_dir():
+        raise PhysappError(f"Cannot write '{out}': the folder '{out.parent}' does not exist.")
+    if args.epochs is not None and args.epochs < 1:
+        raise PhysappError("--epochs must be at least 1.")
+    try:
+        from physapp.surrogates.dataset import Dataset
+    except ImportError:
+        raise PhysappError("Reading sweep data sets is not available in this installation "
+                           "(physapp.surrogates.dataset is missing).") from None
+    from physapp.surrogates.models import KINDS, model_class
+    from physapp.surrogates.storage import save_surrogate
+    from physapp.surrogates.training import metrics_table, train_surrogate
+
+    data = Dataset.open(args.data).training_data()
+    progress = _progress_printer(args.quiet)
+    kinds = list(KINDS) if args.model == "all" else [args.model]
+    models = {}
+    for i, kind in enumerate(kinds):
+        opts = {}
+        if args.epochs is not None and "epochs" in model_class(kind).OPTIONS:
+            opts["epochs"] = args.epochs
+        sub = scaled(progress, i / len(kinds), (i + 1) / len(kinds))
+        models[kind] = train_surrogate(
+            kind, data, device=args.device, seed=args.seed,
+            progress=lambda f, m, _k=kind, _s=sub: _s(f, f"{_k}: {m}"), **opts)
+    if not args.quiet and sys.stderr.isatty():
+        print(file=sys.stderr)
+    written = {}
+    for kind, model in models.items():
+        path = out if len(models) == 1 else out.with_name(f"{out.stem}-{kind}{out.suffix or '.pt'}")
+        written[kind] = str(save_surrogate(model, path))
+        for notice in model.notices:
+            print(f"physapp: note: {notice}", file=sys.stderr)
+    if args.json:
+        print(json.dumps({k: {"file": written[k], "device": m.device, "metrics": m.metrics}
+                          for k, m in models.items()}, indent=2))
+    else:
+        print(f"{data.study_id}: {data.train().n_samples} training / {data.test().n_samples} "
+              f"held-out samples, parameters {', '.join(data.param_names)}")
+        print(metrics_table(models))
+        for kind, path in written.items():
+            print(f"Wrote {path} ({kind})")
+    return EXIT_OK
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from physapp.io.results import check_output_path, write_result
+    from physapp.surrogates.storage import load_surrogate
+
+    values = parse_sets(args.set)
+    check_output_path(args.out)
+    model = load_surrogate(args.model, device=args.device)
+    result = model.predict(values)
+    path = write_result(result, args.out)
+    meta = result.meta
+    for notice in model.notices:
+        print(f"physapp: note: {notice}", file=sys.stderr)
+    if meta["out_of_range"]:
+        print(f"physapp: warning: {', '.join(meta['out_of_range'])} outside the trained range; "
+              "the prediction is an extrapolation.", file=sys.stderr)
+    summary = {
+        "model": model.kind, "surrogate_id": model.id, "study": model.study_id,
+        "output": str(path), "params": meta["params"], "out_of_range": meta["out_of_range"],
+        "n_points": result.mesh.n_points, "fields": sorted(result.point_data),
+        "latency_ms": round(meta["latency_ms"], 3), "device": meta["device"],
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"Wrote {path} ({model.kind} surrogate of {model.study_id}, "
+              f"{result.mesh.n_points} nodes, {meta['latency_ms']:.1f} ms)")
+    return EXIT_OK
+
+
+def _add_info_parser(sub: argparse._SubParsersAction) -> None:
+    info = sub.add_parser(
+        "info", help="show what physapp understands of a mesh or CAD file",
+        description="Read a mesh (Gmsh MSH, VTU, VTK, XDMF, Abaqus INP, MED, Nastran, Medit, SU2) "
+        "or CAD/surface file (STEP, IGES, BREP, closed STL/OBJ/PLY, meshed with gmsh) and print "
+        "its format, nodes, cells by type, regions with their sizes, bounding box, unit and any "
+        "repair made; or the error the app would show (exit status 1).",
+    )
+    info.add_argument("file", help="the file to inspect")
+    info.add_argument("--unit", default=None, metavar="UNIT",
+                      help="length unit of the file: m, mm, cm, um, in, ft (default: mm for "
+                      "CAD and surfaces, m for meshes)")
+    info.add_argument("--size", type=float, default=None, metavar="M",
+                      help="element size in metres for CAD and surfaces")
+    info.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def _add_plugins_parser(sub: argparse._SubParsersAction) -> None:
+    plugins = sub.add_parser(
+        "plugins", help="list plugins, their contributions and load errors",
+        description="List the plugins found (repository plugins/, ~/.local/share/physapp/plugins, "
+        "$PHYSAPP_PLUGIN_PATH, the 'physapp.plugins' entry points) with their version, "
+        "contributions and any error; enable or disable one for the next start.",
+    )
+    plugins.add_argument("--enable", metavar="NAME", help="enable a plugin")
+    plugins.add_argument("--disable", metavar="NAME", help="disable a plugin")
+    plugins.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def _cmd_plugins(args: argparse.Namespace) -> int:
+    from physapp.plugins import builtin_plugin, discover, set_enabled
+    from physapp.studies import list_studies, plugin_problems
+
+    if args.enable or args.disable:
+        set_enabled(args.enable or args.disable, bool(args.enable))
+    infos = [builtin_plugin(), *discover()]
+    list_studies()  # import study code so load errors show up
+    problems = plugin_problems()
+    rows = []
+    for info in infos:
+        error = info.error or problems.get(info.name, "")
+        rows.append({"name": info.name, "version": info.version, "source": info.source,
+                     "enabled": info.enabled, "path": info.path, "error": error,
+                     "contributions": [f"{c.kind}:{c.id}" for c in info.contributions]})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    for r in rows:
+        state = "error" if r["error"] else ("enabled" if r["enabled"] else "disabled")
+        print(f"{r['name']} {r['version']} ({r['source']}, {state})")
+        for c in r["contributions"]:
+            print(f"    {c}")
+        if r["error"]:
+            print(f"    error: {r['error']}")
+    return EXIT_OK
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from physapp.io.readers import read_mesh
+
+    _, report = read_mesh(args.file, length_unit=args.unit, size=args.size)
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        print(report.text())
+    return EXIT_OK
+
+
+def _add_sweep_parser(sub: argparse._SubParsersAction) -> None:
+    """``physapp sweep``: plan a dataset and solve its samples in worker processes."""
+    sweep = sub.add_parser(
+        "sweep", help="solve a study at many sampled designs and store them as a training set",
+        description="Sample the design parameters of a study (Latin hypercube or Sobol), solve\n"
+        "each sample with the reference solver on a morph of one reference mesh (so all\n"
+        "samples share its topology) and store node coordinates, fields and key quantities\n"
+        "in an HDF5 data set for `physapp train`. Element sizes stay fixed.\n\n"
+        "Each varied geometric parameter is first limited to the range over which the\n"
+        "reference mesh can be morphed (printed as a note). A sample whose combination of\n"
+        "values still cannot be morphed is replaced by another point drawn for it; samples\n"
+        "that fail anyway are stored as failed and the sweep goes on. Samples are written\n"
+        "as they finish: after an interruption (Ctrl-C, exit status 130) run the same\n"
+        "command with --resume to solve the rest.",
+        epilog="Example:\n  physapp sweep plate-with-hole --samples 64 --vary radius,traction "
+        "--set mesh_size=0.01 --out plate.h5",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sweep.add_argument("study", help="study id, e.g. plate-with-hole (see `physapp studies`)")
+    sweep.add_argument("--out", required=True, metavar="DATA.h5", help="data set file to write")
+    sweep.add_argument("--samples", type=int, default=64, metavar="N",
+                       help="number of samples (default: %(default)s)")
+    sweep.add_argument("--sampler", choices=("lhs", "sobol"), default="lhs",
+                       help="design of experiments (default: %(default)s)")
+    sweep.add_argument("--test-fraction", type=float, default=0.2, metavar="F",
+                       help="fraction of samples held out for testing (default: %(default)s)")
+    sweep.add_argument("--seed", type=int, default=0,
+                       help="seed of the sampler and the split (default: %(default)s)")
+    sweep.add_argument("--vary", default=None, metavar="A,B",
+                       help="comma-separated parameters to vary (default: every design "
+                       "parameter not fixed with --set)")
+    sweep.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                       help="hold a parameter fixed at a value (repeatable), e.g. "
+                       "--set mesh_size=0.01")
+    sweep.add_argument("--order", type=int, choices=(1, 2), default=2,
+                       help="element order (default: %(default)s)")
+    sweep.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="worker processes (default: the number of CPUs)")
+    sweep.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="run the samples on a Dask distributed cluster, e.g. "
+                       "tcp://host:8786 (its workers need physapp installed); results stream "
+                       "back into the same data set")
+    sweep.add_argument("--resume", action="store_true",
+                       help="continue an existing data set: solve its pending samples (its own "
+                       "plan is kept; plan options are ignored); a missing one is created")
+    sweep.add_argument("--retry-failed", action="store_true",
+                       help="with --resume, also solve the samples that failed before")
+    sweep.add_argument("--overwrite", action="store_true", help="replace an existing data set")
+    sweep.add_argument("--no-morph-check", action="store_true",
+                       help="skip the search for the morphable range of each geometric "
+                       "parameter (faster; samples beyond it then fail)")
+    sweep.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    import signal
+    from pathlib import Path
+
+    from physapp.compute.sweep import run_sweep
+    from physapp.core.progress import CancelToken
+    from physapp.surrogates.dataset import Dataset
+
+    out = Path(args.out)
+    tty = sys.stderr.isatty()
+
+    def progress(fraction: float, message: str) -> None:
+        if not args.quiet:
+            end = "" if tty else "\n"
+            print(f"\r[{fraction * 100:5.1f}%] {message:<60}", end=end, file=sys.stderr,
+                  flush=True)
+
+    def newline() -> None:
+        if not args.quiet and tty:
+            print(file=sys.stderr)
+
+    cancel = CancelToken()
+
+    def on_sigint(signum, frame) -> None:  # first Ctrl-C: stop cleanly; second: at once
+        if cancel.cancelled:
+            raise KeyboardInterrupt
+        cancel.cancel()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        if out.exists() and args.resume:
+            data = Dataset.open(out)
+            if data.study_id != args.study:
+                raise PhysappError(f"{out} holds a sweep of '{data.study_id}', not "
+                                   f"'{args.study}'.")
+        else:
+            if out.exists() and not args.overwrite:
+                raise PhysappError(f"{out} already exists: add --resume to continue it or "
+                                   "--overwrite to start again.")
+            if not (out.parent if str(out.parent) else Path(".")).is_dir():
+                raise PhysappError(f"Cannot write '{out}': the folder '{out.parent}' does not "
+                                   "exist.")
+            vary = [v.strip() for v in args.vary.split(",") if v.strip()] if args.vary else None
+            data = Dataset.create(out, args.study, args.samples, args.sampler, args.seed,
+                                  args.test_fraction, vary=vary, fixed=parse_sets(args.set),
+                                  order=args.order, overwrite=args.overwrite,
+                                  check_morph=not args.no_morph_check, progress=progress,
+                                  cancel=cancel)
+            newline()
+            for note in data.notes:
+                print(f"physapp: note: {note}", file=sys.stderr)
+        try:
+            if args.scheduler:
+                from physapp.compute.cluster import connect, run_sweep_on
+
+                with connect(args.scheduler) as client:
+                    summary = run_sweep_on(data, client, retry_failed=args.retry_failed,
+                                           progress=progress, cancel=cancel)
+            else:
+                summary = run_sweep(data, args.workers, retry_failed=args.retry_failed,
+                                    progress=progress, cancel=cancel)
+        except Cancelled as exc:
+            newline()
+            print(f"physapp: {exc}", file=sys.stderr)
+            return EXIT_CANCELLED
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    newline()
+    n_test = int(data.is_test.sum())
+    n_replaced = int(data.replaced.sum())
+    print(f"Wrote {out}: {summary.done_total} done, {summary.failed_total} failed, "
+          f"{summary.pending_total} pending of {data.n_samples} samples ({n_test} test); this run "
+          f"solved {summary.solved} in {summary.elapsed:.1f} s")
+    if n_replaced:
+        print(f"physapp: note: {n_replaced} sample(s) were solved at a replacement point: the "
+              "planned combination of values could not be morphed.", file=sys.stderr)
+    failures = data.failures()
+    if failures:
+        print(f"physapp: warning: {len(failures)} sample(s) failed, e.g. sample {failures[0][0]}:"
+              f" {failures[0][2]}", file=sys.stderr)
+    if summary.done_total == 0 and failures:
+        print("physapp: error: every sample failed.", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
+        if argv and not argv[0].startswith("-") and os.path.isfile(argv[0]):
+            return cmd_gui(None, argv[1:], file=argv[0])  # physapp part.step
+        if argv and not argv[0].startswith("-") and os.path.splitext(argv[0])[1]:
+            print(f"physapp: error: '{argv[0]}' does not exist (to open a file: physapp FILE; "
+                  f"commands: {', '.join(COMMANDS)})", file=sys.stderr)
+            return EXIT_ERROR
         if argv and not argv[0].startswith("-"):
             print(f"physapp: error: unknown command '{argv[0]}' (commands: {', '.join(COMMANDS)}); "
                   "see physapp --help", file=sys.stderr)
@@ -146,7 +504,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_solve(args)
         if args.command == "studies":
             return cmd_studies(args)
-        return cmd_gui(args.study, [])
+        if args.command == "info":
+            return _cmd_info(args)
+        if args.command == "plugins":
+            return _cmd_plugins(args)
+        if args.command == "train":
+            return _cmd_train(args)
+        if args.command == "predict":
+            return _cmd_predict(args)
+        if args.command == "sweep":
+            return _cmd_sweep(args)
+        return cmd_gui(args.study, [], args.file)
     except Cancelled:
         print("physapp: cancelled", file=sys.stderr)
         return EXIT_CANCELLED

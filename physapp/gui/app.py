@@ -1,7 +1,10 @@
 """Start the desktop application: ``run_gui()`` creates the QApplication and the first window.
 
 Without a study the first window is the study gallery (start screen); the main window opens on the
-study picked there. With a study (``physapp gui --study ID``) the main window opens directly.
+study picked there. With a study (``physapp gui --study ID``) the main window opens directly. With a
+file (``physapp part.step``, ``physapp gui --file part.msh``) the file is read first (with its
+progress and import dialogs) and the main window opens on it; if it cannot be read, the reason is
+shown over the start screen.
 """
 
 from __future__ import annotations
@@ -13,12 +16,13 @@ from types import TracebackType
 
 import pyvista as pv
 from PySide6.QtCore import QObject, QSettings, QTimer
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from physapp import __version__
 from physapp.core.errors import PhysappError
 from physapp.gui.gallery import GalleryDialog
 from physapp.gui.main_window import MainWindow
+from physapp.gui.open_file import FileOpener, OpenedPart
 from physapp.gui.qt_job_runner import QtJobRunner
 from physapp.studies import get_study
 
@@ -81,19 +85,64 @@ class Launcher(QObject):
         self.window: MainWindow | None = None
         self.gallery: GalleryDialog | None = None
         self.runner: QtJobRunner | None = None
+        self.opener: FileOpener | None = None
+        self.error_dialog: QMessageBox | None = None
 
-    def start(self, study_id: str | None) -> QWidget:
+    def start(self, study_id: str | None, file: str | None = None) -> QWidget | None:
         """Show the main window on ``study_id`` or, when None, the start screen; returns it.
-        An unknown study raises :class:`PhysappError` before any window appears."""
+        An unknown study raises :class:`PhysappError` before any window appears. With ``file``
+        the file is read first (None is returned: the window appears once it is read)."""
+        if file is not None:
+            self.open_file(file)
+            return None
         if study_id is not None:
             return self.open_study(study_id)
-        self.runner = QtJobRunner(parent=self)
-        self.runner.warm_up()
+        return self.show_gallery()
+
+    def show_gallery(self) -> GalleryDialog:
+        if self.runner is None:
+            self.runner = QtJobRunner(parent=self)
+            self.runner.warm_up()
         self.gallery = GalleryDialog(start=True)
         # the main window must be on screen before the gallery closes, or Qt quits the app
         self.gallery.study_chosen.connect(self.open_study)
         self.gallery.show()
+        QApplication.instance().setQuitOnLastWindowClosed(True)
         return self.gallery
+
+    def open_file(self, path: str) -> None:
+        """Read ``path`` in the solver process (started now, it then serves the window's solves),
+        then show the main window on it."""
+        # no window is up while the file is read: closing the import dialog must not end the app
+        QApplication.instance().setQuitOnLastWindowClosed(False)
+        self.runner = QtJobRunner(parent=self)
+        self.runner.warm_up()
+        self.opener = FileOpener(None, self.runner, parent=self)
+        self.opener.opened.connect(self._file_opened)
+        self.opener.failed.connect(self._file_failed)
+        self.opener.cancelled.connect(lambda _path: self.show_gallery())
+        self.opener.open(path)
+
+    def _file_opened(self, opened: OpenedPart) -> None:
+        from physapp.gui.part_tasks import PartInfo, make_part_study
+        from physapp.studies.imported import PartSetup
+
+        info = PartInfo(opened.path, opened.report, opened.options.length_unit,
+                        opened.options.element_size)
+        study = make_part_study(opened.mesh, PartSetup(), info)
+        self.window = MainWindow(study, runner=self.runner, settings_store=self.settings_store)
+        self.window.parts.recent.add(opened.path)
+        self.window.show()
+        QApplication.instance().setQuitOnLastWindowClosed(True)
+
+    def _file_failed(self, path: str, message: str) -> None:
+        gallery = self.show_gallery()
+        box = QMessageBox(QMessageBox.Icon.Warning, "Could not open the file",
+                          f"<b>{path}</b> could not be opened.", QMessageBox.StandardButton.Ok,
+                          gallery)
+        box.setInformativeText(message)
+        box.open()
+        self.error_dialog = box
 
     def open_study(self, study_id: str) -> MainWindow:
         study = get_study(study_id)
@@ -108,6 +157,8 @@ class Launcher(QObject):
         return self.window if self.window is not None else self.gallery
 
     def shutdown(self) -> None:
+        if self.opener is not None:
+            self.opener.cancel()
         if self.runner is not None:
             self.runner.shutdown()
 
@@ -117,6 +168,7 @@ def run_gui(
     study_id: str | None = None,
     *,
     screenshot: str | None = None,
+    file: str | None = None,
 ) -> int:
     """Run the physapp desktop app and return its exit code.
 
@@ -124,6 +176,7 @@ def run_gui(
     ----------
     argv : arguments for QApplication (``sys.argv`` when None).
     study_id : the study to open; None shows the study gallery (start screen) first.
+    file : a mesh or CAD file to open as an imported part (instead of a study).
     screenshot : if given, save a PNG of the first window to this path once it is complete (the
         start-up solve on screen, or every gallery thumbnail drawn), then quit (for documentation
         and smoke tests).
@@ -134,12 +187,12 @@ def run_gui(
     app.setApplicationVersion(__version__)
     launcher = Launcher()
     try:
-        first = launcher.start(study_id)
+        first = launcher.start(study_id, file)
     except PhysappError as exc:
         print(f"physapp: {exc}", file=sys.stderr)
         return 2
     previous_hook = install_excepthook(launcher.message_target)
-    if screenshot:
+    if screenshot and first is not None:
         if isinstance(first, MainWindow):
             _save_when(first, lambda: first.solve_count > 0, screenshot)
         else:

@@ -17,7 +17,7 @@ import sys
 import PySide6
 import pyvista as pv
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -43,10 +43,12 @@ from physapp.core.results import FieldResult
 from physapp.core.study import Study
 from physapp.gui.gallery import GalleryDialog
 from physapp.gui.message_bar import MessageBar
+from physapp.gui.part_panel import PartController
 from physapp.gui.qt_job_runner import QtJobRunner
 from physapp.gui.qt_parameter_panel import QtParameterPanel
 from physapp.gui.settings import AppSettings, SettingsDialog, load_settings
 from physapp.gui.study_model import StudyModel
+from physapp.gui.surrogate_panel import SurrogateController
 from physapp.gui.viewport import STALE_TEXT, Viewport
 from physapp.studies import get_study
 
@@ -115,6 +117,9 @@ class MainWindow(QMainWindow):
         self._dock.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self._dock)
         self._build_status_bar()
+        self.parts = PartController(self)  # imported parts: File > Open, set-up panel, picking
+        self.surrogates = SurrogateController(self)  # model selector, live predictions, training
+        self.setAcceptDrops(True)  # a mesh or CAD file dropped on the window opens it
         self._build_menus()
 
         self._owns_runner = runner is None
@@ -160,6 +165,7 @@ class MainWindow(QMainWindow):
         self.model.changed.connect(self._on_param_changed)
         self.info_label.setText("No result yet")
         self._update_state()
+        self.parts.study_opened(study)
         QTimer.singleShot(0, self._request_preview)  # a mesh on screen before the first solve
 
     def _close_study(self) -> None:
@@ -170,6 +176,7 @@ class MainWindow(QMainWindow):
                 self.runner.cancel()
         self._bridge.closed = True
         self.previewer.close()
+        self.surrogates.study_closing()
 
     def _build_side_panel(self) -> None:
         side = QWidget()
@@ -178,6 +185,7 @@ class MainWindow(QMainWindow):
         title = QLabel(f"<b>{self.spec.title}</b><br><small>{self.spec.description}</small>")
         title.setWordWrap(True)
         col.addWidget(title)
+        col.addWidget(self.surrogates.build_panel())  # reference solver or a surrogate
 
         params = QGroupBox("Design parameters")
         self.panel = QtParameterPanel(self.model)
@@ -256,6 +264,8 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
         self._action(file_menu, "&New study\u2026", self.open_gallery, "Ctrl+N")
+        self.parts.add_file_actions(file_menu)  # Open... (Ctrl+O), Open Recent
+        self.surrogates.add_file_actions(file_menu)  # Load surrogate...
         file_menu.addSeparator()
         settings = self._action(file_menu, "&Settings\u2026", self.open_settings, "Ctrl+,")
         settings.setMenuRole(QAction.MenuRole.PreferencesRole)
@@ -265,6 +275,7 @@ class MainWindow(QMainWindow):
         run_menu = bar.addMenu("&Run")
         self.solve_action = self._action(run_menu, "&Solve", self.solve, "F5")
         self.cancel_action = self._action(run_menu, "&Cancel solve", self.cancel_solve, "Esc")
+        self.surrogates.add_run_actions(run_menu)  # Train surrogate...
         view_menu = bar.addMenu("&View")
         # lambdas: the viewport and the check box are rebuilt when the study changes
         self._action(view_menu, "&Reset camera", lambda: self.viewport.reset_camera(), "Ctrl+R")
@@ -310,6 +321,35 @@ class MainWindow(QMainWindow):
         if self._auto_solve:
             self.solve()
 
+    def update_study(self, study: Study) -> None:
+        """The same part with a changed set-up (the Part set-up panel): new sliders, the view
+        and the shown result stay (marked out of date); slider values are kept by name."""
+        if self._job is not None:
+            self._job = None
+            if self.runner.busy:
+                self.runner.cancel()
+        kept = {p.name: self.model.params[p.name] for p in study.spec.parameters
+                if p.name in self.model.params and p.lower <= self.model.params[p.name] <= p.upper}
+        old_model = self.model
+        self.model = StudyModel(study, self)
+        self.model.set_values(kept)
+        self.model.changed.connect(self._on_param_changed)
+        self.spec = study.spec
+        self._build_side_panel()
+        old_model.deleteLater()
+        if self._solved_params is not None:  # never equal to the sliders: out of date
+            self._solved_params = {**self._solved_params, "<set-up changed>": float("nan")}
+        if self.result is not None:
+            self.results_label.setText(self._key_quantities(
+                self.result.meta.get("key_quantities", {}), self.result.meta.get("key_units")))
+        self._update_state()
+        self.parts.study_opened(study)
+
+    def open_file(self, path: str) -> None:
+        """Open a mesh or CAD file as an imported part (read off the GUI thread; on failure a
+        dialog says why and the current study stays)."""
+        self.parts.open_file(path)
+
     def open_gallery(self) -> GalleryDialog:
         """File > New study...: the gallery; Open switches to the chosen study, Cancel keeps
         this one. Returns the (window-modal, non-blocking) dialog."""
@@ -334,6 +374,7 @@ class MainWindow(QMainWindow):
         order_changed = settings.element_order != self.settings.element_order
         self.settings = settings
         self._show_device()
+        self.surrogates.settings_changed(settings)
         self.solve_box.setTitle(self._solve_box_title())
         if order_changed:
             self.statusBar().showMessage(
@@ -345,7 +386,13 @@ class MainWindow(QMainWindow):
         if self._closing_done:  # e.g. the deferred start-up solve of a window closed at once
             return
         params = self.model.params
-        job_id = self.runner.submit(solve_study, self.spec.id, params, self.settings.element_order)
+        if self.parts.active:  # an imported part is not in the registry: it goes whole
+            job = self.parts.solve_job(params, self.settings.element_order)
+            if job is None:  # not set up yet: the Part set-up panel says why
+                return
+        else:
+            job = (solve_study, self.spec.id, params, self.settings.element_order)
+        job_id = self.runner.submit(*job)
         self._job = (job_id, self.model.version, params)
         self.progress.setValue(0)
         self.progress.setFormat("starting solver \u2026")
@@ -371,9 +418,26 @@ class MainWindow(QMainWindow):
     def is_stale(self) -> bool:
         return self._solved_params != self.model.params
 
+    def frame_latency_ms(self) -> float | None:
+        """Median time from a slider change to the rendered surrogate frame (recent frames)."""
+        return self.surrogates.frame_latency_ms()
+
+    def show_reference_view(self) -> None:
+        """Back from a surrogate: the solved result when it fits the sliders' geometry, else a
+        fresh geometry preview."""
+        if self.result is not None and (
+            self.model.geometry(self.result.meta.get("params", {})) == self.model.geometry()
+        ):
+            self.viewport.show_result(self.result, self.field)
+        else:
+            self._shown_version = -1  # whatever was shown before, the preview replaces it
+            self._request_preview()
+        self._update_state()
+
     # -- slots ----------------------------------------------------------------------------------
     def _on_param_changed(self, name: str, value: float) -> None:
-        if self.spec.parameter(name).geometric:
+        # with a surrogate selected the change goes to its prediction (which moves the geometry)
+        if not self.surrogates.param_changed(name) and self.spec.parameter(name).geometric:
             self._request_preview()
         self._update_state()
 
@@ -384,6 +448,8 @@ class MainWindow(QMainWindow):
         version, mesh = payload
         if lw_id < self._last_preview or version <= self._shown_version:
             return  # older than what is on screen (a solve may have overtaken it)
+        if self.surrogates.active:
+            return  # requested before a surrogate was selected: its frames rule the view
         self._last_preview = lw_id
         self._shown_version = version
         self.message_bar.clear("geometry")
@@ -403,7 +469,8 @@ class MainWindow(QMainWindow):
             self.state_label.setText("<b style='color:#b00'>Invalid design</b>")
 
     def _on_field_changed(self) -> None:
-        self.viewport.set_field(self.field)
+        if not self.surrogates.field_changed():  # a surrogate frame may show the field's std
+            self.viewport.set_field(self.field)
 
     def _set_show_edges(self, show: bool) -> None:
         self._show_edges = show
@@ -440,6 +507,7 @@ class MainWindow(QMainWindow):
             return
         self.result, self._solved_params = result, params
         self._shown_version = max(self._shown_version, version)
+        self.surrogates.reference_shown(result, params)
         self.viewport.show_result(result, self.field)
         self.message_bar.clear("geometry")
         meta = result.meta
@@ -484,6 +552,11 @@ class MainWindow(QMainWindow):
 
     def _update_state(self) -> None:
         """Status label and viewport overlay say whether the field matches the sliders."""
+        surrogate = self.surrogates.state_text(self.is_stale)
+        if surrogate:  # a surrogate frame is (or is about to be) on screen: no stale overlay
+            self.state_label.setText(surrogate)
+            self.results_label.setEnabled(not self.is_stale)
+            return
         if self._solved_params is None:
             text = "<b style='color:#b36b00'>No result yet</b>"
         elif self.is_stale:
@@ -533,6 +606,12 @@ class MainWindow(QMainWindow):
                     rows.append(f"<tr><td><b>{keys}</b></td><td>&nbsp;&nbsp;{name}</td></tr>")
         QMessageBox.information(self, "Keyboard shortcuts", f"<table>{''.join(rows)}</table>")
 
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt API
+        self.parts.drag_enter(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt API
+        self.parts.drop(event)
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
         # stop the child process and the preview thread before VTK goes away
         if self._closing_done:  # Qt may deliver close twice (window.close() and teardown)
@@ -549,5 +628,7 @@ class MainWindow(QMainWindow):
         self._job = None
         self._bridge.closed = True
         self.previewer.close()
+        self.parts.shutdown()
+        self.surrogates.shutdown()
         self.viewport.close_viewport()
         super().closeEvent(event)

@@ -21,6 +21,9 @@ PREVIEW_EDGES_MAX_CELLS = 20_000
 STALE_TEXT = "Result out of date - press F5 to solve"
 PREVIEW_TEXT = "Geometry preview - no result yet - press F5 to solve"
 COLORMAP = "turbo"
+#: uncertainty (std) fields get a colour map of their own, so they are not read as the field
+UNCERTAINTY_COLORMAP = "viridis"
+CAPTION_COLOR = "#1d3f5e"
 _UPPER_EDGE = 7  # vtkCornerAnnotation slot of position="upper_edge"
 BACKGROUND = "white"
 
@@ -48,6 +51,12 @@ class Viewport(QWidget):
             STALE_TEXT, position="upper_edge", font_size=10, color="firebrick", name="overlay"
         )
         self._overlay.SetVisibility(False)
+        # where the shown field comes from (e.g. a surrogate), lower left; hidden when empty
+        self._caption = self.plotter.add_text(
+            " ", position="lower_left", font_size=9, color=CAPTION_COLOR, name="caption"
+        )
+        self._caption.SetVisibility(False)
+        self._cmap = COLORMAP
 
     # -- state the tests and the status bar read ------------------------------------------------
     @property
@@ -94,6 +103,41 @@ class Viewport(QWidget):
         else:
             self._rebuild(result.mesh, with_field=True)
         self.set_overlay("")
+
+    def update_result(self, result: FieldResult, field: tuple[str, str, str]) -> None:
+        """Show ``result`` with a single render, for frames that follow each other quickly
+        (surrogate predictions during a slider drag).
+
+        When ``result`` shares the shown topology (the same cell blocks, as successive predictions
+        of one model do, or equal connectivity) its node coordinates and the field are written
+        in place into the existing grid, with the colour range and bar title; otherwise the actor
+        is rebuilt. Any overlay is hidden.
+        """
+        self.field = field
+        shown = self.result
+        in_place = self.has_field and self.grid.n_points == result.mesh.n_points and (
+            _same_cells(shown.mesh, result.mesh) or same_topology(self.grid, result.mesh))
+        self.result = result
+        self._overlay.SetVisibility(False)
+        if in_place:
+            self.grid.points[:] = result.mesh.points
+            self._write_field()
+            self.plotter.render()
+        else:
+            self._rebuild(result.mesh, with_field=True)
+
+    def set_caption(self, text: str, color: str = CAPTION_COLOR) -> None:
+        """A small note in the lower left corner (e.g. 'Surrogate prediction') in ``color``
+        (hex); '' hides it. Not rendered here: the next render shows it."""
+        if text:
+            self._caption.SetText(0, text)  # slot 0: lower left
+            c = color.lstrip("#")
+            self._caption.GetTextProperty().SetColor(*(int(c[i:i + 2], 16) / 255 for i in (0, 2, 4)))
+        self._caption.SetVisibility(bool(text))
+
+    @property
+    def caption_text(self) -> str:
+        return self._caption.GetText(0) if self._caption.GetVisibility() else ""
 
     def set_field(self, field: tuple[str, str, str]) -> None:
         """Switch the displayed field: rewrite the array, colour range and title in place."""
@@ -162,6 +206,10 @@ class Viewport(QWidget):
         self.grid.point_data[FIELD_ARRAY].Modified()
         self.grid.Modified()
         self.actor.mapper.scalar_range = clim
+        cmap = _colormap(self.field[0])
+        if cmap != self._cmap:
+            self.actor.mapper.lookup_table.cmap = cmap
+            self._cmap = cmap
         self.plotter.scalar_bar.SetTitle(self._title())
 
     def _rebuild(self, mesh: MeshData, *, with_field: bool) -> None:
@@ -174,10 +222,11 @@ class Viewport(QWidget):
             values, clim = self._values()
             self.grid.point_data[FIELD_ARRAY] = values
             self._bar_key = self._title()
+            self._cmap = _colormap(self.field[0])
             self.actor = self.plotter.add_mesh(
                 self.grid,
                 scalars=FIELD_ARRAY,
-                cmap=COLORMAP,
+                cmap=self._cmap,
                 clim=clim,
                 name="plate",
                 show_edges=self.show_edges,
@@ -212,3 +261,13 @@ class Viewport(QWidget):
                 render=False,
             )
         self.reset_camera()
+
+
+def _colormap(field_name: str) -> str:
+    return UNCERTAINTY_COLORMAP if "_std" in field_name else COLORMAP
+
+
+def _same_cells(a: MeshData, b: MeshData) -> bool:
+    """True when two meshes share their cell blocks (one model's predictions do): no compare."""
+    return len(a.cells) == len(b.cells) and all(
+        x.connectivity is y.connectivity for x, y in zip(a.cells, b.cells, strict=True))

@@ -40,11 +40,12 @@ import importlib.util
 import json
 import os
 import sys
-import tomllib
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from physapp.core.errors import PhysappError
 

@@ -155,3 +155,17 @@ def test_surface_mesh_in_3d_and_faces_only_cad_are_refused(tmp_path):
         gmsh.write(str(tmp_path / "face.brep"))
     with pytest.raises(ImportError_, match="no solid bodies"):
         read_mesh(tmp_path / "face.brep")
+
+
+def test_info_command(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "physapp", "info", str(DATA / "box.msh"),
+                          "--json"], capture_output=True, text=True, check=True)
+    info = json.loads(out.stdout)
+    assert info["cells"] == {"tetra": 1105} and info["boundaries"]["front"] == 104
+    bad = subprocess.run([sys.executable, "-m", "physapp", "info", str(tmp_path / "nope.vtu")],
+                         capture_output=True, text=True)
+    assert bad.returncode == 1 and "does not exist" in bad.stderr and "Traceback" not in bad.stderr

@@ -1,0 +1,227 @@
+"""Field surrogates: held-out accuracy, GP coverage, training time and latency of every model kind.
+
+Run: .venv/bin/python benchmarks/surrogates.py [--threads 1] [--device auto] [--quick]
+
+Per study (plate-with-hole, L-bracket) it trains POD-GP, the POD-MLP ensemble, the neural field
+and the linear and nearest-neighbour baselines on a design sweep and prints, per model, the
+held-out relative L2 error of the displacement and the von Mises stress, the 95 % coverage
+(uncertainty models), the training time, the single-query latency and the speed-up over the
+reference solve (mesh + P1 solve) of the same design. A second table gives the latency on a
+~100k-node mesh.
+
+Data: when ``physapp.surrogates.dataset`` and ``physapp.compute.sweep`` are importable the sweep
+goes through them (geometric parameters on morphed meshes); otherwise only non-geometric
+parameters vary (load, material) on one mesh, and the held-out designs are a Latin hypercube inside
+the central 80 % of the ranges. The 100k-node set is built from 4 solves (one per Poisson's ratio)
+scaled exactly: the plate's P1 solution is linear in the traction and in 1/E (plane stress,
+traction-loaded), so u = u1(nu) t/(t1 E/E1) and stresses = s1(nu) t/t1 for t > 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import qmc
+
+from physapp.solvers.reference import ReferenceSolver
+from physapp.studies import get_study
+from physapp.surrogates.data import TrainingData
+
+STUDIES = {
+    "plate-with-hole": {
+        "vary": {"traction": (10e6, 100e6), "youngs_modulus": (70e9, 210e9),
+                 "poissons_ratio": (0.2, 0.4)},
+        "fixed": {"mesh_size": 0.005},
+    },
+    "l-bracket": {
+        "vary": {"load": (1e3, 2e4), "load_angle": (-135.0, -45.0),
+                 "youngs_modulus": (70e9, 210e9), "poissons_ratio": (0.2, 0.4)},
+        "fixed": {"mesh_size": 0.006},
+    },
+}
+
+
+def _dataset_module_data(study_id: str, n: int, seed: int, folder: Path) -> TrainingData | None:
+    """Training data through the sweep data-set module, or None when it is not available."""
+    try:
+        from physapp.compute.sweep import run_sweep
+        from physapp.surrogates.dataset import Dataset
+    except ImportError:
+        return None
+    try:  # the data-set module is young: any mismatch falls back to the simple sweep
+        ds = Dataset.create(folder / f"{study_id}.h5", get_study(study_id), n_samples=n,
+                            seed=seed)
+        run_sweep(ds)
+        return Dataset.open(folder / f"{study_id}.h5").training_data()
+    except Exception as exc:  # noqa: BLE001
+        print(f"  (dataset module present but not usable here: {type(exc).__name__}: {exc}; "
+              "falling back to a non-geometric sweep)")
+        return None
+
+
+def sweep_data(study_id: str, n_train: int, n_test: int, seed: int = 0) -> TrainingData:
+    """Non-geometric sweep on one mesh: Latin hypercube training set, interior held-out set."""
+    cfg = STUDIES[study_id]
+    study = get_study(study_id)
+    names = tuple(cfg["vary"])
+    bounds = np.array([cfg["vary"][k] for k in names], dtype=float)
+    base = study.check(cfg["fixed"])
+    mesh = study.build_mesh(base)
+    u = np.vstack([qmc.LatinHypercube(d=len(names), seed=seed).random(n_train),
+                   0.1 + 0.8 * qmc.LatinHypercube(d=len(names), seed=seed + 1).random(n_test)])
+    X = bounds[:, 0] + u * (bounds[:, 1] - bounds[:, 0])
+    solver = ReferenceSolver(order=1)
+    results = [solver.solve(study, dict(base, **dict(zip(names, x, strict=True))), mesh=mesh)
+               for x in X]
+    m = results[0].mesh
+    fields = {k: np.stack([r.point_data[k] for r in results]) for k in results[0].point_data}
+    coords = np.broadcast_to(m.points[:, : m.dim].astype(np.float32),
+                             (len(X), m.n_points, m.dim)).copy()
+    return TrainingData(study_id, names, bounds, {k: v for k, v in base.items() if k not in names},
+                        m, X, coords, fields, dict(results[0].units),
+                        np.arange(len(X)) >= n_train)
+
+
+def reference_time(study_id: str, params: dict[str, float], repeats: int = 2) -> float:
+    """Seconds for the reference solver (meshing included) on one design; the best of repeats."""
+    study = get_study(study_id)
+    best = np.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        ReferenceSolver(order=1).solve(study, params)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def latency_ms(model, params: dict[str, float], repeats: int = 7) -> float:
+    model.predict(params)
+    return float(np.median([model.predict(params).meta["latency_ms"] for _ in range(repeats)]))
+
+
+def study_table(study_id: str, n_train: int, n_test: int, device: str, nf_epochs: int,
+                folder: Path) -> None:
+    from physapp.surrogates.training import train_all
+
+    t0 = time.perf_counter()
+    data = _dataset_module_data(study_id, n_train + n_test, 0, folder)
+    source = "dataset module"
+    if data is None:
+        data = sweep_data(study_id, n_train, n_test)
+        source = "non-geometric sweep"
+    t_data = time.perf_counter() - t0
+    test = data.test()
+    design = dict(data.fixed, **dict(zip(data.param_names, test.X[0], strict=True)))
+    t_ref = reference_time(study_id, design)
+    print(f"\n== {study_id}: {data.train().n_samples} train / {test.n_samples} held-out designs "
+          f"({source}, {data.mesh.n_points} nodes, P1; data {t_data:.0f} s), varied: "
+          f"{', '.join(data.param_names)}; reference solve {t_ref * 1e3:.0f} ms")
+    models = train_all(data, device=device, options={"neural-field": {"epochs": nf_epochs}})
+    print(f"{'model':<13} {'rel L2 u':>9} {'rel L2 vM':>10} {'max|err| vM':>12} {'cov95':>6} "
+          f"{'train s':>8} {'pred ms':>8} {'speed-up':>9}  POD ranks")
+    for kind, model in models.items():
+        m = model.metrics
+        f = m["fields"]
+        cov = f"{m['coverage95']:.3f}" if "coverage95" in m else "-"
+        lat = latency_ms(model, design)
+        ranks = getattr(getattr(model, "pod", None), "ranks", None)
+        rank_txt = " ".join(f"{k}:{v}" for k, v in ranks.items()) if ranks else ""
+        print(f"{kind:<13} {f['displacement']['rel_l2'] * 100:>8.3f}% "
+              f"{f['von_mises']['rel_l2'] * 100:>9.3f}% {f['von_mises']['max_abs']:>12.3g} "
+              f"{cov:>6} {m['train_time_s']:>8.2f} {lat:>8.2f} {t_ref * 1e3 / lat:>8.0f}x  "
+              f"{rank_txt}")
+
+
+def big_plate_data(n_per_nu: int = 6) -> tuple[TrainingData, float, dict[str, float]]:
+    """~100k-node plate: 4 solves (one per Poisson's ratio), scaled exactly in t and E."""
+    study = get_study("plate-with-hole")
+    base = study.check({"mesh_size": 0.0005, "width": 0.21, "length": 0.42})
+    t0 = time.perf_counter()
+    mesh = study.build_mesh(base)
+    t_mesh = time.perf_counter() - t0
+    t1, e1 = 10e6, 100e9
+    nus = (0.2, 0.27, 0.33, 0.4)
+    solves, t_solve = [], np.inf
+    for nu in nus:
+        t0 = time.perf_counter()
+        solves.append(ReferenceSolver(order=1).solve(
+            study, dict(base, traction=t1, youngs_modulus=e1, poissons_ratio=nu), mesh=mesh))
+        t_solve = min(t_solve, time.perf_counter() - t0)
+    rng = np.random.default_rng(0)
+    X, fields = [], {}
+    for nu, res in zip(nus, solves, strict=True):
+        for t, e in zip(rng.uniform(10e6, 100e6, n_per_nu), rng.uniform(70e9, 210e9, n_per_nu),
+                        strict=True):
+            X.append((t, e, nu))
+            for k, v in res.point_data.items():
+                s = t / t1 * (e1 / e if k == "displacement" else 1.0)
+                fields.setdefault(k, []).append((v * s).astype(np.float32))
+    X = np.array(X)
+    is_test = np.zeros(len(X), bool)
+    is_test[n_per_nu - 1::n_per_nu] = True
+    m = solves[0].mesh
+    coords = np.broadcast_to(m.points[:, :2].astype(np.float32), (len(X), m.n_points, 2)).copy()
+    data = TrainingData("plate-with-hole", ("traction", "youngs_modulus", "poissons_ratio"),
+                        np.array([[10e6, 100e6], [70e9, 210e9], [0.2, 0.4]]),
+                        {k: v for k, v in base.items()
+                         if k not in ("traction", "youngs_modulus", "poissons_ratio")},
+                        m, X, coords, {k: np.stack(v) for k, v in fields.items()},
+                        dict(solves[0].units), is_test)
+    design = dict(base, traction=5e7, youngs_modulus=1.5e11, poissons_ratio=0.3)
+    return data, t_mesh + t_solve, design
+
+
+def latency_table(device: str, nf_epochs: int, folder: Path) -> None:
+    from physapp.surrogates.storage import save_surrogate
+    from physapp.surrogates.training import train_surrogate
+
+    t0 = time.perf_counter()
+    data, t_ref, design = big_plate_data()
+    print(f"\n== latency at {data.mesh.n_points} nodes (plate-with-hole P1, "
+          f"{data.train().n_samples} train designs from 4 solves, data {time.perf_counter() - t0:.0f}"
+          f" s); reference mesh + solve {t_ref:.1f} s")
+    print(f"{'model':<13} {'pred ms':>8} {'target':>8} {'speed-up':>9} {'train s':>8} "
+          f"{'file MB':>8} {'rel L2 vM':>10}")
+    targets = {"pod-gp": 10.0, "pod-mlp": 10.0, "linear": 10.0, "nearest": 10.0,
+               "neural-field": 1000.0}
+    for kind in ("pod-gp", "pod-mlp", "linear", "nearest", "neural-field"):
+        opts = {"epochs": nf_epochs} if kind == "neural-field" else {}
+        model = train_surrogate(kind, data, device=device, **opts)
+        lat = latency_ms(model, design, repeats=5)
+        path = save_surrogate(model, folder / f"big-{kind}.pt")
+        ok = "ok" if lat <= targets[kind] else "MISSED"
+        print(f"{kind:<13} {lat:>8.1f} {targets[kind]:>6.0f}{ok:>3} {t_ref * 1e3 / lat:>8.0f}x "
+              f"{model.metrics['train_time_s']:>8.1f} {path.stat().st_size / 1e6:>8.2f} "
+              f"{model.metrics['fields']['von_mises']['rel_l2'] * 100:>9.3f}%")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--quick", action="store_true", help="fewer designs and epochs")
+    args = parser.parse_args()
+
+    import torch
+
+    from physapp.surrogates.device import resolve_device
+
+    torch.set_num_threads(args.threads)
+    device, notice = resolve_device(args.device)
+    print(f"device {device}{' (' + notice + ')' if notice else ''}, torch {torch.__version__}, "
+          f"{args.threads} thread(s)")
+    n_train, n_test, nf_epochs = (24, 8, 1000) if args.quick else (48, 16, 2000)
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for study_id in STUDIES:
+            study_table(study_id, n_train, n_test, device, nf_epochs, folder)
+        latency_table(device, 1000, folder)
+    print(f"\ntotal {time.perf_counter() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

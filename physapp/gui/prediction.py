@@ -1,0 +1,219 @@
+"""Surrogate models off the GUI thread: loading and latest-wins prediction, bridged to Qt.
+
+Two :class:`~physapp.compute.latest.LatestWinsWorker` threads do the work: one loads model files
+(``physapp.surrogates.storage``), one evaluates the selected model. torch enters the process only
+there, lazily, the first time a model is loaded or trained: importing this module imports neither
+torch nor any surrogate module.
+
+A fast slider drag submits a prediction per value change; a request still waiting is replaced by
+the newer one, so at most one runs and one waits. Results come back to the GUI thread through
+queued Qt signals with their request id; the receiver drops results older than the last one it
+applied. The GUI thread never calls into a model: it holds the object only to hand it back to the
+worker, and reads the plain :class:`ModelSummary` made on the worker thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from physapp.compute.latest import LatestWinsWorker
+from physapp.core.results import FieldResult
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    """What the GUI shows about a loaded surrogate (plain Python: safe on any thread)."""
+
+    kind: str
+    model_id: str
+    study_id: str
+    param_names: tuple[str, ...]
+    bounds: tuple[tuple[float, float], ...]
+    fixed: Mapping[str, float]
+    field_names: tuple[str, ...]
+    uncertainty: bool
+    metrics: Mapping[str, Any]
+    device: str
+    notices: tuple[str, ...]
+    n_points: int
+    coords_vary: bool
+
+    @classmethod
+    def of(cls, model: Any) -> ModelSummary:
+        """Read ``model`` (a FieldSurrogate; call on the thread that owns it)."""
+        return cls(
+            kind=str(model.kind), model_id=str(model.id), study_id=str(model.study_id),
+            param_names=tuple(model.param_names),
+            bounds=tuple((float(lo), float(hi)) for lo, hi in model.bounds),
+            fixed=dict(model.fixed), field_names=tuple(model.field_names),
+            uncertainty=bool(model.uncertainty), metrics=dict(model.metrics or {}),
+            device=str(model.device), notices=tuple(model.notices),
+            n_points=int(model.mesh.n_points), coords_vary=bool(model.coords_vary),
+        )
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model object (opaque to the GUI thread) and its summary."""
+
+    model: Any
+    summary: ModelSummary
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One evaluated request: ``t_submit`` is the ``perf_counter`` time of the slider change."""
+
+    request_id: int
+    key: str
+    result: FieldResult
+    t_submit: float
+    notice: str = ""
+    device: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+class _Relay(QObject):
+    """Carries worker-thread callbacks to the GUI thread (queued signals)."""
+
+    result = Signal(int, object)
+    error = Signal(int, str)
+
+    def __init__(self, parent: QObject) -> None:
+        super().__init__(parent)
+        self.closed = False
+
+    # worker thread: after the window closed the C++ object may be gone; drop quietly
+    def send_result(self, job_id: int, payload: object) -> None:
+        try:
+            if not self.closed:
+                self.result.emit(job_id, payload)
+        except RuntimeError:
+            pass
+
+    def send_error(self, job_id: int, message: str) -> None:
+        try:
+            if not self.closed:
+                self.error.emit(job_id, message)
+        except RuntimeError:
+            pass
+
+
+def resolve(spec: str) -> tuple[str, str | None]:
+    """``physapp.surrogates.device.resolve_device`` (imported here, on a worker thread)."""
+    from physapp.surrogates.device import resolve_device
+
+    return resolve_device(spec)
+
+
+def load_model(path: str, study_id: str, param_names: Sequence[str], device: str) -> LoadedModel:
+    """Load, check and warm up a model file (worker thread; raises PhysappError for the user)."""
+    from physapp.surrogates.storage import load_surrogate
+
+    model = load_surrogate(path, study_id=study_id, param_names=param_names, device=device)
+    model.predict({})  # warm-up: the first call pays for kernel set-up, not the first drag
+    return LoadedModel(model, ModelSummary.of(model))
+
+
+class SurrogatePredictor(QObject):
+    """Loads models and evaluates predictions on two worker threads; reports through signals.
+
+    ``predicted(Prediction)``, ``prediction_failed(id, message)``, ``loaded(load_id, key,
+    LoadedModel)``, ``load_failed(load_id, key, message)``. Counters for tests and the status
+    bar: ``submitted`` (requests), ``evaluated`` (predictions actually run).
+    """
+
+    predicted = Signal(object)
+    prediction_failed = Signal(int, str)
+    loaded = Signal(int, str, object)
+    load_failed = Signal(int, str, str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.submitted = 0
+        self.evaluated = 0
+        self._lock = threading.Lock()
+        self._devices: dict[str, tuple[str, str | None]] = {}
+        self._load_keys: dict[int, str] = {}
+        self._pred_relay = _Relay(self)
+        self._pred_relay.result.connect(self._on_predicted)
+        self._pred_relay.error.connect(self.prediction_failed)
+        self._load_relay = _Relay(self)
+        self._load_relay.result.connect(self._on_loaded)
+        self._load_relay.error.connect(self._on_load_error)
+        self._predictor = LatestWinsWorker(self._predict, self._pred_relay.send_result,
+                                           self._pred_relay.send_error)
+        self._loader = LatestWinsWorker(self._load, self._load_relay.send_result,
+                                        self._load_relay.send_error)
+
+    # -- GUI thread -----------------------------------------------------------------------------
+    def load(self, key: str, path: str, study_id: str, param_names: Sequence[str],
+             device: str) -> int:
+        """Load ``path`` for ``study_id`` on the loader thread; a newer load replaces a waiting
+        one (only the last selection matters)."""
+        load_id = self._loader.submit((key, str(path), study_id, tuple(param_names), device))
+        self._load_keys[load_id] = key
+        return load_id
+
+    def adopt(self, key: str, model: Any) -> int:
+        """A model made in this process (e.g. just trained): summarise it on the loader thread."""
+        load_id = self._loader.submit((key, model, None, None, None))
+        self._load_keys[load_id] = key
+        return load_id
+
+    def submit(self, key: str, model: Any, params: Mapping[str, float], device: str,
+               t_submit: float, check: Callable[[], Any] | None = None) -> int:
+        """Predict ``params`` with ``model`` (latest wins); returns the request id. ``check``
+        (e.g. the study's cross-parameter check) runs first on the worker; its PhysappError
+        is reported as a failed prediction."""
+        self.submitted += 1
+        return self._predictor.submit((key, model, dict(params), device, t_submit, check))
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Block until both workers are idle (tests)."""
+        return self._loader.wait_idle(timeout) and self._predictor.wait_idle(timeout)
+
+    def close(self) -> None:
+        self._pred_relay.closed = self._load_relay.closed = True
+        self._predictor.close()
+        self._loader.close()
+
+    def _on_predicted(self, request_id: int, payload: Prediction) -> None:
+        self.predicted.emit(replace(payload, request_id=request_id))
+
+    def _on_loaded(self, load_id: int, payload: object) -> None:
+        self.loaded.emit(load_id, self._load_keys.pop(load_id, ""), payload)
+
+    def _on_load_error(self, load_id: int, message: str) -> None:
+        self.load_failed.emit(load_id, self._load_keys.pop(load_id, ""), message)
+
+    # -- worker threads -------------------------------------------------------------------------
+    def _device(self, spec: str) -> tuple[str, str | None]:
+        with self._lock:
+            if spec not in self._devices:
+                self._devices[spec] = resolve(spec)
+            return self._devices[spec]
+
+    def _load(self, request: tuple) -> LoadedModel:
+        key, source, study_id, names, device = request
+        if not isinstance(source, str):  # adopt(): already a model
+            return LoadedModel(source, ModelSummary.of(source))
+        return load_model(source, study_id, names, device)
+
+    def _predict(self, request: tuple) -> Prediction:
+        key, model, params, spec, t_submit, check = request
+        if check is not None:
+            check()
+        device, notice = self._device(spec)
+        if model.device != device:  # the device setting changed since it was loaded
+            model.to(device)
+        self.evaluated += 1
+        result = model.predict(params)
+        notes = [n for n in (notice, result.meta.get("notice", "")) if n]
+        return Prediction(0, key, result, t_submit, " ".join(dict.fromkeys(notes)),
+                          str(result.meta.get("device", device)))

@@ -1,0 +1,554 @@
+"""Run > Train surrogate...: solve a set of designs and train a field surrogate in the background.
+
+The dialog asks for the model kind (pod-gp by default), the number of designs (32), the sampler
+(Latin hypercube or Sobol) and which parameters vary (by default every design parameter; the
+others, and the element size, keep the current design's values). Start runs three steps on a
+background thread that never touches Qt widgets or VTK:
+
+1. plan the data set (``Dataset.create``: samples, reference mesh, morphable ranges) in a new HDF5
+   file under the user's data folder (``$XDG_DATA_HOME/physapp/datasets``);
+2. solve the designs (``run_sweep``: worker processes, each finished design stored at once);
+3. train the model (``train_surrogate``; progress with iteration/epoch and loss, drawn as a live
+   loss curve) and save it under ``$XDG_DATA_HOME/physapp/surrogates/<study-id>``.
+
+Cancel works at any time (the sweep terminates its workers; training stops at its next
+iteration). Solved designs stay in the data set file; Start with the same settings resumes it.
+When training finishes, ``trained(model, path)`` hands the model to the window, which selects it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QPointF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from physapp.core.errors import Cancelled, PhysappError
+from physapp.core.progress import CancelToken
+from physapp.core.study import Study
+
+#: (kind, description) in the order the dialog offers them
+KINDS = (
+    ("pod-gp", "POD + Gaussian process \u2013 with uncertainty (recommended)"),
+    ("pod-mlp", "POD + neural-network ensemble \u2013 with uncertainty"),
+    ("nearest", "Nearest solved design (baseline)"),
+    ("linear", "Linear regression (baseline)"),
+    ("neural-field", "Neural field (slow to train)"),
+)
+SAMPLERS = (("lhs", "Latin hypercube (lhs)"), ("sobol", "Sobol sequence (sobol)"))
+DEFAULT_SAMPLES = 32
+STEPS = ("Planning the designs", "Solving the designs", "Training the model")
+#: what a training report's "loss" is, per kind (for the plot's axis)
+LOSS_LABELS = {"pod-gp": "neg. log-likelihood per point", "pod-mlp": "loss (MSE, scaled)",
+               "neural-field": "loss (MSE, scaled)"}
+
+
+@dataclass(frozen=True)
+class TrainPlan:
+    """Everything the background job needs (plain values: it runs off the GUI thread)."""
+
+    study_id: str
+    kind: str
+    n: int
+    method: str
+    vary: tuple[str, ...]
+    fixed: Mapping[str, float]
+    order: int
+    workers: int
+    device: str
+    dataset_path: Path
+    model_path: Path
+    resume: bool = False
+    seed: int = 0
+    test_fraction: float = 0.2
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+def run_plan(plan: TrainPlan, *, step, progress, on_epoch, cancel: CancelToken) -> tuple[Any, Path]:
+    """Plan (or resume) the data set, solve it, train and save the model. Runs on a worker
+    thread; raises Cancelled or PhysappError. Returns (model, saved path)."""
+    from physapp.compute.sweep import run_sweep
+    from physapp.surrogates.dataset import Dataset
+    from physapp.surrogates.storage import save_surrogate
+    from physapp.surrogates.training import train_surrogate
+
+    step(0)
+    plan.dataset_path.parent.mkdir(parents=True, exist_ok=True)
+    if plan.resume and plan.dataset_path.exists():
+        ds = Dataset.open(plan.dataset_path)
+        progress(1.0, f"Resuming {plan.dataset_path.name}")
+    else:
+        ds = Dataset.create(plan.dataset_path, plan.study_id, plan.n, plan.method, plan.seed,
+                            plan.test_fraction, vary=list(plan.vary), fixed=dict(plan.fixed),
+                            order=plan.order, progress=progress, cancel=cancel)
+    cancel.check()
+    step(1)
+    summary = run_sweep(ds, plan.workers, progress=progress, cancel=cancel)
+    if summary.done_total < 3:
+        raise PhysappError(
+            f"Only {summary.done_total} of {ds.n_samples} designs could be solved ("
+            f"{summary.failed_total} failed); a surrogate needs at least 3. The first failure: "
+            f"{ds.failures()[0][2] if ds.failures() else 'none'}")
+    step(2)
+    data = ds.training_data()
+    model = train_surrogate(plan.kind, data, device=plan.device, progress=progress,
+                            cancel=cancel, on_epoch=on_epoch, **dict(plan.options))
+    cancel.check()
+    plan.model_path.parent.mkdir(parents=True, exist_ok=True)
+    path = save_surrogate(model, plan.model_path)
+    return model, path
+
+
+class _JobRelay(QObject):
+    """Signals from the training thread to the dialog (queued to the GUI thread)."""
+
+    step = Signal(int)
+    progress = Signal(float, str)
+    epoch = Signal(int, float, object)
+    done = Signal(object, str)
+    failed = Signal(str)
+    cancelled = Signal(str)
+
+    def __init__(self, parent: QObject) -> None:
+        super().__init__(parent)
+        self.closed = False
+
+    def emit(self, signal: str, *args: Any) -> None:
+        try:
+            if not self.closed:
+                getattr(self, signal).emit(*args)
+        except RuntimeError:  # the dialog is gone
+            pass
+
+
+class LossPlot(QWidget):
+    """A small live plot of the training loss (and the held-out loss when reported)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setMinimumSize(360, 170)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.points: list[tuple[int, float, float | None]] = []
+        self.x_label = "iteration"
+        self.y_label = "loss"
+        self.note = "The loss curve appears here while the model trains."
+
+    def clear(self, note: str = "") -> None:
+        self.points = []
+        if note:
+            self.note = note
+        self.update()
+
+    def add(self, epoch: int, loss: float, val: float | None) -> None:
+        if math.isfinite(loss):
+            self.points.append((epoch, loss, val if val is None or math.isfinite(val) else None))
+            self.update()
+
+    def paintEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.fillRect(self.rect(), QColor("white"))
+        p.setPen(QPen(QColor("#b4b4b4")))
+        p.drawRect(self.rect().adjusted(0, 0, -1, -1))
+        font = QFont(self.font())
+        font.setPointSizeF(max(font.pointSizeF() - 1, 7))
+        p.setFont(font)
+        fm = p.fontMetrics()
+        if len(self.points) < 2:
+            p.setPen(QColor("#707070"))
+            p.drawText(self.rect().adjusted(8, 8, -8, -8),
+                       Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.note)
+            return
+        xs = [pt[0] for pt in self.points]
+        series = [[pt[1] for pt in self.points]]
+        vals = [pt[2] for pt in self.points]
+        if any(v is not None for v in vals):
+            series.append(vals)
+        ys = [v for s in series for v in s if v is not None]
+        log = min(ys) > 0 and max(ys) / min(ys) > 20
+        f = (lambda v: math.log10(v)) if log else (lambda v: v)
+        lo, hi = f(min(ys)), f(max(ys))
+        if hi <= lo:
+            hi = lo + (abs(lo) or 1.0) * 1e-3
+        x0, x1 = min(xs), max(xs)
+        if x1 <= x0:
+            x1 = x0 + 1
+        left = fm.horizontalAdvance("-0.000e+00") + 10
+        top, right, bottom = 10, 10, fm.height() * 2 + 8
+        w = self.width() - left - right
+        h = self.height() - top - bottom
+
+        def to_screen(x: float, y: float) -> QPointF:
+            return QPointF(left + (x - x0) / (x1 - x0) * w, top + (1 - (f(y) - lo) / (hi - lo)) * h)
+
+        p.setPen(QPen(QColor("#404040")))
+        p.drawLine(left, top, left, top + h)
+        p.drawLine(left, top + h, left + w, top + h)
+        for value, y in ((max(ys), top), (min(ys), top + h)):
+            text = f"{value:.3g}"
+            p.drawText(left - 6 - fm.horizontalAdvance(text), int(y + fm.ascent() / 2), text)
+        p.drawText(left, top + h + fm.height(), f"{x0}")
+        last = f"{x1}"
+        p.drawText(left + w - fm.horizontalAdvance(last), top + h + fm.height(), last)
+        axis = f"{self.x_label}   \u2013   {self.y_label}" + (" (log scale)" if log else "")
+        p.drawText(left + (w - fm.horizontalAdvance(axis)) // 2, top + h + 2 * fm.height(), axis)
+        colours = (QColor("#1f77b4"), QColor("#d62728"))
+        names = ("training", "held-out")
+        for k, s in enumerate(series):
+            path = QPainterPath()
+            started = False
+            for x, y in zip(xs, s, strict=True):
+                if y is None:
+                    continue
+                pt = to_screen(x, y)
+                if started:
+                    path.lineTo(pt)
+                else:
+                    path.moveTo(pt)
+                    started = True
+            p.setPen(QPen(colours[k], 1.6))
+            p.drawPath(path)
+            if len(series) > 1:
+                lx = left + w - 90
+                ly = top + 6 + k * fm.height()
+                p.drawLine(lx, ly + fm.height() // 2 - 2, lx + 16, ly + fm.height() // 2 - 2)
+                p.setPen(QColor("#404040"))
+                p.drawText(lx + 20, ly + fm.ascent(), names[k])
+
+
+class TrainDialog(QDialog):
+    """Run > Train surrogate... (non-modal; see the module docstring)."""
+
+    trained = Signal(object, str)  # the model (for the window's predictor) and its saved path
+
+    def __init__(self, study: Study, params: Mapping[str, float], settings: Any,
+                 datasets_dir: Path, models_dir: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.study = study
+        self.spec = study.spec
+        self.params = dict(params)
+        self.settings = settings
+        self.datasets_dir = Path(datasets_dir)
+        self.models_dir = Path(models_dir)
+        self.setWindowTitle(f"Train surrogate \u2013 {self.spec.title}")
+        self.setMinimumWidth(620)
+        self.running = False
+        self.state = "idle"  # idle, running, done, cancelled, failed
+        self.dataset_path: Path | None = None
+        self.model_path: Path | None = None
+        self.model: Any = None
+        self._plan_key: tuple | None = None
+        self._cancel: CancelToken | None = None
+        self._thread: threading.Thread | None = None
+        self._relay: _JobRelay | None = None
+        self._step = -1
+        self._t_step = 0.0
+
+        col = QVBoxLayout(self)
+        setup = QGroupBox("What to train")
+        form = QFormLayout(setup)
+        self.kind_combo = QComboBox()
+        for kind, text in KINDS:
+            self.kind_combo.addItem(f"{kind}: {text}", kind)
+        self.n_spin = QSpinBox()
+        self.n_spin.setRange(4, 5000)
+        self.n_spin.setValue(DEFAULT_SAMPLES)
+        self.n_spin.setToolTip("Designs to solve with the reference solver; about 20 % are held "
+                               "out to measure the model's error")
+        self.sampler_combo = QComboBox()
+        for method, text in SAMPLERS:
+            self.sampler_combo.addItem(text, method)
+        form.addRow("Model:", self.kind_combo)
+        form.addRow("Designs to solve:", self.n_spin)
+        form.addRow("Sampler:", self.sampler_combo)
+        vary_box = QWidget()
+        grid = QGridLayout(vary_box)
+        grid.setContentsMargins(0, 0, 0, 0)
+        self.vary_checks: dict[str, QCheckBox] = {}
+        design = [p for p in self.spec.parameters if not p.discretization]
+        for i, p in enumerate(design):
+            lo, hi = p.lower * p.scale, p.upper * p.scale
+            box = QCheckBox(f"{p.label} ({lo:.4g} \u2013 {hi:.4g} {p.shown_unit})".replace(" )",
+                                                                                          ")"))
+            box.setChecked(True)
+            box.setToolTip(f"Vary {p.name} over its range; unchecked it stays at the current "
+                           f"value {self.params.get(p.name, p.default) * p.scale:.4g} "
+                           f"{p.shown_unit}")
+            box.toggled.connect(self._update_note)
+            self.vary_checks[p.name] = box
+            grid.addWidget(box, i // 2, i % 2)
+        form.addRow("Vary:", vary_box)
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet("color: #505050;")
+        form.addRow("", self.note)
+        col.addWidget(setup)
+
+        run = QGroupBox("Progress")
+        rc = QVBoxLayout(run)
+        self.step_label = QLabel("Not started.")
+        bold = QFont(self.step_label.font())
+        bold.setBold(True)
+        self.step_label.setFont(bold)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.progress.setFormat("idle")
+        self.detail_label = QLabel("")
+        self.detail_label.setWordWrap(True)
+        self.plot = LossPlot()
+        self.result_label = QLabel("")
+        self.result_label.setWordWrap(True)
+        self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        rc.addWidget(self.step_label)
+        rc.addWidget(self.progress)
+        rc.addWidget(self.detail_label)
+        rc.addWidget(self.plot, 1)
+        rc.addWidget(self.result_label)
+        col.addWidget(run, 1)
+
+        buttons = QHBoxLayout()
+        self.start_button = QPushButton("Start")
+        self.start_button.setDefault(True)
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.setToolTip("Stop now; solved designs stay in the data set file")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.close_button = QPushButton("Close")
+        self.close_button.setToolTip("Close this window (a run continues in the background; "
+                                     "Run > Train surrogate\u2026 shows it again)")
+        self.close_button.clicked.connect(self.close)
+        buttons.addStretch(1)
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.close_button)
+        col.addLayout(buttons)
+        self._update_note()
+
+    # -- plan -----------------------------------------------------------------------------------
+    @property
+    def vary(self) -> tuple[str, ...]:
+        return tuple(n for n, box in self.vary_checks.items() if box.isChecked())
+
+    def _fixed(self) -> dict[str, float]:
+        vary = set(self.vary)
+        return {p.name: float(self.params.get(p.name, p.default)) for p in self.spec.parameters
+                if p.name not in vary}
+
+    def _update_note(self) -> None:
+        disc = [p for p in self.spec.parameters if p.discretization]
+        parts = [f"{p.label.lower()} {self.params.get(p.name, p.default) * p.scale:.4g} "
+                 f"{p.shown_unit}".rstrip() for p in disc]
+        text = "Unchecked parameters keep the current design's values"
+        text += f" ({', '.join(parts)})." if parts else "."
+        text += (f" Reference solves: P{self.settings.element_order} elements, "
+                 f"{self.settings.workers} worker process(es); model on device "
+                 f"{self.settings.device_label} (File > Settings).")
+        self.note.setText(text)
+        self.start_button.setEnabled(bool(self.vary) and not self.running)
+
+    def _plan(self) -> TrainPlan:
+        kind = self.kind_combo.currentData()
+        key = (self.spec.id, self.n_spin.value(), self.sampler_combo.currentData(), self.vary,
+               tuple(sorted(self._fixed().items())), self.settings.element_order)
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        resume = key == self._plan_key and self.dataset_path is not None \
+            and self.dataset_path.exists()
+        if not resume:
+            self.dataset_path = self.datasets_dir / f"{self.spec.id}-{stamp}.h5"
+        self._plan_key = key
+        self.model_path = self.models_dir / f"{kind}-{stamp}.pt"
+        return TrainPlan(self.spec.id, kind, self.n_spin.value(),
+                         self.sampler_combo.currentData(), self.vary, self._fixed(),
+                         self.settings.element_order, self.settings.workers,
+                         self.settings.device, self.dataset_path, self.model_path, resume)
+
+    # -- run ------------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start (or resume) the run in the background."""
+        if self.running or not self.vary:
+            return
+        plan = self._plan()
+        self.running, self.state, self.model = True, "running", None
+        self._set_inputs_enabled(False)
+        self.start_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.result_label.setText("")
+        self.result_label.setStyleSheet("")
+        self.plot.x_label = "iteration" if plan.kind == "pod-gp" else "epoch"
+        self.plot.y_label = LOSS_LABELS.get(plan.kind, "loss")
+        self.plot.clear("The loss curve appears here while the model trains." if
+                        plan.kind in LOSS_LABELS else
+                        f"A {plan.kind} model is fitted in one step (no loss curve).")
+        self.detail_label.setText(f"Data set: {plan.dataset_path}" +
+                                  (" (resumed)" if plan.resume else ""))
+        self._cancel = CancelToken()
+        relay = _JobRelay(self)
+        relay.step.connect(self._on_step)
+        relay.progress.connect(self._on_progress)
+        relay.epoch.connect(self._on_epoch)
+        relay.done.connect(self._on_done)
+        relay.failed.connect(self._on_failed)
+        relay.cancelled.connect(self._on_cancelled)
+        self._relay = relay
+        cancel = self._cancel
+
+        def work() -> None:
+            try:
+                model, path = run_plan(
+                    plan, step=lambda i: relay.emit("step", i),
+                    progress=lambda f, m: relay.emit("progress", float(f), str(m)),
+                    on_epoch=lambda e, loss, val: relay.emit("epoch", int(e), float(loss), val),
+                    cancel=cancel)
+            except Cancelled:
+                relay.emit("cancelled", "")
+            except PhysappError as exc:
+                relay.emit("failed", str(exc))
+            except Exception as exc:  # noqa: BLE001 - a bug: shown, the app keeps running
+                import traceback
+
+                traceback.print_exc()
+                relay.emit("failed", f"Training failed unexpectedly: {type(exc).__name__}: {exc}")
+            else:
+                relay.emit("done", model, str(path))
+
+        self._thread = threading.Thread(target=work, name="train-surrogate", daemon=True)
+        self._thread.start()
+
+    def cancel(self) -> None:
+        """Stop the run (solved designs are kept in the data set file)."""
+        if self.running and self._cancel is not None:
+            self._cancel.cancel()
+            self.cancel_button.setEnabled(False)
+            self.step_label.setText(self.step_label.text() + " \u2013 cancelling \u2026")
+
+    def cancel_and_close(self, wait: bool = False) -> None:
+        """Cancel a run and close (the window closes or switches study)."""
+        if self.running and self._cancel is not None:
+            self._cancel.cancel()
+            if wait and self._thread is not None:
+                self._thread.join(timeout=15)
+        if self._relay is not None:
+            self._relay.closed = True
+        self.running = False
+        self.close()
+
+    def wait(self, timeout: float = 30.0) -> bool:
+        """Block until the background thread ends (tests); True when it did."""
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+        if self.running and self.parent() is not None:
+            sb = getattr(self.parent(), "statusBar", None)
+            if sb is not None:
+                sb().showMessage("Surrogate training continues in the background; "
+                                 "Run > Train surrogate\u2026 shows its progress.", 10000)
+        super().closeEvent(event)
+
+    # -- progress (GUI thread) ------------------------------------------------------------------
+    def _on_step(self, index: int) -> None:
+        self._step, self._t_step = index, time.perf_counter()
+        self.step_label.setText(f"Step {index + 1} of {len(STEPS)}: {STEPS[index]}")
+        self.progress.setValue(0)
+
+    def _on_progress(self, fraction: float, message: str) -> None:
+        self.progress.setValue(int(1000 * min(max(fraction, 0.0), 1.0)))
+        if self._step == 2 and 0.02 < fraction < 1.0 and "ETA" not in message:
+            spent = time.perf_counter() - self._t_step
+            message += f", ETA {_eta(spent / fraction * (1 - fraction))}"
+        self.progress.setFormat(f"{message.replace('%', '%%')} \u2013 %p%")
+
+    def _on_epoch(self, epoch: int, loss: float, val: object) -> None:
+        self.plot.add(epoch, loss, None if val is None else float(val))
+
+    def _on_done(self, model: Any, path: str) -> None:
+        self._finish("done")
+        self.model = model
+        self.model_path = Path(path)
+        m = getattr(model, "metrics", {}) or {}
+        fields = m.get("fields") or {}
+        lines = [f"<b>Trained {model.kind}</b> on {m.get('n_train', '?')} designs in "
+                 f"{m.get('train_time_s', 0.0):.1f} s."]
+        if fields:
+            per = ", ".join(f"{k} {100 * v['rel_l2']:.2g} %" for k, v in fields.items())
+            lines.append(f"Held-out error (relative L2, {m.get('n_test', '?')} designs): mean "
+                         f"<b>{100 * m.get('rel_l2_mean', 0.0):.2g} %</b> \u2013 {per}.")
+        if "coverage95" in m:
+            lines.append(f"95 % interval coverage: {m['coverage95']:.2f}.")
+        lines.append(f"Saved as {path}; it is now selected in the main window.")
+        self.result_label.setText("<br>".join(lines))
+        self.step_label.setText("Done.")
+        self.progress.setValue(1000)
+        self.progress.setFormat("done")
+        self.trained.emit(model, path)
+
+    def _on_failed(self, message: str) -> None:
+        self._finish("failed")
+        self.step_label.setText("Failed.")
+        self.result_label.setStyleSheet("color: #7a1c1a;")
+        self.result_label.setText(message + self._kept())
+
+    def _on_cancelled(self, _message: str) -> None:
+        self._finish("cancelled")
+        self.step_label.setText("Cancelled.")
+        self.progress.setFormat("cancelled")
+        self.result_label.setText("Cancelled." + self._kept() +
+                                  " Start with the same settings resumes from there.")
+
+    def _kept(self) -> str:
+        if self.dataset_path is None or not self.dataset_path.exists():
+            return ""
+        try:
+            from physapp.surrogates.dataset import Dataset
+
+            ds = Dataset.open(self.dataset_path)
+        except PhysappError:
+            return ""
+        c = ds.counts()
+        return (f" {c['done']} of {ds.n_samples} designs are solved and kept in "
+                f"{self.dataset_path}.")
+
+    def _finish(self, state: str) -> None:
+        self.running, self.state = False, state
+        self._set_inputs_enabled(True)
+        self.cancel_button.setEnabled(False)
+        self.start_button.setEnabled(bool(self.vary))
+
+    def _set_inputs_enabled(self, on: bool) -> None:
+        for w in (self.kind_combo, self.n_spin, self.sampler_combo, *self.vary_checks.values()):
+            w.setEnabled(on)
+
+
+def _eta(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

@@ -1,0 +1,593 @@
+"""Datasets of reference solves on morphs of one mesh, stored in HDF5 (h5py).
+
+A dataset file holds the plan (every parameter row, the train/test split, the varied
+parameters with their bounds, the fixed values, the solver order and the reference mesh) from the
+moment it is created, and then, sample by sample, the node coordinates and fields of each solve
+on the reference mesh morphed to that sample's geometry (see :mod:`physapp.surrogates.morph`).
+
+Writes are crash-safe per sample. Per-sample arrays are contiguous and allocated when the first
+result arrives, so later writes change raw data only, never the file's structure; the arrays of a
+sample are written and flushed before its status is set to done. A killed process therefore
+leaves every finished sample readable and a half-written one still pending (it is redone).
+
+Layout (format version 1)::
+
+    /               attrs format="physapp-dataset", version, study_id, order, method, seed, ...
+    /plan           X (n, p) solved points, X_planned (n, p), is_test (n,), param_names,
+                    bounds (p, 2), range_bounds (p, 2); attrs fixed, reference_values,
+                    valid_ranges, notes (JSON), replace_unmorphable
+    /reference      points, cells/<i> (attr type), boundaries/<name>, subdomains/<name>
+    /samples        status (n,) 0 pending / 1 done / 2 failed, message (n,), elapsed (n,),
+                    replaced (n,) 1 where the planned point was replaced (not morphable)
+                    coords (n, n_out, dim), fields/<name>, key_quantities/<name>
+    /support        the solver's output topology: cells (attr type), boundaries/<name>
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import json
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from physapp.core.errors import ParameterError, PhysappError
+from physapp.core.mesh import CellBlock, MeshData
+from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress, scaled
+from physapp.core.study import Study
+from physapp.surrogates import doe
+from physapp.surrogates.data import TrainingData
+
+FORMAT = "physapp-dataset"
+VERSION = 1
+PENDING, DONE, FAILED = 0, 1, 2
+MESSAGE_BYTES = 500
+
+#: midside nodes of quadratic cells: local corner pairs (meshio / VTK order)
+_EDGES = {
+    "triangle6": ((0, 1), (1, 2), (2, 0)),
+    "tetra10": ((0, 1), (1, 2), (0, 2), (0, 3), (1, 3), (2, 3)),
+}
+_CORNERS = {"triangle": 3, "triangle6": 3, "tetra": 4, "tetra10": 4}
+
+
+def support_points(reference: np.ndarray, cell_type: str, conn: np.ndarray,
+                   n_points: int) -> np.ndarray:
+    """Coordinates of an output mesh's nodes from its corner nodes' coordinates ``reference``:
+    corners are the input nodes, midside nodes (P2) the midpoints of their straight edges."""
+    nc = _CORNERS[cell_type]
+    pts = np.full((n_points, reference.shape[1]), np.nan)
+    pts[conn[:, :nc]] = reference[conn[:, :nc]]
+    for k, (a, b) in enumerate(_EDGES.get(cell_type, ())):
+        pts[conn[:, nc + k]] = 0.5 * (reference[conn[:, a]] + reference[conn[:, b]])
+    return pts
+
+
+def _h5py():
+    import h5py
+
+    return h5py
+
+
+def _early(h5py) -> Any:
+    """Creation properties: contiguous storage allocated at once, never filled (sparse file)."""
+    dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+    dcpl.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)
+    dcpl.set_fill_time(h5py.h5d.FILL_TIME_NEVER)
+    return dcpl
+
+
+def _write_mesh(group, mesh: MeshData) -> None:
+    group.attrs["dim"] = mesh.dim
+    group.attrs["length_unit"] = mesh.length_unit
+    group.create_dataset("points", data=mesh.points)
+    cells = group.create_group("cells")
+    for i, block in enumerate(mesh.cells):
+        ds = cells.create_dataset(str(i), data=block.connectivity)
+        ds.attrs["type"] = block.type
+    bnd = group.create_group("boundaries")
+    for name, facets in mesh.boundaries.items():
+        bnd.create_dataset(name, data=facets)
+    sub = group.create_group("subdomains")
+    for name, ids in mesh.subdomains.items():
+        sub.create_dataset(name, data=ids)
+
+
+def _read_cells(group) -> tuple[CellBlock, ...]:
+    return tuple(CellBlock(str(group[k].attrs["type"]), group[k][()])
+                 for k in sorted(group, key=int))
+
+
+def _read_mesh(group) -> MeshData:
+    return MeshData(
+        group["points"][()], _read_cells(group["cells"]),
+        {k: v[()] for k, v in group["boundaries"].items()},
+        {k: v[()] for k, v in group["subdomains"].items()},
+        int(group.attrs["dim"]), str(group.attrs["length_unit"]),
+    )
+
+
+def _fmt(study: Study, name: str, value: float) -> str:
+    p = study.spec.parameter(name)
+    unit = p.shown_unit
+    return f"{value * p.scale:.4g}{' ' + unit if unit else ''}"
+
+
+class Dataset:
+    """A dataset file: its plan in memory, samples read and written on demand.
+
+    Use :meth:`create` for a new file and :meth:`open` for an existing one. The file is opened
+    only for the duration of each read or write, so several objects (and processes reading) may
+    refer to the same file; only one process should write at a time (the sweep's parent).
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self._load()
+
+    # -- creation ------------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike,
+        study: Study | str,
+        n: int,
+        method: str = "lhs",
+        seed: int = 0,
+        test_fraction: float = 0.2,
+        vary: Sequence[str] | None = None,
+        fixed: Mapping[str, float] | None = None,
+        bounds: Mapping[str, tuple[float, float]] | None = None,
+        order: int = 2,
+        *,
+        reference: Mapping[str, float] | None = None,
+        overwrite: bool = False,
+        check_morph: bool = True,
+        progress: ProgressFn = no_progress,
+        cancel: CancelToken = NEVER,
+    ) -> Dataset:
+        """Plan a dataset and write the plan (no solve yet).
+
+        Parameters
+        ----------
+        path : the HDF5 file to write.
+        study : a study or its id.
+        n : number of samples.
+        method : ``"lhs"`` (Latin hypercube) or ``"sobol"`` (scrambled Sobol).
+        seed : seed of the sampler and of the train/test split.
+        test_fraction : fraction of samples held out for testing.
+        vary : parameters to vary (default: all design parameters not in ``fixed``).
+        fixed : values of parameters held fixed (the rest keep their defaults).
+        bounds : narrower bounds (name -> (lower, upper)) for varied parameters.
+        order : element order of the reference solver (1 or 2).
+        reference : values of the reference geometry (default: the study defaults, or the
+            middle of the bounds when a default lies outside them).
+        overwrite : replace an existing file.
+        check_morph : find the range of each varied geometric parameter over which the
+            reference mesh can be morphed (:func:`~physapp.surrogates.morph.valid_range`); default
+            bounds are narrowed to it (see :attr:`notes`), explicit bounds beyond it are refused.
+            Since the ranges hold one parameter at a time, a combination of values can still be
+            refused: such a sample is then replaced during the sweep by the first morphable of
+            up to 8 other points drawn for it (:meth:`alternates`, reproducible); ``replaced``
+            marks them and ``X_planned`` keeps the original plan.
+
+        Rows the study refuses (e.g. a hole too large for the plate) are replaced by further
+        draws of the sampler, so that every planned sample can be built.
+        """
+        from physapp.studies import get_study
+        from physapp.surrogates.morph import Morpher, valid_range
+
+        path = Path(path)
+        if isinstance(study, str):
+            study = get_study(study)
+        if order not in (1, 2):
+            raise ParameterError(f"The element order must be 1 or 2 (got {order}).")
+        if path.exists() and not overwrite:
+            raise PhysappError(
+                f"{path} already exists: choose another file, resume it, or overwrite it."
+            )
+        if n < 3:
+            raise ParameterError(f"A dataset needs at least 3 samples (got {n}).")
+        is_test = doe.split(n, test_fraction, seed)
+        doe.check_method(method)
+        design = doe.resolve_design(study, vary, fixed, bounds)
+        user_bounds = set(bounds or {})
+        spec_bounds = np.array([[study.spec.parameter(p).lower, study.spec.parameter(p).upper]
+                                for p in design.names])
+        ref = dict(design.fixed)
+        for name, (lo, hi) in zip(design.names, design.bounds, strict=True):
+            default = study.spec.parameter(name).default
+            ref[name] = default if lo <= default <= hi else 0.5 * (lo + hi)
+        for name, value in (reference or {}).items():
+            if name not in design.names:
+                raise ParameterError(f"reference: {name} is not a varied parameter.")
+            ref[name] = float(value)
+        ref = study.check(ref)
+        cancel.check()
+        progress(0.0, "Meshing the reference geometry")
+        mesh = study.build_mesh(ref, progress=scaled(progress, 0.0, 0.1), cancel=cancel)
+        notes: list[str] = []
+        ranges: dict[str, tuple[float, float]] = {}
+        geometric = [nm for nm in design.names if study.spec.parameter(nm).geometric]
+        box = design.bounds.copy()
+        if check_morph and geometric:
+            morpher = Morpher(study, ref, mesh)
+            for i, name in enumerate(geometric):
+                k = design.names.index(name)
+                lo, hi = box[k]
+                sub = scaled(progress, 0.1 + 0.85 * i / len(geometric),
+                             0.1 + 0.85 * (i + 1) / len(geometric))
+                a, b = valid_range(study, ref, name, morpher=morpher, lower=lo, upper=hi,
+                                   progress=sub, cancel=cancel)
+                ranges[name] = (a, b)
+                if (a, b) == (lo, hi):
+                    continue
+                span = (f"[{_fmt(study, name, a)}, {_fmt(study, name, b)}]")
+                if name in user_bounds:
+                    raise ParameterError(
+                        f"The reference mesh can be morphed only for {name} within {span} "
+                        f"(others at the reference); narrow its bounds "
+                        f"[{_fmt(study, name, lo)}, {_fmt(study, name, hi)}] to that range."
+                    )
+                box[k] = (a, b)
+                notes.append(
+                    f"{name}: range [{_fmt(study, name, lo)}, {_fmt(study, name, hi)}] narrowed "
+                    f"to {span}, where the study can build it and the reference mesh can be "
+                    "morphed to it (others at the reference)"
+                )
+        design = doe.Design(design.names, box, design.fixed)
+        progress(0.95, "Sampling")
+        rows, rejected = doe.sample_feasible(box, n, method, seed, doe.feasibility(study, design))
+        if rejected:
+            notes.append(f"{rejected} sampled point(s) the study cannot build were replaced by "
+                         "further draws")
+        tmp = path.with_name(path.name + ".tmp")
+        h5py = _h5py()
+        try:
+            with h5py.File(tmp, "w") as f:
+                a = f.attrs
+                a["format"], a["version"] = FORMAT, VERSION
+                a["study_id"], a["order"] = study.spec.id, order
+                a["method"], a["seed"], a["test_fraction"] = method, seed, test_fraction
+                a["created"] = datetime.datetime.now().isoformat(timespec="seconds")
+                from physapp import __version__
+
+                a["physapp_version"] = __version__
+                plan = f.create_group("plan")
+                plan.create_dataset("X", data=rows)
+                plan.create_dataset("X_planned", data=rows)
+                plan.attrs["replace_unmorphable"] = bool(check_morph)
+                plan.create_dataset("is_test", data=is_test)
+                plan.create_dataset("param_names", data=list(design.names),
+                                    dtype=h5py.string_dtype())
+                plan.create_dataset("bounds", data=box)
+                plan.create_dataset("range_bounds", data=spec_bounds)
+                plan.attrs["fixed"] = json.dumps(design.fixed)
+                plan.attrs["reference_values"] = json.dumps(ref)
+                plan.attrs["valid_ranges"] = json.dumps(ranges)
+                plan.attrs["notes"] = json.dumps(notes)
+                _write_mesh(f.create_group("reference"), mesh)
+                s = f.create_group("samples")
+                s.create_dataset("status", data=np.zeros(n, dtype=np.int8))
+                s.create_dataset("message", data=np.zeros(n, dtype=f"S{MESSAGE_BYTES}"))
+                s.create_dataset("elapsed", data=np.full(n, np.nan))
+                s.create_dataset("replaced", data=np.zeros(n, dtype=np.int8))
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        progress(1.0, f"Planned {n} samples")
+        return cls(path)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> Dataset:
+        """Open an existing dataset file (clear PhysappError if it is not one)."""
+        return cls(path)
+
+    # -- reading --------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _file(self, mode: str = "r") -> Iterator[Any]:
+        h5py = _h5py()
+        try:
+            f = h5py.File(self.path, mode)
+        except FileNotFoundError:
+            raise PhysappError(f"No dataset file {self.path}.") from None
+        except OSError as exc:
+            raise PhysappError(
+                f"Cannot read {self.path} as a dataset (not an HDF5 file, truncated, or in use "
+                f"by another writer): {exc}"
+            ) from None
+        try:
+            yield f
+        finally:
+            f.close()
+
+    def _load(self) -> None:
+        with self._file() as f:
+            if f.attrs.get("format") != FORMAT:
+                raise PhysappError(f"{self.path} is not a physapp dataset.")
+            version = int(f.attrs.get("version", -1))
+            if version != VERSION:
+                raise PhysappError(
+                    f"{self.path} is a physapp dataset of format version {version}; this physapp "
+                    f"reads version {VERSION}. Recreate it with this version."
+                )
+            try:
+                a = f.attrs
+                self.study_id = str(a["study_id"])
+                self.order = int(a["order"])
+                self.method = str(a["method"])
+                self.seed = int(a["seed"])
+                self.test_fraction = float(a["test_fraction"])
+                plan = f["plan"]
+                self.X = plan["X"][()]
+                self.is_test = plan["is_test"][()].astype(bool)
+                self.param_names = tuple(s.decode() if isinstance(s, bytes) else str(s)
+                                         for s in plan["param_names"][()])
+                self.bounds = plan["bounds"][()]
+                self.range_bounds = plan["range_bounds"][()]
+                self.fixed = json.loads(plan.attrs["fixed"])
+                self.reference_values = json.loads(plan.attrs["reference_values"])
+                self.valid_ranges = {k: tuple(v) for k, v in
+                                     json.loads(plan.attrs["valid_ranges"]).items()}
+                self.notes = list(json.loads(plan.attrs["notes"]))
+                self.reference_mesh = _read_mesh(f["reference"])
+                self.replace_unmorphable = bool(plan.attrs["replace_unmorphable"])
+                self.X_planned = plan["X_planned"][()]
+                self.status = f["samples/status"][()].astype(np.int8)
+                self.replaced = f["samples/replaced"][()].astype(bool)
+                self._messages = f["samples/message"][()]
+            except (KeyError, ValueError, OSError) as exc:
+                raise PhysappError(
+                    f"{self.path} is an incomplete or damaged dataset ({exc}); recreate it."
+                ) from None
+        if self.X.shape != (len(self.status), len(self.param_names)):
+            raise PhysappError(f"{self.path}: the plan and the sample table disagree; recreate it.")
+
+    def refresh(self) -> None:
+        """Re-read the sample status (after another process wrote to the file)."""
+        with self._file() as f:
+            self.status = f["samples/status"][()].astype(np.int8)
+            self._messages = f["samples/message"][()]
+            self.replaced = f["samples/replaced"][()].astype(bool)
+            self.X = f["plan/X"][()]
+
+    @property
+    def n_samples(self) -> int:
+        return len(self.X)
+
+    @property
+    def study(self) -> Study:
+        from physapp.studies import get_study
+
+        return get_study(self.study_id)
+
+    def values(self, i: int) -> dict[str, float]:
+        """All parameter values of sample ``i`` (varied + fixed)."""
+        out = dict(self.fixed)
+        out.update({n: float(v) for n, v in zip(self.param_names, self.X[i], strict=True)})
+        return out
+
+    def alternates(self, i: int, k: int = 8) -> list[dict[str, float]]:
+        """Up to ``k`` replacement points for sample ``i`` (used when its planned point cannot be
+        morphed): uniform in the bounds, buildable by the study, the same on every call."""
+        if not self.replace_unmorphable:
+            return []
+        from physapp.surrogates import doe as _doe
+
+        study = self.study
+        design = _doe.Design(self.param_names, self.bounds, dict(self.fixed))
+        accept = _doe.feasibility(study, design)
+        rng = np.random.default_rng([self.seed, 7919, int(i)])
+        out: list[dict[str, float]] = []
+        for _ in range(50 * k):
+            row = self.bounds[:, 0] + rng.random(len(self.param_names)) * np.ptp(self.bounds,
+                                                                                   axis=1)
+            if accept(row):
+                out.append(design.values(row))
+                if len(out) == k:
+                    break
+        return out
+
+    def message(self, i: int) -> str:
+        return self._messages[i].decode("utf-8", errors="replace")
+
+    def counts(self) -> dict[str, int]:
+        """Number of pending, done and failed samples."""
+        return {"pending": int((self.status == PENDING).sum()),
+                "done": int((self.status == DONE).sum()),
+                "failed": int((self.status == FAILED).sum())}
+
+    def pending(self, retry_failed: bool = False) -> np.ndarray:
+        """Indices of the samples still to solve (and the failed ones with ``retry_failed``)."""
+        todo = self.status == PENDING
+        if retry_failed:
+            todo |= self.status == FAILED
+        return np.flatnonzero(todo)
+
+    def failures(self) -> list[tuple[int, dict[str, float], str]]:
+        """(index, parameter values, message) of every failed sample."""
+        return [(int(i), self.values(i), self.message(i))
+                for i in np.flatnonzero(self.status == FAILED)]
+
+    def support_mesh(self) -> MeshData:
+        """The output topology of the samples with the reference geometry's coordinates."""
+        with self._file() as f:
+            if "support" not in f:
+                raise PhysappError(f"{self.path} has no finished sample yet.")
+            return self._support(f)
+
+    def _support(self, f) -> MeshData:
+        g = f["support"]
+        cells = _read_cells(g["cells"])
+        block = cells[0]
+        n_out = int(g.attrs["n_points"])
+        pts = support_points(self.reference_mesh.points, block.type, block.connectivity, n_out)
+        return MeshData(pts, cells, {k: v[()] for k, v in g["boundaries"].items()},
+                        dict(self.reference_mesh.subdomains), self.reference_mesh.dim,
+                        self.reference_mesh.length_unit)
+
+    def training_data(self, include_failed: bool = False) -> TrainingData:
+        """The finished samples as :class:`TrainingData` (coordinates and fields per sample).
+
+        Failed samples have no fields and are left out; ``include_failed=True`` asks for them
+        too and is refused while any sample failed (see :meth:`failures`).
+        """
+        self.refresh()
+        done = np.flatnonzero(self.status == DONE)
+        failed = int((self.status == FAILED).sum())
+        if include_failed and failed:
+            raise ParameterError(
+                f"{failed} sample(s) failed and have no fields; retry them "
+                "(physapp sweep --resume --retry-failed) or leave them out."
+            )
+        if len(done) < 3:
+            raise PhysappError(
+                f"Only {len(done)} of {self.n_samples} samples are done; at least 3 are needed "
+                "to train (run or resume the sweep)."
+            )
+        if not self.is_test[done].any() or self.is_test[done].all():
+            raise PhysappError(
+                "The finished samples include no test sample (or no training sample); finish "
+                "the sweep or create the dataset with more samples."
+            )
+        with self._file() as f:
+            s = f["samples"]
+            mesh = self._support(f)
+            coords = s["coords"][done]
+            fields = {k: v[done] for k, v in s["fields"].items()}
+            units = dict(json.loads(s["fields"].attrs["units"]))
+            kq = {k: v[done] for k, v in s["key_quantities"].items()}
+        return TrainingData(
+            study_id=self.study_id, param_names=self.param_names, bounds=self.bounds,
+            fixed=dict(self.fixed), mesh=mesh, X=self.X[done], coords=coords, fields=fields,
+            units=units, is_test=self.is_test[done].copy(), key_quantities=kq,
+        )
+
+    # -- writing (one writer at a time) ------------------------------------------------------
+
+    def write_sample(self, i: int, coords: np.ndarray, fields: Mapping[str, np.ndarray],
+                     units: Mapping[str, str], key_quantities: Mapping[str, float],
+                     cells: CellBlock, boundaries: Mapping[str, np.ndarray],
+                     elapsed: float = float("nan"),
+                     values: Mapping[str, float] | None = None) -> None:
+        """Store a finished sample: node coordinates (n_out, dim), fields, key quantities.
+
+        ``cells``/``boundaries`` are the output mesh's topology (kept from the first sample;
+        later samples must match it). ``values`` are the parameters actually solved when they
+        replace the planned point (see :meth:`alternates`).
+        """
+        row = None
+        if values is not None:
+            row = np.array([float(values[n]) for n in self.param_names])
+            if np.array_equal(row, self.X[i]):
+                row = None
+        h5py = _h5py()
+        coords = np.asarray(coords, dtype=np.float32)
+        with self._file("r+") as f:
+            s = f["samples"]
+            if "support" not in f:
+                self._create_outputs(f, h5py, coords, fields, units, key_quantities, cells,
+                                     boundaries)
+            sup = f["support"]
+            if coords.shape != s["coords"].shape[1:] or not np.array_equal(
+                    sup["cells/0"][()], cells.connectivity):
+                raise PhysappError(
+                    f"Sample {i}: its mesh topology differs from the dataset's (the morph did "
+                    "not preserve the reference mesh)."
+                )
+            missing = set(s["fields"]) ^ set(fields)
+            if missing:
+                raise PhysappError(f"Sample {i}: fields {sorted(missing)} differ from the "
+                                   "dataset's.")
+            s["coords"][i] = coords
+            for name, arr in fields.items():
+                s["fields"][name][i] = np.asarray(arr, dtype=np.float32)
+            for name, ds in s["key_quantities"].items():
+                ds[i] = float(key_quantities.get(name, np.nan))
+            s["elapsed"][i] = elapsed
+            s["message"][i] = b""
+            if row is not None:
+                f["plan/X"][i] = row
+                s["replaced"][i] = 1
+            f.flush()  # every array of the sample is on disk before it is marked done
+            s["status"][i] = DONE
+            f.flush()
+        self.status[i] = DONE
+        self._messages[i] = b""
+        if row is not None:
+            self.X[i] = row
+            self.replaced[i] = True
+
+    def _create_outputs(self, f, h5py, coords, fields, units, key_quantities, cells,
+                        boundaries) -> None:
+        n = self.n_samples
+        nc = _CORNERS[cells.type]
+        ref = self.reference_mesh.points[:, : coords.shape[1]]
+        conn = cells.connectivity
+        if conn[:, :nc].max() >= len(ref):
+            raise PhysappError("The output mesh's corner nodes are not the input mesh's nodes.")
+        mid = support_points(coords.astype(np.float64), cells.type, conn, len(coords))
+        scale = float(np.ptp(coords, axis=0).max())
+        if not np.allclose(mid, coords, rtol=0.0, atol=1e-5 * scale):
+            raise PhysappError("The output mesh's midside nodes are not the midpoints of its "
+                               "edges; this dataset format cannot store it.")
+        s = f["samples"]
+        for name in ("coords", "fields", "key_quantities"):  # left by an interrupted first write
+            if name in s:
+                del s[name]
+        shape = (n, *coords.shape)
+        s.create_dataset("coords", shape=shape, dtype=np.float32,
+                         dcpl=_early(h5py))
+        g = s.create_group("fields")
+        for name, arr in fields.items():
+            shp = (n, *np.shape(arr))
+            g.create_dataset(name, shape=shp, dtype=np.float32, dcpl=_early(h5py))
+        g.attrs["units"] = json.dumps({k: units.get(k, "") for k in fields})
+        kq = s.create_group("key_quantities")
+        for name in key_quantities:
+            kq.create_dataset(name, data=np.full(n, np.nan))
+        sup = f.create_group("support")
+        sup.attrs["n_points"] = coords.shape[0]
+        c = sup.create_group("cells").create_dataset("0", data=cells.connectivity)
+        c.attrs["type"] = cells.type
+        b = sup.create_group("boundaries")
+        for name, facets in boundaries.items():
+            b.create_dataset(name, data=facets)
+        f.flush()
+
+    def write_failure(self, i: int, message: str, elapsed: float = float("nan")) -> None:
+        """Mark sample ``i`` failed with a (truncated) message."""
+        raw = message.encode("utf-8")[:MESSAGE_BYTES]
+        with self._file("r+") as f:
+            s = f["samples"]
+            s["message"][i] = raw
+            s["elapsed"][i] = elapsed
+            f.flush()
+            s["status"][i] = FAILED
+            f.flush()
+        self.status[i] = FAILED
+        self._messages[i] = raw
+
+    def mark_pending(self, indices: Sequence[int] | np.ndarray) -> None:
+        """Set samples back to pending (they are solved again by the next sweep)."""
+        idx = np.unique(np.asarray(indices, dtype=np.int64))
+        with self._file("r+") as f:
+            st = f["samples/status"]
+            for i in idx:
+                st[int(i)] = PENDING
+            f.flush()
+        self.status[idx] = PENDING
+
+    def summary(self) -> str:
+        """One line: study, samples done/failed/pending, split."""
+        c = self.counts()
+        return (f"{self.study_id}: {self.n_samples} samples ({int(self.is_test.sum())} test), "
+                f"{c['done']} done, {c['failed']} failed, {c['pending']} pending; varies "
+                f"{', '.join(self.param_names)}")
