@@ -1,9 +1,15 @@
 """Surrogate models off the GUI thread: loading and latest-wins prediction, bridged to Qt.
 
-Two :class:`~physapp.compute.latest.LatestWinsWorker` threads do the work: one loads model files
-(``physapp.surrogates.storage``), one evaluates the selected model. torch enters the process only
+Two worker threads do the work: one loads model files (``physapp.surrogates.storage``) one after
+another, one evaluates the selected model (a :class:`~physapp.compute.latest.LatestWinsWorker`). torch enters the process only
 there, lazily, the first time a model is loaded or trained: importing this module imports neither
 torch nor any surrogate module.
+
+torch and the surrogate modules are nevertheless *imported* on the GUI thread (:func:`preload`,
+once, right before the first model is loaded or trained): PySide6's import hook
+(``shibokensupport.feature``) is not thread-safe, and importing torch on a worker thread while the
+GUI thread runs Qt code aborted the process ("none_dealloc") about one time in three
+(PySide6 6.12). Loading, warm-up and every prediction still run on the workers.
 
 A fast slider drag submits a prediction per value change; a request still waiting is replaced by
 the newer one, so at most one runs and one waits. Results come back to the GUI thread through
@@ -14,15 +20,56 @@ worker, and reads the plain :class:`ModelSummary` made on the worker thread.
 
 from __future__ import annotations
 
+import importlib
+import itertools
+import sys
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 
 from physapp.compute.latest import LatestWinsWorker
+from physapp.core.errors import PhysappError
 from physapp.core.results import FieldResult
+
+#: imported on the GUI thread before models are loaded (see the module docstring)
+PREDICT_MODULES = (
+    "torch", "physapp.surrogates.device", "physapp.surrogates.data",
+    "physapp.surrogates.scaling", "physapp.surrogates.gp", "physapp.surrogates.models.base",
+    "physapp.surrogates.models.pod", "physapp.surrogates.models.neural_field",
+    "physapp.surrogates.storage", "physapp.surrogates.training",
+)
+#: ... and before a training run (data set, sampling, morphing, the sweep's process pool)
+TRAIN_MODULES = PREDICT_MODULES + (
+    "h5py", "scipy.stats", "scipy.spatial", "scipy.sparse.linalg", "scipy.sparse.csgraph",
+    "physapp.surrogates.doe", "physapp.surrogates.morph", "physapp.surrogates.dataset",
+    "physapp.compute.sweep", "physapp.geometry.gmsh_session", "multiprocessing.queues",
+    "multiprocessing.synchronize", "multiprocessing.resource_tracker",
+    "multiprocessing.popen_spawn_posix",
+)
+
+
+def preload(modules: Sequence[str] = PREDICT_MODULES) -> tuple[float, str]:
+    """Import ``modules`` now, on the calling (GUI) thread; returns (seconds spent, message):
+    the message is empty unless torch itself is missing."""
+    t0 = time.perf_counter()
+    for name in modules:
+        if name in sys.modules:
+            continue
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            if name == "torch":
+                return time.perf_counter() - t0, (
+                    f"Surrogate models need PyTorch, which cannot be imported here ({exc}). "
+                    "Install it (pip install torch) to use them.")
+            # optional pieces (another platform's multiprocessing module, a module not in
+            # this version): the worker imports what it really needs
+    return time.perf_counter() - t0, ""
 
 
 @dataclass(frozen=True)
@@ -140,31 +187,50 @@ class SurrogatePredictor(QObject):
         self._lock = threading.Lock()
         self._devices: dict[str, tuple[str, str | None]] = {}
         self._load_keys: dict[int, str] = {}
+        queued = Qt.ConnectionType.QueuedConnection  # also when emitted on this thread
         self._pred_relay = _Relay(self)
-        self._pred_relay.result.connect(self._on_predicted)
-        self._pred_relay.error.connect(self.prediction_failed)
+        self._pred_relay.result.connect(self._on_predicted, queued)
+        self._pred_relay.error.connect(self.prediction_failed, queued)
         self._load_relay = _Relay(self)
-        self._load_relay.result.connect(self._on_loaded)
-        self._load_relay.error.connect(self._on_load_error)
+        self._load_relay.result.connect(self._on_loaded, queued)
+        self._load_relay.error.connect(self._on_load_error, queued)
         self._predictor = LatestWinsWorker(self._predict, self._pred_relay.send_result,
                                            self._pred_relay.send_error)
-        self._loader = LatestWinsWorker(self._load, self._load_relay.send_result,
-                                        self._load_relay.send_error)
+        # loads are rare and each one is wanted (a file the user picked): a queue, not latest-wins
+        self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="surrogate-load")
+        self._load_ids = itertools.count(1)
+        self._loads: set[Future] = set()
 
     # -- GUI thread -----------------------------------------------------------------------------
     def load(self, key: str, path: str, study_id: str, param_names: Sequence[str],
              device: str) -> int:
-        """Load ``path`` for ``study_id`` on the loader thread; a newer load replaces a waiting
-        one (only the last selection matters)."""
-        load_id = self._loader.submit((key, str(path), study_id, tuple(param_names), device))
-        self._load_keys[load_id] = key
-        return load_id
+        """Load ``path`` for ``study_id`` on the loader thread (loads run one after another);
+        ``loaded`` or ``load_failed`` reports with the returned id."""
+        return self._start_load(key, (key, str(path), study_id, tuple(param_names), device))
 
     def adopt(self, key: str, model: Any) -> int:
         """A model made in this process (e.g. just trained): summarise it on the loader thread."""
-        load_id = self._loader.submit((key, model, None, None, None))
+        return self._start_load(key, (key, model, None, None, None))
+
+    def _start_load(self, key: str, request: tuple) -> int:
+        load_id = next(self._load_ids)
         self._load_keys[load_id] = key
+        future = self._loader.submit(self._load, request)
+        self._loads.add(future)
+        future.add_done_callback(lambda f, i=load_id: self._load_done(i, f))
         return load_id
+
+    def _load_done(self, load_id: int, future: Future) -> None:  # loader thread (or this one)
+        self._loads.discard(future)
+        if future.cancelled():
+            return
+        exc = future.exception()
+        if exc is None:
+            self._load_relay.send_result(load_id, future.result())
+        elif isinstance(exc, PhysappError):
+            self._load_relay.send_error(load_id, str(exc))
+        else:
+            self._load_relay.send_error(load_id, f"{type(exc).__name__}: {exc}")
 
     def submit(self, key: str, model: Any, params: Mapping[str, float], device: str,
                t_submit: float, check: Callable[[], Any] | None = None) -> int:
@@ -176,12 +242,13 @@ class SurrogatePredictor(QObject):
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Block until both workers are idle (tests)."""
-        return self._loader.wait_idle(timeout) and self._predictor.wait_idle(timeout)
+        wait(list(self._loads), timeout)
+        return not self._loads and self._predictor.wait_idle(timeout)
 
     def close(self) -> None:
         self._pred_relay.closed = self._load_relay.closed = True
         self._predictor.close()
-        self._loader.close()
+        self._loader.shutdown(wait=False, cancel_futures=True)
 
     def _on_predicted(self, request_id: int, payload: Prediction) -> None:
         self.predicted.emit(replace(payload, request_id=request_id))

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QComboBox,
     QFileDialog,
@@ -55,7 +56,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from physapp.gui.prediction import LoadedModel, Prediction, SurrogatePredictor
+from physapp.gui.prediction import (
+    PREDICT_MODULES,
+    LoadedModel,
+    Prediction,
+    SurrogatePredictor,
+    preload,
+)
+from physapp.gui.train_dialog import pct as _pct
 from physapp.viz.grids import field_for_display
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -67,6 +75,8 @@ if TYPE_CHECKING:  # pragma: no cover
 REFERENCE_ONLY = "Reference solver only"
 #: frames kept for the rolling median of the slider-to-screen time
 LATENCY_WINDOW = 60
+#: the status bar's latency text is refreshed at most this often during a drag
+LABEL_INTERVAL_MS = 250
 #: where each kind of entry comes from, as shown in the combo box
 SOURCES = {"built-in": "built-in", "saved": "saved", "file": "file", "new": "new"}
 WARN_COLOR = "#c25e00"  # orange: predictions outside the trained range
@@ -174,11 +184,6 @@ class ModelEntry:
         return (self.header or {}).get("metrics") or {}
 
 
-def _pct(x: float) -> str:
-    x *= 100
-    return f"{x:.2g} %" if x < 10 else f"{x:.0f} %"
-
-
 class SurrogateController(QObject):
     """Surrogates in one main window (see the module docstring)."""
 
@@ -196,6 +201,7 @@ class SurrogateController(QObject):
         self.current: ModelEntry | None = None  # the model predictions come from (loaded)
         self.showing = False  # the viewport shows a surrogate frame
         self.applied = 0  # frames applied (tests)
+        self.latest_request = 0  # id of the newest prediction request
         self.last_prediction: Prediction | None = None
         self.out_of_range: list[str] = []
         self.train_dialog: TrainDialog | None = None
@@ -208,6 +214,10 @@ class SurrogateController(QObject):
         self._saved_info: str | None = None  # the status text a surrogate frame replaced
         self._notices: set[str] = set()
         self._closed = False
+        self._library_ready = False
+        self._info_scheduled = False
+        self._uncertainty_on = False
+        self.last_frame_ms = float("nan")
         self.group: QGroupBox | None = None
 
     # -- window hooks ---------------------------------------------------------------------------
@@ -257,6 +267,7 @@ class SurrogateController(QObject):
         self.uncertainty_check.setToolTip(
             "Show the model's standard deviation of the selected field instead of the field "
             "(models with uncertainty: pod-gp, pod-mlp)")
+        self.uncertainty_check.setChecked(self._uncertainty_on)  # kept when the panel is rebuilt
         self.uncertainty_check.toggled.connect(self._on_uncertainty_toggled)
         self.train_button = QPushButton("Train\u2026")
         self.train_button.setToolTip("Solve a set of designs and train a surrogate on them "
@@ -268,6 +279,7 @@ class SurrogateController(QObject):
         self._fill_combo()
         self.combo.currentIndexChanged.connect(self._on_combo)
         self._show_info()
+        QTimer.singleShot(0, self._refresh_labels)  # once the field selector exists
         trainable = not w.parts.active
         self.train_button.setEnabled(trainable)
         if hasattr(self, "train_action"):
@@ -305,8 +317,11 @@ class SurrogateController(QObject):
 
     def field_changed(self) -> bool:
         """The field selector changed: rewrite a surrogate frame's field. True when handled."""
+        self._fill_combo()  # the errors shown are the new field's
+        self._show_info()
         if not self.showing:
             return False
+        self._refresh_caption()
         self.window.viewport.set_field(self.display_field())
         return True
 
@@ -356,6 +371,8 @@ class SurrogateController(QObject):
         if entry is not None:
             self.select(key)
             return
+        if not self.ensure_library():
+            return
         self._status(f"Loading surrogate \u2018{p.name}\u2019 \u2026")
         self._loading[key] = self.predictor.load(key, str(p), self.window.spec.id,
                                                  self._param_names(), self.window.settings.device)
@@ -387,12 +404,32 @@ class SurrogateController(QObject):
             return
         if entry.loaded is not None:
             self._activate(entry)
-        elif key not in self._loading:
+        elif key not in self._loading and self.ensure_library():
             self._status(f"Loading the {entry.kind} surrogate \u2026")
             self._loading[key] = self.predictor.load(
                 key, str(entry.path), self.window.spec.id, self._param_names(),
                 self.window.settings.device)
         self._show_info()
+
+    def ensure_library(self) -> bool:
+        """Import torch and the surrogate modules on this (GUI) thread, once, before any model
+        work starts on a worker thread (see :mod:`physapp.gui.prediction`). False, with a
+        message, when torch is missing."""
+        if self._library_ready:
+            return True
+        w = self.window
+        w.statusBar().showMessage("Loading the surrogate library (PyTorch) \u2026")
+        w.statusBar().repaint()
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            _seconds, problem = preload(PREDICT_MODULES)
+        finally:
+            QApplication.restoreOverrideCursor()
+        if problem:
+            w.show_message(problem, "error", "surrogate")
+            return False
+        self._library_ready = True
+        return True
 
     def open_train_dialog(self) -> TrainDialog | None:
         """Run > Train surrogate...: the (non-modal) training dialog."""
@@ -410,7 +447,7 @@ class SurrogateController(QObject):
             return self.train_dialog
         if self.train_dialog is not None:
             self.train_dialog.deleteLater()
-        self.train_dialog = TrainDialog(w.model.study, w.model.params, w.settings,
+        self.train_dialog = TrainDialog(w.model.study, lambda: w.model.params, w.settings,
                                         datasets_dir(), saved_models_dir(w.spec.id), parent=w)
         self.train_dialog.trained.connect(self.add_trained)
         self.train_dialog.show()
@@ -425,9 +462,10 @@ class SurrogateController(QObject):
         full = w.model.params
         params = {n: v for n, v in full.items() if not w.spec.parameter(n).discretization}
         study = w.model.study
-        return self.predictor.submit(self.current.key, self.current.loaded.model, params,
-                                     w.settings.device, time.perf_counter(),
-                                     check=lambda: study.check(full))
+        self.latest_request = self.predictor.submit(
+            self.current.key, self.current.loaded.model, params, w.settings.device,
+            time.perf_counter(), check=lambda: study.check(full))
+        return self.latest_request
 
     def display_field(self) -> tuple[str, str, str]:
         """The window's field, or its standard deviation when the uncertainty view is on."""
@@ -469,17 +507,30 @@ class SurrogateController(QObject):
         self.last_prediction = p
         self._update_range_warning(list(p.result.meta.get("out_of_range", [])))
         vp = w.viewport
-        vp.set_caption(self._caption(), WARN_COLOR if self.out_of_range else SURROGATE_COLOR)
-        vp.update_result(p.result, field)  # in place, one render
-        frame_ms = (time.perf_counter() - p.t_submit) * 1e3
-        self._frames.append(frame_ms)
+        self._refresh_caption()
         self.applied += 1
-        predict_ms = float(p.result.meta.get("latency_ms", float("nan")))
-        w.info_label.setText(
-            f"Surrogate {self.current.kind}: {predict_ms:.1f} ms predict, {frame_ms:.0f} ms to "
-            f"screen (median {self.frame_latency_ms():.0f} ms)")
+        vp.update_result(p.result, field, on_frame=lambda t, p=p: self._frame_done(p, t))
         self._show_device(p.device, p.notice)
         w._update_state()
+
+    def _frame_done(self, p: Prediction, t_frame: float) -> None:
+        """The render showing prediction ``p`` ended (called from inside the render)."""
+        frame_ms = (t_frame - p.t_submit) * 1e3
+        self._frames.append(frame_ms)
+        self.last_frame_ms = frame_ms
+        if not self._info_scheduled:  # not while VTK renders, and a few times a second only:
+            self._info_scheduled = True  # each label change costs a repaint of the window
+            QTimer.singleShot(LABEL_INTERVAL_MS, self._show_latency)
+
+    def _show_latency(self) -> None:
+        self._info_scheduled = False
+        p = self.last_prediction
+        if not self.showing or p is None or self.current is None:
+            return
+        predict_ms = float(p.result.meta.get("latency_ms", float("nan")))
+        self.window.info_label.setText(
+            f"Surrogate {self.current.kind}: {predict_ms:.1f} ms predict, "
+            f"{self.last_frame_ms:.0f} ms to screen (median {self.frame_latency_ms():.0f} ms)")
 
     def _on_prediction_failed(self, request_id: int, message: str) -> None:
         if self.current is None or request_id < self._last_applied_id:
@@ -494,10 +545,17 @@ class SurrogateController(QObject):
 
     def _caption(self) -> str:
         kind = self.current.kind
-        text = f"Surrogate prediction ({kind}) - F5 solves this design"
         if self.out_of_range:
             text = f"Surrogate prediction ({kind}) - EXTRAPOLATING outside the trained range"
+        else:
+            text = f"Surrogate prediction ({kind}) - F5 solves this design"
+        if "_std" in self.display_field()[0]:
+            text += "\nShowing its uncertainty: one standard deviation"
         return text
+
+    def _refresh_caption(self) -> None:
+        self.window.viewport.set_caption(
+            self._caption(), WARN_COLOR if self.out_of_range else SURROGATE_COLOR)
 
     def _update_range_warning(self, names: list[str]) -> None:
         if names == self.out_of_range:
@@ -611,6 +669,11 @@ class SurrogateController(QObject):
         self.combo.blockSignals(False)
         self._set_combo(self.selected_key)
 
+    def _refresh_labels(self) -> None:
+        if self.group is not None and not self._closed:
+            self._fill_combo()
+            self._show_info()
+
     def _set_combo(self, key: str) -> None:
         if self.group is None:
             return
@@ -620,11 +683,32 @@ class SurrogateController(QObject):
         self.combo.blockSignals(False)
         self.combo.setToolTip(self.combo.itemData(index, Qt.ItemDataRole.ToolTipRole) or "")
 
+    def _field_error(self, metrics: Mapping[str, Any]) -> tuple[str, float] | None:
+        """(field label, held-out relative error) of the field on screen, else the mean."""
+        fields = metrics.get("fields") or {}
+        name, label = self._shown_field()
+        entry = fields.get(name.partition("[")[0])
+        if isinstance(entry, Mapping) and isinstance(entry.get("rel_l2"), (int, float)):
+            return label, float(entry["rel_l2"])
+        err = metrics.get("rel_l2_mean")
+        return ("mean", float(err)) if isinstance(err, (int, float)) else None
+
+    def _shown_field(self) -> tuple[str, str]:
+        """(name, label) of the window's field; the study's default field while the side panel
+        (and its field selector) is being built."""
+        spec = self.window.spec
+        combo = getattr(self.window, "field_combo", None)
+        try:
+            f = spec.field_spec(combo.currentData())
+        except Exception:  # noqa: BLE001 - no selector yet, or the previous study's
+            f = spec.field_spec(spec.default_field)
+        return f.name, f.label
+
     def _label(self, e: ModelEntry) -> str:
-        err = e.metrics.get("rel_l2_mean")
         text = f"{e.kind} ({SOURCES.get(e.source, e.source)})"
-        if isinstance(err, (int, float)):
-            text += f" \u2013 {_pct(float(err))} error"
+        err = self._field_error(e.metrics)
+        if err is not None:
+            text += f", held-out error {_pct(err[1])}"
         return text
 
     def _tooltip(self, e: ModelEntry) -> str:
@@ -681,20 +765,28 @@ class SurrogateController(QObject):
         s = e.loaded.summary
         m = s.metrics
         spec = self.window.spec
-        labels = []
-        for n in s.param_names:
-            try:
-                labels.append(spec.parameter(n).label.lower())
-            except Exception:  # noqa: BLE001
-                labels.append(n)
-        err = m.get("rel_l2_mean")
-        text = (f"{s.kind}: varies {', '.join(labels)}; "
-                f"{s.n_points:,} nodes" + (", geometry predicted" if s.coords_vary else ""))
-        if isinstance(err, (int, float)):
-            text += f". Held-out error {_pct(float(err))}"
+        design = [p.name for p in spec.parameters if not p.discretization]
+        if set(design) <= set(s.param_names):
+            varies = "all design parameters"
+        else:
+            labels = []
+            for n in s.param_names:
+                try:
+                    labels.append(spec.parameter(n).label)
+                except Exception:  # noqa: BLE001 - a name the study does not know
+                    labels.append(n)
+            varies = ", ".join(labels)
+        text = (f"{s.kind} varies {varies}; {s.n_points:,} nodes"
+                + (", geometry predicted" if s.coords_vary else "") + ".")
+        err = self._field_error(m)
+        if err is not None:
+            text += f" Held-out error: {err[0]} {_pct(err[1])}"
+            if err[0] != "mean" and isinstance(m.get("rel_l2_mean"), (int, float)):
+                text += f" (all fields {_pct(m['rel_l2_mean'])})"
             if m.get("n_test"):
-                text += f" ({m['n_test']} designs)"
-        self.info_label.setText(text + ".")
+                text += f", {m['n_test']} designs"
+            text += "."
+        self.info_label.setText(text)
         self.uncertainty_check.setEnabled(s.uncertainty)
         self.uncertainty_check.setToolTip(
             "Show the model's standard deviation of the selected field instead of the field"
@@ -766,7 +858,9 @@ class SurrogateController(QObject):
         self.select(self.combo.itemData(index) or "")
 
     def _on_uncertainty_toggled(self, on: bool) -> None:
+        self._uncertainty_on = on
         if self.showing:
+            self._refresh_caption()
             self.window.viewport.set_field(self.display_field())
         elif on and self.current is not None:
             self.request_prediction()  # the uncertainty belongs to a prediction: show one

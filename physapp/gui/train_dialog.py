@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import datetime
 import math
+import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,7 @@ from PySide6.QtWidgets import (
 from physapp.core.errors import Cancelled, PhysappError
 from physapp.core.progress import CancelToken
 from physapp.core.study import Study
+from physapp.gui.prediction import TRAIN_MODULES, preload
 
 #: (kind, description) in the order the dialog offers them
 KINDS = (
@@ -154,10 +156,12 @@ class LossPlot(QWidget):
         self.points: list[tuple[int, float, float | None]] = []
         self.x_label = "iteration"
         self.y_label = "loss"
+        self.total: int | None = None  # the x axis runs to here (the run's last epoch)
         self.note = "The loss curve appears here while the model trains."
 
     def clear(self, note: str = "") -> None:
         self.points = []
+        self.total = None
         if note:
             self.note = note
         self.update()
@@ -193,11 +197,11 @@ class LossPlot(QWidget):
         lo, hi = f(min(ys)), f(max(ys))
         if hi <= lo:
             hi = lo + (abs(lo) or 1.0) * 1e-3
-        x0, x1 = min(xs), max(xs)
+        x0, x1 = min(xs), max(max(xs), self.total or 0)
         if x1 <= x0:
             x1 = x0 + 1
         left = fm.horizontalAdvance("-0.000e+00") + 10
-        top, right, bottom = 10, 10, fm.height() * 2 + 8
+        top, right, bottom = fm.height() + 10, 10, fm.height() * 2 + 8
         w = self.width() - left - right
         h = self.height() - top - bottom
 
@@ -213,8 +217,10 @@ class LossPlot(QWidget):
         p.drawText(left, top + h + fm.height(), f"{x0}")
         last = f"{x1}"
         p.drawText(left + w - fm.horizontalAdvance(last), top + h + fm.height(), last)
-        axis = f"{self.x_label}   \u2013   {self.y_label}" + (" (log scale)" if log else "")
-        p.drawText(left + (w - fm.horizontalAdvance(axis)) // 2, top + h + 2 * fm.height(), axis)
+        p.drawText(left + (w - fm.horizontalAdvance(self.x_label)) // 2,
+                   top + h + 2 * fm.height(), self.x_label)
+        title = f"Training {self.y_label}" + (" (log scale)" if log else "")
+        p.drawText(left, top - 6, title)
         colours = (QColor("#1f77b4"), QColor("#d62728"))
         names = ("training", "held-out")
         for k, s in enumerate(series):
@@ -244,17 +250,21 @@ class TrainDialog(QDialog):
 
     trained = Signal(object, str)  # the model (for the window's predictor) and its saved path
 
-    def __init__(self, study: Study, params: Mapping[str, float], settings: Any,
-                 datasets_dir: Path, models_dir: Path, parent: QWidget | None = None) -> None:
+    def __init__(self, study: Study, params: Mapping[str, float] | Callable[[], Mapping],
+                 settings: Any, datasets_dir: Path, models_dir: Path,
+                 parent: QWidget | None = None) -> None:
+        """``params``: the current design, or a function giving it (read again at Start, so
+        parameters that do not vary keep the values the sliders have then)."""
         super().__init__(parent)
         self.study = study
         self.spec = study.spec
-        self.params = dict(params)
+        self._params = params
         self.settings = settings
         self.datasets_dir = Path(datasets_dir)
         self.models_dir = Path(models_dir)
         self.setWindowTitle(f"Train surrogate \u2013 {self.spec.title}")
         self.setMinimumWidth(620)
+        self.resize(660, 780)
         self.running = False
         self.state = "idle"  # idle, running, done, cancelled, failed
         self.dataset_path: Path | None = None
@@ -263,7 +273,8 @@ class TrainDialog(QDialog):
         self._plan_key: tuple | None = None
         self._cancel: CancelToken | None = None
         self._thread: threading.Thread | None = None
-        self._relay: _JobRelay | None = None
+        #: signals of the current run (step, progress, epoch, done, failed, cancelled)
+        self.job: _JobRelay | None = None
         self._step = -1
         self._t_step = 0.0
 
@@ -316,18 +327,24 @@ class TrainDialog(QDialog):
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setValue(0)
-        self.progress.setFormat("idle")
-        self.detail_label = QLabel("")
-        self.detail_label.setWordWrap(True)
+        self.progress.setFormat("%p%")
+        self.detail_label = QLabel("")  # what the step is doing: "5/16 done, ETA 11 s"
+        self.path_label = QLabel("")
+        self.path_label.setWordWrap(True)
+        self.path_label.setStyleSheet("color: #707070;")
+        self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.plot = LossPlot()
         self.result_label = QLabel("")
         self.result_label.setWordWrap(True)
+        self.result_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.result_label.setMinimumHeight(5 * self.result_label.fontMetrics().lineSpacing())
         self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         rc.addWidget(self.step_label)
         rc.addWidget(self.progress)
         rc.addWidget(self.detail_label)
         rc.addWidget(self.plot, 1)
         rc.addWidget(self.result_label)
+        rc.addWidget(self.path_label)
         col.addWidget(run, 1)
 
         buttons = QHBoxLayout()
@@ -351,12 +368,16 @@ class TrainDialog(QDialog):
 
     # -- plan -----------------------------------------------------------------------------------
     @property
+    def params(self) -> dict[str, float]:
+        return dict(self._params() if callable(self._params) else self._params)
+
+    @property
     def vary(self) -> tuple[str, ...]:
         return tuple(n for n, box in self.vary_checks.items() if box.isChecked())
 
     def _fixed(self) -> dict[str, float]:
-        vary = set(self.vary)
-        return {p.name: float(self.params.get(p.name, p.default)) for p in self.spec.parameters
+        vary, params = set(self.vary), self.params
+        return {p.name: float(params.get(p.name, p.default)) for p in self.spec.parameters
                 if p.name not in vary}
 
     def _update_note(self) -> None:
@@ -392,6 +413,16 @@ class TrainDialog(QDialog):
         """Start (or resume) the run in the background."""
         if self.running or not self.vary:
             return
+        # imports happen here, on the GUI thread (PySide6's import hook is not thread-safe; see
+        # physapp.gui.prediction); the study's check pulls in its geometry module
+        _seconds, problem = preload(TRAIN_MODULES)
+        if problem:
+            self._on_failed(problem)
+            return
+        try:
+            self.study.check(self.params)
+        except PhysappError:
+            pass  # the current design may be invalid; the planned samples are checked anyway
         plan = self._plan()
         self.running, self.state, self.model = True, "running", None
         self._set_inputs_enabled(False)
@@ -404,8 +435,10 @@ class TrainDialog(QDialog):
         self.plot.clear("The loss curve appears here while the model trains." if
                         plan.kind in LOSS_LABELS else
                         f"A {plan.kind} model is fitted in one step (no loss curve).")
-        self.detail_label.setText(f"Data set: {plan.dataset_path}" +
-                                  (" (resumed)" if plan.resume else ""))
+        self.detail_label.setText("")
+        self.progress.setValue(0)
+        self.path_label.setText(f"Data set: {plan.dataset_path}" +
+                                (" (resumed)" if plan.resume else ""))
         self._cancel = CancelToken()
         relay = _JobRelay(self)
         relay.step.connect(self._on_step)
@@ -414,7 +447,7 @@ class TrainDialog(QDialog):
         relay.done.connect(self._on_done)
         relay.failed.connect(self._on_failed)
         relay.cancelled.connect(self._on_cancelled)
-        self._relay = relay
+        self.job = relay
         cancel = self._cancel
 
         def work() -> None:
@@ -452,8 +485,8 @@ class TrainDialog(QDialog):
             self._cancel.cancel()
             if wait and self._thread is not None:
                 self._thread.join(timeout=15)
-        if self._relay is not None:
-            self._relay.closed = True
+        if self.job is not None:
+            self.job.closed = True
         self.running = False
         self.close()
 
@@ -480,10 +513,14 @@ class TrainDialog(QDialog):
 
     def _on_progress(self, fraction: float, message: str) -> None:
         self.progress.setValue(int(1000 * min(max(fraction, 0.0), 1.0)))
-        if self._step == 2 and 0.02 < fraction < 1.0 and "ETA" not in message:
-            spent = time.perf_counter() - self._t_step
-            message += f", ETA {_eta(spent / fraction * (1 - fraction))}"
-        self.progress.setFormat(f"{message.replace('%', '%%')} \u2013 %p%")
+        if self._step == 2:
+            total = re.search(r"\b\d+/(\d+)\b", message)
+            if total:
+                self.plot.total = int(total.group(1))
+            if 0.02 < fraction < 1.0 and "ETA" not in message:
+                spent = time.perf_counter() - self._t_step
+                message += f", ETA {_eta(spent / fraction * (1 - fraction))}"
+        self.detail_label.setText(message)
 
     def _on_epoch(self, epoch: int, loss: float, val: object) -> None:
         self.plot.add(epoch, loss, None if val is None else float(val))
@@ -495,18 +532,19 @@ class TrainDialog(QDialog):
         m = getattr(model, "metrics", {}) or {}
         fields = m.get("fields") or {}
         lines = [f"<b>Trained {model.kind}</b> on {m.get('n_train', '?')} designs in "
-                 f"{m.get('train_time_s', 0.0):.1f} s."]
+                 f"{m.get('train_time_s', 0.0):.1f} s; it is now selected in the main window."]
         if fields:
-            per = ", ".join(f"{k} {100 * v['rel_l2']:.2g} %" for k, v in fields.items())
-            lines.append(f"Held-out error (relative L2, {m.get('n_test', '?')} designs): mean "
-                         f"<b>{100 * m.get('rel_l2_mean', 0.0):.2g} %</b> \u2013 {per}.")
+            per = ", ".join(f"{k} {pct(v['rel_l2'])}" for k, v in fields.items())
+            lines.append(f"Held-out error (relative L2 on {m.get('n_test', '?')} designs): "
+                         f"{per}; mean <b>{pct(m.get('rel_l2_mean', 0.0))}</b>.")
         if "coverage95" in m:
-            lines.append(f"95 % interval coverage: {m['coverage95']:.2f}.")
-        lines.append(f"Saved as {path}; it is now selected in the main window.")
+            lines.append(f"95 % intervals hold {100 * m['coverage95']:.0f} % of the held-out "
+                         "values.")
         self.result_label.setText("<br>".join(lines))
+        self.path_label.setText(f"Model: {path}<br>Data set: {self.dataset_path}")
         self.step_label.setText("Done.")
         self.progress.setValue(1000)
-        self.progress.setFormat("done")
+        self.detail_label.setText("")
         self.trained.emit(model, path)
 
     def _on_failed(self, message: str) -> None:
@@ -518,7 +556,7 @@ class TrainDialog(QDialog):
     def _on_cancelled(self, _message: str) -> None:
         self._finish("cancelled")
         self.step_label.setText("Cancelled.")
-        self.progress.setFormat("cancelled")
+        self.detail_label.setText("")
         self.result_label.setText("Cancelled." + self._kept() +
                                   " Start with the same settings resumes from there.")
 
@@ -552,3 +590,9 @@ def _eta(seconds: float) -> str:
     if seconds < 5400:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
+
+
+def pct(x: float) -> str:
+    """A relative error as a percentage with two significant digits ("0.26 %", "110 %")."""
+    x = 100 * float(x)
+    return f"{x:.2g} %" if x < 10 else f"{x:.0f} %"

@@ -7,6 +7,9 @@ range) and rendered once; only a new topology rebuilds the actor and resets the 
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import numpy as np
 import pyvista as pv
 from PySide6.QtWidgets import QVBoxLayout, QWidget
@@ -57,6 +60,8 @@ class Viewport(QWidget):
         )
         self._caption.SetVisibility(False)
         self._cmap = COLORMAP
+        self._frame_waiters: list[Callable[[float], None]] = []
+        self.plotter.render_window.AddObserver("EndEvent", self._frame_rendered)
 
     # -- state the tests and the status bar read ------------------------------------------------
     @property
@@ -78,6 +83,11 @@ class Viewport(QWidget):
     @property
     def colorbar_title(self) -> str:
         return "" if self._bar_key is None else self.plotter.scalar_bar.GetTitle()
+
+    @property
+    def frame_pending(self) -> bool:
+        """True while an :meth:`update_result` waits for the render that shows it."""
+        return bool(self._frame_waiters)
 
     @property
     def overlay_text(self) -> str:
@@ -104,14 +114,21 @@ class Viewport(QWidget):
             self._rebuild(result.mesh, with_field=True)
         self.set_overlay("")
 
-    def update_result(self, result: FieldResult, field: tuple[str, str, str]) -> None:
+    def update_result(
+        self,
+        result: FieldResult,
+        field: tuple[str, str, str],
+        on_frame: Callable[[float], None] | None = None,
+    ) -> None:
         """Show ``result`` with a single render, for frames that follow each other quickly
         (surrogate predictions during a slider drag).
 
         When ``result`` shares the shown topology (the same cell blocks, as successive predictions
         of one model do, or equal connectivity) its node coordinates and the field are written
-        in place into the existing grid, with the colour range and bar title; otherwise the actor
-        is rebuilt. Any overlay is hidden.
+        in place into the existing grid, with the colour range and bar title, and one repaint of
+        the view is scheduled (several updates before it make one frame); otherwise the actor is
+        rebuilt. Any overlay is hidden. ``on_frame(t)`` is called with the ``perf_counter`` time
+        at which the render that shows this update ended.
         """
         self.field = field
         shown = self.result
@@ -119,12 +136,28 @@ class Viewport(QWidget):
             _same_cells(shown.mesh, result.mesh) or same_topology(self.grid, result.mesh))
         self.result = result
         self._overlay.SetVisibility(False)
-        if in_place:
-            self.grid.points[:] = result.mesh.points
-            self._write_field()
-            self.plotter.render()
+        if on_frame is not None:
+            self._frame_waiters.append(on_frame)
+        if not in_place:
+            self._rebuild(result.mesh, with_field=True)  # renders now
+            return
+        self.grid.points[:] = result.mesh.points
+        self._write_field()
+        widget = self.plotter.interactor
+        if widget.isVisible():
+            # the widget's paint renders the scene (pyvistaqt renders in paintGL): asking for
+            # a paint instead of calling render() here renders each frame once, not twice
+            widget.update()
         else:
-            self._rebuild(result.mesh, with_field=True)
+            self.plotter.render()
+
+    def _frame_rendered(self, *_args) -> None:
+        """VTK observer (GUI thread): a render ended; tell whoever waits for a frame."""
+        if self._frame_waiters:
+            waiters, self._frame_waiters = self._frame_waiters, []
+            t = time.perf_counter()
+            for callback in waiters:
+                callback(t)
 
     def set_caption(self, text: str, color: str = CAPTION_COLOR) -> None:
         """A small note in the lower left corner (e.g. 'Surrogate prediction') in ``color``

@@ -36,6 +36,11 @@ FIELDS = (
 class HeatSinkStudy:
     """Finned heat sink, aluminium (k = 167 W/(m K)), air at 25 degC."""
 
+    #: linear conduction: the temperature rise above the air is proportional to the power, and
+    #: roughly to 1 / h where convection dominates (exactly so for a perfect conductor)
+    field_scaling = {"temperature": {"powers": {"power": 1, "h": -1}, "offset": T_AIR},
+                     "heat_flux": {"powers": {"power": 1}}}
+
     spec = StudySpec(
         id="heat-sink",
         title="Heat sink",

@@ -50,6 +50,14 @@ FIELDS = (
 class LBracketStudy:
     """Steel L-bracket: fillet, thickness, arm lengths, bolt hole and load are parameters."""
 
+    #: linear elasticity and beam bending: deflection ~ load arm^3 / (E thickness^3), stresses ~
+    #: load / thickness^2 (see surrogates.scaling); the rest is learned
+    field_scaling = {"displacement": {"powers": {"load": 1, "youngs_modulus": -1, "thickness": -3,
+                                                 "arm_x": 3}},
+                     "sigma_*": {"powers": {"load": 1, "thickness": -2}},
+                     "tau_*": {"powers": {"load": 1, "thickness": -2}},
+                     "von_mises": {"powers": {"load": 1, "thickness": -2}, "abs": True}}
+
     spec = StudySpec(
         id="l-bracket",
         title="L-bracket",

@@ -47,6 +47,11 @@ FIELDS = (
 class PlateWithHoleStudy:
     """Quarter model of a plate with a hole, pulled along x by a uniform traction."""
 
+    #: linear elasticity: displacement ~ traction / E, stresses ~ traction (surrogates.scaling)
+    field_scaling = {"displacement": {"powers": {"traction": 1, "youngs_modulus": -1}},
+                     "sigma_*": {"powers": {"traction": 1}}, "tau_*": {"powers": {"traction": 1}},
+                     "von_mises": {"powers": {"traction": 1}, "abs": True}}
+
     spec = StudySpec(
         id="plate-with-hole",
         title="Plate with a hole",

@@ -40,6 +40,11 @@ FIELDS = (
 class ThickCylinderStudy:
     """Lame's thick cylinder: axisymmetric wall slice under internal pressure."""
 
+    #: linear elasticity: displacement ~ load / E, stresses ~ load (see surrogates.scaling)
+    field_scaling = {"displacement": {"powers": {"pressure": 1, "youngs_modulus": -1}},
+                     "sigma_*": {"powers": {"pressure": 1}}, "tau_*": {"powers": {"pressure": 1}},
+                     "von_mises": {"powers": {"pressure": 1}, "abs": True}}
+
     spec = StudySpec(
         id="thick-cylinder",
         title="Thick-walled cylinder",

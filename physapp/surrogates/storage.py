@@ -57,6 +57,9 @@ def save_surrogate(model: FieldSurrogate, path: str | os.PathLike) -> Path:
         raise PhysappError(f"Cannot write in '{folder}': {exc.strerror}.") from None
     try:
         torch.save(payload, tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a model file is not secret
         os.replace(tmp, path)
     except OSError as exc:
         raise PhysappError(f"Writing '{path}' failed: {exc.strerror or exc}.") from None

@@ -67,6 +67,24 @@ class EpochReporter:
             self.on_epoch(epoch, float(loss), None if val is None else float(val))
 
 
+def lr_schedule(optimizer: Any, epochs: int, *, warmup: float = 0.05, final: float = 0.01
+                ) -> Any:
+    """Linear warm-up over ``warmup`` of the epochs, then cosine decay to ``final`` x the initial
+    learning rate (any number of epochs, even 1)."""
+    import torch
+
+    n_warm = max(1, int(warmup * epochs))
+    n_decay = max(1, epochs - n_warm)
+
+    def factor(step: int) -> float:
+        if step < n_warm:
+            return (step + 1) / n_warm
+        t = min(1.0, (step - n_warm) / n_decay)
+        return final + (1.0 - final) * 0.5 * (1.0 + math.cos(math.pi * t))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
 def train_surrogate(
     kind: str,
     data: TrainingData,
@@ -88,7 +106,9 @@ def train_surrogate(
         running out of memory falls back to the CPU with a notice in ``model.notices``.
     seed : seed of every random choice (initialisation, restarts, point sampling).
     progress, cancel : progress reports and cooperative cancellation (raises Cancelled).
-    **options : model options (see each model's ``OPTIONS``), and ``on_epoch(epoch, loss, val)``.
+    **options : model options (see each model's ``OPTIONS``), ``on_epoch(epoch, loss, val)``, and
+        ``field_scaling`` (default: the study's declared scaling, see
+        :mod:`physapp.surrogates.scaling`; ``{}`` to learn raw fields).
 
     Returns
     -------
@@ -98,6 +118,14 @@ def train_surrogate(
     from physapp.surrogates.models import model_class
 
     cls = model_class(kind)
+    from physapp.surrogates.scaling import scale_data, study_scaling
+
+    scaling = options.pop("field_scaling", None)
+    if scaling is None:
+        scaling = study_scaling(data.study_id)
+    original_test = data.test()
+    if scaling:
+        data = scale_data(data, scaling)
     unknown = sorted(set(options) - set(cls.OPTIONS) - {"on_epoch"})
     if unknown:
         raise PhysappError(
@@ -123,6 +151,8 @@ def train_surrogate(
     model, used, oom_notice = with_cpu_fallback(run, dev, what=f"{kind} training")
     train_time = time.perf_counter() - t0
     model.notices.extend(n for n in (notice, oom_notice) if n)
+    model.field_scaling = dict(scaling or {})
+    test = original_test  # scored in physical units
     model.metrics = evaluate(model, test) if test.n_samples else {}
     model.metrics.update(n_train=train.n_samples, n_test=test.n_samples,
                          train_time_s=round(train_time, 4))
@@ -158,7 +188,8 @@ def train_all(
     models: dict[str, FieldSurrogate] = {}
     for i, kind in enumerate(order):
         cls = model_class(kind)
-        opts = {k: v for k, v in common.items() if k in cls.OPTIONS or k == "on_epoch"}
+        opts = {k: v for k, v in common.items()
+                if k in cls.OPTIONS or k in ("on_epoch", "field_scaling")}
         opts.update((options or {}).get(kind, {}))
         sub = scaled(progress, i / len(order), (i + 1) / len(order))
         models[kind] = train_surrogate(

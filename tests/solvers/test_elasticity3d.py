@@ -220,3 +220,26 @@ def test_symmetry_supports_equal_per_component_supports_and_gravity_balances():
                       mesh.cells, mesh.boundaries, {}, 3)
     with pytest.raises(SolverError, match="not a plane normal"):
         solve_solid(tilted, ElasticSetup("3d", STEEL, (Support("ymin", symmetry=True),)))
+
+
+def test_thermal_stress_from_a_heat_solve():
+    """Heat solve (linear T along a bar) -> its nodal temperatures load the elasticity solve.
+
+    Bar held axially at both ends, free laterally: the axial force is uniform, so away from the
+    ends sigma_xx = -E alpha (mean T - T_ref) (1D theory; here the mean rise is 50 K).
+    """
+    from physapp.core.study import FixedTemperature, HeatSetup
+    from physapp.solvers.heat import solve_heat
+
+    alpha = 1.2e-5
+    mesh = box_mesh(10, 2, 2, lx=1.0, ly=0.1, lz=0.1)
+    heat = solve_heat(mesh, HeatSetup("3d", 50.0, fixed=(FixedTemperature("xmin", 20.0),
+                                                         FixedTemperature("xmax", 120.0))),
+                      order=2)
+    T = heat.fields["temperature"]
+    setup = ElasticSetup("3d", STEEL, (Support("xmin", (0,)), Support("xmax", (0,)),
+                                       Support("ymin", (1,)), Support("zmin", (2,))),
+                         thermal=ThermalStrain(alpha, T, t_ref=20.0))
+    sol = solve_solid(mesh, setup, order=2)
+    mid = np.abs(sol.out_mesh.points[:, 0] - 0.5) < 0.2
+    np.testing.assert_allclose(sol.fields["sigma_xx"][mid], -E * alpha * 50.0, rtol=0.02)

@@ -7,6 +7,7 @@ ratio) and 8 held-out designs inside the range, P1 solves on one coarse mesh (40
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -22,7 +23,7 @@ from physapp.surrogates.data import TrainingData
 NAMES = ("traction", "youngs_modulus", "poissons_ratio")
 BOUNDS = np.array([[10e6, 100e6], [70e9, 210e9], [0.2, 0.4]])
 MESH_SIZE = 0.01
-NF_OPTIONS = {"epochs": 1500, "width": 64, "lr": 5e-3}
+NF_OPTIONS = {"epochs": 1000, "width": 64, "lr": 5e-3}
 
 
 def _solve_designs(X, mesh=None, mesh_size=MESH_SIZE):
@@ -69,7 +70,10 @@ def plate_data() -> TrainingData:
 def models(plate_data):
     from physapp.surrogates.training import train_all
 
-    return train_all(plate_data, device="cpu", options={"neural-field": NF_OPTIONS})
+    # raw fields: the study's physical scaling (u ~ t/E, stresses ~ t) would make this data set
+    # nearly trivial; test_study_field_scaling covers that path
+    return train_all(plate_data, device="cpu", field_scaling={},
+                     options={"neural-field": NF_OPTIONS})
 
 
 def _rel(models, kind, field):
@@ -146,11 +150,33 @@ def test_neural_field_accuracy_and_other_mesh(models, plate_data):
     assert ref.mesh.n_points > 2 * plate_data.mesh.n_points
     res = nf.predict_on_mesh(dict(zip(NAMES, x, strict=True)), ref.mesh)
     assert res.mesh is ref.mesh and res.point_data["von_mises"].dtype == np.float32
-    for name in ("von_mises", "displacement"):
+    # (the bound includes the discretisation difference between the two meshes' P1 solutions)
+    for name, bound in (("von_mises", 0.05), ("displacement", 0.10)):
         err = np.linalg.norm(res.point_data[name] - ref.point_data[name])
-        assert err / np.linalg.norm(ref.point_data[name]) <= 0.08, name
+        assert err / np.linalg.norm(ref.point_data[name]) <= bound, name
     pts = nf.predict_points(dict(zip(NAMES, x, strict=True)), ref.mesh.points[:10, :2])
     assert pts["displacement"].shape == (10, 3)
+
+
+def test_study_field_scaling(models, plate_data, tmp_path):
+    """By default the study's declared scaling is learned (u / (t/E), stresses / t)."""
+    from physapp.surrogates.storage import load_surrogate, save_surrogate
+    from physapp.surrogates.training import train_surrogate
+
+    gp = train_surrogate("pod-gp", plate_data, device="cpu")
+    assert "displacement" in gp.field_scaling
+    assert _rel({"g": gp}, "g", "displacement") <= 0.001
+    assert _rel({"g": gp}, "g", "displacement") < _rel(models, "pod-gp", "displacement")
+    assert _rel({"g": gp}, "g", "von_mises") <= 0.003
+    q = {"traction": 4.4e7, "youngs_modulus": 1.2e11, "poissons_ratio": 0.33}
+    loaded = load_surrogate(save_surrogate(gp, tmp_path / "gp.pt"))
+    for name, v in gp.predict(q).point_data.items():
+        assert np.array_equal(v, loaded.predict(q).point_data[name]), name
+    nf = train_surrogate("neural-field", plate_data, device="cpu", epochs=100, width=32)
+    a, b = nf.predict(q), nf.predict_on_mesh(q, plate_data.mesh)
+    for name in nf.field_names:  # the same points through both paths: the same (unscaled) values
+        assert np.allclose(a.point_data[name], b.point_data[name], rtol=1e-4,
+                           atol=1e-5 * np.abs(a.point_data[name]).max()), name
 
 
 # -- the prediction contract ---------------------------------------------------------------------
@@ -272,6 +298,8 @@ def test_progress_on_epoch_and_cancel(plate_data):
         token = CancelToken()
         with pytest.raises(Cancelled):
             train_surrogate(kind, plate_data, device="cpu", cancel=token, on_epoch=stop_at_20)
+    for kind in ("pod-mlp", "neural-field"):  # any number of epochs, even one
+        assert train_surrogate(kind, plate_data, device="cpu", epochs=1).history[-1][0] == 1
     with pytest.raises(PhysappError, match="Unknown option"):
         train_surrogate("linear", plate_data, epochs=3)
     with pytest.raises(PhysappError, match="Unknown surrogate model"):
@@ -332,9 +360,10 @@ def test_cli_predict_writes_vtu(models, tmp_path):
 
     path = save_surrogate(models["pod-gp"], tmp_path / "gp.pt")
     out = tmp_path / "pred.vtu"
+    env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.run([sys.executable, "-m", "physapp", "predict", str(path), "--set",
                            "traction=2e8", "--out", str(out), "--json"],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["out_of_range"] == ["traction"] and "outside the trained range" in proc.stderr
@@ -344,3 +373,32 @@ def test_cli_predict_writes_vtu(models, tmp_path):
                           "radius=abc", "--out", str(out)], capture_output=True, text=True,
                          timeout=120)
     assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "not a number" in bad.stderr
+
+
+def test_cli_train_on_a_sweep_dataset(tmp_path, monkeypatch):
+    dataset = pytest.importorskip("physapp.surrogates.dataset")
+    sweep = pytest.importorskip("physapp.compute.sweep")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # sweep worker and CLI: one thread each
+
+    path = tmp_path / "plate.h5"
+    ds = dataset.Dataset.create(path, "plate-with-hole", 12, seed=0, test_fraction=0.25,
+                                vary=("traction", "youngs_modulus"),
+                                bounds={"traction": (10e6, 100e6),
+                                        "youngs_modulus": (70e9, 210e9)},
+                                fixed={"mesh_size": 0.02}, order=1)
+    sweep.run_sweep(ds, workers=1)
+    out = tmp_path / "m.pt"
+    proc = subprocess.run([sys.executable, "-m", "physapp", "train", str(path), "--model", "all",
+                           "--epochs", "30", "--out", str(out), "--json", "-q"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert set(report) == {"pod-gp", "pod-mlp", "neural-field", "linear", "nearest"}
+    for kind, entry in report.items():
+        assert (tmp_path / f"m-{kind}.pt").is_file()
+        assert entry["metrics"]["n_test"] == 3 and entry["metrics"]["fields"]["von_mises"]
+    # linear in the traction, smooth in 1/E: even 9 samples give a good POD-GP
+    assert report["pod-gp"]["metrics"]["fields"]["von_mises"]["rel_l2"] < 0.01
+    bad = subprocess.run([sys.executable, "-m", "physapp", "train", str(tmp_path / "no.h5"),
+                          "--out", str(out)], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1 and bad.stderr.count("\n") == 1, bad.stderr

@@ -173,6 +173,8 @@ class FieldSurrogate:
         self.metrics: dict[str, Any] = {}
         self.notices: list[str] = []
         self.history: list[tuple[int, float, float | None]] = []
+        #: physical scaling of fields (see physapp.surrogates.scaling); learned in scaled form
+        self.field_scaling: dict[str, Any] = {}
 
     # -- description ----------------------------------------------------------------------------
     @property
@@ -344,14 +346,28 @@ class FieldSurrogate:
                 return out
 
         try:
-            return go()
+            return self._unscale(go(), xn)
         except Exception as exc:
             if self.device == "cpu" or not is_oom(exc):
                 raise
         empty_cache()
         self.to("cpu")
         self.notices.append("GPU out of memory during prediction; the model moved to the CPU.")
-        return go()
+        return self._unscale(go(), xn)
+
+    def _unscale(self, arrays: dict[str, np.ndarray], xn: np.ndarray) -> dict[str, np.ndarray]:
+        if not self.field_scaling:
+            return arrays
+        from physapp.surrogates.scaling import unscale
+
+        lo, hi = self.bounds[:, 0], self.bounds[:, 1]
+        X = lo + np.asarray(xn, dtype=np.float64) * np.where(hi > lo, hi - lo, 1.0)
+        rows = []
+        for x in X:
+            r = dict(self.fixed)
+            r.update(zip(self.param_names, map(float, x), strict=True))
+            rows.append(r)
+        return unscale(arrays, self.field_scaling, rows)
 
     def to(self, device: str) -> FieldSurrogate:
         """Move the model's tensors to ``device`` (in place); returns self."""
@@ -388,7 +404,8 @@ class FieldSurrogate:
         meta, tensors = self._tensors()
         full_meta = {"kind": self.kind, "id": self.id, "options": self.options,
                      "metrics": self.metrics, "info": self.info.to_json(), "model": meta,
-                     "history": [list(h) for h in self.history]}
+                     "history": [list(h) for h in self.history],
+                     "field_scaling": self.field_scaling}
         out = {f"info/{k}": v for k, v in self.info.tensors().items()}
         out.update({f"model/{k}": v.detach().to("cpu").contiguous() for k, v in tensors.items()})
         return full_meta, out
@@ -403,6 +420,7 @@ class FieldSurrogate:
         model.id = meta["id"]
         model.metrics = dict(meta.get("metrics", {}))
         model.history = [tuple(h) for h in meta.get("history", [])]
+        model.field_scaling = dict(meta.get("field_scaling", {}))
         return model
 
 

@@ -30,7 +30,7 @@ from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
 from physapp.core.results import FieldResult
 from physapp.surrogates.models.base import COORDS, FieldSurrogate, ModelInfo, check_options
 from physapp.surrogates.models.pod import PodBasis, _normalise, snapshots
-from physapp.surrogates.training import EpochReporter
+from physapp.surrogates.training import EpochReporter, lr_schedule
 
 if TYPE_CHECKING:  # pragma: no cover
     from physapp.surrogates.data import TrainingData
@@ -182,8 +182,7 @@ class NeuralFieldSurrogate(FieldSurrogate):
         epochs = int(opts["epochs"])
         opt = torch.optim.AdamW(model.net.parameters(), lr=opts["lr"],
                                 weight_decay=opts["weight_decay"])
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=opts["lr"], total_steps=epochs,
-                                                    pct_start=0.05)
+        sched = lr_schedule(opt, epochs)
         rep = EpochReporter(epochs, progress, cancel, options.get("on_epoch"))
         gen = torch.Generator(device="cpu").manual_seed(seed)
         running = None
@@ -283,11 +282,13 @@ class NeuralFieldSurrogate(FieldSurrogate):
             raise ParameterError(
                 f"points must be an (N, {self.info.coord_dim}) array, got shape {pts.shape}.")
         x, _, _ = self.parameter_vector(params)
-        xn = torch.as_tensor(self.normalise(x[None, :]), dtype=torch.float32)
+        xn_np = self.normalise(x[None, :])
+        xn = torch.as_tensor(xn_np, dtype=torch.float32)
         with torch.inference_mode():
             t = torch.as_tensor(pts, device=self.device)
             y = self._eval_points(t, 2.0 * xn[0].to(self.device) - 1.0)
-            return {k: v.cpu().numpy() for k, v in self._split(y).items()}
+            arrays = {k: v.cpu().numpy()[None] for k, v in self._split(y).items()}
+        return {k: v[0] for k, v in self._unscale(arrays, xn_np).items()}
 
     def predict_on_mesh(self, params: Mapping[str, float], mesh: MeshData) -> FieldResult:
         """Fields at ``params`` on another mesh of the design (any topology, e.g. finer)."""

@@ -2,7 +2,8 @@
 
 * ``pod-gp``: POD per field (and of the node coordinates when the geometry varies), one exact GP
   per retained coefficient (MMGP-style); the coefficient variances map back to a per-node
-  standard deviation, plus the truncation residual variance of the training snapshots.
+  standard deviation (sum of mode^2 x variance), plus the truncation residual variance estimated
+  on the training snapshots by leave-one-out projection.
 * ``pod-mlp``: an ensemble of small MLPs (different seeds) from parameters to POD coefficients;
   the spread of the members gives the standard deviation.
 * ``linear``: least squares from parameters to the fields (the POD of a linear map is exact).
@@ -20,7 +21,7 @@ import numpy as np
 
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
 from physapp.surrogates.models.base import COORDS, FieldSurrogate, ModelInfo, check_options
-from physapp.surrogates.training import EpochReporter
+from physapp.surrogates.training import EpochReporter, lr_schedule
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -46,8 +47,8 @@ class PodBasis:
     Attributes
     ----------
     mean : (D,) mean snapshot; modes : (D, r) orthonormal modes; sing : (r,) singular values of
-    the centred training snapshots; residual_var : (D,) mean squared truncation residual of the
-    training snapshots (per flattened component).
+    the centred training snapshots; residual_var : (D,) mean squared truncation residual (per
+    flattened component) of each training snapshot projected on a basis built without it.
     """
 
     mean: torch.Tensor
@@ -163,7 +164,10 @@ class PodSet:
     @classmethod
     def fit(cls, data: TrainingData, info: ModelInfo, *, energy: float, max_modes: int,
             device: str) -> PodSet:
-        return cls({name: PodBasis.fit(snapshots(data, info, name), energy=energy,
+        # node coordinates get a 10x smaller truncation error: a mesh must not wobble
+        coords_energy = 1.0 - (1.0 - energy) / 10.0
+        return cls({name: PodBasis.fit(snapshots(data, info, name),
+                                       energy=coords_energy if name == COORDS else energy,
                                        max_modes=max_modes, device=device)
                     for name in output_names(info)})
 
@@ -436,8 +440,7 @@ class PodMLPSurrogate(FieldSurrogate):
             p.requires_grad_(True)
         epochs = int(opts["epochs"])
         opt = torch.optim.AdamW(params, lr=opts["lr"], weight_decay=opts["weight_decay"])
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=opts["lr"], total_steps=epochs,
-                                                    pct_start=0.05)
+        sched = lr_schedule(opt, epochs)
         rep = EpochReporter(epochs, progress, cancel, options.get("on_epoch"))
         R = pod.total_rank
         for epoch in range(1, epochs + 1):

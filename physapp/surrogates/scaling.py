@@ -1,0 +1,124 @@
+"""Physical scaling of fields before learning (non-dimensionalisation a study declares).
+
+Linear problems have fields exactly proportional to some parameters: a plate's displacement to
+traction / E, its stresses to the traction, a heat sink's temperature rise above the air to the
+power. A study may declare this as ``field_scaling``: field name (``fnmatch`` patterns allowed) ->
+``{"powers": {param: exponent, ...}, "offset": param name or number, "abs": bool}`` (``abs``
+for fields that keep their sign when the load reverses, such as von Mises). The surrogate then learns
+``(field - offset) / prod(param ** exponent)``, which depends on the remaining parameters only and
+is far easier to regress from few samples; predictions are scaled back (standard deviations by
+the absolute scale). The spec is stored with the model, so predictions need no study code.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from physapp.surrogates.data import TrainingData
+
+Spec = Mapping[str, Mapping[str, Any]]
+
+
+def rule_for(spec: Spec, field: str) -> Mapping[str, Any] | None:
+    for pattern, rule in spec.items():
+        if fnmatch.fnmatchcase(field, pattern):
+            return rule
+    return None
+
+
+def factors(rule: Mapping[str, Any], rows: Sequence[Mapping[str, float]]) -> tuple[np.ndarray,
+                                                                                 np.ndarray]:
+    """(offset, scale) per row of parameter values."""
+    scale = np.ones(len(rows))
+    for name, power in rule.get("powers", {}).items():
+        scale *= np.array([float(r[name]) for r in rows]) ** float(power)
+    if rule.get("abs"):  # for fields that do not change sign with the load (von Mises)
+        scale = np.abs(scale)
+    off = rule.get("offset", 0.0)
+    offset = (np.array([float(r[off]) for r in rows]) if isinstance(off, str)
+              else np.full(len(rows), float(off)))
+    return offset, scale
+
+
+def _bcast(v: np.ndarray, arr: np.ndarray) -> np.ndarray:
+    return v.reshape((-1,) + (1,) * (arr.ndim - 1))
+
+
+def check_spec(spec: Spec, data: TrainingData) -> None:
+    from physapp.core.errors import PhysappError
+
+    known = set(data.param_names) | set(data.fixed)
+    for pattern, rule in spec.items():
+        names = set(rule.get("powers", {}))
+        if isinstance(rule.get("offset"), str):
+            names.add(rule["offset"])
+        missing = names - known
+        if missing:
+            raise PhysappError(f"Field scaling of '{pattern}' uses unknown parameter(s) "
+                               f"{', '.join(sorted(missing))}.")
+    for name in data.fields:
+        rule = rule_for(spec, name)
+        if rule is None:
+            continue
+        _, scale = factors(rule, rows(data))
+        if np.any(scale == 0) or not np.all(np.isfinite(scale)):
+            raise PhysappError(
+                f"Field scaling of '{name}' is zero or undefined for some samples (a parameter "
+                "in its scale is 0 there); train without scaling or exclude those values.")
+
+
+def rows(data: TrainingData) -> list[dict[str, float]]:
+    out = []
+    for x in data.X:
+        r = dict(data.fixed)
+        r.update(zip(data.param_names, map(float, x), strict=True))
+        out.append(r)
+    return out
+
+
+def scale_data(data: TrainingData, spec: Spec) -> TrainingData:
+    """A copy of ``data`` with the declared fields in scaled form."""
+    check_spec(spec, data)
+    r = rows(data)
+    fields = {}
+    for name, arr in data.fields.items():
+        rule = rule_for(spec, name)
+        if rule is None:
+            fields[name] = arr
+            continue
+        offset, scale = factors(rule, r)
+        fields[name] = ((arr - _bcast(offset, arr)) / _bcast(scale, arr)).astype(np.float32)
+    return TrainingData(data.study_id, data.param_names, data.bounds, dict(data.fixed), data.mesh,
+                        data.X, data.coords, fields, dict(data.units), data.is_test,
+                        dict(data.key_quantities))
+
+
+def unscale(arrays: dict[str, np.ndarray], spec: Spec, value_rows: Sequence[Mapping[str, float]]
+            ) -> dict[str, np.ndarray]:
+    """Scale predicted arrays (name -> (m, ...)) back to physical values, in place."""
+    for name in list(arrays):
+        base = name[:-4] if name.endswith("_std") else name
+        rule = rule_for(spec, base) if base != "coords" else None
+        if rule is None:
+            continue
+        offset, scale = factors(rule, value_rows)
+        arr = arrays[name]
+        if name.endswith("_std"):
+            arrays[name] = (arr * _bcast(np.abs(scale), arr)).astype(np.float32)
+        else:
+            arrays[name] = (arr * _bcast(scale, arr) + _bcast(offset, arr)).astype(np.float32)
+    return arrays
+
+
+def study_scaling(study_id: str) -> dict[str, Any]:
+    """The ``field_scaling`` a registered study declares ({} when none or not registered)."""
+    try:
+        from physapp.studies import get_study
+
+        return dict(getattr(get_study(study_id), "field_scaling", {}) or {})
+    except Exception:  # noqa: BLE001 - imported parts and unknown ids simply have none
+        return {}
