@@ -145,6 +145,10 @@ class ModelInfo:
 
 
 
+#: fields that are never negative; predictions are clipped at zero
+NON_NEGATIVE = {"von_mises"}
+
+
 class FieldSurrogate:
     """A trained surrogate of one study: parameters -> nodal fields on the reference topology.
 
@@ -292,6 +296,8 @@ class FieldSurrogate:
 
     def _result(self, mesh: MeshData, point_data: dict[str, np.ndarray], values: dict[str, float],
                 out_of_range: list[str], t0: float) -> FieldResult:
+        for name in NON_NEGATIVE & set(point_data):  # a regression can dip below zero
+            point_data[name] = np.maximum(point_data[name], 0.0)
         units = {}
         for name in point_data:
             base = name[:-4] if name.endswith("_std") else name
