@@ -22,7 +22,7 @@ def test_solve_writes_vtu_with_all_fields(tmp_path):
     mesh = meshio.read(out)
     assert mesh.points.shape[0] == summary["n_points"]
     assert set(mesh.point_data) == {"displacement", "sigma_xx", "sigma_yy", "tau_xy", "von_mises",
-                                    "sigma_1", "sigma_2"}
+                                    "sigma_1", "sigma_2", "strain"}
     assert mesh.point_data["displacement"].shape == (mesh.points.shape[0], 3)
     assert "triangle6" in mesh.cells_dict
     # far from a small hole the plate carries the applied traction

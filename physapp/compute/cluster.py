@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from physapp.compute.sweep import SweepSummary, _cancel_message, _eta
+from physapp.compute.sweep import SweepSummary, _cancel_message, _eta, solve_candidates
 from physapp.core.errors import Cancelled, PhysappError
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
 
@@ -42,7 +42,6 @@ def connect(address: str, timeout: float = 10.0):
 def solve_sample(setup: dict, candidates: list[dict]) -> tuple[str, Any, float]:
     """Morph and solve one sample (runs on a worker): ``("done", payload, s)`` or
     ``("failed", message, s)``."""
-    from physapp.core.errors import GeometryError, ParameterError
     from physapp.solvers.reference import ReferenceSolver
     from physapp.surrogates.morph import Morpher
 
@@ -55,28 +54,10 @@ def solve_sample(setup: dict, candidates: list[dict]) -> tuple[str, Any, float]:
                        ReferenceSolver(setup["order"]))
     morpher, solver = _CACHE[key]
     try:
-        refusal, chosen, mesh = None, None, None
-        for values in candidates:
-            try:
-                mesh = morpher.morph(values, explain=False)
-            except (GeometryError, ParameterError) as exc:
-                refusal = refusal or exc
-                continue
-            chosen = values
-            break
-        if chosen is None:
-            raise GeometryError(str(refusal))
-        res = solver.solve(setup["study"], chosen, mesh=mesh)
+        payload = solve_candidates(morpher, solver, setup["study"], candidates,
+                                   setup["reference_mesh"].dim)
     except PhysappError as exc:
         return "failed", str(exc), time.perf_counter() - t0
-    dim = setup["reference_mesh"].dim
-    payload = {
-        "coords": res.mesh.points[:, :dim].astype("float32"),
-        "fields": dict(res.point_data), "units": dict(res.units),
-        "key_quantities": dict(res.meta.get("key_quantities", {})),
-        "cells": res.mesh.cells[0], "boundaries": dict(res.mesh.boundaries),
-        "values": None if chosen is candidates[0] else chosen,
-    }
     return "done", payload, time.perf_counter() - t0
 
 

@@ -40,6 +40,38 @@ class SweepSummary:
     replaced: int = 0  # solved at a replacement point (the planned one could not be morphed)
 
 
+def solve_candidates(morpher: Any, solver: Any, study: Any, candidates: list[dict],
+                     dim: int) -> dict:
+    """Morph the reference mesh to the first candidate point that can be morphed (the planned
+    point, then its replacements) and solve it; the payload a dataset stores for the sample.
+    Raises PhysappError (GeometryError when no candidate can be morphed, SolverError ...)."""
+    from physapp.core.errors import GeometryError, ParameterError
+
+    refusal, chosen, mesh = None, None, None
+    for values in candidates:
+        try:
+            mesh = morpher.morph(values, explain=False)
+        except (GeometryError, ParameterError) as exc:
+            refusal = refusal or exc
+            continue
+        chosen = values
+        break
+    if chosen is None:
+        extra = len(candidates) - 1
+        raise GeometryError(f"{refusal}" + (
+            f" ({extra} replacement point(s) could not be morphed either.)" if extra else ""))
+    res = solver.solve(study, chosen, mesh=mesh)
+    return {
+        "coords": res.mesh.points[:, :dim].astype("float32"),
+        "fields": dict(res.point_data),
+        "units": dict(res.units),
+        "key_quantities": dict(res.meta.get("key_quantities", {})),
+        "cells": res.mesh.cells[0],
+        "boundaries": dict(res.mesh.boundaries),
+        "values": None if chosen is candidates[0] else chosen,
+    }
+
+
 def _worker_main(wid: int, tasks: Any, results: Any, setup: dict) -> None:
     """Worker process: build the morpher, then morph and solve the samples it is sent."""
     import signal
@@ -47,7 +79,6 @@ def _worker_main(wid: int, tasks: Any, results: Any, setup: dict) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
     try:
-        from physapp.core.errors import GeometryError, ParameterError
         from physapp.solvers.reference import ReferenceSolver
         from physapp.surrogates.morph import Morpher
 
@@ -75,30 +106,7 @@ def _worker_main(wid: int, tasks: Any, results: Any, setup: dict) -> None:
         i, candidates = item
         t0 = time.perf_counter()
         try:
-            refusal, chosen, mesh = None, None, None
-            for values in candidates:  # the planned point, then its replacements
-                try:
-                    mesh = morpher.morph(values, explain=False)
-                except (GeometryError, ParameterError) as exc:
-                    refusal = refusal or exc
-                    continue
-                chosen = values
-                break
-            if chosen is None:
-                extra = len(candidates) - 1
-                raise GeometryError(f"{refusal}" + (
-                    f" ({extra} replacement point(s) could not be morphed either.)" if extra
-                    else ""))
-            res = solver.solve(study, chosen, mesh=mesh)
-            payload = {
-                "coords": res.mesh.points[:, :dim].astype("float32"),
-                "fields": dict(res.point_data),
-                "units": dict(res.units),
-                "key_quantities": dict(res.meta.get("key_quantities", {})),
-                "cells": res.mesh.cells[0],
-                "boundaries": dict(res.mesh.boundaries),
-                "values": None if chosen is candidates[0] else chosen,
-            }
+            payload = solve_candidates(morpher, solver, study, candidates, dim)
             results.put(("done", wid, i, payload, time.perf_counter() - t0))
         except PhysappError as exc:
             results.put(("failed", wid, i, str(exc), time.perf_counter() - t0))

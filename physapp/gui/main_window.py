@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -262,7 +263,7 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
+        file_menu = self._menu(bar, "&File")
         self._action(file_menu, "&New study\u2026", self.open_gallery, "Ctrl+N")
         self.parts.add_file_actions(file_menu)  # Open... (Ctrl+O), Open Recent
         self.surrogates.add_file_actions(file_menu)  # Load surrogate...
@@ -272,20 +273,29 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         quit_action = self._action(file_menu, "&Quit", self.close, "Ctrl+Q")
         quit_action.setMenuRole(QAction.MenuRole.QuitRole)
-        run_menu = bar.addMenu("&Run")
+        run_menu = self._menu(bar, "&Run")
         self.solve_action = self._action(run_menu, "&Solve", self.solve, "F5")
         self.cancel_action = self._action(run_menu, "&Cancel solve", self.cancel_solve, "Esc")
         self.surrogates.add_run_actions(run_menu)  # Train surrogate...
-        view_menu = bar.addMenu("&View")
+        view_menu = self._menu(bar, "&View")
         # lambdas: the viewport and the check box are rebuilt when the study changes
         self._action(view_menu, "&Reset camera", lambda: self.viewport.reset_camera(), "Ctrl+R")
         self.edges_action = self._action(view_menu, "Show mesh &edges", None, "Ctrl+E")
         self.edges_action.setCheckable(True)
         self.edges_action.toggled.connect(lambda on: self.edges_check.setChecked(on))
-        help_menu = bar.addMenu("&Help")
+        help_menu = self._menu(bar, "&Help")
         self._action(help_menu, "&Keyboard shortcuts", self._show_shortcuts)
         about = self._action(help_menu, "&About physapp", self._about)
         about.setMenuRole(QAction.MenuRole.AboutRole)
+
+    def _menu(self, parent, title: str) -> QMenu:
+        """A menu created from Python and added to ``parent``. (``addMenu(str)`` returns a menu
+        made in C++; PySide can hand back a stale wrapper of a deleted object at the same address,
+        seen as "'QOffscreenSurface' object has no attribute 'addAction'" after VTK widgets were
+        destroyed in the same process.)"""
+        menu = QMenu(title, self)
+        parent.addMenu(menu)
+        return menu
 
     def _action(self, menu, text, slot, *keys) -> QAction:
         act = QAction(text, self)

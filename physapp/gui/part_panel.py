@@ -814,7 +814,8 @@ class PartController(QObject):
         self.open_action = self.window._action(menu, "&Open\u2026", self.open_dialog, "Ctrl+O")
         self.open_action.setToolTip("Open a mesh or CAD file (Ctrl+O); you can also drop a file "
                                     "on the window")
-        self.recent_menu = menu.addMenu("Open &Recent")
+        self.recent_menu = QMenu("Open &Recent", menu)  # Python-made: see MainWindow._menu
+        menu.addMenu(self.recent_menu)
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         self._fill_recent_menu()
 

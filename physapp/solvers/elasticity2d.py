@@ -264,6 +264,10 @@ def _nodal_fields(m, mesh, basis, x, lam, mu, order, setup):
     count = np.bincount(dofs.ravel(), minlength=n)
     sig = [np.bincount(dofs.ravel(), np.asarray(s).T.ravel(), minlength=n) / count for s in local]
     sxx, syy, txy = sig[:3]
+    # total strain (xx, yy, xy tensor shear; axisymmetric: rr, zz, rz and the hoop strain)
+    strain_parts = [exx, eyy, exy] + ([ehh] if axisym else [])
+    strain = np.column_stack([np.bincount(dofs.ravel(), np.asarray(e).T.ravel(), minlength=n)
+                              / count for e in strain_parts])
     if axisym:
         szz = sig[3]
     elif setup.analysis == "plane_strain":
@@ -289,6 +293,7 @@ def _nodal_fields(m, mesh, basis, x, lam, mu, order, setup):
         if setup.analysis == "plane_strain":
             fields["sigma_zz"] = szz
     fields["sigma_1"], fields["sigma_2"] = centre + radius, centre - radius  # in-plane principal
+    fields["strain"] = strain
     cell = "triangle" if order == 1 else "triangle6"
     points = np.column_stack([scalar.doflocs.T, np.zeros(n)])
     out = MeshData(points, (CellBlock(cell, dofs.T),), mesh.boundaries, mesh.subdomains, 2,

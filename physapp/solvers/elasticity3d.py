@@ -7,8 +7,8 @@ by zeroing the constrained rows and columns (keeping the diagonal), so the block
 and pyamg aggregates whole nodes. The system is solved by SA-AMG (rigid-body modes) preconditioned
 CG with progress and cancellation every few iterations.
 
-Outputs at the P``order`` nodes (P2: ``tetra10`` cells in meshio order): displacement, the six
-stress components, von Mises and the principal stresses (element-node values averaged over the
+Outputs at the P``order`` nodes (P2: ``tetra10`` cells in meshio order): displacement, the
+strain tensor (``strain``: xx, yy, zz, xy, yz, xz), the six stress components, von Mises and the principal stresses (element-node values averaged over the
 elements sharing a node), plus reaction forces per named region in ``stats["reactions"]``.
 """
 
@@ -325,6 +325,9 @@ def _nodal_fields(space, mesh, vmap, setup, u, lam, mu):
     for name, (i, j) in zip(STRESS_NAMES, comps, strict=True):
         local = 2 * mu * eps[..., i, j] + (iso if i == j else 0.0)
         sig[name] = np.bincount(nodes, local.ravel(), minlength=n) / count
+    # total strain tensor (xx, yy, zz, xy, yz, xz; tensor shear, not engineering)
+    strain = np.column_stack([np.bincount(nodes, eps[..., i, j].ravel(), minlength=n) / count
+                              for i, j in comps])
     del grad, eps
     sxx, syy, szz = sig["sigma_xx"], sig["sigma_yy"], sig["sigma_zz"]
     txy, tyz, txz = sig["tau_xy"], sig["tau_yz"], sig["tau_xz"]
@@ -336,7 +339,7 @@ def _nodal_fields(space, mesh, vmap, setup, u, lam, mu):
     S[:, 1, 2] = S[:, 2, 1] = tyz
     S[:, 0, 2] = S[:, 2, 0] = txz
     ev = np.linalg.eigvalsh(S)  # ascending
-    fields = {"displacement": u.reshape(-1, 3).copy(), **sig, "von_mises": vm,
+    fields = {"displacement": u.reshape(-1, 3).copy(), "strain": strain, **sig, "von_mises": vm,
               "sigma_1": ev[:, 2], "sigma_2": ev[:, 1], "sigma_3": ev[:, 0]}
     # boundary regions on the output nodes (vertex numbering = compacted input vertices)
     boundaries = {k: vmap[np.asarray(v)] for k, v in mesh.boundaries.items()

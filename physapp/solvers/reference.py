@@ -15,7 +15,7 @@ from physapp.core.study import ElasticSetup, HeatSetup, Study
 
 KEY_UNITS = {"peak_von_mises": "Pa", "max_displacement": "m", "peak_temperature": "degC",
              "min_temperature": "degC", "thermal_resistance": "K/W", "hoop_stress_bore_lame": "Pa"}
-FIELD_UNITS = {"displacement": "m", "temperature": "degC", "heat_flux": "W/m^2"}
+FIELD_UNITS = {"displacement": "m", "temperature": "degC", "heat_flux": "W/m^2", "strain": "m/m"}
 
 
 def field_unit(name: str) -> str:

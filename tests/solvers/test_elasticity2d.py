@@ -135,3 +135,5 @@ def test_symmetry_support_finds_the_normal_component():
     sol = solve_plane(mesh, setup, order=1)
     np.testing.assert_allclose(sol.fields["sigma_xx"], 1e6, rtol=1e-6)
     np.testing.assert_allclose(sol.fields["sigma_yy"], 0.0, atol=1e-3)
+    np.testing.assert_allclose(sol.fields["strain"][:, 0], 1e6 / 210e9, rtol=1e-6)
+    np.testing.assert_allclose(sol.fields["strain"][:, 1], -0.3e6 / 210e9, rtol=1e-6)

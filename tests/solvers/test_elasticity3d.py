@@ -243,3 +243,15 @@ def test_thermal_stress_from_a_heat_solve():
     sol = solve_solid(mesh, setup, order=2)
     mid = np.abs(sol.out_mesh.points[:, 0] - 0.5) < 0.2
     np.testing.assert_allclose(sol.fields["sigma_xx"][mid], -E * alpha * 50.0, rtol=0.02)
+
+
+def test_strain_output_matches_uniaxial_stress():
+    mesh = box_mesh(2, 2, 2)
+    setup = ElasticSetup("3d", STEEL, tuple(Support(r, symmetry=True) for r in
+                                            ("xmin", "ymin", "zmin")),
+                         tractions=(Traction("xmax", (1e6, 0.0, 0.0)),))
+    sol = solve_solid(mesh, setup, order=2)
+    eps = sol.fields["strain"]
+    np.testing.assert_allclose(eps[:, 0], 1e6 / E, rtol=1e-6)
+    np.testing.assert_allclose(eps[:, 1], -NU * 1e6 / E, rtol=1e-6)
+    np.testing.assert_allclose(eps[:, 3:], 0.0, atol=1e-9 * 1e6 / E)
