@@ -248,7 +248,10 @@ def _read_with_meshio(path, unit, feature_angle, progress, cancel):
         regions["boundary"] = _facet_array(boundary_facets)
     subs = {k: np.concatenate(v) for k, v in subdomains.items()}
     mesh = MeshData(pts, tuple(cells), regions, subs, dim)
-    _check_cells(mesh, path)
+    inverted = _check_cells(mesh, path)
+    if inverted:
+        report.repairs.append(f"{inverted} cell(s) with reversed node order (negative volume) "
+                              "are reordered for the solve")
     full = _report(path, fmt, mesh, unit)
     full.repairs, full.notes = report.repairs, report.notes
     progress(1.0, f"Read {mesh.n_points} nodes, {mesh.n_cells} cells")
@@ -395,8 +398,9 @@ def _feature_faces(pts, facets, dim, angle) -> dict[str, np.ndarray]:
             for k in range(current)}
 
 
-def _check_cells(mesh: MeshData, path: Path) -> None:
-    """Refuse degenerate cells (zero size); inverted ones are reordered by the solvers."""
+def _check_cells(mesh: MeshData, path: Path) -> int:
+    """Refuse degenerate cells (zero size); count inverted simplices (the solvers reorder them)."""
+    inverted = 0
     for block in mesh.cells:
         base = LINEAR.get(block.type, block.type)
         c = block.connectivity[:, : CORNERS[base]]
@@ -404,10 +408,13 @@ def _check_cells(mesh: MeshData, path: Path) -> None:
         if base in ("triangle", "quad"):
             a = np.cross(p[c[:, 1]] - p[c[:, 0]], p[c[:, 2]] - p[c[:, 0]])
             size = np.linalg.norm(a, axis=1)
+            signed = a[:, 2]
         else:
-            size = np.abs(np.einsum("ij,ij->i", p[c[:, 1]] - p[c[:, 0]],
-                                    np.cross(p[c[:, 2]] - p[c[:, 0]],
-                                             p[c[:, -1]] - p[c[:, 0]])))
+            signed = np.einsum("ij,ij->i", p[c[:, 1]] - p[c[:, 0]],
+                               np.cross(p[c[:, 2]] - p[c[:, 0]], p[c[:, -1]] - p[c[:, 0]]))
+            size = np.abs(signed)
+        if base in ("triangle", "tetra"):
+            inverted += int(np.sum(signed < 0))
         scale = np.ptp(p, axis=0).max() ** (2 if base in ("triangle", "quad") else 3)
         bad = int(np.sum(size <= 1e-14 * scale)) if base in ("triangle", "tetra") else 0
         if bad:
@@ -415,6 +422,7 @@ def _check_cells(mesh: MeshData, path: Path) -> None:
                 f"'{path.name}' has {bad} degenerate {block.type} cell(s) (zero area/volume); "
                 "remesh the part or repair it in your pre-processor."
             )
+    return inverted
 
 
 def _report(path: Path, fmt: str, mesh: MeshData, unit: str) -> ImportReport:

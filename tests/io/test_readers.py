@@ -169,3 +169,10 @@ def test_info_command(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "physapp", "info", str(tmp_path / "nope.vtu")],
                          capture_output=True, text=True)
     assert bad.returncode == 1 and "does not exist" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_reversed_cells_are_reported_as_a_repair():
+    _, report = read_mesh(DATA / "cylinder.med")  # its tets read with negative volume
+    assert any("reversed node order" in r for r in report.repairs)
+    _, clean = read_mesh(DATA / "box.msh")
+    assert not any("reversed" in r for r in clean.repairs)
