@@ -285,8 +285,16 @@ class MainWindow(QMainWindow):
         self.edges_action.toggled.connect(lambda on: self.edges_check.setChecked(on))
         help_menu = self._menu(bar, "&Help")
         self._action(help_menu, "&Keyboard shortcuts", self._show_shortcuts)
+        self._action(help_menu, "&Plugins...", self.show_plugins)
         about = self._action(help_menu, "&About physapp", self._about)
         about.setMenuRole(QAction.MenuRole.AboutRole)
+
+    def show_plugins(self) -> None:
+        """Help > Plugins...: what was found, contributions, errors, enable/disable."""
+        from physapp.gui.plugins_dialog import PluginsDialog
+
+        self.plugins_dialog = PluginsDialog(self)
+        self.plugins_dialog.show()
 
     def _menu(self, parent, title: str) -> QMenu:
         """A menu created from Python and added to ``parent``. (``addMenu(str)`` returns a menu
