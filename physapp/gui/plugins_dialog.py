@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
 
 from physapp.plugins import builtin_plugin, discover, set_enabled
 
-
 SINGULAR = {"studies": "study", "solvers": "solver", "surrogates": "surrogate",
             "readers": "reader", "writers": "writer", "panels": "panel"}
 
