@@ -90,15 +90,9 @@ def cmd_solve(args: argparse.Namespace) -> int:
     params = study.check(parse_sets(args.set))
     check_output_path(args.out)
 
-    tty = sys.stderr.isatty()
-
-    def progress(fraction: float, message: str) -> None:
-        if not args.quiet:
-            end = "" if tty else "\n"
-            print(f"\r[{fraction * 100:5.1f}%] {message:<60}", end=end, file=sys.stderr, flush=True)
-
+    progress = _progress_printer(args.quiet)
     result = ReferenceSolver(order=args.order).solve(study, params, progress=progress)
-    if not args.quiet and tty:
+    if not args.quiet and sys.stderr.isatty():
         print(file=sys.stderr)
     path = write_result(result, args.out)
     meta = result.meta
@@ -409,11 +403,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     out = Path(args.out)
     tty = sys.stderr.isatty()
 
-    def progress(fraction: float, message: str) -> None:
-        if not args.quiet:
-            end = "" if tty else "\n"
-            print(f"\r[{fraction * 100:5.1f}%] {message:<60}", end=end, file=sys.stderr,
-                  flush=True)
+    progress = _progress_printer(args.quiet)
 
     def newline() -> None:
         if not args.quiet and tty:
