@@ -87,6 +87,7 @@ class Launcher(QObject):
         self.runner: QtJobRunner | None = None
         self.opener: FileOpener | None = None
         self.error_dialog: QMessageBox | None = None
+        self.recovery = None  # the crash-recovery offer at start, if any
 
     def start(self, study_id: str | None, file: str | None = None) -> QWidget | None:
         """Show the main window on ``study_id`` or, when None, the start screen; returns it.
@@ -112,7 +113,12 @@ class Launcher(QObject):
 
     def open_file(self, path: str) -> None:
         """Read ``path`` in the solver process (started now, it then serves the window's solves),
-        then show the main window on it."""
+        then show the main window on it. A session file (``.physapp``) is opened as one."""
+        if str(path).lower().endswith(".physapp"):
+            from physapp.gui.session_controller import open_session_file
+
+            open_session_file(self, path)
+            return
         # no window is up while the file is read: closing the import dialog must not end the app
         QApplication.instance().setQuitOnLastWindowClosed(False)
         self.runner = QtJobRunner(parent=self)
@@ -151,6 +157,12 @@ class Launcher(QObject):
             self.window.move(self.gallery.frameGeometry().topLeft())
         self.window.show()
         return self.window
+
+    def open_session(self, path: str) -> bool:
+        """Show a session file (File > Open, crash recovery): see ``open_session_file``."""
+        from physapp.gui.session_controller import open_session_file
+
+        return open_session_file(self, path)
 
     def message_target(self) -> QWidget | None:
         """Where an unexpected error is shown: the main window, else the start screen."""
@@ -192,6 +204,9 @@ def run_gui(
         print(f"physapp: {exc}", file=sys.stderr)
         return 2
     previous_hook = install_excepthook(launcher.message_target)
+    from physapp.gui.session_controller import offer_recovery
+
+    offer_recovery(launcher)  # an autosave left by a crash: "Recover the previous session?"
     if screenshot and first is not None:
         if isinstance(first, MainWindow):
             _save_when(first, lambda: first.solve_count > 0, screenshot)

@@ -11,6 +11,7 @@ study's model, viewport, side panel and preview worker and builds them again for
 
 from __future__ import annotations
 
+import os
 import platform
 import sys
 
@@ -42,14 +43,18 @@ from physapp.compute.tasks import solve_study
 from physapp.core.errors import PhysappError
 from physapp.core.results import FieldResult
 from physapp.core.study import Study
+from physapp.gui.compare_view import CompareController
+from physapp.gui.export_actions import ExportController
 from physapp.gui.gallery import GalleryDialog
 from physapp.gui.message_bar import MessageBar
 from physapp.gui.part_panel import PartController
 from physapp.gui.qt_job_runner import QtJobRunner
 from physapp.gui.qt_parameter_panel import QtParameterPanel
+from physapp.gui.session_controller import SessionController
 from physapp.gui.settings import AppSettings, SettingsDialog, load_settings
 from physapp.gui.study_model import StudyModel
 from physapp.gui.surrogate_panel import SurrogateController
+from physapp.gui.view_tools import ViewTools
 from physapp.gui.viewport import STALE_TEXT, Viewport
 from physapp.studies import get_study
 
@@ -79,6 +84,10 @@ class _PreviewBridge(QObject):
                 self.error.emit(lw_id, message)
         except RuntimeError:
             pass
+
+
+#: how long after a study opens its shipped surrogate is selected (the window paints first)
+AUTO_SURROGATE_DELAY_MS = 200
 
 
 class MainWindow(QMainWindow):
@@ -120,6 +129,10 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self.parts = PartController(self)  # imported parts: File > Open, set-up panel, picking
         self.surrogates = SurrogateController(self)  # model selector, live predictions, training
+        self.compare = CompareController(self)  # split view: surrogate | reference | difference
+        self.view_tools = ViewTools(self)  # probe, line plot, clip/warp/colours, camera views
+        self.sessions = SessionController(self)  # File > Save/Open session, autosave
+        self.exports = ExportController(self)  # File > Export: figure, mesh, table, animation
         self.setAcceptDrops(True)  # a mesh or CAD file dropped on the window opens it
         self._build_menus()
 
@@ -152,6 +165,7 @@ class MainWindow(QMainWindow):
 
         self.viewport = Viewport(self)
         self.viewport.set_show_edges(self._show_edges)
+        self.view_tools.viewport_created(self.viewport)
         self._central.addWidget(self.viewport, 1)
         self._build_side_panel()
 
@@ -168,6 +182,10 @@ class MainWindow(QMainWindow):
         self._update_state()
         self.parts.study_opened(study)
         QTimer.singleShot(0, self._request_preview)  # a mesh on screen before the first solve
+        if self.settings.auto_surrogate and os.environ.get("PHYSAPP_AUTO_SURROGATE") != "0":
+            # the shipped surrogate answers the sliders at once; after the first paint, since
+            # loading torch takes a moment
+            QTimer.singleShot(AUTO_SURROGATE_DELAY_MS, self.surrogates.select_shipped)
 
     def _close_study(self) -> None:
         """Stop the study's background work: its solve job and its preview worker."""
@@ -178,6 +196,7 @@ class MainWindow(QMainWindow):
         self._bridge.closed = True
         self.previewer.close()
         self.surrogates.study_closing()
+        self.compare.study_closing()
 
     def _build_side_panel(self) -> None:
         side = QWidget()
@@ -206,6 +225,8 @@ class MainWindow(QMainWindow):
         self.edges_check.toggled.connect(self._set_show_edges)
         form.addRow("Field", self.field_combo)
         form.addRow("", self.edges_check)
+        form.addRow("", self.compare.build_button())  # split view (F6)
+        self.view_tools.add_display_rows(form)  # colour map, deform, section
         col.addWidget(display)
 
         solve_box = QGroupBox(self._solve_box_title())
@@ -268,6 +289,9 @@ class MainWindow(QMainWindow):
         self.parts.add_file_actions(file_menu)  # Open... (Ctrl+O), Open Recent
         self.surrogates.add_file_actions(file_menu)  # Load surrogate...
         file_menu.addSeparator()
+        self.sessions.add_file_actions(file_menu)  # Open session..., Save (Ctrl+S), Save as
+        self.exports.add_file_actions(file_menu)  # Export > Figure, Mesh, Table, Animation
+        file_menu.addSeparator()
         settings = self._action(file_menu, "&Settings\u2026", self.open_settings, "Ctrl+,")
         settings.setMenuRole(QAction.MenuRole.PreferencesRole)
         file_menu.addSeparator()
@@ -283,6 +307,11 @@ class MainWindow(QMainWindow):
         self.edges_action = self._action(view_menu, "Show mesh &edges", None, "Ctrl+E")
         self.edges_action.setCheckable(True)
         self.edges_action.toggled.connect(lambda on: self.edges_check.setChecked(on))
+        self.compare.add_view_actions(view_menu)  # View > Compare with solver (F6)
+        self.view_tools.add_view_actions(view_menu)  # probe, line plot, standard views
+        from physapp.gui.plugin_panels import add_panels_menu
+
+        add_panels_menu(self, view_menu)  # View > Plugins: panels contributed by plugins
         help_menu = self._menu(bar, "&Help")
         self._action(help_menu, "&Keyboard shortcuts", self._show_shortcuts)
         self._action(help_menu, "&Plugins...", self.show_plugins)
@@ -464,6 +493,8 @@ class MainWindow(QMainWindow):
 
     def _on_preview(self, lw_id: int, payload: tuple) -> None:
         version, mesh = payload
+        if self._closing_done:  # queued before the window closed: its plotter is gone
+            return
         if lw_id < self._last_preview or version <= self._shown_version:
             return  # older than what is on screen (a solve may have overtaken it)
         if self.surrogates.active:
@@ -489,6 +520,7 @@ class MainWindow(QMainWindow):
     def _on_field_changed(self) -> None:
         if not self.surrogates.field_changed():  # a surrogate frame may show the field's std
             self.viewport.set_field(self.field)
+        self.compare.field_changed()  # the split view shows the same field
 
     def _set_show_edges(self, show: bool) -> None:
         self._show_edges = show
@@ -527,6 +559,7 @@ class MainWindow(QMainWindow):
         self._shown_version = max(self._shown_version, version)
         self.surrogates.reference_shown(result, params)
         self.viewport.show_result(result, self.field)
+        self.compare.reference_changed()  # split view: new reference and difference
         self.message_bar.clear("geometry")
         meta = result.meta
         self.info_label.setText(
@@ -570,6 +603,7 @@ class MainWindow(QMainWindow):
 
     def _update_state(self) -> None:
         """Status label and viewport overlay say whether the field matches the sliders."""
+        self.compare.state_changed()  # split view: out-of-date marks, solving, surrogate
         surrogate = self.surrogates.state_text(self.is_stale)
         if surrogate:  # a surrogate frame is (or is about to be) on screen: no stale overlay
             self.state_label.setText(surrogate)
@@ -648,5 +682,9 @@ class MainWindow(QMainWindow):
         self.previewer.close()
         self.parts.shutdown()
         self.surrogates.shutdown()
+        self.sessions.shutdown()  # a clean exit: the autosave goes
+        self.exports.shutdown()
+        self.compare.shutdown()  # the split view's panes: VTK before the window goes
+        self.view_tools.shutdown()
         self.viewport.close_viewport()
         super().closeEvent(event)

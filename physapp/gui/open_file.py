@@ -61,6 +61,7 @@ FILE_FILTER = ";;".join((
     f"Meshes: Gmsh, VTU/VTK, XDMF, Abaqus, MED, Nastran, Medit, SU2 ({_globs(MESH_SUFFIXES)})",
     f"CAD: STEP, IGES, BREP ({_globs(CAD_SUFFIXES)})",
     f"Closed surfaces: STL, OBJ, PLY ({_globs(SURFACE_SUFFIXES)})",
+    "physapp sessions (*.physapp)",
     "All files (*)",
 ))
 

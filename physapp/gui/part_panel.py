@@ -921,7 +921,11 @@ class PartController(QObject):
 
     def open_file(self, path: str | Path, options: ImportOptions | None = None) -> None:
         """Read ``path`` off the GUI thread and show it as the window's study when it is read;
-        CAD and surface files first ask their unit and element size (unless ``options``)."""
+        CAD and surface files first ask their unit and element size (unless ``options``).
+        A session file (``.physapp``) is opened as a session."""
+        if str(path).lower().endswith(".physapp") and hasattr(self.window, "sessions"):
+            self.window.sessions.open_session(path)
+            return
         self.window.statusBar().showMessage(f"Opening {Path(path).name} \u2026")
         self.opener.open(path, options)
 

@@ -12,11 +12,14 @@ from collections.abc import Callable
 
 import numpy as np
 import pyvista as pv
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 from pyvistaqt import QtInteractor
+from vtkmodules.vtkCommonDataModel import vtkPlane
 
 from physapp.core.mesh import MeshData
 from physapp.core.results import FieldResult
+from physapp.gui.view_settings import COLORMAPS, ViewSettings
 from physapp.viz.grids import field_for_display, mesh_to_grid, same_topology
 
 FIELD_ARRAY = "field"  # the single display array; switching fields rewrites it in place
@@ -29,10 +32,31 @@ UNCERTAINTY_COLORMAP = "viridis"
 CAPTION_COLOR = "#1d3f5e"
 _UPPER_EDGE = 7  # vtkCornerAnnotation slot of position="upper_edge"
 BACKGROUND = "white"
+WARP_FIELD = "displacement"  # the vector field "warp by displacement" uses
+#: standard camera views: name -> (direction from the model to the camera, view up)
+CAMERA_VIEWS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = {
+    "+x": ((1, 0, 0), (0, 0, 1)),
+    "-x": ((-1, 0, 0), (0, 0, 1)),
+    "+y": ((0, 1, 0), (0, 0, 1)),
+    "-y": ((0, -1, 0), (0, 0, 1)),
+    "+z": ((0, 0, 1), (0, 1, 0)),
+    "-z": ((0, 0, -1), (0, 1, 0)),
+    "iso": ((1, 1, 1), (0, 0, 1)),
+}
 
 
 class Viewport(QWidget):
-    """Shows a mesh preview (grey, with edges) or a solved field with a colour bar."""
+    """Shows a mesh preview (grey, with edges) or a solved field with a colour bar.
+
+    View options (colour map, warp by displacement, clip plane, camera, ...) are read and set as
+    one :class:`ViewSettings` with :meth:`view_settings` / :meth:`apply_view_settings`.
+    """
+
+    #: emitted (GUI thread) after a result, a mesh preview or a new topology is shown, including
+    #: each in-place frame: view tools (probe, line) follow the data
+    shown_changed = Signal()
+    #: emitted after :meth:`apply_view_settings`: controls that mirror the view re-read it
+    view_settings_applied = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -60,6 +84,13 @@ class Viewport(QWidget):
         )
         self._caption.SetVisibility(False)
         self._cmap = COLORMAP
+        self.colormap = COLORMAP  # the user's choice for fields (std fields keep theirs)
+        self.warp_scale = 0.0  # 0 = undeformed
+        #: clip plane (origin, normal) in model coordinates; the side the normal points to stays
+        self.clip: tuple[tuple[float, float, float], tuple[float, float, float]] | None = None
+        self._clip_plane = vtkPlane()
+        self._labels: dict[str, tuple[str, str]] = {}  # field name -> (label, unit) seen so far
+        self._pane_settings = (False, False)  # split, relative_difference: kept for the caller
         self._frame_waiters: list[Callable[[float], None]] = []
         self.plotter.render_window.AddObserver("EndEvent", self._frame_rendered)
 
@@ -100,19 +131,21 @@ class Viewport(QWidget):
         self.result = None
         self._rebuild(mesh, with_field=False)
         self.set_overlay(PREVIEW_TEXT)
+        self.shown_changed.emit()
 
     def show_result(self, result: FieldResult, field: tuple[str, str, str]) -> None:
         """Show ``field`` (name, label, SI unit) of ``result``; in place when topology allows."""
-        self.field = field
+        self._set_field_tuple(field)
         in_place = self.has_field and same_topology(self.grid, result.mesh)
         self.result = result
         if in_place:
-            self.grid.points[:] = result.mesh.points
+            self.grid.points[:] = self._display_points()
             self._write_field()
             self.plotter.render()
         else:
             self._rebuild(result.mesh, with_field=True)
         self.set_overlay("")
+        self.shown_changed.emit()
 
     def update_result(
         self,
@@ -130,7 +163,7 @@ class Viewport(QWidget):
         rebuilt. Any overlay is hidden. ``on_frame(t)`` is called with the ``perf_counter`` time
         at which the render that shows this update ended.
         """
-        self.field = field
+        self._set_field_tuple(field)
         shown = self.result
         in_place = self.has_field and self.grid.n_points == result.mesh.n_points and (
             _same_cells(shown.mesh, result.mesh) or same_topology(self.grid, result.mesh))
@@ -140,9 +173,11 @@ class Viewport(QWidget):
             self._frame_waiters.append(on_frame)
         if not in_place:
             self._rebuild(result.mesh, with_field=True)  # renders now
+            self.shown_changed.emit()
             return
-        self.grid.points[:] = result.mesh.points
+        self.grid.points[:] = self._display_points()
         self._write_field()
+        self.shown_changed.emit()  # before the paint: listeners' changes show in the same frame
         widget = self.plotter.interactor
         if widget.isVisible():
             # the widget's paint renders the scene (pyvistaqt renders in paintGL): asking for
@@ -174,7 +209,7 @@ class Viewport(QWidget):
 
     def set_field(self, field: tuple[str, str, str]) -> None:
         """Switch the displayed field: rewrite the array, colour range and title in place."""
-        self.field = field
+        self._set_field_tuple(field)
         if self.has_field:
             self._write_field()
             self.plotter.render()
@@ -200,16 +235,146 @@ class Viewport(QWidget):
 
     def reset_camera(self) -> None:
         """Look at a flat part from +Z, a solid from an isometric view, fitted to the window."""
-        if self.grid is not None and np.ptp(self.grid.points[:, 2]) > 0:
-            self.plotter.view_isometric()
-        else:
-            self.plotter.view_xy()
+        flat = self.grid is None or np.ptp(self.grid.points[:, 2]) == 0
+        self.set_camera_view("+z" if flat else "iso")
+
+    def set_camera_view(self, name: str) -> None:
+        """A standard view fitted to the window: ``name`` in :data:`CAMERA_VIEWS` ('+x' looks
+        at the model from the +X side, i.e. along -X; 'iso' from (1, 1, 1))."""
+        direction, up = CAMERA_VIEWS[name]
+        cam = self.plotter.camera
+        focal = np.array(cam.GetFocalPoint())
+        cam.SetPosition(*(focal + np.asarray(direction, dtype=float)))
+        cam.SetViewUp(*up)
         self.plotter.reset_camera()
         # keep the model clear of the colour bar on the right: shrink a little and shift the
         # image left (the window centre moves the projection without changing the view)
-        self.plotter.camera.zoom(0.82)
-        self.plotter.camera.SetWindowCenter(0.2, 0.0)
+        cam.zoom(0.82)
+        cam.SetWindowCenter(0.2, 0.0)
         self.plotter.render()
+
+    @property
+    def view_direction(self) -> tuple[float, float, float]:
+        """Unit vector from the camera towards the focal point."""
+        d = np.asarray(self.plotter.camera.GetDirectionOfProjection(), dtype=float)
+        return tuple(float(v) for v in d / np.linalg.norm(d))
+
+    def camera_state(self) -> dict:
+        cam = self.plotter.camera
+        return {
+            "position": tuple(float(v) for v in cam.GetPosition()),
+            "focal_point": tuple(float(v) for v in cam.GetFocalPoint()),
+            "view_up": tuple(float(v) for v in cam.GetViewUp()),
+            "parallel_scale": float(cam.GetParallelScale()),
+        }
+
+    def set_camera_state(self, state: dict) -> None:
+        cam = self.plotter.camera
+        cam.SetPosition(*state["position"])
+        cam.SetFocalPoint(*state["focal_point"])
+        cam.SetViewUp(*state["view_up"])
+        cam.SetParallelScale(float(state["parallel_scale"]))
+        cam.SetWindowCenter(0.2, 0.0)
+        self.plotter.renderer.ResetCameraClippingRange()
+        self.plotter.render()
+
+    # -- view options -----------------------------------------------------------------------------
+    def set_colormap(self, name: str) -> None:
+        """The colour map of fields (uncertainty fields keep theirs); one of ``COLORMAPS``."""
+        if name not in COLORMAPS:
+            raise ValueError(f"unknown colour map {name!r} (choose from {', '.join(COLORMAPS)})")
+        self.colormap = name
+        if self.has_field:
+            self._write_field()
+            self.plotter.render()
+
+    @property
+    def can_warp(self) -> bool:
+        """True when the shown result has a displacement field to warp by."""
+        return self.has_field and WARP_FIELD in self.result.point_data
+
+    def suggested_warp_scale(self) -> float:
+        """A scale that makes the largest displacement about 10 % of the model size (0 when
+        nothing to warp by), rounded to 1, 2 or 5 times a power of ten."""
+        if not self.can_warp:
+            return 0.0
+        u = np.asarray(self.result.point_data[WARP_FIELD], dtype=np.float64)
+        umax = float(np.sqrt((u**2).sum(axis=1)).max()) if u.ndim == 2 else float(np.abs(u).max())
+        lo, hi = self.result.mesh.bounds()
+        size = float(np.linalg.norm(hi - lo))
+        if umax <= 0 or size <= 0:
+            return 0.0
+        raw = 0.1 * size / umax
+        exp = np.floor(np.log10(raw))
+        mant = raw / 10**exp
+        step = 1.0 if mant < 1.5 else 2.0 if mant < 3.5 else 5.0 if mant < 7.5 else 10.0
+        return float(step * 10**exp)
+
+    def set_warp_scale(self, scale: float) -> None:
+        """Draw the part deformed: node + ``scale`` * displacement (0 = undeformed)."""
+        self.warp_scale = max(0.0, float(scale))
+        if self.has_field:
+            self.grid.points[:] = self._display_points()
+            self.grid.Modified()
+            self.plotter.render()
+            self.shown_changed.emit()
+
+    def set_clip(self, clip) -> None:
+        """Cut the view with a plane ``(origin, normal)`` (model coordinates): the side the
+        normal points to stays. None removes it. A clipping plane on the mapper: in-place updates
+        keep working and cost nothing extra."""
+        if clip is not None:
+            o, n = clip
+            n = np.asarray(n, dtype=float)
+            if not np.linalg.norm(n) > 0:
+                raise ValueError("the clip plane needs a non-zero normal")
+            clip = (tuple(float(v) for v in o), tuple(float(v) for v in n))
+        self.clip = clip
+        self._apply_clip()
+        self.plotter.render()
+
+    def view_settings(self) -> ViewSettings:
+        """Everything this viewport shows besides the data, camera included."""
+        split, relative = self._pane_settings
+        return ViewSettings(
+            field=self.field[0], colormap=self.colormap, show_edges=self.show_edges,
+            warp_scale=self.warp_scale, clip=self.clip, clim=self.fixed_clim, split=split,
+            relative_difference=relative, camera=self.camera_state())
+
+    def apply_view_settings(self, vs: ViewSettings, fields=()) -> None:
+        """Show as ``vs`` says. ``fields``: the study's field specs (objects with ``name``,
+        ``label``, ``unit``, e.g. ``spec.fields``) to label ``vs.field``; without them a field
+        shown here before keeps its label, another field of the result is labelled by its name.
+        ``camera`` None fits the view. ``split`` and ``relative_difference`` are only kept for
+        :meth:`view_settings` (the split view acts on them)."""
+        for f in fields:
+            self._labels[f.name] = (f.label, f.unit)
+        self._pane_settings = (vs.split, vs.relative_difference)
+        self.colormap = vs.colormap if vs.colormap in COLORMAPS else COLORMAP
+        self.fixed_clim = vs.clim
+        self.warp_scale = max(0.0, float(vs.warp_scale))
+        self.clip = vs.clip
+        if vs.field and vs.field != self.field[0]:
+            known = self._labels.get(vs.field)
+            if known is None and self.result is not None:
+                base = vs.field.partition("[")[0]
+                if base in self.result.point_data:
+                    known = (vs.field, self.result.units.get(base, ""))
+            if known is not None:
+                self.field = (vs.field, *known)
+        self.show_edges = vs.show_edges
+        if self.has_field:
+            self.grid.points[:] = self._display_points()
+            self.grid.Modified()
+            self._write_field()
+        self._apply_clip()
+        self.set_show_edges(vs.show_edges)  # renders
+        if vs.camera is None:
+            self.reset_camera()
+        else:
+            self.set_camera_state(vs.camera)
+        self.shown_changed.emit()
+        self.view_settings_applied.emit()
 
     def screenshot(self) -> np.ndarray:
         """The rendered image as an ``(h, w, 3)`` uint8 array."""
@@ -221,6 +386,30 @@ class Viewport(QWidget):
         self.plotter.close()
 
     # -- internals ------------------------------------------------------------------------------
+    def _set_field_tuple(self, field: tuple[str, str, str]) -> None:
+        self.field = field
+        self._labels[field[0]] = (field[1], field[2])
+
+    def _display_points(self) -> np.ndarray:
+        """The shown result's node coordinates, warped by ``warp_scale`` * displacement."""
+        pts = self.result.mesh.points
+        if self.warp_scale > 0 and WARP_FIELD in self.result.point_data:
+            u = self.result.point_data[WARP_FIELD]
+            if u.ndim == 2:
+                pts = pts.copy()
+                pts[:, : u.shape[1]] += np.multiply(u, self.warp_scale, dtype=np.float64)
+        return pts
+
+    def _apply_clip(self) -> None:
+        if self.actor is None:
+            return
+        mapper = self.actor.GetMapper()
+        mapper.RemoveAllClippingPlanes()
+        if self.clip is not None:
+            self._clip_plane.SetOrigin(*self.clip[0])
+            self._clip_plane.SetNormal(*self.clip[1])
+            mapper.AddClippingPlane(self._clip_plane)
+
     def _title(self) -> str:
         _, label, unit = self.field
         shown_unit = field_for_display(self.result, self.field[0], unit)[1] if self.result else unit
@@ -239,7 +428,7 @@ class Viewport(QWidget):
         self.grid.point_data[FIELD_ARRAY].Modified()
         self.grid.Modified()
         self.actor.mapper.scalar_range = clim
-        cmap = _colormap(self.field[0])
+        cmap = _colormap(self.field[0], self.colormap)
         if cmap != self._cmap:
             self.actor.mapper.lookup_table.cmap = cmap
             self._cmap = cmap
@@ -255,7 +444,8 @@ class Viewport(QWidget):
             values, clim = self._values()
             self.grid.point_data[FIELD_ARRAY] = values
             self._bar_key = self._title()
-            self._cmap = _colormap(self.field[0])
+            self._cmap = _colormap(self.field[0], self.colormap)
+            self.grid.points[:] = self._display_points()
             self.actor = self.plotter.add_mesh(
                 self.grid,
                 scalars=FIELD_ARRAY,
@@ -293,11 +483,14 @@ class Viewport(QWidget):
                 name="plate",
                 render=False,
             )
+        if with_field:  # the top label must not run into the title above the bar
+            self.plotter.scalar_bar.SetVerticalTitleSeparation(10)
+        self._apply_clip()
         self.reset_camera()
 
 
-def _colormap(field_name: str) -> str:
-    return UNCERTAINTY_COLORMAP if "_std" in field_name else COLORMAP
+def _colormap(field_name: str, chosen: str = COLORMAP) -> str:
+    return UNCERTAINTY_COLORMAP if "_std" in field_name else chosen
 
 
 def _same_cells(a: MeshData, b: MeshData) -> bool:

@@ -1,0 +1,263 @@
+"""Surrogate-versus-reference numbers under the split (compare) view.
+
+:func:`compare_metrics` is plain numpy (any thread): per field the relative L2 error and the largest
+error over the reference solver's nodes (the surrogate interpolated there, see
+:func:`physapp.solvers.interpolate.field_difference`), and the study's key quantities (peak von
+Mises stress, largest displacement, peak temperature, ...) of both results with their difference
+and the surrogate's standard deviation where the model gives one. :class:`MetricsPanel` shows them.
+
+Key quantities of a prediction are computed from its own nodal fields with the reference solver's
+definitions (``peak_von_mises`` = largest nodal von Mises stress, ``max_displacement`` = largest
+nodal displacement magnitude, ``peak_temperature`` / ``min_temperature``), then the study's
+``derived_quantities`` (e.g. the heat sink's thermal resistance). Quantities that need solver
+output a surrogate does not predict (heat rates through a boundary) are left empty for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QSizePolicy,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from physapp.core.results import FieldResult
+from physapp.viz.grids import display_unit
+
+#: how each key quantity is read from nodal fields: name -> (field, reduction)
+_FROM_FIELDS: dict[str, tuple[str, str]] = {
+    "peak_von_mises": ("von_mises", "max"),
+    "max_displacement": ("displacement", "max"),
+    "peak_temperature": ("temperature", "max"),
+    "min_temperature": ("temperature", "min"),
+}
+_KEY_UNITS = {"peak_von_mises": "Pa", "max_displacement": "m", "peak_temperature": "degC",
+              "min_temperature": "degC", "thermal_resistance": "K/W",
+              "hoop_stress_bore_lame": "Pa"}
+DerivedFn = Callable[[Mapping[str, float], Mapping[str, float]], Mapping[str, float]]
+
+
+def _magnitude(a: np.ndarray) -> np.ndarray:
+    a = np.asarray(a, dtype=np.float64)
+    return a if a.ndim == 1 else np.linalg.norm(a, axis=1)
+
+
+def key_quantities_of(result: FieldResult) -> tuple[dict[str, float], dict[str, float]]:
+    """Key quantities computed from ``result``'s nodal fields, and the standard deviation of each
+    at its node where the result has ``<field>_std`` (a vector magnitude's std is linearised:
+    ``sqrt(sum (u_i / |u|)^2 std_i^2)``)."""
+    values: dict[str, float] = {}
+    stds: dict[str, float] = {}
+    for name, (field, how) in _FROM_FIELDS.items():
+        if field not in result.point_data:
+            continue
+        arr = np.asarray(result.point_data[field], dtype=np.float64)
+        mag = _magnitude(arr)
+        i = int(np.argmax(mag) if how == "max" else np.argmin(mag))
+        values[name] = float(mag[i])
+        std = result.point_data.get(f"{field}_std")
+        if std is None:
+            continue
+        s = np.asarray(std, dtype=np.float64)[i]
+        if arr.ndim == 1:
+            stds[name] = float(abs(s))
+        else:
+            norm = float(mag[i])
+            w = arr[i] / norm if norm > 0 else np.full(arr.shape[1], 1 / np.sqrt(arr.shape[1]))
+            stds[name] = float(np.sqrt(np.sum((w * s) ** 2)))
+    return values, stds
+
+
+def _derived(derived: DerivedFn | None, params: Mapping[str, float], kq: dict[str, float],
+             stds: dict[str, float]) -> None:
+    """Add the study's derived quantities to ``kq`` and propagate ``stds`` to them (first order,
+    one perturbation per base quantity, combined in quadrature)."""
+    if derived is None or not kq:
+        return
+    try:
+        base = dict(derived(params, kq))
+    except Exception:  # noqa: BLE001 - e.g. a derived quantity needs a value a surrogate lacks
+        return
+    kq.update(base)
+    var = dict.fromkeys(base, 0.0)
+    for name, s in list(stds.items()):
+        if s <= 0 or name not in kq:
+            continue
+        try:
+            moved = dict(derived(params, {**kq, name: kq[name] + s}))
+        except Exception:  # noqa: BLE001
+            continue
+        for d in base:
+            var[d] += (moved.get(d, base[d]) - base[d]) ** 2
+    for d, v in var.items():
+        if d not in stds and any(s > 0 for s in stds.values()):
+            stds[d] = float(np.sqrt(v))
+
+
+def compare_metrics(surrogate: FieldResult, reference: FieldResult, on_reference: FieldResult,
+                    *, key_names: Sequence[str] = (), derived: DerivedFn | None = None,
+                    n_outside: int = 0, interpolated: bool = True) -> dict[str, Any]:
+    """Surrogate versus reference (SI units).
+
+    ``on_reference``: the surrogate's fields at the reference nodes (same mesh as
+    ``reference``). Returns ``{"fields": {name: {"rel_l2", "max_abs", "unit"}},
+    "key_quantities": {name: {"surrogate", "reference", "difference", "relative", "std",
+    "unit"}}, "n_nodes", "n_outside", "interpolated"}``; ``rel_l2`` is
+    ``||S - R||_2 / ||R||_2`` over all reference nodes and components, ``max_abs`` the largest
+    ``|S - R|`` (for vectors the length of the difference vector), ``difference`` is ``S - R``,
+    ``relative`` ``(S - R) / |R|``, and ``std`` the surrogate's standard deviation (None when
+    the model gives none, or the quantity comes from solver output it does not predict).
+    """
+    fields: dict[str, dict[str, Any]] = {}
+    for name, ref in reference.point_data.items():
+        if name.endswith("_std") or name not in on_reference.point_data:
+            continue
+        r = np.asarray(ref, dtype=np.float64)
+        s = np.asarray(on_reference.point_data[name], dtype=np.float64)
+        if r.shape != s.shape:
+            continue
+        diff = s - r
+        norm = float(np.linalg.norm(r))
+        fields[name] = {
+            "rel_l2": float(np.linalg.norm(diff) / norm) if norm > 0 else float("nan"),
+            "max_abs": float(_magnitude(diff).max()) if diff.size else 0.0,
+            "unit": reference.units.get(name, ""),
+        }
+    ref_kq = dict(reference.meta.get("key_quantities", {}))
+    ref_units = dict(reference.meta.get("key_units", {}) or {})
+    sur_kq, sur_std = key_quantities_of(surrogate)
+    _derived(derived, dict(reference.meta.get("params", {})) | dict(
+        surrogate.meta.get("params", {})), sur_kq, sur_std)
+    names = [n for n in key_names if n in ref_kq] + [n for n in ref_kq if n not in key_names]
+    kq: dict[str, dict[str, Any]] = {}
+    for name in names:
+        r = float(ref_kq[name])
+        s = sur_kq.get(name)
+        has_std = any(k.endswith("_std") for k in surrogate.point_data)
+        kq[name] = {
+            "surrogate": s,
+            "reference": r,
+            "difference": None if s is None else s - r,
+            "relative": None if s is None or r == 0 else (s - r) / abs(r),
+            "std": sur_std.get(name) if has_std and s is not None else None,
+            "unit": ref_units.get(name) or _KEY_UNITS.get(name, ""),
+        }
+    return {"fields": fields, "key_quantities": kq, "n_nodes": reference.mesh.n_points,
+            "n_outside": int(n_outside), "interpolated": bool(interpolated)}
+
+
+# -- the panel ------------------------------------------------------------------------------------
+def _fmt(value: float | None, unit: str, signed: bool = False) -> str:
+    if value is None or not np.isfinite(value):
+        return "\u2013"
+    factor, shown = display_unit(unit)
+    text = f"{value * factor:+.4g}" if signed else f"{value * factor:.4g}"
+    shown = {"degC": "\u00b0C", "m/m": ""}.get(shown, shown)
+    return f"{text} {shown}".rstrip()
+
+
+def _pct(value: float | None, signed: bool = False) -> str:
+    if value is None or not np.isfinite(value):
+        return "\u2013"
+    return f"{value * 100:+.2f} %" if signed else f"{value * 100:.2f} %"
+
+
+class MetricsPanel(QGroupBox):
+    """Two tables: key quantities (surrogate, reference, difference, uncertainty) and per-field
+    errors on the reference mesh; a line above says what is compared."""
+
+    KQ_HEADERS = ("Key quantity", "Surrogate", "Reference", "S \u2212 R", "S \u2212 R [%]",
+                  "Surrogate \u00b1 std")
+    FIELD_HEADERS = ("Field", "Relative L2 error", "Max |S \u2212 R|")
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Surrogate vs reference", parent)
+        col = QVBoxLayout(self)
+        col.setContentsMargins(6, 4, 6, 4)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        col.addWidget(self.status)
+        row = QHBoxLayout()
+        self.kq_table = self._table(self.KQ_HEADERS)
+        self.field_table = self._table(self.FIELD_HEADERS)
+        row.addWidget(self.kq_table, 3)
+        row.addWidget(self.field_table, 2)
+        col.addLayout(row)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.metrics: dict[str, Any] = {}
+
+    @staticmethod
+    def _table(headers: Sequence[str]) -> QTableWidget:
+        t = QTableWidget(0, len(headers))
+        t.setHorizontalHeaderLabels(list(headers))
+        t.verticalHeader().setVisible(False)
+        t.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        t.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
+        t.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        h = t.horizontalHeader()
+        h.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for i in range(1, len(headers)):
+            h.setSectionResizeMode(i, QHeaderView.ResizeMode.ResizeToContents)
+        _fit_height(t, 2)
+        return t
+
+    def show_metrics(self, metrics: Mapping[str, Any], labels: Mapping[str, str],
+                     status: str, up_to_date: bool = True) -> None:
+        """Fill the tables; ``labels`` maps field names to their labels (others show the name)."""
+        self.metrics = dict(metrics)
+        self.status.setText(status)
+        kq = metrics.get("key_quantities", {})
+        self.kq_table.setRowCount(len(kq))
+        for row, (name, m) in enumerate(kq.items()):
+            unit = m.get("unit", "")
+            std = m.get("std")
+            cells = (name.replace("_", " "), _fmt(m["surrogate"], unit), _fmt(m["reference"], unit),
+                     _fmt(m["difference"], unit, signed=True), _pct(m["relative"], signed=True),
+                     "\u00b1 " + _fmt(std, unit) if std is not None else "\u2013")
+            self._fill(self.kq_table, row, cells)
+        fields = metrics.get("fields", {})
+        self.field_table.setRowCount(len(fields))
+        for row, (name, m) in enumerate(fields.items()):
+            cells = (labels.get(name, name), _pct(m["rel_l2"]), _fmt(m["max_abs"], m["unit"]))
+            self._fill(self.field_table, row, cells)
+        rows = max(self.kq_table.rowCount(), self.field_table.rowCount(), 2)
+        for t in (self.kq_table, self.field_table):
+            _fit_height(t, min(rows, 7))
+            t.setEnabled(up_to_date)  # grey: the numbers belong to an older design
+
+    def clear(self, status: str) -> None:
+        self.metrics = {}
+        self.status.setText(status)
+        self.kq_table.setRowCount(0)
+        self.field_table.setRowCount(0)
+
+    @staticmethod
+    def _fill(table: QTableWidget, row: int, cells: Sequence[str]) -> None:
+        for c, text in enumerate(cells):
+            item = QTableWidgetItem(text)
+            if c > 0:
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            table.setItem(row, c, item)
+
+    def cell_text(self, table: str, row: int, column: int) -> str:
+        """The text of a cell of ``"kq"`` or ``"fields"`` (tests, export)."""
+        t = self.kq_table if table == "kq" else self.field_table
+        item = t.item(row, column)
+        return "" if item is None else item.text()
+
+
+def _fit_height(table: QTableWidget, rows: int) -> None:
+    """Room for the header and ``rows`` rows (more rows scroll)."""
+    table.setFixedHeight(table.horizontalHeader().sizeHint().height()
+                         + rows * table.verticalHeader().defaultSectionSize() + 4)
