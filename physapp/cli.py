@@ -9,10 +9,22 @@ import sys
 from collections.abc import Sequence
 
 from physapp import __version__
-from physapp.core.errors import Cancelled, PhysappError
+from physapp.core.errors import Cancelled, PhysappError, SolverError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
-COMMANDS = ("solve", "studies", "gui", "train", "predict", "info", "sweep", "plugins")
+EXIT_SOLVER, EXIT_INTERNAL = 3, 70
+EXIT_CODES = """Exit status:
+  0    success
+  1    error the user can fix: bad parameter value, unknown study or model, unreadable or
+       unwritable file, a failing plugin (one line on stderr says what and what to do)
+  2    usage error: unknown command or option, missing argument
+  3    the solver failed (singular system, no convergence; a sweep where every sample failed)
+  70   internal error (a bug: please report it; PHYSAPP_DEBUG=1 prints the traceback)
+  130  cancelled or interrupted (Ctrl-C); an interrupted sweep resumes with --resume
+With --json a command prints one JSON object on stdout (on failure {"error": ..., "exit_code":
+...}); progress and notes go to stderr."""
+COMMANDS = ("solve", "studies", "gui", "train", "predict", "info", "sweep", "plugins",
+            "export")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
         "  physapp gui --study ID        open the app directly on a study, e.g. l-bracket\n"
         "  physapp part.step             open a mesh or CAD file in the app (also gui --file)\n"
         "  physapp studies               list built-in studies and their parameters\n"
-        "  physapp solve plate-with-hole --set radius=0.01 --set traction=1e6 --out result.vtu",
+        "  physapp solve plate-with-hole --set radius=0.01 --set traction=1e6 --out result.vtu\n\n"
+        + EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"physapp {__version__}")
@@ -65,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_info_parser(sub)
     _add_plugins_parser(sub)
     _add_sweep_parser(sub)
+    from physapp.cli_export import add_parser as _add_export_parser  # light: lazy inside
+
+    _add_export_parser(sub)
     return parser
 
 
@@ -116,11 +132,11 @@ def cmd_studies(args: argparse.Namespace) -> int:
 
     studies = [s.spec for s in list_studies()]
     if args.json:
-        print(json.dumps([{
+        print(json.dumps({"studies": [{
             "id": s.id, "title": s.title, "description": s.description,
             "parameters": [{"name": p.name, "label": p.label, "unit": p.unit, "min": p.lower,
                             "max": p.upper, "default": p.default} for p in s.parameters],
-        } for s in studies], indent=2))
+        } for s in studies]}, indent=2))
         return EXIT_OK
     for s in studies:
         print(f"{s.id}: {s.title}\n  {s.description}\n  parameters:")
@@ -151,8 +167,10 @@ def _add_model_parsers(sub: argparse._SubParsersAction) -> None:
         "--model all every kind is trained and saved as OUT-<kind>.pt.",
     )
     train.add_argument("data", metavar="DATA.h5", help="data set (HDF5) of a parameter sweep")
-    train.add_argument("--model", default="pod-gp", choices=(*KINDS, "all"),
-                       help="model kind (default: %(default)s)")
+    train.add_argument("--model", default="pod-gp", metavar="KIND",
+                       help=f"model kind: {', '.join(KINDS)}, all (every built-in kind) or an "
+                       "architecture a plugin registers (`physapp plugins`) "
+                       "(default: %(default)s)")
     train.add_argument("--out", required=True, metavar="MODEL.pt", help="model file to write")
     train.add_argument("--device", default="auto",
                        help="auto, cpu, cuda or cuda:N (default: %(default)s)")
@@ -160,6 +178,11 @@ def _add_model_parsers(sub: argparse._SubParsersAction) -> None:
                        help="training epochs (pod-mlp, neural-field; optimiser steps for pod-gp)")
     train.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     train.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    train.add_argument("--ddp", action="store_true",
+                       help="data-parallel training with torch DistributedDataParallel (pod-mlp, "
+                       "neural-field); start it with torchrun, e.g. `torchrun --nproc_per_node=2 "
+                       "-m physapp train D.h5 --model pod-mlp --out M.pt --ddp` (NCCL on GPUs, "
+                       "gloo on CPUs; rank 0 writes the model)")
     train.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
 
     predict = sub.add_parser(
@@ -168,7 +191,9 @@ def _add_model_parsers(sub: argparse._SubParsersAction) -> None:
         "mesh with the predicted fields (and <field>_std uncertainty fields when the model "
         "has them). Parameters left out take the model's defaults.",
     )
-    predict.add_argument("model", metavar="MODEL.pt", help="model file")
+    predict.add_argument("model", metavar="MODEL.pt",
+                         help="model file, or a study id to use the model shipped with physapp "
+                         "or its plugin (e.g. pressure_vessel/vessel)")
     predict.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                          help="set a parameter (repeatable), e.g. --set traction=2e7")
     predict.add_argument("--out", required=True, metavar="FILE",
@@ -209,6 +234,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from physapp.surrogates.storage import save_surrogate
     from physapp.surrogates.training import metrics_table, train_surrogate
 
+    if args.ddp:
+        from physapp.surrogates.distributed import run
+
+        return run(args.data, args.model, args.out, epochs=args.epochs, seed=args.seed,
+                   device=args.device, quiet=args.quiet, as_json=args.json)
+    from physapp.surrogates.models import model_class as _check_kind
+
+    if args.model != "all":
+        _check_kind(args.model)  # unknown kind: a clear error before reading the data
     data = Dataset.open(args.data).training_data()
     progress = _progress_printer(args.quiet)
     kinds = list(KINDS) if args.model == "all" else [args.model]
@@ -247,7 +281,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
     values = parse_sets(args.set)
     check_output_path(args.out)
-    model = load_surrogate(args.model, device=args.device)
+    model = load_surrogate(_model_path(args.model), device=args.device)
     result = model.predict(values)
     path = write_result(result, args.out)
     meta = result.meta
@@ -268,6 +302,18 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         print(f"Wrote {path} ({model.kind} surrogate of {model.study_id}, "
               f"{result.mesh.n_points} nodes, {meta['latency_ms']:.1f} ms)")
     return EXIT_OK
+
+
+def _model_path(text: str) -> str:
+    """A model file, or for a study id (no such file) the model shipped for that study."""
+    if os.path.exists(text) or text.endswith(".pt"):
+        return text
+    from physapp.plugins import shipped_models
+
+    found = shipped_models(text)
+    if not found:
+        raise PhysappError(f"'{text}' is neither a model file nor a study with a shipped model.")
+    return str(found[0])
 
 
 def _add_info_parser(sub: argparse._SubParsersAction) -> None:
@@ -305,9 +351,12 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
 
     if args.enable or args.disable:
         set_enabled(args.enable or args.disable, bool(args.enable))
+    from physapp.plugins import check_contributions, load_problems, refresh
+
+    refresh()
     infos = [builtin_plugin(), *discover()]
     list_studies()  # import study code so load errors show up
-    problems = plugin_problems()
+    problems = {**load_problems(), **check_contributions(), **plugin_problems()}
     rows = []
     for info in infos:
         error = info.error or problems.get(info.name, "")
@@ -315,7 +364,7 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
                      "enabled": info.enabled, "path": info.path, "error": error,
                      "contributions": [f"{c.kind}:{c.id}" for c in info.contributions]})
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps({"plugins": rows}, indent=2))
         return EXIT_OK
     for r in rows:
         state = "error" if r["error"] else ("enabled" if r["enabled"] else "disabled")
@@ -389,6 +438,7 @@ def _add_sweep_parser(sub: argparse._SubParsersAction) -> None:
     sweep.add_argument("--no-morph-check", action="store_true",
                        help="skip the search for the morphable range of each geometric "
                        "parameter (faster; samples beyond it then fail)")
+    sweep.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     sweep.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
 
 
@@ -451,26 +501,35 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
                                     progress=progress, cancel=cancel)
         except Cancelled as exc:
             newline()
-            print(f"physapp: {exc}", file=sys.stderr)
-            return EXIT_CANCELLED
+            return _fail(args, EXIT_CANCELLED, str(exc), f"physapp: {exc}")
     finally:
         signal.signal(signal.SIGINT, previous)
     newline()
     n_test = int(data.is_test.sum())
     n_replaced = int(data.replaced.sum())
-    print(f"Wrote {out}: {summary.done_total} done, {summary.failed_total} failed, "
-          f"{summary.pending_total} pending of {data.n_samples} samples ({n_test} test); this run "
-          f"solved {summary.solved} in {summary.elapsed:.1f} s")
+    failures = data.failures()
+    if args.json:
+        print(json.dumps({
+            "output": str(out), "study": data.study_id, "n_samples": int(data.n_samples),
+            "n_test": n_test, "done": summary.done_total, "failed": summary.failed_total,
+            "pending": summary.pending_total, "replaced": n_replaced,
+            "solved_this_run": summary.solved, "time_s": round(summary.elapsed, 3),
+            "notes": list(getattr(data, "notes", []) or []),
+            "failures": [{"sample": int(f[0]), "error": str(f[2])} for f in failures[:20]],
+        }, indent=2))
+    else:
+        print(f"Wrote {out}: {summary.done_total} done, {summary.failed_total} failed, "
+              f"{summary.pending_total} pending of {data.n_samples} samples ({n_test} test); this "
+              f"run solved {summary.solved} in {summary.elapsed:.1f} s")
     if n_replaced:
         print(f"physapp: note: {n_replaced} sample(s) were solved at a replacement point: the "
               "planned combination of values could not be morphed.", file=sys.stderr)
-    failures = data.failures()
     if failures:
         print(f"physapp: warning: {len(failures)} sample(s) failed, e.g. sample {failures[0][0]}:"
               f" {failures[0][2]}", file=sys.stderr)
     if summary.done_total == 0 and failures:
         print("physapp: error: every sample failed.", file=sys.stderr)
-        return EXIT_ERROR
+        return EXIT_SOLVER
     return EXIT_OK
 
 
@@ -504,13 +563,33 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_predict(args)
         if args.command == "sweep":
             return _cmd_sweep(args)
+        if args.command == "export":
+            from physapp.cli_export import cmd_export
+
+            return cmd_export(args, _progress_printer(args.quiet))
         return cmd_gui(args.study, [], args.file)
     except Cancelled:
-        print("physapp: cancelled", file=sys.stderr)
-        return EXIT_CANCELLED
+        return _fail(args, EXIT_CANCELLED, "cancelled", "physapp: cancelled")
     except KeyboardInterrupt:
-        print("\nphysapp: interrupted", file=sys.stderr)
-        return EXIT_CANCELLED
+        return _fail(args, EXIT_CANCELLED, "interrupted", "\nphysapp: interrupted")
+    except SolverError as exc:
+        return _fail(args, EXIT_SOLVER, str(exc), f"physapp: solver failed: {exc}")
     except PhysappError as exc:
-        print(f"physapp: error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+        return _fail(args, EXIT_ERROR, str(exc), f"physapp: error: {exc}")
+    except BrokenPipeError:  # stdout closed early (e.g. `| head`): not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - a bug: one line (traceback with PHYSAPP_DEBUG=1)
+        if os.environ.get("PHYSAPP_DEBUG"):
+            raise
+        text = f"{type(exc).__name__}: {exc}"
+        return _fail(args, EXIT_INTERNAL, text, f"physapp: internal error: {text} (this is a "
+                     "bug; run with PHYSAPP_DEBUG=1 for the traceback and report it)")
+
+
+def _fail(args: argparse.Namespace, code: int, message: str, line: str) -> int:
+    """Report a failure: one line on stderr; with --json also {"error", "exit_code"} on stdout."""
+    print(line, file=sys.stderr)
+    if getattr(args, "json", False):
+        print(json.dumps({"error": message, "exit_code": code}))
+    return code

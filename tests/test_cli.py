@@ -1,6 +1,7 @@
 """The headless command line, run as a user would (a real subprocess)."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -39,7 +40,7 @@ def test_help_and_studies():
     listing = physapp("studies")
     assert listing.returncode == 0
     assert "plate-with-hole" in listing.stdout and "radius" in listing.stdout
-    js = json.loads(physapp("studies", "--json").stdout)
+    js = json.loads(physapp("studies", "--json").stdout)["studies"]
     assert {p["name"] for p in js[0]["parameters"]} >= {"radius", "width", "length", "traction",
                                                         "youngs_modulus", "poissons_ratio",
                                                         "mesh_size"}
@@ -63,3 +64,91 @@ def test_bad_input_gives_one_line_and_nonzero_exit(tmp_path):
         assert "Traceback" not in proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert physapp("frobnicate").returncode == 2
+
+
+# -- automation: --json everywhere, exit codes ----------------------------------------------------
+def _json(proc):
+    assert proc.returncode == 0, proc.stderr
+    obj = json.loads(proc.stdout)  # the whole of stdout is one JSON object
+    assert isinstance(obj, dict)
+    return obj
+
+
+def test_every_command_has_help_and_the_exit_codes_are_documented():
+    top = physapp("--help")
+    assert top.returncode == 0
+    for code in ("0 ", "1 ", "2 ", "3 ", "70 ", "130 "):
+        assert f"\n  {code}" in top.stdout
+    for cmd in ("solve", "studies", "sweep", "train", "predict", "info", "plugins", "export"):
+        proc = physapp(cmd, "--help")
+        assert proc.returncode == 0 and "usage: physapp" in proc.stdout, cmd
+        if cmd != "info":
+            assert "--json" in proc.stdout, cmd
+    assert "--ddp" in physapp("train", "--help").stdout
+
+
+def test_json_output_of_sweep_train_predict_export_studies_plugins(tmp_path):
+    data = tmp_path / "cyl.h5"
+    sweep = _json(physapp("sweep", "thick-cylinder", "--samples", "8", "--vary",
+                          "pressure,youngs_modulus", "--order", "1", "--workers", "1", "--out",
+                          str(data), "--json"))
+    assert sweep["done"] == 8 and sweep["failed"] == 0 and sweep["n_test"] == 2
+    assert sweep["output"] == str(data) and sweep["study"] == "thick-cylinder"
+    model = tmp_path / "m.pt"
+    train = _json(physapp("train", str(data), "--model", "pod-gp", "--epochs", "30", "--out",
+                          str(model), "--json", "-q"))
+    m = train["pod-gp"]["metrics"]
+    assert train["pod-gp"]["file"] == str(model) and m["n_train"] == 6 and m["n_test"] == 2
+    # linear elasticity: stresses ~ pressure, displacements ~ pressure / E; the model learns the
+    # scaled fields, so the held-out error is that of float32 storage
+    assert m["fields"]["sigma_hoop"]["rel_l2"] < 1e-4 and m["fields"]["displacement"]["rel_l2"] < 1e-4
+    pred = _json(physapp("predict", str(model), "--set", "pressure=5e7", "--out",
+                         str(tmp_path / "p.vtu"), "--json"))
+    assert pred["model"] == "pod-gp" and pred["out_of_range"] == [] and pred["n_points"] > 10
+    studies = _json(physapp("studies", "--json"))["studies"]
+    assert "thick-cylinder" in [s["id"] for s in studies]
+    plugins = _json(physapp("plugins", "--json"))["plugins"]
+    builtin = next(p for p in plugins if p["name"] == "physapp")
+    assert "surrogates:pod-gp" in builtin["contributions"]
+    export = _json(physapp("export", "--study", "thick-cylinder", "--set", "mesh_size=0.02",
+                           "--order", "1", "-o", str(tmp_path / "e.vtu"), "--json", "-q"))
+    assert (tmp_path / "e.vtu").is_file() and export
+
+
+FLOATING = '''
+from dataclasses import replace
+
+from physapp.studies.thick_cylinder import ThickCylinderStudy
+
+
+class Floating(ThickCylinderStudy):
+    """The cylinder with its supports removed: the stiffness matrix is singular."""
+
+    def setup(self, params):
+        return replace(super().setup(params), supports=())
+'''
+
+
+def test_exit_codes_usage_input_solver_and_json_errors(tmp_path):
+    assert physapp("solve", "--bogus").returncode == 2  # argparse: usage
+    assert physapp("solve", "plate-with-hole").returncode == 2  # --out missing
+    bad = physapp("solve", "plate-with-hole", "--set", "radius=abc", "--out", "x.vtu", "--json",
+                  cwd=tmp_path)
+    assert bad.returncode == 1
+    assert json.loads(bad.stdout) == {"error": "--set radius: 'abc' is not a number.",
+                                      "exit_code": 1}
+    # a study whose supports let it float: the solver refuses (exit status 3)
+    plugin = tmp_path / "plugins" / "floaty"
+    (plugin / "floaty").mkdir(parents=True)
+    (plugin / "floaty" / "__init__.py").write_text("")
+    (plugin / "floaty" / "study.py").write_text(FLOATING)
+    (plugin / "plugin.toml").write_text('[plugin]\nname = "floaty"\napi = 1\n[[studies]]\n'
+                                        'id = "cylinder"\nentry = "floaty.study:Floating"\n')
+    env = {**os.environ, "PHYSAPP_PLUGIN_PATH": str(tmp_path / "plugins")}
+    proc = subprocess.run([sys.executable, "-m", "physapp", "solve", "floaty/cylinder", "--out",
+                           str(tmp_path / "f.vtu"), "--order", "1", "--json", "-q"],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 3, proc.stderr
+    err = json.loads(proc.stdout)
+    assert err["exit_code"] == 3 and "singular" in err["error"].lower()
+    assert proc.stderr.startswith("physapp: solver failed:") and "Traceback" not in proc.stderr

@@ -5,7 +5,13 @@ P2, default element size, morphed reference mesh), then a POD-GP model trained o
 resources/surrogates/<study-id>/pod-gp.pt with its held-out metrics. Re-runnable by anyone:
 
     .venv/bin/python tools/train_builtin.py [--samples 64] [--studies plate-with-hole,l-bracket]
-                                            [--workers N] [--keep-data DIR]
+                                            [--workers N] [--keep-data DIR] [--order 1|2]
+
+A plugin study (id ``<plugin>/<study>``) is trained the same way and its model is written into the
+plugin's folder, ``<plugin folder>/surrogates/<kind>.pt``, where the plugin's ``[[models]]``
+manifest entry points the app to it; e.g. the example plugin's shipped model:
+
+    nice -n 10 .venv/bin/python tools/train_builtin.py --studies pressure_vessel/vessel --samples 40
 
 The sweeps are resumable: with --keep-data the HDF5 data sets are kept there and a rerun only
 solves what is missing.
@@ -31,7 +37,27 @@ DESIGN_BOUNDS = {
                   "youngs_modulus": (70e9, 250e9)},
     "thick-cylinder": {"inner_radius": (0.08, 0.15), "outer_radius": (0.18, 0.3),
                        "pressure": (10e6, 300e6), "youngs_modulus": (70e9, 250e9)},
+    "pressure_vessel/vessel": {"radius": (0.3, 0.8), "thickness": (0.04, 0.1),
+                               "length": (1.0, 5.0), "pressure": (1e6, 20e6)},
 }
+#: what a sweep varies and holds fixed when not every design parameter should vary (the shipped
+#: plugin model stays small: a coarser wall mesh, material fixed)
+VARY = {"pressure_vessel/vessel": ("radius", "thickness", "length", "pressure")}
+FIXED = {"pressure_vessel/vessel": {"mesh_size": 0.02}}
+
+
+def model_folder(study_id: str) -> Path:
+    """Where the shipped model of ``study_id`` goes: resources/surrogates/<id> for a built-in
+    study, <plugin folder>/surrogates for a plugin's."""
+    if "/" not in study_id:
+        return OUT / study_id
+    from physapp.plugins import discover
+
+    plugin = study_id.split("/", 1)[0]
+    for info in discover(user_dir=False, entry_points=True):
+        if info.name == plugin and info.ok:
+            return Path(info.path) / "surrogates"
+    raise SystemExit(f"plugin '{plugin}' of study '{study_id}' not found")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--kinds", default="pod-gp")
     parser.add_argument("--keep-data", default=None, metavar="DIR")
+    parser.add_argument("--order", type=int, choices=(1, 2), default=2)
     args = parser.parse_args(argv)
 
     from physapp.compute.sweep import run_sweep
@@ -52,12 +79,13 @@ def main(argv: list[str] | None = None) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     for study_id in args.studies.split(","):
         t0 = time.perf_counter()
-        path = data_dir / f"{study_id}.h5"
+        path = data_dir / f"{study_id.replace('/', '__')}.h5"
         if path.exists():
             ds = Dataset.open(path)
         else:
-            ds = Dataset.create(path, study_id, args.samples, "lhs", 0, 0.2, order=2,
-                                bounds=DESIGN_BOUNDS.get(study_id))
+            ds = Dataset.create(path, study_id, args.samples, "lhs", 0, 0.2,
+                                vary=VARY.get(study_id), fixed=FIXED.get(study_id),
+                                order=args.order, bounds=DESIGN_BOUNDS.get(study_id))
             for note in ds.notes:
                 print(f"  note: {note}")
         summary = run_sweep(ds, args.workers, progress=lambda f, m, s=study_id: print(
@@ -67,11 +95,11 @@ def main(argv: list[str] | None = None) -> int:
         data = Dataset.open(path).training_data()
         for kind in args.kinds.split(","):
             model = train_surrogate(kind, data, device="cpu")
-            target = OUT / study_id / f"{kind}.pt"
+            target = model_folder(study_id) / f"{kind}.pt"
             target.parent.mkdir(parents=True, exist_ok=True)
             save_surrogate(model, target)
             errs = {k: round(v["rel_l2"], 4) for k, v in model.metrics.get("fields", {}).items()
-                    if k in ("displacement", "von_mises", "temperature")}
+                    if k in ("displacement", "von_mises", "temperature", "sigma_hoop")}
             if "coverage95" in model.metrics:
                 errs["coverage95"] = round(model.metrics["coverage95"], 3)
             print(f"  {study_id} {kind}: {target.stat().st_size / 1e6:.1f} MB, held-out {errs}")

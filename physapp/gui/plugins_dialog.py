@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 from physapp.plugins import builtin_plugin, discover, set_enabled
 
 SINGULAR = {"studies": "study", "solvers": "solver", "surrogates": "surrogate",
-            "readers": "reader", "writers": "writer", "panels": "panel"}
+            "models": "model", "readers": "reader", "writers": "writer", "panels": "panel"}
 
 
 class PluginsDialog(QDialog):
@@ -44,9 +44,10 @@ class PluginsDialog(QDialog):
         self.refresh()
 
     def refresh(self) -> None:
+        from physapp.plugins import load_problems
         from physapp.studies import plugin_problems
 
-        problems = plugin_problems()
+        problems = {**load_problems(), **plugin_problems()}  # + readers, writers, panels, models
         self._filling = True
         self.tree.clear()
         for info in [builtin_plugin(), *discover()]:

@@ -107,9 +107,47 @@ def read_mesh(path: str | os.PathLike, *, length_unit: str | None = None,
     unit = length_unit or ("mm" if suffix in CAD | SURFACES else "m")
     if unit not in UNIT_TO_M:
         raise ImportError_(f"Unknown length unit '{unit}'; use one of {', '.join(UNIT_TO_M)}.")
+    plugin = _plugin_reader(suffix)  # a plugin's [[readers]] for this extension
+    if plugin is not None:
+        return _read_with_plugin(plugin, path, unit)
     if suffix in CAD | SURFACES:
         return _read_with_gmsh(path, suffix, unit, size, progress, cancel)
     return _read_with_meshio(path, unit, feature_angle, progress, cancel)
+
+
+def _plugin_reader(suffix: str):
+    """The plugin contribution reading ``suffix`` (None for the built-in readers, declared in
+    physapp/plugins/builtin.toml, unless a plugin overrides them)."""
+    from physapp.plugins import reader_contribution
+
+    c = reader_contribution(suffix)
+    return None if c is None or c.plugin == "physapp" else c
+
+
+def _read_with_plugin(c, path: Path, unit: str) -> tuple[MeshData, ImportReport]:
+    from physapp.plugins import PluginError, load_contribution
+
+    reader = load_contribution(c)  # PluginError (one clear line) if the plugin fails to import
+    try:
+        out = reader(path)
+    except PhysappError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - plugin code raising is reported, not a crash
+        from physapp.plugins import record_failure
+
+        raise record_failure(c, exc) from None
+    mesh, report = out if isinstance(out, tuple) else (out, None)
+    if not isinstance(mesh, MeshData):
+        raise PluginError(f"Plugin '{c.plugin}': reader {c.entry} returned "
+                          f"{type(mesh).__name__}, not MeshData.")
+    if unit != "m":
+        mesh = MeshData(np.asarray(mesh.points) * UNIT_TO_M[unit], mesh.cells, mesh.boundaries,
+                        mesh.subdomains, mesh.dim, "m")
+    if report is None:
+        title = c.data.get("title") or f"{path.suffix.lower()} (plugin {c.plugin})"
+        report = _report(path, str(title), mesh, unit)
+        report.notes.append(f"read by plugin '{c.plugin}' ({c.entry})")
+    return mesh, report
 
 
 def _read_with_gmsh(path, suffix, unit, size, progress, cancel):

@@ -11,7 +11,7 @@ A plugin is a folder with a ``plugin.toml`` manifest next to its Python package,
 Manifest (see ``plugins/pressure_vessel/plugin.toml``)::
 
     [plugin]
-    name = "pressure_vessel"        # ids are prefixed "<name>/"
+    name = "pressure_vessel"        # study and solver ids are prefixed "<name>/"
     version = "1.0.0"
     api = 1                         # plugin API version this plugin was written for
     description = "..."
@@ -19,14 +19,28 @@ Manifest (see ``plugins/pressure_vessel/plugin.toml``)::
     id = "vessel"                   # becomes "pressure_vessel/vessel"
     entry = "pressure_vessel.study:PressureVesselStudy"
     title = "Pressure vessel"       # shown without importing the code
-    [[surrogates]]                  # pre-trained model files shipped with the plugin
-    study = "vessel"
-    file = "models/vessel-pod-gp.pt"
+    [[models]]                      # pre-trained model files shipped with the plugin
+    study = "vessel"                # a study of this plugin, or a full id ("plate-with-hole")
+    file = "surrogates/pod-gp.pt"   # relative to the plugin folder
+    [[surrogates]]                  # a surrogate architecture: physapp train --model <id>
+    id = "my-model"
+    entry = "pkg.module:MyModel"    # a FieldSurrogate subclass
     [[readers]]
     extensions = [".foo"]
-    entry = "pkg.module:read_foo"   # (path, **options) -> (MeshData, ImportReport)
+    entry = "pkg.module:read_foo"   # (path) -> MeshData or (MeshData, ImportReport)
+    [[writers]]
+    extensions = [".bar"]
+    entry = "pkg.module:write_bar"  # (path, result: FieldResult) -> None
     [[panels]]                      # GUI panels (the only contributions that may import Qt)
-    entry = "pkg.panel:make_panel"
+    id = "my-panel"
+    title = "My panel"
+    entry = "pkg.panel:MyPanel"     # QWidget class, constructed as MyPanel(main_window)
+
+Look-ups used by the rest of physapp: :func:`find_reader`, :func:`find_writer`,
+:func:`surrogate_class`, :func:`model_files`, :func:`contributions` (e.g. ``"panels"``).
+Each loads plugin code on first use only; a contribution that fails to load or raises is recorded
+(:func:`load_problems`) and turned into a :class:`PluginError` (a clean, one-line error), never a
+crash.
 
 ``override = true`` on a contribution lets it replace an existing id; a duplicate id is otherwise
 an error for that plugin. A broken plugin (bad manifest, newer API, import error, code raising) is
@@ -50,7 +64,7 @@ import tomllib
 from physapp.core.errors import PhysappError
 
 API_VERSION = 1
-KINDS = ("studies", "solvers", "surrogates", "readers", "writers", "panels")
+KINDS = ("studies", "solvers", "surrogates", "models", "readers", "writers", "panels")
 REPO_PLUGINS = Path(__file__).resolve().parents[2] / "plugins"
 
 
@@ -129,12 +143,31 @@ def read_manifest(path: Path, *, source: str = "folder") -> PluginInfo:
                 return info
             local = str(item.get("id") or item.get("entry") or item.get("file", ""))
             cid = f"{info.name}/{local}" if kind in ("studies", "solvers") else local
-            if kind in ("studies", "solvers", "readers", "writers", "panels") and not item.get(
-                    "entry"):
+            if kind in ("studies", "solvers", "surrogates", "readers", "writers", "panels") and \
+                    not item.get("entry"):
                 info.error = f"[[{kind}]] '{local}' has no entry = \"module:object\""
                 return info
+            if kind in ("readers", "writers"):
+                exts = item.get("extensions")
+                if not isinstance(exts, list) or not exts or not all(
+                        isinstance(e, str) and e.startswith(".") for e in exts):
+                    info.error = (f"[[{kind}]] '{local}' needs extensions = [\".ext\", ...] "
+                                  "(with the dot)")
+                    return info
+                cid = f"{info.name}:{','.join(e.lower() for e in exts)}"
+            if kind == "models":
+                if not item.get("study") or not item.get("file"):
+                    info.error = "[[models]] needs study = \"id\" and file = \"path.pt\""
+                    return info
+                cid = f"{info.name}:{item['file']}"
             info.contributions.append(Contribution(info.name, kind, cid, str(item.get("entry", "")),
                                                    dict(item), bool(item.get("override", False))))
+    own = {c.id.split("/", 1)[1] for c in info.contributions if c.kind == "studies"}
+    for c in info.contributions:
+        if c.kind == "models":  # a study of this plugin, or a full id (built-in or other plugin)
+            study = str(c.data["study"])
+            c.data["study_id"] = f"{info.name}/{study}" if study in own else study
+            c.data["path"] = str(Path(info.path) / str(c.data["file"]))
     return info
 
 
@@ -221,3 +254,188 @@ def builtin_plugin() -> PluginInfo:
     for c in info.contributions:  # built-in ids are not prefixed
         c.id = c.id.split("/", 1)[1] if c.kind in ("studies", "solvers") else c.id
     return info
+
+
+# -- registry of every contribution (built-in first), for the look-ups below --------------------
+_CACHE: dict[str, Any] = {}
+_LOAD_PROBLEMS: dict[str, str] = {}  # plugin name -> last failure of one of its contributions
+
+
+def all_plugins(*, refresh: bool = False) -> list[PluginInfo]:
+    """The built-in plugin and every discovered one (cached; ``refresh`` discovers again)."""
+    if refresh or "plugins" not in _CACHE:
+        _CACHE.clear()
+        _CACHE["plugins"] = [builtin_plugin(), *discover()]
+    return _CACHE["plugins"]
+
+
+def refresh() -> None:
+    """Forget the cached discovery (after installing a plugin or changing PHYSAPP_PLUGIN_PATH)."""
+    _CACHE.clear()
+
+
+def contributions(kind: str, *, builtin_only: bool = False) -> list[Contribution]:
+    """Contributions of ``kind`` from working, enabled plugins: built-in first, in discovery
+    order; a contribution with ``override = true`` comes before the ones it replaces."""
+    if builtin_only:
+        key = f"builtin:{kind}"
+        if key not in _CACHE:
+            _CACHE[key] = [c for c in builtin_plugin().contributions if c.kind == kind]
+        return _CACHE[key]
+    items = [c for info in all_plugins() if info.ok and info.enabled
+             for c in info.contributions if c.kind == kind]
+    return [c for c in items if c.override] + [c for c in items if not c.override]
+
+
+def record_failure(c: Contribution, exc: BaseException) -> PluginError:
+    """Keep a contribution's failure for `physapp plugins` and return it as a PluginError."""
+    err = exc if isinstance(exc, PluginError) else PluginError(
+        f"Plugin '{c.plugin}': {c.kind[:-1]} '{c.entry}' failed: {type(exc).__name__}: {exc}")
+    _LOAD_PROBLEMS[c.plugin] = str(err)
+    return err
+
+
+def load_problems() -> dict[str, str]:
+    """Plugin name -> the last error of one of its readers, writers, surrogates or panels."""
+    return dict(_LOAD_PROBLEMS)
+
+
+def load_contribution(c: Contribution) -> Any:
+    """``c.load()``, with a failure recorded for ``physapp plugins`` and raised as PluginError."""
+    try:
+        return c.load()
+    except Exception as exc:  # noqa: BLE001
+        raise record_failure(c, exc) from exc
+
+
+def _by_extension(kind: str, ext: str) -> Contribution | None:
+    ext = ext.lower() if ext.startswith(".") else f".{ext.lower()}"
+    for c in contributions(kind):
+        if ext in (e.lower() for e in c.data.get("extensions", ())):
+            return c
+    return None
+
+
+def reader_contribution(ext: str) -> Contribution | None:
+    """The reader contribution for a file extension (``".vtu"``), or None."""
+    return _by_extension("readers", ext)
+
+
+def writer_contribution(ext: str) -> Contribution | None:
+    """The writer contribution for a file extension (``".vtu"``), or None."""
+    return _by_extension("writers", ext)
+
+
+def _guarded(c: Contribution) -> Any:
+    """A callable that loads ``c`` when called and turns any failure into a PluginError."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        fn = load_contribution(c)
+        try:
+            return fn(*args, **kwargs)
+        except PhysappError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - plugin code raising
+            raise record_failure(c, exc) from exc
+
+    call.contribution = c  # type: ignore[attr-defined]
+    call.__name__ = c.entry.rpartition(":")[2] or c.entry
+    return call
+
+
+def find_reader(ext: str) -> Any:
+    """``reader(path) -> MeshData | (MeshData, ImportReport)`` for ``ext``, or None.
+
+    The callable imports the plugin code on first call; failures raise PluginError.
+    """
+    c = reader_contribution(ext)
+    return None if c is None else _guarded(c)
+
+
+def find_writer(ext: str) -> Any:
+    """``writer(path, result: FieldResult) -> None`` for ``ext`` (``".vtu"``), or None."""
+    c = writer_contribution(ext)
+    return None if c is None else _guarded(c)
+
+
+def reader_extensions() -> list[str]:
+    return sorted({e.lower() for c in contributions("readers") for e in c.data["extensions"]})
+
+
+def writer_extensions() -> list[str]:
+    return sorted({e.lower() for c in contributions("writers") for e in c.data["extensions"]})
+
+
+def surrogate_contribution(kind: str) -> Contribution | None:
+    """The surrogate architecture registered as ``kind`` (built-in ones without discovery)."""
+    for c in contributions("surrogates", builtin_only=True):
+        if c.id == kind:
+            return c
+    for c in contributions("surrogates"):
+        if c.id == kind:
+            return c
+    return None
+
+
+def surrogate_kinds() -> list[str]:
+    """Every registered surrogate architecture id (built-in first)."""
+    return list(dict.fromkeys(c.id for c in contributions("surrogates")))
+
+
+def surrogate_class(kind: str) -> type:
+    """The model class of ``kind``; PluginError if its plugin fails, KeyError if unknown."""
+    c = surrogate_contribution(kind)
+    if c is None:
+        raise KeyError(kind)
+    cls = load_contribution(c)
+    if not isinstance(cls, type) or not callable(getattr(cls, "fit", None)):
+        raise record_failure(c, TypeError(f"{c.entry} is not a FieldSurrogate class"))
+    if getattr(cls, "kind", "") != kind:  # model files store the kind: it must find the class
+        cls.kind = kind
+    return cls
+
+
+def model_files(study_id: str) -> list[Path]:
+    """Pre-trained model files that plugins ship for ``study_id`` (existing files only)."""
+    return [Path(c.data["path"]) for c in contributions("models")
+            if c.data.get("study_id") == study_id and Path(c.data["path"]).is_file()]
+
+
+def check_contributions(kinds: tuple[str, ...] = ("surrogates", "readers", "writers")
+                        ) -> dict[str, str]:
+    """Import the code of every contribution of ``kinds`` (not panels: they need Qt) and return
+    plugin name -> error of the ones that fail (also kept in :func:`load_problems`)."""
+    out: dict[str, str] = {}
+    for kind in kinds:
+        for c in contributions(kind):
+            try:
+                load_contribution(c)
+            except PluginError as exc:
+                out.setdefault(c.plugin, str(exc))
+    for c in contributions("models"):
+        if not Path(c.data["path"]).is_file():
+            out.setdefault(c.plugin, f"Plugin '{c.plugin}': model file {c.data['path']} is "
+                           "missing")
+    return out
+
+
+def shipped_models(study_id: str) -> list[Path]:
+    """Pre-trained models for ``study_id``: the built-in ones (``resources/surrogates/<id>``,
+    packaged or in the repository) first, then those plugins ship (``[[models]]``)."""
+    out: list[Path] = []
+    folders = []
+    try:
+        from importlib.resources import files
+
+        folders.append(Path(str(files("physapp").joinpath("resources", "surrogates", study_id))))
+    except (ModuleNotFoundError, OSError, TypeError, ValueError):
+        pass
+    folders.append(REPO_PLUGINS.parent / "resources" / "surrogates" / study_id)
+    for folder in folders:
+        if folder.is_dir():
+            out += sorted(folder.glob("*.pt"))
+    try:
+        out += model_files(study_id)
+    except Exception:  # noqa: BLE001 - a broken plugin never hides the built-in models
+        pass
+    return list(dict.fromkeys(p.resolve() for p in out))

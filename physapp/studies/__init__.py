@@ -48,7 +48,10 @@ def _resolve(study_id: str) -> type:
             raise PluginError(f"Plugin '{entry.plugin}': {entry.entry} has no StudySpec 'spec'.")
         if entry.plugin != "physapp" and spec.id != study_id:
             # ids are the manifest's (prefixed), whatever the class says
-            cls = type(cls.__name__, (cls,), {"spec": _with_id(spec, study_id)})
+            # instances pickle as get_study(id), so worker processes (sweeps) rebuild them
+            cls = type(cls.__name__, (cls,), {"spec": _with_id(spec, study_id),
+                                              "__reduce__": lambda self, _i=study_id: (
+                                                  get_study, (_i,))})
         _STUDIES[study_id] = cls
         return cls
     return entry

@@ -10,20 +10,26 @@ from __future__ import annotations
 from physapp.core.errors import PhysappError
 from physapp.surrogates.models.base import FieldSurrogate, ModelInfo
 
-__all__ = ["FieldSurrogate", "ModelInfo", "model_class", "KINDS"]
+__all__ = ["FieldSurrogate", "ModelInfo", "model_class", "all_kinds", "KINDS"]
 
+#: the built-in kinds, declared in physapp/plugins/builtin.toml ([[surrogates]]); plugins add more
 KINDS = ("pod-gp", "pod-mlp", "neural-field", "linear", "nearest")
 
 
 def model_class(kind: str) -> type[FieldSurrogate]:
-    """The class implementing ``kind``; a PhysappError names the known kinds otherwise."""
-    if kind in ("pod-gp", "pod-mlp", "linear", "nearest"):
-        from physapp.surrogates.models import pod
+    """The class implementing ``kind`` (built-in or a plugin's ``[[surrogates]]``, found through
+    :mod:`physapp.plugins`); a PhysappError names the known kinds otherwise."""
+    from physapp.plugins import surrogate_class, surrogate_kinds
 
-        return {"pod-gp": pod.PodGPSurrogate, "pod-mlp": pod.PodMLPSurrogate,
-                "linear": pod.LinearSurrogate, "nearest": pod.NearestSurrogate}[kind]
-    if kind == "neural-field":
-        from physapp.surrogates.models.neural_field import NeuralFieldSurrogate
+    try:
+        return surrogate_class(kind)
+    except KeyError:
+        known = ", ".join(dict.fromkeys([*KINDS, *surrogate_kinds()]))
+        raise PhysappError(f"Unknown surrogate model '{kind}'; choose one of {known}.") from None
 
-        return NeuralFieldSurrogate
-    raise PhysappError(f"Unknown surrogate model '{kind}'; choose one of {', '.join(KINDS)}.")
+
+def all_kinds() -> list[str]:
+    """Built-in kinds and the architectures that plugins register."""
+    from physapp.plugins import surrogate_kinds
+
+    return list(dict.fromkeys([*KINDS, *surrogate_kinds()]))

@@ -36,6 +36,12 @@ PARAMETERS = (
 class PressureVesselStudy:
     """Closed vessel under internal pressure; hoop stress compared with Lame."""
 
+    #: linear elasticity: stresses scale with the pressure, displacements with pressure / E
+    #: (surrogates learn the scaled fields; see physapp.surrogates.scaling)
+    field_scaling = {"displacement": {"powers": {"pressure": 1, "youngs_modulus": -1}},
+                     "sigma_*": {"powers": {"pressure": 1}},
+                     "von_mises": {"powers": {"pressure": 1}, "abs": True}}
+
     spec = StudySpec(
         id="vessel",
         title="Pressure vessel",

@@ -1,0 +1,70 @@
+"""View > Plugins: the GUI panels that plugins contribute (``[[panels]]``), shown as docks.
+
+A panel entry names a QWidget class constructed as ``Panel(main_window)``. Its code is imported
+when the user opens it; an import error or an exception in the constructor is shown in the
+message bar and recorded for Help > Plugins, never raised.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QDockWidget, QMenu, QWidget
+
+from physapp.plugins import (
+    Contribution,
+    PluginError,
+    contributions,
+    load_contribution,
+    record_failure,
+)
+
+
+def add_panels_menu(window: Any, view_menu: QMenu) -> QMenu | None:
+    """Add a "Plugins" submenu with one action per contributed panel (none: no submenu)."""
+    try:
+        panels = contributions("panels")
+    except Exception:  # noqa: BLE001 - discovery problems are shown in Help > Plugins
+        return None
+    if not panels:
+        return None
+    menu = QMenu("&Plugins", window)
+    view_menu.addSeparator()
+    view_menu.addMenu(menu)
+    for c in panels:
+        act = QAction(str(c.data.get("title") or c.id), window)
+        act.setToolTip(f"Panel from the plugin '{c.plugin}'")
+        act.triggered.connect(lambda _=False, _c=c: show_panel(window, _c))
+        menu.addAction(act)
+    window.plugin_panels_menu = menu
+    return menu
+
+
+def show_panel(window: Any, c: Contribution) -> QDockWidget | None:
+    """Open (or raise) the dock of panel ``c``; a failing plugin gives a message, not a crash."""
+    docks = window.__dict__.setdefault("plugin_docks", {})
+    key = f"{c.plugin}:{c.id}"
+    dock = docks.get(key)
+    if dock is not None:
+        dock.show()
+        dock.raise_()
+        return dock
+    try:
+        cls = load_contribution(c)
+        widget = cls(window)
+        if not isinstance(widget, QWidget):
+            raise TypeError(f"{c.entry} did not make a QWidget")
+    except Exception as exc:  # noqa: BLE001 - plugin code raising
+        err = exc if isinstance(exc, PluginError) else record_failure(c, exc)
+        show = getattr(window, "show_message", None)
+        if callable(show):
+            show(str(err), "error", "plugins")
+        return None
+    dock = QDockWidget(str(c.data.get("title") or c.id), window)
+    dock.setObjectName(f"plugin-panel:{key}")
+    dock.setWidget(widget)
+    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    docks[key] = dock
+    return dock

@@ -1,0 +1,63 @@
+"""A GUI panel contributed by the plugin (``[[panels]]``): a Lame hand calculation of the vessel.
+
+Panels are the only plugin contributions that may import Qt. The class is constructed as
+``VesselPanel(main_window)`` and shown in a dock (View > Plugins > Vessel hand calculation).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QFormLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from pressure_vessel.study import PARAMETERS
+
+DEFAULTS = {p.name: p.default for p in PARAMETERS}
+
+
+def lame(params: dict) -> dict[str, float]:
+    """Closed thick cylinder at the bore: hoop, axial and radial stress (Pa)."""
+    v = {**DEFAULTS, **{k: float(x) for k, x in params.items() if k in DEFAULTS}}
+    a, p = v["radius"], v["pressure"]
+    b = a + v["thickness"]
+    return {"hoop": p * (a * a + b * b) / (b * b - a * a), "axial": p * a * a / (b * b - a * a),
+            "radial": -p}
+
+
+class VesselPanel(QWidget):
+    """Hoop, axial and radial stress at the bore from the current sliders (Lame)."""
+
+    def __init__(self, window=None) -> None:
+        super().__init__()
+        self.window_ = window
+        self.setObjectName("pressure_vessel.hand_calc")
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("<b>Lame, closed thick cylinder, at the bore</b>"))
+        form = QFormLayout()
+        self.labels = {k: QLabel("-") for k in ("hoop", "axial", "radial")}
+        for k, label in self.labels.items():
+            form.addRow(f"{k} stress:", label)
+        layout.addLayout(form)
+        self.note = QLabel("")
+        self.note.setWordWrap(True)
+        layout.addWidget(self.note)
+        self.refresh_button = QPushButton("Refresh from the sliders")
+        self.refresh_button.clicked.connect(self.refresh)
+        layout.addWidget(self.refresh_button)
+        layout.addStretch(1)
+        self.refresh()
+
+    def current_params(self) -> dict:
+        model = getattr(self.window_, "model", None)
+        params = dict(getattr(model, "params", {}) or {})
+        spec = getattr(self.window_, "spec", None)
+        if spec is not None and not str(getattr(spec, "id", "")).endswith("vessel"):
+            self.note.setText("The open study is not the pressure vessel: the values are for "
+                              "the vessel's default design.")
+            return {}
+        self.note.setText("")
+        return params
+
+    def refresh(self) -> dict[str, float]:
+        values = lame(self.current_params())
+        for k, v in values.items():
+            self.labels[k].setText(f"{v / 1e6:.3f} MPa")
+        return values
