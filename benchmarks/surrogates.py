@@ -12,7 +12,8 @@ raw fields for comparison. A second table gives the latency on a ~100k-node mesh
 
 Data: when ``physapp.surrogates.dataset`` and ``physapp.compute.sweep`` are importable the sweep
 goes through them (``DATASET_STUDIES``: geometric and load parameters, meshes morphed from one
-reference, a random 25 % held out); otherwise only non-geometric parameters vary (load, material)
+reference, 64 designs to train from and 16 more held out; the plate varies every design
+parameter); otherwise only non-geometric parameters vary (load, material)
 on one mesh, and the held-out designs are a Latin hypercube inside the central 80 % of the ranges. The 100k-node set is built from 4 solves (one per Poisson's ratio)
 scaled exactly: the plate's P1 solution is linear in the traction and in 1/E (plane stress,
 traction-loaded), so u = u1(nu) t/(t1 E/E1) and stresses = s1(nu) t/t1 for t > 0.
@@ -34,9 +35,10 @@ from physapp.surrogates.data import TrainingData
 
 #: sweeps through the data-set module: geometric parameters on morphed meshes
 DATASET_STUDIES = {
-    "plate-with-hole": {
-        "vary": ("radius", "width", "traction", "youngs_modulus"),
-        "bounds": {"traction": (10e6, 100e6), "youngs_modulus": (70e9, 210e9)},
+    "plate-with-hole": {  # every design parameter (the element size is not one)
+        "vary": ("radius", "width", "length", "traction", "youngs_modulus", "poissons_ratio"),
+        "bounds": {"traction": (10e6, 100e6), "youngs_modulus": (70e9, 210e9),
+                   "poissons_ratio": (0.2, 0.4)},
         "fixed": {"mesh_size": 0.005},
     },
     "l-bracket": {
@@ -61,8 +63,8 @@ STUDIES = {
 }
 
 
-def _dataset_module_data(study_id: str, n: int, seed: int, folder: Path, workers: int
-                         ) -> TrainingData | None:
+def _dataset_module_data(study_id: str, n: int, seed: int, folder: Path, workers: int,
+                         test_fraction: float = 0.2) -> TrainingData | None:
     """Training data through the sweep data-set module, or None when it is not available."""
     try:
         from physapp.compute.sweep import run_sweep
@@ -72,7 +74,8 @@ def _dataset_module_data(study_id: str, n: int, seed: int, folder: Path, workers
     cfg = DATASET_STUDIES[study_id]
     path = folder / f"{study_id}.h5"
     try:  # any mismatch with the data-set module falls back to the simple sweep
-        ds = Dataset.create(path, study_id, n, seed=seed, test_fraction=0.25, vary=cfg["vary"],
+        ds = Dataset.create(path, study_id, n, seed=seed, test_fraction=test_fraction,
+                            vary=cfg["vary"],
                             fixed=cfg["fixed"], bounds=cfg["bounds"], order=1, overwrite=True)
         run_sweep(ds, workers=workers)
         return Dataset.open(path).training_data()
@@ -128,7 +131,8 @@ def study_table(study_id: str, n_train: int, n_test: int, device: str, nf_epochs
     from physapp.surrogates.training import train_all
 
     t0 = time.perf_counter()
-    data = _dataset_module_data(study_id, n_train + n_test, 0, folder, workers)
+    data = _dataset_module_data(study_id, n_train + n_test, 0, folder, workers,
+                                n_test / (n_train + n_test))
     source = "dataset module, morphed meshes"
     if data is None:
         data = sweep_data(study_id, n_train, n_test)
@@ -161,10 +165,12 @@ def study_table(study_id: str, n_train: int, n_test: int, device: str, nf_epochs
               f"{rank_txt}")
 
 
-def big_plate_data(n_per_nu: int = 6) -> tuple[TrainingData, float, dict[str, float]]:
-    """~100k-node plate: 4 solves (one per Poisson's ratio), scaled exactly in t and E."""
+def big_plate_data(n_per_nu: int = 6, mesh_size: float = 0.0005
+                   ) -> tuple[TrainingData, float, dict[str, float]]:
+    """Plate (~100k nodes at the default ``mesh_size``): 4 solves (one per Poisson's ratio),
+    scaled exactly in t and E."""
     study = get_study("plate-with-hole")
-    base = study.check({"mesh_size": 0.0005, "width": 0.21, "length": 0.42})
+    base = study.check({"mesh_size": mesh_size, "width": 0.21, "length": 0.42})
     t0 = time.perf_counter()
     mesh = study.build_mesh(base)
     t_mesh = time.perf_counter() - t0
@@ -240,7 +246,8 @@ def main() -> None:
     device, notice = resolve_device(args.device)
     print(f"device {device}{' (' + notice + ')' if notice else ''}, torch {torch.__version__}, "
           f"{args.threads} thread(s)")
-    n_train, n_test, nf_epochs = (24, 8, 1000) if args.quick else (48, 16, 1500)
+    # at most 64 solver samples to train from; 16 more designs held out for the errors
+    n_train, n_test, nf_epochs = (24, 8, 1000) if args.quick else (64, 16, 1500)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

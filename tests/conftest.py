@@ -10,3 +10,10 @@ def _isolated_config(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(cfg / "data"))
     monkeypatch.setenv("PHYSAPP_NO_PLUGINS", "1")
     yield
+
+
+# GUI tests start on the reference solver unless they select a surrogate themselves (the app
+# selects a study's shipped surrogate at start; tests/gui/test_surrogate_gui.py checks that).
+@pytest.fixture(autouse=True)
+def _reference_at_start(monkeypatch):
+    monkeypatch.setenv("PHYSAPP_AUTO_SURROGATE", "0")

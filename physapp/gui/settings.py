@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 
 from PySide6.QtCore import QProcess, QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -52,12 +53,14 @@ class AppSettings:
 
     ``device``: ``"auto"`` (CUDA when torch finds one, else CPU), ``"cpu"`` or ``"cuda:N"``.
     ``workers``: worker processes for parallel batch work. ``element_order``: 1 (P1) or 2 (P2)
-    for the reference solver.
+    for the reference solver. ``auto_surrogate``: a study opens with its shipped (pre-trained)
+    surrogate selected, so the sliders answer at once.
     """
 
     device: str = "auto"
     workers: int = field(default_factory=cpu_count)
     element_order: int = 2
+    auto_surrogate: bool = True
 
     def __post_init__(self) -> None:
         if not _DEVICE_RE.match(self.device):
@@ -75,7 +78,7 @@ class AppSettings:
 
 #: QSettings keys of the AppSettings fields
 _KEYS = {"device": "compute/device", "workers": "compute/workers",
-         "element_order": "solver/element_order"}
+         "element_order": "solver/element_order", "auto_surrogate": "surrogates/auto_select"}
 
 
 def open_store() -> QSettings:
@@ -93,7 +96,15 @@ def load_settings(store: QSettings | None = None) -> AppSettings:
         if raw is None:
             continue
         try:
-            values[name] = str(raw).strip().lower() if name == "device" else int(raw)
+            if name == "device":
+                values[name] = str(raw).strip().lower()
+            elif name == "auto_surrogate":  # QSettings' INI files give "true"/"false" back
+                text = str(raw).strip().lower()
+                if text not in ("true", "false", "1", "0"):
+                    continue
+                values[name] = text in ("true", "1")
+            else:
+                values[name] = int(raw)
         except (TypeError, ValueError):
             continue
     try:
@@ -181,6 +192,11 @@ class SettingsDialog(QDialog):
         form.addRow("", self.device_note)
         form.addRow("&Worker processes:", self.workers_spin)
         form.addRow("Default element &order:", self.order_combo)
+        self.auto_check = QCheckBox("Open studies with their pre-trained surrogate selected")
+        self.auto_check.setToolTip(
+            "Built-in and plugin studies ship a surrogate: with this on, the sliders answer at "
+            "once when a study opens (F5 still checks a design with the solver).")
+        form.addRow("Surrogates:", self.auto_check)
 
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok
@@ -205,6 +221,7 @@ class SettingsDialog(QDialog):
         self._select_device(settings.device)
         self.workers_spin.setValue(settings.workers)
         self.order_combo.setCurrentIndex(self.order_combo.findData(settings.element_order))
+        self.auto_check.setChecked(settings.auto_surrogate)
 
     def _select_device(self, device: str) -> None:
         device = "cuda:0" if device == "cuda" else device
@@ -220,6 +237,7 @@ class SettingsDialog(QDialog):
             device=self.device_combo.currentData(),
             workers=self.workers_spin.value(),
             element_order=self.order_combo.currentData(),
+            auto_surrogate=self.auto_check.isChecked(),
         )
 
     def accept(self) -> None:

@@ -119,6 +119,14 @@ def builtin_model_dirs(study_id: str) -> list[Path]:
     repo = Path(__file__).resolve().parents[2] / "resources" / "surrogates" / study_id
     if repo.is_dir() and all(repo.resolve() != p.resolve() for p in out):
         out.append(repo)
+    try:  # models shipped by plugins ([[models]] in their manifest)
+        from physapp.plugins import model_files
+
+        for f in model_files(study_id):
+            if all(f.parent.resolve() != p.resolve() for p in out):
+                out.append(f.parent)
+    except Exception:  # noqa: BLE001 - a broken plugin never hides the built-in models
+        pass
     return out
 
 
@@ -410,6 +418,18 @@ class SurrogateController(QObject):
                 key, str(entry.path), self.window.spec.id, self._param_names(),
                 self.window.settings.device)
         self._show_info()
+
+    def select_shipped(self) -> bool:
+        """Select the study's shipped (built-in or plugin) model, if it has one and nothing else
+        is selected yet (a study opening: File > Settings, "Open studies with their pre-trained
+        surrogate"). True when one was selected."""
+        if self._closed or self.selected_key or self.window.parts.active:
+            return False
+        for entry in self.entries:
+            if entry.source == "built-in":
+                self.select(entry.key)
+                return True
+        return False
 
     def ensure_library(self) -> bool:
         """Import torch and the surrogate modules on this (GUI) thread, once, before any model

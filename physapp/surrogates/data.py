@@ -32,6 +32,8 @@ class TrainingData:
     units : field name -> unit.
     is_test : (n,) True for held-out samples.
     key_quantities : name -> (n,) study key quantities of each sample (from the solver).
+    scaled_out : parameters divided out of the fields by a physical field scaling
+        (:mod:`physapp.surrogates.scaling`); models keep them on a linear input scale.
     """
 
     study_id: str
@@ -45,6 +47,7 @@ class TrainingData:
     units: dict[str, str] = field(default_factory=dict)
     is_test: np.ndarray | None = None
     key_quantities: dict[str, np.ndarray] = field(default_factory=dict)
+    scaled_out: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         self.X = np.asarray(self.X, dtype=np.float64).reshape(len(self.X), -1)
@@ -75,7 +78,8 @@ class TrainingData:
         return TrainingData(self.study_id, self.param_names, self.bounds, dict(self.fixed),
                             self.mesh, self.X[mask], self.coords[mask],
                             {k: v[mask] for k, v in self.fields.items()}, dict(self.units),
-                            self.is_test[mask], {k: v[mask] for k, v in self.key_quantities.items()})
+                            self.is_test[mask], {k: v[mask] for k, v in self.key_quantities.items()},
+                            self.scaled_out)
 
     def train(self) -> TrainingData:
         return self.subset(~self.is_test)

@@ -92,9 +92,11 @@ def scale_data(data: TrainingData, spec: Spec) -> TrainingData:
             continue
         offset, scale = factors(rule, r)
         fields[name] = ((arr - _bcast(offset, arr)) / _bcast(scale, arr)).astype(np.float32)
+    scaled_out = {n for rule in spec.values() for n in rule.get("powers", {})}
     return TrainingData(data.study_id, data.param_names, data.bounds, dict(data.fixed), data.mesh,
                         data.X, data.coords, fields, dict(data.units), data.is_test,
-                        dict(data.key_quantities))
+                        dict(data.key_quantities),
+                        tuple(n for n in data.param_names if n in scaled_out))
 
 
 def unscale(arrays: dict[str, np.ndarray], spec: Spec, value_rows: Sequence[Mapping[str, float]]

@@ -318,3 +318,42 @@ def test_train_dialog_cancels_keeps_samples_and_resumes_to_a_selected_model(win,
     label = c.combo.currentText()
     assert label.startswith("linear (new)") and "held-out error" in label
     assert dlg.model_path.exists() and dlg.model_path.parent.name == "plate-with-hole"
+
+
+def test_a_study_opens_with_its_shipped_surrogate(qtbot, shared_runner, monkeypatch):
+    """The plate's pre-trained model (resources/surrogates) is selected once the window shows:
+    its frame is on screen and a slider move is predicted, without a solve."""
+    monkeypatch.setenv("PHYSAPP_AUTO_SURROGATE", "1")
+    configure_pyvista()
+    w = MainWindow(get_study("plate-with-hole"), auto_solve=False, runner=shared_runner)
+    qtbot.addWidget(w)
+    w.show()
+    c = w.surrogates
+    qtbot.waitUntil(lambda: c.showing and c.current is not None, timeout=FRAME_MS)
+    assert c.current.kind == "pod-gp"
+    assert "resources" in c.selected_key and "plate-with-hole" in c.selected_key
+    assert "pod-gp" in c.combo.currentText()
+    applied = c.applied
+    w.panel.rows["traction"].slider.setValue(50.0)  # MPa
+    qtbot.waitUntil(lambda: c.applied > applied and c.last_prediction.result.meta["params"][
+        "traction"] == pytest.approx(50e6), timeout=FRAME_MS)
+    assert w.solve_count == 0 and w.viewport.result is c.last_prediction.result
+    w.close()
+
+
+def test_the_shipped_surrogate_setting_can_be_turned_off(qtbot, shared_runner, monkeypatch,
+                                                          tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from physapp.gui.settings import save_settings
+
+    monkeypatch.setenv("PHYSAPP_AUTO_SURROGATE", "1")
+    store = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    save_settings(AppSettings(auto_surrogate=False), store)
+    w = MainWindow(get_study("plate-with-hole"), auto_solve=False, runner=shared_runner,
+                   settings_store=store)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.wait(800)
+    assert w.surrogates.current is None and w.surrogates.selected_key == ""
+    w.close()

@@ -41,4 +41,7 @@ def test_gp_uncertainty_scales_with_the_load(data):
     assert np.allclose(hi["sigma_xx"], 10 * lo["sigma_xx"], rtol=1e-3, atol=1e-3 * abs(
         hi["sigma_xx"]).max())
     # the scaled field's own std still depends a little on where in the range the load is
-    assert np.allclose(hi["sigma_xx_std"], 10 * lo["sigma_xx_std"], rtol=0.1, atol=1e-9)
+    # (7 training designs: the GP's length scale along the load is finite)
+    big = lo["sigma_xx_std"] > 1e-6 * lo["sigma_xx_std"].max()
+    ratio = hi["sigma_xx_std"][big] / (10 * lo["sigma_xx_std"][big])
+    assert abs(np.median(ratio) - 1) < 0.05 and np.all(np.abs(ratio - 1) < 0.2), ratio

@@ -27,6 +27,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from physapp.surrogates.data import TrainingData
 
 COORDS = "coords"  #: key of predicted node coordinates in ``predict_arrays``
+#: a positive parameter whose trained range spans this factor or more is learned on a log scale
+LOG_RATIO = 4.0
 
 
 @dataclass
@@ -43,6 +45,10 @@ class ModelInfo:
     coords_vary : True when the node coordinates differ between samples (geometric parameters).
     varying : field name -> bool mask (n_points[, k]) of the components that vary in training.
     defaults : value of each varied parameter when a query leaves it out (centre of its range).
+    log_inputs : per parameter, True when the model sees it on a log scale (a positive range
+        spanning a factor of LOG_RATIO or more, e.g. a length from 5 to 60 mm, and not divided
+        out by the field scaling): responses to geometry vary far more evenly in log space.
+        Empty for models saved before this existed (all linear).
     """
 
     study_id: str
@@ -56,9 +62,32 @@ class ModelInfo:
     coords_vary: bool
     varying: dict[str, np.ndarray] = field(default_factory=dict)
     defaults: dict[str, float] = field(default_factory=dict)
+    log_inputs: tuple[bool, ...] = ()
+
+    def normalise(self, X: np.ndarray) -> np.ndarray:
+        """Parameter rows -> [0, 1] per column over the trained bounds (log columns in log)."""
+        X = np.asarray(X, dtype=np.float64)
+        lo, hi = self.bounds[:, 0], self.bounds[:, 1]
+        out = (X - lo) / np.where(hi > lo, hi - lo, 1.0)
+        for j, on in enumerate(self.log_inputs):
+            if on:
+                out[..., j] = np.log(np.maximum(X[..., j], 1e-300) / lo[j]) / np.log(hi[j] / lo[j])
+        return out
+
+    def denormalise(self, Xn: np.ndarray) -> np.ndarray:
+        """The inverse of :meth:`normalise`."""
+        Xn = np.asarray(Xn, dtype=np.float64)
+        lo, hi = self.bounds[:, 0], self.bounds[:, 1]
+        out = lo + Xn * np.where(hi > lo, hi - lo, 1.0)
+        for j, on in enumerate(self.log_inputs):
+            if on:
+                out[..., j] = lo[j] * (hi[j] / lo[j]) ** Xn[..., j]
+        return out
 
     @classmethod
-    def from_data(cls, data: TrainingData) -> ModelInfo:
+    def from_data(cls, data: TrainingData, *, log_inputs: bool = False) -> ModelInfo:
+        """``log_inputs``: learn positive parameters with wide ranges on a log scale (see the
+        class docstring); models that regress exactly linear responses keep it off."""
         mesh = data.mesh
         ref = np.asarray(mesh.points, dtype=np.float32)
         coords = np.asarray(data.coords, dtype=np.float32)
@@ -78,9 +107,12 @@ class ModelInfo:
         bounds = np.asarray(data.bounds, dtype=np.float64)
         defaults = {n: float(0.5 * (lo + hi)) for n, (lo, hi) in zip(data.param_names, bounds,
                                                                      strict=True)}
+        logs = tuple(bool(log_inputs and lo > 0 and hi >= LOG_RATIO * lo
+                          and name not in data.scaled_out)
+                     for name, (lo, hi) in zip(data.param_names, bounds, strict=True))
         return cls(data.study_id, tuple(data.param_names), bounds, dict(data.fixed), shapes,
                    {k: data.units.get(k, "") for k in data.fields}, mesh32, coords.shape[2],
-                   coords_vary, varying, defaults)
+                   coords_vary, varying, defaults, logs)
 
     @property
     def n_points(self) -> int:
@@ -103,6 +135,7 @@ class ModelInfo:
             "bounds": self.bounds.tolist(), "fixed": self.fixed,
             "field_shapes": self.field_shapes, "units": self.units, "coord_dim": self.coord_dim,
             "coords_vary": self.coords_vary, "defaults": self.defaults,
+            "log_inputs": list(self.log_inputs),
             "mesh": {"cell_types": [b.type for b in self.mesh.cells], "dim": self.mesh.dim,
                      "length_unit": self.mesh.length_unit,
                      "boundaries": list(self.mesh.boundaries),
@@ -136,7 +169,8 @@ class ModelInfo:
         info = cls(meta["study_id"], tuple(meta["param_names"]), np.asarray(meta["bounds"]),
                    dict(meta["fixed"]), {k: int(v) for k, v in meta["field_shapes"].items()},
                    dict(meta["units"]), mesh, int(meta["coord_dim"]), bool(meta["coords_vary"]),
-                   defaults=dict(meta["defaults"]))
+                   defaults=dict(meta["defaults"]),
+                   log_inputs=tuple(bool(v) for v in meta.get("log_inputs", ())))
         for name in info.field_shapes:
             shape = info.shape(name)
             bits = np.unpackbits(tensors[f"varying/{name}"].numpy())[: int(np.prod(shape))]
@@ -270,9 +304,8 @@ class FieldSurrogate:
         return x, out, full
 
     def normalise(self, X: np.ndarray) -> np.ndarray:
-        """Scale parameter values to [0, 1] by the trained bounds."""
-        lo, hi = self.bounds[:, 0], self.bounds[:, 1]
-        return (np.asarray(X, dtype=np.float64) - lo) / np.where(hi > lo, hi - lo, 1.0)
+        """Scale parameter values to [0, 1] by the trained bounds (see ModelInfo.normalise)."""
+        return self.info.normalise(X)
 
     # -- prediction -----------------------------------------------------------------------------
     def predict(self, params: Mapping[str, float]) -> FieldResult:
@@ -366,8 +399,7 @@ class FieldSurrogate:
             return arrays
         from physapp.surrogates.scaling import unscale
 
-        lo, hi = self.bounds[:, 0], self.bounds[:, 1]
-        X = lo + np.asarray(xn, dtype=np.float64) * np.where(hi > lo, hi - lo, 1.0)
+        X = self.info.denormalise(xn)
         rows = []
         for x in X:
             r = dict(self.fixed)
