@@ -89,3 +89,27 @@ def _nodes_per(cname: str) -> int:
     from physapp.core.mesh import CELL_INFO
 
     return CELL_INFO[cname][0]
+
+
+def is_partitioned_msh(path) -> bool:
+    """True for a Gmsh MSH 4 file written partitioned (a ``$PartitionedEntities`` section, which
+    comes before the nodes, so the head of the file is enough)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4 << 20)
+    except OSError:
+        return False
+    return b"$PartitionedEntities" in head
+
+
+def unpartition_msh(src, dst) -> int:
+    """Merge the partitions of a partitioned Gmsh mesh ``src`` into one mesh written to ``dst``
+    (MSH 4.1); returns the number of partitions there were."""
+    with gmsh_model("unpartition"):
+        gmsh.merge(str(src))
+        n = int(gmsh.model.getNumberOfPartitions())
+        gmsh.model.mesh.unpartition()
+        gmsh.option.setNumber("Mesh.MshFileVersion", 4.1)
+        gmsh.option.setNumber("Mesh.Binary", 1)
+        gmsh.write(str(dst))
+    return n

@@ -189,9 +189,35 @@ def _meshio_read(path: Path):
         ) from None
 
 
+def _read_partitioned(path: Path):
+    """(meshio mesh, number of partitions) of a partitioned Gmsh MSH 4 file, merged by gmsh."""
+    import tempfile
+
+    from physapp.core.errors import GeometryError
+    from physapp.geometry.gmsh_session import unpartition_msh
+
+    with tempfile.TemporaryDirectory() as tmp:
+        whole = Path(tmp) / "whole.msh"
+        try:
+            n = unpartition_msh(path, whole)
+        except GeometryError as exc:
+            raise ImportError_(
+                f"'{path.name}' is a partitioned Gmsh mesh that could not be merged ({exc}). "
+                "Save it again without partitions (in Gmsh: Mesh > Unpartition, then File > "
+                "Export as MSH).") from None
+        return _meshio_read(whole), max(n, 1)
+
+
 def _read_with_meshio(path, unit, feature_angle, progress, cancel):
     progress(0.0, f"Reading {path.name}")
-    m = _meshio_read(path)
+    merged = 0
+    if path.suffix.lower() == ".msh":
+        from physapp.geometry.gmsh_session import is_partitioned_msh
+
+        if is_partitioned_msh(path):  # meshio cannot read partitioned MSH 4: gmsh merges them
+            m, merged = _read_partitioned(path)
+    if not merged:
+        m = _meshio_read(path)
     cancel.check()
     fmt = _format_name(path)
     pts = np.asarray(m.points, dtype=np.float64)
@@ -219,6 +245,9 @@ def _read_with_meshio(path, unit, feature_angle, progress, cancel):
             "tetrahedra, or mesh the volume in your pre-processor."
         )
     report = ImportReport(str(path), fmt, length_unit=unit)
+    if merged:
+        report.repairs.append(f"the mesh was saved partitioned into {merged} parts; they were "
+                              "merged into one mesh")
     if skipped:
         report.notes.append(f"ignored cells of unsupported type: {', '.join(skipped)}")
     for t, d in known:

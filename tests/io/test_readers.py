@@ -176,3 +176,32 @@ def test_reversed_cells_are_reported_as_a_repair():
     assert any("reversed node order" in r for r in report.repairs)
     _, clean = read_mesh(DATA / "box.msh")
     assert not any("reversed" in r for r in clean.repairs)
+
+
+@pytest.mark.parametrize("version", [4.1, 2.2])
+def test_partitioned_gmsh_meshes_are_merged(tmp_path, version):
+    """A mesh saved partitioned (MPI runs write these) reads as the whole mesh; MSH 4's
+    partitioned entities are merged by gmsh with a repair notice."""
+    import gmsh
+
+    from physapp.geometry.gmsh_session import gmsh_model
+
+    whole, parts = tmp_path / "whole.msh", tmp_path / f"parts{version}.msh"
+    with gmsh_model("partitioned"):
+        gmsh.model.occ.addBox(0, 0, 0, 1, 2, 1)
+        gmsh.model.occ.synchronize()
+        gmsh.model.addPhysicalGroup(3, [1], name="solid")
+        gmsh.model.addPhysicalGroup(2, [1], name="x0")
+        gmsh.option.setNumber("Mesh.MeshSizeMax", 0.3)
+        gmsh.model.mesh.generate(3)
+        gmsh.option.setNumber("Mesh.MshFileVersion", version)
+        gmsh.write(str(whole))
+        gmsh.model.mesh.partition(3)
+        gmsh.write(str(parts))
+    ref, _ = read_mesh(whole)
+    mesh, report = read_mesh(parts)
+    assert mesh.n_points == ref.n_points and mesh.cell_counts() == ref.cell_counts()
+    assert {"solid"} <= set(mesh.subdomains) and "x0" in mesh.boundaries
+    assert len(mesh.boundaries["x0"]) == len(ref.boundaries["x0"])
+    if version == 4.1:
+        assert any("partitioned into 3 parts" in r for r in report.repairs)
