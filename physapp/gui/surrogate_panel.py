@@ -386,7 +386,8 @@ class SurrogateController(QObject):
                                                  self._param_names(), self.window.settings.device)
 
     def add_trained(self, model: Any, path: str | os.PathLike | None) -> None:
-        """A model trained in this session: add it and select it."""
+        """A model trained in this session (an object, or None when it was trained in another
+        process and saved to ``path``): add it and select it."""
         key = str(Path(path).resolve()) if path else f"session:{id(model)}"
         entry = self._entry(key)
         if entry is None:
@@ -394,7 +395,14 @@ class SurrogateController(QObject):
             self.entries.append(entry)
         else:
             entry.source, entry.loaded = "new", None
-        self._loading[key] = self.predictor.adopt(key, model)
+        if model is None:
+            if not self.ensure_library():
+                return
+            self._loading[key] = self.predictor.load(key, str(path), self.window.spec.id,
+                                                     self._param_names(),
+                                                     self.window.settings.device)
+        else:
+            self._loading[key] = self.predictor.adopt(key, model)
         self._fill_combo()
         self.select(key)
 

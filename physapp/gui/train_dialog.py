@@ -2,8 +2,8 @@
 
 The dialog asks for the model kind (pod-gp by default), the number of designs (32), the sampler
 (Latin hypercube or Sobol) and which parameters vary (by default every design parameter; the
-others, and the element size, keep the current design's values). Start runs three steps on a
-background thread that never touches Qt widgets or VTK:
+others, and the element size, keep the current design's values). Start runs three steps in a
+child process (``physapp.compute.training_job``; the dialog polls its events from a timer):
 
 1. plan the data set (``Dataset.create``: samples, reference mesh, morphable ranges) in a new HDF5
    file under the user's data folder (``$XDG_DATA_HOME/physapp/datasets``);
@@ -11,9 +11,11 @@ background thread that never touches Qt widgets or VTK:
 3. train the model (``train_surrogate``; progress with iteration/epoch and loss, drawn as a live
    loss curve) and save it under ``$XDG_DATA_HOME/physapp/surrogates/<study-id>``.
 
-Cancel works at any time (the sweep terminates its workers; training stops at its next
-iteration). Solved designs stay in the data set file; Start with the same settings resumes it.
-When training finishes, ``trained(model, path)`` hands the model to the window, which selects it.
+Cancel works at any time: the job is asked to stop (the sweep stops its workers, training stops
+at its next iteration) and killed with its workers if it has not stopped within a few seconds.
+Solved designs stay in the data set file; Start with the same settings resumes it. When training
+finishes, ``trained(None, path)`` hands the saved model file to the window, which loads and
+selects it.
 """
 
 from __future__ import annotations
@@ -21,14 +23,12 @@ from __future__ import annotations
 import datetime
 import math
 import re
-import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QPointF, Qt, Signal
+from PySide6.QtCore import QObject, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -47,8 +47,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from physapp.core.errors import Cancelled, PhysappError
-from physapp.core.progress import CancelToken
+from physapp.compute.training_job import TrainPlan, TrainProcess, run_plan  # noqa: F401
+from physapp.core.errors import PhysappError
 from physapp.core.study import Study
 from physapp.gui.prediction import TRAIN_MODULES, preload
 
@@ -63,69 +63,14 @@ KINDS = (
 SAMPLERS = (("lhs", "Latin hypercube (lhs)"), ("sobol", "Sobol sequence (sobol)"))
 DEFAULT_SAMPLES = 32
 STEPS = ("Planning the designs", "Solving the designs", "Training the model")
+POLL_MS = 50  # how often the dialog reads the training process's events
 #: what a training report's "loss" is, per kind (for the plot's axis)
 LOSS_LABELS = {"pod-gp": "neg. log-likelihood per point", "pod-mlp": "loss (MSE, scaled)",
                "neural-field": "loss (MSE, scaled)"}
 
 
-@dataclass(frozen=True)
-class TrainPlan:
-    """Everything the background job needs (plain values: it runs off the GUI thread)."""
-
-    study_id: str
-    kind: str
-    n: int
-    method: str
-    vary: tuple[str, ...]
-    fixed: Mapping[str, float]
-    order: int
-    workers: int
-    device: str
-    dataset_path: Path
-    model_path: Path
-    resume: bool = False
-    seed: int = 0
-    test_fraction: float = 0.2
-    options: Mapping[str, Any] = field(default_factory=dict)
-
-
-def run_plan(plan: TrainPlan, *, step, progress, on_epoch, cancel: CancelToken) -> tuple[Any, Path]:
-    """Plan (or resume) the data set, solve it, train and save the model. Runs on a worker
-    thread; raises Cancelled or PhysappError. Returns (model, saved path)."""
-    from physapp.compute.sweep import run_sweep
-    from physapp.surrogates.dataset import Dataset
-    from physapp.surrogates.storage import save_surrogate
-    from physapp.surrogates.training import train_surrogate
-
-    step(0)
-    plan.dataset_path.parent.mkdir(parents=True, exist_ok=True)
-    if plan.resume and plan.dataset_path.exists():
-        ds = Dataset.open(plan.dataset_path)
-        progress(1.0, f"Resuming {plan.dataset_path.name}")
-    else:
-        ds = Dataset.create(plan.dataset_path, plan.study_id, plan.n, plan.method, plan.seed,
-                            plan.test_fraction, vary=list(plan.vary), fixed=dict(plan.fixed),
-                            order=plan.order, progress=progress, cancel=cancel)
-    cancel.check()
-    step(1)
-    summary = run_sweep(ds, plan.workers, progress=progress, cancel=cancel)
-    if summary.done_total < 3:
-        raise PhysappError(
-            f"Only {summary.done_total} of {ds.n_samples} designs could be solved ("
-            f"{summary.failed_total} failed); a surrogate needs at least 3. The first failure: "
-            f"{ds.failures()[0][2] if ds.failures() else 'none'}")
-    step(2)
-    data = ds.training_data()
-    model = train_surrogate(plan.kind, data, device=plan.device, progress=progress,
-                            cancel=cancel, on_epoch=on_epoch, **dict(plan.options))
-    cancel.check()
-    plan.model_path.parent.mkdir(parents=True, exist_ok=True)
-    path = save_surrogate(model, plan.model_path)
-    return model, path
-
-
 class _JobRelay(QObject):
-    """Signals from the training thread to the dialog (queued to the GUI thread)."""
+    """The training job's events as signals (emitted on the GUI thread by the poll timer)."""
 
     step = Signal(int)
     progress = Signal(float, str)
@@ -271,8 +216,10 @@ class TrainDialog(QDialog):
         self.model_path: Path | None = None
         self.model: Any = None
         self._plan_key: tuple | None = None
-        self._cancel: CancelToken | None = None
-        self._thread: threading.Thread | None = None
+        self._process: TrainProcess | None = None
+        self._poll = QTimer(self)
+        self._poll.setInterval(POLL_MS)
+        self._poll.timeout.connect(self._poll_events)
         #: signals of the current run (step, progress, epoch, done, failed, cancelled)
         self.job: _JobRelay | None = None
         self._step = -1
@@ -439,7 +386,6 @@ class TrainDialog(QDialog):
         self.progress.setValue(0)
         self.path_label.setText(f"Data set: {plan.dataset_path}" +
                                 (" (resumed)" if plan.resume else ""))
-        self._cancel = CancelToken()
         relay = _JobRelay(self)
         relay.step.connect(self._on_step)
         relay.progress.connect(self._on_progress)
@@ -448,54 +394,67 @@ class TrainDialog(QDialog):
         relay.failed.connect(self._on_failed)
         relay.cancelled.connect(self._on_cancelled)
         self.job = relay
-        cancel = self._cancel
+        self._summary: dict = {}
+        self._process = TrainProcess(plan)
+        try:
+            self._process.start()
+        except OSError as exc:
+            self._process = None
+            self._on_failed(f"The training process could not start: {exc}")
+            return
+        self._poll.start()
 
-        def work() -> None:
-            try:
-                model, path = run_plan(
-                    plan, step=lambda i: relay.emit("step", i),
-                    progress=lambda f, m: relay.emit("progress", float(f), str(m)),
-                    on_epoch=lambda e, loss, val: relay.emit("epoch", int(e), float(loss), val),
-                    cancel=cancel)
-            except Cancelled:
+    def _poll_events(self) -> None:
+        """Timer (GUI thread): forward the job's events to the relay's signals."""
+        proc, relay = self._process, self.job
+        if proc is None or relay is None:
+            self._poll.stop()
+            return
+        for ev in proc.poll():
+            kind = ev[0]
+            if kind == "step":
+                relay.emit("step", ev[1])
+            elif kind == "progress":
+                relay.emit("progress", ev[1], ev[2])
+            elif kind == "epoch":
+                relay.emit("epoch", ev[1], ev[2], ev[3])
+            elif kind == "done":
+                self._summary = ev[2]
+                relay.emit("done", None, ev[1])
+            elif kind == "failed":
+                relay.emit("failed", ev[1])
+            elif kind == "cancelled":
                 relay.emit("cancelled", "")
-            except PhysappError as exc:
-                relay.emit("failed", str(exc))
-            except Exception as exc:  # noqa: BLE001 - a bug: shown, the app keeps running
-                import traceback
-
-                traceback.print_exc()
-                relay.emit("failed", f"Training failed unexpectedly: {type(exc).__name__}: {exc}")
-            else:
-                relay.emit("done", model, str(path))
-
-        self._thread = threading.Thread(target=work, name="train-surrogate", daemon=True)
-        self._thread.start()
+        if proc.finished:
+            self._poll.stop()
 
     def cancel(self) -> None:
         """Stop the run (solved designs are kept in the data set file)."""
-        if self.running and self._cancel is not None:
-            self._cancel.cancel()
+        if self.running and self._process is not None:
+            self._process.cancel()
             self.cancel_button.setEnabled(False)
             self.step_label.setText(self.step_label.text() + " \u2013 cancelling \u2026")
 
     def cancel_and_close(self, wait: bool = False) -> None:
         """Cancel a run and close (the window closes or switches study)."""
-        if self.running and self._cancel is not None:
-            self._cancel.cancel()
-            if wait and self._thread is not None:
-                self._thread.join(timeout=15)
+        if self.running and self._process is not None:
+            self._process.cancel()
+            if wait:
+                if not self._process.wait(self._process.grace + 2):
+                    self._process.kill()
+            else:  # the window goes away: no timer will kill a job that does not stop
+                QTimer.singleShot(int(1000 * (self._process.grace + 1)), self._process.kill)
+        self._poll.stop()
         if self.job is not None:
             self.job.closed = True
         self.running = False
         self.close()
 
     def wait(self, timeout: float = 30.0) -> bool:
-        """Block until the background thread ends (tests); True when it did."""
-        if self._thread is None:
+        """Block until the training process ends (tests); True when it did."""
+        if self._process is None:
             return True
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
+        return self._process.wait(timeout)
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
         if self.running and self.parent() is not None:
@@ -526,12 +485,16 @@ class TrainDialog(QDialog):
         self.plot.add(epoch, loss, None if val is None else float(val))
 
     def _on_done(self, model: Any, path: str) -> None:
+        """``model`` is None when it was trained in the child process (the usual case): the
+        summary it sent gives kind and metrics, the window loads the saved file."""
         self._finish("done")
         self.model = model
         self.model_path = Path(path)
-        m = getattr(model, "metrics", {}) or {}
+        summary = self._summary if model is None else {
+            "kind": model.kind, "metrics": getattr(model, "metrics", {}) or {}}
+        m = summary.get("metrics") or {}
         fields = m.get("fields") or {}
-        lines = [f"<b>Trained {model.kind}</b> on {m.get('n_train', '?')} designs in "
+        lines = [f"<b>Trained {summary.get('kind', 'model')}</b> on {m.get('n_train', '?')} designs in "
                  f"{m.get('train_time_s', 0.0):.1f} s; it is now selected in the main window."]
         if fields:
             per = ", ".join(f"{k} {pct(v['rel_l2'])}" for k, v in fields.items())
