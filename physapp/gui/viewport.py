@@ -3,6 +3,12 @@
 All methods run on the GUI thread (VTK is not thread-safe). A result on the same mesh topology as
 the one on screen is written **in place** into the existing grid (points, field array, colour
 range) and rendered once; only a new topology rebuilds the actor and resets the camera.
+
+Large meshes while frames stream in (a slider drag with a surrogate): software OpenGL spends its
+time per triangle, so above ``LOD_MIN_POINTS`` nodes each streamed frame is drawn on a coarser
+copy of the surface whose nodes are a subset of the mesh's (``viz.grids.coarse_surface``, built
+once per topology): the predicted values at those nodes, no interpolation. The full mesh is drawn
+again ``LOD_SETTLE_MS`` after the last frame, and at once by any other update.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pyvista as pv
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 from pyvistaqt import QtInteractor
 from vtkmodules.vtkCommonDataModel import vtkPlane
@@ -20,9 +26,19 @@ from vtkmodules.vtkCommonDataModel import vtkPlane
 from physapp.core.mesh import MeshData
 from physapp.core.results import FieldResult
 from physapp.gui.view_settings import COLORMAPS, ViewSettings
-from physapp.viz.grids import field_for_display, mesh_to_grid, same_topology
+from physapp.viz.grids import (
+    coarse_surface,
+    field_for_display,
+    mesh_to_grid,
+    same_topology,
+    surface_triangles,
+)
 
 FIELD_ARRAY = "field"  # the single display array; switching fields rewrites it in place
+#: streamed frames of meshes above this many nodes are drawn on a coarser surface (see above)
+LOD_MIN_POINTS = 40_000
+LOD_TARGET_POINTS = 12_000  # nodes of that coarser surface
+LOD_SETTLE_MS = 250  # the full mesh is drawn this long after the last streamed frame
 PREVIEW_EDGES_MAX_CELLS = 20_000
 STALE_TEXT = "Result out of date - press F5 to solve"
 PREVIEW_TEXT = "Geometry preview - no result yet - press F5 to solve"
@@ -93,6 +109,12 @@ class Viewport(QWidget):
         self._pane_settings = (False, False)  # split, relative_difference: kept for the caller
         self._frame_waiters: list[Callable[[float], None]] = []
         self.plotter.render_window.AddObserver("EndEvent", self._frame_rendered)
+        self.lod_enabled = True  # coarse frames while streaming on large meshes (see above)
+        self._lod: tuple[np.ndarray, pv.PolyData, object] | None = None  # ids, surface, actor
+        self._settle = QTimer(self)
+        self._settle.setSingleShot(True)
+        self._settle.setInterval(LOD_SETTLE_MS)
+        self._settle.timeout.connect(self._settle_full)
 
     # -- state the tests and the status bar read ------------------------------------------------
     @property
@@ -135,6 +157,7 @@ class Viewport(QWidget):
 
     def show_result(self, result: FieldResult, field: tuple[str, str, str]) -> None:
         """Show ``field`` (name, label, SI unit) of ``result``; in place when topology allows."""
+        self._end_coarse()
         self._set_field_tuple(field)
         in_place = self.has_field and same_topology(self.grid, result.mesh)
         self.result = result
@@ -177,6 +200,8 @@ class Viewport(QWidget):
             return
         self.grid.points[:] = self._display_points()
         self._write_field()
+        if self.lod_enabled and self.grid.n_points > LOD_MIN_POINTS and not self.show_edges:
+            self._show_coarse()
         self.shown_changed.emit()  # before the paint: listeners' changes show in the same frame
         widget = self.plotter.interactor
         if widget.isVisible():
@@ -209,6 +234,7 @@ class Viewport(QWidget):
 
     def set_field(self, field: tuple[str, str, str]) -> None:
         """Switch the displayed field: rewrite the array, colour range and title in place."""
+        self._end_coarse()
         self._set_field_tuple(field)
         if self.has_field:
             self._write_field()
@@ -383,6 +409,7 @@ class Viewport(QWidget):
 
     def close_viewport(self) -> None:
         """Release VTK resources; call before the window goes away."""
+        self._settle.stop()
         self.plotter.close()
 
     # -- internals ------------------------------------------------------------------------------
@@ -434,8 +461,63 @@ class Viewport(QWidget):
             self._cmap = cmap
         self.plotter.scalar_bar.SetTitle(self._title())
 
+    @property
+    def showing_coarse(self) -> bool:
+        """True while a streamed frame is drawn on the coarse surface."""
+        return self._lod is not None and bool(self._lod[2].GetVisibility())
+
+    def _show_coarse(self) -> None:
+        """Draw this frame on the coarse surface (built on first use for this topology)."""
+        if self._lod is None:
+            ids, faces = coarse_surface(self.grid.points, surface_triangles(self.grid),
+                                        LOD_TARGET_POINTS)
+            poly = pv.PolyData(np.asarray(self.grid.points[ids]),
+                               np.column_stack([np.full(len(faces), 3), faces]).ravel())
+            poly.point_data[FIELD_ARRAY] = np.asarray(self.grid.point_data[FIELD_ARRAY])[ids]
+            actor = self.plotter.add_mesh(poly, scalars=FIELD_ARRAY, show_scalar_bar=False,
+                                          name="coarse", render=False, reset_camera=False)
+            actor.SetPickable(False)  # probes and picks read the full mesh
+            self._lod = (ids, poly, actor)
+        ids, poly, actor = self._lod
+        poly.points[:] = self.grid.points[ids]
+        poly.point_data[FIELD_ARRAY][:] = self.grid.point_data[FIELD_ARRAY][ids]
+        poly.Modified()
+        full = self.actor.GetMapper()
+        mapper = actor.GetMapper()
+        mapper.SetLookupTable(full.GetLookupTable())
+        mapper.SetScalarRange(full.GetScalarRange())
+        planes = full.GetClippingPlanes()  # the section plane, if any
+        if planes is None or planes.GetNumberOfItems() == 0:
+            mapper.RemoveAllClippingPlanes()
+        else:
+            mapper.SetClippingPlanes(planes)
+        actor.SetVisibility(True)
+        self.actor.SetVisibility(False)
+        self._settle.start()
+
+    def _end_coarse(self) -> bool:
+        """Back to the full mesh (not rendered here); True when the coarse one was shown."""
+        self._settle.stop()
+        if not self.showing_coarse:
+            return False
+        self._lod[2].SetVisibility(False)
+        self.actor.SetVisibility(True)
+        return True
+
+    def _settle_full(self) -> None:
+        """The stream paused: draw the full mesh."""
+        if self._end_coarse():
+            self.plotter.render()
+
+    def _drop_coarse(self) -> None:
+        self._settle.stop()
+        if self._lod is not None:
+            self.plotter.remove_actor(self._lod[2], render=False)
+            self._lod = None
+
     def _rebuild(self, mesh: MeshData, *, with_field: bool) -> None:
         """New topology: new grid and actor, one scalar bar, camera reset."""
+        self._drop_coarse()
         if self._bar_key is not None:
             self.plotter.remove_scalar_bar(self._bar_key, render=False)
             self._bar_key = None

@@ -96,3 +96,64 @@ def same_topology(grid: pv.UnstructuredGrid, mesh: MeshData) -> bool:
 
 def _split(mesh: MeshData) -> bool:
     return any(b.type == "triangle6" for b in mesh.cells)
+
+
+def surface_triangles(grid: pv.UnstructuredGrid) -> np.ndarray:
+    """The outer surface of ``grid`` as triangles ``(m, 3)`` of the grid's own point ids (a 2D
+    grid: all its cells). Quadratic faces use their corner nodes."""
+    surf = grid.extract_surface(algorithm="dataset_surface", pass_pointid=True,
+                                nonlinear_subdivision=0)
+    surf = surf.triangulate()
+    ids = np.asarray(surf.point_data["vtkOriginalPointIds"], dtype=np.int64)
+    faces = np.asarray(surf.faces).reshape(-1, 4)[:, 1:]
+    return ids[faces]
+
+
+def coarse_surface(points: np.ndarray, triangles: np.ndarray, target_points: int
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """A coarser triangulation of a surface whose nodes are a subset of the original ones
+    (vertex clustering, Rossignac-Borrel, with an existing node as each cluster's
+    representative). Returns ``(ids, faces)``: original node ids ``(k,)`` and triangles
+    ``(m, 3)`` indexing ``ids``; a field on the fine mesh shows on the coarse one as
+    ``values[ids]``.
+
+    Nodes are binned on a uniform grid whose spacing gives about ``target_points`` occupied
+    bins over the surface area; each bin keeps the node nearest its nodes' mean (a node of the
+    open boundary when the bin has one), triangles are mapped to the kept nodes, and collapsed
+    or repeated triangles are dropped.
+    """
+    tri = np.asarray(triangles, dtype=np.int64)
+    used = np.unique(tri)
+    p = np.asarray(points, dtype=np.float64)
+    a, b, c = p[tri[:, 0]], p[tri[:, 1]], p[tri[:, 2]]
+    area = 0.5 * np.linalg.norm(np.cross(b - a, c - a), axis=1).sum()
+    if len(used) <= target_points or area <= 0:
+        local = np.searchsorted(used, tri)
+        return used, local
+    h = np.sqrt(area / target_points)
+    q = p[used]
+    key3 = np.floor((q - q.min(axis=0)) / h).astype(np.int64)
+    span = key3.max(axis=0) + 1
+    key = (key3[:, 0] * span[1] + key3[:, 1]) * span[2] + key3[:, 2]
+    _, cluster = np.unique(key, return_inverse=True)
+    n_cl = int(cluster.max()) + 1
+    counts = np.bincount(cluster, minlength=n_cl)[:, None]
+    mean = np.stack([np.bincount(cluster, q[:, k], n_cl) for k in range(3)], axis=1) / counts
+    dist = np.linalg.norm(q - mean[cluster], axis=1)
+    # nodes on the surface's open boundary (a 2D part's outline) represent their bin first, so
+    # the outline does not shrink by half a bin
+    edges = np.sort(np.concatenate([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [2, 0]]]), axis=1)
+    e, counts = np.unique(edges, axis=0, return_counts=True)
+    border = np.isin(used, e[counts == 1])
+    dist = dist + np.where(border, 0.0, 4.0 * h)
+    order = np.lexsort((dist, cluster))  # by cluster, nearest first
+    first = order[np.r_[True, cluster[order][1:] != cluster[order][:-1]]]
+    rep_of_cluster = np.empty(n_cl, dtype=np.int64)
+    rep_of_cluster[cluster[first]] = np.arange(n_cl)
+    node_to_local = np.full(int(used.max()) + 1, -1, dtype=np.int64)
+    node_to_local[used] = rep_of_cluster[cluster]
+    t = node_to_local[tri]
+    keep = (t[:, 0] != t[:, 1]) & (t[:, 1] != t[:, 2]) & (t[:, 0] != t[:, 2])
+    t = t[keep]
+    _, unique_rows = np.unique(np.sort(t, axis=1), axis=0, return_index=True)
+    return used[first], t[np.sort(unique_rows)]

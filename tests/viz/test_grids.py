@@ -55,3 +55,45 @@ def test_tetra10_is_kept_as_a_quadratic_vtk_cell():
     assert grid.n_cells == 1 and grid.celltypes[0] == pv.CellType.QUADRATIC_TETRA
     assert grid.volume == pytest.approx(1 / 6)
     assert same_topology(grid, mesh)
+
+
+def _square(n: int) -> MeshData:
+    """A unit square of 2 n^2 triangles."""
+    x, y = np.meshgrid(np.linspace(0, 1, n + 1), np.linspace(0, 1, n + 1))
+    pts = np.column_stack([x.ravel(), y.ravel()])
+    i = np.arange(n)
+    a = (i[:, None] * (n + 1) + i[None, :]).ravel()
+    tri = np.concatenate([np.column_stack([a, a + 1, a + n + 2]),
+                          np.column_stack([a, a + n + 2, a + n + 1])])
+    return MeshData(pts, (CellBlock("triangle", tri),))
+
+
+def test_coarse_surface_keeps_a_subset_of_nodes_and_covers_the_part():
+    from physapp.viz.grids import coarse_surface, surface_triangles
+
+    grid = mesh_to_grid(_square(200))  # 40k triangles, 40,401 nodes
+    tri = surface_triangles(grid)
+    assert len(tri) == 80_000
+    ids, faces = coarse_surface(grid.points, tri, 2_000)
+    assert 1_500 < len(ids) < 2_600 and len(np.unique(ids)) == len(ids)
+    assert faces.min() >= 0 and faces.max() < len(ids)
+    p = np.asarray(grid.points)[ids]
+    a, b, c = p[faces[:, 0]], p[faces[:, 1]], p[faces[:, 2]]
+    area = 0.5 * np.linalg.norm(np.cross(b - a, c - a), axis=1).sum()
+    assert area == pytest.approx(1.0, rel=0.02)  # no holes, no overlaps to speak of
+    # a linear field sampled at the kept nodes is the field at those nodes (no interpolation)
+    f = 3 * grid.points[:, 0] - grid.points[:, 1]
+    assert np.array_equal(f[ids], 3 * p[:, 0] - p[:, 1])
+    small_ids, small_faces = coarse_surface(grid.points, tri, 10 ** 6)  # already coarse enough
+    assert len(small_ids) == grid.n_points and len(small_faces) == len(tri)
+
+
+def test_surface_triangles_of_a_solid_are_its_boundary():
+    from physapp.viz.grids import surface_triangles
+
+    box = pv.ImageData(dimensions=(5, 5, 5)).triangulate().cast_to_unstructured_grid()
+    tri = surface_triangles(box)
+    assert len(tri) == 6 * 4 * 4 * 2  # two triangles per boundary square
+    on_boundary = np.any((box.points[np.unique(tri)] == 0) | (box.points[np.unique(tri)] == 4),
+                         axis=1)
+    assert on_boundary.all()
