@@ -670,6 +670,14 @@ class CompareController(QObject):
             if pane.isVisible():
                 pane.plotter.interactor.update()  # a paint renders the pane (coalesced)
 
+    def view_options_changed(self) -> None:
+        """The main view's colour map, edges, warp or section changed: the panes follow."""
+        if self.is_split and self.widget is not None and not self._closed:
+            self._apply_view_options()
+            for pane in self.widget.panes:
+                if pane.isVisible():
+                    pane.plotter.interactor.update()
+
     def _apply_view_options(self) -> None:
         """The main viewport's colour map, mesh edges, warp and clip on every pane (the
         difference pane keeps its own colour map)."""

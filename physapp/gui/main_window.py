@@ -525,6 +525,7 @@ class MainWindow(QMainWindow):
     def _set_show_edges(self, show: bool) -> None:
         self._show_edges = show
         self.viewport.set_show_edges(show)
+        self.compare.view_options_changed()  # the split view's panes follow
         self.edges_action.setChecked(show)
 
     def _switch_to(self, study_id: str) -> None:

@@ -288,13 +288,21 @@ class ViewTools(QObject):
         self.colormap = name
         if self.viewport is not None:
             self.viewport.set_colormap(name)
+        self._panes_follow()
         if self.cmap_combo is not None and self.cmap_combo.currentText() != name:
             self.cmap_combo.setCurrentText(name)
+
+    def _panes_follow(self) -> None:
+        """The split view's panes take the main view's options (when the split view is on)."""
+        compare = getattr(self.window, "compare", None)
+        if compare is not None:
+            compare.view_options_changed()
 
     def set_warp_scale(self, scale: float) -> None:
         self.warp_scale = float(scale)
         if self.viewport is not None:
             self.viewport.set_warp_scale(scale)
+        self._panes_follow()
         if self.warp_spin is not None and self.warp_spin.value() != scale:
             self.warp_spin.blockSignals(True)
             self.warp_spin.setValue(scale)
@@ -348,6 +356,7 @@ class ViewTools(QObject):
         if not self.clip_on or vp.grid is None:
             if vp.clip is not None:
                 vp.set_clip(None)
+                self._panes_follow()
                 if self._probe_loc is not None and self._probe_grid is vp.grid and vp.has_field:
                     self._refresh_probe()
                     vp.plotter.render()
@@ -362,6 +371,7 @@ class ViewTools(QObject):
         origin = centre + (offset - centre @ normal) * normal
         vp.set_clip((tuple(origin), tuple(-normal if self.clip_flip else normal)))
         self._show_clip_position(offset)
+        self._panes_follow()
         if self._probe_loc is not None and self._probe_grid is vp.grid and vp.has_field:
             self._refresh_probe()  # the marker hides behind the section
             vp.plotter.render()

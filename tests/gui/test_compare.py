@@ -172,6 +172,15 @@ def test_split_view_compares_surrogate_and_reference(win, model, qtbot):
     assert d_pane.colorbar_title == "Relative error von Mises stress [% of max R]"
     assert c.pane_titles[2] == "Relative difference |S \u2212 R| / max|R|"
 
+    # the main view's options reach the panes while the split view is on
+    win.view_tools.set_colormap("viridis")
+    assert s_pane.actor.mapper.lookup_table.cmap.name == "viridis"
+    assert r_pane.actor.mapper.lookup_table.cmap.name == "viridis"
+    win.edges_check.setChecked(True)
+    assert all(p.show_edges for p in c.panes)
+    win.edges_check.setChecked(False)
+    win.view_tools.set_colormap("turbo")
+
     # metrics: numpy on the same arrays
     m = c.metrics()
     assert m["n_outside"] == loc.n_outside and m["interpolated"]
