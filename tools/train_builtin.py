@@ -60,6 +60,16 @@ def model_folder(study_id: str) -> Path:
     raise SystemExit(f"plugin '{plugin}' of study '{study_id}' not found")
 
 
+#: POD-GP options per study where the defaults are not the better choice: the thick cylinder's
+#: smooth Lame fields are followed better with an affine trend (held-out u 3.9 % vs 4.9 % with
+#: the default constant mean), and the heat sink's 99.99 % POD energy keeps its file at 7.7 MB
+#: instead of 11.5 MB (temperature error 0.8 % vs 0.5 %) so that the shipped models stay < 30 MB
+MODEL_OPTIONS = {
+    "heat-sink": {"pod-gp": {"energy": 0.9999}},
+    "thick-cylinder": {"pod-gp": {"trend": "linear", "energy": 0.9999}},
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--samples", type=int, default=64)
@@ -94,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
               f"sweep {time.perf_counter() - t0:.0f} s")
         data = Dataset.open(path).training_data()
         for kind in args.kinds.split(","):
-            model = train_surrogate(kind, data, device="cpu")
+            model = train_surrogate(kind, data, device="cpu",
+                                    **MODEL_OPTIONS.get(study_id, {}).get(kind, {}))
             target = model_folder(study_id) / f"{kind}.pt"
             target.parent.mkdir(parents=True, exist_ok=True)
             save_surrogate(model, target)
