@@ -36,6 +36,8 @@ from physapp.compute.latest import LatestWinsWorker
 from physapp.core.errors import PhysappError
 from physapp.core.results import FieldResult
 
+#: torch threads in the app process (predictions only; see preload)
+PREDICT_THREADS = 1
 #: imported on the GUI thread before models are loaded (see the module docstring)
 PREDICT_MODULES = (
     "torch", "physapp.surrogates.device", "physapp.surrogates.data",
@@ -69,6 +71,11 @@ def preload(modules: Sequence[str] = PREDICT_MODULES) -> tuple[float, str]:
                     "Install it (pip install torch) to use them.")
             # optional pieces (another platform's multiprocessing module, a module not in
             # this version): the worker imports what it really needs
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.get_num_threads() > PREDICT_THREADS:
+        # the app process only predicts (training runs in a child process): one thread per
+        # small prediction, leaving the other cores to rendering (software OpenGL uses them)
+        torch.set_num_threads(PREDICT_THREADS)
     return time.perf_counter() - t0, ""
 
 
@@ -233,12 +240,15 @@ class SurrogatePredictor(QObject):
             self._load_relay.send_error(load_id, f"{type(exc).__name__}: {exc}")
 
     def submit(self, key: str, model: Any, params: Mapping[str, float], device: str,
-               t_submit: float, check: Callable[[], Any] | None = None) -> int:
+               t_submit: float, check: Callable[[], Any] | None = None,
+               fields: Sequence[str] | None = None) -> int:
         """Predict ``params`` with ``model`` (latest wins); returns the request id. ``check``
         (e.g. the study's cross-parameter check) runs first on the worker; its PhysappError
-        is reported as a failed prediction."""
+        is reported as a failed prediction. ``fields``: only these, where the model can
+        (``meta["partial"]``), for frames while a slider moves."""
         self.submitted += 1
-        return self._predictor.submit((key, model, dict(params), device, t_submit, check))
+        return self._predictor.submit((key, model, dict(params), device, t_submit, check,
+                                       None if fields is None else tuple(fields)))
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Block until both workers are idle (tests)."""
@@ -273,14 +283,14 @@ class SurrogatePredictor(QObject):
         return load_model(source, study_id, names, device)
 
     def _predict(self, request: tuple) -> Prediction:
-        key, model, params, spec, t_submit, check = request
+        key, model, params, spec, t_submit, check, fields = request
         if check is not None:
             check()
         device, notice = self._device(spec)
         if model.device != device:  # the device setting changed since it was loaded
             model.to(device)
         self.evaluated += 1
-        result = model.predict(params)
+        result = model.predict(params) if fields is None else model.predict(params, fields)
         notes = [n for n in (notice, result.meta.get("notice", "")) if n]
         return Prediction(0, key, result, t_submit, " ".join(dict.fromkeys(notes)),
                           str(result.meta.get("device", device)))

@@ -77,6 +77,9 @@ REFERENCE_ONLY = "Reference solver only"
 LATENCY_WINDOW = 60
 #: the status bar's latency text is refreshed at most this often during a drag
 LABEL_INTERVAL_MS = 250
+#: while sliders move, predictions carry only the shown field (cheaper on large meshes); this
+#: long after the last move a complete prediction (every field) follows
+COMPLETE_AFTER_MS = 250
 #: where each kind of entry comes from, as shown in the combo box
 SOURCES = {"built-in": "built-in", "saved": "saved", "file": "file", "new": "new"}
 WARN_COLOR = "#c25e00"  # orange: predictions outside the trained range
@@ -227,6 +230,10 @@ class SurrogateController(QObject):
         self._uncertainty_on = False
         self.last_frame_ms = float("nan")
         self.group: QGroupBox | None = None
+        self._complete = QTimer(self)
+        self._complete.setSingleShot(True)
+        self._complete.setInterval(COMPLETE_AFTER_MS)
+        self._complete.timeout.connect(self.request_prediction)
 
     # -- window hooks ---------------------------------------------------------------------------
     def add_file_actions(self, menu: QMenu) -> None:
@@ -310,7 +317,7 @@ class SurrogateController(QObject):
         skips its geometry preview)."""
         if self.current is None:
             return False
-        self.request_prediction()
+        self.request_prediction(complete=False)  # a drag: the shown field only, see there
         return True
 
     def reference_shown(self, result: FieldResult, params: Mapping[str, float]) -> None:
@@ -330,6 +337,9 @@ class SurrogateController(QObject):
         if not self.showing:
             return False
         self._refresh_caption()
+        if not self._frame_has(self.display_field()):  # a partial frame without it: ask for it
+            self.request_prediction()
+            return True
         self.window.viewport.set_field(self.display_field())
         return True
 
@@ -353,6 +363,7 @@ class SurrogateController(QObject):
         if self._closed:
             return
         self._closed = True
+        self._complete.stop()
         if self.train_dialog is not None:
             self.train_dialog.cancel_and_close(wait=True)
         self.predictor.close()
@@ -482,18 +493,41 @@ class SurrogateController(QObject):
         return self.train_dialog
 
     # -- predictions ----------------------------------------------------------------------------
-    def request_prediction(self) -> int:
-        """Submit the current design to the active model (latest wins)."""
+    def request_prediction(self, complete: bool = True) -> int:
+        """Submit the current design to the active model (latest wins). A slider move asks
+        with ``complete=False``: then (unless a view needs every field: the split view, a
+        probe, a line plot) only the shown field is predicted, and a complete prediction
+        follows once the sliders rest."""
         if self.current is None or self._closed:
             return 0
         w = self.window
         full = w.model.params
         params = {n: v for n, v in full.items() if not w.spec.parameter(n).discretization}
         study = w.model.study
+        fields = None if complete else self._frame_fields()
         self.latest_request = self.predictor.submit(
             self.current.key, self.current.loaded.model, params, w.settings.device,
-            time.perf_counter(), check=lambda: study.check(full))
+            time.perf_counter(), check=lambda: study.check(full), fields=fields)
+        if fields is None:
+            self._complete.stop()
+        else:
+            self._complete.start()
         return self.latest_request
+
+    def _frame_fields(self) -> list[str] | None:
+        """The fields a frame needs, or None when every field is (see request_prediction)."""
+        w = self.window
+        compare = getattr(w, "compare", None)
+        tools = getattr(w, "view_tools", None)
+        if (compare is not None and compare.is_split) or (
+                tools is not None and tools.needs_all_fields()):
+            return None
+        base = self.display_field()[0].partition("[")[0]
+        base = base[:-4] if base.endswith("_std") else base
+        fields = [base]
+        if getattr(w.viewport, "warp_scale", 0.0) > 0:
+            fields.append("displacement")
+        return fields
 
     def display_field(self) -> tuple[str, str, str]:
         """The window's field, or its standard deviation when the uncertainty view is on."""
@@ -508,10 +542,10 @@ class SurrogateController(QObject):
         if (self.current is None or p.key != self.current.key
                 or p.request_id <= self._last_applied_id or p.t_submit < self._reference_at):
             return  # another model, older than the frame on screen, or a solve overtook it
-        self._pending = p  # results that arrive together make one frame
-        if not self._apply_scheduled:
-            self._apply_scheduled = True
-            QTimer.singleShot(0, self._apply_pending)
+        # applied at once: the in-place update only asks for a paint, so results that arrive
+        # before the paint still make one frame
+        self._pending = p
+        self._apply_pending()
 
     def _apply_pending(self) -> None:
         self._apply_scheduled = False
@@ -537,7 +571,8 @@ class SurrogateController(QObject):
         vp = w.viewport
         self._refresh_caption()
         self.applied += 1
-        vp.update_result(p.result, field, on_frame=lambda t, p=p: self._frame_done(p, t))
+        vp.update_result(p.result, field, on_frame=lambda t, p=p: self._frame_done(p, t),
+                         streaming=bool(p.result.meta.get("partial")))
         self._show_device(p.device, p.notice)
         w._update_state()
 
@@ -882,12 +917,20 @@ class SurrogateController(QObject):
             self._set_combo(self.selected_key)
             self._show_info()
 
+    def _frame_has(self, field: tuple[str, str, str]) -> bool:
+        """True when the frame on screen has ``field`` (a partial one may not)."""
+        p = self.last_prediction
+        return p is not None and field[0].partition("[")[0] in p.result.point_data
+
     def _on_combo(self, index: int) -> None:
         self.select(self.combo.itemData(index) or "")
 
     def _on_uncertainty_toggled(self, on: bool) -> None:
         self._uncertainty_on = on
-        if self.showing:
+        if self.showing and not self._frame_has(self.display_field()):
+            self._refresh_caption()
+            self.request_prediction()
+        elif self.showing:
             self._refresh_caption()
             self.window.viewport.set_field(self.display_field())
         elif on and self.current is not None:

@@ -487,6 +487,11 @@ class ViewTools(QObject):
         return np.asarray(weights) @ vp.result.mesh.points[ids]
 
     # -- probe ----------------------------------------------------------------------------------
+    def needs_all_fields(self) -> bool:
+        """True while a probe or the line plot reads the shown result's fields."""
+        return self._probe_loc is not None or (
+            self.line_dialog is not None and self.line_dialog.isVisible())
+
     def set_probe_mode(self, on: bool) -> None:
         """Clicks on the part probe it (a drag still turns the view); off removes the probe."""
         self.probe_mode = bool(on)

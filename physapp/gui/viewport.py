@@ -37,7 +37,7 @@ from physapp.viz.grids import (
 FIELD_ARRAY = "field"  # the single display array; switching fields rewrites it in place
 #: streamed frames of meshes above this many nodes are drawn on a coarser surface (see above)
 LOD_MIN_POINTS = 40_000
-LOD_TARGET_POINTS = 12_000  # nodes of that coarser surface
+LOD_TARGET_POINTS = 6_000  # nodes of that coarser surface
 LOD_SETTLE_MS = 250  # the full mesh is drawn this long after the last streamed frame
 PREVIEW_EDGES_MAX_CELLS = 20_000
 STALE_TEXT = "Result out of date - press F5 to solve"
@@ -175,6 +175,7 @@ class Viewport(QWidget):
         result: FieldResult,
         field: tuple[str, str, str],
         on_frame: Callable[[float], None] | None = None,
+        streaming: bool = True,
     ) -> None:
         """Show ``result`` with a single render, for frames that follow each other quickly
         (surrogate predictions during a slider drag).
@@ -184,7 +185,8 @@ class Viewport(QWidget):
         in place into the existing grid, with the colour range and bar title, and one repaint of
         the view is scheduled (several updates before it make one frame); otherwise the actor is
         rebuilt. Any overlay is hidden. ``on_frame(t)`` is called with the ``perf_counter`` time
-        at which the render that shows this update ended.
+        at which the render that shows this update ended. ``streaming=False`` (a frame that
+        ends a stream, e.g. the complete prediction once a slider rests) draws the full mesh.
         """
         self._set_field_tuple(field)
         shown = self.result
@@ -200,8 +202,11 @@ class Viewport(QWidget):
             return
         self.grid.points[:] = self._display_points()
         self._write_field()
-        if self.lod_enabled and self.grid.n_points > LOD_MIN_POINTS and not self.show_edges:
+        if (streaming and self.lod_enabled and self.grid.n_points > LOD_MIN_POINTS
+                and not self.show_edges):
             self._show_coarse()
+        else:
+            self._end_coarse()
         self.shown_changed.emit()  # before the paint: listeners' changes show in the same frame
         widget = self.plotter.interactor
         if widget.isVisible():
@@ -450,6 +455,9 @@ class Viewport(QWidget):
         return values, (lo, hi)
 
     def _write_field(self) -> None:
+        base = self.field[0].partition("[")[0]
+        if base not in self.result.point_data:  # a partial prediction without this field: the
+            return  # complete one that follows is drawn with it
         values, clim = self._values()
         self.grid.point_data[FIELD_ARRAY][:] = values
         self.grid.point_data[FIELD_ARRAY].Modified()
@@ -477,6 +485,8 @@ class Viewport(QWidget):
             actor = self.plotter.add_mesh(poly, scalars=FIELD_ARRAY, show_scalar_bar=False,
                                           name="coarse", render=False, reset_camera=False)
             actor.SetPickable(False)  # probes and picks read the full mesh
+            if np.ptp(self.grid.points[:, 2]) == 0:  # a flat part faces the light: no shading
+                actor.prop.lighting = False  # to compute (software GL pays per fragment)
             self._lod = (ids, poly, actor)
         ids, poly, actor = self._lod
         poly.points[:] = self.grid.points[ids]

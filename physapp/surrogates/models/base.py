@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -308,18 +308,27 @@ class FieldSurrogate:
         return self.info.normalise(X)
 
     # -- prediction -----------------------------------------------------------------------------
-    def predict(self, params: Mapping[str, float]) -> FieldResult:
+    #: models whose ``_forward`` accepts ``fields=`` and evaluates only those (cheaper)
+    FIELD_SUBSET = False
+
+    def predict(self, params: Mapping[str, float], fields: Sequence[str] | None = None
+                ) -> FieldResult:
         """Fields at ``params`` on the reference topology (node coordinates predicted too).
 
         Missing parameters take their defaults (fixed values, or the centre of the trained range);
         values outside the trained range are listed in ``meta["out_of_range"]`` but answered.
+        ``fields``: only these (and their std), when the model can skip the others (a display
+        that shows one field while a slider moves); ``meta["partial"]`` is then True.
         """
         t0 = time.perf_counter()
         x, out_of_range, values = self.parameter_vector(params)
-        arrays = self._run(self.normalise(x[None, :]), with_coords=True)
+        subset = None
+        if fields is not None and self.FIELD_SUBSET:
+            subset = [f for f in dict.fromkeys(fields) if f in self.info.field_shapes]
+        arrays = self._run(self.normalise(x[None, :]), with_coords=True, fields=subset)
         points = arrays.pop(COORDS)[0] if COORDS in arrays else self.mesh.points
         return self._result(self._mesh_with(points), {k: v[0] for k, v in arrays.items()},
-                            values, out_of_range, t0)
+                            values, out_of_range, t0, partial=subset is not None)
 
     def _mesh_with(self, points: np.ndarray) -> MeshData:
         m = self.mesh
@@ -328,7 +337,7 @@ class FieldSurrogate:
         return MeshData(points, m.cells, m.boundaries, m.subdomains, m.dim, m.length_unit)
 
     def _result(self, mesh: MeshData, point_data: dict[str, np.ndarray], values: dict[str, float],
-                out_of_range: list[str], t0: float) -> FieldResult:
+                out_of_range: list[str], t0: float, partial: bool = False) -> FieldResult:
         for name in NON_NEGATIVE & set(point_data):  # a regression can dip below zero
             point_data[name] = np.maximum(point_data[name], 0.0)
         units = {}
@@ -341,6 +350,8 @@ class FieldSurrogate:
             "surrogate_id": self.id, "study": self.study_id,
             "notice": " ".join(self.notices) if self.notices else "",
         }
+        if partial:  # only the fields asked for (see predict)
+            meta["partial"] = True
         return FieldResult(mesh, point_data, f"surrogate:{self.kind}", meta, units)
 
     def predict_arrays(self, X: np.ndarray, *, include_coords: bool = False, chunk: int = 64
@@ -367,7 +378,8 @@ class FieldSurrogate:
             out[COORDS] = np.broadcast_to(ref, (len(X), *ref.shape)).copy()
         return out
 
-    def _run(self, xn: np.ndarray, *, with_coords: bool) -> dict[str, np.ndarray]:
+    def _run(self, xn: np.ndarray, *, with_coords: bool, fields: list[str] | None = None
+             ) -> dict[str, np.ndarray]:
         """Evaluate under inference mode, falling back to the CPU on a GPU out-of-memory error."""
         import torch
 
@@ -376,7 +388,8 @@ class FieldSurrogate:
         def go() -> dict[str, np.ndarray]:
             with torch.inference_mode():
                 t = torch.as_tensor(xn, dtype=torch.float32, device=self.device)
-                res = self._forward(t, with_coords=with_coords)
+                res = (self._forward(t, with_coords=with_coords) if fields is None else
+                       self._forward(t, with_coords=with_coords, fields=fields))
                 out = {}
                 for k, v in res.items():
                     base = k if (k == COORDS or k in self.info.field_shapes) else k[:-4]

@@ -297,10 +297,17 @@ class PodGPSurrogate(FieldSurrogate):
             model.history = rep.history
         return model
 
-    def _forward(self, xn: torch.Tensor, *, with_coords: bool) -> dict[str, torch.Tensor]:
+    FIELD_SUBSET = True
+
+    def _forward(self, xn: torch.Tensor, *, with_coords: bool,
+                 fields: list[str] | None = None) -> dict[str, torch.Tensor]:
         import torch
 
         names = _wanted(self.info, with_coords)
+        shown = list(self.info.field_shapes)
+        if fields is not None:  # only these fields (and the coordinates): a cheaper frame
+            names = [n for n in names if n in fields or n == COORDS]
+            shown = [n for n in shown if n in fields]
         m = xn.shape[0]
         if self.gp is None:
             c = torch.zeros(m, 0, device=xn.device)
@@ -309,7 +316,7 @@ class PodGPSurrogate(FieldSurrogate):
             mean, var = self.gp.predict(xn.double())
             c, var = mean.float(), var.float()
         out = self.pod.reconstruct(c, names)
-        out.update(self.pod.std(var, list(self.info.field_shapes)))
+        out.update(self.pod.std(var, shown))
         return out
 
     def _move(self, device: str) -> None:
