@@ -357,3 +357,26 @@ def test_the_shipped_surrogate_setting_can_be_turned_off(qtbot, shared_runner, m
     qtbot.wait(800)
     assert w.surrogates.current is None and w.surrogates.selected_key == ""
     w.close()
+
+
+def test_slider_frames_carry_the_shown_field_then_every_field(win, models, qtbot):
+    """While a slider moves only the shown field is predicted; a complete prediction (every
+    field, for probes, exports and the split view) follows once the slider rests."""
+    c = win.surrogates
+    _use(win, qtbot, models.plate)
+    assert "partial" not in c.last_prediction.result.meta  # a selected model: complete
+    _set(win, qtbot, "traction", 25.0)
+    p = c.last_prediction.result
+    assert p.meta.get("partial") and set(p.point_data) == {"von_mises", "von_mises_std"}
+    assert win.viewport.result is p
+    qtbot.waitUntil(lambda: "partial" not in c.last_prediction.result.meta, timeout=FRAME_MS)
+    full = c.last_prediction.result
+    assert {"displacement", "sigma_xx", "von_mises"} <= set(full.point_data)
+    assert full.meta["params"]["traction"] == pytest.approx(25e6)
+    np.testing.assert_allclose(full.point_data["von_mises"], p.point_data["von_mises"])
+    # another field right after a move: the frame lacks it, so a complete one is asked for
+    _set(win, qtbot, "traction", 27.0)
+    win.field_combo.setCurrentIndex(win.field_combo.findData("sigma_xx"))
+    qtbot.waitUntil(lambda: "sigma_xx" in c.last_prediction.result.point_data, timeout=FRAME_MS)
+    qtbot.waitUntil(lambda: win.viewport.colorbar_title.startswith("Stress sigma_xx"),
+                    timeout=FRAME_MS)

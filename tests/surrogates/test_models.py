@@ -402,3 +402,22 @@ def test_cli_train_on_a_sweep_dataset(tmp_path, monkeypatch):
     bad = subprocess.run([sys.executable, "-m", "physapp", "train", str(tmp_path / "no.h5"),
                           "--out", str(out)], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1 and bad.stderr.count("\n") == 1, bad.stderr
+
+
+def test_a_field_subset_is_the_same_prediction_for_those_fields(models):
+    """predict(params, fields=[...]) (frames while a slider moves) evaluates only those fields
+    (and their std) where the model can, with the same values as the full prediction."""
+    gp = models["pod-gp"]
+    params = {"traction": 4e7, "youngs_modulus": 1.5e11}
+    full = gp.predict(params)
+    part = gp.predict(params, fields=["von_mises", "displacement"])
+    assert part.meta["partial"] and "partial" not in full.meta
+    assert set(part.point_data) == {"von_mises", "von_mises_std", "displacement",
+                                    "displacement_std"}
+    for name in part.point_data:
+        np.testing.assert_array_equal(part.point_data[name], full.point_data[name])
+    np.testing.assert_array_equal(part.mesh.points, full.mesh.points)
+    # a model that cannot skip fields answers them all
+    lin = models["linear"].predict(params, fields=["von_mises"])
+    assert "partial" not in lin.meta and set(lin.point_data) == set(
+        models["linear"].predict(params).point_data)
