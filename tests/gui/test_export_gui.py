@@ -115,9 +115,7 @@ def test_cancel_an_animation_writes_nothing(qtbot, window, tmp_path):
 
 
 def test_split_view_is_one_figure(qtbot, window, tmp_path):
-    compare = getattr(window, "compare", None)
-    if compare is None:
-        pytest.skip("no split view in this build")
+    compare = window.compare
     _use_builtin_model(qtbot, window)
     compare.set_split(True)
     qtbot.waitUntil(lambda: sum(p.has_field for p in compare.panes) >= 2, timeout=FRAME_MS)
