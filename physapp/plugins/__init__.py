@@ -343,6 +343,17 @@ def _guarded(c: Contribution) -> Any:
     return call
 
 
+def find_solver(setup_type: str, dim: int) -> tuple[Contribution, Any] | None:
+    """(contribution, ``solve(mesh, setup, *, order, progress, cancel)``) registered for a
+    set-up class named ``setup_type`` on ``dim``-dimensional meshes (a solver's ``dim`` 0 or
+    absent: any); one declared with ``override = true`` first, then the built-in ones, then
+    other plugins'. None when nothing solves it."""
+    for c in contributions("solvers"):
+        if c.data.get("setup") == setup_type and int(c.data.get("dim", 0) or 0) in (0, dim):
+            return c, _guarded(c)
+    return None
+
+
 def find_reader(ext: str) -> Any:
     """``reader(path) -> MeshData | (MeshData, ImportReport)`` for ``ext``, or None.
 

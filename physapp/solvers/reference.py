@@ -11,7 +11,7 @@ from physapp.core.errors import SolverError
 from physapp.core.mesh import MeshData
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress, scaled
 from physapp.core.results import FieldResult
-from physapp.core.study import ElasticSetup, HeatSetup, Study
+from physapp.core.study import Study
 
 KEY_UNITS = {"peak_von_mises": "Pa", "max_displacement": "m", "peak_temperature": "degC",
              "min_temperature": "degC", "thermal_resistance": "K/W", "hoop_stress_bore_lame": "Pa"}
@@ -56,23 +56,17 @@ class ReferenceSolver:
             split_note = f"{counts} split into {mesh.n_cells} simplices for the solve"
         setup = study.setup(values)
         sub = scaled(progress, 0.15, 1.0)
-        if isinstance(setup, HeatSetup):
-            from physapp.solvers.heat import solve_heat
+        # the solver registered for this kind of set-up (physapp/plugins/builtin.toml, or a
+        # plugin's [[solvers]]): heat, 2D or 3D elasticity, or a plugin's physics
+        from physapp.plugins import find_solver
 
-            sol = solve_heat(mesh, setup, order=self.order, progress=sub, cancel=cancel)
-            kind = "heat"
-        elif isinstance(setup, ElasticSetup) and mesh.dim == 3:
-            from physapp.solvers.elasticity3d import solve_solid
-
-            sol = solve_solid(mesh, setup, order=self.order, progress=sub, cancel=cancel)
-            kind = "elasticity"
-        elif isinstance(setup, ElasticSetup):
-            from physapp.solvers.elasticity2d import solve_plane
-
-            sol = solve_plane(mesh, setup, order=self.order, progress=sub, cancel=cancel)
-            kind = "elasticity"
-        else:
-            raise SolverError(f"No solver for a set-up of type {type(setup).__name__}.")
+        found = find_solver(type(setup).__name__, mesh.dim)
+        if found is None:
+            raise SolverError(f"No solver for a set-up of type {type(setup).__name__} on a "
+                              f"{mesh.dim}D mesh (is the plugin that provides it enabled?).")
+        contribution, solve = found
+        sol = solve(mesh, setup, order=self.order, progress=sub, cancel=cancel)
+        kind = str(contribution.data.get("physics", contribution.id))
         fields = sol.fields
         if not all(np.all(np.isfinite(v)) for v in fields.values()):
             raise SolverError("The solution contains NaN or infinite values; check the inputs.")

@@ -344,3 +344,51 @@ def test_panels_open_as_docks_and_a_broken_one_only_gives_a_message(tmp_path, mo
     assert len(win.findChildren(QDockWidget)) == 1
     win.close()
     app.processEvents()
+
+
+def test_a_plugin_solver_is_used_for_its_set_up(tmp_path, monkeypatch):
+    """Solvers register like everything else: the built-in ones from builtin.toml, and a
+    plugin's [[solvers]] with override = true takes over a kind of set-up."""
+    from physapp.plugins import find_solver, refresh
+    from physapp.solvers.reference import ReferenceSolver
+    from physapp.studies import get_study
+
+    c, _ = find_solver("ElasticSetup", 3)
+    assert c.plugin == "physapp" and c.id == "elasticity-3d"
+    assert find_solver("ElasticSetup", 2)[0].id == "elasticity-2d"
+    assert find_solver("HeatSetup", 3)[0].id == "heat"
+    assert find_solver("AcousticSetup", 3) is None
+    _plugin(tmp_path, "wrapheat", """
+        [plugin]
+        name = "wrapheat"
+        version = "0.1"
+        api = 1
+        [[solvers]]
+        id = "heat-checked"
+        entry = "wrapheat.study:solve"
+        setup = "HeatSetup"
+        physics = "heat (checked)"
+        override = true
+    """, """
+        from physapp.solvers.heat import solve_heat
+
+        def solve(mesh, setup, *, order, progress, cancel):
+            sol = solve_heat(mesh, setup, order=order, progress=progress, cancel=cancel)
+            sol.stats["checked_by"] = "wrapheat"
+            return sol
+    """)
+    study = get_study("heat-sink")
+    plain = ReferenceSolver(order=1).solve(study, {"mesh_size": 0.003})
+    assert plain.meta["physics"] == "heat" and "checked_by" not in plain.meta
+    monkeypatch.setenv("PHYSAPP_PLUGIN_PATH", str(tmp_path))
+    monkeypatch.syspath_prepend(str(tmp_path / "wrapheat"))
+    refresh()
+    try:
+        res = ReferenceSolver(order=1).solve(study, {"mesh_size": 0.003})
+        assert res.meta["physics"] == "heat (checked)" and res.meta["checked_by"] == "wrapheat"
+        # the same physics (the mesher's threads may change a few nodes between runs)
+        assert res.point_data["temperature"].max() == pytest.approx(
+            plain.point_data["temperature"].max(), rel=1e-2)
+    finally:
+        monkeypatch.delenv("PHYSAPP_PLUGIN_PATH")
+        refresh()
