@@ -52,6 +52,7 @@ class TrainPlan:
     seed: int = 0
     test_fraction: float = 0.2
     options: Mapping[str, Any] = field(default_factory=dict)
+    scheduler: str = ""  # a Dask scheduler address: the sweep runs there ("" = local processes)
 
 
 def run_plan(plan: TrainPlan, *, step, progress, on_epoch, cancel: CancelToken = NEVER
@@ -74,7 +75,14 @@ def run_plan(plan: TrainPlan, *, step, progress, on_epoch, cancel: CancelToken =
                             order=plan.order, progress=progress, cancel=cancel)
     cancel.check()
     step(1)
-    summary = run_sweep(ds, plan.workers, progress=progress, cancel=cancel)
+    if plan.scheduler:
+        from physapp.compute.cluster import connect, run_sweep_on
+
+        progress(0.0, f"Connecting to the Dask scheduler at {plan.scheduler}")
+        with connect(plan.scheduler) as client:
+            summary = run_sweep_on(ds, client, progress=progress, cancel=cancel)
+    else:
+        summary = run_sweep(ds, plan.workers, progress=progress, cancel=cancel)
     if summary.done_total < 3:
         raise PhysappError(
             f"Only {summary.done_total} of {ds.n_samples} designs could be solved ("

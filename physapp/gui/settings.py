@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QLabel,
+    QLineEdit,
+    QMessageBox,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -37,6 +39,7 @@ APPLICATION = "physapp"
 ELEMENT_ORDERS = (1, 2)
 MAX_WORKERS = 256
 _DEVICE_RE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+_SCHEDULER_RE = re.compile(r"^(tcp|tls|ucx|inproc)://[^\s/]+(:\d+)?/?$")
 
 
 def cpu_count() -> int:
@@ -61,6 +64,8 @@ class AppSettings:
     workers: int = field(default_factory=cpu_count)
     element_order: int = 2
     auto_surrogate: bool = True
+    #: Dask scheduler for sweeps ("tcp://host:8786"); "" = local worker processes
+    scheduler: str = ""
 
     def __post_init__(self) -> None:
         if not _DEVICE_RE.match(self.device):
@@ -69,6 +74,8 @@ class AppSettings:
             raise ValueError(f"workers must be between 1 and {MAX_WORKERS}, not {self.workers}")
         if self.element_order not in ELEMENT_ORDERS:
             raise ValueError(f"element_order must be 1 or 2, not {self.element_order}")
+        if self.scheduler and not _SCHEDULER_RE.match(self.scheduler):
+            raise ValueError(f"scheduler must look like tcp://host:8786, not {self.scheduler!r}")
 
     @property
     def device_label(self) -> str:
@@ -78,7 +85,8 @@ class AppSettings:
 
 #: QSettings keys of the AppSettings fields
 _KEYS = {"device": "compute/device", "workers": "compute/workers",
-         "element_order": "solver/element_order", "auto_surrogate": "surrogates/auto_select"}
+         "element_order": "solver/element_order", "auto_surrogate": "surrogates/auto_select",
+         "scheduler": "compute/scheduler"}
 
 
 def open_store() -> QSettings:
@@ -98,6 +106,8 @@ def load_settings(store: QSettings | None = None) -> AppSettings:
         try:
             if name == "device":
                 values[name] = str(raw).strip().lower()
+            elif name == "scheduler":
+                values[name] = str(raw).strip()
             elif name == "auto_surrogate":  # QSettings' INI files give "true"/"false" back
                 text = str(raw).strip().lower()
                 if text not in ("true", "false", "1", "0"):
@@ -197,6 +207,12 @@ class SettingsDialog(QDialog):
             "Built-in and plugin studies ship a surrogate: with this on, the sliders answer at "
             "once when a study opens (F5 still checks a design with the solver).")
         form.addRow("Surrogates:", self.auto_check)
+        self.scheduler_edit = QLineEdit()
+        self.scheduler_edit.setPlaceholderText("empty: worker processes on this computer")
+        self.scheduler_edit.setToolTip(
+            "Address of a Dask scheduler (tcp://host:8786) that solves the designs of surrogate "
+            "training sweeps on a cluster; finished designs stream into the same data set.")
+        form.addRow("Dask &scheduler:", self.scheduler_edit)
 
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok
@@ -222,6 +238,7 @@ class SettingsDialog(QDialog):
         self.workers_spin.setValue(settings.workers)
         self.order_combo.setCurrentIndex(self.order_combo.findData(settings.element_order))
         self.auto_check.setChecked(settings.auto_surrogate)
+        self.scheduler_edit.setText(settings.scheduler)
 
     def _select_device(self, device: str) -> None:
         device = "cuda:0" if device == "cuda" else device
@@ -238,10 +255,15 @@ class SettingsDialog(QDialog):
             workers=self.workers_spin.value(),
             element_order=self.order_combo.currentData(),
             auto_surrogate=self.auto_check.isChecked(),
+            scheduler=self.scheduler_edit.text().strip(),
         )
 
     def accept(self) -> None:
-        self.settings = self.current()
+        try:
+            self.settings = self.current()
+        except ValueError as exc:  # e.g. a mistyped scheduler address: say so, stay open
+            QMessageBox.warning(self, "Settings", f"{exc}.")
+            return
         save_settings(self.settings, self._store)
         self._stop_probe()
         super().accept()

@@ -217,6 +217,7 @@ class TrainDialog(QDialog):
         self.model: Any = None
         self._plan_key: tuple | None = None
         self._process: TrainProcess | None = None
+        self._local_once = False  # the next start solves on this computer (scheduler down)
         self._poll = QTimer(self)
         self._poll.setInterval(POLL_MS)
         self._poll.timeout.connect(self._poll_events)
@@ -307,6 +308,13 @@ class TrainDialog(QDialog):
                                      "Run > Train surrogate\u2026 shows it again)")
         self.close_button.clicked.connect(self.close)
         buttons.addStretch(1)
+        # shown when the Dask scheduler of the settings cannot be reached
+        self.local_button = QPushButton("Solve on this computer")
+        self.local_button.setToolTip("Run this sweep with worker processes here instead of the "
+                                     "Dask scheduler set in File > Settings")
+        self.local_button.clicked.connect(self.start_locally)
+        self.local_button.hide()
+        buttons.addWidget(self.local_button)
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.close_button)
@@ -353,7 +361,8 @@ class TrainDialog(QDialog):
         return TrainPlan(self.spec.id, kind, self.n_spin.value(),
                          self.sampler_combo.currentData(), self.vary, self._fixed(),
                          self.settings.element_order, self.settings.workers,
-                         self.settings.device, self.dataset_path, self.model_path, resume)
+                         self.settings.device, self.dataset_path, self.model_path, resume,
+                         scheduler="" if self._local_once else self.settings.scheduler)
 
     # -- run ------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -371,6 +380,7 @@ class TrainDialog(QDialog):
         except PhysappError:
             pass  # the current design may be invalid; the planned samples are checked anyway
         plan = self._plan()
+        self.local_button.hide()
         self.running, self.state, self.model = True, "running", None
         self._set_inputs_enabled(False)
         self.start_button.setEnabled(False)
@@ -514,7 +524,20 @@ class TrainDialog(QDialog):
         self._finish("failed")
         self.step_label.setText("Failed.")
         self.result_label.setStyleSheet("color: #7a1c1a;")
+        scheduler_down = bool(self.settings.scheduler) and "Dask scheduler" in message
+        if scheduler_down:
+            message += " Or press \u2018Solve on this computer\u2019 to run this sweep here."
+        self.local_button.setVisible(scheduler_down)
         self.result_label.setText(message + self._kept())
+
+    def start_locally(self) -> None:
+        """Start (or resume) the run with local worker processes, once."""
+        self._local_once = True
+        self.local_button.hide()
+        try:
+            self.start()
+        finally:
+            self._local_once = False
 
     def _on_cancelled(self, _message: str) -> None:
         self._finish("cancelled")

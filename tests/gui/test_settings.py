@@ -175,3 +175,19 @@ def test_shipped_surrogate_choice_round_trips(ini):
     store = _store(ini)
     store.setValue("surrogates/auto_select", "maybe")  # hand-edited: the default comes back
     assert load_settings(store).auto_surrogate is True
+
+
+def test_scheduler_address_round_trips_and_a_bad_one_is_refused(qtbot, ini):
+    save_settings(AppSettings(scheduler="tcp://cluster.example:8786"), _store(ini))
+    assert load_settings(_store(ini)).scheduler == "tcp://cluster.example:8786"
+    with pytest.raises(ValueError, match="tcp://host:8786"):
+        AppSettings(scheduler="cluster 8786")
+    store = _store(ini)
+    store.setValue("compute/scheduler", "not an address")  # hand-edited: local again
+    assert load_settings(store).scheduler == ""
+    save_settings(AppSettings(scheduler="tcp://cluster.example:8786"), _store(ini))
+    dialog = SettingsDialog(_store(ini))
+    qtbot.addWidget(dialog)
+    assert dialog.scheduler_edit.text() == "tcp://cluster.example:8786"
+    dialog.scheduler_edit.setText("tcp://10.0.0.5:8786")
+    assert dialog.current().scheduler == "tcp://10.0.0.5:8786"

@@ -380,3 +380,28 @@ def test_slider_frames_carry_the_shown_field_then_every_field(win, models, qtbot
     qtbot.waitUntil(lambda: "sigma_xx" in c.last_prediction.result.point_data, timeout=FRAME_MS)
     qtbot.waitUntil(lambda: win.viewport.colorbar_title.startswith("Stress sigma_xx"),
                     timeout=FRAME_MS)
+
+
+def test_a_scheduler_that_does_not_answer_offers_to_solve_here(win, qtbot):
+    """File > Settings names a Dask scheduler that is not there: the sweep fails with a clear
+    message and a button that runs it with local worker processes instead."""
+    win.model.set_value("mesh_size", 0.01)
+    win.apply_settings(AppSettings(device="cpu", workers=1, element_order=1,
+                                   scheduler="tcp://127.0.0.1:9"))
+    dlg = win.surrogates.open_train_dialog()
+    for name, box in dlg.vary_checks.items():
+        box.setChecked(name == "traction")
+    dlg.n_spin.setValue(6)
+    dlg.kind_combo.setCurrentIndex(dlg.kind_combo.findData("linear"))
+    dlg.start()
+    qtbot.waitUntil(lambda: dlg.state == "failed", timeout=60_000)
+    text = dlg.result_label.text()
+    assert "Could not reach the Dask scheduler at tcp://127.0.0.1:9" in text
+    assert "Solve on this computer" in text and dlg.local_button.isVisible()
+    dlg.local_button.click()
+    qtbot.waitUntil(lambda: dlg.state in ("done", "failed"), timeout=60_000)
+    assert dlg.state == "done", dlg.result_label.text()
+    assert not dlg.local_button.isVisible()
+    c = win.surrogates
+    qtbot.waitUntil(lambda: c.current is not None and c.current.kind == "linear",
+                    timeout=FRAME_MS)
