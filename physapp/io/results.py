@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import meshio
@@ -42,20 +41,17 @@ def check_output_path(path: str | os.PathLike) -> tuple[Path, str]:
 
 
 def write_result(result: FieldResult, path: str | os.PathLike) -> Path:
-    """Write ``result`` to ``path`` (format from the extension); never leaves a half-written file."""
+    """Write ``result`` to ``path`` (format from the extension); never leaves a half-written file.
+    XDMF keeps its data inside the one file (no companion .h5 with a temporary name)."""
+    from physapp.io.export import atomic_write
+
     path, fmt = check_output_path(path)
-    folder = path.parent
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=folder)
-        os.close(fd)
-    except OSError as exc:
-        raise PhysappError(f"Cannot write in '{folder}': {exc.strerror}.") from None
-    try:
-        meshio.write(tmp, to_meshio(result), file_format=fmt)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise PhysappError(f"Writing '{path}' failed: {exc.strerror or exc}.") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    mesh = to_meshio(result)
+
+    def write(tmp: str) -> None:
+        if fmt == "xdmf":
+            meshio.xdmf.write(tmp, mesh, data_format="XML")
+        else:
+            meshio.write(tmp, mesh, file_format=fmt)
+
+    return atomic_write(path, write)

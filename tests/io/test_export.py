@@ -265,3 +265,21 @@ def test_cli_help_describes_every_output(capsys):
     for word in (".vtu", ".xdmf", ".stl", ".ply", ".png", ".csv", ".gif", ".mp4", "--animate",
                  "--dataset", "--transparent", "--size"):
         assert word in text
+
+
+def test_solve_output_in_xdmf_is_one_file(tmp_path):
+    """`physapp solve/predict --out x.xdmf` (io.results.write_result): the data sits inside the
+    XDMF file, nothing else is left in the folder, and meshio reads every field back."""
+    import meshio
+
+    from physapp.io.results import write_result
+    from physapp.solvers.reference import ReferenceSolver
+    from physapp.studies import get_study
+
+    res = ReferenceSolver(order=1).solve(get_study("plate-with-hole"), {"mesh_size": 0.02})
+    out = write_result(res, tmp_path / "r.xdmf")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.xdmf"]
+    back = meshio.read(out)
+    assert len(back.points) == res.mesh.n_points
+    assert set(res.point_data) <= set(back.point_data)
+    assert oct(out.stat().st_mode & 0o777) != oct(0o600)  # not the temporary file's mode
