@@ -464,11 +464,7 @@ def open_session_file(launcher, path: str | os.PathLike) -> bool:
     try:
         data = load_session(path)
     except PhysappError as exc:
-        gallery = launcher.show_gallery()
-        box = QMessageBox(QMessageBox.Icon.Warning, "Could not open the session", str(exc),
-                          QMessageBox.StandardButton.Ok, gallery)
-        box.open()
-        launcher.error_dialog = box
+        _explain_over_gallery(launcher, str(exc))
         return False
     window = launcher.window
     if window is not None:
@@ -486,12 +482,17 @@ def open_session_file(launcher, path: str | os.PathLike) -> bool:
     try:
         window = launcher.open_study(data["study"])
     except PhysappError as exc:
-        gallery = launcher.show_gallery()
-        box = QMessageBox(QMessageBox.Icon.Warning, "Could not open the session", str(exc),
-                          QMessageBox.StandardButton.Ok, gallery)
-        box.open()
-        launcher.error_dialog = box
+        _explain_over_gallery(launcher, str(exc))
         return False
     window.sessions.restore(data, str(path))
     window.sessions.path = _Path(path)
     return True
+
+
+def _explain_over_gallery(launcher, message: str) -> None:
+    """A session that cannot be opened at start: the start screen, with the reason over it."""
+    gallery = launcher.show_gallery()
+    box = QMessageBox(QMessageBox.Icon.Warning, "Could not open the session", message,
+                      QMessageBox.StandardButton.Ok, gallery)
+    box.open()
+    launcher.error_dialog = box

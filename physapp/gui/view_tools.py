@@ -262,15 +262,7 @@ class ViewTools(QObject):
                 lo, hi = float(along.min()), float(along.max())
                 if hi > lo:
                     self.clip_fraction = min(max((float(origin @ ref) - lo) / (hi - lo), 0), 1)
-        if self.clip_check is not None:
-            for widget, setter, value in (
-                    (self.clip_check, "setChecked", self.clip_on),
-                    (self.clip_axis_combo, "setCurrentText", self.clip_axis),
-                    (self.clip_flip_check, "setChecked", self.clip_flip),
-                    (self.clip_slider, "setValue", round(self.clip_fraction * 1000))):
-                widget.blockSignals(True)
-                getattr(widget, setter)(value)
-                widget.blockSignals(False)
+        self._show_clip_controls()
         self._sync_enabled()
         if vp.clip is not None:
             self._show_clip_position(float(np.asarray(vp.clip[0]) @ np.abs(
@@ -327,17 +319,22 @@ class ViewTools(QObject):
             self.clip_fraction = min(max(float(fraction), 0.0), 1.0)
         if flip is not None:
             self.clip_flip = bool(flip)
-        if self.clip_check is not None:
-            for widget, setter, value in (
-                    (self.clip_check, "setChecked", self.clip_on),
-                    (self.clip_axis_combo, "setCurrentText", self.clip_axis),
-                    (self.clip_flip_check, "setChecked", self.clip_flip),
-                    (self.clip_slider, "setValue", round(self.clip_fraction * 1000))):
-                widget.blockSignals(True)
-                getattr(widget, setter)(value)
-                widget.blockSignals(False)
+        self._show_clip_controls()
         self._sync_enabled()
         self._apply_clip()
+
+    def _show_clip_controls(self) -> None:
+        """Put the section state into its controls without echoing it back."""
+        if self.clip_check is None:
+            return
+        for widget, setter, value in (
+                (self.clip_check, "setChecked", self.clip_on),
+                (self.clip_axis_combo, "setCurrentText", self.clip_axis),
+                (self.clip_flip_check, "setChecked", self.clip_flip),
+                (self.clip_slider, "setValue", round(self.clip_fraction * 1000))):
+            widget.blockSignals(True)
+            getattr(widget, setter)(value)
+            widget.blockSignals(False)
 
     def set_camera_view(self, name: str) -> None:
         if self.viewport is not None:
