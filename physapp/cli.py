@@ -116,8 +116,11 @@ def cmd_solve(args: argparse.Namespace) -> int:
         "study": study.spec.id, "output": str(path), "params": params,
         "n_dofs": meta["n_dofs"], "n_points": result.mesh.n_points,
         "fields": sorted(result.point_data), "time_s": round(meta["t_total"], 4),
-        "key_quantities": meta["key_quantities"],
+        "key_quantities": meta["key_quantities"], "solver": meta.get("method", ""),
+        "warnings": list(meta.get("warnings", [])),
     }
+    for warning in summary["warnings"]:
+        print(f"physapp: warning: {warning}", file=sys.stderr)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:

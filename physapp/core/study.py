@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from physapp.core.errors import ParameterError
 from physapp.core.mesh import MeshData
 from physapp.core.params import ParameterSpec, validate_params
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
@@ -42,6 +43,20 @@ class Support:
     region: str
     components: tuple[int, ...] = ()
     symmetry: bool = False
+
+    def __post_init__(self) -> None:
+        comps = tuple(int(c) for c in self.components)
+        if not comps and not self.symmetry:
+            raise ParameterError(
+                f"The support on '{self.region}' fixes nothing: give the components it fixes "
+                "(0 = x, 1 = y, 2 = z; all of them to clamp) or make it a symmetry support."
+            )
+        if any(c not in (0, 1, 2) for c in comps) or len(set(comps)) != len(comps):
+            raise ParameterError(
+                f"The support on '{self.region}' has components {list(self.components)}; each "
+                "must be 0 (x), 1 (y) or 2 (z), at most once."
+            )
+        object.__setattr__(self, "components", comps)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ from physapp.core.mesh import CellBlock, MeshData
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress, scaled
 from physapp.core.study import ElasticSetup
 from physapp.solvers.fem_mesh import region_facets, symmetry_component, to_skfem
-from physapp.solvers.linear import check_supported, rigid_body_modes, solve_spd
+from physapp.solvers.linear import rigid_body_modes, solve_spd
+from physapp.solvers.wellposed import check_bodies_held
 
 #: reference coordinates of the P2 triangle nodes: vertices, then edges (01), (12), (02)
 _TRI_NODES = {
@@ -113,12 +114,13 @@ def solve_plane(
     modes = rigid_body_modes(basis.doflocs, comp)
     if axisym:  # only the axial translation is a rigid motion of an axisymmetric body
         modes = modes[:, [1]]
-    check_supported(modes, constrained, 2)
+    check_bodies_held(basis.doflocs.T, basis.element_dofs.T, np.arange(basis.N), modes,
+                      constrained, 2)
     A, b, x, free = skfem.condense(K, f, D=constrained)
     progress(0.3, f"Solving {len(free)} unknowns")
     t1 = time.perf_counter()
     amg_modes = rigid_body_modes(basis.doflocs, comp)[free]
-    y, stats = solve_spd(A, b, amg_modes, progress=scaled(progress, 0.3, 0.9), cancel=cancel)
+    y, stats = solve_spd(A, b, amg_modes, dim=2, progress=scaled(progress, 0.3, 0.9), cancel=cancel)
     x = np.asarray(x, dtype=float).copy()
     x[free] = y
     t_solve = time.perf_counter() - t1

@@ -4,8 +4,9 @@ Input: a ``MeshData`` of ``tetra`` (or ``tetra10``: only the corner nodes are us
 re-created at the edge midpoints). DOFs are interleaved per node (``3 * node + component``); the
 stiffness is a 3 x 3 block (BSR) matrix, see :mod:`physapp.solvers.assembly3d`. Supports are applied
 by zeroing the constrained rows and columns (keeping the diagonal), so the block structure survives
-and pyamg aggregates whole nodes. The system is solved by SA-AMG (rigid-body modes) preconditioned
-CG with progress and cancellation every few iterations.
+and pyamg aggregates whole nodes. The system is solved by :func:`physapp.solvers.linear.solve_spd`:
+directly below a measured size, else SA-AMG (rigid-body modes) preconditioned CG with progress and
+cancellation every few iterations.
 
 Outputs at the P``order`` nodes (P2: ``tetra10`` cells in meshio order): displacement, the
 strain tensor (``strain``: xx, yy, zz, xy, yz, xz), the six stress components, von Mises and the principal stresses (element-node values averaged over the
@@ -20,7 +21,6 @@ from collections.abc import Callable
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
 from physapp.core.errors import SolverError
 from physapp.core.mesh import CellBlock, MeshData
@@ -29,7 +29,8 @@ from physapp.core.study import ElasticSetup
 from physapp.solvers import assembly3d as a3
 from physapp.solvers.elasticity2d import PlaneSolution, check_material
 from physapp.solvers.fem_mesh import symmetry_component
-from physapp.solvers.linear import check_supported, rigid_body_modes, sa_hierarchy
+from physapp.solvers.linear import rigid_body_modes, solve_spd
+from physapp.solvers.wellposed import check_bodies_held
 
 BodyForce3D = Callable[[np.ndarray, np.ndarray, np.ndarray], tuple]
 
@@ -160,41 +161,6 @@ def _apply_dirichlet(K: sp.bsr_matrix, constrained: np.ndarray) -> sp.bsr_matrix
     return A
 
 
-def _amg_cg(A, b, modes, *, order, rtol, progress, cancel, maxiter=1000):
-    """SA-AMG (nodal aggregation on the 3 x 3 blocks, rigid-body modes) + scipy CG."""
-    bnorm = np.linalg.norm(b)
-    if bnorm == 0.0:
-        return np.zeros_like(b), {"iterations": 0, "residual": 0.0, "t_amg": 0.0}
-    if not np.all(np.isfinite(b)) or not np.all(np.isfinite(A.data)):
-        raise SolverError("The system contains NaN or infinite values; check material and loads.")
-    progress(0.0, "Building AMG preconditioner")
-    t0 = time.perf_counter()
-    # P2: a two-level hierarchy with a larger direct coarse solve halves the CG iterations of a
-    # three-level one (617k DOF: 44 vs 83) for little extra set-up; see benchmarks/solver_scaling
-    M = sa_hierarchy(A, modes, max_coarse=3000 if order == 2 else 1000)
-    A = M.levels[0][0] if M.levels else A  # the CSR copy the smoother uses; CG multiplies with it too
-    t_amg = time.perf_counter() - t0
-    cancel.check()
-    count = [0]
-
-    def callback(xk):
-        count[0] += 1
-        if count[0] % 5 == 0:
-            cancel.check()
-            progress(min(0.95, 0.15 + count[0] / 60.0), f"CG iteration {count[0]}")
-
-    progress(0.15, "CG iterations")
-    x, info = spla.cg(A, b, rtol=rtol, atol=0.0, maxiter=maxiter, M=M, callback=callback)
-    rel = float(np.linalg.norm(b - A @ x) / bnorm)
-    if info != 0 or not np.all(np.isfinite(x)) or rel > 1e2 * rtol:
-        raise SolverError(
-            f"The linear solver did not converge (relative residual {rel:.1e} after {count[0]} "
-            "iterations). The model may be badly supported or the mesh degenerate."
-        )
-    return x, {"iterations": count[0], "residual": rel, "amg_levels": len(M.levels) + 1,
-               "t_amg": t_amg}
-
-
 def solve_solid(
     mesh: MeshData,
     setup: ElasticSetup,
@@ -231,7 +197,8 @@ def solve_solid(
     comp = np.tile(np.arange(3), space.n_nodes)
     modes = rigid_body_modes(doflocs, comp)
     del doflocs
-    check_supported(modes, constrained, 3)
+    check_bodies_held(space.node_coords(), space.elem_nodes, np.arange(space.n_dofs) // 3, modes,
+                      constrained, 3)
     K = a3.assemble_stiffness(space, lam, mu, cancel=cancel)
     cancel.check()
     progress(0.2, "Assembling loads")
@@ -244,7 +211,11 @@ def solve_solid(
     modes[constrained] = 0.0
     progress(0.25, f"Solving {space.n_dofs - len(constrained)} unknowns")
     t1 = time.perf_counter()
-    u, stats = _amg_cg(A, b, modes, order=order, rtol=rtol, progress=scaled(progress, 0.25, 0.9), cancel=cancel)
+    # P2: a two-level hierarchy with a larger direct coarse solve halves the CG iterations of a
+    # three-level one (617k DOF: 44 vs 83) for little extra set-up; see benchmarks/solver_scaling
+    u, stats = solve_spd(A, b, modes, dim=3, rtol=rtol, max_coarse=3000 if order == 2 else 1000,
+                         progress=scaled(progress, 0.25, 0.9), cancel=cancel)
+    stats["t_amg"] = stats.get("t_setup", 0.0)
     del A, modes
     u[constrained] = 0.0
     t_solve = time.perf_counter() - t1

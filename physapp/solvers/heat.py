@@ -21,6 +21,7 @@ from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress, s
 from physapp.core.study import HeatSetup
 from physapp.solvers.fem_mesh import fe_kind, region_facets, scalar_element, to_skfem
 from physapp.solvers.linear import solve_spd
+from physapp.solvers.wellposed import check_bodies_determined
 
 #: reference node coordinates (vertices, then edges in scikit-fem's order) per cell kind and order
 _REF_NODES = {
@@ -117,13 +118,16 @@ def solve_heat(
             "convection boundary."
         )
     D = np.array(sorted(fixed), dtype=np.int64)
+    held = [D] + [basis.get_dofs(region_facets(m, mesh, bc.region)).all()
+                  for bc in setup.convections]
+    check_bodies_determined(basis.doflocs.T, basis.element_dofs.T, np.concatenate(held))
     x = np.zeros(basis.N)
     x[D] = [fixed[d] for d in D]
     t_asm = time.perf_counter() - t0
     A, b, x_full, free = skfem.condense(K, f, x=x, D=D)
     progress(0.3, f"Solving {len(free)} unknowns")
     t1 = time.perf_counter()
-    y, stats = solve_spd(A, b, None, progress=scaled(progress, 0.3, 0.9), cancel=cancel)
+    y, stats = solve_spd(A, b, None, dim=m.dim(), progress=scaled(progress, 0.3, 0.9), cancel=cancel)
     T = np.asarray(x_full, dtype=float).copy()
     T[free] = y
     progress(0.9, "Heat fluxes")

@@ -55,6 +55,7 @@ class ReferenceSolver:
             mesh = split_to_simplices(mesh)
             split_note = f"{counts} split into {mesh.n_cells} simplices for the solve"
         setup = study.setup(values)
+        warnings = mesh_warnings(mesh)
         sub = scaled(progress, 0.15, 1.0)
         # the solver registered for this kind of set-up (physapp/plugins/builtin.toml, or a
         # plugin's [[solvers]]): heat, 2D or 3D elasticity, or a plugin's physics
@@ -75,12 +76,24 @@ class ReferenceSolver:
             kq.update(study.derived_quantities(values, kq))
         meta = dict(sol.stats, t_mesh=t_mesh, t_total=time.perf_counter() - t0, params=values,
                     study=study.spec.id, physics=kind, analysis=setup.analysis,
-                    mesh_note=split_note,
+                    mesh_note=split_note, warnings=warnings,
                     key_quantities=kq,
                     key_units={k: KEY_UNITS.get(k, "W" if k.startswith("heat_rate") else "")
                                for k in kq})
         units = {name: field_unit(name) for name in fields}
         return FieldResult(sol.out_mesh, fields, f"solver:{kind}", meta, units)
+
+
+def mesh_warnings(mesh: MeshData) -> list[str]:
+    """Element-quality warnings (inverted, degenerate, badly shaped simplices) of a mesh."""
+    from physapp.solvers.wellposed import element_quality_warnings
+
+    corners = 3 if mesh.dim == 2 else 4
+    blocks = [b.connectivity[:, :corners] for b in mesh.cells
+              if b.type in ("triangle", "triangle6", "tetra", "tetra10")]
+    if not blocks:
+        return []
+    return element_quality_warnings(mesh.points, np.concatenate(blocks), mesh.length_unit)
 
 
 def _key_quantities(fields: Mapping[str, np.ndarray], stats: Mapping) -> dict[str, float]:

@@ -36,7 +36,11 @@ def test_solve_in_child_process_reports_progress_and_result(runner):
     ev, progress = wait_final(runner)
     assert ev.kind == "done", ev.message
     assert ev.result.meta["n_dofs"] > 1000 and "von_mises" in ev.result.point_data
-    assert any("CG iteration" in p.message for p in progress)
+    # the child reports each stage of the solve, in order, never running backwards
+    messages = [p.message for p in progress]
+    assert any("Assembling" in m for m in messages) and any("Solving" in m for m in messages)
+    fractions = [p.fraction for p in progress]
+    assert all(b >= a - 1e-9 for a, b in zip(fractions, fractions[1:]))
     assert not runner.busy
 
 

@@ -96,15 +96,18 @@ def test_bad_material_and_unknown_region_are_named():
         solve_plane(mesh, missing)
 
 
-def test_cancel_token_stops_the_solve():
+@pytest.mark.parametrize("method", ["amg-cg", "direct"])
+def test_cancel_token_stops_the_solve(method, monkeypatch):
     from physapp.core import Cancelled, CancelToken
+
+    monkeypatch.setenv("PHYSAPP_LINEAR_SOLVER", method)
 
     token = CancelToken()
     calls = []
 
     def progress(fraction, message):
         calls.append(message)
-        if "CG iteration" in message:
+        if "CG iteration" in message or "Factorising" in message:
             token.cancel()
 
     mesh = mesh_plate_with_hole(0.4, 0.2, 0.02, 0.002)
