@@ -1,8 +1,8 @@
-"""Produce the pre-trained surrogates shipped in resources/surrogates/ from the app's own solver.
+"""Produce the pre-trained surrogates shipped in physapp/resources/surrogates/ from the app's own solver.
 
 For each built-in study: a Latin-hypercube sweep over its design parameters (reference solver,
 P2, default element size, morphed reference mesh), then a POD-GP model trained on it, saved as
-resources/surrogates/<study-id>/pod-gp.pt with its held-out metrics. Re-runnable by anyone:
+physapp/resources/surrogates/<study-id>/pod-gp.pt with its held-out metrics. Re-runnable by anyone:
 
     .venv/bin/python tools/train_builtin.py [--samples 64] [--studies plate-with-hole,l-bracket]
                                             [--workers N] [--keep-data DIR] [--order 1|2]
@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "resources" / "surrogates"
+OUT = ROOT / "physapp" / "resources" / "surrogates"
 DEFAULT_STUDIES = ("plate-with-hole", "l-bracket", "heat-sink", "thick-cylinder")
 #: design ranges of the shipped models where the sliders' ranges are wider than a sensible design
 #: space (the app warns when a slider leaves the trained range). Loads keep one sign: von Mises
@@ -47,7 +47,7 @@ FIXED = {"pressure_vessel/vessel": {"mesh_size": 0.02}}
 
 
 def model_folder(study_id: str) -> Path:
-    """Where the shipped model of ``study_id`` goes: resources/surrogates/<id> for a built-in
+    """Where the shipped model of ``study_id`` goes: physapp/resources/surrogates/<id> for a built-in
     study, <plugin folder>/surrogates for a plugin's."""
     if "/" not in study_id:
         return OUT / study_id

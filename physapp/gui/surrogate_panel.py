@@ -4,8 +4,8 @@
 builds the "Prediction source" box at the top of the side panel: "Reference solver only" or one
 of the models available for the current study -
 
-- built-in models, ``resources/surrogates/<study-id>/*.pt`` (the packaged ``physapp/resources``
-  or the repository's ``resources`` folder; a missing or empty folder simply adds nothing),
+- built-in models, ``physapp/resources/surrogates/<study-id>/*.pt`` (shipped inside the package,
+  so a pip-installed or bundled physapp has them; a missing or empty folder adds nothing),
 - models saved under the user's data folder (``$XDG_DATA_HOME/physapp/surrogates/<study-id>``,
   where Run > Train surrogate... puts them),
 - files opened with File > Load surrogate... (the loader refuses a model of another study or of
@@ -108,20 +108,14 @@ def _safe(study_id: str) -> str:
 
 
 def builtin_model_dirs(study_id: str) -> list[Path]:
-    """Folders of built-in models for ``study_id`` that exist (packaged first, then the
-    repository's ``resources`` folder); empty when there are none."""
+    """Folders of built-in models for ``study_id`` that exist (the package's own, then the ones
+    plugins ship); empty when there are none."""
     out: list[Path] = []
-    try:
-        from importlib.resources import files
+    from physapp.plugins import RESOURCES
 
-        packaged = files("physapp").joinpath("resources", "surrogates", study_id)
-        if packaged.is_dir():
-            out.append(Path(str(packaged)))
-    except (ModuleNotFoundError, OSError, TypeError, ValueError):
-        pass
-    repo = Path(__file__).resolve().parents[2] / "resources" / "surrogates" / study_id
-    if repo.is_dir() and all(repo.resolve() != p.resolve() for p in out):
-        out.append(repo)
+    builtin = RESOURCES / "surrogates" / study_id
+    if builtin.is_dir():
+        out.append(builtin)
     try:  # models shipped by plugins ([[models]] in their manifest)
         from physapp.plugins import model_files
 

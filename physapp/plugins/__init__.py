@@ -8,7 +8,7 @@ A plugin is a folder with a ``plugin.toml`` manifest next to its Python package,
 * installed distributions that declare an entry point in the group ``physapp.plugins`` whose value
   names the top-level package holding ``plugin.toml`` (located with ``find_spec``, not imported).
 
-Manifest (see ``plugins/pressure_vessel/plugin.toml``)::
+Manifest (see ``physapp/resources/plugins/pressure_vessel/plugin.toml``)::
 
     [plugin]
     name = "pressure_vessel"        # study and solver ids are prefixed "<name>/"
@@ -65,7 +65,8 @@ from physapp.core.errors import PhysappError
 
 API_VERSION = 1
 KINDS = ("studies", "solvers", "surrogates", "models", "readers", "writers", "panels")
-REPO_PLUGINS = Path(__file__).resolve().parents[2] / "plugins"
+RESOURCES = Path(__file__).resolve().parents[1] / "resources"  # shipped inside the package
+REPO_PLUGINS = RESOURCES / "plugins"  # the bundled example plugin(s)
 
 
 class PluginError(PhysappError):
@@ -431,17 +432,10 @@ def check_contributions(kinds: tuple[str, ...] = ("surrogates", "readers", "writ
 
 
 def shipped_models(study_id: str) -> list[Path]:
-    """Pre-trained models for ``study_id``: the built-in ones (``resources/surrogates/<id>``,
-    packaged or in the repository) first, then those plugins ship (``[[models]]``)."""
+    """Pre-trained models for ``study_id``: the built-in ones (``physapp/resources/surrogates/<id>``,
+    shipped inside the package) first, then those plugins ship (``[[models]]``)."""
     out: list[Path] = []
-    folders = []
-    try:
-        from importlib.resources import files
-
-        folders.append(Path(str(files("physapp").joinpath("resources", "surrogates", study_id))))
-    except (ModuleNotFoundError, OSError, TypeError, ValueError):
-        pass
-    folders.append(REPO_PLUGINS.parent / "resources" / "surrogates" / study_id)
+    folders = [RESOURCES / "surrogates" / study_id]
     for folder in folders:
         if folder.is_dir():
             out += sorted(folder.glob("*.pt"))

@@ -17,7 +17,7 @@ from physapp.viz.figure import frame_count
 
 pytestmark = pytest.mark.gui
 
-MODEL = str((Path(__file__).resolve().parents[2] / "resources" / "surrogates" /
+MODEL = str((Path(__file__).resolve().parents[2] / "physapp" / "resources" / "surrogates" /
              "plate-with-hole" / "pod-gp.pt").resolve())
 EXPORT_MS = 60_000  # the first export starts its process and imports pyvista there
 FRAME_MS = 30_000

@@ -21,7 +21,7 @@ from tests.gui.conftest import SOLVE_TIMEOUT_MS
 
 pytestmark = pytest.mark.gui
 
-MODEL = str((Path(__file__).resolve().parents[2] / "resources" / "surrogates" /
+MODEL = str((Path(__file__).resolve().parents[2] / "physapp" / "resources" / "surrogates" /
              "plate-with-hole" / "pod-gp.pt").resolve())
 FRAME_MS = 30_000
 

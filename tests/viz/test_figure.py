@@ -18,7 +18,7 @@ from physapp.viz.figure import (
     sweep_animation_job,
 )
 
-MODEL = Path(__file__).resolve().parents[2] / "resources" / "surrogates" / "plate-with-hole" / \
+MODEL = Path(__file__).resolve().parents[2] / "physapp" / "resources" / "surrogates" / "plate-with-hole" / \
     "pod-gp.pt"
 VM = ("von_mises", "von Mises stress", "Pa")
 
