@@ -16,6 +16,7 @@ from types import TracebackType
 
 import pyvista as pv
 from PySide6.QtCore import QObject, QSettings, QTimer
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from physapp import __version__
@@ -24,6 +25,7 @@ from physapp.gui.gallery import GalleryDialog
 from physapp.gui.main_window import MainWindow
 from physapp.gui.open_file import FileOpener, OpenedPart
 from physapp.gui.qt_job_runner import QtJobRunner
+from physapp.plugins import RESOURCES
 from physapp.studies import get_study
 
 ExceptHook = Callable[[type[BaseException], BaseException, TracebackType | None], None]
@@ -197,6 +199,8 @@ def run_gui(
     app = QApplication.instance() or QApplication(sys.argv if argv is None else ["physapp", *argv])
     app.setApplicationName("physapp")
     app.setApplicationVersion(__version__)
+    app.setDesktopFileName("physapp")  # matches the installed physapp.desktop entry
+    app.setWindowIcon(QIcon(str(RESOURCES / "icons" / "physapp.svg")))
     launcher = Launcher()
     try:
         first = launcher.start(study_id, file)

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Build the self-contained physapp bundle for Linux (x86_64 or aarch64):
+#   dist/physapp/                       the folder (run dist/physapp/physapp)
+#   dist/physapp-<version>-linux-<arch>.tar.gz   the archive users download
+# The bundle holds Python, physapp, its shipped surrogates and example plugin, gmsh, VTK, Qt and
+# the CPU build of torch; it needs no Python, venv or network on the target machine.
+# Usage: packaging/build.sh [--no-archive] [--no-smoke]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+say() { printf '\033[1m[physapp build]\033[0m %s\n' "$*" >&2; }
+ARCHIVE=1; SMOKE=1
+for a in "$@"; do
+  case "$a" in
+    --no-archive) ARCHIVE=0 ;;
+    --no-smoke) SMOKE=0 ;;
+    -h|--help) sed -n 2,7p "$0"; exit 0 ;;
+    *) echo "unknown option: $a" >&2; exit 2 ;;
+  esac
+done
+
+tools/bootstrap.sh                       # .venv with physapp and (CPU) torch
+PY="$ROOT/.venv/bin/python"
+"$PY" -m pip --disable-pip-version-check -q install "pyinstaller==6.22.3" \
+  2> >(grep -v "^WARNING: Location" >&2)
+VERSION=$("$PY" -c "import physapp; print(physapp.__version__)")
+ARCH=$(uname -m)
+
+say "freezing physapp $VERSION with PyInstaller (several minutes)"
+rm -rf dist/physapp build/pyinstaller
+"$PY" -m PyInstaller packaging/physapp.spec --noconfirm --log-level WARN \
+  --distpath dist --workpath build/pyinstaller
+
+# launcher files next to the executable
+cp packaging/install.sh packaging/uninstall.sh dist/physapp/
+cp packaging/physapp.desktop physapp/resources/icons/physapp.svg dist/physapp/
+cp packaging/BUNDLE-README.md dist/physapp/README.md
+chmod +x dist/physapp/install.sh dist/physapp/uninstall.sh
+
+if [ "$SMOKE" = 1 ]; then
+  say "smoke test of the bundle (no venv, no PYTHONPATH)"
+  packaging/smoke.sh dist/physapp
+fi
+if [ "$ARCHIVE" = 1 ]; then
+  NAME="physapp-$VERSION-linux-$ARCH"
+  say "archiving dist/$NAME.tar.gz"
+  tar -C dist -czf "dist/$NAME.tar.gz" --transform "s,^physapp,$NAME," physapp
+  ls -l "dist/$NAME.tar.gz" >&2
+fi
+say "done: dist/physapp/physapp"

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Build the wheel and sdist (dist/physapp-<version>-py3-none-any.whl, dist/physapp-<version>.tar.gz)
+# and check them: each is installed into a fresh virtual environment (CPU torch first) and runs
+# `physapp --version`, a solve and a prediction with the shipped surrogate.
+# Usage: packaging/build_wheel.sh [--no-check]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+say() { printf '\033[1m[physapp wheel]\033[0m %s\n' "$*" >&2; }
+tools/bootstrap.sh
+PY=.venv/bin/python
+"$PY" -m pip --disable-pip-version-check -q install "build==1.6.1" \
+  2> >(grep -v "^WARNING: Location" >&2)
+rm -rf dist/physapp-*.whl dist/physapp-*.tar.gz.sdist
+"$PY" -m build --outdir dist . >/dev/null
+ls -l dist/physapp-*.whl dist/physapp-*[0-9].tar.gz >&2
+[ "${1:-}" = "--no-check" ] && exit 0
+for kind in whl tar.gz; do
+  T=$(mktemp -d)
+  say "installing the $kind into a fresh venv ($T)"
+  python3 -m venv "$T/venv"
+  "$T/venv/bin/pip" --disable-pip-version-check -q install "torch==2.13.0" \
+    2> >(grep -v "^WARNING: Location" >&2)
+  "$T/venv/bin/pip" --disable-pip-version-check -q install dist/physapp-*[0-9]."$kind" \
+    2> >(grep -v "^WARNING: Location" >&2)
+  (cd "$T" && HOME="$T" venv/bin/physapp --version \
+    && HOME="$T" venv/bin/physapp solve plate-with-hole --set mesh_size=0.004 --out p.vtu >/dev/null \
+    && HOME="$T" venv/bin/physapp predict plate-with-hole --out q.vtu >/dev/null \
+    && HOME="$T" venv/bin/physapp studies | grep -q "pressure_vessel/vessel" \
+    && echo "$kind: installed physapp solves, predicts with its shipped surrogate, sees the example plugin")
+  rm -rf "$T"
+done
