@@ -46,7 +46,7 @@ def _finish(size: float | None, progress: ProgressFn, cancel: CancelToken) -> Me
     gmsh.option.setNumber("Mesh.MeshSizeMax", h)
     gmsh.option.setNumber("Mesh.MeshSizeMin", 0.0)
     gmsh.option.setNumber("Mesh.Algorithm3D", 10)
-    gmsh.option.setNumber("General.NumThreads", 2)
+    gmsh.option.setNumber("General.NumThreads", 1)  # deterministic (HXT threads vary the mesh)
     cancel.check()
     progress(0.3, f"Meshing {len(volumes)} solid(s), element size {h:.3g} m")
     gmsh.model.mesh.generate(3)

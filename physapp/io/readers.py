@@ -84,8 +84,9 @@ class ImportReport:
 
 def read_mesh(path: str | os.PathLike, *, length_unit: str | None = None,
               size: float | None = None, feature_angle: float = 30.0,
-              progress: ProgressFn = no_progress,
-              cancel: CancelToken = NEVER) -> tuple[MeshData, ImportReport]:
+              progress: ProgressFn = no_progress, cancel: CancelToken = NEVER,
+              isolate: bool = True, timeout: float | None = None,
+              ) -> tuple[MeshData, ImportReport]:
     """Read a mesh or CAD file; return the mesh (in metres) and a report.
 
     Parameters
@@ -95,6 +96,11 @@ def read_mesh(path: str | os.PathLike, *, length_unit: str | None = None,
     size : element size (m) for CAD and surfaces (default: a twentieth of the diagonal).
     feature_angle : degrees between neighbouring boundary facets that split faces, when the file
         has no boundary regions.
+    isolate : read and mesh in a child process (:func:`physapp.core.isolate.run_isolated`) with a
+        memory limit and a time limit, so that a native crash of meshio, gmsh or a plugin's reader
+        on a hostile file is reported ("the reader crashed on this file") instead of taking the
+        caller down. ``False`` reads in this process (trusted files, tests).
+    timeout : seconds the isolated read may take (default ``$PHYSAPP_READ_TIMEOUT`` or 900).
     """
     path = Path(path)
     if not path.exists():
@@ -107,12 +113,56 @@ def read_mesh(path: str | os.PathLike, *, length_unit: str | None = None,
     unit = length_unit or ("mm" if suffix in CAD | SURFACES else "m")
     if unit not in UNIT_TO_M:
         raise ImportError_(f"Unknown length unit '{unit}'; use one of {', '.join(UNIT_TO_M)}.")
+    if not os.access(path, os.R_OK):
+        raise ImportError_(f"'{path.name}' cannot be read: permission denied. Check the file's "
+                           "permissions (e.g. chmod u+r).")
+    if isolate:
+        return _read_isolated(path, unit, size, feature_angle, progress, cancel, timeout)
     plugin = _plugin_reader(suffix)  # a plugin's [[readers]] for this extension
     if plugin is not None:
         return _read_with_plugin(plugin, path, unit)
     if suffix in CAD | SURFACES:
         return _read_with_gmsh(path, suffix, unit, size, progress, cancel)
     return _read_with_meshio(path, unit, feature_angle, progress, cancel)
+
+
+def _read_isolated(path: Path, unit: str, size, feature_angle, progress, cancel, timeout):
+    from physapp.core.isolate import ChildCrashed, run_isolated
+
+    if timeout is None:
+        try:
+            timeout = float(os.environ.get("PHYSAPP_READ_TIMEOUT", "") or 900.0)
+        except ValueError:
+            timeout = 900.0
+    kind = _kind(path)
+    try:
+        return run_isolated(
+            _read_in_child, str(path), unit, size, feature_angle, timeout=timeout,
+            what=f"Reading '{path.name}' ({kind})", progress=progress, cancel=cancel)
+    except ChildCrashed as exc:
+        if exc.signal_name == "SIGKILL":
+            raise ImportError_(str(exc)) from None
+        raise ImportError_(
+            f"'{path.name}': the reader crashed on this file ({kind}; {exc.signal_name}). The file "
+            "is probably corrupt or in a variant physapp cannot read: export it again, or in "
+            "another format.") from None
+
+
+def _read_in_child(path: str, unit: str, size, feature_angle, progress: ProgressFn = no_progress):
+    """Body of an isolated read (runs in the child process)."""
+    return read_mesh(path, length_unit=unit, size=size, feature_angle=feature_angle,
+                     progress=progress, isolate=False)
+
+
+def _kind(path: Path) -> str:
+    """A short name of the file's type for messages ("STL", "Gmsh MSH", "STEP", ...)."""
+    s = path.suffix.lower()
+    names = {".step": "STEP", ".stp": "STEP", ".iges": "IGES", ".igs": "IGES", ".brep": "BREP",
+             ".stl": "STL", ".obj": "OBJ", ".ply": "PLY", ".msh": "Gmsh MSH", ".vtu": "VTU",
+             ".vtk": "legacy VTK", ".xdmf": "XDMF", ".xmf": "XDMF", ".inp": "Abaqus INP",
+             ".med": "MED", ".nas": "Nastran", ".bdf": "Nastran", ".fem": "Nastran",
+             ".mesh": "Medit", ".meshb": "Medit", ".su2": "SU2", ".f3grid": "FLAC3D"}
+    return names.get(s, s[1:].upper() or "unknown type")
 
 
 def _plugin_reader(suffix: str):
