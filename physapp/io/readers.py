@@ -119,11 +119,36 @@ def read_mesh(path: str | os.PathLike, *, length_unit: str | None = None,
     if isolate:
         return _read_isolated(path, unit, size, feature_angle, progress, cancel, timeout)
     plugin = _plugin_reader(suffix)  # a plugin's [[readers]] for this extension
+    fallback = ""
     if plugin is not None:
-        return _read_with_plugin(plugin, path, unit)
+        if not (plugin.override and _builtin_reads(suffix)):
+            return _read_with_plugin(plugin, path, unit)
+        try:
+            return _read_with_plugin(plugin, path, unit)
+        except Exception as exc:  # noqa: BLE001 - an overriding reader failing: the built-in reads
+            from physapp.core.errors import Cancelled
+            from physapp.plugins import notice, record_failure
+
+            if isinstance(exc, Cancelled):
+                raise
+            err = exc if isinstance(exc, PhysappError) else record_failure(plugin, exc)
+            fallback = (f"the reader of plugin '{plugin.plugin}' failed ({err}); the file was "
+                        "read with the built-in reader instead")
+            notice(fallback)
     if suffix in CAD | SURFACES:
-        return _read_with_gmsh(path, suffix, unit, size, progress, cancel)
-    return _read_with_meshio(path, unit, feature_angle, progress, cancel)
+        mesh, report = _read_with_gmsh(path, suffix, unit, size, progress, cancel)
+    else:
+        mesh, report = _read_with_meshio(path, unit, feature_angle, progress, cancel)
+    if fallback:
+        report.notes.append(fallback)
+    return mesh, report
+
+
+def _builtin_reads(suffix: str) -> bool:
+    from physapp.plugins import contributions
+
+    return any(suffix in (e.lower() for e in c.data.get("extensions", ()))
+               for c in contributions("readers", builtin_only=True))
 
 
 def _read_isolated(path: Path, unit: str, size, feature_angle, progress, cancel, timeout):
