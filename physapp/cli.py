@@ -27,8 +27,54 @@ COMMANDS = ("solve", "studies", "gui", "train", "predict", "info", "sweep", "plu
             "export")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that, on a usage error with --json on the command line, also prints
+    {"error", "exit_code": 2} on stdout (subcommand parsers are of this class too)."""
+
+    want_json = False
+
+    def error(self, message: str):  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        if _Parser.want_json:
+            print(json.dumps({"error": message, "exit_code": EXIT_USAGE}), flush=True)
+        raise SystemExit(EXIT_USAGE)
+
+
+class _NativeStdoutToStderr:
+    """With --json, stdout must hold only the JSON: file descriptor 1 goes to stderr while the
+    command runs (gmsh, OpenCASCADE and meshio print from C/C++), and Python's ``sys.stdout``
+    writes to the real stdout. Child processes inherit the redirected descriptor."""
+
+    def __enter__(self):
+        self.saved = None
+        try:
+            if sys.stdout is None or sys.stdout.fileno() != 1:
+                return self
+            sys.stdout.flush()
+            self.saved = os.dup(1)
+            os.dup2(2, 1)
+            self.stdout = sys.stdout
+            sys.stdout = open(self.saved, "w", closefd=False, buffering=1,
+                              encoding=getattr(sys.stdout, "encoding", None) or "utf-8")
+        except (AttributeError, OSError, ValueError):
+            self.saved = None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.saved is None:
+            return
+        try:
+            sys.stdout.flush()
+        except (OSError, ValueError):
+            pass
+        sys.stdout = self.stdout
+        os.dup2(self.saved, 1)
+        os.close(self.saved)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="physapp",
         description="Explore designs interactively: parametric studies, a finite-element "
         "reference solver and fast surrogates. Without a command the desktop app starts.",
@@ -546,11 +592,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                   f"commands: {', '.join(COMMANDS)})", file=sys.stderr)
             return EXIT_ERROR
         if argv and not argv[0].startswith("-"):
-            print(f"physapp: error: unknown command '{argv[0]}' (commands: {', '.join(COMMANDS)}); "
-                  "see physapp --help", file=sys.stderr)
+            message = f"unknown command '{argv[0]}' (commands: {', '.join(COMMANDS)})"
+            print(f"physapp: error: {message}; see physapp --help", file=sys.stderr)
+            if "--json" in argv:
+                print(json.dumps({"error": message, "exit_code": EXIT_USAGE}))
             return EXIT_USAGE
         return cmd_gui(None, argv)  # the study gallery first
+    _Parser.want_json = "--json" in argv
     args = build_parser().parse_args(argv)
+    if getattr(args, "json", False):
+        with _NativeStdoutToStderr():
+            return _run(args)
+    return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         if args.command == "solve":
             return cmd_solve(args)
