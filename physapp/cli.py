@@ -491,6 +491,22 @@ def _add_sweep_parser(sub: argparse._SubParsersAction) -> None:
     sweep.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
 
 
+def _check_sweep_args(args: argparse.Namespace) -> None:
+    """Everything that can be checked before the data set file is created."""
+    if args.workers is not None and args.workers < 1:
+        raise PhysappError(f"--workers must be at least 1 (got {args.workers}).")
+    if not 0 <= args.seed < 2**32:
+        raise PhysappError(f"--seed must be between 0 and {2**32 - 1} (got {args.seed}).")
+    if not args.resume and not 3 <= args.samples <= 10_000_000:
+        raise PhysappError(f"--samples must be between 3 and 10000000 (got {args.samples}).")
+    if not 0 < args.test_fraction < 1 and args.test_fraction != 0:
+        raise PhysappError(f"--test-fraction must be in [0, 1) (got {args.test_fraction}).")
+    if args.scheduler:
+        from physapp.compute.cluster import check_address
+
+        check_address(args.scheduler)
+
+
 def _cmd_sweep(args: argparse.Namespace) -> int:
     import signal
     from pathlib import Path
@@ -501,6 +517,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     tty = sys.stderr.isatty()
+    _check_sweep_args(args)
 
     progress = _progress_printer(args.quiet)
 
