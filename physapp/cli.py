@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from physapp import __version__
 from physapp.core.errors import Cancelled, PhysappError, SolverError
@@ -272,10 +273,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if not (out.parent if str(out.parent) else Path(".")).is_dir():
         raise PhysappError(f"Cannot write '{out}': the folder '{out.parent}' does not exist.")
+    if out.is_dir():
+        raise PhysappError(f"--out '{out}' is a folder; give a model file name such as "
+                           f"{out / 'model.pt'}.")
+    if not os.access(out.parent if str(out.parent) else Path("."), os.W_OK):
+        raise PhysappError(f"Cannot write '{out}': the folder '{out.parent}' is not writable.")
     if args.epochs is not None and args.epochs < 1:
         raise PhysappError("--epochs must be at least 1.")
     try:
-        from physapp.surrogates.dataset import Dataset
+        import physapp.surrogates.dataset  # noqa: F401 - a clear error if it is missing
     except ImportError:
         raise PhysappError("Reading sweep data sets is not available in this installation "
                            "(physapp.surrogates.dataset is missing).") from None
@@ -292,7 +298,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     if args.model != "all":
         _check_kind(args.model)  # unknown kind: a clear error before reading the data
-    data = Dataset.open(args.data).training_data()
+    data = read_training_data(args.data)
     progress = _progress_printer(args.quiet)
     kinds = list(KINDS) if args.model == "all" else [args.model]
     models = {}
@@ -322,6 +328,29 @@ def _cmd_train(args: argparse.Namespace) -> int:
         for kind, path in written.items():
             print(f"Wrote {path} ({kind})")
     return EXIT_OK
+
+
+def read_training_data(path: str):
+    """The finished samples of a sweep data set, or one clear error for a damaged file."""
+    import numpy as np
+
+    from physapp.surrogates.dataset import Dataset
+
+    try:
+        data = Dataset.open(path).training_data()
+        arrays = [data.X, data.coords, *data.fields.values()]
+        finite = all(np.all(np.isfinite(np.asarray(a, dtype=float))) for a in arrays)
+    except PhysappError:
+        raise
+    except (OSError, KeyError, ValueError, TypeError, IndexError, RuntimeError,
+            AttributeError) as exc:
+        raise PhysappError(
+            f"'{Path(path).name}' cannot be read as a sweep data set: it is damaged "
+            f"({type(exc).__name__}: {str(exc)[:120]}). Run the sweep again.") from None
+    if not finite:
+        raise PhysappError(f"'{Path(path).name}' holds NaN or infinite values: the file is "
+                           "damaged. Run the sweep again.")
+    return data
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
@@ -426,7 +455,12 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
+    import math
+
     from physapp.io.readers import read_mesh
+
+    if args.size is not None and not (math.isfinite(args.size) and args.size > 0):
+        raise PhysappError(f"--size must be a positive element size in metres (got {args.size}).")
 
     _, report = read_mesh(args.file, length_unit=args.unit, size=args.size)
     if args.json:
