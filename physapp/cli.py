@@ -11,9 +11,10 @@ from pathlib import Path
 
 from physapp import __version__
 from physapp.core.errors import Cancelled, PhysappError, SolverError
+from physapp.core.lifetime import Terminated
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
-EXIT_SOLVER, EXIT_INTERNAL = 3, 70
+EXIT_SOLVER, EXIT_INTERNAL, EXIT_TERMINATED = 3, 70, 143
 EXIT_CODES = """Exit status:
   0    success
   1    error the user can fix: bad parameter value, unknown study or model, unreadable or
@@ -22,6 +23,7 @@ EXIT_CODES = """Exit status:
   3    the solver failed (singular system, no convergence; a sweep where every sample failed)
   70   internal error (a bug: please report it; PHYSAPP_DEBUG=1 prints the traceback)
   130  cancelled or interrupted (Ctrl-C); an interrupted sweep resumes with --resume
+  143  terminated (SIGTERM); worker processes are stopped, finished samples kept
 With --json a command prints one JSON object on stdout (on failure {"error": ..., "exit_code":
 ...}); progress and notes go to stderr."""
 COMMANDS = ("solve", "studies", "gui", "train", "predict", "info", "sweep", "plugins",
@@ -651,6 +653,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_gui(None, argv)  # the study gallery first
     _Parser.want_json = "--json" in argv
     args = build_parser().parse_args(argv)
+    if args.command != "gui":
+        from physapp.core.lifetime import terminate_cleanly
+
+        terminate_cleanly()  # SIGTERM unwinds (workers stopped, files closed), then exit 143
     if getattr(args, "json", False):
         with _NativeStdoutToStderr():
             return _run(args)
@@ -682,6 +688,8 @@ def _run(args: argparse.Namespace) -> int:
         return _fail(args, EXIT_CANCELLED, "cancelled", "physapp: cancelled")
     except KeyboardInterrupt:
         return _fail(args, EXIT_CANCELLED, "interrupted", "\nphysapp: interrupted")
+    except Terminated:
+        return _fail(args, EXIT_TERMINATED, "terminated", "physapp: terminated (SIGTERM)")
     except SolverError as exc:
         return _fail(args, EXIT_SOLVER, str(exc), f"physapp: solver failed: {exc}")
     except PhysappError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import signal
 import threading
 from collections.abc import Iterator
 
@@ -27,7 +28,10 @@ def gmsh_model(name: str) -> Iterator[None]:
     """
     with _LOCK:
         if not gmsh.isInitialized():
+            term = signal.getsignal(signal.SIGTERM)
             gmsh.initialize(interruptible=False)
+            if threading.current_thread() is threading.main_thread() and term is not None:
+                signal.signal(signal.SIGTERM, term)  # OpenCASCADE resets it: keep physapp's
         gmsh.option.setNumber("General.Terminal", 0)
         gmsh.clear()
         gmsh.option.restoreDefaults()  # options are global: one mesher's settings must not leak
