@@ -154,6 +154,9 @@ def cmd_solve(args: argparse.Namespace) -> int:
     study = get_study(args.study)
     params = study.check(parse_sets(args.set))
     check_output_path(args.out)
+    from physapp.core.memory import check_study_solve
+
+    check_study_solve(study, params, args.order)  # refuse before meshing what cannot fit
 
     progress = _progress_printer(args.quiet)
     result = ReferenceSolver(order=args.order).solve(study, params, progress=progress)
@@ -543,6 +546,26 @@ def _check_sweep_args(args: argparse.Namespace) -> None:
         check_address(args.scheduler)
 
 
+def _check_sweep_memory(args: argparse.Namespace) -> None:
+    """The plan in memory and one solve per worker must fit."""
+    from physapp.core.memory import check, check_study_solve
+    from physapp.studies import get_study
+
+    study = get_study(args.study)
+    n_params = len(study.spec.parameters)
+    check(args.samples * (n_params * 8 * 4 + 64), f"Planning {args.samples} samples",
+          "use fewer samples (--samples)")
+    fixed = parse_sets(args.set)
+    try:
+        params = study.check(fixed)
+    except PhysappError:
+        return  # Dataset.create words the problem
+    workers = max(1, min(args.workers or os.cpu_count() or 1, args.samples))
+    check_study_solve(study, params, args.order, workers=workers,
+                      what=f"Solving {workers} sample(s) of {study.spec.id} at once at "
+                      f"P{args.order}")
+
+
 def _cmd_sweep(args: argparse.Namespace) -> int:
     import signal
     from pathlib import Path
@@ -583,6 +606,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
                 raise PhysappError(f"Cannot write '{out}': the folder '{out.parent}' does not "
                                    "exist.")
             vary = [v.strip() for v in args.vary.split(",") if v.strip()] if args.vary else None
+            _check_sweep_memory(args)
             data = Dataset.create(out, args.study, args.samples, args.sampler, args.seed,
                                   args.test_fraction, vary=vary, fixed=parse_sets(args.set),
                                   order=args.order, overwrite=args.overwrite,

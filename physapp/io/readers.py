@@ -116,6 +116,11 @@ def read_mesh(path: str | os.PathLike, *, length_unit: str | None = None,
     if not os.access(path, os.R_OK):
         raise ImportError_(f"'{path.name}' cannot be read: permission denied. Check the file's "
                            "permissions (e.g. chmod u+r).")
+    _check_magic(path, suffix)
+    from physapp.core.memory import check
+
+    check(READ_FACTOR.get(suffix, 6) * path.stat().st_size, f"Reading '{path.name}'",
+          "use a coarser or smaller mesh, or split the file")
     if isolate:
         return _read_isolated(path, unit, size, feature_angle, progress, cancel, timeout)
     plugin = _plugin_reader(suffix)  # a plugin's [[readers]] for this extension
@@ -149,6 +154,27 @@ def _builtin_reads(suffix: str) -> bool:
 
     return any(suffix in (e.lower() for e in c.data.get("extensions", ()))
                for c in contributions("readers", builtin_only=True))
+
+
+#: memory needed to read a file, in multiples of its size (ASCII meshes become arrays, lists of
+#: lines and Python objects on the way; CAD is meshed at the requested size, checked later)
+READ_FACTOR = {".msh": 6, ".vtk": 6, ".vtu": 6, ".inp": 8, ".stl": 8, ".obj": 8, ".ply": 8,
+               ".step": 4, ".stp": 4, ".iges": 4, ".igs": 4, ".brep": 4}
+#: how text mesh formats begin (after blank space and a byte-order mark)
+MESH_MAGIC = {".msh": (b"$MeshFormat", b"$NOD", b"$Comments", b"$Comment"),
+              ".vtk": (b"# vtk DataFile",), ".vtu": (b"<",), ".xdmf": (b"<",), ".xmf": (b"<",)}
+
+
+def _check_magic(path: Path, suffix: str) -> None:
+    magic = MESH_MAGIC.get(suffix)
+    if magic is None:
+        return
+    with open(path, "rb") as fh:
+        head = fh.read(4096).lstrip(b"\xef\xbb\xbf").lstrip()
+    if not any(head.startswith(m) for m in magic):
+        raise ImportError_(f"'{path.name}' is not a {_kind(path)} file (it does not begin with "
+                           f"'{magic[0].decode()}'): it is corrupt, truncated at the start, or "
+                           "another format with the wrong extension.")
 
 
 def _read_isolated(path: Path, unit: str, size, feature_angle, progress, cancel, timeout):
