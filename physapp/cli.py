@@ -255,6 +255,9 @@ def _add_model_parsers(sub: argparse._SubParsersAction) -> None:
                          help="output file: .vtu, .vtk, .xdmf or .msh")
     predict.add_argument("--device", default="auto",
                          help="auto, cpu, cuda or cuda:N (default: %(default)s)")
+    predict.add_argument("--raw", action="store_true",
+                         help="predict without checking the design against the model's study "
+                         "(for a model whose study is not installed)")
     predict.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
 
 
@@ -365,6 +368,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     values = parse_sets(args.set)
     check_output_path(args.out)
     model = load_surrogate(_model_path(args.model), device=args.device)
+    if not args.raw:
+        _check_against_study(model, values)
     result = model.predict(values)
     path = write_result(result, args.out)
     meta = result.meta
@@ -385,6 +390,35 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         print(f"Wrote {path} ({model.kind} surrogate of {model.study_id}, "
               f"{result.mesh.n_points} nodes, {meta['latency_ms']:.1f} ms)")
     return EXIT_OK
+
+
+def _check_against_study(model, values: dict[str, float]) -> None:
+    """The model's study must be known and hold its parameters; the design must be inside the
+    study's bounds (outside the trained range only warns, after the prediction)."""
+    from physapp.studies import get_study
+
+    try:
+        study = get_study(model.study_id)
+    except (PhysappError, KeyError) as exc:
+        raise PhysappError(
+            f"The model was trained for study '{model.study_id}', which is not known here "
+            f"({exc}); its parameters cannot be checked. Install the plugin that provides the "
+            "study, or add --raw to predict without checks.") from None
+    names = {p.name for p in study.spec.parameters}
+    foreign = sorted(set(model.param_names) - names)
+    if foreign:
+        raise PhysappError(
+            f"The model says it was trained for study '{model.study_id}', but that study has no "
+            f"parameter {', '.join(foreign)}: the model file names the wrong study. Add --raw to "
+            "predict without checks.")
+    unknown = sorted(set(values) - set(model.param_names) - set(model.fixed))
+    if unknown:
+        raise PhysappError(f"Unknown parameter(s) {', '.join(unknown)}; the model takes "
+                           f"{', '.join(model.param_names)}.")
+    full = {**{k: v for k, v in model.fixed.items() if k in names},
+            **{n: model.info.defaults.get(n) for n in model.param_names
+               if model.info.defaults.get(n) is not None}, **values}
+    study.check(full)  # out of the study's bounds, or a geometry that does not fit: an error
 
 
 def _model_path(text: str) -> str:

@@ -134,3 +134,60 @@ def test_session_with_bad_camera_is_refused_before_solving(tmp_path, capsys):
     path.write_text(json.dumps(session))
     code, _, err = in_process(capsys, "export", "--session", path, "-o", tmp_path / "f.png")
     assert code == 1 and "view.camera" in err
+
+
+def _model_with_study(tmp_path, study_id):
+    import torch
+
+    payload = torch.load(DATA / "plate-podgp.pt", map_location="cpu", weights_only=True)
+    meta = json.loads(payload["meta"])
+    meta["info"]["study_id"] = study_id
+    if "study_id" in meta:
+        meta["study_id"] = study_id
+    payload["meta"] = json.dumps(meta)
+    path = tmp_path / f"{study_id.replace('/', '_')}.pt"
+    torch.save(payload, path)
+    return path
+
+
+def test_predict_checks_the_design_against_the_study(tmp_path, capsys):
+    from physapp.surrogates.storage import load_surrogate
+
+    model = DATA / "plate-podgp.pt"
+    out = tmp_path / "p.vtu"
+    code, _, err = in_process(capsys, "predict", model, "--set", "radius=-5", "--out", out)
+    assert code == 1 and "outside its range" in err and not out.exists()
+    code, _, err = in_process(capsys, "predict", model, "--set", "traction=6e8", "--out", out)
+    assert code == 1 and "outside its range" in err
+    # a model trained on a narrower traction range than the study allows
+    import torch
+
+    payload = torch.load(model, map_location="cpu", weights_only=True)
+    meta = json.loads(payload["meta"])
+    i = meta["info"]["param_names"].index("traction")
+    meta["info"]["bounds"][i] = [0.0, 1e8]
+    payload["meta"] = json.dumps(meta)
+    narrow = tmp_path / "narrow.pt"
+    torch.save(payload, narrow)
+    assert list(load_surrogate(narrow).bounds[i]) == [0.0, 1e8]
+    code, stdout, err = in_process(capsys, "predict", narrow, "--set", "traction=3e8",
+                                   "--out", out, "--json")
+    assert code == 0 and "outside the trained range" in err
+    assert json.loads(stdout)["out_of_range"] == ["traction"]
+    code, stdout, err = in_process(capsys, "predict", narrow, "--set", "traction=5e7",
+                                   "--out", out, "--json")
+    assert code == 0 and json.loads(stdout)["out_of_range"] == []
+
+
+@pytest.mark.parametrize("study_id, message", [
+    ("no-such-study", "not known here"),
+    ("heat-sink", "names the wrong study"),
+])
+def test_predict_refuses_a_model_of_an_unknown_or_wrong_study(tmp_path, capsys, study_id,
+                                                             message):
+    path = _model_with_study(tmp_path, study_id)
+    out = tmp_path / "p.vtu"
+    code, _, err = in_process(capsys, "predict", path, "--out", out)
+    assert code == 1 and message in err and "--raw" in err
+    code, _, err = in_process(capsys, "predict", path, "--out", out, "--raw")
+    assert code == 0 and out.exists()
