@@ -7,12 +7,14 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from physapp import __version__
 from physapp.core.errors import Cancelled, PhysappError, SolverError
+from physapp.core.lifetime import Terminated
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
-EXIT_SOLVER, EXIT_INTERNAL = 3, 70
+EXIT_SOLVER, EXIT_INTERNAL, EXIT_TERMINATED = 3, 70, 143
 EXIT_CODES = """Exit status:
   0    success
   1    error the user can fix: bad parameter value, unknown study or model, unreadable or
@@ -21,14 +23,61 @@ EXIT_CODES = """Exit status:
   3    the solver failed (singular system, no convergence; a sweep where every sample failed)
   70   internal error (a bug: please report it; PHYSAPP_DEBUG=1 prints the traceback)
   130  cancelled or interrupted (Ctrl-C); an interrupted sweep resumes with --resume
+  143  terminated (SIGTERM); worker processes are stopped, finished samples kept
 With --json a command prints one JSON object on stdout (on failure {"error": ..., "exit_code":
 ...}); progress and notes go to stderr."""
 COMMANDS = ("solve", "studies", "gui", "train", "predict", "info", "sweep", "plugins",
             "export")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that, on a usage error with --json on the command line, also prints
+    {"error", "exit_code": 2} on stdout (subcommand parsers are of this class too)."""
+
+    want_json = False
+
+    def error(self, message: str):  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        if _Parser.want_json:
+            print(json.dumps({"error": message, "exit_code": EXIT_USAGE}), flush=True)
+        raise SystemExit(EXIT_USAGE)
+
+
+class _NativeStdoutToStderr:
+    """With --json, stdout must hold only the JSON: file descriptor 1 goes to stderr while the
+    command runs (gmsh, OpenCASCADE and meshio print from C/C++), and Python's ``sys.stdout``
+    writes to the real stdout. Child processes inherit the redirected descriptor."""
+
+    def __enter__(self):
+        self.saved = None
+        try:
+            if sys.stdout is None or sys.stdout.fileno() != 1:
+                return self
+            sys.stdout.flush()
+            self.saved = os.dup(1)
+            os.dup2(2, 1)
+            self.stdout = sys.stdout
+            sys.stdout = open(self.saved, "w", closefd=False, buffering=1,
+                              encoding=getattr(sys.stdout, "encoding", None) or "utf-8")
+        except (AttributeError, OSError, ValueError):
+            self.saved = None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.saved is None:
+            return
+        try:
+            sys.stdout.flush()
+        except (OSError, ValueError):
+            pass
+        sys.stdout = self.stdout
+        os.dup2(self.saved, 1)
+        os.close(self.saved)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="physapp",
         description="Explore designs interactively: parametric studies, a finite-element "
         "reference solver and fast surrogates. Without a command the desktop app starts.",
@@ -105,6 +154,9 @@ def cmd_solve(args: argparse.Namespace) -> int:
     study = get_study(args.study)
     params = study.check(parse_sets(args.set))
     check_output_path(args.out)
+    from physapp.core.memory import check_study_solve
+
+    check_study_solve(study, params, args.order)  # refuse before meshing what cannot fit
 
     progress = _progress_printer(args.quiet)
     result = ReferenceSolver(order=args.order).solve(study, params, progress=progress)
@@ -203,6 +255,9 @@ def _add_model_parsers(sub: argparse._SubParsersAction) -> None:
                          help="output file: .vtu, .vtk, .xdmf or .msh")
     predict.add_argument("--device", default="auto",
                          help="auto, cpu, cuda or cuda:N (default: %(default)s)")
+    predict.add_argument("--raw", action="store_true",
+                         help="predict without checking the design against the model's study "
+                         "(for a model whose study is not installed)")
     predict.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
 
 
@@ -226,10 +281,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if not (out.parent if str(out.parent) else Path(".")).is_dir():
         raise PhysappError(f"Cannot write '{out}': the folder '{out.parent}' does not exist.")
+    if out.is_dir():
+        raise PhysappError(f"--out '{out}' is a folder; give a model file name such as "
+                           f"{out / 'model.pt'}.")
+    if not os.access(out.parent if str(out.parent) else Path("."), os.W_OK):
+        raise PhysappError(f"Cannot write '{out}': the folder '{out.parent}' is not writable.")
     if args.epochs is not None and args.epochs < 1:
         raise PhysappError("--epochs must be at least 1.")
     try:
-        from physapp.surrogates.dataset import Dataset
+        import physapp.surrogates.dataset  # noqa: F401 - a clear error if it is missing
     except ImportError:
         raise PhysappError("Reading sweep data sets is not available in this installation "
                            "(physapp.surrogates.dataset is missing).") from None
@@ -246,7 +306,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     if args.model != "all":
         _check_kind(args.model)  # unknown kind: a clear error before reading the data
-    data = Dataset.open(args.data).training_data()
+    data = read_training_data(args.data)
     progress = _progress_printer(args.quiet)
     kinds = list(KINDS) if args.model == "all" else [args.model]
     models = {}
@@ -278,6 +338,29 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def read_training_data(path: str):
+    """The finished samples of a sweep data set, or one clear error for a damaged file."""
+    import numpy as np
+
+    from physapp.surrogates.dataset import Dataset
+
+    try:
+        data = Dataset.open(path).training_data()
+        arrays = [data.X, data.coords, *data.fields.values()]
+        finite = all(np.all(np.isfinite(np.asarray(a, dtype=float))) for a in arrays)
+    except PhysappError:
+        raise
+    except (OSError, KeyError, ValueError, TypeError, IndexError, RuntimeError,
+            AttributeError) as exc:
+        raise PhysappError(
+            f"'{Path(path).name}' cannot be read as a sweep data set: it is damaged "
+            f"({type(exc).__name__}: {str(exc)[:120]}). Run the sweep again.") from None
+    if not finite:
+        raise PhysappError(f"'{Path(path).name}' holds NaN or infinite values: the file is "
+                           "damaged. Run the sweep again.")
+    return data
+
+
 def _cmd_predict(args: argparse.Namespace) -> int:
     from physapp.io.results import check_output_path, write_result
     from physapp.surrogates.storage import load_surrogate
@@ -285,6 +368,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     values = parse_sets(args.set)
     check_output_path(args.out)
     model = load_surrogate(_model_path(args.model), device=args.device)
+    if not args.raw:
+        _check_against_study(model, values)
     result = model.predict(values)
     path = write_result(result, args.out)
     meta = result.meta
@@ -305,6 +390,35 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         print(f"Wrote {path} ({model.kind} surrogate of {model.study_id}, "
               f"{result.mesh.n_points} nodes, {meta['latency_ms']:.1f} ms)")
     return EXIT_OK
+
+
+def _check_against_study(model, values: dict[str, float]) -> None:
+    """The model's study must be known and hold its parameters; the design must be inside the
+    study's bounds (outside the trained range only warns, after the prediction)."""
+    from physapp.studies import get_study
+
+    try:
+        study = get_study(model.study_id)
+    except (PhysappError, KeyError) as exc:
+        raise PhysappError(
+            f"The model was trained for study '{model.study_id}', which is not known here "
+            f"({exc}); its parameters cannot be checked. Install the plugin that provides the "
+            "study, or add --raw to predict without checks.") from None
+    names = {p.name for p in study.spec.parameters}
+    foreign = sorted(set(model.param_names) - names)
+    if foreign:
+        raise PhysappError(
+            f"The model says it was trained for study '{model.study_id}', but that study has no "
+            f"parameter {', '.join(foreign)}: the model file names the wrong study. Add --raw to "
+            "predict without checks.")
+    unknown = sorted(set(values) - set(model.param_names) - set(model.fixed))
+    if unknown:
+        raise PhysappError(f"Unknown parameter(s) {', '.join(unknown)}; the model takes "
+                           f"{', '.join(model.param_names)}.")
+    full = {**{k: v for k, v in model.fixed.items() if k in names},
+            **{n: model.info.defaults.get(n) for n in model.param_names
+               if model.info.defaults.get(n) is not None}, **values}
+    study.check(full)  # out of the study's bounds, or a geometry that does not fit: an error
 
 
 def _model_path(text: str) -> str:
@@ -380,7 +494,12 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
+    import math
+
     from physapp.io.readers import read_mesh
+
+    if args.size is not None and not (math.isfinite(args.size) and args.size > 0):
+        raise PhysappError(f"--size must be a positive element size in metres (got {args.size}).")
 
     _, report = read_mesh(args.file, length_unit=args.unit, size=args.size)
     if args.json:
@@ -445,6 +564,42 @@ def _add_sweep_parser(sub: argparse._SubParsersAction) -> None:
     sweep.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
 
 
+def _check_sweep_args(args: argparse.Namespace) -> None:
+    """Everything that can be checked before the data set file is created."""
+    if args.workers is not None and args.workers < 1:
+        raise PhysappError(f"--workers must be at least 1 (got {args.workers}).")
+    if not 0 <= args.seed < 2**32:
+        raise PhysappError(f"--seed must be between 0 and {2**32 - 1} (got {args.seed}).")
+    if not args.resume and not 3 <= args.samples <= 10_000_000:
+        raise PhysappError(f"--samples must be between 3 and 10000000 (got {args.samples}).")
+    if not 0 < args.test_fraction < 1 and args.test_fraction != 0:
+        raise PhysappError(f"--test-fraction must be in [0, 1) (got {args.test_fraction}).")
+    if args.scheduler:
+        from physapp.compute.cluster import check_address
+
+        check_address(args.scheduler)
+
+
+def _check_sweep_memory(args: argparse.Namespace) -> None:
+    """The plan in memory and one solve per worker must fit."""
+    from physapp.core.memory import check, check_study_solve
+    from physapp.studies import get_study
+
+    study = get_study(args.study)
+    n_params = len(study.spec.parameters)
+    check(args.samples * (n_params * 8 * 4 + 64), f"Planning {args.samples} samples",
+          "use fewer samples (--samples)")
+    fixed = parse_sets(args.set)
+    try:
+        params = study.check(fixed)
+    except PhysappError:
+        return  # Dataset.create words the problem
+    workers = max(1, min(args.workers or os.cpu_count() or 1, args.samples))
+    check_study_solve(study, params, args.order, workers=workers,
+                      what=f"Solving {workers} sample(s) of {study.spec.id} at once at "
+                      f"P{args.order}")
+
+
 def _cmd_sweep(args: argparse.Namespace) -> int:
     import signal
     from pathlib import Path
@@ -455,6 +610,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     tty = sys.stderr.isatty()
+    _check_sweep_args(args)
 
     progress = _progress_printer(args.quiet)
 
@@ -484,6 +640,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
                 raise PhysappError(f"Cannot write '{out}': the folder '{out.parent}' does not "
                                    "exist.")
             vary = [v.strip() for v in args.vary.split(",") if v.strip()] if args.vary else None
+            _check_sweep_memory(args)
             data = Dataset.create(out, args.study, args.samples, args.sampler, args.seed,
                                   args.test_fraction, vary=vary, fixed=parse_sets(args.set),
                                   order=args.order, overwrite=args.overwrite,
@@ -546,11 +703,25 @@ def main(argv: Sequence[str] | None = None) -> int:
                   f"commands: {', '.join(COMMANDS)})", file=sys.stderr)
             return EXIT_ERROR
         if argv and not argv[0].startswith("-"):
-            print(f"physapp: error: unknown command '{argv[0]}' (commands: {', '.join(COMMANDS)}); "
-                  "see physapp --help", file=sys.stderr)
+            message = f"unknown command '{argv[0]}' (commands: {', '.join(COMMANDS)})"
+            print(f"physapp: error: {message}; see physapp --help", file=sys.stderr)
+            if "--json" in argv:
+                print(json.dumps({"error": message, "exit_code": EXIT_USAGE}))
             return EXIT_USAGE
         return cmd_gui(None, argv)  # the study gallery first
+    _Parser.want_json = "--json" in argv
     args = build_parser().parse_args(argv)
+    if args.command != "gui":
+        from physapp.core.lifetime import terminate_cleanly
+
+        terminate_cleanly()  # SIGTERM unwinds (workers stopped, files closed), then exit 143
+    if getattr(args, "json", False):
+        with _NativeStdoutToStderr():
+            return _run(args)
+    return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         if args.command == "solve":
             return cmd_solve(args)
@@ -575,6 +746,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(args, EXIT_CANCELLED, "cancelled", "physapp: cancelled")
     except KeyboardInterrupt:
         return _fail(args, EXIT_CANCELLED, "interrupted", "\nphysapp: interrupted")
+    except Terminated:
+        return _fail(args, EXIT_TERMINATED, "terminated", "physapp: terminated (SIGTERM)")
     except SolverError as exc:
         return _fail(args, EXIT_SOLVER, str(exc), f"physapp: solver failed: {exc}")
     except PhysappError as exc:

@@ -120,6 +120,9 @@ def cmd_export(args: argparse.Namespace, progress) -> int:
     fmt, out = _format(args)
     if args.frames < 2 and args.animate:
         raise PhysappError("--frames must be at least 2.")
+    if args.animate and (args.frames > 10_000 or not 0.1 <= args.fps <= 240):
+        raise PhysappError("--fps must be between 0.1 and 240 and --frames at most 10000 "
+                           f"(got --fps {args.fps:g}, --frames {args.frames}).")
     if args.dataset:
         if fmt != "csv":
             raise PhysappError("--dataset writes a table: use -o FILE.csv.")

@@ -29,14 +29,42 @@ def connect(address: str, timeout: float = 10.0):
         from distributed import Client
     except ImportError:  # pragma: no cover - a dependency, but be clear if it is missing
         raise PhysappError("Dask is not installed: pip install 'dask[distributed]'.") from None
+    check_address(address)
+    import gc
+    import sys
+
+    hook = sys.unraisablehook  # a Client that failed to connect complains from __del__
+    sys.unraisablehook = lambda unraisable: None
     try:
         return Client(address, timeout=f"{timeout}s", set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
+        gc.collect()
         raise PhysappError(
             f"Could not reach the Dask scheduler at {address} within {timeout:g} s ({exc}). "
             "Check the address and that the scheduler is running, or run the sweep locally "
             "(leave out --scheduler)."
         ) from None
+    finally:
+        gc.collect()
+        sys.unraisablehook = hook
+
+
+SCHEMES = ("tcp", "tls", "ws", "wss", "ucx", "inproc")
+
+
+def check_address(address: str) -> None:
+    """Refuse at once what cannot be a scheduler address (Dask would try it for seconds)."""
+    text = str(address).strip()
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        scheme, rest = "tcp", text
+    host, colon, port = rest.rpartition(":")
+    ok = scheme in SCHEMES and (scheme == "inproc" or (
+        colon and host and port.isdigit() and 0 < int(port) < 65536))
+    if not ok:
+        raise PhysappError(
+            f"'{address}' is not a Dask scheduler address; expected tcp://HOST:PORT (e.g. "
+            "tcp://127.0.0.1:8786), or leave out --scheduler to solve on this computer.")
 
 
 def solve_sample(setup: dict, candidates: list[dict]) -> tuple[str, Any, float]:

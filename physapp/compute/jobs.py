@@ -36,6 +36,9 @@ class JobEvent:
 def _worker_main(tasks: mp.Queue, events: mp.Queue, preload: tuple[str, ...]) -> None:
     import importlib
 
+    from physapp.core.lifetime import die_with_parent
+
+    die_with_parent()  # the app killed: the solve (or export, or import) stops too
     for name in preload:  # pay import costs before the first job, not during it
         try:
             importlib.import_module(name)

@@ -77,6 +77,9 @@ def _worker_main(wid: int, tasks: Any, results: Any, setup: dict) -> None:
     import signal
     import traceback
 
+    from physapp.core.lifetime import die_with_parent
+
+    die_with_parent()  # the parent killed (even kill -9): do not linger as an orphan
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
     try:
         from physapp.solvers.reference import ReferenceSolver

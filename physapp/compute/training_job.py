@@ -115,6 +115,9 @@ class _EventToken(CancelToken):
 
 
 def _child(plan: TrainPlan, events: Any, stop: Any) -> None:
+    from physapp.core.lifetime import die_with_parent
+
+    die_with_parent()  # the app killed: training and its sweep workers go too
     if hasattr(os, "setpgrp"):  # one group with the sweep's workers: a kill stops them all
         os.setpgrp()
     put = events.put

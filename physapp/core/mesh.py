@@ -122,7 +122,10 @@ class MeshData:
         return sum(len(b) for b in self.cells)
 
     def cell_counts(self) -> dict[str, int]:
-        return {b.type: len(b) for b in self.cells}
+        counts: dict[str, int] = {}
+        for b in self.cells:  # several blocks of one type (e.g. one per Gmsh entity) add up
+            counts[b.type] = counts.get(b.type, 0) + len(b)
+        return counts
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         return self.points.min(axis=0), self.points.max(axis=0)

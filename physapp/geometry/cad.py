@@ -46,7 +46,7 @@ def _finish(size: float | None, progress: ProgressFn, cancel: CancelToken) -> Me
     gmsh.option.setNumber("Mesh.MeshSizeMax", h)
     gmsh.option.setNumber("Mesh.MeshSizeMin", 0.0)
     gmsh.option.setNumber("Mesh.Algorithm3D", 10)
-    gmsh.option.setNumber("General.NumThreads", 2)
+    gmsh.option.setNumber("General.NumThreads", 1)  # deterministic (HXT threads vary the mesh)
     cancel.check()
     progress(0.3, f"Meshing {len(volumes)} solid(s), element size {h:.3g} m")
     gmsh.model.mesh.generate(3)
@@ -69,6 +69,10 @@ def mesh_cad(path: str | Path, size: float | None = None, *, length_unit: str = 
             shapes = gmsh.model.occ.importShapes(str(path))
         except Exception as exc:  # gmsh raises Exception with its log line
             raise GeometryError(f"gmsh could not read '{path.name}' as {kind}: {exc}") from None
+        if not shapes:
+            raise GeometryError(
+                f"gmsh found no geometry in '{path.name}': it is not a valid {kind} file, or it "
+                "is truncated or corrupt. Export it again from the CAD program.")
         if kind == "BREP" and length_unit != "m":
             gmsh.model.occ.dilate(shapes, 0, 0, 0, *([UNIT_TO_M[length_unit]] * 3))
         solids = [s for s in shapes if s[0] == 3]
@@ -93,7 +97,8 @@ def mesh_closed_surface(path: str | Path, size: float | None = None, *, length_u
     try:
         surf = meshio.read(path)
     except (Exception, SystemExit) as exc:  # some meshio readers call sys.exit on bad data
-        raise GeometryError(f"Could not read '{path.name}': {exc}") from None
+        raise GeometryError(f"Could not read '{path.name}': the file looks truncated or corrupt "
+                            f"({type(exc).__name__}: {exc}).") from None
     tris = [c.data for c in surf.cells if c.type == "triangle"]
     if not tris:
         raise GeometryError(f"'{path.name}' has no triangles to fill.")

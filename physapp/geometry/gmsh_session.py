@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import signal
 import threading
 from collections.abc import Iterator
 
@@ -27,7 +28,10 @@ def gmsh_model(name: str) -> Iterator[None]:
     """
     with _LOCK:
         if not gmsh.isInitialized():
+            term = signal.getsignal(signal.SIGTERM)
             gmsh.initialize(interruptible=False)
+            if threading.current_thread() is threading.main_thread() and term is not None:
+                signal.signal(signal.SIGTERM, term)  # OpenCASCADE resets it: keep physapp's
         gmsh.option.setNumber("General.Terminal", 0)
         gmsh.clear()
         gmsh.option.restoreDefaults()  # options are global: one mesher's settings must not leak
@@ -53,15 +57,16 @@ def extract_mesh(dim: int, length_unit: str = "m") -> MeshData:
     tags, coords, _ = gmsh.model.mesh.getNodes()
     coords = coords.reshape(-1, 3)
     index = np.full(int(tags.max()) + 1, -1, dtype=np.int64)
-    blocks, used = [], []
+    blocks, used, etags = [], [], []
     for etype, (cname, edim) in GMSH_TYPES.items():
         if edim != dim:
             continue
-        _, enodes = gmsh.model.mesh.getElementsByType(etype)
+        etag, enodes = gmsh.model.mesh.getElementsByType(etype)
         if len(enodes):
             conn = enodes.astype(np.int64).reshape(-1, _nodes_per(cname))
             blocks.append((cname, conn))
             used.append(conn.ravel())
+            etags.append(np.asarray(etag, dtype=np.int64))
     if not blocks:
         raise GeometryError("gmsh produced no elements; try a smaller element size.")
     used_tags = np.unique(np.concatenate(used))
@@ -82,7 +87,21 @@ def extract_mesh(dim: int, length_unit: str = "m") -> MeshData:
                 facets.append(en.astype(np.int64).reshape(-1, _nodes_per(cname))[:, :corner])
         if facets:
             boundaries[name] = index[np.concatenate(facets)]
-    return MeshData(points, cells, boundaries, {}, dim, length_unit)
+    # subdomains: physical groups of dimension dim, as indices into the concatenated cells
+    all_tags = np.concatenate(etags)
+    order = np.argsort(all_tags)
+    subdomains: dict[str, np.ndarray] = {}
+    for pdim, ptag in gmsh.model.getPhysicalGroups(dim):
+        name = gmsh.model.getPhysicalName(pdim, ptag) or f"subdomain_{ptag}"
+        members = []
+        for ent in gmsh.model.getEntitiesForPhysicalGroup(pdim, ptag):
+            _, ent_tags, _ = gmsh.model.mesh.getElements(pdim, ent)
+            members += [np.asarray(t, dtype=np.int64) for t in ent_tags]
+        if members:
+            want = np.concatenate(members)
+            pos_in = np.searchsorted(all_tags, want, sorter=order)
+            subdomains[name] = np.sort(order[np.clip(pos_in, 0, len(order) - 1)])
+    return MeshData(points, cells, boundaries, subdomains, dim, length_unit)
 
 
 def _nodes_per(cname: str) -> int:

@@ -415,7 +415,15 @@ def dataset_rows(dataset_path: str | os.PathLike) -> list[list[Any]]:
 def write_dataset_csv(dataset_path: str | os.PathLike, path: str | os.PathLike) -> Path:
     """CSV of a data set's samples (see :func:`dataset_rows`)."""
     check_folder(path)
-    return write_csv(dataset_rows(dataset_path), path)
+    try:
+        rows = dataset_rows(dataset_path)
+    except PhysappError:
+        raise
+    except (OSError, KeyError, ValueError, TypeError, IndexError, RuntimeError) as exc:
+        raise PhysappError(
+            f"'{Path(dataset_path).name}' cannot be read as a sweep data set: it is damaged "
+            f"({type(exc).__name__}: {str(exc)[:120]}). Run the sweep again.") from None
+    return write_csv(rows, path)
 
 
 # -- jobs for the app's export process (positional arguments, progress and cancel keywords) --------

@@ -84,8 +84,9 @@ class ImportReport:
 
 def read_mesh(path: str | os.PathLike, *, length_unit: str | None = None,
               size: float | None = None, feature_angle: float = 30.0,
-              progress: ProgressFn = no_progress,
-              cancel: CancelToken = NEVER) -> tuple[MeshData, ImportReport]:
+              progress: ProgressFn = no_progress, cancel: CancelToken = NEVER,
+              isolate: bool = True, timeout: float | None = None,
+              ) -> tuple[MeshData, ImportReport]:
     """Read a mesh or CAD file; return the mesh (in metres) and a report.
 
     Parameters
@@ -95,6 +96,11 @@ def read_mesh(path: str | os.PathLike, *, length_unit: str | None = None,
     size : element size (m) for CAD and surfaces (default: a twentieth of the diagonal).
     feature_angle : degrees between neighbouring boundary facets that split faces, when the file
         has no boundary regions.
+    isolate : read and mesh in a child process (:func:`physapp.core.isolate.run_isolated`) with a
+        memory limit and a time limit, so that a native crash of meshio, gmsh or a plugin's reader
+        on a hostile file is reported ("the reader crashed on this file") instead of taking the
+        caller down. ``False`` reads in this process (trusted files, tests).
+    timeout : seconds the isolated read may take (default ``$PHYSAPP_READ_TIMEOUT`` or 900).
     """
     path = Path(path)
     if not path.exists():
@@ -107,12 +113,114 @@ def read_mesh(path: str | os.PathLike, *, length_unit: str | None = None,
     unit = length_unit or ("mm" if suffix in CAD | SURFACES else "m")
     if unit not in UNIT_TO_M:
         raise ImportError_(f"Unknown length unit '{unit}'; use one of {', '.join(UNIT_TO_M)}.")
+    if not os.access(path, os.R_OK):
+        raise ImportError_(f"'{path.name}' cannot be read: permission denied. Check the file's "
+                           "permissions (e.g. chmod u+r).")
+    _check_magic(path, suffix)
+    from physapp.core.memory import check
+
+    check(READ_FACTOR.get(suffix, 6) * path.stat().st_size, f"Reading '{path.name}'",
+          "use a coarser or smaller mesh, or split the file")
+    if isolate:
+        return _read_isolated(path, unit, size, feature_angle, progress, cancel, timeout)
     plugin = _plugin_reader(suffix)  # a plugin's [[readers]] for this extension
+    fallback = ""
     if plugin is not None:
-        return _read_with_plugin(plugin, path, unit)
+        if not (plugin.override and _builtin_reads(suffix)):
+            return _read_with_plugin(plugin, path, unit)
+        try:
+            return _read_with_plugin(plugin, path, unit)
+        except Exception as exc:  # noqa: BLE001 - an overriding reader failing: the built-in reads
+            from physapp.core.errors import Cancelled
+            from physapp.plugins import notice, record_failure
+
+            if isinstance(exc, Cancelled):
+                raise
+            err = exc if isinstance(exc, PhysappError) else record_failure(plugin, exc)
+            fallback = (f"the reader of plugin '{plugin.plugin}' failed ({err}); the file was "
+                        "read with the built-in reader instead")
+            notice(fallback)
     if suffix in CAD | SURFACES:
-        return _read_with_gmsh(path, suffix, unit, size, progress, cancel)
-    return _read_with_meshio(path, unit, feature_angle, progress, cancel)
+        mesh, report = _read_with_gmsh(path, suffix, unit, size, progress, cancel)
+    else:
+        mesh, report = _read_with_meshio(path, unit, feature_angle, progress, cancel)
+    if fallback:
+        report.notes.append(fallback)
+    return mesh, report
+
+
+def _builtin_reads(suffix: str) -> bool:
+    from physapp.plugins import contributions
+
+    return any(suffix in (e.lower() for e in c.data.get("extensions", ()))
+               for c in contributions("readers", builtin_only=True))
+
+
+#: memory needed to read a file, in multiples of its size (ASCII meshes become arrays, lists of
+#: lines and Python objects on the way; CAD is meshed at the requested size, checked later)
+READ_FACTOR = {".msh": 6, ".vtk": 6, ".vtu": 6, ".inp": 8, ".stl": 8, ".obj": 8, ".ply": 8,
+               ".step": 4, ".stp": 4, ".iges": 4, ".igs": 4, ".brep": 4}
+#: how text mesh formats begin (after blank space and a byte-order mark)
+MESH_MAGIC = {".msh": (b"$MeshFormat", b"$NOD", b"$Comments", b"$Comment"),
+              ".vtk": (b"# vtk DataFile",), ".vtu": (b"<",), ".xdmf": (b"<",), ".xmf": (b"<",)}
+
+
+def _check_magic(path: Path, suffix: str) -> None:
+    magic = MESH_MAGIC.get(suffix)
+    if magic is None:
+        return
+    with open(path, "rb") as fh:
+        head = fh.read(4096).lstrip(b"\xef\xbb\xbf").lstrip()
+    if not any(head.startswith(m) for m in magic):
+        raise ImportError_(f"'{path.name}' is not a {_kind(path)} file (it does not begin with "
+                           f"'{magic[0].decode()}'): it is corrupt, truncated at the start, or "
+                           "another format with the wrong extension.")
+
+
+def _read_isolated(path: Path, unit: str, size, feature_angle, progress, cancel, timeout):
+    from physapp.core.isolate import ChildCrashed, run_isolated
+
+    if timeout is None:
+        try:
+            timeout = float(os.environ.get("PHYSAPP_READ_TIMEOUT", "") or 900.0)
+        except ValueError:
+            timeout = 900.0
+    kind = _kind(path)
+    try:
+        return run_isolated(
+            _read_in_child, str(path), unit, size, feature_angle, timeout=timeout,
+            what=f"Reading '{path.name}' ({kind})", progress=progress, cancel=cancel)
+    except ChildCrashed as exc:
+        if exc.signal_name == "SIGKILL":
+            raise ImportError_(str(exc)) from None
+        raise ImportError_(
+            f"'{path.name}': the reader crashed on this file ({kind}; {exc.signal_name}). The file "
+            "is probably corrupt or in a variant physapp cannot read: export it again, or in "
+            "another format.") from None
+
+
+def _read_in_child(path: str, unit: str, size, feature_angle, progress: ProgressFn = no_progress):
+    """Body of an isolated read (runs in the child process). What meshio, gmsh and OpenCASCADE
+    print (warnings, "Error: ..." lines, coloured parser messages) is dropped: the error the user
+    sees is the one line physapp words (PHYSAPP_DEBUG=1 keeps it)."""
+    if not os.environ.get("PHYSAPP_DEBUG"):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        os.close(null)
+    return read_mesh(path, length_unit=unit, size=size, feature_angle=feature_angle,
+                     progress=progress, isolate=False)
+
+
+def _kind(path: Path) -> str:
+    """A short name of the file's type for messages ("STL", "Gmsh MSH", "STEP", ...)."""
+    s = path.suffix.lower()
+    names = {".step": "STEP", ".stp": "STEP", ".iges": "IGES", ".igs": "IGES", ".brep": "BREP",
+             ".stl": "STL", ".obj": "OBJ", ".ply": "PLY", ".msh": "Gmsh MSH", ".vtu": "VTU",
+             ".vtk": "legacy VTK", ".xdmf": "XDMF", ".xmf": "XDMF", ".inp": "Abaqus INP",
+             ".med": "MED", ".nas": "Nastran", ".bdf": "Nastran", ".fem": "Nastran",
+             ".mesh": "Medit", ".meshb": "Medit", ".su2": "SU2", ".f3grid": "FLAC3D"}
+    return names.get(s, s[1:].upper() or "unknown type")
 
 
 def _plugin_reader(suffix: str):
@@ -150,10 +258,51 @@ def _read_with_plugin(c, path: Path, unit: str) -> tuple[MeshData, ImportReport]
     return mesh, report
 
 
+#: how each CAD format begins (after leading blank space): a file that does not is refused before
+#: OpenCASCADE tries to parse it
+CAD_MAGIC = {".step": (b"ISO-10303-21",), ".stp": (b"ISO-10303-21",),
+             ".brep": (b"DBRep_DrawableShape", b"CASCADE Topology")}
+
+
+def _check_cad_header(path: Path, suffix: str) -> None:
+    magic = CAD_MAGIC.get(suffix)
+    if magic is None:
+        return
+    with open(path, "rb") as fh:
+        head = fh.read(4096).lstrip()
+    if not any(head.startswith(m) for m in magic):
+        kind = _kind(path)
+        raise ImportError_(f"'{path.name}' is not a {kind} file (it does not begin with "
+                           f"'{magic[0].decode()}'): it is corrupt, truncated at the start, or "
+                           "another format with the wrong extension.")
+
+
+def _check_stl(path: Path) -> None:
+    """A binary STL (even one whose header begins with "solid") must be exactly 84 + 50 bytes per
+    triangle long; an ASCII one must hold facets."""
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(1024)
+    text = head.lstrip().lower().startswith(b"solid") and b"\0" not in head[:min(len(head), 512)]
+    if text and (b"facet" in head or b"endsolid" in head or size < 84):
+        return
+    if size < 84:
+        raise ImportError_(f"'{path.name}' is too short to be an STL file ({size} bytes).")
+    n = int.from_bytes(head[80:84], "little")
+    need = 84 + 50 * n
+    if need != size:
+        raise ImportError_(
+            f"'{path.name}' is a binary STL whose header announces {n} triangles ({need} bytes) "
+            f"but the file has {size} bytes: it is truncated or corrupt. Export it again.")
+
+
 def _read_with_gmsh(path, suffix, unit, size, progress, cancel):
     from physapp.core.errors import GeometryError
     from physapp.geometry.cad import mesh_cad, mesh_closed_surface
 
+    _check_cad_header(path, suffix)
+    if suffix == ".stl":
+        _check_stl(path)
     fn = mesh_cad if suffix in CAD else mesh_closed_surface
     try:
         mesh = fn(path, size, length_unit=unit, progress=progress, cancel=cancel)
@@ -167,18 +316,35 @@ def _read_with_gmsh(path, suffix, unit, size, progress, cancel):
     return mesh, report
 
 
+def _patch_meshio() -> None:
+    """Teach meshio's legacy VTK 4.2 reader the sized type names VTK 9 writes for 64-bit and
+    8/16-bit arrays ("vtktypeint64", ...); without them a valid file fails with KeyError."""
+    try:
+        from meshio.vtk import _vtk_42, _vtk_51
+    except ImportError:
+        return
+    for name, dtype in _vtk_51.vtk_to_numpy_dtype_name.items():
+        _vtk_42.vtk_to_numpy_dtype_name.setdefault(name, dtype)
+
+
 def _meshio_read(path: Path):
     import contextlib
     import io
 
     import meshio
 
+    _patch_meshio()
+    if path.suffix.lower() == ".vtk":
+        _check_legacy_vtk(path)
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # some readers print stray lines
             return meshio.read(path)
     except SystemExit as exc:  # a few meshio readers call sys.exit on data they do not know
         raise ImportError_(f"meshio stopped reading '{path.name}' ({exc}); the file is not in a "
                            "format it understands.") from None
+    except PermissionError:
+        raise ImportError_(f"'{path.name}' cannot be read: permission denied. Check the file's "
+                           "permissions.") from None
     except meshio.ReadError as exc:
         raise ImportError_(f"Could not read '{path.name}': {exc}. Check the extension matches "
                            "the format, or export it again.") from None
@@ -187,6 +353,25 @@ def _meshio_read(path: Path):
             f"Could not read '{path.name}': the file looks truncated or corrupt "
             f"({type(exc).__name__}: {exc})."
         ) from None
+
+
+def _check_legacy_vtk(path: Path) -> None:
+    """Refuse legacy VTK data sets that are not volume meshes with a message that says so."""
+    with open(path, "rb") as fh:
+        head = fh.read(1024)
+    for line in head.splitlines()[:6]:
+        words = line.strip().upper().split()
+        if len(words) >= 2 and words[0] == b"DATASET":
+            kind = words[1].decode(errors="replace")
+            if kind == "POLYDATA":
+                raise ImportError_(
+                    f"'{path.name}' is a legacy VTK POLYDATA file (a surface, lines or points), "
+                    "not a volume mesh. Save the surface as STL to have it filled with tetrahedra, "
+                    "or export the volume mesh as an UNSTRUCTURED_GRID (.vtk or .vtu).")
+            if kind not in ("UNSTRUCTURED_GRID", "STRUCTURED_POINTS", "STRUCTURED_GRID",
+                            "RECTILINEAR_GRID"):
+                raise ImportError_(f"'{path.name}' holds a VTK data set of type {kind}, which "
+                                   "physapp cannot read; export an UNSTRUCTURED_GRID.")
 
 
 def _read_partitioned(path: Path):
@@ -278,13 +463,24 @@ def _read_with_meshio(path, unit, feature_angle, progress, cancel):
             for tag in np.unique(tags[i]):
                 name = names.get((int(tag), dim), names.get(int(tag), f"{_prefix(fmt)}{tag}"))
                 subdomains.setdefault(name, []).append(offsets[k] + np.flatnonzero(tags[i] == tag))
+    starts = np.cumsum([0] + [len(d) for _, d in blocks])
     for name, per_block in getattr(m, "cell_sets", {}).items():
         if name.startswith("gmsh:") or name in boundaries or name in subdomains:
             continue
+        if name.count(":") == 2 and name.split(":")[0] in ("zone", "face"):
+            name = name.split(":")[1]  # FLAC3D groups: "zone:<name>:<slot>"
         for i, idx in enumerate(per_block):
             if idx is None or len(idx) == 0 or i >= len(blocks):
                 continue
-            idx = np.asarray(idx, dtype=np.int64)
+            idx = np.asarray(idx, dtype=np.int64).ravel()
+            n_block = len(blocks[i][1])
+            if idx.min() < 0 or idx.max() >= n_block:
+                local = idx - starts[i]  # some readers (FLAC3D) give indices over all blocks
+                if local.min() < 0 or local.max() >= n_block:
+                    report.notes.append(f"ignored the cell set '{name}': it refers to cells that "
+                                        "do not exist")
+                    continue
+                idx = local
             if i in domain_idx:
                 k = domain_idx.index(i)
                 subdomains.setdefault(name, []).append(offsets[k] + idx)
@@ -334,7 +530,7 @@ def _format_name(path: Path) -> str:
     names = {".msh": "Gmsh MSH", ".vtu": "VTU", ".vtk": "legacy VTK", ".xdmf": "XDMF",
              ".xmf": "XDMF", ".inp": "Abaqus INP", ".med": "MED", ".nas": "Nastran",
              ".bdf": "Nastran", ".fem": "Nastran", ".mesh": "Medit", ".meshb": "Medit",
-             ".su2": "SU2"}
+             ".su2": "SU2", ".f3grid": "FLAC3D"}
     if s == ".msh":
         with open(path, "rb") as fh:
             head = fh.read(64)

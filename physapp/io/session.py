@@ -41,8 +41,19 @@ def _fail(where: str, what: str) -> SessionError:
     return SessionError(f"{where}: {what}")
 
 
+#: colour maps a session may name (the same as the app's Display box offers)
+COLORMAPS = ("turbo", "viridis", "coolwarm", "jet", "plasma", "gray")
+#: largest coordinate a camera may have (beyond it VTK draws nothing: a blank image)
+CAMERA_LIMIT = 1e12
+
+
 def _number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    if not isinstance(v, (int, float)) or isinstance(v, bool):
+        return False
+    try:
+        return math.isfinite(v)
+    except OverflowError:  # an integer too large for a float (hundreds of digits)
+        return False
 
 
 def _vector(v: Any, n: int) -> bool:
@@ -99,7 +110,7 @@ def validate(data: Any, where: str = "session") -> dict[str, Any]:
 def _validate_view(view: Mapping[str, Any], where: str) -> None:
     checks = {
         "field": lambda v: isinstance(v, str),
-        "colormap": lambda v: isinstance(v, str),
+        "colormap": lambda v: isinstance(v, str) and v in COLORMAPS,
         "show_edges": lambda v: isinstance(v, bool),
         "split": lambda v: isinstance(v, bool),
         "relative_difference": lambda v: isinstance(v, bool),
@@ -110,7 +121,10 @@ def _validate_view(view: Mapping[str, Any], where: str) -> None:
     }
     for key, ok in checks.items():
         if key in view and not ok(view[key]):
-            raise _fail(where, f"key 'view.{key}' has an invalid value {view[key]!r}.")
+            if key == "colormap":
+                raise _fail(where, f"key 'view.colormap' names an unknown colour map "
+                            f"{str(view[key])[:60]!r} (choose from {', '.join(COLORMAPS)}).")
+            raise _fail(where, f"key 'view.{key}' has an invalid value {str(view[key])[:80]}.")
     cam = view.get("camera")
     if cam is None:
         return
@@ -119,6 +133,20 @@ def _validate_view(view: Mapping[str, Any], where: str) -> None:
     for key in ("position", "focal_point", "view_up"):
         if not _vector(cam.get(key), 3):
             raise _fail(where, f"key 'view.camera.{key}' must be three numbers.")
+    pos, focal, up = (cam[k] for k in ("position", "focal_point", "view_up"))
+    if max(abs(x) for x in [*pos, *focal]) > CAMERA_LIMIT:
+        raise _fail(where, f"key 'view.camera' is placed beyond {CAMERA_LIMIT:g} m; nothing would "
+                    "be visible (reset the view).")
+    d = [a - b for a, b in zip(pos, focal, strict=True)]
+    dist = math.sqrt(sum(x * x for x in d))
+    up_len = math.sqrt(sum(x * x for x in up))
+    if not dist > 0 or not math.isfinite(dist):
+        raise _fail(where, "key 'view.camera': position and focal_point coincide, so there is "
+                    "no viewing direction (reset the view).")
+    cross = [d[1] * up[2] - d[2] * up[1], d[2] * up[0] - d[0] * up[2], d[0] * up[1] - d[1] * up[0]]
+    if not up_len > 0 or math.sqrt(sum(x * x for x in cross)) <= 1e-9 * dist * up_len:
+        raise _fail(where, "key 'view.camera.view_up' is zero or along the viewing direction "
+                    "(reset the view).")
     if "parallel_scale" in cam and not (_number(cam["parallel_scale"])
                                         and cam["parallel_scale"] > 0):
         raise _fail(where, "key 'view.camera.parallel_scale' must be a positive number.")
@@ -166,13 +194,18 @@ def dumps(data: Mapping[str, Any]) -> str:
 def loads(text: str, where: str = "session") -> dict[str, Any]:
     """Decode and validate session text."""
     try:
-        data = json.loads(text, parse_constant=_no_constant)
+        data = json.loads(text.lstrip("\ufeff"), parse_constant=_no_constant)
+    except RecursionError:
+        raise _fail(where, "not a physapp session (its JSON is nested too deeply).") from None
     except json.JSONDecodeError as exc:
         raise _fail(where, f"not valid JSON (line {exc.lineno}, column {exc.colno}: "
                     f"{exc.msg}); was it edited by hand?") from None
-    except ValueError as exc:
-        raise _fail(where, str(exc)) from None
-    return validate(data, where)
+    except ValueError as exc:  # a non-finite constant, or an integer of thousands of digits
+        raise _fail(where, str(exc)[:200]) from None
+    try:
+        return validate(data, where)
+    except RecursionError:
+        raise _fail(where, "not a physapp session (its JSON is nested too deeply).") from None
 
 
 def _no_constant(name: str) -> Any:
@@ -188,7 +221,7 @@ def load_session(path: str | os.PathLike) -> dict[str, Any]:
     """Read and validate a session file."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (Windows editors) is fine
     except FileNotFoundError:
         raise SessionError(f"No session file '{path}'.") from None
     except IsADirectoryError:

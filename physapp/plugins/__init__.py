@@ -120,13 +120,107 @@ def load_entry(plugin: str, entry: str) -> Any:
         ) from exc
 
 
+#: manifest schema: section -> field -> (accepted types, required); ``[plugin]`` is one table,
+#: the contribution sections are arrays of tables. Unknown fields are allowed (kept in ``data``).
+_STR, _INT, _BOOL = (str,), (int,), (bool,)
+SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
+    "plugin": {"name": (_STR, False), "version": ((str, int, float), False), "api": (_INT, False),
+               "description": (_STR, False)},
+    "studies": {"id": (_STR, True), "entry": (_STR, True), "title": (_STR, False),
+                "override": (_BOOL, False)},
+    "solvers": {"id": (_STR, True), "entry": (_STR, True), "setup": (_STR, True),
+                "dim": (_INT, False), "physics": (_STR, False), "override": (_BOOL, False)},
+    "surrogates": {"id": (_STR, True), "entry": (_STR, True), "title": (_STR, False),
+                   "override": (_BOOL, False)},
+    "models": {"study": (_STR, True), "file": (_STR, True), "override": (_BOOL, False)},
+    "readers": {"extensions": ((list,), True), "entry": (_STR, True), "title": (_STR, False),
+                "override": (_BOOL, False)},
+    "writers": {"extensions": ((list,), True), "entry": (_STR, True), "title": (_STR, False),
+                "override": (_BOOL, False)},
+    "panels": {"id": (_STR, True), "entry": (_STR, True), "title": (_STR, False),
+               "override": (_BOOL, False)},
+}
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
+               list: "a list"}
+
+
+def _is(value: Any, types: tuple[type, ...]) -> bool:
+    if isinstance(value, bool) and bool not in types:
+        return False  # TOML true is not an integer here
+    return isinstance(value, types)
+
+
+def validate_manifest(data: Any) -> str:
+    """The first problem of a parsed manifest against :data:`SCHEMA`, or "" when it is valid."""
+    if not isinstance(data, dict):
+        return "the manifest is not a TOML table"
+    unknown = sorted(set(data) - set(SCHEMA))
+    if unknown:
+        return (f"unknown section(s) {', '.join(unknown)} (known: {', '.join(SCHEMA)})")
+    for section, fields in SCHEMA.items():
+        if section not in data:
+            continue
+        value = data[section]
+        if section == "plugin":
+            items = [value] if isinstance(value, dict) else None
+            if items is None:
+                return "[plugin] must be a table (name = ..., version = ..., api = 1)"
+        else:
+            if not isinstance(value, list) or not all(isinstance(i, dict) for i in value):
+                return (f"{section} must be an array of tables ([[{section}]] sections), not "
+                        f"{type(value).__name__}")
+            items = value
+        where = "[plugin]" if section == "plugin" else f"[[{section}]]"
+        for n, item in enumerate(items, 1):
+            label = where if section == "plugin" else f"{where} #{n}"
+            for key, (types, required) in fields.items():
+                if key not in item:
+                    if required and key == "entry":
+                        return f'{label} has no entry = "module:object"'
+                    if required:
+                        return f"{label} needs {key} = ..."
+                    continue
+                if not _is(item[key], types):
+                    names = " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in types)
+                    return f"{label}: {key} must be {names}, not {item[key]!r}"[:300]
+            entry = item.get("entry")
+            if isinstance(entry, str):
+                module, _, attr = entry.partition(":")
+                if not module or not all(p.isidentifier() for p in module.split(".")) or (
+                        attr and not all(p.isidentifier() for p in attr.split("."))):
+                    return f"{label}: entry must be \"package.module:object\", not {entry!r}"
+            exts = item.get("extensions")
+            if exts is not None and (not exts or not all(
+                    isinstance(e, str) and e.startswith(".") and len(e) > 1 for e in exts)):
+                return f"{label} needs extensions = [\".ext\", ...] (with the dot)"
+            if section == "plugin" and isinstance(item.get("name"), str) and not all(
+                    ch.isalnum() or ch in "_-." for ch in item["name"]) or item.get("name") == "":
+                return f"[plugin] name {item.get('name')!r} may hold only letters, digits, _ - ."
+    return ""
+
+
 def read_manifest(path: Path, *, source: str = "folder") -> PluginInfo:
     """Parse a plugin.toml into a PluginInfo (errors are recorded in ``info.error``)."""
+    try:
+        return _read_manifest(path, source)
+    except Exception as exc:  # noqa: BLE001 - a manifest never stops discovery
+        return PluginInfo(name=path.parent.name, path=str(path.parent), source=source,
+                          error=f"manifest {path} is invalid: {type(exc).__name__}: {exc}")
+
+
+def _read_manifest(path: Path, source: str) -> PluginInfo:
     info = PluginInfo(name=path.parent.name, path=str(path.parent), source=source)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         info.error = f"manifest {path} cannot be read: {exc}"
+        return info
+    problem = validate_manifest(data)
+    if problem:
+        head = data.get("plugin")
+        if isinstance(head, dict) and isinstance(head.get("name"), str) and head["name"]:
+            info.name = head["name"]
+        info.error = f"manifest {path}: {problem}"
         return info
     head = data.get("plugin", {})
     info.name = str(head.get("name", info.name))
@@ -344,15 +438,38 @@ def _guarded(c: Contribution) -> Any:
     return call
 
 
+def notice(text: str) -> None:
+    """A one-line note for the user (stderr; the GUI's job log)."""
+    print(f"physapp: note: {text}", file=sys.stderr)
+
+
 def find_solver(setup_type: str, dim: int) -> tuple[Contribution, Any] | None:
     """(contribution, ``solve(mesh, setup, *, order, progress, cancel)``) registered for a
     set-up class named ``setup_type`` on ``dim``-dimensional meshes (a solver's ``dim`` 0 or
     absent: any); one declared with ``override = true`` first, then the built-in ones, then
-    other plugins'. None when nothing solves it."""
-    for c in contributions("solvers"):
-        if c.data.get("setup") == setup_type and int(c.data.get("dim", 0) or 0) in (0, dim):
-            return c, _guarded(c)
-    return None
+    other plugins'. None when nothing solves it.
+
+    An overriding plugin solver that fails (its code does not load, or raises anything but a
+    PhysappError) falls back to the built-in solver with a notice."""
+    found = [c for c in contributions("solvers")
+             if c.data.get("setup") == setup_type and int(c.data.get("dim", 0) or 0) in (0, dim)]
+    if not found:
+        return None
+    first = found[0]
+    builtin = next((c for c in found if c.plugin == "physapp"), None)
+    if not first.override or builtin is None or first is builtin:
+        return first, _guarded(first)
+    primary, fallback = _guarded(first), _guarded(builtin)
+
+    def solve(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return primary(*args, **kwargs)
+        except PluginError as exc:
+            notice(f"{exc} -- solved with the built-in solver '{builtin.id}' instead.")
+            return fallback(*args, **kwargs)
+
+    solve.contribution = first  # type: ignore[attr-defined]
+    return first, solve
 
 
 def find_reader(ext: str) -> Any:

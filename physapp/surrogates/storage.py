@@ -156,8 +156,15 @@ def load_surrogate(
         model_study = info["study_id"]
         varied = list(info["param_names"])
         fixed = dict(info["fixed"])
-    except (KeyError, TypeError):
+        n_bounds = len(info["bounds"])
+        n_log = len(info.get("log_inputs", ()) or ())
+    except (KeyError, TypeError, AttributeError):
         raise PhysappError(f"Model file '{path.name}' is corrupt (incomplete metadata).") from None
+    if (not all(isinstance(n, str) for n in varied) or len(set(varied)) != len(varied)
+            or n_bounds != len(varied) or n_log not in (0, len(varied))):
+        raise PhysappError(
+            f"Model file '{path.name}' is corrupt: it lists {len(varied)} parameter(s) but was "
+            f"trained with {n_bounds}. Train the model again.")
     if study_id is not None and model_study != study_id:
         raise PhysappError(
             f"'{path.name}' is a surrogate of study '{model_study}', not of '{study_id}'.")

@@ -1,0 +1,56 @@
+"""Hostile session files are refused with one clear message (#14)."""
+
+import json
+
+import pytest
+
+from physapp.io.session import SessionError, load_session, loads, make_session
+
+
+def _good(**view):
+    return make_session("plate-with-hole", {"radius": 0.02}, view={
+        "colormap": "viridis", "camera": {"position": [0, 0, 1], "focal_point": [0, 0, 0],
+                                          "view_up": [0, 1, 0]}, **view})
+
+
+def _text(data):
+    return json.dumps(data)
+
+
+def test_good_session_and_bom(tmp_path):
+    data = _good()
+    path = tmp_path / "s.physapp"
+    path.write_bytes(b"\xef\xbb\xbf" + _text(data).encode())
+    assert load_session(path)["params"] == {"radius": 0.02}
+    assert loads("\ufeff" + _text(data))["study"] == "plate-with-hole"
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda d: d["params"].update(radius=10**400), "params.radius"),
+    (lambda d: d["view"].update(colormap="rainbow-unicorn"), "unknown colour map"),
+    (lambda d: d["view"]["camera"].update(position=[0, 0, 0]), "coincide"),
+    (lambda d: d["view"]["camera"].update(view_up=[0, 0, 5]), "along the viewing direction"),
+    (lambda d: d["view"]["camera"].update(view_up=[0, 0, 0]), "view_up"),
+    (lambda d: d["view"]["camera"].update(position=[1e308, 0, 1]), "beyond"),
+])
+def test_bad_values_are_named(mutate, message):
+    data = json.loads(_text(_good()))
+    mutate(data)
+    text = json.dumps(data) if "10**400" not in message else None
+    with pytest.raises(SessionError, match=message):
+        loads(text or json.dumps(data))
+
+
+def test_huge_integers_and_deep_nesting():
+    big = _text(_good()).replace('"radius": 0.02', '"radius": ' + "9" * 400)
+    with pytest.raises(SessionError, match="params.radius"):
+        loads(big)
+    huge = _text(_good()).replace('"radius": 0.02', '"radius": ' + "9" * 5000)
+    with pytest.raises(SessionError):
+        loads(huge)
+    deep = "[" * 100_000 + "]" * 100_000
+    with pytest.raises(SessionError, match="nested too deeply"):
+        loads(deep)
+    deep_obj = _text(_good())[:-1] + ', "extra": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    with pytest.raises(SessionError, match="nested too deeply"):
+        loads(deep_obj)
