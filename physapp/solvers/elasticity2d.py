@@ -22,7 +22,7 @@ from physapp.core.errors import SolverError
 from physapp.core.mesh import CellBlock, MeshData
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress, scaled
 from physapp.core.study import ElasticSetup
-from physapp.solvers.fem_mesh import region_facets, symmetry_component, to_skfem
+from physapp.solvers.fem_mesh import prepare, region_facets, symmetry_component
 from physapp.solvers.linear import rigid_body_modes, solve_spd
 from physapp.solvers.wellposed import check_bodies_held
 
@@ -86,7 +86,9 @@ def solve_plane(
     axisym = setup.analysis == "axisymmetric"
     t0 = time.perf_counter()
     progress(0.0, "Assembling stiffness")
-    m = to_skfem(mesh)
+    fe = prepare(mesh, order)  # quadratic input at order 2: isoparametric (curved) geometry
+    setup = vertex_temperature(setup, fe.vmap)
+    m, mesh = fe.m, fe.mesh
     if axisym and m.p[0].min() < -1e-12 * np.ptp(m.p[0]):
         raise SolverError("An axisymmetric model must lie in x = r >= 0.")
     elem = skfem.ElementTriP1() if order == 1 else skfem.ElementTriP2()
@@ -127,9 +129,25 @@ def solve_plane(
     progress(0.9, "Recovering stresses")
     out_mesh, fields = _nodal_fields(m, mesh, basis, x, lam, mu, order, setup)
     stats.update(n_dofs=int(basis.N), t_assembly=t_asm, t_solve=t_solve, order=order,
+                 curved=fe.curved,
                  reactions=_reactions(m, mesh, basis, K, f, x))
     progress(1.0, "Done")
     return PlaneSolution(basis, x, out_mesh, fields, stats)
+
+
+def vertex_temperature(setup: ElasticSetup, vmap: np.ndarray) -> ElasticSetup:
+    """The set-up with a per-node temperature array of the input mesh restricted to its corner
+    nodes (the solver's vertices, see :func:`physapp.solvers.fem_mesh.prepare`)."""
+    import dataclasses
+
+    th = setup.thermal
+    if th is None:
+        return setup
+    temp = np.asarray(th.temperature, dtype=float)
+    if temp.ndim == 0 or temp.shape[0] != len(vmap) or np.all(vmap >= 0):
+        return setup
+    return dataclasses.replace(setup, thermal=dataclasses.replace(
+        th, temperature=temp[np.flatnonzero(vmap >= 0)]))
 
 
 def _thermal_stress_coefficient(setup: ElasticSetup, lam: float, mu: float) -> float:

@@ -2,26 +2,40 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import skfem
 
 from physapp.core.errors import SolverError
-from physapp.core.mesh import MeshData
+from physapp.core.mesh import CellBlock, MeshData
 
-#: linear cell type -> (skfem mesh class, P1 element, P2 element, number of corner nodes)
+#: linear cell type -> (skfem mesh class, quadratic mesh class, P1 element, P2 element, corners)
 _KINDS = {
-    "triangle": (skfem.MeshTri, skfem.ElementTriP1, skfem.ElementTriP2, 3),
-    "tetra": (skfem.MeshTet, skfem.ElementTetP1, skfem.ElementTetP2, 4),
+    "triangle": (skfem.MeshTri, skfem.MeshTri2, skfem.ElementTriP1, skfem.ElementTriP2, 3),
+    "tetra": (skfem.MeshTet, skfem.MeshTet2, skfem.ElementTetP1, skfem.ElementTetP2, 4),
 }
 _LINEAR = {"triangle6": "triangle", "tetra10": "tetra"}
+#: local vertex pairs of the mid-side nodes of triangle6 / tetra10 (meshio order, after corners)
+_MID_EDGES = {"triangle": ((0, 1), (1, 2), (0, 2)),
+              "tetra": ((0, 1), (1, 2), (0, 2), (0, 3), (1, 3), (2, 3))}
+#: a mid-side node further than this (relative to its edge) from the midpoint makes a curved mesh
+CURVED_TOL = 1e-8
 
 
 def fe_kind(mesh: MeshData) -> str:
     types = {_LINEAR.get(b.type, b.type) for b in mesh.cells}
     if len(types) != 1 or not types <= set(_KINDS):
         raise SolverError(
-            f"The solver needs a mesh of triangles or tetrahedra only (got {', '.join(sorted(types))})."
+            "The solver needs a mesh of triangles or tetrahedra only (got "
+            f"{', '.join(sorted(b.type for b in mesh.cells))}); split it first "
+            "(physapp.solvers.simplices.split_to_simplices)."
         )
+    orders = {b.type in _LINEAR for b in mesh.cells}
+    if len(orders) > 1:
+        raise SolverError(
+            "The mesh mixes linear and quadratic cells ("
+            + ", ".join(sorted(b.type for b in mesh.cells)) + "); export it with one order.")
     return types.pop()
 
 
@@ -29,19 +43,40 @@ def scalar_element(mesh: MeshData, order: int) -> skfem.Element:
     if order not in (1, 2):
         raise SolverError(f"Element order must be 1 or 2 (got {order}).")
     kind = _KINDS[fe_kind(mesh)]
-    return kind[1]() if order == 1 else kind[2]()
+    return kind[2]() if order == 1 else kind[3]()
 
 
-def to_skfem(mesh: MeshData) -> skfem.Mesh:
-    """Linear cells of ``mesh`` as a scikit-fem mesh with positive orientation.
+@dataclass
+class FeMesh:
+    """A scikit-fem mesh of the solver's cells and the input mesh in its vertex numbering.
 
-    Raises SolverError for degenerate cells; cells with negative orientation are reordered.
+    ``mesh`` holds the corner nodes only (numbered as scikit-fem's vertices) with the boundary
+    regions and subdomains of the input; ``vmap`` maps input nodes to vertices (-1: a mid-side
+    node); ``curved`` says the quadratic mesh ``m`` keeps mid-side nodes off the straight edges.
+    """
+
+    m: skfem.Mesh
+    mesh: MeshData
+    vmap: np.ndarray
+    curved: bool
+
+
+def prepare(mesh: MeshData, order: int = 1) -> FeMesh:
+    """The scikit-fem mesh for a solve at ``order`` (see :class:`FeMesh`).
+
+    Triangle6 / tetra10 input solved at order 2 gives an isoparametric quadratic mesh (MeshTri2 /
+    MeshTet2) whose edges follow the file's mid-side nodes when they are off the straight line.
+    Raises SolverError for degenerate cells.
     """
     kind = fe_kind(mesh)
-    cls, _, _, nc = _KINDS[kind]
-    t = np.concatenate([np.asarray(b.connectivity)[:, :nc] for b in mesh.cells]).copy()
+    cls1, cls2, _, _, nc = _KINDS[kind]
+    full = np.concatenate([np.asarray(b.connectivity) for b in mesh.cells])
+    used = np.unique(full[:, :nc])
+    vmap = np.full(mesh.n_points, -1, dtype=np.int64)
+    vmap[used] = np.arange(len(used))
+    t = vmap[full[:, :nc]]
     dim = nc - 1
-    p = mesh.points[:, :dim]
+    p = mesh.points[used, :dim]
     edges = np.stack([p[t[:, k]] - p[t[:, 0]] for k in range(1, nc)], axis=1)  # (n, dim, dim)
     vol = np.linalg.det(edges)
     scale = np.ptp(p, axis=0).max() ** dim
@@ -53,7 +88,54 @@ def to_skfem(mesh: MeshData) -> skfem.Mesh:
         )
     flip = vol < 0
     t[flip, 1], t[flip, 2] = t[flip, 2], t[flip, 1].copy()
-    return cls(np.ascontiguousarray(p.T), np.ascontiguousarray(t.T))
+    boundaries = {}
+    for name, facets in mesh.boundaries.items():
+        f = vmap[np.asarray(facets)[:, :dim]]
+        if np.any(f < 0):
+            raise SolverError(f"Region '{name}' has nodes that are corners of no cell.")
+        boundaries[name] = f
+    lin = MeshData(mesh.points[used], (CellBlock(kind, t),), boundaries, dict(mesh.subdomains),
+                   mesh.dim, mesh.length_unit)
+    m = cls1(np.ascontiguousarray(p.T), np.ascontiguousarray(t.T))
+    curved = False
+    if order == 2 and full.shape[1] > nc:
+        pairs = np.stack([vmap[full[:, [a, b]]] for a, b in _MID_EDGES[kind]], axis=1)
+        mids = mesh.points[full[:, nc:], :dim]  # (ne, nedges, dim)
+        straight = 0.5 * (p[pairs[..., 0]] + p[pairs[..., 1]])
+        length = np.linalg.norm(p[pairs[..., 0]] - p[pairs[..., 1]], axis=-1)
+        dev = np.linalg.norm(mids - straight, axis=-1)
+        if np.any(dev > CURVED_TOL * length):
+            if np.any(dev > 0.5 * length):
+                raise SolverError(
+                    f"{int(np.sum(np.any(dev > 0.5 * length, axis=1)))} quadratic cell(s) have a "
+                    "mid-side node far from its edge (more than half the edge length): the file's "
+                    "node order may not be the meshio/VTK one, or the mesh is broken.")
+            curved = True
+            m = _curved(cls2, m, pairs.reshape(-1, 2), mids.reshape(-1, dim))
+    return FeMesh(m, lin, vmap, curved)
+
+
+def _curved(cls2, m: skfem.Mesh, pairs: np.ndarray, mids: np.ndarray) -> skfem.Mesh:
+    """A quadratic scikit-fem mesh of ``m`` whose edge nodes sit at ``mids`` (per vertex pair)."""
+    from dataclasses import replace
+
+    M = cls2.from_mesh(m)
+    nv = m.nvertices
+    keys = np.sort(pairs, axis=1) @ np.array([nv, 1])
+    ukeys, first = np.unique(keys, return_index=True)
+    doflocs = M.doflocs.copy()
+    ref = m.refdom.edges if m.dim() == 3 else m.refdom.facets
+    for k, (a, b) in enumerate(np.asarray(ref)):
+        va, vb = M.t[a], M.t[b]
+        q = np.minimum(va, vb) * nv + np.maximum(va, vb)
+        pos = np.searchsorted(ukeys, q)
+        doflocs[:, M.dofs.element_dofs[len(M.t) + k]] = mids[first[pos]].T
+    return replace(M, doflocs=doflocs)
+
+
+def to_skfem(mesh: MeshData) -> skfem.Mesh:
+    """Linear cells of ``mesh`` as a scikit-fem mesh (vertices only; see :func:`prepare`)."""
+    return prepare(mesh, 1).m
 
 
 def region_facets(m: skfem.Mesh, mesh: MeshData, region: str) -> np.ndarray:

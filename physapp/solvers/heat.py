@@ -19,7 +19,7 @@ from physapp.core.errors import SolverError
 from physapp.core.mesh import CellBlock, MeshData
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress, scaled
 from physapp.core.study import HeatSetup
-from physapp.solvers.fem_mesh import fe_kind, region_facets, scalar_element, to_skfem
+from physapp.solvers.fem_mesh import fe_kind, prepare, region_facets, scalar_element
 from physapp.solvers.linear import solve_spd
 from physapp.solvers.wellposed import check_bodies_determined
 
@@ -76,7 +76,8 @@ def solve_heat(
         raise SolverError(f"Unknown heat analysis '{setup.analysis}'.")
     t0 = time.perf_counter()
     progress(0.0, "Assembling conduction matrix")
-    m = to_skfem(mesh)
+    fe = prepare(mesh, order)  # quadratic input at order 2: isoparametric (curved) geometry
+    m, mesh = fe.m, fe.mesh
     elem = scalar_element(mesh, order)
     axisym = setup.analysis == "axisymmetric"
     basis = skfem.Basis(m, elem, intorder=2 * order + (1 if axisym else 0))
@@ -133,7 +134,7 @@ def solve_heat(
     progress(0.9, "Heat fluxes")
     out_mesh, fields = _nodal_fields(m, mesh, basis, T, order, _conductivity(setup, mesh, m))
     stats.update(n_dofs=int(basis.N), t_assembly=t_asm, t_solve=time.perf_counter() - t1,
-                 order=order, heat_rates=_heat_rates(m, mesh, basis, K, f, fixed_by_region, setup, T))
+                 order=order, curved=fe.curved, heat_rates=_heat_rates(m, mesh, basis, K, f, fixed_by_region, setup, T))
     progress(1.0, "Done")
     return HeatSolution(basis, T, out_mesh, fields, stats)
 
