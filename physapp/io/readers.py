@@ -83,8 +83,8 @@ class ImportReport:
 
 
 def read_mesh(path: str | os.PathLike, *, length_unit: str | None = None,
-              size: float | None = None, feature_angle: float = 30.0,
-              progress: ProgressFn = no_progress,
+              size: float | None = None, feature_angle: float = 30.0, order: int = 1,
+              refine=(), curvature: float = 0.0, progress: ProgressFn = no_progress,
               cancel: CancelToken = NEVER) -> tuple[MeshData, ImportReport]:
     """Read a mesh or CAD file; return the mesh (in metres) and a report.
 
@@ -95,6 +95,8 @@ def read_mesh(path: str | os.PathLike, *, length_unit: str | None = None,
     size : element size (m) for CAD and surfaces (default: a twentieth of the diagonal).
     feature_angle : degrees between neighbouring boundary facets that split faces, when the file
         has no boundary regions.
+    order, refine, curvature : CAD meshing: element order (2: curved tetra10), local sizes and
+        elements per circle on curved surfaces (:func:`physapp.geometry.cad.mesh_cad`).
     """
     path = Path(path)
     if not path.exists():
@@ -111,7 +113,8 @@ def read_mesh(path: str | os.PathLike, *, length_unit: str | None = None,
     if plugin is not None:
         return _read_with_plugin(plugin, path, unit)
     if suffix in CAD | SURFACES:
-        return _read_with_gmsh(path, suffix, unit, size, progress, cancel)
+        return _read_with_gmsh(path, suffix, unit, size, progress, cancel,
+                               dict(order=order, refine=refine, curvature=curvature))
     return _read_with_meshio(path, unit, feature_angle, progress, cancel)
 
 
@@ -150,13 +153,14 @@ def _read_with_plugin(c, path: Path, unit: str) -> tuple[MeshData, ImportReport]
     return mesh, report
 
 
-def _read_with_gmsh(path, suffix, unit, size, progress, cancel):
+def _read_with_gmsh(path, suffix, unit, size, progress, cancel, options=None):
     from physapp.core.errors import GeometryError
     from physapp.geometry.cad import mesh_cad, mesh_closed_surface
 
+    extra = (options or {}) if suffix in CAD else {}
     fn = mesh_cad if suffix in CAD else mesh_closed_surface
     try:
-        mesh = fn(path, size, length_unit=unit, progress=progress, cancel=cancel)
+        mesh = fn(path, size, length_unit=unit, progress=progress, cancel=cancel, **extra)
     except GeometryError as exc:
         raise ImportError_(str(exc)) from None
     fmt = {".stp": "STEP", ".step": "STEP", ".iges": "IGES", ".igs": "IGES", ".brep": "BREP"}.get(
@@ -506,4 +510,4 @@ def _with_all_boundary(mesh: MeshData) -> MeshData:
         return mesh
     allb = np.concatenate([np.asarray(v) for v in mesh.boundaries.values()])
     return MeshData(mesh.points, mesh.cells, {**mesh.boundaries, "boundary": allb},
-                    mesh.subdomains, mesh.dim, mesh.length_unit)
+                    mesh.subdomains, mesh.dim, mesh.length_unit, mesh.edges, mesh.point_sets)

@@ -1,7 +1,8 @@
 """3D linear elasticity on tetrahedra, P1 or P2 (straight-sided), with vectorised numpy assembly.
 
-Input: a ``MeshData`` of ``tetra`` (or ``tetra10``: only the corner nodes are used, the P2 nodes are
-re-created at the edge midpoints). DOFs are interleaved per node (``3 * node + component``); the
+Input: a ``MeshData`` of ``tetra`` or ``tetra10``. A tetra10 mesh whose mid-side nodes are off the
+straight edges is solved at P2 by :mod:`physapp.solvers.isoparametric3d` (curved, scikit-fem);
+otherwise only the corner nodes are used and the P2 nodes are re-created at the edge midpoints. DOFs are interleaved per node (``3 * node + component``); the
 stiffness is a 3 x 3 block (BSR) matrix, see :mod:`physapp.solvers.assembly3d`. Supports are applied
 by zeroing the constrained rows and columns (keeping the diagonal), so the block structure survives
 and pyamg aggregates whole nodes. The system is solved by :func:`physapp.solvers.linear.solve_spd`:
@@ -184,6 +185,15 @@ def solve_solid(
     E, nu = setup.material.youngs_modulus, setup.material.poissons_ratio
     check_material(E, nu)
     lam, mu = lame(E, nu)
+    if order == 2 and any(b.type == "tetra10" for b in mesh.cells):
+        from physapp.solvers.fem_mesh import prepare
+
+        fe = prepare(mesh, 2)
+        if fe.curved:  # keep the file's curved edges: isoparametric P2 (scikit-fem)
+            from physapp.solvers.isoparametric3d import solve_curved
+
+            return solve_curved(fe, setup, lam, mu, body_force=body_force, progress=progress,
+                                cancel=cancel, rtol=rtol)
     t0 = time.perf_counter()
     progress(0.0, "Assembling stiffness")
     tets, points, vmap = _tets(mesh)

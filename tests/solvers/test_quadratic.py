@@ -142,3 +142,46 @@ def test_mixed_orders_and_unknown_cells_are_named():
                                   CellBlock("triangle", [[1, 3, 2]])))
     with pytest.raises(SolverError, match="mixes linear and quadratic"):
         solve_heat(mixed, HeatSetup("planar", 1.0, convections=()))
+
+
+def _hollow_sphere_octant(a, b, size):
+    """Octant of a hollow sphere, second-order tetrahedra with nodes on the true spheres."""
+    import gmsh
+
+    from physapp.geometry.gmsh_session import extract_mesh, gmsh_model
+
+    with gmsh_model("octant"):
+        occ = gmsh.model.occ
+        shell, _ = occ.cut([(3, occ.addSphere(0, 0, 0, b))], [(3, occ.addSphere(0, 0, 0, a))])
+        part, _ = occ.intersect(shell, [(3, occ.addBox(0, 0, 0, 2 * b, 2 * b, 2 * b))])
+        occ.synchronize()
+        for _, s in gmsh.model.getBoundary(part, oriented=False):
+            c = occ.getCenterOfMass(2, s)
+            name = ("xmin" if abs(c[0]) < 1e-9 else "ymin" if abs(c[1]) < 1e-9 else "zmin"
+                    if abs(c[2]) < 1e-9 else "inner" if np.linalg.norm(c) < 0.5 * (a + b)
+                    else "outer")
+            gmsh.model.addPhysicalGroup(2, [s], name=name)
+        gmsh.option.setNumber("Mesh.MeshSizeMax", size)
+        gmsh.model.mesh.generate(3)
+        gmsh.model.mesh.setOrder(2)
+        return extract_mesh(3)
+
+
+def test_curved_tet10_elasticity_thick_sphere():
+    # Lame: hollow sphere a < r < b under inner pressure p
+    a, b, E, nu, p = 1.0, 2.0, 1e9, 0.3, 1e6
+    u_a = p * a**3 / (E * (b**3 - a**3)) * ((1 - 2 * nu) * a + (1 + nu) * b**3 / (2 * a**2))
+    mesh = _hollow_sphere_octant(a, b, 0.5)
+    assert mesh.cells[0].type == "tetra10"
+    from physapp.solvers.elasticity3d import solve_solid
+
+    setup = ElasticSetup("3d", Material(E, nu), tuple(Support(n, symmetry=True)
+                                                     for n in ("xmin", "ymin", "zmin")),
+                         pressures=(Pressure("inner", p),))
+    sol = solve_solid(mesh, setup, order=2)
+    assert sol.stats["curved"]
+    pts = sol.out_mesh.points
+    inner = np.abs(np.linalg.norm(pts, axis=1) - a) < 1e-6
+    assert inner.sum() > 10  # the P2 nodes of the inner face are on the sphere
+    ur = np.einsum("ij,ij->i", sol.fields["displacement"][inner], pts[inner]) / a
+    assert np.mean(ur) == pytest.approx(u_a, rel=0.01)
