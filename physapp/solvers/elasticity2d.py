@@ -22,7 +22,13 @@ from physapp.core.errors import SolverError
 from physapp.core.mesh import CellBlock, MeshData
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress, scaled
 from physapp.core.study import ElasticSetup
-from physapp.solvers.fem_mesh import prepare, region_facets, symmetry_component
+from physapp.solvers.fem_mesh import (
+    nodal_force_vector,
+    prepare,
+    region_dofs,
+    region_facets,
+    symmetry_component,
+)
 from physapp.solvers.linear import rigid_body_modes, solve_spd
 from physapp.solvers.wellposed import check_bodies_held
 
@@ -109,7 +115,7 @@ def solve_plane(
     f = _loads(m, mesh, basis, setup, body_force, order, lam, mu)
     cancel.check()
     t_asm = time.perf_counter() - t0
-    constrained = _constrained_dofs(m, mesh, basis, setup)
+    constrained, values = prescribed_dofs(m, mesh, basis, setup, 2)
     comp = np.empty(basis.N, dtype=np.int64)
     for c, idx in enumerate(basis.split_indices()):
         comp[idx] = c
@@ -118,7 +124,9 @@ def solve_plane(
         modes = modes[:, [1]]
     check_bodies_held(basis.doflocs.T, basis.element_dofs.T, np.arange(basis.N), modes,
                       constrained, 2)
-    A, b, x, free = skfem.condense(K, f, D=constrained)
+    x0 = np.zeros(basis.N)
+    x0[constrained] = values
+    A, b, x, free = skfem.condense(K, f, x=x0, D=constrained)
     progress(0.3, f"Solving {len(free)} unknowns")
     t1 = time.perf_counter()
     amg_modes = rigid_body_modes(basis.doflocs, comp)[free]
@@ -201,6 +209,11 @@ def _loads(m, mesh, basis, setup, body_force, order, lam, mu) -> np.ndarray:
             return val * w.x[0] if axisym else val
 
         f += surface.assemble(fb)
+    for nf in setup.nodal_forces:
+        if axisym and nf.region in mesh.point_sets:
+            raise SolverError("A point force in an axisymmetric model is a ring load: give it as "
+                              "a force on an edge instead.")
+        f += nodal_force_vector(basis, m, mesh, nf.region, nf.vector)
     vol = skfem.Basis(m, basis.elem, intorder=2 * order + 2)
     if body_force is not None or setup.body_force:
 
@@ -230,18 +243,33 @@ def _loads(m, mesh, basis, setup, body_force, order, lam, mu) -> np.ndarray:
 
 
 def _constrained_dofs(m, mesh, basis, setup) -> np.ndarray:
-    dofs = []
+    return prescribed_dofs(m, mesh, basis, setup, 2)[0]
+
+
+def prescribed_dofs(m, mesh, basis, setup, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """Constrained DOFs of the supports (faces, edges or points) and their prescribed values."""
+    dofs, vals = [], []
     for sup in setup.supports:
-        view = basis.get_dofs(region_facets(m, mesh, sup.region))
-        comps = sup.components
+        comps, values = sup.components, sup.values or (0.0,) * len(sup.components)
         if sup.symmetry:
-            comps = (symmetry_component(mesh.points, np.asarray(mesh.boundaries[sup.region])[:, :2],
+            if sup.region not in mesh.boundaries:
+                raise SolverError(f"A symmetry support needs a flat {'face' if dim == 3 else 'edge'}"
+                                  f"; '{sup.region}' is {'an edge' if sup.region in mesh.edges else 'a point'}"
+                                  " region: fix the normal component instead.")
+            comps = (symmetry_component(mesh.points, np.asarray(mesh.boundaries[sup.region])[:, :dim],
                                         sup.region),)
-        for c in comps:
-            if c not in (0, 1):
-                raise SolverError(f"Support on '{sup.region}': component {c} does not exist in 2D.")
-            dofs.append(view.all(f"u^{c + 1}"))
-    return np.unique(np.concatenate(dofs)) if dofs else np.zeros(0, dtype=np.int64)
+            values = (0.0,)
+        for c, v in zip(comps, values, strict=True):
+            if c not in range(dim):
+                raise SolverError(f"Support on '{sup.region}': component {c} does not exist in "
+                                  f"{dim}D.")
+            d = region_dofs(basis, m, mesh, sup.region, c)
+            dofs.append(d)
+            vals.append(np.full(len(d), float(v)))
+    if not dofs:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    d, first = np.unique(np.concatenate(dofs), return_index=True)
+    return d, np.concatenate(vals)[first]
 
 
 def _reactions(m, mesh, basis, K, f, x) -> dict[str, tuple[float, float]]:

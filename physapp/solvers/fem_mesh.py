@@ -94,8 +94,21 @@ def prepare(mesh: MeshData, order: int = 1) -> FeMesh:
         if np.any(f < 0):
             raise SolverError(f"Region '{name}' has nodes that are corners of no cell.")
         boundaries[name] = f
+    edges = {}
+    for name, segs in mesh.edges.items():
+        e = vmap[np.asarray(segs)[:, :2]]
+        if np.any(e < 0):
+            raise SolverError(f"Edge region '{name}' has nodes that are corners of no cell.")
+        edges[name] = e
+    point_sets = {}
+    for name, nodes in mesh.point_sets.items():
+        v = vmap[np.asarray(nodes)]
+        if np.any(v < 0):
+            raise SolverError(f"Point region '{name}' holds mid-side nodes; supports and loads "
+                              "on points take corner nodes.")
+        point_sets[name] = v
     lin = MeshData(mesh.points[used], (CellBlock(kind, t),), boundaries, dict(mesh.subdomains),
-                   mesh.dim, mesh.length_unit)
+                   mesh.dim, mesh.length_unit, edges, point_sets)
     m = cls1(np.ascontiguousarray(p.T), np.ascontiguousarray(t.T))
     curved = False
     if order == 2 and full.shape[1] > nc:
@@ -178,3 +191,79 @@ def symmetry_component(points: np.ndarray, facets: np.ndarray, region: str) -> i
             "fixed or per-component support instead."
         )
     return axis
+
+
+def node_region(mesh: MeshData, region: str) -> str:
+    """``"boundary"`` for a region of boundary facets, ``"edge"`` (3D lines), ``"point"``;
+    SolverError naming the regions otherwise (subdomains cannot carry supports)."""
+    if region in mesh.boundaries:
+        return "boundary"
+    if region in mesh.edges:
+        return "edge"
+    if region in mesh.point_sets:
+        return "point"
+    known = ", ".join([*mesh.boundaries, *mesh.edges, *mesh.point_sets]) or "none"
+    raise SolverError(f"No boundary region named '{region}' (nor edge or point region; regions: "
+                      f"{known}).")
+
+
+def edge_numbers(m: skfem.Mesh, segs: np.ndarray) -> np.ndarray:
+    """scikit-fem edge indices of vertex pairs ``segs`` (m, 2) of a 3D mesh."""
+    nv = m.nvertices
+    e = np.sort(m.edges, axis=0)
+    keys = e[0].astype(np.int64) * nv + e[1]
+    order = np.argsort(keys)
+    s = np.sort(np.asarray(segs), axis=1)
+    q = s[:, 0] * nv + s[:, 1]
+    pos = np.minimum(np.searchsorted(keys[order], q), len(keys) - 1)
+    if not np.all(keys[order][pos] == q):
+        raise SolverError("An edge region has segments that are not edges of the mesh.")
+    return order[pos]
+
+
+def region_dofs(basis, m: skfem.Mesh, mesh: MeshData, region: str, comp: int | None = None):
+    """DOFs of a region of any kind (faces/2D edges, 3D edges, points) for vector component
+    ``comp`` (None: a scalar basis)."""
+    kind = node_region(mesh, region)
+    if kind == "boundary":
+        view = basis.get_dofs(region_facets(m, mesh, region))
+        return view.all() if comp is None else view.all(f"u^{comp + 1}")
+    c = 0 if comp is None else comp
+    if kind == "point":
+        return basis.nodal_dofs[c, np.unique(mesh.point_sets[region])]
+    segs = np.asarray(mesh.edges[region])
+    out = [basis.nodal_dofs[c, np.unique(segs)]]
+    if basis.edge_dofs.size:
+        out.append(basis.edge_dofs[c, edge_numbers(m, segs)])
+    return np.unique(np.concatenate(out))
+
+
+def nodal_force_vector(basis, m: skfem.Mesh, mesh: MeshData, region: str, vector) -> np.ndarray:
+    """Load vector of a total force on a point region (equal shares) or a 3D edge region (uniform
+    along its length, consistent P1 / P2 shares)."""
+    f = np.zeros(basis.N)
+    kind = node_region(mesh, region)
+    vec = np.zeros(m.dim())
+    vec[: min(len(vector), m.dim())] = np.asarray(vector, dtype=float)[: m.dim()]
+    if kind == "boundary":
+        raise SolverError(f"'{region}' is a face region: give a force on it as a traction or "
+                          "a total force ('force' load), not a point force.")
+    if kind == "point":
+        nodes = np.unique(mesh.point_sets[region])
+        for c in range(m.dim()):
+            f[basis.nodal_dofs[c, nodes]] += vec[c] / len(nodes)
+        return f
+    segs = np.asarray(mesh.edges[region])
+    p = m.p[:, : m.nvertices] if m.p.shape[1] > m.nvertices else m.p
+    length = np.linalg.norm(p[:, segs[:, 1]] - p[:, segs[:, 0]], axis=0)
+    total = length.sum()
+    if total <= 0:
+        raise SolverError(f"Edge region '{region}' has zero length.")
+    quadratic = basis.edge_dofs.size > 0
+    ends = length / total * (1 / 6 if quadratic else 0.5)
+    for c in range(m.dim()):
+        for k in (0, 1):
+            np.add.at(f, basis.nodal_dofs[c, segs[:, k]], vec[c] * ends)
+        if quadratic:
+            np.add.at(f, basis.edge_dofs[c, edge_numbers(m, segs)], vec[c] * length / total * 2 / 3)
+    return f

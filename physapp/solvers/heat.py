@@ -19,7 +19,7 @@ from physapp.core.errors import SolverError
 from physapp.core.mesh import CellBlock, MeshData
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress, scaled
 from physapp.core.study import HeatSetup
-from physapp.solvers.fem_mesh import fe_kind, prepare, region_facets, scalar_element
+from physapp.solvers.fem_mesh import fe_kind, prepare, region_dofs, region_facets, scalar_element
 from physapp.solvers.linear import solve_spd
 from physapp.solvers.wellposed import check_bodies_determined
 
@@ -96,6 +96,14 @@ def solve_heat(
         return setup.source * v * r(w)
 
     f = source.assemble(basis) if setup.source else np.zeros(basis.N)
+    for name, value in setup.region_sources:
+        if name not in mesh.subdomains:
+            known = ", ".join(mesh.subdomains) or "none"
+            raise SolverError(f"A heat source needs a subdomain; '{name}' is not one "
+                              f"(subdomains: {known}).")
+        part = skfem.Basis(m, elem, intorder=2 * order + (1 if axisym else 0),
+                           elements=np.asarray(mesh.subdomains[name]))
+        f += skfem.LinearForm(lambda v, w, q=float(value): q * v * r(w)).assemble(part)
     for bc in setup.fluxes:
         fb = skfem.FacetBasis(m, elem, facets=region_facets(m, mesh, bc.region), intorder=2 * order + 1)
         f += skfem.LinearForm(lambda v, w, q=bc.value: q * v * r(w)).assemble(fb)
@@ -109,7 +117,7 @@ def solve_heat(
     fixed: dict[int, float] = {}
     fixed_by_region: dict[str, list[int]] = {}
     for bc in setup.fixed:
-        for dof in basis.get_dofs(region_facets(m, mesh, bc.region)).all():
+        for dof in region_dofs(basis, m, mesh, bc.region):
             if dof not in fixed:  # a node shared by two regions belongs to the first
                 fixed[dof] = bc.value
                 fixed_by_region.setdefault(bc.region, []).append(dof)

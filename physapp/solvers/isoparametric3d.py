@@ -18,7 +18,7 @@ from physapp.core.errors import SolverError
 from physapp.core.mesh import CellBlock, MeshData
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress, scaled
 from physapp.core.study import ElasticSetup
-from physapp.solvers.fem_mesh import FeMesh, region_facets, symmetry_component
+from physapp.solvers.fem_mesh import FeMesh, nodal_force_vector, region_dofs, region_facets
 from physapp.solvers.linear import rigid_body_modes, solve_spd
 from physapp.solvers.wellposed import check_bodies_held
 
@@ -106,23 +106,20 @@ def solve_curved(fe: FeMesh, setup: ElasticSetup, lam: float, mu: float, *,
         f += thermal.assemble(basis, dt=sbasis.interpolate(dT_nodes))
     cancel.check()
     t_asm = time.perf_counter() - t0
-    dofs = []
-    for sup in setup.supports:
-        facets = region_facets(m, mesh, sup.region)
-        view = basis.get_dofs(facets)
-        comps = sup.components
-        if sup.symmetry:
-            comps = (symmetry_component(mesh.points, np.asarray(mesh.boundaries[sup.region]),
-                                        sup.region),)
-        dofs += [view.all(f"u^{c + 1}") for c in comps]
-    constrained = np.unique(np.concatenate(dofs)) if dofs else np.zeros(0, dtype=np.int64)
+    from physapp.solvers.elasticity2d import prescribed_dofs
+
+    for nf in setup.nodal_forces:
+        f += nodal_force_vector(basis, m, mesh, nf.region, nf.vector)
+    constrained, values = prescribed_dofs(m, mesh, basis, setup, 3)
     comp = np.empty(basis.N, dtype=np.int64)
     for c, idx in enumerate(basis.split_indices()):
         comp[idx] = c
     modes = rigid_body_modes(basis.doflocs, comp)
     check_bodies_held(basis.doflocs.T, basis.element_dofs.T, np.arange(basis.N), modes,
                       constrained, 3)
-    A, b, x, free = skfem.condense(K, f, D=constrained)
+    x0 = np.zeros(basis.N)
+    x0[constrained] = values
+    A, b, x, free = skfem.condense(K, f, x=x0, D=constrained)
     progress(0.3, f"Solving {len(free)} unknowns")
     t1 = time.perf_counter()
     y, stats = solve_spd(A, b, modes[free], dim=3, rtol=rtol,
@@ -133,9 +130,12 @@ def solve_curved(fe: FeMesh, setup: ElasticSetup, lam: float, mu: float, *,
     progress(0.9, "Recovering stresses")
     r = K @ u - f
     reactions = {}
-    for name in mesh.boundaries:
-        view = basis.get_dofs(region_facets(m, mesh, name))
-        reactions[name] = tuple(float(r[view.all(f"u^{c + 1}")].sum()) for c in range(3))
+    for name in (*mesh.boundaries, *mesh.edges, *mesh.point_sets):
+        try:
+            reactions[name] = tuple(float(r[region_dofs(basis, m, mesh, name, c)].sum())
+                                    for c in range(3))
+        except SolverError:  # e.g. an interface between bodies is not on the boundary
+            continue
     out_mesh, fields = _nodal_fields(m, mesh, basis, u, lam, mu, setup, dT_nodes)
     stats.update(n_dofs=int(basis.N), n_elements=int(m.nelements), t_assembly=t_asm,
                  t_solve=t_solve, order=2, curved=True, reactions=reactions)
