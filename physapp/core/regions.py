@@ -326,7 +326,7 @@ def select(mesh: MeshData, spec: Mapping) -> Selection:
         matched = np.concatenate(parts) if parts else np.zeros((0, 1), dtype=np.int64)
         if kind == "point":
             matched = matched.ravel()
-        pieces = _pieces(matched.reshape(len(matched), -1))
+        pieces = _pieces(matched.reshape(len(matched), -1)) if len(matched) else 0
         nearest = float(dist[np.unique(np.concatenate(ents[0:1]))].min())
         word = {"face": "facets", "edge": "segments" if mesh.dim == 3 else "facets",
                 "point": "nodes"}[kind]
