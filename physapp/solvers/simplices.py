@@ -290,3 +290,31 @@ def _split_quadratic(mesh: MeshData) -> MeshData:
     conn = np.asarray(cells_out, dtype=np.int64).reshape(-1, 6 if mesh.dim == 2 else 10)
     return MeshData(np.concatenate(pts), (CellBlock(out_type, conn),), boundaries, subdomains,
                     mesh.dim, mesh.length_unit)
+
+
+def linear_simplices(mesh: MeshData) -> MeshData:
+    """A straight linear triangle / tetrahedron mesh of ``mesh``: other cells split, mid-side
+    nodes dropped, nodes renumbered compactly; every region kept. Used where one fixed linear
+    topology is needed (sweeps of imported parts: the data set stores P2 nodes at edge
+    midpoints)."""
+    if needs_split(mesh):
+        mesh = split_to_simplices(mesh)
+    nc = mesh.dim + 1
+    conn = np.concatenate([np.asarray(b.connectivity)[:, :nc] for b in mesh.cells])
+    used = np.unique(conn)
+    vmap = np.full(mesh.n_points, -1, dtype=np.int64)
+    vmap[used] = np.arange(len(used))
+
+    def keep(regions, cols=None):
+        out = {}
+        for name, arr in regions.items():
+            a = np.asarray(arr)
+            a = vmap[a[:, :cols] if cols else a]
+            if a.size and np.all(a >= 0):
+                out[name] = a
+        return out
+
+    out_type = "triangle" if mesh.dim == 2 else "tetra"
+    return MeshData(mesh.points[used], (CellBlock(out_type, vmap[conn]),),
+                    keep(mesh.boundaries, mesh.dim), dict(mesh.subdomains), mesh.dim,
+                    mesh.length_unit, keep(mesh.edges, 2), keep(mesh.point_sets))

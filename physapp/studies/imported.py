@@ -167,7 +167,7 @@ class ImportedPartStudy:
     """A Study on a fixed mesh with a user-defined set-up."""
 
     def __init__(self, mesh: MeshData, setup: PartSetup, *, name: str = "part",
-                 source: str = "") -> None:
+                 source: str = "", study_id: str = "") -> None:
         self.mesh = mesh
         self.part = setup
         if setup.physics not in ("elasticity", "heat"):
@@ -237,7 +237,7 @@ class ImportedPartStudy:
              FieldSpec("heat_flux", "Heat flux magnitude", "W/m^2"))
         )
         self.spec = StudySpec(
-            id=f"part:{name}", title=name, description=f"Imported part {source or name}",
+            id=study_id or f"part:{name}", title=name, description=f"Imported part {source or name}",
             parameters=params, fields=fields,
             default_field="von_mises" if elastic else "temperature",
             key_quantities=("peak_von_mises", "max_displacement") if elastic
@@ -329,3 +329,86 @@ def force_vector(load: Mapping[str, Any]) -> tuple[float, ...]:
         return tuple(float(v) for v in load["vector"])
     except (KeyError, TypeError, ValueError):
         raise ParameterError("A force needs 'vector' (N) or 'magnitude' and 'direction'.") from None
+
+
+#: separates the part file and the set-up file in the id of a part study built from files
+PART_ID_SEP = "::"
+
+
+def read_setup_file(path) -> tuple[PartSetup, dict[str, Any]]:
+    """A set-up JSON file: the PartSetup object a session stores (with an optional ``"mesh"``
+    object of meshing options: size, unit, order, refine, curvature), or a whole session file
+    (its part's set-up, element size and unit). Returns the set-up and the meshing options."""
+    import json
+    from pathlib import Path
+
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise ParameterError(f"Could not read the set-up '{path}': {exc}") from None
+    if not isinstance(data, dict):
+        raise ParameterError(f"The set-up '{path}' must be a JSON object.")
+    if data.get("format") == "physapp-session":
+        part = data.get("part") or {}
+        if not part:
+            raise ParameterError(f"The session '{path}' is not of an imported part.")
+        mesh = {"size": part.get("element_size"), "unit": part.get("length_unit")}
+        return PartSetup.from_dict(part.get("setup") or {}), {k: v for k, v in mesh.items() if v}
+    data = dict(data)
+    mesh = data.pop("mesh", None) or {}
+    if not isinstance(mesh, dict):
+        raise ParameterError(f"'mesh' in the set-up '{path}' must be an object.")
+    unknown = set(mesh) - {"size", "unit", "order", "refine", "curvature"}
+    if unknown:
+        raise ParameterError(f"Unknown meshing options in '{path}': {', '.join(sorted(unknown))} "
+                             "(use size, unit, order, refine, curvature).")
+    return PartSetup.from_dict(data), mesh
+
+
+def load_part_study(part_path, setup: PartSetup | str | None = None, *, size: float | None = None,
+                    unit: str | None = None, order: int | None = None, linear: bool = False,
+                    progress: ProgressFn = no_progress,
+                    cancel: CancelToken = NEVER) -> ImportedPartStudy:
+    """Read (and for CAD, mesh) a part and attach a set-up (a PartSetup or a set-up file).
+
+    Arguments override the set-up file's meshing options. CAD parts are meshed with elements of
+    ``order`` (2: curved tetra10). Built from files, the study's id is
+    ``part:<part path>::<set-up path>``, which :func:`physapp.studies.get_study` resolves again
+    (sweep workers rebuild the study from it). ``linear`` turns the mesh into straight linear
+    simplices (sweeps and surrogates need one fixed linear topology).
+    """
+    from pathlib import Path
+
+    from physapp.io.readers import read_mesh
+
+    opts: dict[str, Any] = {}
+    setup_path = None
+    if isinstance(setup, (str, Path)):
+        setup_path = str(Path(setup).resolve())
+        setup, opts = read_setup_file(setup)
+    part = setup if setup is not None else PartSetup()
+    size = size if size is not None else opts.get("size")
+    unit = unit or opts.get("unit")
+    mesh_order = int(order or opts.get("order") or 1)
+    mesh, _ = read_mesh(part_path, length_unit=unit, size=size, order=mesh_order,
+                        refine=opts.get("refine") or (), curvature=float(opts.get("curvature") or 0),
+                        progress=progress, cancel=cancel)
+    if linear:  # one straight linear topology (sweeps: the data set stores straight P2 nodes)
+        from physapp.solvers.simplices import linear_simplices
+
+        mesh = linear_simplices(mesh)
+    sid = ""
+    if setup_path is not None:
+        sid = f"part:{Path(part_path).resolve()}{PART_ID_SEP}{setup_path}"
+    return ImportedPartStudy(mesh, part, name=Path(part_path).stem, source=str(part_path),
+                             study_id=sid)
+
+
+def study_from_id(study_id: str) -> ImportedPartStudy:
+    """Rebuild a part study from its id ``part:<part file>::<set-up file>`` (for sweeps and
+    surrogates: straight linear cells, CAD meshed at order 1)."""
+    body = study_id[len("part:"):]
+    part, sep, setup = body.rpartition(PART_ID_SEP)
+    if not sep:
+        raise ParameterError(f"'{study_id}' does not name a part file and a set-up file.")
+    return load_part_study(part, setup, order=1, linear=True)
