@@ -112,10 +112,10 @@ def solve_plane(
 
     K = stiffness.assemble(basis)
     cancel.check()
-    f = _loads(m, mesh, basis, setup, body_force, order, lam, mu)
+    f = _loads(m, mesh, basis, setup, body_force, order, lam, mu, fe.point_mids)
     cancel.check()
     t_asm = time.perf_counter() - t0
-    constrained, values = prescribed_dofs(m, mesh, basis, setup, 2)
+    constrained, values = prescribed_dofs(m, mesh, basis, setup, 2, fe.point_mids)
     comp = np.empty(basis.N, dtype=np.int64)
     for c, idx in enumerate(basis.split_indices()):
         comp[idx] = c
@@ -191,7 +191,7 @@ def _measure(m, mesh, region: str, axisym: bool) -> float:
     return value
 
 
-def _loads(m, mesh, basis, setup, body_force, order, lam, mu) -> np.ndarray:
+def _loads(m, mesh, basis, setup, body_force, order, lam, mu, mids=None) -> np.ndarray:
     axisym = setup.analysis == "axisymmetric"
     f = np.zeros(basis.N)
     surface_loads = []
@@ -213,7 +213,7 @@ def _loads(m, mesh, basis, setup, body_force, order, lam, mu) -> np.ndarray:
         if axisym and nf.region in mesh.point_sets:
             raise SolverError("A point force in an axisymmetric model is a ring load: give it as "
                               "a force on an edge instead.")
-        f += nodal_force_vector(basis, m, mesh, nf.region, nf.vector)
+        f += nodal_force_vector(basis, m, mesh, nf.region, nf.vector, mids)
     vol = skfem.Basis(m, basis.elem, intorder=2 * order + 2)
     if body_force is not None or setup.body_force:
 
@@ -246,7 +246,8 @@ def _constrained_dofs(m, mesh, basis, setup) -> np.ndarray:
     return prescribed_dofs(m, mesh, basis, setup, 2)[0]
 
 
-def prescribed_dofs(m, mesh, basis, setup, dim: int) -> tuple[np.ndarray, np.ndarray]:
+def prescribed_dofs(m, mesh, basis, setup, dim: int,
+                    mids: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Constrained DOFs of the supports (faces, edges or points) and their prescribed values."""
     dofs, vals = [], []
     for sup in setup.supports:
@@ -263,7 +264,7 @@ def prescribed_dofs(m, mesh, basis, setup, dim: int) -> tuple[np.ndarray, np.nda
             if c not in range(dim):
                 raise SolverError(f"Support on '{sup.region}': component {c} does not exist in "
                                   f"{dim}D.")
-            d = region_dofs(basis, m, mesh, sup.region, c)
+            d = region_dofs(basis, m, mesh, sup.region, c, mids)
             dofs.append(d)
             vals.append(np.full(len(d), float(v)))
     if not dofs:

@@ -138,13 +138,28 @@ def _region_nodes(space, mesh, vmap, region: str) -> np.ndarray:
             nodes.append(len(space.points) + space.edge_index(segs))
         return np.unique(np.concatenate(nodes))
     if region in mesh.point_sets:
-        nodes = vmap[np.asarray(mesh.point_sets[region])]
-        if np.any(nodes < 0):
-            raise SolverError(f"Point region '{region}' has nodes that are no tetrahedron corner.")
-        return np.unique(nodes)
+        corners, pairs = _point_nodes(mesh, vmap, region)
+        if space.order == 2 and len(pairs):
+            corners = np.r_[corners, len(space.points) + space.edge_index(pairs)]
+        return np.unique(corners)
     known = ", ".join([*mesh.boundaries, *mesh.edges, *mesh.point_sets]) or "none"
     raise SolverError(f"No boundary region named '{region}' (nor edge or point region; regions: "
                       f"{known}).")
+
+
+def _point_nodes(mesh, vmap, region: str) -> tuple[np.ndarray, np.ndarray]:
+    """Corner vertices of a point region and the vertex pairs of its mid-side nodes."""
+    from physapp.solvers.fem_mesh import mid_node_pairs
+
+    nodes = np.asarray(mesh.point_sets[region])
+    v = vmap[nodes]
+    pairs = np.zeros((0, 2), dtype=np.int64)
+    if np.any(v < 0):
+        pairs = mid_node_pairs(mesh)[nodes[v < 0]]
+        if np.any(pairs < 0):
+            raise SolverError(f"Point region '{region}' has nodes that belong to no tetrahedron.")
+        pairs = vmap[pairs]
+    return v[v >= 0], pairs
 
 
 def _constrained(space, mesh, vmap, setup) -> tuple[np.ndarray, np.ndarray]:
@@ -177,8 +192,14 @@ def _nodal_forces(space, mesh, vmap, setup) -> np.ndarray:
         vec = np.zeros(3)
         vec[: len(nf.vector)] = np.asarray(nf.vector, dtype=float)[:3]
         if nf.region in mesh.point_sets:
-            nodes = _region_nodes(space, mesh, vmap, nf.region)
-            f[nodes] += vec / len(nodes)
+            corners, pairs = _point_nodes(mesh, vmap, nf.region)
+            share = vec / (len(corners) + len(pairs))
+            np.add.at(f, corners, share)
+            if space.order == 2 and len(pairs):
+                np.add.at(f, len(space.points) + space.edge_index(pairs), share)
+            elif len(pairs):  # P1: a mid-side node's share to the ends of its edge
+                for k in (0, 1):
+                    np.add.at(f, pairs[:, k], 0.5 * share)
         elif nf.region in mesh.edges:
             segs = vmap[np.asarray(mesh.edges[nf.region])[:, :2]]
             p = space.points

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import skfem
@@ -59,6 +59,8 @@ class FeMesh:
     mesh: MeshData
     vmap: np.ndarray
     curved: bool
+    #: point region -> (k, 2) vertex pairs of the mid-side nodes it holds (a deck's node set)
+    point_mids: dict = field(default_factory=dict)
 
 
 def prepare(mesh: MeshData, order: int = 1) -> FeMesh:
@@ -100,13 +102,18 @@ def prepare(mesh: MeshData, order: int = 1) -> FeMesh:
         if np.any(e < 0):
             raise SolverError(f"Edge region '{name}' has nodes that are corners of no cell.")
         edges[name] = e
-    point_sets = {}
+    point_sets, point_mids = {}, {}
+    pair_of = mid_node_pairs(mesh)
     for name, nodes in mesh.point_sets.items():
-        v = vmap[np.asarray(nodes)]
-        if np.any(v < 0):
-            raise SolverError(f"Point region '{name}' holds mid-side nodes; supports and loads "
-                              "on points take corner nodes.")
-        point_sets[name] = v
+        nodes = np.asarray(nodes)
+        v = vmap[nodes]
+        point_sets[name] = v[v >= 0]
+        mids = nodes[v < 0]
+        if len(mids):
+            pairs = pair_of[mids]
+            if np.any(pairs < 0):
+                raise SolverError(f"Point region '{name}' holds nodes that belong to no cell.")
+            point_mids[name] = vmap[pairs]
     lin = MeshData(mesh.points[used], (CellBlock(kind, t),), boundaries, dict(mesh.subdomains),
                    mesh.dim, mesh.length_unit, edges, point_sets)
     m = cls1(np.ascontiguousarray(p.T), np.ascontiguousarray(t.T))
@@ -125,7 +132,21 @@ def prepare(mesh: MeshData, order: int = 1) -> FeMesh:
                     "node order may not be the meshio/VTK one, or the mesh is broken.")
             curved = True
             m = _curved(cls2, m, pairs.reshape(-1, 2), mids.reshape(-1, dim))
-    return FeMesh(m, lin, vmap, curved)
+    return FeMesh(m, lin, vmap, curved, point_mids)
+
+
+def mid_node_pairs(mesh: MeshData) -> np.ndarray:
+    """(n_points, 2) the corner nodes of the edge each mid-side node sits on (-1: not one)."""
+    out = np.full((mesh.n_points, 2), -1, dtype=np.int64)
+    for b in mesh.cells:
+        base = _LINEAR.get(b.type)
+        if base is None:
+            continue
+        conn = np.asarray(b.connectivity)
+        nc = _KINDS[base][4]
+        for k, (a, c) in enumerate(_MID_EDGES[base]):
+            out[conn[:, nc + k]] = conn[:, [a, c]]
+    return out
 
 
 def _curved(cls2, m: skfem.Mesh, pairs: np.ndarray, mids: np.ndarray) -> skfem.Mesh:
@@ -221,16 +242,41 @@ def edge_numbers(m: skfem.Mesh, segs: np.ndarray) -> np.ndarray:
     return order[pos]
 
 
-def region_dofs(basis, m: skfem.Mesh, mesh: MeshData, region: str, comp: int | None = None):
+def _mid_dofs(basis, m: skfem.Mesh, pairs: np.ndarray, c: int) -> np.ndarray:
+    """DOFs of component ``c`` at the mid-side nodes of vertex ``pairs`` (P2 only)."""
+    if m.dim() == 3:
+        return basis.edge_dofs[c, edge_numbers(m, pairs)] if basis.edge_dofs.size else \
+            np.zeros(0, dtype=np.int64)
+    if not basis.facet_dofs.size:
+        return np.zeros(0, dtype=np.int64)
+    k = m.facets.shape[0]
+    facets = np.sort(m.facets, axis=0).T
+    query = np.sort(pairs[:, :k], axis=1)
+    _, ids = np.unique(np.concatenate([facets, query]), axis=0, return_inverse=True)
+    ids = ids.ravel()
+    where = np.full(ids.max() + 1, -1, dtype=np.int64)
+    where[ids[: len(facets)]] = np.arange(len(facets))
+    found = where[ids[len(facets):]]
+    if np.any(found < 0):
+        raise SolverError("A node set has mid-side nodes of edges that are not in the mesh.")
+    return basis.facet_dofs[c, found]
+
+
+def region_dofs(basis, m: skfem.Mesh, mesh: MeshData, region: str, comp: int | None = None,
+                mids: dict | None = None):
     """DOFs of a region of any kind (faces/2D edges, 3D edges, points) for vector component
-    ``comp`` (None: a scalar basis)."""
+    ``comp`` (None: a scalar basis). ``mids``: :attr:`FeMesh.point_mids` (node sets holding
+    mid-side nodes: at P2 their edge DOFs, at P1 nothing)."""
     kind = node_region(mesh, region)
     if kind == "boundary":
         view = basis.get_dofs(region_facets(m, mesh, region))
         return view.all() if comp is None else view.all(f"u^{comp + 1}")
     c = 0 if comp is None else comp
     if kind == "point":
-        return basis.nodal_dofs[c, np.unique(mesh.point_sets[region])]
+        dofs = basis.nodal_dofs[c, np.unique(mesh.point_sets[region])]
+        if mids and region in mids:
+            dofs = np.unique(np.concatenate([dofs, _mid_dofs(basis, m, mids[region], c)]))
+        return dofs
     segs = np.asarray(mesh.edges[region])
     out = [basis.nodal_dofs[c, np.unique(segs)]]
     if basis.edge_dofs.size:
@@ -238,9 +284,11 @@ def region_dofs(basis, m: skfem.Mesh, mesh: MeshData, region: str, comp: int | N
     return np.unique(np.concatenate(out))
 
 
-def nodal_force_vector(basis, m: skfem.Mesh, mesh: MeshData, region: str, vector) -> np.ndarray:
-    """Load vector of a total force on a point region (equal shares) or a 3D edge region (uniform
-    along its length, consistent P1 / P2 shares)."""
+def nodal_force_vector(basis, m: skfem.Mesh, mesh: MeshData, region: str, vector,
+                       mids: dict | None = None) -> np.ndarray:
+    """Load vector of a total force on a point region (equal shares per node, mid-side nodes
+    included: at P1 their share goes half to each end of their edge) or a 3D edge region
+    (uniform along its length, consistent P1 / P2 shares)."""
     f = np.zeros(basis.N)
     kind = node_region(mesh, region)
     vec = np.zeros(m.dim())
@@ -250,8 +298,17 @@ def nodal_force_vector(basis, m: skfem.Mesh, mesh: MeshData, region: str, vector
                           "a total force ('force' load), not a point force.")
     if kind == "point":
         nodes = np.unique(mesh.point_sets[region])
+        pairs = (mids or {}).get(region, np.zeros((0, 2), dtype=np.int64))
+        share = vec / (len(nodes) + len(pairs))
         for c in range(m.dim()):
-            f[basis.nodal_dofs[c, nodes]] += vec[c] / len(nodes)
+            f[basis.nodal_dofs[c, nodes]] += share[c]
+            if len(pairs):
+                d = _mid_dofs(basis, m, pairs, c)
+                if len(d):
+                    np.add.at(f, d, share[c])
+                else:  # P1: the mid-side node's share to the ends of its edge
+                    for k in (0, 1):
+                        np.add.at(f, basis.nodal_dofs[c, pairs[:, k]], 0.5 * share[c])
         return f
     segs = np.asarray(mesh.edges[region])
     p = m.p[:, : m.nvertices] if m.p.shape[1] > m.nvertices else m.p

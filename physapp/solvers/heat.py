@@ -117,7 +117,7 @@ def solve_heat(
     fixed: dict[int, float] = {}
     fixed_by_region: dict[str, list[int]] = {}
     for bc in setup.fixed:
-        for dof in region_dofs(basis, m, mesh, bc.region):
+        for dof in region_dofs(basis, m, mesh, bc.region, None, fe.point_mids):
             if dof not in fixed:  # a node shared by two regions belongs to the first
                 fixed[dof] = bc.value
                 fixed_by_region.setdefault(bc.region, []).append(dof)

@@ -109,8 +109,8 @@ def solve_curved(fe: FeMesh, setup: ElasticSetup, lam: float, mu: float, *,
     from physapp.solvers.elasticity2d import prescribed_dofs
 
     for nf in setup.nodal_forces:
-        f += nodal_force_vector(basis, m, mesh, nf.region, nf.vector)
-    constrained, values = prescribed_dofs(m, mesh, basis, setup, 3)
+        f += nodal_force_vector(basis, m, mesh, nf.region, nf.vector, fe.point_mids)
+    constrained, values = prescribed_dofs(m, mesh, basis, setup, 3, fe.point_mids)
     comp = np.empty(basis.N, dtype=np.int64)
     for c, idx in enumerate(basis.split_indices()):
         comp[idx] = c
@@ -132,7 +132,8 @@ def solve_curved(fe: FeMesh, setup: ElasticSetup, lam: float, mu: float, *,
     reactions = {}
     for name in (*mesh.boundaries, *mesh.edges, *mesh.point_sets):
         try:
-            reactions[name] = tuple(float(r[region_dofs(basis, m, mesh, name, c)].sum())
+            reactions[name] = tuple(float(r[region_dofs(basis, m, mesh, name, c,
+                                                        fe.point_mids)].sum())
                                     for c in range(3))
         except SolverError:  # e.g. an interface between bodies is not on the boundary
             continue
