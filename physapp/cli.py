@@ -393,7 +393,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
     mesh, report = read_mesh(args.file, length_unit=args.unit, size=args.size)
     from physapp.cli_parts import regions
 
-    text, rows = regions(mesh)
+    text, rows = regions(mesh, args.file)
     if args.json:
         print(json.dumps({**report.as_dict(), "regions": rows}, indent=2))
     else:

@@ -38,9 +38,10 @@ def part_study(args: argparse.Namespace, progress=None):
     if not Path(args.study).is_file():
         raise PhysappError(f"'{args.study}' is not a file: with --setup give the part's mesh or "
                            "CAD file.")
-    if args.setup is None:
+    if args.setup is None and Path(args.study).suffix.lower() != ".inp":
         raise PhysappError(f"'{args.study}' is a part file: give its set-up with --setup "
-                           "SETUP.json (docs/setup-format.md).")
+                           "SETUP.json (docs/setup-format.md); a CalculiX/Abaqus deck (.inp) "
+                           "brings its own.")
     kw = {} if progress is None else {"progress": progress}
     return load_part_study(args.study, args.setup, size=getattr(args, "size", None),
                            unit=getattr(args, "unit", None), order=getattr(args, "order", None),
@@ -57,6 +58,10 @@ def cmd_solve_part(args: argparse.Namespace, progress) -> int:
     check_output_path(args.out)
     study = part_study(args, scaled(progress, 0.0, 0.2))
     params = study.check(parse_sets(args.set))
+    deck = getattr(study, "deck_report", None)
+    if deck is not None:
+        for line in deck.text().splitlines()[1:]:
+            print(f"physapp: deck: {line}", file=sys.stderr)
     for line in study.selection_reports:
         print(f"physapp: note: {line}", file=sys.stderr)
     result = ReferenceSolver(order=args.order).solve(study, params,
@@ -73,6 +78,9 @@ def cmd_solve_part(args: argparse.Namespace, progress) -> int:
         "solver": meta.get("method", ""), "curved": bool(meta.get("curved", False)),
         "selections": list(study.selection_reports), "warnings": list(meta.get("warnings", [])),
     }
+    if deck is not None:
+        summary["deck"] = {"unsupported": dict(deck.unsupported), "ignored": list(deck.ignored),
+                           "notes": list(deck.notes)}
     for warning in summary["warnings"]:
         print(f"physapp: warning: {warning}", file=sys.stderr)
     if args.json:
@@ -84,12 +92,23 @@ def cmd_solve_part(args: argparse.Namespace, progress) -> int:
     return EXIT_OK
 
 
-def regions(mesh) -> tuple[str, list[dict]]:
-    """Text lines and JSON rows describing every region (kind, size, centroid, normal)."""
+def regions(mesh, path=None) -> tuple[str, list[dict]]:
+    """Text lines and JSON rows describing every region (kind, size, centroid, normal); for a
+    CalculiX/Abaqus deck also what its set-up brings and which keywords are not supported."""
     from physapp.core.regions import describe, describe_text
 
-    return "regions (kind, size, centroid, normal of flat faces):\n" + describe_text(mesh), \
-        describe(mesh)
+    text = "regions (kind, size, centroid, normal of flat faces):\n" + describe_text(mesh)
+    if path is not None and Path(path).suffix.lower() == ".inp":
+        from physapp.io.inp import DeckError, read_inp
+
+        try:
+            _, setup, report = read_inp(path)
+            text += (f"\ndeck set-up: {setup['physics']} ({setup['analysis']}), "
+                     f"{len(setup['supports'])} support(s), {len(setup['loads'])} load(s)\n"
+                     + "\n".join(report.text().splitlines()[1:]))
+        except DeckError as exc:
+            text += f"\ndeck set-up: not usable ({exc})"
+    return text, describe(mesh)
 
 
 def sweep_study_id(args: argparse.Namespace) -> str:

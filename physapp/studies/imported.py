@@ -383,6 +383,14 @@ def load_part_study(part_path, setup: PartSetup | str | None = None, *, size: fl
 
     opts: dict[str, Any] = {}
     setup_path = None
+    if setup is None and Path(part_path).suffix.lower() == ".inp":  # a deck is its own set-up
+        from physapp.io.inp import read_inp
+
+        mesh, data, report = read_inp(part_path, unit or "m")
+        study = ImportedPartStudy(mesh, PartSetup.from_dict(data), name=Path(part_path).stem,
+                                  source=str(part_path))
+        study.deck_report = report
+        return study
     if isinstance(setup, (str, Path)):
         setup_path = str(Path(setup).resolve())
         setup, opts = read_setup_file(setup)
