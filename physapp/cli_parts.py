@@ -19,8 +19,9 @@ def add_solve_options(solve: argparse.ArgumentParser) -> None:
     """Options of ``physapp solve`` for a part file instead of a study id."""
     solve.add_argument("--setup", default=None, metavar="SETUP.json",
                        help="solve a mesh or CAD file given instead of a study id with this "
-                       "set-up (supports, loads, material; docs/setup-format.md); a saved "
-                       "session of a part is accepted too")
+                       "set-up (supports, loads, material; docs/setup-format.md): a JSON file, "
+                       "the JSON text itself, or a saved session of a part; a CalculiX/Abaqus "
+                       "deck (.inp) needs none")
     solve.add_argument("--size", type=float, default=None, metavar="M",
                        help="element size in metres for a CAD part (default: the set-up's "
                        "mesh.size, else a twentieth of the part)")
@@ -119,7 +120,8 @@ def sweep_study_id(args: argparse.Namespace) -> str:
         raise PhysappError(f"'{args.study}' is not a file: with --setup give the part's mesh or "
                            "CAD file.")
     if not Path(args.setup).is_file():
-        raise PhysappError(f"The set-up file '{args.setup}' does not exist.")
+        raise PhysappError(f"The set-up file '{args.setup}' does not exist (a sweep needs the "
+                           "set-up as a file: its workers read it).")
     return f"part:{Path(args.study).resolve()}{PART_ID_SEP}{Path(args.setup).resolve()}"
 
 

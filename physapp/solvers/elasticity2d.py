@@ -24,6 +24,7 @@ from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress, s
 from physapp.core.study import ElasticSetup
 from physapp.solvers.fem_mesh import (
     nodal_force_vector,
+    oriented_cells,
     prepare,
     region_dofs,
     region_facets,
@@ -345,6 +346,6 @@ def _nodal_fields(m, mesh, basis, x, lam, mu, order, setup):
     fields["strain"] = strain
     cell = "triangle" if order == 1 else "triangle6"
     points = np.column_stack([scalar.doflocs.T, np.zeros(n)])
-    out = MeshData(points, (CellBlock(cell, dofs.T),), mesh.boundaries, mesh.subdomains, 2,
-                   mesh.length_unit)
+    out = MeshData(points, (CellBlock(cell, oriented_cells(points, dofs.T)),), mesh.boundaries,
+                   mesh.subdomains, 2, mesh.length_unit, {}, mesh.point_sets)
     return out, fields

@@ -324,3 +324,18 @@ def nodal_force_vector(basis, m: skfem.Mesh, mesh: MeshData, region: str, vector
         if quadratic:
             np.add.at(f, basis.edge_dofs[c, edge_numbers(m, segs)], vec[c] * length / total * 2 / 3)
     return f
+
+
+def oriented_cells(points: np.ndarray, conn: np.ndarray) -> np.ndarray:
+    """Output connectivity (triangle / triangle6 in meshio order) turned counter-clockwise:
+    scikit-fem sorts its element nodes, so half its triangles come out clockwise, which files
+    read back as inverted cells."""
+    conn = np.array(conn, copy=True)
+    if conn.shape[1] not in (3, 6):
+        return conn
+    p = points[:, :2]
+    a, b, c = p[conn[:, 0]], p[conn[:, 1]], p[conn[:, 2]]
+    neg = ((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])) < 0
+    perm = [0, 2, 1] if conn.shape[1] == 3 else [0, 2, 1, 5, 4, 3]
+    conn[neg] = conn[neg][:, perm]
+    return conn

@@ -19,7 +19,14 @@ from physapp.core.errors import SolverError
 from physapp.core.mesh import CellBlock, MeshData
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress, scaled
 from physapp.core.study import HeatSetup
-from physapp.solvers.fem_mesh import fe_kind, prepare, region_dofs, region_facets, scalar_element
+from physapp.solvers.fem_mesh import (
+    fe_kind,
+    oriented_cells,
+    prepare,
+    region_dofs,
+    region_facets,
+    scalar_element,
+)
 from physapp.solvers.linear import solve_spd
 from physapp.solvers.wellposed import check_bodies_determined
 
@@ -184,6 +191,7 @@ def _nodal_fields(m, mesh, basis, T, order, k_elem):
         flux[:, d] = np.bincount(dofs.ravel(), q.T.ravel(), minlength=n) / count
     points = np.zeros((n, 3))
     points[:, : m.dim()] = basis.doflocs.T
-    out = MeshData(points, (CellBlock(_OUT_CELL[(kind, order)], dofs.T),), mesh.boundaries,
-                   mesh.subdomains, m.dim(), mesh.length_unit)
+    out = MeshData(points, (CellBlock(_OUT_CELL[(kind, order)], oriented_cells(points, dofs.T)),),
+                   mesh.boundaries, mesh.subdomains, m.dim(), mesh.length_unit, mesh.edges,
+                   mesh.point_sets)
     return out, {"temperature": T.copy(), "heat_flux": flux}

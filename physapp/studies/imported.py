@@ -193,10 +193,10 @@ class ImportedPartStudy:
                         allowed_kinds:
                     spec["kind"] = "subdomain"
                 sel = select(mesh, spec)
-                name = str(item.get("region") or f"selection_{n + 1}")
-                mesh = with_region(mesh, name, sel)
-                self.selection_reports.append(f"{name}: {sel.report}")
-                item["region"] = name
+                region = str(item.get("region") or f"selection_{n + 1}")
+                mesh = with_region(mesh, region, sel)
+                self.selection_reports.append(f"{region}: {sel.report}")
+                item["region"] = region
         self.mesh = mesh
         for what, item in items:
             kind = _kind_of(mesh, item.get("region"))
@@ -336,16 +336,18 @@ PART_ID_SEP = "::"
 
 
 def read_setup_file(path) -> tuple[PartSetup, dict[str, Any]]:
-    """A set-up JSON file: the PartSetup object a session stores (with an optional ``"mesh"``
+    """A set-up JSON file (or the JSON text itself, starting with ``{``): the PartSetup object a
+    session stores (with an optional ``"mesh"``
     object of meshing options: size, unit, order, refine, curvature), or a whole session file
     (its part's set-up, element size and unit). Returns the set-up and the meshing options."""
     import json
     from pathlib import Path
 
     try:
-        data = json.loads(Path(path).read_text())
+        text = str(path) if str(path).lstrip().startswith("{") else Path(path).read_text()
+        data = json.loads(text)
     except (OSError, ValueError) as exc:
-        raise ParameterError(f"Could not read the set-up '{path}': {exc}") from None
+        raise ParameterError(f"Could not read the set-up '{str(path)[:60]}': {exc}") from None
     if not isinstance(data, dict):
         raise ParameterError(f"The set-up '{path}' must be a JSON object.")
     if data.get("format") == "physapp-session":
@@ -392,7 +394,8 @@ def load_part_study(part_path, setup: PartSetup | str | None = None, *, size: fl
         study.deck_report = report
         return study
     if isinstance(setup, (str, Path)):
-        setup_path = str(Path(setup).resolve())
+        inline = str(setup).lstrip().startswith("{")
+        setup_path = None if inline else str(Path(setup).resolve())
         setup, opts = read_setup_file(setup)
     part = setup if setup is not None else PartSetup()
     size = size if size is not None else opts.get("size")
