@@ -125,6 +125,8 @@ class ElasticSetup:
     thermal: ThermalStrain | None = None
     thickness: float = 1.0
     nodal_forces: tuple[NodalForce, ...] = ()
+    #: (subdomain, Material) overrides: a material per region (the rest keeps ``material``)
+    region_materials: tuple[tuple[str, Material], ...] = ()
 
 
 @dataclass(frozen=True)

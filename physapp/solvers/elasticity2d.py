@@ -71,6 +71,33 @@ def _lame(setup: ElasticSetup) -> tuple[float, float]:
     return lam, mu
 
 
+def element_materials(setup: ElasticSetup, mesh: MeshData, n_elements: int):
+    """Young's modulus and Poisson's ratio per element: ``setup.material`` overridden on the
+    subdomains of ``setup.region_materials``."""
+    E = np.full(n_elements, float(setup.material.youngs_modulus))
+    nu = np.full(n_elements, float(setup.material.poissons_ratio))
+    for name, mat in setup.region_materials:
+        if name not in mesh.subdomains:
+            known = ", ".join(mesh.subdomains) or "none"
+            raise SolverError(f"No subdomain named '{name}' for a material (subdomains: {known}).")
+        check_material(mat.youngs_modulus, mat.poissons_ratio)
+        idx = np.asarray(mesh.subdomains[name])
+        E[idx], nu[idx] = mat.youngs_modulus, mat.poissons_ratio
+    return E, nu
+
+
+def _element_lame(setup: ElasticSetup, E: np.ndarray, nu: np.ndarray):
+    """(lam, mu, thermal stress coefficient) per element for the 2D analysis."""
+    lam = E * nu / ((1.0 + nu) * (1.0 - 2.0 * nu))
+    mu = E / (2.0 * (1.0 + nu))
+    if setup.analysis == "plane_stress":
+        lam = 2.0 * lam * mu / (lam + 2.0 * mu)
+        coef = E / (1.0 - nu)
+    else:
+        coef = 3.0 * lam + 2.0 * mu
+    return lam, mu, coef
+
+
 def _strains(v, w, axisym: bool):
     """(in-plane strain tensor, hoop strain or 0) of a vector test/trial function."""
     eps = sym_grad(v)
@@ -89,7 +116,7 @@ def solve_plane(
     """Assemble and solve; return the solution with nodal fields on the P``order`` node mesh."""
     if order not in (1, 2):
         raise SolverError(f"Element order must be 1 or 2 (got {order}).")
-    lam, mu = _lame(setup)
+    _lame(setup)  # checks the material and the analysis
     axisym = setup.analysis == "axisymmetric"
     t0 = time.perf_counter()
     progress(0.0, "Assembling stiffness")
@@ -102,16 +129,19 @@ def solve_plane(
     # axisymmetric integrands carry r and 1/r: integrate them more accurately
     intorder = 2 * (order - 1) + (2 if axisym else 0)
     basis = skfem.Basis(m, skfem.ElementVector(elem), intorder=intorder)
+    E_e, nu_e = element_materials(setup, mesh, m.nelements)
+    lam, mu, coef = _element_lame(setup, E_e, nu_e)  # per element
+    dg = skfem.Basis(m, skfem.ElementDG(skfem.ElementTriP0()), quadrature=basis.quadrature)
 
     @skfem.BilinearForm
     def stiffness(u, v, w):
         eu, hu = _strains(u, w, axisym)
         ev, hv = _strains(v, w, axisym)
         tr_u = trace(eu) + hu
-        val = lam * tr_u * (trace(ev) + hv) + 2.0 * mu * (ddot(eu, ev) + hu * hv)
+        val = w["lam"] * tr_u * (trace(ev) + hv) + 2.0 * w["mu"] * (ddot(eu, ev) + hu * hv)
         return val * w.x[0] if axisym else val
 
-    K = stiffness.assemble(basis)
+    K = stiffness.assemble(basis, lam=dg.interpolate(lam), mu=dg.interpolate(mu))
     cancel.check()
     f = _loads(m, mesh, basis, setup, body_force, order, lam, mu, fe.point_mids)
     cancel.check()
@@ -157,14 +187,6 @@ def vertex_temperature(setup: ElasticSetup, vmap: np.ndarray) -> ElasticSetup:
         return setup
     return dataclasses.replace(setup, thermal=dataclasses.replace(
         th, temperature=temp[np.flatnonzero(vmap >= 0)]))
-
-
-def _thermal_stress_coefficient(setup: ElasticSetup, lam: float, mu: float) -> float:
-    """Stress per unit temperature rise: sigma_th = c * alpha * dT on the diagonal."""
-    E, nu = setup.material.youngs_modulus, setup.material.poissons_ratio
-    if setup.analysis == "plane_stress":
-        return E / (1.0 - nu)
-    return 3.0 * lam + 2.0 * mu  # plane strain and axisymmetric: the 3D bulk coefficient
 
 
 def _delta_t(setup: ElasticSetup, m: skfem.MeshTri):
@@ -229,17 +251,19 @@ def _loads(m, mesh, basis, setup, body_force, order, lam, mu, mids=None) -> np.n
 
         f += volume.assemble(vol)
     if setup.thermal is not None:
-        coef = _thermal_stress_coefficient(setup, lam, mu)
+        E_e, nu_e = element_materials(setup, mesh, m.nelements)
+        coef = _element_lame(setup, E_e, nu_e)[2]
         dt_basis = skfem.Basis(m, skfem.ElementTriP1(), quadrature=vol.quadrature)
         dt = dt_basis.interpolate(_delta_t(setup, m))
+        dg = skfem.Basis(m, skfem.ElementDG(skfem.ElementTriP0()), quadrature=vol.quadrature)
 
         @skfem.LinearForm
         def thermal(v, w):
             ev, hv = _strains(v, w, axisym)
-            val = coef * w["dt"] * (trace(ev) + hv)
+            val = w["coef"] * w["dt"] * (trace(ev) + hv)
             return val * w.x[0] if axisym else val
 
-        f += thermal.assemble(vol, dt=dt)
+        f += thermal.assemble(vol, dt=dt, coef=dg.interpolate(coef))
     return f
 
 
@@ -301,14 +325,18 @@ def _nodal_fields(m, mesh, basis, x, lam, mu, order, setup):
     else:
         ehh = np.zeros_like(exx)
     tr = exx + eyy + ehh
-    dt = 0.0
+    E_e, nu_e = element_materials(setup, mesh, m.nelements)
+    lam, mu, coef = (a[:, None] for a in _element_lame(setup, E_e, nu_e))
+    dt = alpha_dt = 0.0
     if setup.thermal is not None:
-        coef = _thermal_stress_coefficient(setup, lam, mu)
         dt_basis = skfem.Basis(m, skfem.ElementTriP1(), quadrature=(ref, np.ones(ref.shape[1])))
-        dt = coef * dt_basis.interpolate(_delta_t(setup, m))
+        alpha_dt = np.asarray(dt_basis.interpolate(_delta_t(setup, m)))
+        dt = coef * alpha_dt
     local = [lam * tr + 2 * mu * exx - dt, lam * tr + 2 * mu * eyy - dt, 2 * mu * exy]
     if axisym:
         local.append(lam * tr + 2 * mu * ehh - dt)
+    elif setup.analysis == "plane_strain":  # sigma_zz = nu (sxx + syy) - E alpha dT
+        local.append(nu_e[:, None] * (local[0] + local[1]) - E_e[:, None] * alpha_dt)
     dofs = scalar.element_dofs  # (nloc, nelems) in the same local order as ``ref``
     n = scalar.N
     count = np.bincount(dofs.ravel(), minlength=n)
@@ -321,12 +349,7 @@ def _nodal_fields(m, mesh, basis, x, lam, mu, order, setup):
     if axisym:
         szz = sig[3]
     elif setup.analysis == "plane_strain":
-        E, nu = setup.material.youngs_modulus, setup.material.poissons_ratio
-        alpha_dt = 0.0
-        if setup.thermal is not None:
-            nodal_dt = _delta_t(setup, m)
-            alpha_dt = np.concatenate([nodal_dt, nodal_dt[m.facets].mean(axis=0)])[:n]
-        szz = nu * (sxx + syy) - E * alpha_dt
+        szz = sig[3]
     else:
         szz = np.zeros(n)
     u = np.zeros((n, 3))

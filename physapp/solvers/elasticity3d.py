@@ -261,6 +261,12 @@ def solve_solid(
     E, nu = setup.material.youngs_modulus, setup.material.poissons_ratio
     check_material(E, nu)
     lam, mu = lame(E, nu)
+    if setup.region_materials:  # a material per region: per-element Lame parameters
+        from physapp.solvers.elasticity2d import element_materials
+
+        # elements in the input's cell order (tets only here: _tets refuses other cells)
+        E_e, nu_e = element_materials(setup, mesh, mesh.n_cells)
+        lam, mu = lame(E_e, nu_e)
     if order == 2 and any(b.type == "tetra10" for b in mesh.cells):
         from physapp.solvers.fem_mesh import prepare
 
@@ -358,7 +364,8 @@ def _loads(space, mesh, vmap, setup, body_force, lam, mu) -> np.ndarray:
             dTq = np.einsum("qk,ek->eq", lam_q, dT[space.tets])
         else:
             dTq = np.einsum("qa,ea->eq", a3.shape_values(2, lam_q), dT[space.elem_nodes])
-        f += a3.thermal_load(space, dTq, w, lam_q, (3 * lam + 2 * mu) * setup.thermal.alpha)
+        f += a3.thermal_load(space, dTq, w, lam_q, (3 * np.asarray(lam) + 2 * np.asarray(mu))
+                             * setup.thermal.alpha)
     if setup.nodal_forces:
         f += _nodal_forces(space, mesh, vmap, setup)
     if not np.all(np.isfinite(f)):
@@ -374,6 +381,8 @@ def _nodal_fields(space, mesh, vmap, setup, u, lam, mu):
     grad = a3.nodal_gradients(space, u)  # (ne, nloc, comp, deriv)
     eps = 0.5 * (grad + grad.transpose(0, 1, 3, 2))
     tr = eps[..., 0, 0] + eps[..., 1, 1] + eps[..., 2, 2]
+    if np.ndim(lam):  # per-element material
+        lam, mu = np.asarray(lam)[:, None], np.asarray(mu)[:, None]
     iso = lam * tr
     if setup.thermal is not None:
         dT, _ = _temperature(setup, mesh, space, vmap)

@@ -39,13 +39,16 @@ def solve_curved(fe: FeMesh, setup: ElasticSetup, lam: float, mu: float, *,
     progress(0.0, "Assembling stiffness (curved P2 tetrahedra)")
     elem = skfem.ElementVector(skfem.ElementTetP2())
     basis = skfem.Basis(m, elem, intorder=4)
+    lam = np.broadcast_to(np.asarray(lam, dtype=float), (m.nelements,))
+    mu = np.broadcast_to(np.asarray(mu, dtype=float), (m.nelements,))
+    dg = skfem.Basis(m, skfem.ElementDG(skfem.ElementTetP0()), quadrature=basis.quadrature)
 
     @skfem.BilinearForm
     def stiffness(u, v, w):
         eu, ev = sym_grad(u), sym_grad(v)
-        return lam * trace(eu) * trace(ev) + 2.0 * mu * ddot(eu, ev)
+        return w["lam"] * trace(eu) * trace(ev) + 2.0 * w["mu"] * ddot(eu, ev)
 
-    K = stiffness.assemble(basis)
+    K = stiffness.assemble(basis, lam=dg.interpolate(lam), mu=dg.interpolate(mu))
     cancel.check()
     f = np.zeros(basis.N)
     loads = []
@@ -101,9 +104,9 @@ def solve_curved(fe: FeMesh, setup: ElasticSetup, lam: float, mu: float, *,
 
         @skfem.LinearForm
         def thermal(v, w):
-            return coef * w["dt"] * trace(sym_grad(v))
+            return w["coef"] * w["dt"] * trace(sym_grad(v))
 
-        f += thermal.assemble(basis, dt=sbasis.interpolate(dT_nodes))
+        f += thermal.assemble(basis, dt=sbasis.interpolate(dT_nodes), coef=dg.interpolate(coef))
     cancel.check()
     t_asm = time.perf_counter() - t0
     from physapp.solvers.elasticity2d import prescribed_dofs
@@ -150,6 +153,7 @@ def _nodal_fields(m, mesh, basis, u, lam, mu, setup, dT_nodes):
     grad = qb.interpolate(u).grad  # (3, 3, ne, 10)
     eps = 0.5 * (grad + grad.transpose(1, 0, 2, 3))
     tr = eps[0, 0] + eps[1, 1] + eps[2, 2]
+    lam, mu = np.asarray(lam)[:, None], np.asarray(mu)[:, None]  # per element
     iso = lam * tr
     if dT_nodes is not None:
         sb = skfem.Basis(m, skfem.ElementTetP1(), quadrature=(_REF, np.ones(_REF.shape[1])))

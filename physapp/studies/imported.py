@@ -308,13 +308,18 @@ class ImportedPartStudy:
             else:
                 thermal = ThermalStrain(mat.expansion, float(ld["value"]),
                                         float(ld.get("t_ref", 20.0)))
-        if part.regions:
-            raise ParameterError("Per-region materials are supported in heat set-ups only so far; "
-                                 "give one material for an elasticity part.")
+        region_mats = []
+        for name, over in (part.regions or {}).items():
+            rm = material(part.material, **{**part.material_overrides, **over})
+            region_mats.append((name, Material(rm.youngs_modulus, rm.poissons_ratio, name)))
+            if rm.density != mat.density and any(ld["kind"] == "gravity" for ld in part.loads):
+                raise ParameterError("Gravity with a density per region is not supported yet: "
+                                     "give the regions the part's density.")
         analysis = part.analysis or ("3d" if dim == 3 else "plane_stress")
         return ElasticSetup(analysis, Material(mat.youngs_modulus, mat.poissons_ratio, mat.name),
                             supports, tuple(tractions), tuple(pressures), tuple(body[:dim]),
-                            thermal, nodal_forces=tuple(nodal))
+                            thermal, nodal_forces=tuple(nodal),
+                            region_materials=tuple(region_mats))
 
 
 def force_vector(load: Mapping[str, Any]) -> tuple[float, ...]:

@@ -124,3 +124,56 @@ def test_wrong_kind_loads_and_empty_selectors_are_refused(le10_step):
     # the set-up expects one piece
     with pytest.raises(ParameterError, match="matched \\d+ nodes in \\d+ pieces, expected 1"):
         select(mesh, plane([0, 0, 0.3], [0, 0, 1], kind="point", pieces=1))
+
+
+def _two_blocks(dim, order):
+    """Two unit blocks side by side along x (subdomains a, b), faces 'left' (x = 0) and 'right'
+    (x = 2)."""
+    import gmsh
+
+    from physapp.geometry.gmsh_session import extract_mesh, gmsh_model
+
+    with gmsh_model("blocks"):
+        occ = gmsh.model.occ
+        if dim == 2:
+            a, b = occ.addRectangle(0, 0, 0, 1, 1), occ.addRectangle(1, 0, 0, 1, 1)
+        else:
+            a, b = occ.addBox(0, 0, 0, 1, 1, 1), occ.addBox(1, 0, 0, 1, 1, 1)
+        occ.fragment([(dim, a)], [(dim, b)])
+        occ.synchronize()
+        for _, e in gmsh.model.getEntities(dim):
+            x = occ.getCenterOfMass(dim, e)[0]
+            gmsh.model.addPhysicalGroup(dim, [e], name="a" if x < 1 else "b")
+        for _, e in gmsh.model.getEntities(dim - 1):
+            x = occ.getCenterOfMass(dim - 1, e)[0]
+            if abs(x) < 1e-9 or abs(x - 2) < 1e-9:
+                gmsh.model.addPhysicalGroup(dim - 1, [e], name="left" if x < 1 else "right")
+        gmsh.option.setNumber("Mesh.MeshSizeMax", 0.4)
+        gmsh.model.mesh.generate(dim)
+        gmsh.model.mesh.setOrder(order)
+        return extract_mesh(dim)
+
+
+@pytest.mark.parametrize("dim,order", [(2, 1), (2, 2), (3, 1), (3, 2)])
+def test_a_material_per_region_in_series(dim, order):
+    # bars in series under a uniform traction s: u(2) = s (1/E_a + 1/E_b) (nu = 0: exact)
+    s, e_a, e_b = 1e6, 100e9, 25e9
+    mesh = _two_blocks(dim, order)
+    def at(x, comps):
+        return {"select": {"select": "point", "at": x}, "components": comps}
+
+    # u_x = 0 on the left face; rigid motions across it held at corner points
+    supports = [{"region": "left", "components": [0]}, at([0, 0, 0], [1, 2][: dim - 1])]
+    if dim == 3:
+        supports += [at([0, 1, 0], [2]), at([0, 0, 1], [1])]
+    part = PartSetup(material="custom", material_overrides={"youngs_modulus": e_a,
+                                                            "poissons_ratio": 0.0},
+                     regions={"b": {"youngs_modulus": e_b}}, supports=supports,
+                     loads=[{"kind": "traction", "region": "right",
+                             "vector": [s, 0.0, 0.0][:dim]}],
+                     analysis="3d" if dim == 3 else "plane_stress")
+    res = ReferenceSolver(order=order).solve(ImportedPartStudy(mesh, part), {})
+    pts, u = res.mesh.points, res.point_data["displacement"]
+    right = np.isclose(pts[:, 0], 2.0)
+    np.testing.assert_allclose(u[right, 0], s * (1 / e_a + 1 / e_b), rtol=1e-5)
+    np.testing.assert_allclose(res.point_data["sigma_xx"], s, rtol=1e-4)
