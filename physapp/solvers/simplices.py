@@ -158,7 +158,8 @@ def split_to_simplices(mesh: MeshData) -> MeshData:
                   for name, idx in mesh.subdomains.items()}
     pts = np.concatenate(points)
     cells = (CellBlock(out_type, np.asarray(cells_out, dtype=np.int64).reshape(-1, mesh.dim + 1)),)
-    return MeshData(pts, cells, boundaries, subdomains, mesh.dim, mesh.length_unit)
+    return MeshData(pts, cells, boundaries, subdomains, mesh.dim, mesh.length_unit, mesh.edges,
+                    mesh.point_sets)
 
 
 def _split_quadratic(mesh: MeshData) -> MeshData:
@@ -289,7 +290,7 @@ def _split_quadratic(mesh: MeshData) -> MeshData:
     out_type = "triangle6" if mesh.dim == 2 else "tetra10"
     conn = np.asarray(cells_out, dtype=np.int64).reshape(-1, 6 if mesh.dim == 2 else 10)
     return MeshData(np.concatenate(pts), (CellBlock(out_type, conn),), boundaries, subdomains,
-                    mesh.dim, mesh.length_unit)
+                    mesh.dim, mesh.length_unit, mesh.edges, mesh.point_sets)
 
 
 def linear_simplices(mesh: MeshData) -> MeshData:
