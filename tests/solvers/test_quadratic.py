@@ -185,3 +185,54 @@ def test_curved_tet10_elasticity_thick_sphere():
     assert inner.sum() > 10  # the P2 nodes of the inner face are on the sphere
     ur = np.einsum("ij,ij->i", sol.fields["displacement"][inner], pts[inner]) / a
     assert np.mean(ur) == pytest.approx(u_a, rel=0.01)
+
+
+def _hex_sector(path, complete: bool):
+    """Quarter annulus 1 < r < 2, 0.5 thick, of curved hexahedron27 (or hexahedron20) cells."""
+    import gmsh
+
+    gmsh.initialize(interruptible=False)
+    try:
+        gmsh.option.setNumber("General.Terminal", 0)
+        gmsh.option.setNumber("General.NumThreads", 1)
+        gmsh.model.add("sector")
+        occ = gmsh.model.occ
+        ring, _ = occ.cut([(2, occ.addDisk(0, 0, 0, 2, 2))], [(2, occ.addDisk(0, 0, 0, 1, 1))])
+        sec, _ = occ.intersect(ring, [(2, occ.addRectangle(0, 0, 0, 3, 3))])
+        occ.synchronize()
+        gmsh.option.setNumber("Mesh.MeshSizeMax", 0.35)
+        gmsh.option.setNumber("Mesh.RecombineAll", 1)
+        gmsh.option.setNumber("Mesh.Algorithm", 8)
+        ext = occ.extrude(sec, 0, 0, 0.5, numElements=[2], recombine=True)
+        occ.synchronize()
+        vol = [e for e in ext if e[0] == 3]
+        for _, s in gmsh.model.getBoundary(vol, oriented=False):
+            c = occ.getCenterOfMass(2, s)
+            if 1e-9 < c[2] < 0.5 - 1e-9 and c[0] > 1e-9 and c[1] > 1e-9:
+                gmsh.model.addPhysicalGroup(2, [s], name="inner" if np.hypot(c[0], c[1]) < 1.5
+                                            else "outer")
+        gmsh.model.addPhysicalGroup(3, [v for _, v in vol], name="solid")
+        gmsh.model.mesh.generate(3)
+        gmsh.option.setNumber("Mesh.SecondOrderIncomplete", 0 if complete else 1)
+        gmsh.model.mesh.setOrder(2)
+        gmsh.write(str(path))
+    finally:
+        gmsh.finalize()
+    return path
+
+
+@pytest.mark.parametrize("kind", ["hexahedron20", "hexahedron27"])
+def test_curved_hexahedra_conduction_in_a_thick_cylinder(tmp_path, kind):
+    # T = ln(r) / ln(2) between T(1) = 0 and T(2) = 1
+    path = _hex_sector(tmp_path / "sector.msh", complete=kind == "hexahedron27")
+    mesh, _ = read_mesh(path)
+    assert mesh.cells[0].type == kind
+    setup = HeatSetup("3d", 1.0, fixed=(FixedTemperature("inner", 0.0),
+                                        FixedTemperature("outer", 1.0)))
+    errors = {}
+    for order in (1, 2):
+        sol = solve_heat(split_to_simplices(mesh), setup, order=order)
+        r = np.hypot(*sol.out_mesh.points[:, :2].T)
+        errors[order] = np.abs(sol.fields["temperature"] - np.log(r) / np.log(2.0)).max()
+        assert sol.stats["curved"] is (order == 2)
+    assert errors[2] < 5e-4 < errors[1] / 5
