@@ -102,11 +102,10 @@ def parse_sets(items: Sequence[str]) -> dict[str, float]:
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
+    from physapp.cli_parts import cmd_solve_part, is_part
     from physapp.io.results import check_output_path, write_result
     from physapp.solvers.reference import ReferenceSolver
     from physapp.studies import get_study
-
-    from physapp.cli_parts import cmd_solve_part, is_part
 
     if is_part(args):  # physapp solve PART --setup SETUP.json
         return cmd_solve_part(args, _progress_printer(args.quiet))

@@ -88,7 +88,7 @@ def extract_mesh(dim: int, length_unit: str = "m") -> MeshData:
     groups = gmsh.model.getPhysicalGroups(dim)
     if groups:  # element tags -> position in the concatenated domain cells
         offset, where = 0, {}
-        for etype, (cname, edim) in GMSH_TYPES.items():
+        for etype, (_, edim) in GMSH_TYPES.items():
             if edim != dim:
                 continue
             etags, _ = gmsh.model.mesh.getElementsByType(etype)

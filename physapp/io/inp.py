@@ -350,7 +350,7 @@ def read_inp(path: str | Path, length_unit: str = "m") -> tuple[MeshData, dict, 
         surf_count[0] += 1
         return name
 
-    for kw, params, rows, no in step_cards:
+    for kw, _params, rows, no in step_cards:
         for r in rows:
             f = _fields(r)
             if kw == "BOUNDARY":

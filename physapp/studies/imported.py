@@ -31,13 +31,13 @@ from physapp.core.params import ParameterSpec
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
 from physapp.core.study import (
     Convection,
-    NodalForce,
     ElasticSetup,
     FieldSpec,
     FixedTemperature,
     HeatFlux,
     HeatSetup,
     Material,
+    NodalForce,
     Pressure,
     StudySpec,
     Support,

@@ -85,8 +85,8 @@ def test_tet10_cantilever_deck_matches_beam_theory(tmp_path):
     w, study = _tip_deflection(path, tip)
     assert study.deck_report.physics == "elasticity" and study.deck_report.elements == {
         "tetra10": study.mesh.cells[0].connectivity.shape[0]}
-    I, A, G = B * H**3 / 12, B * H, E / (2 * (1 + NU))
-    timoshenko = P * L**3 / (3 * E * I) + P * L / (5 / 6 * G * A)
+    inertia, area, shear = B * H**3 / 12, B * H, E / (2 * (1 + NU))
+    timoshenko = P * L**3 / (3 * E * inertia) + P * L / (5 / 6 * shear * area)
     assert w == pytest.approx(timoshenko, rel=0.01)
 
 
@@ -108,7 +108,7 @@ def test_tet10_cantilever_deck_matches_calculix(tmp_path):
     res = ReferenceSolver(order=2).solve(study, {})
     # the same nodes: physapp's output keeps the deck's node coordinates
     out = res.mesh.points
-    for node, ux, uy, uz in ccx[:5]:
+    for node, _ux, _uy, uz in ccx[:5]:
         x = study.mesh.points[int(node) - 1]
         k = int(np.argmin(np.linalg.norm(out - x, axis=1)))
         assert np.linalg.norm(out[k] - x) < 1e-9
