@@ -66,6 +66,8 @@ def test_local_refinement_makes_smaller_elements_near_the_region(le10_step):
                         refine=[{"regions": ["edge_1"], "size": 0.05, "growth": 1.3}])
     near = lambda m: np.sum(np.linalg.norm(m.points[:, :2] - [2.0, 0.0], axis=1) < 0.2)  # noqa: E731
     assert near(fine) > 4 * near(plain)
+    curved, _ = read_mesh(le10_step, size=0.4, curvature=24)  # 24 elements per full circle
+    assert near(curved) > near(plain)
     with pytest.raises(Exception, match="no CAD region named 'edge_99'"):
         read_mesh(le10_step, size=0.4, refine=[{"regions": ["edge_99"], "size": 0.05}])
 
