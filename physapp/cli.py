@@ -110,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
         "the mesh with all fields (displacement, stresses, von Mises, principal stresses). "
         "Parameters are in SI units (m, Pa); `physapp studies` lists them with their ranges.",
     )
-    solve.add_argument("study", help="study id, e.g. plate-with-hole")
+    solve.add_argument("study", help="study id, e.g. plate-with-hole, or a part's mesh or CAD "
+                       "file with --setup")
     solve.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                        help="set a parameter (repeatable), e.g. --set radius=0.01")
     solve.add_argument("--out", required=True, metavar="FILE",
@@ -119,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="element order (default: %(default)s)")
     solve.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     solve.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    from physapp.cli_parts import add_solve_options  # light: lazy inside
+
+    add_solve_options(solve)
 
     studies = sub.add_parser("studies", help="list the built-in studies and their parameters",
                              description="List the built-in studies with their parameters.")
@@ -147,10 +151,13 @@ def parse_sets(items: Sequence[str]) -> dict[str, float]:
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
+    from physapp.cli_parts import cmd_solve_part, is_part
     from physapp.io.results import check_output_path, write_result
     from physapp.solvers.reference import ReferenceSolver
     from physapp.studies import get_study
 
+    if is_part(args):  # physapp solve PART --setup SETUP.json
+        return cmd_solve_part(args, _progress_printer(args.quiet))
     study = get_study(args.study)
     params = study.check(parse_sets(args.set))
     check_output_path(args.out)
@@ -501,11 +508,15 @@ def _cmd_info(args: argparse.Namespace) -> int:
     if args.size is not None and not (math.isfinite(args.size) and args.size > 0):
         raise PhysappError(f"--size must be a positive element size in metres (got {args.size}).")
 
-    _, report = read_mesh(args.file, length_unit=args.unit, size=args.size)
+    mesh, report = read_mesh(args.file, length_unit=args.unit, size=args.size)
+    from physapp.cli_parts import regions
+
+    text, rows = regions(mesh, args.file)
     if args.json:
-        print(json.dumps(report.as_dict(), indent=2))
+        print(json.dumps({**report.as_dict(), "regions": rows}, indent=2))
     else:
         print(report.text())
+        print(text)
     return EXIT_OK
 
 
@@ -527,7 +538,10 @@ def _add_sweep_parser(sub: argparse._SubParsersAction) -> None:
         "--set mesh_size=0.01 --out plate.h5",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sweep.add_argument("study", help="study id, e.g. plate-with-hole (see `physapp studies`)")
+    sweep.add_argument("study", help="study id, e.g. plate-with-hole (see `physapp studies`), "
+                       "or a part's mesh or CAD file with --setup")
+    sweep.add_argument("--setup", default=None, metavar="SETUP.json",
+                       help="set-up of a part file (its promoted parameters are swept)")
     sweep.add_argument("--out", required=True, metavar="DATA.h5", help="data set file to write")
     sweep.add_argument("--samples", type=int, default=64, metavar="N",
                        help="number of samples (default: %(default)s)")
@@ -610,6 +624,10 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     tty = sys.stderr.isatty()
+    if args.setup is not None:  # physapp sweep PART --setup SETUP.json
+        from physapp.cli_parts import sweep_study_id
+
+        args.study = sweep_study_id(args)
     _check_sweep_args(args)
 
     progress = _progress_printer(args.quiet)

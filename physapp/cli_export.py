@@ -135,10 +135,12 @@ def cmd_export(args: argparse.Namespace, progress) -> int:
         from physapp.io.session import load_session
 
         session = load_session(args.session)
-        if session.get("part"):
-            raise PhysappError("Sessions of imported parts cannot be exported from the command "
-                               "line yet; open the session in the app and use File > Export.")
         study_id, view = session["study"], dict(session.get("view") or {})
+        if session.get("part"):  # an imported part: its file and set-up
+            from physapp.cli_parts import session_part_study
+
+            part_study = session_part_study(session["part"])
+            study_id = part_study.spec.id
         sets = {**session["params"], **sets}
         if not surrogate and session.get("surrogate") and args.source == "surrogate":
             surrogate = session["surrogate"]
@@ -148,7 +150,7 @@ def cmd_export(args: argparse.Namespace, progress) -> int:
         raise PhysappError("Give --study ID, --session FILE or --dataset FILE.")
     from physapp.studies import get_study
 
-    study = get_study(study_id)
+    study = part_study if args.session and session.get("part") else get_study(study_id)
     spec = study.spec
     params = study.check(sets)
     field = _field(spec, args.field or view.get("field") or None)

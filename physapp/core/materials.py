@@ -33,8 +33,11 @@ MATERIALS: dict[str, MaterialData] = {m.name: m for m in (
 )}
 
 
-def material(name: str, **overrides: float) -> MaterialData:
-    """A library material by name (case-insensitive), or ``custom`` built from ``overrides``."""
+def material(name: str, *, physics: str = "elasticity", **overrides: float) -> MaterialData:
+    """A library material by name (case-insensitive), or ``custom`` built from ``overrides``.
+
+    ``physics="heat"`` checks only the conductivity (a custom heat material needs no Young's
+    modulus); elasticity checks Young's modulus and Poisson's ratio."""
     key = {k.lower(): k for k in MATERIALS}.get(name.lower())
     if key is None and name.lower() != "custom":
         raise ParameterError(
@@ -43,6 +46,11 @@ def material(name: str, **overrides: float) -> MaterialData:
     base = MATERIALS[key] if key else MaterialData("custom", 0.0, 0.0, 0.0, 0.0, 0.0)
     data = {**base.__dict__, **overrides, "name": base.name}
     m = MaterialData(**data)
+    if physics == "heat":
+        if not m.conductivity > 0:
+            raise ParameterError(f"Material '{m.name}': the thermal conductivity must be positive "
+                                 f"(got {m.conductivity:g} W/(m K)).")
+        return m
     if m.youngs_modulus <= 0 or not -1.0 < m.poissons_ratio < 0.5:
         raise ParameterError(
             f"Material '{m.name}': Young's modulus must be positive and Poisson's ratio in "

@@ -74,6 +74,9 @@ class MeshData:
     subdomains : region name -> indices of domain cells (into the concatenation of ``cells``).
     dim : topological dimension of the domain cells.
     length_unit : unit of the coordinates.
+    edges : region name -> ``(m, 2)`` line segments (corner nodes) of a 3D part's edges (CAD
+        edges); in 2D the edges are the boundaries.
+    point_sets : region name -> node indices (CAD vertices, node sets of a deck).
     """
 
     points: np.ndarray
@@ -82,6 +85,8 @@ class MeshData:
     subdomains: Mapping[str, np.ndarray] = field(default_factory=dict)
     dim: int = 0
     length_unit: str = "m"
+    edges: Mapping[str, np.ndarray] = field(default_factory=dict)
+    point_sets: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         pts = np.asarray(self.points, dtype=np.float64)
@@ -102,13 +107,18 @@ class MeshData:
         frozen_s = {k: _frozen(v, np.int64) for k, v in self.subdomains.items()}
         object.__setattr__(self, "boundaries", MappingProxyType(frozen_b))
         object.__setattr__(self, "subdomains", MappingProxyType(frozen_s))
+        for name in ("edges", "point_sets"):
+            object.__setattr__(self, name, MappingProxyType(
+                {k: _frozen(v, np.int64) for k, v in dict(getattr(self, name, {}) or {}).items()}))
 
     def __getstate__(self) -> dict:
         # mappingproxy cannot be pickled; workers send meshes across processes
         return {**self.__dict__, "boundaries": dict(self.boundaries),
-                "subdomains": dict(self.subdomains)}
+                "subdomains": dict(self.subdomains), "edges": dict(self.edges),
+                "point_sets": dict(self.point_sets)}
 
     def __setstate__(self, state: dict) -> None:
+        state = {"edges": {}, "point_sets": {}, **state}  # pickles from before these fields
         for k, v in state.items():
             object.__setattr__(self, k, v)
         self.__post_init__()
@@ -136,3 +146,32 @@ class MeshData:
             known = ", ".join(self.boundaries) or "none"
             raise KeyError(f"No boundary region named '{name}' (regions: {known}).")
         return np.unique(self.boundaries[name])
+
+    def region_kind(self, name: str) -> str:
+        """``"face"`` / ``"edge"`` (boundary facets in 3D / 2D), ``"edge"`` (3D line regions),
+        ``"point"``, ``"subdomain"``; KeyError naming the regions when there is none."""
+        if name in self.boundaries:
+            return "face" if self.dim == 3 else "edge"
+        if name in self.edges:
+            return "edge"
+        if name in self.point_sets:
+            return "point"
+        if name in self.subdomains:
+            return "subdomain"
+        known = ", ".join([*self.boundaries, *self.edges, *self.point_sets, *self.subdomains])
+        raise KeyError(f"No region named '{name}' (regions: {known or 'none'}).")
+
+    def region_nodes(self, name: str) -> np.ndarray:
+        """Unique node indices of any named region (corner nodes of facets and edges)."""
+        kind = self.region_kind(name)
+        if kind == "point":
+            return np.unique(self.point_sets[name])
+        if kind == "subdomain":
+            offsets = np.cumsum([0] + [len(b) for b in self.cells])
+            conn = [b.connectivity for b in self.cells]
+            idx = np.asarray(self.subdomains[name])
+            nodes = [conn[k][idx[(idx >= offsets[k]) & (idx < offsets[k + 1])] - offsets[k]]
+                     for k in range(len(conn))]
+            return np.unique(np.concatenate([n.ravel() for n in nodes]))
+        src = self.boundaries if name in self.boundaries else self.edges
+        return np.unique(src[name])

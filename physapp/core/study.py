@@ -37,15 +37,24 @@ class Support:
 
     ``Support(region, (0, 1, 2))`` clamps, ``Support(region, (1,))`` fixes one component (a roller),
     ``Support(region, symmetry=True)`` is a symmetry plane: the displacement normal to the region
-    is fixed (the region must be flat and normal to x, y or z).
+    is fixed (the region must be flat and normal to x, y or z). ``values`` prescribes a
+    displacement (m) per listed component instead of zero. The region may be a face, an edge or a
+    point (3D), an edge or a point (2D).
     """
 
     region: str
     components: tuple[int, ...] = ()
     symmetry: bool = False
+    values: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         comps = tuple(int(c) for c in self.components)
+        vals = tuple(float(v) for v in self.values)
+        if vals and (len(vals) != len(comps) or self.symmetry):
+            raise ParameterError(
+                f"The support on '{self.region}' prescribes {len(vals)} displacement value(s) "
+                f"for {len(comps)} component(s); give one value per fixed component.")
+        object.__setattr__(self, "values", vals)
         if not comps and not self.symmetry:
             raise ParameterError(
                 f"The support on '{self.region}' fixes nothing: give the components it fixes "
@@ -71,6 +80,15 @@ class Traction:
     region: str
     vector: tuple[float, ...]
     total: bool = False
+
+
+@dataclass(frozen=True)
+class NodalForce:
+    """A force (N) on a point region (shared by its nodes) or a 3D edge region (spread uniformly
+    along its length); per unit thickness in plane analyses."""
+
+    region: str
+    vector: tuple[float, ...]
 
 
 @dataclass(frozen=True)
@@ -106,6 +124,9 @@ class ElasticSetup:
     body_force: tuple[float, ...] = ()
     thermal: ThermalStrain | None = None
     thickness: float = 1.0
+    nodal_forces: tuple[NodalForce, ...] = ()
+    #: (subdomain, Material) overrides: a material per region (the rest keeps ``material``)
+    region_materials: tuple[tuple[str, Material], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -136,7 +157,8 @@ class Convection:
 @dataclass(frozen=True)
 class HeatSetup:
     """Steady heat conduction: conductivity (W/(m K); a scalar or subdomain name -> value),
-    volumetric source (W/m^3) and boundary conditions. ``analysis`` is ``"planar"`` (2D, per
+    volumetric source (W/m^3, everywhere) plus ``region_sources`` ((subdomain, W/m^3), ...) and
+    boundary conditions (fixed temperatures may also be on edges and points). ``analysis`` is ``"planar"`` (2D, per
     unit thickness), ``"axisymmetric"`` (x = r, per radian) or ``"3d"``."""
 
     analysis: str
@@ -145,6 +167,7 @@ class HeatSetup:
     fluxes: tuple[HeatFlux, ...] = ()
     convections: tuple[Convection, ...] = ()
     source: float = 0.0
+    region_sources: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,12 @@
 """CAD (STEP, IGES, BREP) and closed surface meshes (STL, OBJ, PLY) to tetrahedral meshes with gmsh.
 
-Every CAD face becomes a boundary region ``face_<n>`` and every solid a subdomain ``body_<n>``
-(numbered as gmsh numbers the entities). Multi-body assemblies are fragmented first so that
+Every CAD face becomes a boundary region ``face_<n>``, every CAD edge an edge region ``edge_<n>``,
+every CAD vertex a point region ``point_<n>`` and every solid a subdomain ``body_<n>``, numbered
+by the CAD entity (gmsh's OCC tag of the imported shape), so the names do not depend on the element
+size and a set-up stays valid after remeshing. Meshing is deterministic (one thread, fixed seed,
+Delaunay): the same file and settings give the same mesh. ``order=2`` makes curved second-order
+tetrahedra (nodes on the CAD surfaces); ``refine`` sets a size on chosen faces, edges or points
+with a growth rate; ``curvature`` sets elements per full circle on curved surfaces. Multi-body assemblies are fragmented first so that
 touching bodies share their interface and the mesh is conforming. Coordinates are returned in
 metres: STEP and IGES carry their unit (gmsh converts), BREP and surface meshes are in the unit
 the user states (``length_unit``).
@@ -24,15 +29,55 @@ SURFACE_SUFFIXES = {".stl": "STL", ".obj": "OBJ", ".ply": "PLY"}
 UNIT_TO_M = {"m": 1.0, "mm": 1e-3, "cm": 1e-2, "um": 1e-6, "in": 0.0254, "ft": 0.3048}
 
 
-def _finish(size: float | None, progress: ProgressFn, cancel: CancelToken) -> MeshData:
+def _refine(h: float, refine, curvature: float) -> None:
+    """Local sizes: ``refine`` items ``{"regions": [names], "size": m, "growth": ratio}``."""
+    fields = []
+    kinds = {"face": 2, "edge": 1, "point": 0}
+    for item in refine or ():
+        size = float(item["size"])
+        growth = float(item.get("growth", 1.3))
+        if size <= 0 or growth <= 1.0:
+            raise GeometryError(f"A local size needs size > 0 and a growth rate > 1 (got size "
+                                f"{size:g}, growth {growth:g}).")
+        by_dim: dict[int, list[int]] = {0: [], 1: [], 2: []}
+        for name in item.get("regions", ()):
+            kind, _, tag = str(name).rpartition("_")
+            if kind not in kinds or not tag.isdigit() or (kinds[kind], int(tag)) not in set(
+                    gmsh.model.getEntities(kinds[kind])):
+                raise GeometryError(f"Local size: no CAD region named '{name}' (use face_<n>, "
+                                    "edge_<n> or point_<n> as listed by physapp info).")
+            by_dim[kinds[kind]].append(int(tag))
+        dist = gmsh.model.mesh.field.add("Distance")
+        gmsh.model.mesh.field.setNumbers(dist, "PointsList", by_dim[0])
+        gmsh.model.mesh.field.setNumbers(dist, "CurvesList", by_dim[1])
+        gmsh.model.mesh.field.setNumbers(dist, "SurfacesList", by_dim[2])
+        gmsh.model.mesh.field.setNumber(dist, "Sampling", 40)
+        thr = gmsh.model.mesh.field.add("Threshold")
+        gmsh.model.mesh.field.setNumber(thr, "InField", dist)
+        gmsh.model.mesh.field.setNumber(thr, "SizeMin", size)
+        gmsh.model.mesh.field.setNumber(thr, "SizeMax", h)
+        gmsh.model.mesh.field.setNumber(thr, "DistMin", 0.0)
+        gmsh.model.mesh.field.setNumber(thr, "DistMax", max(h - size, 0.0) / (growth - 1.0))
+        fields.append(thr)
+    if fields:
+        fmin = gmsh.model.mesh.field.add("Min")
+        gmsh.model.mesh.field.setNumbers(fmin, "FieldsList", fields)
+        gmsh.model.mesh.field.setAsBackgroundMesh(fmin)
+    if curvature:
+        gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", float(curvature))
+
+
+def _finish(size: float | None, progress: ProgressFn, cancel: CancelToken, *, order: int = 1,
+            refine=(), curvature: float = 0.0) -> MeshData:
     volumes = gmsh.model.getEntities(3)
     if not volumes:
         raise GeometryError(
             "The file has faces but no solid bodies; physapp meshes solids only. Export the part "
             "as a solid (or close and sew its surfaces in the CAD program)."
         )
-    for _, tag in gmsh.model.getEntities(2):
-        gmsh.model.addPhysicalGroup(2, [tag], name=f"face_{tag}")
+    for dim, prefix in ((2, "face"), (1, "edge"), (0, "point")):
+        for _, tag in gmsh.model.getEntities(dim):
+            gmsh.model.addPhysicalGroup(dim, [tag], name=f"{prefix}_{tag}")
     for _, tag in volumes:
         gmsh.model.addPhysicalGroup(3, [tag], name=f"body_{tag}")
     xmin, ymin, zmin, xmax, ymax, zmax = gmsh.model.getBoundingBox(-1, -1)
@@ -43,20 +88,32 @@ def _finish(size: float | None, progress: ProgressFn, cancel: CancelToken) -> Me
             f"Element size {h:g} m is too small for a part of {diag:g} m (over 400 elements "
             "across); choose a larger size."
         )
+    if order not in (1, 2):
+        raise GeometryError(f"Element order must be 1 or 2 (got {order}).")
     gmsh.option.setNumber("Mesh.MeshSizeMax", h)
     gmsh.option.setNumber("Mesh.MeshSizeMin", 0.0)
-    gmsh.option.setNumber("Mesh.Algorithm3D", 10)
-    gmsh.option.setNumber("General.NumThreads", 1)  # deterministic (HXT threads vary the mesh)
+    # deterministic: the same file and settings give the same mesh
+    gmsh.option.setNumber("Mesh.Algorithm3D", 1)
+    gmsh.option.setNumber("General.NumThreads", 1)
+    gmsh.option.setNumber("Mesh.RandomSeed", 1)
+    _refine(h, refine, curvature)
     cancel.check()
     progress(0.3, f"Meshing {len(volumes)} solid(s), element size {h:.3g} m")
     gmsh.model.mesh.generate(3)
+    if order == 2:
+        progress(0.8, "Second-order elements on the CAD geometry")
+        gmsh.model.mesh.setOrder(2)
     cancel.check()
     return extract_mesh(3)
 
 
 def mesh_cad(path: str | Path, size: float | None = None, *, length_unit: str = "mm",
+             order: int = 1, refine=(), curvature: float = 0.0,
              progress: ProgressFn = no_progress, cancel: CancelToken = NEVER) -> MeshData:
-    """Import a STEP/IGES/BREP file and mesh its solids with tetrahedra of ``size`` (m)."""
+    """Import a STEP/IGES/BREP file and mesh its solids with tetrahedra of ``size`` (m).
+
+    ``order=2`` gives curved tetra10; ``refine``: local sizes (module docstring); ``curvature``:
+    elements per full circle on curved surfaces (0: off)."""
     path = Path(path)
     kind = CAD_SUFFIXES.get(path.suffix.lower())
     if kind is None:
@@ -80,7 +137,7 @@ def mesh_cad(path: str | Path, size: float | None = None, *, length_unit: str = 
             gmsh.model.occ.fragment(solids[:1], solids[1:])
         gmsh.model.occ.synchronize()
         cancel.check()
-        return _finish(size, progress, cancel)
+        return _finish(size, progress, cancel, order=order, refine=refine, curvature=curvature)
 
 
 def mesh_closed_surface(path: str | Path, size: float | None = None, *, length_unit: str = "mm",

@@ -64,6 +64,8 @@ def extract_mesh(dim: int, length_unit: str = "m") -> MeshData:
         etag, enodes = gmsh.model.mesh.getElementsByType(etype)
         if len(enodes):
             conn = enodes.astype(np.int64).reshape(-1, _nodes_per(cname))
+            if cname == "tetra10":  # gmsh numbers the edge nodes (2,3), (1,3); meshio the reverse
+                conn = conn[:, [0, 1, 2, 3, 4, 5, 6, 7, 9, 8]]
             blocks.append((cname, conn))
             used.append(conn.ravel())
             etags.append(np.asarray(etag, dtype=np.int64))
@@ -87,21 +89,47 @@ def extract_mesh(dim: int, length_unit: str = "m") -> MeshData:
                 facets.append(en.astype(np.int64).reshape(-1, _nodes_per(cname))[:, :corner])
         if facets:
             boundaries[name] = index[np.concatenate(facets)]
-    # subdomains: physical groups of dimension dim, as indices into the concatenated cells
-    all_tags = np.concatenate(etags)
-    order = np.argsort(all_tags)
     subdomains: dict[str, np.ndarray] = {}
-    for pdim, ptag in gmsh.model.getPhysicalGroups(dim):
-        name = gmsh.model.getPhysicalName(pdim, ptag) or f"subdomain_{ptag}"
-        members = []
+    groups = gmsh.model.getPhysicalGroups(dim)
+    if groups:  # element tags -> position in the concatenated domain cells
+        offset, where = 0, {}
+        for etype, (_, edim) in GMSH_TYPES.items():
+            if edim != dim:
+                continue
+            etags, _ = gmsh.model.mesh.getElementsByType(etype)
+            for k, t in enumerate(etags):
+                where[int(t)] = offset + k
+            offset += len(etags)
+        for pdim, ptag in groups:
+            name = gmsh.model.getPhysicalName(pdim, ptag) or f"domain_{ptag}"
+            ids = []
+            for ent in gmsh.model.getEntitiesForPhysicalGroup(pdim, ptag):
+                for et, tg in zip(*gmsh.model.mesh.getElements(pdim, ent)[:2], strict=True):
+                    if int(et) in GMSH_TYPES:
+                        ids += [where[int(t)] for t in tg]
+            if ids:
+                subdomains[name] = np.asarray(ids, dtype=np.int64)
+    edges: dict[str, np.ndarray] = {}
+    point_sets: dict[str, np.ndarray] = {}
+    for pdim, ptag in gmsh.model.getPhysicalGroups(1) if dim == 3 else ():
+        name = gmsh.model.getPhysicalName(pdim, ptag) or f"edge_{ptag}"
+        segs = []
         for ent in gmsh.model.getEntitiesForPhysicalGroup(pdim, ptag):
-            _, ent_tags, _ = gmsh.model.mesh.getElements(pdim, ent)
-            members += [np.asarray(t, dtype=np.int64) for t in ent_tags]
-        if members:
-            want = np.concatenate(members)
-            pos_in = np.searchsorted(all_tags, want, sorter=order)
-            subdomains[name] = np.sort(order[np.clip(pos_in, 0, len(order) - 1)])
-    return MeshData(points, cells, boundaries, subdomains, dim, length_unit)
+            for et, en in zip(*gmsh.model.mesh.getElements(pdim, ent)[::2], strict=True):
+                if int(et) in (1, 8):
+                    segs.append(en.astype(np.int64).reshape(-1, 2 if int(et) == 1 else 3)[:, :2])
+        if segs and np.all(index[np.concatenate(segs)] >= 0):
+            edges[name] = index[np.concatenate(segs)]
+    for pdim, ptag in gmsh.model.getPhysicalGroups(0):
+        name = gmsh.model.getPhysicalName(pdim, ptag) or f"point_{ptag}"
+        nodes = []
+        for ent in gmsh.model.getEntitiesForPhysicalGroup(pdim, ptag):
+            nt, _, _ = gmsh.model.mesh.getNodes(0, ent)
+            nodes += [int(t) for t in nt]
+        ids = index[np.asarray(nodes, dtype=np.int64)] if nodes else np.zeros(0, dtype=np.int64)
+        if len(ids) and np.all(ids >= 0):
+            point_sets[name] = ids
+    return MeshData(points, cells, boundaries, subdomains, dim, length_unit, edges, point_sets)
 
 
 def _nodes_per(cname: str) -> int:

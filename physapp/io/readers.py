@@ -83,9 +83,9 @@ class ImportReport:
 
 
 def read_mesh(path: str | os.PathLike, *, length_unit: str | None = None,
-              size: float | None = None, feature_angle: float = 30.0,
-              progress: ProgressFn = no_progress, cancel: CancelToken = NEVER,
-              isolate: bool = True, timeout: float | None = None,
+              size: float | None = None, feature_angle: float = 30.0, order: int = 1,
+              refine=(), curvature: float = 0.0, progress: ProgressFn = no_progress,
+              cancel: CancelToken = NEVER, isolate: bool = True, timeout: float | None = None,
               ) -> tuple[MeshData, ImportReport]:
     """Read a mesh or CAD file; return the mesh (in metres) and a report.
 
@@ -101,6 +101,8 @@ def read_mesh(path: str | os.PathLike, *, length_unit: str | None = None,
         on a hostile file is reported ("the reader crashed on this file") instead of taking the
         caller down. ``False`` reads in this process (trusted files, tests).
     timeout : seconds the isolated read may take (default ``$PHYSAPP_READ_TIMEOUT`` or 900).
+    order, refine, curvature : CAD meshing: element order (2: curved tetra10), local sizes and
+        elements per circle on curved surfaces (:func:`physapp.geometry.cad.mesh_cad`).
     """
     path = Path(path)
     if not path.exists():
@@ -122,7 +124,8 @@ def read_mesh(path: str | os.PathLike, *, length_unit: str | None = None,
     check(READ_FACTOR.get(suffix, 6) * path.stat().st_size, f"Reading '{path.name}'",
           "use a coarser or smaller mesh, or split the file")
     if isolate:
-        return _read_isolated(path, unit, size, feature_angle, progress, cancel, timeout)
+        return _read_isolated(path, unit, size, feature_angle, progress, cancel, timeout,
+                              dict(order=order, refine=refine, curvature=curvature))
     plugin = _plugin_reader(suffix)  # a plugin's [[readers]] for this extension
     fallback = ""
     if plugin is not None:
@@ -141,7 +144,8 @@ def read_mesh(path: str | os.PathLike, *, length_unit: str | None = None,
                         "read with the built-in reader instead")
             notice(fallback)
     if suffix in CAD | SURFACES:
-        mesh, report = _read_with_gmsh(path, suffix, unit, size, progress, cancel)
+        mesh, report = _read_with_gmsh(path, suffix, unit, size, progress, cancel,
+                                       dict(order=order, refine=refine, curvature=curvature))
     else:
         mesh, report = _read_with_meshio(path, unit, feature_angle, progress, cancel)
     if fallback:
@@ -177,7 +181,8 @@ def _check_magic(path: Path, suffix: str) -> None:
                            "another format with the wrong extension.")
 
 
-def _read_isolated(path: Path, unit: str, size, feature_angle, progress, cancel, timeout):
+def _read_isolated(path: Path, unit: str, size, feature_angle, progress, cancel, timeout,
+                   options=None):
     from physapp.core.isolate import ChildCrashed, run_isolated
 
     if timeout is None:
@@ -188,7 +193,7 @@ def _read_isolated(path: Path, unit: str, size, feature_angle, progress, cancel,
     kind = _kind(path)
     try:
         return run_isolated(
-            _read_in_child, str(path), unit, size, feature_angle, timeout=timeout,
+            _read_in_child, str(path), unit, size, feature_angle, options or {}, timeout=timeout,
             what=f"Reading '{path.name}' ({kind})", progress=progress, cancel=cancel)
     except ChildCrashed as exc:
         if exc.signal_name == "SIGKILL":
@@ -199,7 +204,8 @@ def _read_isolated(path: Path, unit: str, size, feature_angle, progress, cancel,
             "another format.") from None
 
 
-def _read_in_child(path: str, unit: str, size, feature_angle, progress: ProgressFn = no_progress):
+def _read_in_child(path: str, unit: str, size, feature_angle, options,
+                   progress: ProgressFn = no_progress):
     """Body of an isolated read (runs in the child process). What meshio, gmsh and OpenCASCADE
     print (warnings, "Error: ..." lines, coloured parser messages) is dropped: the error the user
     sees is the one line physapp words (PHYSAPP_DEBUG=1 keeps it)."""
@@ -209,7 +215,7 @@ def _read_in_child(path: str, unit: str, size, feature_angle, progress: Progress
         os.dup2(null, 2)
         os.close(null)
     return read_mesh(path, length_unit=unit, size=size, feature_angle=feature_angle,
-                     progress=progress, isolate=False)
+                     progress=progress, isolate=False, **options)
 
 
 def _kind(path: Path) -> str:
@@ -296,16 +302,17 @@ def _check_stl(path: Path) -> None:
             f"but the file has {size} bytes: it is truncated or corrupt. Export it again.")
 
 
-def _read_with_gmsh(path, suffix, unit, size, progress, cancel):
+def _read_with_gmsh(path, suffix, unit, size, progress, cancel, options=None):
     from physapp.core.errors import GeometryError
     from physapp.geometry.cad import mesh_cad, mesh_closed_surface
 
+    extra = (options or {}) if suffix in CAD else {}
     _check_cad_header(path, suffix)
     if suffix == ".stl":
         _check_stl(path)
     fn = mesh_cad if suffix in CAD else mesh_closed_surface
     try:
-        mesh = fn(path, size, length_unit=unit, progress=progress, cancel=cancel)
+        mesh = fn(path, size, length_unit=unit, progress=progress, cancel=cancel, **extra)
     except GeometryError as exc:
         raise ImportError_(str(exc)) from None
     fmt = {".stp": "STEP", ".step": "STEP", ".iges": "IGES", ".igs": "IGES", ".brep": "BREP"}.get(
@@ -702,4 +709,4 @@ def _with_all_boundary(mesh: MeshData) -> MeshData:
         return mesh
     allb = np.concatenate([np.asarray(v) for v in mesh.boundaries.values()])
     return MeshData(mesh.points, mesh.cells, {**mesh.boundaries, "boundary": allb},
-                    mesh.subdomains, mesh.dim, mesh.length_unit)
+                    mesh.subdomains, mesh.dim, mesh.length_unit, mesh.edges, mesh.point_sets)

@@ -165,7 +165,7 @@ def _stiffness_tensor(order: int) -> np.ndarray:
     return np.einsum("q,qak,qbl->abkl", w, C, C)
 
 
-def assemble_stiffness(space: TetSpace, lam: float, mu: float, *, chunk: int = 50000,
+def assemble_stiffness(space: TetSpace, lam, mu, *, chunk: int = 50000,
                        cancel=None) -> sp.bsr_matrix:
     """Global stiffness as a BSR matrix with 3 x 3 blocks (interleaved DOFs, int32 indices).
 
@@ -173,6 +173,7 @@ def assemble_stiffness(space: TetSpace, lam: float, mu: float, *, chunk: int = 5
     elasticity tensor contracted with the barycentric gradients; they are summed into the global
     matrix by one sparse product ``E^T X`` (E: element-node incidence with identity blocks, X: the
     element block rows), which scipy performs without sorting.
+    ``lam`` and ``mu`` are numbers or per-element arrays (a material per region).
     """
     M = _stiffness_tensor(space.order)
     nloc = space.nloc
@@ -188,10 +189,13 @@ def assemble_stiffness(space: TetSpace, lam: float, mu: float, *, chunk: int = 5
             cancel.check()
         G = space.grad_lam[s:s + chunk]
         n = len(G)
+        la = lam if np.ndim(lam) == 0 else np.asarray(lam)[s:s + n, None, None, None, None]
+        mu_ = mu if np.ndim(mu) == 0 else np.asarray(mu)[s:s + n, None, None, None, None]
         GG = np.einsum("eki,elj->eklij", G, G)  # (n, 4, 4, 3, 3)
         dots = GG[..., 0, 0] + GG[..., 1, 1] + GG[..., 2, 2]
-        T = lam * GG + mu * GG.transpose(0, 1, 2, 4, 3)
-        T = T.reshape(n, 16, 9) + mu * dots.reshape(n, 16, 1) * eye
+        T = la * GG + mu_ * GG.transpose(0, 1, 2, 4, 3)
+        mu_d = mu if np.ndim(mu) == 0 else np.asarray(mu)[s:s + n, None, None]
+        T = T.reshape(n, 16, 9) + mu_d * dots.reshape(n, 16, 1) * eye
         T *= space.volume[s:s + chunk, None, None]
         np.matmul(Mm, T, out=blocks[s:s + n])
     en = space.elem_nodes.astype(np.int32)
@@ -241,7 +245,8 @@ def thermal_load(space: TetSpace, dT_q: np.ndarray, w: np.ndarray, lam_q: np.nda
     C = grad_coefficients(space.order, lam_q)  # (nq, a, k)
     # int dT grad phi_a = vol * sum_q w_q dT_q sum_k C[q,a,k] G_k
     S = np.einsum("q,eq,qak->eak", w, dT_q, C)
-    fe = coef * np.einsum("eak,ekx,e->eax", S, space.grad_lam, space.volume)
+    c = coef if np.ndim(coef) == 0 else np.asarray(coef)[:, None, None]
+    fe = c * np.einsum("eak,ekx,e->eax", S, space.grad_lam, space.volume)
     f = np.zeros((space.n_nodes, 3))
     for c in range(3):
         f[:, c] = np.bincount(space.elem_nodes.ravel(), fe[..., c].ravel(), minlength=space.n_nodes)

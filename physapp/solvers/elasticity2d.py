@@ -22,7 +22,14 @@ from physapp.core.errors import SolverError
 from physapp.core.mesh import CellBlock, MeshData
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress, scaled
 from physapp.core.study import ElasticSetup
-from physapp.solvers.fem_mesh import region_facets, symmetry_component, to_skfem
+from physapp.solvers.fem_mesh import (
+    nodal_force_vector,
+    oriented_cells,
+    prepare,
+    region_dofs,
+    region_facets,
+    symmetry_component,
+)
 from physapp.solvers.linear import rigid_body_modes, solve_spd
 from physapp.solvers.wellposed import check_bodies_held
 
@@ -64,6 +71,33 @@ def _lame(setup: ElasticSetup) -> tuple[float, float]:
     return lam, mu
 
 
+def element_materials(setup: ElasticSetup, mesh: MeshData, n_elements: int):
+    """Young's modulus and Poisson's ratio per element: ``setup.material`` overridden on the
+    subdomains of ``setup.region_materials``."""
+    E = np.full(n_elements, float(setup.material.youngs_modulus))
+    nu = np.full(n_elements, float(setup.material.poissons_ratio))
+    for name, mat in setup.region_materials:
+        if name not in mesh.subdomains:
+            known = ", ".join(mesh.subdomains) or "none"
+            raise SolverError(f"No subdomain named '{name}' for a material (subdomains: {known}).")
+        check_material(mat.youngs_modulus, mat.poissons_ratio)
+        idx = np.asarray(mesh.subdomains[name])
+        E[idx], nu[idx] = mat.youngs_modulus, mat.poissons_ratio
+    return E, nu
+
+
+def _element_lame(setup: ElasticSetup, E: np.ndarray, nu: np.ndarray):
+    """(lam, mu, thermal stress coefficient) per element for the 2D analysis."""
+    lam = E * nu / ((1.0 + nu) * (1.0 - 2.0 * nu))
+    mu = E / (2.0 * (1.0 + nu))
+    if setup.analysis == "plane_stress":
+        lam = 2.0 * lam * mu / (lam + 2.0 * mu)
+        coef = E / (1.0 - nu)
+    else:
+        coef = 3.0 * lam + 2.0 * mu
+    return lam, mu, coef
+
+
 def _strains(v, w, axisym: bool):
     """(in-plane strain tensor, hoop strain or 0) of a vector test/trial function."""
     eps = sym_grad(v)
@@ -82,32 +116,37 @@ def solve_plane(
     """Assemble and solve; return the solution with nodal fields on the P``order`` node mesh."""
     if order not in (1, 2):
         raise SolverError(f"Element order must be 1 or 2 (got {order}).")
-    lam, mu = _lame(setup)
+    _lame(setup)  # checks the material and the analysis
     axisym = setup.analysis == "axisymmetric"
     t0 = time.perf_counter()
     progress(0.0, "Assembling stiffness")
-    m = to_skfem(mesh)
+    fe = prepare(mesh, order)  # quadratic input at order 2: isoparametric (curved) geometry
+    setup = vertex_temperature(setup, fe.vmap)
+    m, mesh = fe.m, fe.mesh
     if axisym and m.p[0].min() < -1e-12 * np.ptp(m.p[0]):
         raise SolverError("An axisymmetric model must lie in x = r >= 0.")
     elem = skfem.ElementTriP1() if order == 1 else skfem.ElementTriP2()
     # axisymmetric integrands carry r and 1/r: integrate them more accurately
     intorder = 2 * (order - 1) + (2 if axisym else 0)
     basis = skfem.Basis(m, skfem.ElementVector(elem), intorder=intorder)
+    E_e, nu_e = element_materials(setup, mesh, m.nelements)
+    lam, mu, coef = _element_lame(setup, E_e, nu_e)  # per element
+    dg = skfem.Basis(m, skfem.ElementDG(skfem.ElementTriP0()), quadrature=basis.quadrature)
 
     @skfem.BilinearForm
     def stiffness(u, v, w):
         eu, hu = _strains(u, w, axisym)
         ev, hv = _strains(v, w, axisym)
         tr_u = trace(eu) + hu
-        val = lam * tr_u * (trace(ev) + hv) + 2.0 * mu * (ddot(eu, ev) + hu * hv)
+        val = w["lam"] * tr_u * (trace(ev) + hv) + 2.0 * w["mu"] * (ddot(eu, ev) + hu * hv)
         return val * w.x[0] if axisym else val
 
-    K = stiffness.assemble(basis)
+    K = stiffness.assemble(basis, lam=dg.interpolate(lam), mu=dg.interpolate(mu))
     cancel.check()
-    f = _loads(m, mesh, basis, setup, body_force, order, lam, mu)
+    f = _loads(m, mesh, basis, setup, body_force, order, lam, mu, fe.point_mids)
     cancel.check()
     t_asm = time.perf_counter() - t0
-    constrained = _constrained_dofs(m, mesh, basis, setup)
+    constrained, values = prescribed_dofs(m, mesh, basis, setup, 2, fe.point_mids)
     comp = np.empty(basis.N, dtype=np.int64)
     for c, idx in enumerate(basis.split_indices()):
         comp[idx] = c
@@ -116,7 +155,9 @@ def solve_plane(
         modes = modes[:, [1]]
     check_bodies_held(basis.doflocs.T, basis.element_dofs.T, np.arange(basis.N), modes,
                       constrained, 2)
-    A, b, x, free = skfem.condense(K, f, D=constrained)
+    x0 = np.zeros(basis.N)
+    x0[constrained] = values
+    A, b, x, free = skfem.condense(K, f, x=x0, D=constrained)
     progress(0.3, f"Solving {len(free)} unknowns")
     t1 = time.perf_counter()
     amg_modes = rigid_body_modes(basis.doflocs, comp)[free]
@@ -127,17 +168,25 @@ def solve_plane(
     progress(0.9, "Recovering stresses")
     out_mesh, fields = _nodal_fields(m, mesh, basis, x, lam, mu, order, setup)
     stats.update(n_dofs=int(basis.N), t_assembly=t_asm, t_solve=t_solve, order=order,
+                 curved=fe.curved,
                  reactions=_reactions(m, mesh, basis, K, f, x))
     progress(1.0, "Done")
     return PlaneSolution(basis, x, out_mesh, fields, stats)
 
 
-def _thermal_stress_coefficient(setup: ElasticSetup, lam: float, mu: float) -> float:
-    """Stress per unit temperature rise: sigma_th = c * alpha * dT on the diagonal."""
-    E, nu = setup.material.youngs_modulus, setup.material.poissons_ratio
-    if setup.analysis == "plane_stress":
-        return E / (1.0 - nu)
-    return 3.0 * lam + 2.0 * mu  # plane strain and axisymmetric: the 3D bulk coefficient
+def vertex_temperature(setup: ElasticSetup, vmap: np.ndarray) -> ElasticSetup:
+    """The set-up with a per-node temperature array of the input mesh restricted to its corner
+    nodes (the solver's vertices, see :func:`physapp.solvers.fem_mesh.prepare`)."""
+    import dataclasses
+
+    th = setup.thermal
+    if th is None:
+        return setup
+    temp = np.asarray(th.temperature, dtype=float)
+    if temp.ndim == 0 or temp.shape[0] != len(vmap) or np.all(vmap >= 0):
+        return setup
+    return dataclasses.replace(setup, thermal=dataclasses.replace(
+        th, temperature=temp[np.flatnonzero(vmap >= 0)]))
 
 
 def _delta_t(setup: ElasticSetup, m: skfem.MeshTri):
@@ -165,7 +214,7 @@ def _measure(m, mesh, region: str, axisym: bool) -> float:
     return value
 
 
-def _loads(m, mesh, basis, setup, body_force, order, lam, mu) -> np.ndarray:
+def _loads(m, mesh, basis, setup, body_force, order, lam, mu, mids=None) -> np.ndarray:
     axisym = setup.analysis == "axisymmetric"
     f = np.zeros(basis.N)
     surface_loads = []
@@ -183,6 +232,11 @@ def _loads(m, mesh, basis, setup, body_force, order, lam, mu) -> np.ndarray:
             return val * w.x[0] if axisym else val
 
         f += surface.assemble(fb)
+    for nf in setup.nodal_forces:
+        if axisym and nf.region in mesh.point_sets:
+            raise SolverError("A point force in an axisymmetric model is a ring load: give it as "
+                              "a force on an edge instead.")
+        f += nodal_force_vector(basis, m, mesh, nf.region, nf.vector, mids)
     vol = skfem.Basis(m, basis.elem, intorder=2 * order + 2)
     if body_force is not None or setup.body_force:
 
@@ -197,33 +251,51 @@ def _loads(m, mesh, basis, setup, body_force, order, lam, mu) -> np.ndarray:
 
         f += volume.assemble(vol)
     if setup.thermal is not None:
-        coef = _thermal_stress_coefficient(setup, lam, mu)
+        E_e, nu_e = element_materials(setup, mesh, m.nelements)
+        coef = _element_lame(setup, E_e, nu_e)[2]
         dt_basis = skfem.Basis(m, skfem.ElementTriP1(), quadrature=vol.quadrature)
         dt = dt_basis.interpolate(_delta_t(setup, m))
+        dg = skfem.Basis(m, skfem.ElementDG(skfem.ElementTriP0()), quadrature=vol.quadrature)
 
         @skfem.LinearForm
         def thermal(v, w):
             ev, hv = _strains(v, w, axisym)
-            val = coef * w["dt"] * (trace(ev) + hv)
+            val = w["coef"] * w["dt"] * (trace(ev) + hv)
             return val * w.x[0] if axisym else val
 
-        f += thermal.assemble(vol, dt=dt)
+        f += thermal.assemble(vol, dt=dt, coef=dg.interpolate(coef))
     return f
 
 
 def _constrained_dofs(m, mesh, basis, setup) -> np.ndarray:
-    dofs = []
+    return prescribed_dofs(m, mesh, basis, setup, 2)[0]
+
+
+def prescribed_dofs(m, mesh, basis, setup, dim: int,
+                    mids: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Constrained DOFs of the supports (faces, edges or points) and their prescribed values."""
+    dofs, vals = [], []
     for sup in setup.supports:
-        view = basis.get_dofs(region_facets(m, mesh, sup.region))
-        comps = sup.components
+        comps, values = sup.components, sup.values or (0.0,) * len(sup.components)
         if sup.symmetry:
-            comps = (symmetry_component(mesh.points, np.asarray(mesh.boundaries[sup.region])[:, :2],
+            if sup.region not in mesh.boundaries:
+                raise SolverError(f"A symmetry support needs a flat {'face' if dim == 3 else 'edge'}"
+                                  f"; '{sup.region}' is {'an edge' if sup.region in mesh.edges else 'a point'}"
+                                  " region: fix the normal component instead.")
+            comps = (symmetry_component(mesh.points, np.asarray(mesh.boundaries[sup.region])[:, :dim],
                                         sup.region),)
-        for c in comps:
-            if c not in (0, 1):
-                raise SolverError(f"Support on '{sup.region}': component {c} does not exist in 2D.")
-            dofs.append(view.all(f"u^{c + 1}"))
-    return np.unique(np.concatenate(dofs)) if dofs else np.zeros(0, dtype=np.int64)
+            values = (0.0,)
+        for c, v in zip(comps, values, strict=True):
+            if c not in range(dim):
+                raise SolverError(f"Support on '{sup.region}': component {c} does not exist in "
+                                  f"{dim}D.")
+            d = region_dofs(basis, m, mesh, sup.region, c, mids)
+            dofs.append(d)
+            vals.append(np.full(len(d), float(v)))
+    if not dofs:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    d, first = np.unique(np.concatenate(dofs), return_index=True)
+    return d, np.concatenate(vals)[first]
 
 
 def _reactions(m, mesh, basis, K, f, x) -> dict[str, tuple[float, float]]:
@@ -253,14 +325,18 @@ def _nodal_fields(m, mesh, basis, x, lam, mu, order, setup):
     else:
         ehh = np.zeros_like(exx)
     tr = exx + eyy + ehh
-    dt = 0.0
+    E_e, nu_e = element_materials(setup, mesh, m.nelements)
+    lam, mu, coef = (a[:, None] for a in _element_lame(setup, E_e, nu_e))
+    dt = alpha_dt = 0.0
     if setup.thermal is not None:
-        coef = _thermal_stress_coefficient(setup, lam, mu)
         dt_basis = skfem.Basis(m, skfem.ElementTriP1(), quadrature=(ref, np.ones(ref.shape[1])))
-        dt = coef * dt_basis.interpolate(_delta_t(setup, m))
+        alpha_dt = np.asarray(dt_basis.interpolate(_delta_t(setup, m)))
+        dt = coef * alpha_dt
     local = [lam * tr + 2 * mu * exx - dt, lam * tr + 2 * mu * eyy - dt, 2 * mu * exy]
     if axisym:
         local.append(lam * tr + 2 * mu * ehh - dt)
+    elif setup.analysis == "plane_strain":  # sigma_zz = nu (sxx + syy) - E alpha dT
+        local.append(nu_e[:, None] * (local[0] + local[1]) - E_e[:, None] * alpha_dt)
     dofs = scalar.element_dofs  # (nloc, nelems) in the same local order as ``ref``
     n = scalar.N
     count = np.bincount(dofs.ravel(), minlength=n)
@@ -273,12 +349,7 @@ def _nodal_fields(m, mesh, basis, x, lam, mu, order, setup):
     if axisym:
         szz = sig[3]
     elif setup.analysis == "plane_strain":
-        E, nu = setup.material.youngs_modulus, setup.material.poissons_ratio
-        alpha_dt = 0.0
-        if setup.thermal is not None:
-            nodal_dt = _delta_t(setup, m)
-            alpha_dt = np.concatenate([nodal_dt, nodal_dt[m.facets].mean(axis=0)])[:n]
-        szz = nu * (sxx + syy) - E * alpha_dt
+        szz = sig[3]
     else:
         szz = np.zeros(n)
     u = np.zeros((n, 3))
@@ -298,6 +369,6 @@ def _nodal_fields(m, mesh, basis, x, lam, mu, order, setup):
     fields["strain"] = strain
     cell = "triangle" if order == 1 else "triangle6"
     points = np.column_stack([scalar.doflocs.T, np.zeros(n)])
-    out = MeshData(points, (CellBlock(cell, dofs.T),), mesh.boundaries, mesh.subdomains, 2,
-                   mesh.length_unit)
+    out = MeshData(points, (CellBlock(cell, oriented_cells(points, dofs.T)),), mesh.boundaries,
+                   mesh.subdomains, 2, mesh.length_unit, {}, mesh.point_sets)
     return out, fields

@@ -1,7 +1,8 @@
 """3D linear elasticity on tetrahedra, P1 or P2 (straight-sided), with vectorised numpy assembly.
 
-Input: a ``MeshData`` of ``tetra`` (or ``tetra10``: only the corner nodes are used, the P2 nodes are
-re-created at the edge midpoints). DOFs are interleaved per node (``3 * node + component``); the
+Input: a ``MeshData`` of ``tetra`` or ``tetra10``. A tetra10 mesh whose mid-side nodes are off the
+straight edges is solved at P2 by :mod:`physapp.solvers.isoparametric3d` (curved, scikit-fem);
+otherwise only the corner nodes are used and the P2 nodes are re-created at the edge midpoints. DOFs are interleaved per node (``3 * node + component``); the
 stiffness is a 3 x 3 block (BSR) matrix, see :mod:`physapp.solvers.assembly3d`. Supports are applied
 by zeroing the constrained rows and columns (keeping the diagonal), so the block structure survives
 and pyamg aggregates whole nodes. The system is solved by :func:`physapp.solvers.linear.solve_spd`:
@@ -124,20 +125,96 @@ def _temperature(setup: ElasticSetup, mesh: MeshData, space: a3.TetSpace, vmap: 
     return Tv - th.t_ref, 1
 
 
-def _constrained(space, mesh, vmap, setup) -> tuple[np.ndarray, dict]:
-    dofs, region_nodes = [], {}
+def _region_nodes(space, mesh, vmap, region: str) -> np.ndarray:
+    """P-order nodes of a face, edge or point region."""
+    if region in mesh.boundaries:
+        return np.unique(space.facet_nodes(_region_tris(mesh, vmap, region)))
+    if region in mesh.edges:
+        segs = vmap[np.asarray(mesh.edges[region])[:, :2]]
+        if np.any(segs < 0):
+            raise SolverError(f"Edge region '{region}' has nodes that belong to no tetrahedron.")
+        nodes = [np.unique(segs)]
+        if space.order == 2:
+            nodes.append(len(space.points) + space.edge_index(segs))
+        return np.unique(np.concatenate(nodes))
+    if region in mesh.point_sets:
+        corners, pairs = _point_nodes(mesh, vmap, region)
+        if space.order == 2 and len(pairs):
+            corners = np.r_[corners, len(space.points) + space.edge_index(pairs)]
+        return np.unique(corners)
+    known = ", ".join([*mesh.boundaries, *mesh.edges, *mesh.point_sets]) or "none"
+    raise SolverError(f"No boundary region named '{region}' (nor edge or point region; regions: "
+                      f"{known}).")
+
+
+def _point_nodes(mesh, vmap, region: str) -> tuple[np.ndarray, np.ndarray]:
+    """Corner vertices of a point region and the vertex pairs of its mid-side nodes."""
+    from physapp.solvers.fem_mesh import mid_node_pairs
+
+    nodes = np.asarray(mesh.point_sets[region])
+    v = vmap[nodes]
+    pairs = np.zeros((0, 2), dtype=np.int64)
+    if np.any(v < 0):
+        pairs = mid_node_pairs(mesh)[nodes[v < 0]]
+        if np.any(pairs < 0):
+            raise SolverError(f"Point region '{region}' has nodes that belong to no tetrahedron.")
+        pairs = vmap[pairs]
+    return v[v >= 0], pairs
+
+
+def _constrained(space, mesh, vmap, setup) -> tuple[np.ndarray, np.ndarray]:
+    """Constrained DOFs (3 * node + component) and their prescribed displacements."""
+    dofs, vals = [], []
     for sup in setup.supports:
-        tris = _region_tris(mesh, vmap, sup.region)
-        nodes = np.unique(space.facet_nodes(tris))
-        comps = sup.components
+        comps, values = sup.components, sup.values or (0.0,) * len(sup.components)
         if sup.symmetry:
-            comps = (symmetry_component(space.points, tris, sup.region),)
-        for c in comps:
+            if sup.region not in mesh.boundaries:
+                raise SolverError(f"A symmetry support needs a flat face; '{sup.region}' is an "
+                                  "edge or point region: fix the normal component instead.")
+            comps = (symmetry_component(space.points, _region_tris(mesh, vmap, sup.region),
+                                        sup.region),)
+            values = (0.0,)
+        nodes = _region_nodes(space, mesh, vmap, sup.region)
+        for c, v in zip(comps, values, strict=True):
             if c not in (0, 1, 2):
                 raise SolverError(f"Support on '{sup.region}': component {c} is not 0, 1 or 2.")
             dofs.append(3 * nodes + c)
-    cons = np.unique(np.concatenate(dofs)) if dofs else np.zeros(0, dtype=np.int64)
-    return cons, region_nodes
+            vals.append(np.full(len(nodes), float(v)))
+    if not dofs:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    cons, first = np.unique(np.concatenate(dofs), return_index=True)
+    return cons, np.concatenate(vals)[first]
+
+
+def _nodal_forces(space, mesh, vmap, setup) -> np.ndarray:
+    f = np.zeros((space.n_nodes, 3))
+    for nf in setup.nodal_forces:
+        vec = np.zeros(3)
+        vec[: len(nf.vector)] = np.asarray(nf.vector, dtype=float)[:3]
+        if nf.region in mesh.point_sets:
+            corners, pairs = _point_nodes(mesh, vmap, nf.region)
+            share = vec / (len(corners) + len(pairs))
+            np.add.at(f, corners, share)
+            if space.order == 2 and len(pairs):
+                np.add.at(f, len(space.points) + space.edge_index(pairs), share)
+            elif len(pairs):  # P1: a mid-side node's share to the ends of its edge
+                for k in (0, 1):
+                    np.add.at(f, pairs[:, k], 0.5 * share)
+        elif nf.region in mesh.edges:
+            segs = vmap[np.asarray(mesh.edges[nf.region])[:, :2]]
+            p = space.points
+            length = np.linalg.norm(p[segs[:, 1]] - p[segs[:, 0]], axis=1)
+            share = length / length.sum()
+            end = 0.5 if space.order == 1 else 1.0 / 6.0
+            for k in (0, 1):
+                np.add.at(f, segs[:, k], np.outer(share * end, vec))
+            if space.order == 2:
+                np.add.at(f, len(p) + space.edge_index(segs), np.outer(share * 2 / 3, vec))
+        else:
+            raise SolverError(f"A point force needs a point or edge region; '{nf.region}' is "
+                              + ("a face: use a 'force' (total) or traction load on it."
+                                 if nf.region in mesh.boundaries else "not a region of the part."))
+    return f.ravel()
 
 
 def _apply_dirichlet(K: sp.bsr_matrix, constrained: np.ndarray) -> sp.bsr_matrix:
@@ -184,15 +261,30 @@ def solve_solid(
     E, nu = setup.material.youngs_modulus, setup.material.poissons_ratio
     check_material(E, nu)
     lam, mu = lame(E, nu)
+    if setup.region_materials:  # a material per region: per-element Lame parameters
+        from physapp.solvers.elasticity2d import element_materials
+
+        # elements in the input's cell order (tets only here: _tets refuses other cells)
+        E_e, nu_e = element_materials(setup, mesh, mesh.n_cells)
+        lam, mu = lame(E_e, nu_e)
+    if order == 2 and any(b.type == "tetra10" for b in mesh.cells):
+        from physapp.solvers.fem_mesh import prepare
+
+        fe = prepare(mesh, 2)
+        if fe.curved:  # keep the file's curved edges: isoparametric P2 (scikit-fem)
+            from physapp.solvers.isoparametric3d import solve_curved
+
+            return solve_curved(fe, setup, lam, mu, body_force=body_force, progress=progress,
+                                cancel=cancel, rtol=rtol)
     t0 = time.perf_counter()
     progress(0.0, "Assembling stiffness")
     tets, points, vmap = _tets(mesh)
     space = a3.build_space(points, tets, order)
     cancel.check()
     # validate every region before the expensive work
-    for item in (*setup.supports, *setup.tractions, *setup.pressures):
+    for item in (*setup.tractions, *setup.pressures):
         _region_tris(mesh, vmap, item.region)
-    constrained, _ = _constrained(space, mesh, vmap, setup)
+    constrained, prescribed = _constrained(space, mesh, vmap, setup)
     doflocs = np.repeat(space.node_coords().T, 3, axis=1)
     comp = np.tile(np.arange(3), space.n_nodes)
     modes = rigid_body_modes(doflocs, comp)
@@ -206,8 +298,10 @@ def solve_solid(
     t_asm = time.perf_counter() - t0
     cancel.check()
     A = _apply_dirichlet(K, constrained)
-    b = f.copy()
-    b[constrained] = 0.0
+    u0 = np.zeros(space.n_dofs)
+    u0[constrained] = prescribed
+    b = f - K @ u0 if np.any(prescribed) else f.copy()
+    b[constrained] = A.diagonal()[constrained] * prescribed
     modes[constrained] = 0.0
     progress(0.25, f"Solving {space.n_dofs - len(constrained)} unknowns")
     t1 = time.perf_counter()
@@ -217,16 +311,16 @@ def solve_solid(
                          progress=scaled(progress, 0.25, 0.9), cancel=cancel)
     stats["t_amg"] = stats.get("t_setup", 0.0)
     del A, modes
-    u[constrained] = 0.0
+    u[constrained] = prescribed
     t_solve = time.perf_counter() - t1
     cancel.check()
     progress(0.9, "Recovering stresses")
     t2 = time.perf_counter()
     r = (K @ u - f).reshape(-1, 3)
     reactions = {}
-    for name in mesh.boundaries:
+    for name in (*mesh.boundaries, *mesh.edges, *mesh.point_sets):
         try:
-            nodes = np.unique(space.facet_nodes(_region_tris(mesh, vmap, name)))
+            nodes = _region_nodes(space, mesh, vmap, name)
         except SolverError:
             continue
         reactions[name] = tuple(float(v) for v in r[nodes].sum(axis=0))
@@ -270,7 +364,10 @@ def _loads(space, mesh, vmap, setup, body_force, lam, mu) -> np.ndarray:
             dTq = np.einsum("qk,ek->eq", lam_q, dT[space.tets])
         else:
             dTq = np.einsum("qa,ea->eq", a3.shape_values(2, lam_q), dT[space.elem_nodes])
-        f += a3.thermal_load(space, dTq, w, lam_q, (3 * lam + 2 * mu) * setup.thermal.alpha)
+        f += a3.thermal_load(space, dTq, w, lam_q, (3 * np.asarray(lam) + 2 * np.asarray(mu))
+                             * setup.thermal.alpha)
+    if setup.nodal_forces:
+        f += _nodal_forces(space, mesh, vmap, setup)
     if not np.all(np.isfinite(f)):
         raise SolverError("The loads contain NaN or infinite values.")
     return f
@@ -284,6 +381,8 @@ def _nodal_fields(space, mesh, vmap, setup, u, lam, mu):
     grad = a3.nodal_gradients(space, u)  # (ne, nloc, comp, deriv)
     eps = 0.5 * (grad + grad.transpose(0, 1, 3, 2))
     tr = eps[..., 0, 0] + eps[..., 1, 1] + eps[..., 2, 2]
+    if np.ndim(lam):  # per-element material
+        lam, mu = np.asarray(lam)[:, None], np.asarray(mu)[:, None]
     iso = lam * tr
     if setup.thermal is not None:
         dT, _ = _temperature(setup, mesh, space, vmap)
@@ -316,8 +415,12 @@ def _nodal_fields(space, mesh, vmap, setup, u, lam, mu):
     boundaries = {k: vmap[np.asarray(v)] for k, v in mesh.boundaries.items()
                   if np.all(vmap[np.asarray(v)] >= 0)}
     cell = "tetra" if space.order == 1 else "tetra10"
+    edges = {k: vmap[np.asarray(v)] for k, v in mesh.edges.items()
+             if np.all(vmap[np.asarray(v)] >= 0)}
+    points = {k: vmap[np.asarray(v)] for k, v in mesh.point_sets.items()
+              if np.all(vmap[np.asarray(v)] >= 0)}
     out = MeshData(space.node_coords(), (CellBlock(cell, space.elem_nodes),), boundaries,
-                   mesh.subdomains, 3, mesh.length_unit)
+                   mesh.subdomains, 3, mesh.length_unit, edges, points)
     return out, fields
 
 

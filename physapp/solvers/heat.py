@@ -19,7 +19,14 @@ from physapp.core.errors import SolverError
 from physapp.core.mesh import CellBlock, MeshData
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress, scaled
 from physapp.core.study import HeatSetup
-from physapp.solvers.fem_mesh import fe_kind, region_facets, scalar_element, to_skfem
+from physapp.solvers.fem_mesh import (
+    fe_kind,
+    oriented_cells,
+    prepare,
+    region_dofs,
+    region_facets,
+    scalar_element,
+)
 from physapp.solvers.linear import solve_spd
 from physapp.solvers.wellposed import check_bodies_determined
 
@@ -76,7 +83,8 @@ def solve_heat(
         raise SolverError(f"Unknown heat analysis '{setup.analysis}'.")
     t0 = time.perf_counter()
     progress(0.0, "Assembling conduction matrix")
-    m = to_skfem(mesh)
+    fe = prepare(mesh, order)  # quadratic input at order 2: isoparametric (curved) geometry
+    m, mesh = fe.m, fe.mesh
     elem = scalar_element(mesh, order)
     axisym = setup.analysis == "axisymmetric"
     basis = skfem.Basis(m, elem, intorder=2 * order + (1 if axisym else 0))
@@ -95,6 +103,14 @@ def solve_heat(
         return setup.source * v * r(w)
 
     f = source.assemble(basis) if setup.source else np.zeros(basis.N)
+    for name, value in setup.region_sources:
+        if name not in mesh.subdomains:
+            known = ", ".join(mesh.subdomains) or "none"
+            raise SolverError(f"A heat source needs a subdomain; '{name}' is not one "
+                              f"(subdomains: {known}).")
+        part = skfem.Basis(m, elem, intorder=2 * order + (1 if axisym else 0),
+                           elements=np.asarray(mesh.subdomains[name]))
+        f += skfem.LinearForm(lambda v, w, q=float(value): q * v * r(w)).assemble(part)
     for bc in setup.fluxes:
         fb = skfem.FacetBasis(m, elem, facets=region_facets(m, mesh, bc.region), intorder=2 * order + 1)
         f += skfem.LinearForm(lambda v, w, q=bc.value: q * v * r(w)).assemble(fb)
@@ -108,7 +124,7 @@ def solve_heat(
     fixed: dict[int, float] = {}
     fixed_by_region: dict[str, list[int]] = {}
     for bc in setup.fixed:
-        for dof in basis.get_dofs(region_facets(m, mesh, bc.region)).all():
+        for dof in region_dofs(basis, m, mesh, bc.region, None, fe.point_mids):
             if dof not in fixed:  # a node shared by two regions belongs to the first
                 fixed[dof] = bc.value
                 fixed_by_region.setdefault(bc.region, []).append(dof)
@@ -133,7 +149,7 @@ def solve_heat(
     progress(0.9, "Heat fluxes")
     out_mesh, fields = _nodal_fields(m, mesh, basis, T, order, _conductivity(setup, mesh, m))
     stats.update(n_dofs=int(basis.N), t_assembly=t_asm, t_solve=time.perf_counter() - t1,
-                 order=order, heat_rates=_heat_rates(m, mesh, basis, K, f, fixed_by_region, setup, T))
+                 order=order, curved=fe.curved, heat_rates=_heat_rates(m, mesh, basis, K, f, fixed_by_region, setup, T))
     progress(1.0, "Done")
     return HeatSolution(basis, T, out_mesh, fields, stats)
 
@@ -175,6 +191,7 @@ def _nodal_fields(m, mesh, basis, T, order, k_elem):
         flux[:, d] = np.bincount(dofs.ravel(), q.T.ravel(), minlength=n) / count
     points = np.zeros((n, 3))
     points[:, : m.dim()] = basis.doflocs.T
-    out = MeshData(points, (CellBlock(_OUT_CELL[(kind, order)], dofs.T),), mesh.boundaries,
-                   mesh.subdomains, m.dim(), mesh.length_unit)
+    out = MeshData(points, (CellBlock(_OUT_CELL[(kind, order)], oriented_cells(points, dofs.T)),),
+                   mesh.boundaries, mesh.subdomains, m.dim(), mesh.length_unit, mesh.edges,
+                   mesh.point_sets)
     return out, {"temperature": T.copy(), "heat_flux": flux}

@@ -28,8 +28,11 @@ class ReferenceSolver:
 
     id = "reference"
 
-    def __init__(self, order: int = 2) -> None:
+    def __init__(self, order: int = 2, *, check_p1: bool = True) -> None:
         self.order = order
+        #: estimate the error of P1 elasticity solves (a cheap P2 re-solve, else stress recovery)
+        #: and warn when P1 is too stiff for the mesh (sweeps switch it off)
+        self.check_p1 = check_p1
 
     def solve(
         self,
@@ -69,6 +72,11 @@ class ReferenceSolver:
         sol = solve(mesh, setup, order=self.order, progress=sub, cancel=cancel)
         kind = str(contribution.data.get("physics", contribution.id))
         fields = sol.fields
+        p1_error = None
+        if self.order == 1 and self.check_p1 and kind == "elasticity" and "displacement" in fields:
+            p1_error, text = _check_p1(mesh, setup, sol, solve, cancel)
+            if text:
+                warnings = [*warnings, text]
         if not all(np.all(np.isfinite(v)) for v in fields.values()):
             raise SolverError("The solution contains NaN or infinite values; check the inputs.")
         kq = _key_quantities(fields, sol.stats)
@@ -76,7 +84,7 @@ class ReferenceSolver:
             kq.update(study.derived_quantities(values, kq))
         meta = dict(sol.stats, t_mesh=t_mesh, t_total=time.perf_counter() - t0, params=values,
                     study=study.spec.id, physics=kind, analysis=setup.analysis,
-                    mesh_note=split_note, warnings=warnings,
+                    mesh_note=split_note, warnings=warnings, p1_error_estimate=p1_error,
                     key_quantities=kq,
                     key_units={k: KEY_UNITS.get(k, "W" if k.startswith("heat_rate") else "")
                                for k in kq})
@@ -108,3 +116,29 @@ def _key_quantities(fields: Mapping[str, np.ndarray], stats: Mapping) -> dict[st
     for region, value in stats.get("heat_rates", {}).items():
         kq[f"heat_rate[{region}]"] = float(value)
     return kq
+
+
+def _check_p1(mesh, setup, sol, solve, cancel) -> tuple[float | None, str]:
+    """Estimated relative error of a P1 elasticity solution and a warning when it is large."""
+    from physapp.solvers.p1check import CHEAP_P2_DOFS, p1_warning, p2_dofs_estimate, zz_estimate
+
+    u1 = float(np.linalg.norm(sol.fields["displacement"], axis=1).max())
+    n1 = int(sol.stats.get("n_dofs", 0))
+    if p2_dofs_estimate(n1, mesh.dim) <= CHEAP_P2_DOFS:
+        try:
+            sol2 = solve(mesh, setup, order=2, cancel=cancel)
+        except SolverError:
+            return None, ""
+        u2 = float(np.linalg.norm(sol2.fields["displacement"], axis=1).max())
+        err, text = p1_warning(u1, u2, None)
+        return err, text
+    if sol.out_mesh.cells[0].type not in ("triangle", "tetra") or setup.region_materials:
+        return None, ""
+    E, nu = setup.material.youngs_modulus, setup.material.poissons_ratio
+    lam, mu = E * nu / ((1 + nu) * (1 - 2 * nu)), E / (2 * (1 + nu))
+    if getattr(setup, "analysis", "") == "plane_stress":
+        lam = 2 * lam * mu / (lam + 2 * mu)
+    if getattr(setup, "analysis", "") == "axisymmetric" or setup.thermal is not None:
+        return None, ""
+    err, text = p1_warning(u1, None, zz_estimate(sol.out_mesh, sol.fields, (lam, mu)))
+    return err, text

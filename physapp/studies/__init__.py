@@ -79,6 +79,10 @@ def list_studies() -> list[Study]:
 
 def get_study(study_id: str) -> Study:
     """The study registered under ``study_id``; a clear error names the known ones otherwise."""
+    if study_id.startswith("part:") and "::" in study_id:  # an imported part + set-up file
+        from physapp.studies.imported import study_from_id
+
+        return study_from_id(study_id)
     load_plugins()
     if study_id not in _STUDIES:
         known = ", ".join(_STUDIES)

@@ -510,7 +510,10 @@ class Morpher:
         self.steps = steps
         self.pseudo_solid = pseudo_solid or PSEUDO_SOLID[reference_mesh.dim]
         self._geometric = [p.name for p in study.spec.parameters if p.geometric]
-        self._prepare()
+        if self._geometric:
+            self._prepare()
+        else:  # nothing moves (e.g. an imported part with promoted loads): the identity morph
+            self.dim = reference_mesh.dim
 
     # -- set-up (reference mesh only) ----------------------------------------------------------
 

@@ -40,7 +40,7 @@ def test_solve_in_child_process_reports_progress_and_result(runner):
     messages = [p.message for p in progress]
     assert any("Assembling" in m for m in messages) and any("Solving" in m for m in messages)
     fractions = [p.fraction for p in progress]
-    assert all(b >= a - 1e-9 for a, b in zip(fractions, fractions[1:]))
+    assert all(b >= a - 1e-9 for a, b in zip(fractions, fractions[1:], strict=False))
     assert not runner.busy
 
 
