@@ -211,7 +211,9 @@ class SolveModel:
     job_version: int = -1  # design version the running job was submitted for
     job_params: dict | None = None
     solved_params: dict | None = None  # parameters of the result on screen (None = none yet)
-    count: int = 0  # finished solves in this window (all studies)
+    #: finished solves in this window (all studies); bumped once the result is applied, so a
+    #: subscriber sees the new result on screen
+    count: int = 0
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name == "status" and value not in SOLVE_STATES:
@@ -235,8 +237,6 @@ class SolveModel:
         self.job, self.job_params, self.job_version = 0, None, -1
         self.message = message
         self.progress = 1.0 if status == "done" else 0.0
-        if status == "done":
-            self.count += 1
         self.status = status
 
 

@@ -244,7 +244,7 @@ class CompareController(QObject):
     def add_view_actions(self, menu: QMenu) -> None:
         """View > Compare with solver (F6)."""
         menu.addSeparator()
-        self.action = self.window._action(menu, "&Compare with solver", None, "F6")
+        self.action = self.window.actions.add("view.compare", menu, "&Compare with solver", None, "F6")
         self.action.setCheckable(True)
         self.action.setToolTip("Split view: surrogate | reference | difference, with metrics (F6)")
         self.action.toggled.connect(self.set_split)
@@ -341,7 +341,7 @@ class CompareController(QObject):
             if self.prediction is None or self.prediction.key != s.current.key:
                 self.prediction = s.last_prediction
             s.request_prediction()  # a frame of the current design (cheap)
-        if (w.result is None or w.is_stale) and getattr(w, "_job", None) is None:
+        if (w.result is None or w.is_stale) and not w.app.solve.busy:
             w.solve()  # the reference pane says "Solving ..." until it arrives
         self._apply_view_options()
         self.refresh()
@@ -417,7 +417,7 @@ class CompareController(QObject):
         pred = self.prediction if active and self.prediction is not None and (
             self.prediction.key == s.current.key) else None
         ref = w.result
-        solving = getattr(w, "_job", None) is not None
+        solving = w.app.solve.busy
         kind = s.current.kind if active else "none selected"
         order = ref.meta.get("order", w.settings.element_order) if ref is not None else (
             w.settings.element_order)
@@ -628,8 +628,8 @@ class CompareController(QObject):
         w = self.window
         view = CompareView(w)
         self.widget = view
-        index = w._central.indexOf(w.viewport)
-        w._central.insertWidget(index + 1 if index >= 0 else -1, view, 1)
+        index = w.central_layout.indexOf(w.viewport)
+        w.central_layout.insertWidget(index + 1 if index >= 0 else -1, view, 1)
         view.mode_combo.setCurrentIndex(1 if self.view.relative_difference else 0)
         view.mode_combo.currentIndexChanged.connect(
             lambda i: self.set_relative(bool(view.mode_combo.itemData(i))))
@@ -645,7 +645,7 @@ class CompareController(QObject):
     def _drop_widget(self) -> None:
         view, self.widget = self.widget, None
         w = self.window
-        w._central.removeWidget(view)
+        w.central_layout.removeWidget(view)
         view.close_panes()
         view.hide()
         view.deleteLater()

@@ -138,10 +138,10 @@ class ExportController(QObject):
         menu.addMenu(sub)
         self.menu = sub
         w = self.window
-        self.figure_action = w._action(sub, "&Figure (PNG)\u2026", self.figure_dialog)
-        self.mesh_action = w._action(sub, "&Mesh with fields\u2026", self.mesh_dialog)
-        self.table_action = w._action(sub, "&Table (CSV)\u2026", self.table_dialog)
-        self.animation_action = w._action(sub, "&Animation (GIF, MP4)\u2026",
+        self.figure_action = w.actions.add("file.export.figure", sub, "&Figure (PNG)\u2026", self.figure_dialog)
+        self.mesh_action = w.actions.add("file.export.mesh", sub, "&Mesh with fields\u2026", self.mesh_dialog)
+        self.table_action = w.actions.add("file.export.table", sub, "&Table (CSV)\u2026", self.table_dialog)
+        self.animation_action = w.actions.add("file.export.animation", sub, "&Animation (GIF, MP4)\u2026",
                                           self.animation_dialog)
 
     @property

@@ -25,6 +25,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
 from physapp.core.errors import PhysappError
+from physapp.gui.binding import subscribe
 from physapp.io.session import SUFFIX, autosave_path, load_session, make_session, save_session
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -86,26 +87,24 @@ class SessionController(QObject):
         self._timer.timeout.connect(self.autosave)
         if autosave:
             self._timer.start()
-        self._runner = None
-        QTimer.singleShot(0, self._hook_runner)  # the window makes its runner after us
+        # after each applied solve (the window bumps the count once the result is shown)
+        subscribe(self, window.app.solve.events.count, self._after_solve)
 
     # -- window hooks ---------------------------------------------------------------------------
     def add_file_actions(self, menu: QMenu) -> None:
         """File > Open session..., Save session, Save session as..."""
         w = self.window
-        self.open_action = w._action(menu, "Open sessio&n\u2026", self.open_dialog)
-        self.save_action = w._action(menu, "&Save session", self.save, "Ctrl+S")
-        self.save_as_action = w._action(menu, "Save session &as\u2026", self.save_as,
+        self.open_action = w.actions.add("file.open_session", menu, "Open sessio&n\u2026",
+                                         self.open_dialog)
+        self.save_action = w.actions.add("file.save_session", menu, "&Save session", self.save,
+                                         "Ctrl+S")
+        self.save_as_action = w.actions.add("file.save_session_as", menu, "Save session &as\u2026",
+                                            self.save_as,
                                         "Ctrl+Shift+S")
 
-    def _hook_runner(self) -> None:
-        runner = getattr(self.window, "runner", None)
-        if runner is not None and self._runner is None and not self._closed:
-            self._runner = runner
-            runner.finished.connect(self._after_solve)
-
     def _after_solve(self, *_args) -> None:
-        QTimer.singleShot(0, self.autosave)  # after the window has taken the result
+        if not self._closed:
+            QTimer.singleShot(0, self.autosave)  # after the window has taken the result
 
     def shutdown(self, *, clean: bool = True) -> None:
         """The window closes: stop autosaving; a clean exit removes the autosave."""
@@ -113,9 +112,6 @@ class SessionController(QObject):
             return
         self._closed = True
         self._timer.stop()
-        if self._runner is not None:
-            with contextlib.suppress(RuntimeError, TypeError):
-                self._runner.finished.disconnect(self._after_solve)
         if clean and self.autosave_enabled:
             remove_autosave()
 
@@ -306,7 +302,7 @@ class SessionController(QObject):
             self._watched = vp
         # with a surrogate its predictions show the design (F5 verifies); else solve it (this
         # cancels a start-up solve of the defaults)
-        if not key and getattr(w, "_auto_solve", True) and not (
+        if not key and w.auto_solve and not (
                 w.parts.active and w.parts.problem):
             w.solve()
         w.statusBar().showMessage(f"Session {Path(origin).name} opened" if origin else

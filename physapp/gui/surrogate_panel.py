@@ -238,13 +238,14 @@ class SurrogateController(QObject):
     # -- window hooks ---------------------------------------------------------------------------
     def add_file_actions(self, menu: QMenu) -> None:
         """File > Load surrogate..."""
-        self.load_action = self.window._action(menu, "&Load surrogate\u2026", self.open_dialog)
+        self.load_action = self.window.actions.add("file.load_surrogate", menu,
+                                                  "&Load surrogate\u2026", self.open_dialog)
         self.load_action.setToolTip("Load a trained surrogate model (.pt) for this study")
 
     def add_run_actions(self, menu: QMenu) -> None:
         """Run > Train surrogate..."""
         menu.addSeparator()
-        self.train_action = self.window._action(menu, "&Train surrogate\u2026",
+        self.train_action = self.window.actions.add("run.train", menu, "&Train surrogate\u2026",
                                                 self.open_train_dialog)
 
     @property
@@ -574,7 +575,7 @@ class SurrogateController(QObject):
         vp.update_result(p.result, field, on_frame=lambda t, p=p: self._frame_done(p, t),
                          streaming=bool(p.result.meta.get("partial")))
         self._show_device(p.device, p.notice)
-        w._update_state()
+        w.update_state()
 
     def _frame_done(self, p: Prediction, t_frame: float) -> None:
         """The render showing prediction ``p`` ended (called from inside the render)."""
@@ -881,7 +882,7 @@ class SurrogateController(QObject):
         self.out_of_range = []
         if hasattr(w, "viewport"):
             w.viewport.set_caption("")
-        w._show_device()
+        w.show_device()
         w.device_label.setToolTip("Compute device for surrogates (File > Settings..., Ctrl+,)")
 
     def _restore_info(self) -> None:

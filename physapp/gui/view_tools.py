@@ -110,7 +110,7 @@ class ViewTools(QObject):
         self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.toolbar.setStyleSheet("QToolBar { border: 0; spacing: 2px; }"
                                    "QToolButton { padding: 1px 6px; }")
-        window._central.addWidget(self.toolbar)  # above the viewport (added after it)
+        window.central_layout.addWidget(self.toolbar)  # above the viewport (added after it)
         self._build_probe_dock()
 
     # -- window hooks ---------------------------------------------------------------------------
@@ -118,16 +118,18 @@ class ViewTools(QObject):
         """Probe, Line plot and the standard views in the View menu and the toolbar."""
         w = self.window
         menu.addSeparator()
-        self.probe_action = w._action(menu, "&Probe", None, "P")
+        self.probe_action = w.actions.add("view.probe", menu, "&Probe", None, "P")
         self.probe_action.setCheckable(True)
         self.probe_action.setToolTip("Probe (P): click the part to read every field there")
         self.probe_action.toggled.connect(self.set_probe_mode)
-        self.line_action = w._action(menu, "&Line plot\u2026", self.open_line_plot, "Ctrl+L")
+        self.line_action = w.actions.add("view.line_plot", menu, "&Line plot\u2026", self.open_line_plot,
+                                         "Ctrl+L")
         self.line_action.setToolTip("Line plot (Ctrl+L): a field along a line through the part")
         menu.addSeparator()
         self.camera_actions = {}
         for name, text, short, key in CAMERA_ACTIONS:
-            act = w._action(menu, text, lambda n=name: self.set_camera_view(n), key)
+            act = w.actions.add(f"view.camera.{name}", menu, text,
+                                lambda n=name: self.set_camera_view(n), key)
             act.setIconText(short)
             self.camera_actions[name] = act
         self.toolbar.addAction(self.probe_action)
