@@ -24,7 +24,6 @@ from physapp.plugins import (
     record_failure,
 )
 
-
 #: the open plugin docks of each window, by "plugin:id"
 _DOCKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
