@@ -511,8 +511,9 @@ class MainWindow(QMainWindow):
         if index < 0:
             return
         if self.field_combo.currentIndex() != index:
-            self.field_combo.setCurrentIndex(index)  # comes back here with nothing to do
-            return
+            self.field_combo.blockSignals(True)  # the model has the value already
+            self.field_combo.setCurrentIndex(index)
+            self.field_combo.blockSignals(False)
         if not self.surrogates.field_changed():  # a surrogate frame may show the field's std
             self.viewport.set_field(self.field)
         self.compare.field_changed()  # the split view shows the same field
