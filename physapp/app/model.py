@@ -126,8 +126,8 @@ class ViewModel:
     """What the viewport shows besides the data (all viewports: main, split panes, exports).
 
     Values are normalised on assignment (tuples of floats), so a list from JSON compares equal
-    to the tuple already there and emits nothing. ``clim`` is in display units; with
-    ``clim_locked`` False it follows the data.
+    to the tuple already there and emits nothing. ``clim`` is the locked colour range in display
+    units; None: the range follows the data.
     """
 
     field: str = ""  # name of the shown field ('' = the study's default)
@@ -136,7 +136,6 @@ class ViewModel:
     warp_scale: float = 0.0
     clip: tuple | None = None  # (origin xyz, normal xyz): half-space (x-o).n >= 0 kept
     clim: tuple | None = None
-    clim_locked: bool = False
     split: bool = False
     relative_difference: bool = False
     camera: dict | None = None
@@ -146,20 +145,18 @@ class ViewModel:
         super().__setattr__(name, value)
 
     def snapshot(self) -> ViewSettings:
-        """The values as a plain :class:`ViewSettings` (clim only when locked)."""
+        """The values as a plain :class:`ViewSettings`."""
         return ViewSettings(field=self.field, colormap=self.colormap,
                             show_edges=self.show_edges, warp_scale=self.warp_scale,
-                            clip=self.clip, clim=self.clim if self.clim_locked else None,
+                            clip=self.clip, clim=self.clim,
                             split=self.split, relative_difference=self.relative_difference,
                             camera=self.camera)
 
     def update(self, settings: ViewSettings | Mapping[str, Any]) -> None:
         """Take the values of ``settings`` (a ViewSettings or its dict; a dict may omit keys)."""
         data = settings.to_dict() if isinstance(settings, ViewSettings) else dict(settings)
-        if "clim" in data:
-            self.clim_locked = data["clim"] is not None
         for f in fields(self):
-            if f.name in data and not (f.name == "clim" and data["clim"] is None):
+            if f.name in data:
                 setattr(self, f.name, data[f.name])
 
     def to_dict(self) -> dict[str, Any]:
@@ -173,7 +170,7 @@ def _normalise_view(name: str, value: Any) -> Any:
         value = float(value)
         if not math.isfinite(value) or value < 0:
             raise ValueError("warp_scale must be a finite number >= 0")
-    if name in ("show_edges", "split", "relative_difference", "clim_locked"):
+    if name in ("show_edges", "split", "relative_difference"):
         value = bool(value)
     if name == "clim" and value is not None:
         lo, hi = (float(x) for x in value)

@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -49,6 +49,7 @@ from PySide6.QtWidgets import (
 from physapp.compute.latest import LatestWinsWorker
 from physapp.core.results import FieldResult
 from physapp.gui.metrics_panel import MetricsPanel, compare_metrics
+from physapp.gui.relay import ThreadRelay
 from physapp.gui.view_settings import ViewSettings
 from physapp.gui.viewport import Viewport
 from physapp.solvers.interpolate import field_difference, interpolate_result, same_mesh
@@ -89,31 +90,6 @@ class _Pair:
     n_outside: int
     interpolated: bool
     metrics: dict[str, Any]
-
-
-class _Relay(QObject):
-    """Worker-thread results to the GUI thread (queued signal)."""
-
-    done = Signal(int, object)
-    failed = Signal(int, str)
-
-    def __init__(self, parent: QObject) -> None:
-        super().__init__(parent)
-        self.closed = False
-
-    def send(self, job_id: int, payload: object) -> None:
-        try:
-            if not self.closed:
-                self.done.emit(job_id, payload)
-        except RuntimeError:  # the window is gone
-            pass
-
-    def send_error(self, job_id: int, message: str) -> None:
-        try:
-            if not self.closed:
-                self.failed.emit(job_id, message)
-        except RuntimeError:
-            pass
 
 
 def compare_pair(surrogate: FieldResult, reference: FieldResult, key_names=(),
@@ -219,7 +195,8 @@ class CompareController(QObject):
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.window = window
-        self.view = ViewSettings()  # split, relative_difference, clim (locked range)
+        # split, relative_difference, clim (locked range): the window's view model
+        self.view = window.app.view
         self.widget: CompareView | None = None
         self.action: QAction | None = None
         self.button: QPushButton | None = None
@@ -235,9 +212,9 @@ class CompareController(QObject):
         self._shown: dict[int, tuple[object, tuple]] = {}  # pane -> what it shows (skip unchanged updates)
         self._closed = False
         self._worker: LatestWinsWorker | None = None
-        self._relay = _Relay(self)
-        self._relay.done.connect(self._on_compared, Qt.ConnectionType.QueuedConnection)
-        self._relay.failed.connect(self._on_compare_failed, Qt.ConnectionType.QueuedConnection)
+        self._relay = ThreadRelay(self)
+        self._relay.result.connect(self._on_compared, Qt.ConnectionType.QueuedConnection)
+        self._relay.error.connect(self._on_compare_failed, Qt.ConnectionType.QueuedConnection)
         window.surrogates.predictor.predicted.connect(self._on_predicted)
 
     # -- window hooks ---------------------------------------------------------------------------
@@ -589,7 +566,7 @@ class CompareController(QObject):
             self.pair = compare_pair(sur, ref, keys, derived)
             return
         if self._worker is None:
-            self._worker = LatestWinsWorker(lambda job: compare_pair(*job), self._relay.send,
+            self._worker = LatestWinsWorker(lambda job: compare_pair(*job), self._relay.send_result,
                                             self._relay.send_error)
         self.pending_job = self._worker.submit((sur, ref, keys, derived))
 
@@ -684,12 +661,8 @@ class CompareController(QObject):
         if self.widget is None:
             return
         main = self.window.viewport
-        getter = getattr(main, "view_settings", None)
         for i, pane in enumerate(self.widget.panes):
-            if getter is None or not hasattr(pane, "apply_view_settings"):
-                pane.set_show_edges(main.show_edges)  # a Viewport without view settings
-                continue
-            vs: ViewSettings = getter()
+            vs: ViewSettings = main.view_settings()
             cmap = (REL_COLORMAP if self.view.relative_difference else DIFF_COLORMAP) if (
                 i == 2) else vs.colormap
             if not pane.has_field:  # taken up by its first show; no camera reset here
@@ -705,12 +678,8 @@ class CompareController(QObject):
 
     @staticmethod
     def _set_colormap(pane: Viewport, cmap: str) -> None:
-        if getattr(pane, "colormap", None) == cmap:
-            return
-        if hasattr(pane, "set_colormap"):
+        if pane.colormap != cmap:
             pane.colormap = cmap  # set_colormap would render; the update below does
-            return
-        # TODO: a Viewport without colour-map support: the difference uses its default map
 
 
 

@@ -110,7 +110,6 @@ class MainWindow(QMainWindow):
         self.app.view.events.field.connect(self._on_field_changed)
         self.app.view.events.show_edges.connect(self._on_show_edges)
         self.app.solve.events.connect(self._on_solve_state)
-        self.app.source.events.showing.connect(self.update_state)
         self.preview_relay = ThreadRelay(self)  # geometry previews, all studies
         self.preview_relay.result.connect(self._on_preview)
         self.preview_relay.error.connect(self._on_preview_error)

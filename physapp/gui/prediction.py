@@ -35,6 +35,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from physapp.compute.latest import LatestWinsWorker
 from physapp.core.errors import PhysappError
 from physapp.core.results import FieldResult
+from physapp.gui.relay import ThreadRelay
 
 #: torch threads in the app process (predictions only; see preload)
 PREDICT_THREADS = 1
@@ -132,32 +133,6 @@ class Prediction:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
-class _Relay(QObject):
-    """Carries worker-thread callbacks to the GUI thread (queued signals)."""
-
-    result = Signal(int, object)
-    error = Signal(int, str)
-
-    def __init__(self, parent: QObject) -> None:
-        super().__init__(parent)
-        self.closed = False
-
-    # worker thread: after the window closed the C++ object may be gone; drop quietly
-    def send_result(self, job_id: int, payload: object) -> None:
-        try:
-            if not self.closed:
-                self.result.emit(job_id, payload)
-        except RuntimeError:
-            pass
-
-    def send_error(self, job_id: int, message: str) -> None:
-        try:
-            if not self.closed:
-                self.error.emit(job_id, message)
-        except RuntimeError:
-            pass
-
-
 def resolve(spec: str) -> tuple[str, str | None]:
     """``physapp.surrogates.device.resolve_device`` (imported here, on a worker thread)."""
     from physapp.surrogates.device import resolve_device
@@ -195,10 +170,10 @@ class SurrogatePredictor(QObject):
         self._devices: dict[str, tuple[str, str | None]] = {}
         self._load_keys: dict[int, str] = {}
         queued = Qt.ConnectionType.QueuedConnection  # also when emitted on this thread
-        self._pred_relay = _Relay(self)
+        self._pred_relay = ThreadRelay(self)
         self._pred_relay.result.connect(self._on_predicted, queued)
         self._pred_relay.error.connect(self.prediction_failed, queued)
-        self._load_relay = _Relay(self)
+        self._load_relay = ThreadRelay(self)
         self._load_relay.result.connect(self._on_loaded, queued)
         self._load_relay.error.connect(self._on_load_error, queued)
         self._predictor = LatestWinsWorker(self._predict, self._pred_relay.send_result,

@@ -117,36 +117,20 @@ class SessionController(QObject):
 
     # -- state ----------------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
-        """The session dict of the window now (validated)."""
+        """The session dict of the window now (validated): ``app.to_dict()``, after the two
+        pieces of state that live outside the model are copied in: the camera (VTK's) and the
+        imported part's set-up (the part panel's)."""
         w = self.window
-        key = w.surrogates.selected_key or ""
-        if key.startswith("session:"):  # trained here and not saved: nothing to reopen
-            key = ""
-        part = w.parts.part_state() if w.parts.active else None
-        return make_session(w.spec.id, w.model.params, surrogate=key, view=self.view_state(),
-                            part=part)
+        app = w.app
+        app.view.camera = w.viewport.camera_state()
+        app.part.state = w.parts.part_state() if w.parts.active else None
+        d = app.to_dict()
+        return make_session(d["study"], d["params"], surrogate=d["surrogate"], view=d["view"],
+                            part=d["part"])
 
     def view_state(self) -> dict[str, Any]:
-        w = self.window
-        vp = w.viewport
-        if hasattr(vp, "view_settings"):
-            view = vp.view_settings().to_dict()
-        else:  # a viewport without ViewSettings support: the basics
-            cam = vp.plotter.camera
-            view = {"field": w.field[0], "show_edges": bool(vp.show_edges),
-                    "camera": {"position": list(cam.GetPosition()),
-                               "focal_point": list(cam.GetFocalPoint()),
-                               "view_up": list(cam.GetViewUp()),
-                               "parallel_scale": float(cam.GetParallelScale())}}
-        view["field"] = w.field[0]  # the selector's (the viewport may show its std)
-        compare = getattr(w, "compare", None)
-        cv = getattr(compare, "view", None)
-        if cv is not None:
-            view["split"] = bool(cv.split)
-            view["relative_difference"] = bool(cv.relative_difference)
-            if cv.split:
-                view["clim"] = list(cv.clim) if cv.clim is not None else None
-        return view
+        """The view part of :meth:`state`."""
+        return self.state()["view"]
 
     # -- saving ---------------------------------------------------------------------------------
     def save(self) -> Path | None:
@@ -273,12 +257,10 @@ class SessionController(QObject):
         w = self.window
         view = self._pending_view or {}
         field = view.get("field")
-        if field:
-            index = w.field_combo.findData(field)
-            if index >= 0:
-                w.field_combo.setCurrentIndex(index)
-        if "show_edges" in view and hasattr(w, "edges_check"):
-            w.edges_check.setChecked(bool(view["show_edges"]))
+        if field and field in {f.name for f in w.spec.fields}:
+            w.app.view.field = field  # the selector and the viewport follow
+        if "show_edges" in view:
+            w.app.view.show_edges = bool(view["show_edges"])
         key = self._pending_surrogate
         s = w.surrogates
         if key:
@@ -294,7 +276,7 @@ class SessionController(QObject):
             s.select("")
         self._apply_pending_view(keep=True)
         vp = w.viewport
-        if hasattr(vp, "shown_changed") and vp is not self._watched:
+        if vp is not self._watched:
             if self._watched is not None:
                 with contextlib.suppress(RuntimeError, TypeError):
                     self._watched.shown_changed.disconnect(self._on_shown)
@@ -340,23 +322,11 @@ class SessionController(QObject):
                            "session")
             self._pending_view = None
             return
-        vp = w.viewport
-        if hasattr(vp, "apply_view_settings"):
-            vs.field = w.field[0] if w.field[0] else vs.field
-            vp.apply_view_settings(vs)
-        elif vs.camera:
-            cam = vp.plotter.camera
-            cam.SetPosition(*vs.camera["position"])
-            cam.SetFocalPoint(*vs.camera["focal_point"])
-            cam.SetViewUp(*vs.camera["view_up"])
-            cam.SetParallelScale(float(vs.camera["parallel_scale"]))
-            vp.plotter.render()
-        compare = getattr(w, "compare", None)
-        if compare is not None and hasattr(compare, "apply_view_settings"):
-            compare.apply_view_settings(vs)
-        sync = getattr(getattr(w, "view_tools", None), "sync_from_viewport", None)
-        if callable(sync):
-            sync()
+        vs.field = w.field[0] if w.field[0] else vs.field
+        w.viewport.apply_view_settings(vs)
+        w.app.view.camera = vs.camera
+        w.compare.apply_view_settings(vs)  # split, difference mode, locked range
+        w.view_tools.sync_from_viewport()  # colour map, warp and section into the model
 
 
 def remove_autosave() -> None:

@@ -208,9 +208,7 @@ class SurrogateController(QObject):
         self.predictor.load_failed.connect(self._on_load_failed)
         self.entries: list[ModelEntry] = []
         self.study_id: str | None = None
-        self.selected_key = ""  # what the user chose ("" = reference solver only)
         self.current: ModelEntry | None = None  # the model predictions come from (loaded)
-        self.showing = False  # the viewport shows a surrogate frame
         self.applied = 0  # frames applied (tests)
         self.latest_request = 0  # id of the newest prediction request
         self.last_prediction: Prediction | None = None
@@ -247,6 +245,24 @@ class SurrogateController(QObject):
         menu.addSeparator()
         self.train_action = self.window.actions.add("run.train", menu, "&Train surrogate\u2026",
                                                 self.open_train_dialog)
+
+    @property
+    def selected_key(self) -> str:
+        """What the user chose ("" = reference solver only): ``app.source.surrogate``."""
+        return self.window.app.source.surrogate
+
+    @selected_key.setter
+    def selected_key(self, key: str) -> None:
+        self.window.app.source.surrogate = key
+
+    @property
+    def showing(self) -> bool:
+        """The viewport shows a surrogate frame: ``app.source.showing``."""
+        return self.window.app.source.showing
+
+    @showing.setter
+    def showing(self, on: bool) -> None:
+        self.window.app.source.showing = on
 
     @property
     def active(self) -> bool:
