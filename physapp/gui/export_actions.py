@@ -161,14 +161,7 @@ class ExportController(QObject):
         return vp.result if vp.has_field else None
 
     def _view(self, vp) -> dict[str, Any]:
-        if hasattr(vp, "view_settings"):
-            return vp.view_settings().to_dict()
-        cam = vp.plotter.camera
-        return {"show_edges": bool(vp.show_edges),
-                "camera": {"position": list(cam.GetPosition()),
-                           "focal_point": list(cam.GetFocalPoint()),
-                           "view_up": list(cam.GetViewUp()),
-                           "parallel_scale": float(cam.GetParallelScale())}}
+        return vp.view_settings().to_dict()
 
     def panes(self) -> list:
         """What a figure shows: the split view's panes (each with its title), else the main
@@ -176,9 +169,9 @@ class ExportController(QObject):
         from physapp.viz.figure import Pane
 
         w = self.window
-        compare = getattr(w, "compare", None)
-        if compare is not None and getattr(compare, "is_split", False):
-            titles = list(getattr(compare, "pane_titles", []))
+        compare = w.compare
+        if compare.is_split:
+            titles = list(compare.pane_titles)
             out = []
             for i, vp in enumerate(compare.panes):
                 if vp.has_field:
@@ -236,7 +229,7 @@ class ExportController(QObject):
         d.size_rows(1920, 1080)
         d.transparent = QCheckBox("Transparent background")
         d.form.addRow("", d.transparent)
-        split = getattr(getattr(self.window, "compare", None), "is_split", False)
+        split = self.window.compare.is_split
         d.note.setText("Rendered off screen at this size, independent of the window"
                        + ("; the split view's panes side by side." if split else "."))
         return self._open(d, lambda d: self.export_figure(d.path_row.path, d.image_size,
@@ -393,11 +386,8 @@ class ExportController(QObject):
 
     # -- helpers --------------------------------------------------------------------------------
     def _compare_metrics(self) -> dict[str, Any]:
-        compare = getattr(self.window, "compare", None)
-        if compare is None or not hasattr(compare, "metrics"):
-            return {}
         try:
-            return dict(compare.metrics() or {})
+            return dict(self.window.compare.metrics() or {})
         except Exception:  # noqa: BLE001 - the table still has the design
             return {}
 

@@ -915,7 +915,7 @@ class PartController(QObject):
         """Read ``path`` off the GUI thread and show it as the window's study when it is read;
         CAD and surface files first ask their unit and element size (unless ``options``).
         A session file (``.physapp``) is opened as a session."""
-        if str(path).lower().endswith(".physapp") and hasattr(self.window, "sessions"):
+        if str(path).lower().endswith(".physapp"):
             self.window.sessions.open_session(path)
             return
         self.window.statusBar().showMessage(f"Opening {Path(path).name} \u2026")

@@ -314,8 +314,7 @@ class SurrogateController(QObject):
         QTimer.singleShot(0, self._refresh_labels)  # once the field selector exists
         trainable = not w.parts.active
         self.train_button.setEnabled(trainable)
-        if hasattr(self, "train_action"):
-            self.train_action.setEnabled(trainable)
+        self.train_action.setEnabled(trainable)
         return group
 
     def study_closing(self) -> None:
@@ -534,15 +533,12 @@ class SurrogateController(QObject):
     def _frame_fields(self) -> list[str] | None:
         """The fields a frame needs, or None when every field is (see request_prediction)."""
         w = self.window
-        compare = getattr(w, "compare", None)
-        tools = getattr(w, "view_tools", None)
-        if (compare is not None and compare.is_split) or (
-                tools is not None and tools.needs_all_fields()):
+        if w.compare.is_split or w.view_tools.needs_all_fields():
             return None
         base = self.display_field()[0].partition("[")[0]
         base = base[:-4] if base.endswith("_std") else base
         fields = [base]
-        if getattr(w.viewport, "warp_scale", 0.0) > 0:
+        if w.app.view.warp_scale > 0:
             fields.append("displacement")
         return fields
 
@@ -774,15 +770,9 @@ class SurrogateController(QObject):
         return ("mean", float(err)) if isinstance(err, (int, float)) else None
 
     def _shown_field(self) -> tuple[str, str]:
-        """(name, label) of the window's field; the study's default field while the side panel
-        (and its field selector) is being built."""
-        spec = self.window.spec
-        combo = getattr(self.window, "field_combo", None)
-        try:
-            f = spec.field_spec(combo.currentData())
-        except Exception:  # noqa: BLE001 - no selector yet, or the previous study's
-            f = spec.field_spec(spec.default_field)
-        return f.name, f.label
+        """(name, label) of the window's field (``app.view.field``)."""
+        name, label, _unit = self.window.field
+        return name, label
 
     def _label(self, e: ModelEntry) -> str:
         text = f"{e.kind} ({SOURCES.get(e.source, e.source)})"
@@ -896,7 +886,7 @@ class SurrogateController(QObject):
         w.message_bar.clear("surrogate-range")
         w.message_bar.clear("surrogate")
         self.out_of_range = []
-        if hasattr(w, "viewport"):
+        if w.viewport is not None:
             w.viewport.set_caption("")
         w.show_device()
         w.device_label.setToolTip("Compute device for surrogates (File > Settings..., Ctrl+,)")

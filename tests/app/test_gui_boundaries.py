@@ -8,7 +8,7 @@ import pathlib
 
 GUI = pathlib.Path(__file__).resolve().parents[2] / "physapp" / "gui"
 PLUGINS = pathlib.Path(__file__).resolve().parents[2] / "plugins"
-WINDOW_NAMES = {"w", "win", "window", "main_window"}
+WINDOW_NAMES = {"w", "win", "window", "window_", "main_window"}
 
 
 def _is_window(node: ast.AST) -> bool:
