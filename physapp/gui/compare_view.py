@@ -56,8 +56,8 @@ from physapp.solvers.interpolate import field_difference, interpolate_result, sa
 from physapp.viz.grids import display_unit, field_for_display
 
 if TYPE_CHECKING:  # pragma: no cover
-    from physapp.gui.main_window import MainWindow
     from physapp.gui.prediction import Prediction
+    from physapp.gui.services import WindowServices
 
 #: reference meshes up to this many nodes are compared on the GUI thread (under ~50 ms on a busy
 #: machine); larger ones on a worker thread
@@ -192,7 +192,7 @@ class CompareController(QObject):
     :meth:`set_split`, :attr:`is_split`, :attr:`panes`, :meth:`metrics`, :attr:`view`,
     :meth:`set_relative`, :meth:`set_locked`, :attr:`shared_clim`, :attr:`difference`."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: WindowServices) -> None:
         super().__init__(window)
         self.window = window
         # split, relative_difference, clim (locked range): the window's view model

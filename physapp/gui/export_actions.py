@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
 from physapp.core.errors import PhysappError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from physapp.gui.main_window import MainWindow
+    from physapp.gui.services import WindowServices
 
 EXPORT_PRELOAD = ("physapp.viz.figure", "physapp.io.export", "PIL.Image")
 MESH_FILTER = ("VTK unstructured grid (*.vtu);;XDMF (*.xdmf);;Legacy VTK (*.vtk);;"
@@ -119,7 +119,7 @@ class ExportController(QObject):
     exported = Signal(str)  # path written
     failed = Signal(str)  # message shown
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: WindowServices) -> None:
         super().__init__(window)
         self.window = window
         self.runner = None  # QtJobRunner, made at the first export that needs it

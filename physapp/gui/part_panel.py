@@ -97,7 +97,7 @@ from physapp.gui.part_tasks import (
 from physapp.studies.imported import ImportedPartStudy, PartSetup
 
 if TYPE_CHECKING:
-    from physapp.gui.main_window import MainWindow
+    from physapp.gui.services import WindowServices
 
 HIGHLIGHT_COLOR = "#e0119d"  # the selected support/load region: magenta stands out on turbo
 PICK_COLOR = "#ff7f0e"  # the face selection of the picking mode
@@ -769,7 +769,7 @@ class PartController(QObject):
     part_opened = Signal(str)  # path of the part now shown
     open_failed = Signal(str)  # the message shown
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: WindowServices) -> None:
         super().__init__(window)
         self.window = window
         self.recent = RecentFiles(window.settings_store)

@@ -29,7 +29,7 @@ from physapp.gui.binding import subscribe
 from physapp.io.session import SUFFIX, autosave_path, load_session, make_session, save_session
 
 if TYPE_CHECKING:  # pragma: no cover
-    from physapp.gui.main_window import MainWindow
+    from physapp.gui.services import WindowServices
 
 AUTOSAVE_MS = 60_000
 FILTER = f"physapp sessions (*{SUFFIX});;All files (*)"
@@ -72,7 +72,7 @@ class SessionController(QObject):
     saved = Signal(str)  # path written (also autosaves)
     restored = Signal(str)  # path (or '') of a session now applied
 
-    def __init__(self, window: MainWindow, *, autosave: bool = True) -> None:
+    def __init__(self, window: WindowServices, *, autosave: bool = True) -> None:
         super().__init__(window)
         self.window = window
         self.path: Path | None = None  # the session file Ctrl+S writes to

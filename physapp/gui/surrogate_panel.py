@@ -68,7 +68,7 @@ from physapp.viz.grids import field_for_display
 
 if TYPE_CHECKING:  # pragma: no cover
     from physapp.core.results import FieldResult
-    from physapp.gui.main_window import MainWindow
+    from physapp.gui.services import WindowServices
     from physapp.gui.settings import AppSettings
     from physapp.gui.train_dialog import TrainDialog
 
@@ -198,7 +198,7 @@ class ModelEntry:
 class SurrogateController(QObject):
     """Surrogates in one main window (see the module docstring)."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: WindowServices) -> None:
         super().__init__(window)
         self.window = window
         self.predictor = SurrogatePredictor(self)

@@ -48,7 +48,7 @@ from physapp.viz.probe import Location, Locator
 
 if TYPE_CHECKING:
     from physapp.gui.line_plot import LinePlotDialog
-    from physapp.gui.main_window import MainWindow
+    from physapp.gui.services import WindowServices
     from physapp.gui.viewport import Viewport
 
 CLICK_TOLERANCE_PX = 4  # a press and release this close is a click; more is a camera drag
@@ -73,7 +73,7 @@ CAMERA_ACTIONS = (
 class ViewTools(QObject):
     """Probe, line plot and display controls of one :class:`MainWindow`."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: WindowServices) -> None:
         super().__init__(window)
         self.window = window
         self.viewport: Viewport | None = None
