@@ -2,7 +2,9 @@
 
 A panel entry names a QWidget class constructed as ``Panel(model)`` with the window's
 :class:`~physapp.app.AppModel` (never the window): it reads ``model.design`` / ``model.view``
-and subscribes to their events (e.g. ``model.design.changed``) to update itself. Its code is
+and subscribes to their events (e.g. ``model.design.changed``, with
+:func:`physapp.gui.binding.subscribe`) to update itself; a handler that raises is reported once
+and the panel disabled, the app goes on. Its code is
 imported when the user opens it; an import error or an exception in the constructor is shown in
 the message bar and recorded for Help > Plugins, never raised.
 """
@@ -16,6 +18,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QMenu, QWidget
 
+from physapp.gui.binding import set_reporter
 from physapp.plugins import (
     Contribution,
     PluginError,
@@ -70,6 +73,13 @@ def show_panel(window: Any, c: Contribution, model: Any = None) -> QDockWidget |
         else:
             window.show_message(str(err), "error", "plugins")
         return None
+
+    def report(text: str) -> None:  # a handler of the panel raised: it is now disabled
+        err = record_failure(c, RuntimeError(text))
+        if model is not None:
+            model.notify(str(err), "error", "plugins")
+
+    set_reporter(widget, report)
     dock = QDockWidget(str(c.data.get("title") or c.id), window)
     dock.setObjectName(f"plugin-panel:{key}")
     dock.setWidget(widget)

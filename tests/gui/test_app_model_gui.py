@@ -93,3 +93,37 @@ def test_the_view_model_refuses_bad_values_and_the_window_goes_on(window, bad):
     with pytest.raises(ValueError, match=key):
         setattr(window.app.view, key, value)
     assert window.app.view.colormap in ("turbo",) and window.app.view.clim is None
+
+
+def test_a_panel_whose_handler_raises_is_reported_once_and_disabled(window):
+    from PySide6.QtWidgets import QLabel
+
+    from physapp.gui.binding import set_reporter, subscribe
+
+    panel = QLabel("plugin")
+    reports, calls = [], []
+
+    def explode(name, value):
+        calls.append(name)
+        raise ZeroDivisionError("panel exploded")
+
+    subscribe(panel, window.model.changed, explode)
+    set_reporter(panel, reports.append)
+    r = window.model.value("radius")
+    window.model.set_value("radius", r * 1.01)  # the change goes through
+    window.model.set_value("radius", r * 1.02)
+    assert window.model.value("radius") == pytest.approx(r * 1.02)
+    assert calls == ["radius"] and len(reports) == 1 and "panel exploded" in reports[0]
+    assert not panel.isEnabled()
+    panel.deleteLater()
+
+
+def test_the_plugin_panel_reports_its_errors_to_the_message_bar(window):
+    from physapp.gui import binding
+    from physapp.gui.plugin_panels import show_panel
+    from physapp.plugins import contributions
+
+    panel_c = next(c for c in contributions("panels") if c.id == "hand-calc")
+    panel = show_panel(window, panel_c, window.app).widget()
+    binding._REPORTERS[panel]("VesselPanel stopped following the model")
+    assert "stopped following the model" in window.message_bar.text()
