@@ -156,6 +156,8 @@ class SessionController(QObject):
             self.window.show_message(str(exc), "error", "session")
             return None
         self.path = Path(written)
+        self.window.app.session.path = str(written)
+        self.window.app.session.dirty = False  # what is on screen is in the file
         self.window.statusBar().showMessage(f"Session saved to {written}", 8000)
         self.saved.emit(str(written))
         return written
@@ -289,6 +291,8 @@ class SessionController(QObject):
             w.solve()
         w.statusBar().showMessage(f"Session {Path(origin).name} opened" if origin else
                                   "Session restored", 8000)
+        w.app.session.path = str(origin)
+        w.app.session.dirty = False
         self.restored.emit(origin)
 
     def _on_shown(self) -> None:

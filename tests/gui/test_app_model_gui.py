@@ -127,3 +127,22 @@ def test_the_plugin_panel_reports_its_errors_to_the_message_bar(window):
     panel = show_panel(window, panel_c, window.app).widget()
     binding._REPORTERS[panel]("VesselPanel stopped following the model")
     assert "stopped following the model" in window.message_bar.text()
+
+
+def test_a_session_is_saved_from_the_model(window, tmp_path):
+    import json
+
+    window.app.view.colormap = "viridis"  # set on the model: the controls follow
+    assert window.view_tools.cmap_combo.currentText() == "viridis"
+    assert window.viewport.colormap == "viridis"
+    window.model.set_value("radius", 0.025)
+    assert window.app.session.dirty
+    path = window.sessions.save_to(tmp_path / "s.physapp")
+    data = json.loads(path.read_text())
+    assert data["view"]["colormap"] == "viridis" and data["params"]["radius"] == 0.025
+    assert data["view"]["camera"] == {k: list(v) if isinstance(v, tuple) else v
+                                      for k, v in window.viewport.camera_state().items()}
+    assert not window.app.session.dirty and window.app.session.path == str(path)
+    expected = window.app.to_dict()
+    assert {k: expected[k] for k in ("study", "params", "surrogate")} == \
+        {k: data[k] for k in ("study", "params", "surrogate")}
