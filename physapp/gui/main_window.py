@@ -22,18 +22,12 @@ import pyvista as pv
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
     QDockWidget,
-    QFormLayout,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMenu,
     QMessageBox,
-    QProgressBar,
-    QPushButton,
     QScrollArea,
     QVBoxLayout,
     QWidget,
@@ -58,6 +52,7 @@ from physapp.gui.qt_parameter_panel import QtParameterPanel
 from physapp.gui.relay import ThreadRelay
 from physapp.gui.session_controller import SessionController
 from physapp.gui.settings import AppSettings, SettingsDialog, load_settings
+from physapp.gui.side_panels import DisplayBox, SolveBox, key_quantities_text
 from physapp.gui.surrogate_panel import SurrogateController
 from physapp.gui.view_tools import ViewTools
 from physapp.gui.viewport import STALE_TEXT, Viewport
@@ -109,7 +104,7 @@ class MainWindow(QMainWindow):
         self.app.messages.connect(self._on_message)
         self.app.view.events.field.connect(self._on_field_changed)
         self.app.view.events.show_edges.connect(self._on_show_edges)
-        self.app.solve.events.connect(self._on_solve_state)
+        self.app.solve.events.status.connect(lambda *_: self.actions.update_enabled())
         self.preview_relay = ThreadRelay(self)  # geometry previews, all studies
         self.preview_relay.result.connect(self._on_preview)
         self.preview_relay.error.connect(self._on_preview_error)
@@ -215,49 +210,18 @@ class MainWindow(QMainWindow):
         QVBoxLayout(params).addWidget(self.panel)
         col.addWidget(params)
 
-        display = QGroupBox("Display")
-        form = QFormLayout(display)
-        self.field_combo = QComboBox()
-        for f in self.spec.fields:
-            self.field_combo.addItem(f"{f.label}", f.name)
-        index = self.field_combo.findData(self.app.view.field)
-        self.field_combo.setCurrentIndex(index if index >= 0 else
-                                         self.field_combo.findData(self.spec.default_field))
-        self.field_combo.currentIndexChanged.connect(
-            lambda _i: setattr(self.app.view, "field", self.field_combo.currentData()))
-        self.app.view.field = self.field_combo.currentData()
-        self.edges_check = QCheckBox("Show mesh edges")
-        self.edges_check.setChecked(self.app.view.show_edges)
-        self.edges_check.toggled.connect(lambda on: setattr(self.app.view, "show_edges", on))
-        form.addRow("Field", self.field_combo)
-        form.addRow("", self.edges_check)
-        form.addRow("", self.compare.build_button())  # split view (F6)
-        self.view_tools.add_display_rows(form)  # colour map, deform, section
+        display = DisplayBox(self.app.view, self.spec.fields, self.spec.default_field)
+        self.field_combo, self.edges_check = display.field_combo, display.edges_check
+        display.form.addRow("", self.compare.build_button())  # split view (F6)
+        self.view_tools.add_display_rows(display.form)  # colour map, deform, section
         col.addWidget(display)
 
-        solve_box = QGroupBox(self._solve_box_title())
-        self.solve_box = solve_box
-        sb = QVBoxLayout(solve_box)
-        row = QHBoxLayout()
-        self.solve_button = QPushButton("Solve  (F5)")
-        self.solve_button.clicked.connect(self.solve)
-        self.cancel_button = QPushButton("Cancel  (Esc)")
-        self.cancel_button.clicked.connect(self.cancel_solve)
-        self.cancel_button.setEnabled(False)
-        row.addWidget(self.solve_button)
-        row.addWidget(self.cancel_button)
-        sb.addLayout(row)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 100)
-        self.progress.setFormat("idle")
-        self.progress.setValue(0)
-        sb.addWidget(self.progress)
-        self.results_label = QLabel("")
-        # room for the key quantities before the first result arrives (no layout jump)
-        self.results_label.setMinimumHeight(3 * self.results_label.fontMetrics().lineSpacing())
-        self.results_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        sb.addWidget(self.results_label)
-        col.addWidget(solve_box)
+        self.solve_box = SolveBox(self.app.solve, self._solve_box_title())
+        self.solve_box.solve_requested.connect(self.solve)
+        self.solve_box.cancel_requested.connect(self.cancel_solve)
+        for name in ("solve_button", "cancel_button", "progress", "results_label"):
+            setattr(self, name, getattr(self.solve_box, name))
+        col.addWidget(self.solve_box)
         col.addStretch(1)
 
         scroll = QScrollArea()
@@ -269,7 +233,6 @@ class MainWindow(QMainWindow):
         self._dock.setWidget(scroll)
         if old is not None:  # the previous study's panel
             old.deleteLater()
-        self._on_solve_state()
 
     def _solve_box_title(self) -> str:
         return f"Reference solve (finite elements, P{self.settings.element_order})"
@@ -309,7 +272,7 @@ class MainWindow(QMainWindow):
         run_menu = self._menu(bar, "&Run")
         self.solve_action = add("run.solve", run_menu, "&Solve", self.solve, "F5")
         self.cancel_action = add("run.cancel", run_menu, "&Cancel solve", self.cancel_solve,
-                                 "Esc")
+                                 "Esc", enabled_when=lambda: self.app.solve.busy)
         self.surrogates.add_run_actions(run_menu)  # Train surrogate...
         view_menu = self._menu(bar, "&View")
         # a lambda: the viewport is rebuilt when the study changes
@@ -506,19 +469,13 @@ class MainWindow(QMainWindow):
             self.state_label.setText("<b style='color:#b00'>Invalid design</b>")
 
     def _on_field_changed(self, name: str, _old: str = "") -> None:
-        index = self.field_combo.findData(name)
-        if index < 0:
-            return
-        if self.field_combo.currentIndex() != index:
-            self.field_combo.blockSignals(True)  # the model has the value already
-            self.field_combo.setCurrentIndex(index)
-            self.field_combo.blockSignals(False)
+        if name not in {f.name for f in self.spec.fields}:
+            return  # a field of another study (a switch is under way)
         if not self.surrogates.field_changed():  # a surrogate frame may show the field's std
             self.viewport.set_field(self.field)
         self.compare.field_changed()  # the split view shows the same field
 
     def _on_show_edges(self, show: bool, _old: bool = False) -> None:
-        self.edges_check.setChecked(show)
         self.edges_action.setChecked(show)
         self.viewport.set_show_edges(show)
         self.compare.view_options_changed()  # the split view's panes follow
@@ -535,17 +492,6 @@ class MainWindow(QMainWindow):
         if self.app.solve.job and job_id == self.app.solve.job:
             self.app.solve.message = message
             self.app.solve.progress = fraction
-
-    def _on_solve_state(self, *_info) -> None:
-        """The solve box shows the model's solve state."""
-        s = self.app.solve
-        self.cancel_button.setEnabled(s.busy)
-        self.progress.setValue(int(round(100 * s.progress)))
-        if s.busy:
-            self.progress.setFormat(s.message if s.message.endswith("\u2026")
-                                    else f"{s.message} \u2013 %p%")
-        else:
-            self.progress.setFormat(s.status)
 
     def _on_solved(self, job_id: int, result: FieldResult) -> None:
         if not self.app.solve.job or job_id != self.app.solve.job:
@@ -624,17 +570,8 @@ class MainWindow(QMainWindow):
         # the key quantities belong to the last solve: grey them when they no longer match
         self.results_label.setEnabled(not self.is_stale)
 
-    #: unit shown for an SI unit of a key quantity, and the factor to get there
-    DISPLAY_UNITS = {"Pa": ("MPa", 1e-6), "m": ("mm", 1e3)}
-
     def _key_quantities(self, kq: dict, units: dict | None = None) -> str:
-        units = units or {}
-        names = [n for n in self.spec.key_quantities if n in kq] or list(kq)
-        lines = []
-        for name in names:
-            unit, factor = self.DISPLAY_UNITS.get(units.get(name, ""), (units.get(name, ""), 1.0))
-            lines.append(f"{name.replace('_', ' ')}: {kq[name] * factor:.4g} {unit}".rstrip())
-        return "Last solve:\n" + "\n".join(lines)
+        return key_quantities_text(self.spec.key_quantities, kq, units)
 
     def _about(self) -> None:
         QMessageBox.about(
