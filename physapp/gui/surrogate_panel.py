@@ -42,7 +42,6 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import (
-    QApplication,
     QCheckBox,
     QComboBox,
     QFileDialog,
@@ -57,11 +56,9 @@ from PySide6.QtWidgets import (
 )
 
 from physapp.gui.prediction import (
-    PREDICT_MODULES,
     LoadedModel,
     Prediction,
     SurrogatePredictor,
-    preload,
 )
 from physapp.gui.train_dialog import pct as _pct
 from physapp.viz.grids import field_for_display
@@ -467,23 +464,9 @@ class SurrogateController(QObject):
         return False
 
     def ensure_library(self) -> bool:
-        """Import torch and the surrogate modules on this (GUI) thread, once, before any model
-        work starts on a worker thread (see :mod:`physapp.gui.prediction`). False, with a
-        message, when torch is missing."""
-        if self._library_ready:
-            return True
-        w = self.window
-        w.statusBar().showMessage("Loading the surrogate library (PyTorch) \u2026")
-        w.statusBar().repaint()
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            _seconds, problem = preload(PREDICT_MODULES)
-        finally:
-            QApplication.restoreOverrideCursor()
-        if problem:
-            w.show_message(problem, "error", "surrogate")
-            return False
-        self._library_ready = True
+        """True: torch and the surrogate modules are imported by the loader thread before the
+        first model is loaded (:func:`physapp.gui.prediction.load_library`), never on this
+        (GUI) thread; a missing torch comes back as that load's error message."""
         return True
 
     def open_train_dialog(self) -> TrainDialog | None:
