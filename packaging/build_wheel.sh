@@ -10,17 +10,20 @@ tools/bootstrap.sh
 PY=.venv/bin/python
 "$PY" -m pip --disable-pip-version-check -q install "build==1.6.1" \
   2> >(grep -v "^WARNING: Location" >&2)
-rm -rf dist/physapp-*.whl dist/physapp-*.tar.gz.sdist
+VERSION=$("$PY" -c "import physapp; print(physapp.__version__)")
+WHEEL="dist/physapp-$VERSION-py3-none-any.whl"; SDIST="dist/physapp-$VERSION.tar.gz"
+rm -f "$WHEEL" "$SDIST"
 "$PY" -m build --outdir dist . >/dev/null
-ls -l dist/physapp-*.whl dist/physapp-*[0-9].tar.gz >&2
+ls -l "$WHEEL" "$SDIST" >&2
 [ "${1:-}" = "--no-check" ] && exit 0
-for kind in whl tar.gz; do
+for file in "$WHEEL" "$SDIST"; do
+  kind=${file##*/}
   T=$(mktemp -d)
   say "installing the $kind into a fresh venv ($T)"
   python3 -m venv "$T/venv"
   "$T/venv/bin/pip" --disable-pip-version-check -q install "torch==2.13.0" \
     2> >(grep -v "^WARNING: Location" >&2)
-  "$T/venv/bin/pip" --disable-pip-version-check -q install dist/physapp-*[0-9]."$kind" \
+  "$T/venv/bin/pip" --disable-pip-version-check -q install "$file" \
     2> >(grep -v "^WARNING: Location" >&2)
   (cd "$T" && HOME="$T" venv/bin/physapp --version \
     && HOME="$T" venv/bin/physapp solve plate-with-hole --set mesh_size=0.004 --out p.vtu >/dev/null \

@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -49,14 +49,15 @@ from PySide6.QtWidgets import (
 from physapp.compute.latest import LatestWinsWorker
 from physapp.core.results import FieldResult
 from physapp.gui.metrics_panel import MetricsPanel, compare_metrics
+from physapp.gui.relay import ThreadRelay
 from physapp.gui.view_settings import ViewSettings
 from physapp.gui.viewport import Viewport
 from physapp.solvers.interpolate import field_difference, interpolate_result, same_mesh
 from physapp.viz.grids import display_unit, field_for_display
 
 if TYPE_CHECKING:  # pragma: no cover
-    from physapp.gui.main_window import MainWindow
     from physapp.gui.prediction import Prediction
+    from physapp.gui.services import WindowServices
 
 #: reference meshes up to this many nodes are compared on the GUI thread (under ~50 ms on a busy
 #: machine); larger ones on a worker thread
@@ -89,31 +90,6 @@ class _Pair:
     n_outside: int
     interpolated: bool
     metrics: dict[str, Any]
-
-
-class _Relay(QObject):
-    """Worker-thread results to the GUI thread (queued signal)."""
-
-    done = Signal(int, object)
-    failed = Signal(int, str)
-
-    def __init__(self, parent: QObject) -> None:
-        super().__init__(parent)
-        self.closed = False
-
-    def send(self, job_id: int, payload: object) -> None:
-        try:
-            if not self.closed:
-                self.done.emit(job_id, payload)
-        except RuntimeError:  # the window is gone
-            pass
-
-    def send_error(self, job_id: int, message: str) -> None:
-        try:
-            if not self.closed:
-                self.failed.emit(job_id, message)
-        except RuntimeError:
-            pass
 
 
 def compare_pair(surrogate: FieldResult, reference: FieldResult, key_names=(),
@@ -216,10 +192,11 @@ class CompareController(QObject):
     :meth:`set_split`, :attr:`is_split`, :attr:`panes`, :meth:`metrics`, :attr:`view`,
     :meth:`set_relative`, :meth:`set_locked`, :attr:`shared_clim`, :attr:`difference`."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: WindowServices) -> None:
         super().__init__(window)
         self.window = window
-        self.view = ViewSettings()  # split, relative_difference, clim (locked range)
+        # split, relative_difference, clim (locked range): the window's view model
+        self.view = window.app.view
         self.widget: CompareView | None = None
         self.action: QAction | None = None
         self.button: QPushButton | None = None
@@ -235,16 +212,16 @@ class CompareController(QObject):
         self._shown: dict[int, tuple[object, tuple]] = {}  # pane -> what it shows (skip unchanged updates)
         self._closed = False
         self._worker: LatestWinsWorker | None = None
-        self._relay = _Relay(self)
-        self._relay.done.connect(self._on_compared, Qt.ConnectionType.QueuedConnection)
-        self._relay.failed.connect(self._on_compare_failed, Qt.ConnectionType.QueuedConnection)
+        self._relay = ThreadRelay(self)
+        self._relay.result.connect(self._on_compared, Qt.ConnectionType.QueuedConnection)
+        self._relay.error.connect(self._on_compare_failed, Qt.ConnectionType.QueuedConnection)
         window.surrogates.predictor.predicted.connect(self._on_predicted)
 
     # -- window hooks ---------------------------------------------------------------------------
     def add_view_actions(self, menu: QMenu) -> None:
         """View > Compare with solver (F6)."""
         menu.addSeparator()
-        self.action = self.window._action(menu, "&Compare with solver", None, "F6")
+        self.action = self.window.actions.add("view.compare", menu, "&Compare with solver", None, "F6")
         self.action.setCheckable(True)
         self.action.setToolTip("Split view: surrogate | reference | difference, with metrics (F6)")
         self.action.toggled.connect(self.set_split)
@@ -341,7 +318,7 @@ class CompareController(QObject):
             if self.prediction is None or self.prediction.key != s.current.key:
                 self.prediction = s.last_prediction
             s.request_prediction()  # a frame of the current design (cheap)
-        if (w.result is None or w.is_stale) and getattr(w, "_job", None) is None:
+        if (w.result is None or w.is_stale) and not w.app.solve.busy:
             w.solve()  # the reference pane says "Solving ..." until it arrives
         self._apply_view_options()
         self.refresh()
@@ -417,7 +394,7 @@ class CompareController(QObject):
         pred = self.prediction if active and self.prediction is not None and (
             self.prediction.key == s.current.key) else None
         ref = w.result
-        solving = getattr(w, "_job", None) is not None
+        solving = w.app.solve.busy
         kind = s.current.kind if active else "none selected"
         order = ref.meta.get("order", w.settings.element_order) if ref is not None else (
             w.settings.element_order)
@@ -589,7 +566,7 @@ class CompareController(QObject):
             self.pair = compare_pair(sur, ref, keys, derived)
             return
         if self._worker is None:
-            self._worker = LatestWinsWorker(lambda job: compare_pair(*job), self._relay.send,
+            self._worker = LatestWinsWorker(lambda job: compare_pair(*job), self._relay.send_result,
                                             self._relay.send_error)
         self.pending_job = self._worker.submit((sur, ref, keys, derived))
 
@@ -628,8 +605,8 @@ class CompareController(QObject):
         w = self.window
         view = CompareView(w)
         self.widget = view
-        index = w._central.indexOf(w.viewport)
-        w._central.insertWidget(index + 1 if index >= 0 else -1, view, 1)
+        index = w.central_layout.indexOf(w.viewport)
+        w.central_layout.insertWidget(index + 1 if index >= 0 else -1, view, 1)
         view.mode_combo.setCurrentIndex(1 if self.view.relative_difference else 0)
         view.mode_combo.currentIndexChanged.connect(
             lambda i: self.set_relative(bool(view.mode_combo.itemData(i))))
@@ -645,7 +622,7 @@ class CompareController(QObject):
     def _drop_widget(self) -> None:
         view, self.widget = self.widget, None
         w = self.window
-        w._central.removeWidget(view)
+        w.central_layout.removeWidget(view)
         view.close_panes()
         view.hide()
         view.deleteLater()
@@ -684,12 +661,8 @@ class CompareController(QObject):
         if self.widget is None:
             return
         main = self.window.viewport
-        getter = getattr(main, "view_settings", None)
         for i, pane in enumerate(self.widget.panes):
-            if getter is None or not hasattr(pane, "apply_view_settings"):
-                pane.set_show_edges(main.show_edges)  # a Viewport without view settings
-                continue
-            vs: ViewSettings = getter()
+            vs: ViewSettings = main.view_settings()
             cmap = (REL_COLORMAP if self.view.relative_difference else DIFF_COLORMAP) if (
                 i == 2) else vs.colormap
             if not pane.has_field:  # taken up by its first show; no camera reset here
@@ -705,12 +678,8 @@ class CompareController(QObject):
 
     @staticmethod
     def _set_colormap(pane: Viewport, cmap: str) -> None:
-        if getattr(pane, "colormap", None) == cmap:
-            return
-        if hasattr(pane, "set_colormap"):
+        if pane.colormap != cmap:
             pane.colormap = cmap  # set_colormap would render; the update below does
-            return
-        # TODO: a Viewport without colour-map support: the difference uses its default map
 
 
 

@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
 from physapp.core.errors import PhysappError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from physapp.gui.main_window import MainWindow
+    from physapp.gui.services import WindowServices
 
 EXPORT_PRELOAD = ("physapp.viz.figure", "physapp.io.export", "PIL.Image")
 MESH_FILTER = ("VTK unstructured grid (*.vtu);;XDMF (*.xdmf);;Legacy VTK (*.vtk);;"
@@ -119,7 +119,7 @@ class ExportController(QObject):
     exported = Signal(str)  # path written
     failed = Signal(str)  # message shown
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: WindowServices) -> None:
         super().__init__(window)
         self.window = window
         self.runner = None  # QtJobRunner, made at the first export that needs it
@@ -138,10 +138,10 @@ class ExportController(QObject):
         menu.addMenu(sub)
         self.menu = sub
         w = self.window
-        self.figure_action = w._action(sub, "&Figure (PNG)\u2026", self.figure_dialog)
-        self.mesh_action = w._action(sub, "&Mesh with fields\u2026", self.mesh_dialog)
-        self.table_action = w._action(sub, "&Table (CSV)\u2026", self.table_dialog)
-        self.animation_action = w._action(sub, "&Animation (GIF, MP4)\u2026",
+        self.figure_action = w.actions.add("file.export.figure", sub, "&Figure (PNG)\u2026", self.figure_dialog)
+        self.mesh_action = w.actions.add("file.export.mesh", sub, "&Mesh with fields\u2026", self.mesh_dialog)
+        self.table_action = w.actions.add("file.export.table", sub, "&Table (CSV)\u2026", self.table_dialog)
+        self.animation_action = w.actions.add("file.export.animation", sub, "&Animation (GIF, MP4)\u2026",
                                           self.animation_dialog)
 
     @property
@@ -161,14 +161,7 @@ class ExportController(QObject):
         return vp.result if vp.has_field else None
 
     def _view(self, vp) -> dict[str, Any]:
-        if hasattr(vp, "view_settings"):
-            return vp.view_settings().to_dict()
-        cam = vp.plotter.camera
-        return {"show_edges": bool(vp.show_edges),
-                "camera": {"position": list(cam.GetPosition()),
-                           "focal_point": list(cam.GetFocalPoint()),
-                           "view_up": list(cam.GetViewUp()),
-                           "parallel_scale": float(cam.GetParallelScale())}}
+        return vp.view_settings().to_dict()
 
     def panes(self) -> list:
         """What a figure shows: the split view's panes (each with its title), else the main
@@ -176,9 +169,9 @@ class ExportController(QObject):
         from physapp.viz.figure import Pane
 
         w = self.window
-        compare = getattr(w, "compare", None)
-        if compare is not None and getattr(compare, "is_split", False):
-            titles = list(getattr(compare, "pane_titles", []))
+        compare = w.compare
+        if compare.is_split:
+            titles = list(compare.pane_titles)
             out = []
             for i, vp in enumerate(compare.panes):
                 if vp.has_field:
@@ -236,7 +229,7 @@ class ExportController(QObject):
         d.size_rows(1920, 1080)
         d.transparent = QCheckBox("Transparent background")
         d.form.addRow("", d.transparent)
-        split = getattr(getattr(self.window, "compare", None), "is_split", False)
+        split = self.window.compare.is_split
         d.note.setText("Rendered off screen at this size, independent of the window"
                        + ("; the split view's panes side by side." if split else "."))
         return self._open(d, lambda d: self.export_figure(d.path_row.path, d.image_size,
@@ -393,11 +386,8 @@ class ExportController(QObject):
 
     # -- helpers --------------------------------------------------------------------------------
     def _compare_metrics(self) -> dict[str, Any]:
-        compare = getattr(self.window, "compare", None)
-        if compare is None or not hasattr(compare, "metrics"):
-            return {}
         try:
-            return dict(compare.metrics() or {})
+            return dict(self.window.compare.metrics() or {})
         except Exception:  # noqa: BLE001 - the table still has the design
             return {}
 

@@ -166,9 +166,9 @@ class LinePlotDialog(QDialog):
         w = self.window_
         if w.result is not None:
             out.append(("Reference (FE solve)", w.result, REFERENCE_COLOR))
-        p = getattr(w.surrogates, "last_prediction", None)
+        p = w.surrogates.last_prediction
         if p is not None:
-            current = getattr(w.surrogates, "current", None)
+            current = w.surrogates.current
             kind = current.kind if current is not None else Path(str(p.key)).stem
             out.append((f"Surrogate ({kind})", p.result, SURROGATE_COLOR))
         return out

@@ -4,9 +4,11 @@ Threads: geometry previews run on a :class:`LatestWinsWorker` thread and come ba
 signal; reference solves run in a child process polled by :class:`QtJobRunner`. Both deliver
 immutable results that only this (GUI) thread applies to widgets and VTK.
 
-One window shows one study at a time: :meth:`MainWindow.set_study` (File > New study...) drops the
-study's model, viewport, side panel and preview worker and builds them again for the new one
-(:meth:`_open_study`); the window, its menus, status bar and warm solver process stay.
+State lives in one Qt-free :class:`~physapp.app.AppModel` (``window.app``; ``window.model`` is its
+design slice): widgets subscribe to it and controllers change it. One window shows one study at a
+time: :meth:`MainWindow.set_study` (File > New study...) sets the model's study (the model, its
+subscribers, the preview worker, menus, status bar and warm solver process stay) and builds the
+study's viewport and side panel again (:meth:`_show_study`).
 """
 
 from __future__ import annotations
@@ -17,74 +19,44 @@ import sys
 
 import PySide6
 import pyvista as pv
-from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
     QDockWidget,
-    QFormLayout,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMenu,
     QMessageBox,
-    QProgressBar,
-    QPushButton,
     QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
 from physapp import __version__
+from physapp.app import AppModel
 from physapp.compute.latest import LatestWinsWorker
 from physapp.compute.tasks import solve_study
 from physapp.core.errors import PhysappError
 from physapp.core.results import FieldResult
 from physapp.core.study import Study
+from physapp.gui.actions import ActionRegistry
 from physapp.gui.compare_view import CompareController
 from physapp.gui.export_actions import ExportController
 from physapp.gui.gallery import GalleryDialog
 from physapp.gui.message_bar import MessageBar
 from physapp.gui.part_panel import PartController
+from physapp.gui.plugin_panels import add_panels_menu
 from physapp.gui.qt_job_runner import QtJobRunner
 from physapp.gui.qt_parameter_panel import QtParameterPanel
+from physapp.gui.relay import ThreadRelay
 from physapp.gui.session_controller import SessionController
 from physapp.gui.settings import AppSettings, SettingsDialog, load_settings
-from physapp.gui.study_model import StudyModel
+from physapp.gui.side_panels import DisplayBox, SolveBox, key_quantities_text
 from physapp.gui.surrogate_panel import SurrogateController
 from physapp.gui.view_tools import ViewTools
 from physapp.gui.viewport import STALE_TEXT, Viewport
 from physapp.studies import get_study
-
-
-class _PreviewBridge(QObject):
-    """Carries LatestWinsWorker callbacks from its thread to the GUI thread (queued signals)."""
-
-    result = Signal(int, object)
-    error = Signal(int, str)
-
-    def __init__(self, parent: QObject) -> None:
-        super().__init__(parent)
-        self.closed = False
-
-    # called on the worker thread: after the window closed the C++ object may be gone, and an
-    # exception there would only surface as an unhandled-thread warning, so drop it quietly
-    def send_result(self, lw_id: int, payload: object) -> None:
-        try:
-            if not self.closed:
-                self.result.emit(lw_id, payload)
-        except RuntimeError:
-            pass
-
-    def send_error(self, lw_id: int, message: str) -> None:
-        try:
-            if not self.closed:
-                self.error.emit(lw_id, message)
-        except RuntimeError:
-            pass
-
 
 #: how long after a study opens its shipped surrogate is selected (the window paints first)
 AUTO_SURROGATE_DELAY_MS = 200
@@ -108,25 +80,39 @@ class MainWindow(QMainWindow):
         the user's QSettings by default."""
         super().__init__(parent)
         self.resize(1400, 900)
-        self._auto_solve = auto_solve
-        self._settings_store = settings_store
+        self.auto_solve = auto_solve
+        self.settings_store = settings_store
         self.settings: AppSettings = load_settings(settings_store)
-        self.solve_count = 0  # finished solves, all studies together (tests wait on it)
-        self._closing_done = False
-        self._show_edges = False  # kept across studies, like the View menu's check mark
+        self.app = AppModel(study)  # all state; it outlives study switches
+        self.model = self.app.design
+        self.closing = False  # closeEvent has run (queued events after it are dropped)
         self.gallery: GalleryDialog | None = None  # the last File > New study... dialog
         self.settings_dialog: SettingsDialog | None = None
+        self.actions = ActionRegistry(self)  # every menu action, by id
+        self.viewport: Viewport | None = None
 
         self.message_bar = MessageBar(self)
         central = QWidget(self)
-        self._central = QVBoxLayout(central)
-        self._central.setContentsMargins(4, 4, 4, 0)
-        self._central.addWidget(self.message_bar)
+        self.central_layout = QVBoxLayout(central)  # message bar, toolbars, viewport
+        self.central_layout.setContentsMargins(4, 4, 4, 0)
+        self.central_layout.addWidget(self.message_bar)
         self.setCentralWidget(central)
         self._dock = QDockWidget("Study", self)
         self._dock.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self._dock)
         self._build_status_bar()
+        self.app.messages.connect(self._on_message)
+        self.app.view.events.field.connect(self._on_field_changed)
+        self.app.view.events.show_edges.connect(self._on_show_edges)
+        self.app.solve.events.status.connect(lambda *_: self.actions.update_enabled())
+        self.preview_relay = ThreadRelay(self)  # geometry previews, all studies
+        self.preview_relay.result.connect(self._on_preview)
+        self.preview_relay.error.connect(self._on_preview_error)
+        self.previewer = LatestWinsWorker(
+            lambda req: (req[0], req[2].build_mesh(req[1])),
+            self.preview_relay.send_result,
+            self.preview_relay.send_error,
+        )
         self.parts = PartController(self)  # imported parts: File > Open, set-up panel, picking
         self.surrogates = SurrogateController(self)  # model selector, live predictions, training
         self.compare = CompareController(self)  # split view: surrogate | reference | difference
@@ -146,40 +132,49 @@ class MainWindow(QMainWindow):
         )
         for signal, slot in self._runner_slots:
             signal.connect(slot)
-        self._open_study(study)
+        self.model.changed.connect(self._on_param_changed)
+        self._last_preview = 0  # latest-wins id of the preview on screen
+        self._latest_request = 0  # latest-wins id of the newest preview request
+        self._show_study(study)
         if auto_solve:
             QTimer.singleShot(0, self.solve)
 
+    # -- model views ----------------------------------------------------------------------------
+    @property
+    def solve_count(self) -> int:
+        """Finished solves, all studies together (tests wait on it)."""
+        return self.app.solve.count
+
+    @property
+    def spec(self):
+        return self.model.spec
+
     # -- construction ---------------------------------------------------------------------------
-    def _open_study(self, study: Study) -> None:
-        """Build what belongs to one study: model, viewport, side panel and preview worker."""
-        self.model = StudyModel(study, self)
-        self.spec = study.spec
+    def _show_study(self, study: Study) -> None:
+        """Build what belongs to the model's (new) study: viewport and side panel."""
         self.setWindowTitle(f"{self.spec.title} \u2014 physapp")
         self.result: FieldResult | None = None  # latest solve on screen (or cached)
-        self._solved_params: dict[str, float] | None = None
-        self._shown_version = -1  # model version of what the viewport shows
-        self._job: tuple[int, int, dict[str, float]] | None = None  # id, version, params
-        self._last_preview = 0  # latest-wins id of the preview on screen
-        self._latest_request = 0  # latest-wins id of the newest preview request
+        self.app.solve.solved_params = None
+        # previews requested for an earlier design (another study) are never shown
+        self._study_version = self.model.version
+        self._shown_version = self._study_version - 1  # model version the viewport shows
 
+        old = self.viewport
         self.viewport = Viewport(self)
-        self.viewport.set_show_edges(self._show_edges)
+        self.viewport.set_show_edges(self.app.view.show_edges)
         self.view_tools.viewport_created(self.viewport)
-        self._central.addWidget(self.viewport, 1)
+        if old is None:
+            self.central_layout.addWidget(self.viewport, 1)
+        else:  # the new viewport takes the old one's place in the layout
+            index = self.central_layout.indexOf(old)
+            self.central_layout.removeWidget(old)
+            old.close_viewport()  # VTK first, on this thread
+            old.hide()
+            old.deleteLater()
+            self.central_layout.insertWidget(max(index, 0), self.viewport, 1)
         self._build_side_panel()
-
-        self._bridge = _PreviewBridge(self)
-        self._bridge.result.connect(self._on_preview)
-        self._bridge.error.connect(self._on_preview_error)
-        self.previewer = LatestWinsWorker(
-            lambda req: (req[0], study.build_mesh(req[1])),
-            self._bridge.send_result,
-            self._bridge.send_error,
-        )
-        self.model.changed.connect(self._on_param_changed)
         self.info_label.setText("No result yet")
-        self._update_state()
+        self.update_state()
         self.parts.study_opened(study)
         QTimer.singleShot(0, self._request_preview)  # a mesh on screen before the first solve
         if self.settings.auto_surrogate and os.environ.get("PHYSAPP_AUTO_SURROGATE") != "0":
@@ -187,14 +182,16 @@ class MainWindow(QMainWindow):
             # loading torch takes a moment
             QTimer.singleShot(AUTO_SURROGATE_DELAY_MS, self.surrogates.select_shipped)
 
-    def _close_study(self) -> None:
-        """Stop the study's background work: its solve job and its preview worker."""
-        if self._job is not None:
-            self._job = None  # its 'cancelled' event is then ignored
+    def _drop_job(self) -> None:
+        """Forget the running solve job (its events are then ignored) and stop it."""
+        if self.app.solve.job:
+            self.app.solve.finish("idle")
             if self.runner.busy:
                 self.runner.cancel()
-        self._bridge.closed = True
-        self.previewer.close()
+
+    def _close_study(self) -> None:
+        """Stop the study's background work: its solve job and its predictions."""
+        self._drop_job()
         self.surrogates.study_closing()
         self.compare.study_closing()
 
@@ -209,49 +206,22 @@ class MainWindow(QMainWindow):
 
         params = QGroupBox("Design parameters")
         self.panel = QtParameterPanel(self.model)
-        self.panel.error.connect(lambda msg: self.show_message(msg, "error", "input"))
+        self.panel.error.connect(lambda msg: self.app.notify(msg, "error", "input"))
         QVBoxLayout(params).addWidget(self.panel)
         col.addWidget(params)
 
-        display = QGroupBox("Display")
-        form = QFormLayout(display)
-        self.field_combo = QComboBox()
-        for f in self.spec.fields:
-            self.field_combo.addItem(f"{f.label}", f.name)
-        self.field_combo.setCurrentIndex(self.field_combo.findData(self.spec.default_field))
-        self.field_combo.currentIndexChanged.connect(self._on_field_changed)
-        self.edges_check = QCheckBox("Show mesh edges")
-        self.edges_check.setChecked(self._show_edges)
-        self.edges_check.toggled.connect(self._set_show_edges)
-        form.addRow("Field", self.field_combo)
-        form.addRow("", self.edges_check)
-        form.addRow("", self.compare.build_button())  # split view (F6)
-        self.view_tools.add_display_rows(form)  # colour map, deform, section
+        display = DisplayBox(self.app.view, self.spec.fields, self.spec.default_field)
+        self.field_combo, self.edges_check = display.field_combo, display.edges_check
+        display.form.addRow("", self.compare.build_button())  # split view (F6)
+        self.view_tools.add_display_rows(display.form)  # colour map, deform, section
         col.addWidget(display)
 
-        solve_box = QGroupBox(self._solve_box_title())
-        self.solve_box = solve_box
-        sb = QVBoxLayout(solve_box)
-        row = QHBoxLayout()
-        self.solve_button = QPushButton("Solve  (F5)")
-        self.solve_button.clicked.connect(self.solve)
-        self.cancel_button = QPushButton("Cancel  (Esc)")
-        self.cancel_button.clicked.connect(self.cancel_solve)
-        self.cancel_button.setEnabled(False)
-        row.addWidget(self.solve_button)
-        row.addWidget(self.cancel_button)
-        sb.addLayout(row)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 100)
-        self.progress.setFormat("idle")
-        self.progress.setValue(0)
-        sb.addWidget(self.progress)
-        self.results_label = QLabel("")
-        # room for the key quantities before the first result arrives (no layout jump)
-        self.results_label.setMinimumHeight(3 * self.results_label.fontMetrics().lineSpacing())
-        self.results_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        sb.addWidget(self.results_label)
-        col.addWidget(solve_box)
+        self.solve_box = SolveBox(self.app.solve, self._solve_box_title())
+        self.solve_box.solve_requested.connect(self.solve)
+        self.solve_box.cancel_requested.connect(self.cancel_solve)
+        for name in ("solve_button", "cancel_button", "progress", "results_label"):
+            setattr(self, name, getattr(self.solve_box, name))
+        col.addWidget(self.solve_box)
         col.addStretch(1)
 
         scroll = QScrollArea()
@@ -274,48 +244,51 @@ class MainWindow(QMainWindow):
         self.device_label.setToolTip("Compute device for surrogates (File > Settings..., Ctrl+,)")
         # a divider: the permanent labels would otherwise run into each other
         self.device_label.setStyleSheet("padding: 0 10px; border-right: 1px solid #b4b4b4;")
-        self._show_device()
+        self.show_device()
         self.statusBar().addPermanentWidget(self.device_label)
         self.statusBar().addPermanentWidget(self.info_label)
         self.statusBar().addPermanentWidget(self.state_label)
 
-    def _show_device(self) -> None:
+    def show_device(self) -> None:
         self.device_label.setText(f"Device: {self.settings.device_label}")
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = self._menu(bar, "&File")
-        self._action(file_menu, "&New study\u2026", self.open_gallery, "Ctrl+N")
+        add = self.actions.add
+        add("file.new_study", file_menu, "&New study\u2026", self.open_gallery, "Ctrl+N")
         self.parts.add_file_actions(file_menu)  # Open... (Ctrl+O), Open Recent
         self.surrogates.add_file_actions(file_menu)  # Load surrogate...
         file_menu.addSeparator()
         self.sessions.add_file_actions(file_menu)  # Open session..., Save (Ctrl+S), Save as
         self.exports.add_file_actions(file_menu)  # Export > Figure, Mesh, Table, Animation
         file_menu.addSeparator()
-        settings = self._action(file_menu, "&Settings\u2026", self.open_settings, "Ctrl+,")
+        settings = add("file.settings", file_menu, "&Settings\u2026", self.open_settings,
+                       "Ctrl+,")
         settings.setMenuRole(QAction.MenuRole.PreferencesRole)
         file_menu.addSeparator()
-        quit_action = self._action(file_menu, "&Quit", self.close, "Ctrl+Q")
+        quit_action = add("file.quit", file_menu, "&Quit", self.close, "Ctrl+Q")
         quit_action.setMenuRole(QAction.MenuRole.QuitRole)
         run_menu = self._menu(bar, "&Run")
-        self.solve_action = self._action(run_menu, "&Solve", self.solve, "F5")
-        self.cancel_action = self._action(run_menu, "&Cancel solve", self.cancel_solve, "Esc")
+        self.solve_action = add("run.solve", run_menu, "&Solve", self.solve, "F5")
+        self.cancel_action = add("run.cancel", run_menu, "&Cancel solve", self.cancel_solve,
+                                 "Esc", enabled_when=lambda: self.app.solve.busy)
         self.surrogates.add_run_actions(run_menu)  # Train surrogate...
         view_menu = self._menu(bar, "&View")
-        # lambdas: the viewport and the check box are rebuilt when the study changes
-        self._action(view_menu, "&Reset camera", lambda: self.viewport.reset_camera(), "Ctrl+R")
-        self.edges_action = self._action(view_menu, "Show mesh &edges", None, "Ctrl+E")
+        # a lambda: the viewport is rebuilt when the study changes
+        add("view.reset_camera", view_menu, "&Reset camera", lambda: self.viewport.reset_camera(),
+            "Ctrl+R")
+        self.edges_action = add("view.edges", view_menu, "Show mesh &edges", None, "Ctrl+E")
         self.edges_action.setCheckable(True)
-        self.edges_action.toggled.connect(lambda on: self.edges_check.setChecked(on))
+        self.edges_action.setChecked(self.app.view.show_edges)
+        self.edges_action.toggled.connect(lambda on: setattr(self.app.view, "show_edges", on))
         self.compare.add_view_actions(view_menu)  # View > Compare with solver (F6)
         self.view_tools.add_view_actions(view_menu)  # probe, line plot, standard views
-        from physapp.gui.plugin_panels import add_panels_menu
-
-        add_panels_menu(self, view_menu)  # View > Plugins: panels contributed by plugins
+        add_panels_menu(self, view_menu, self.app)  # View > Plugins: panels contributed by plugins
         help_menu = self._menu(bar, "&Help")
-        self._action(help_menu, "&Keyboard shortcuts", self._show_shortcuts)
-        self._action(help_menu, "&Plugins...", self.show_plugins)
-        about = self._action(help_menu, "&About physapp", self._about)
+        add("help.shortcuts", help_menu, "&Keyboard shortcuts", self._show_shortcuts)
+        add("help.plugins", help_menu, "&Plugins...", self.show_plugins)
+        about = add("help.about", help_menu, "&About physapp", self._about)
         about.setMenuRole(QAction.MenuRole.AboutRole)
 
     def show_plugins(self) -> None:
@@ -334,62 +307,33 @@ class MainWindow(QMainWindow):
         parent.addMenu(menu)
         return menu
 
-    def _action(self, menu, text, slot, *keys) -> QAction:
-        act = QAction(text, self)
-        shortcuts = [QKeySequence(k) for k in keys]
-        if shortcuts:
-            act.setShortcuts(shortcuts)
-            act.setToolTip(f"{text.replace('&', '').rstrip(chr(0x2026))} ({keys[0]})")
-        act.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
-        if slot is not None:
-            act.triggered.connect(lambda _=False: slot())
-        menu.addAction(act)
-        return act
-
     # -- public actions -------------------------------------------------------------------------
     def set_study(self, study: Study) -> None:
         """Show ``study`` at its default design instead of the current one (whose running solve
         is cancelled); with ``auto_solve`` (the default) its first solve starts at once."""
         self._close_study()
-        old_viewport, old_model, old_bridge = self.viewport, self.model, self._bridge
-        index = self._central.indexOf(old_viewport)
-        self._central.removeWidget(old_viewport)
-        old_viewport.close_viewport()  # VTK first, on this thread
-        old_viewport.hide()
-        old_viewport.deleteLater()
         self.message_bar.clear()
-        self._open_study(study)
-        if index >= 0:  # the new viewport takes the old one's place in the layout
-            self._central.removeWidget(self.viewport)
-            self._central.insertWidget(index, self.viewport, 1)
-        old_model.deleteLater()
-        old_bridge.deleteLater()
+        self.model.set_study(study)
+        self.app.view.field = study.spec.default_field
+        self._show_study(study)
         self.statusBar().showMessage(f"Opened the study \u2018{self.spec.title}\u2019", 5000)
-        if self._auto_solve:
+        if self.auto_solve:
             self.solve()
 
     def update_study(self, study: Study) -> None:
         """The same part with a changed set-up (the Part set-up panel): new sliders, the view
         and the shown result stay (marked out of date); slider values are kept by name."""
-        if self._job is not None:
-            self._job = None
-            if self.runner.busy:
-                self.runner.cancel()
-        kept = {p.name: self.model.params[p.name] for p in study.spec.parameters
-                if p.name in self.model.params and p.lower <= self.model.params[p.name] <= p.upper}
-        old_model = self.model
-        self.model = StudyModel(study, self)
-        self.model.set_values(kept)
-        self.model.changed.connect(self._on_param_changed)
-        self.spec = study.spec
+        self._drop_job()
+        self.model.set_study(study, self.model.params)  # values kept by name when in range
+        self._study_version = self.model.version
         self._build_side_panel()
-        old_model.deleteLater()
-        if self._solved_params is not None:  # never equal to the sliders: out of date
-            self._solved_params = {**self._solved_params, "<set-up changed>": float("nan")}
+        solved = self.app.solve.solved_params
+        if solved is not None:  # never equal to the sliders: out of date
+            self.app.solve.solved_params = {**solved, "<set-up changed>": float("nan")}
         if self.result is not None:
             self.results_label.setText(self._key_quantities(
                 self.result.meta.get("key_quantities", {}), self.result.meta.get("key_units")))
-        self._update_state()
+        self.update_state()
         self.parts.study_opened(study)
 
     def open_file(self, path: str) -> None:
@@ -411,7 +355,7 @@ class MainWindow(QMainWindow):
         """File > Settings...: OK saves and applies the settings. Returns the dialog."""
         if self.settings_dialog is not None:
             self.settings_dialog.deleteLater()
-        self.settings_dialog = SettingsDialog(self._settings_store, parent=self)
+        self.settings_dialog = SettingsDialog(self.settings_store, parent=self)
         self.settings_dialog.applied.connect(self.apply_settings)
         self.settings_dialog.open()
         return self.settings_dialog
@@ -420,7 +364,7 @@ class MainWindow(QMainWindow):
         """Use new settings: the device in the status bar, the element order for the next solve."""
         order_changed = settings.element_order != self.settings.element_order
         self.settings = settings
-        self._show_device()
+        self.show_device()
         self.surrogates.settings_changed(settings)
         self.solve_box.setTitle(self._solve_box_title())
         if order_changed:
@@ -430,7 +374,7 @@ class MainWindow(QMainWindow):
 
     def solve(self) -> None:
         """Start a reference solve of the current design (cancels one that is running)."""
-        if self._closing_done:  # e.g. the deferred start-up solve of a window closed at once
+        if self.closing:  # e.g. the deferred start-up solve of a window closed at once
             return
         params = self.model.params
         if self.parts.active:  # an imported part is not in the registry: it goes whole
@@ -440,10 +384,7 @@ class MainWindow(QMainWindow):
         else:
             job = (solve_study, self.spec.id, params, self.settings.element_order)
         job_id = self.runner.submit(*job)
-        self._job = (job_id, self.model.version, params)
-        self.progress.setValue(0)
-        self.progress.setFormat("starting solver \u2026")
-        self.cancel_button.setEnabled(True)
+        self.app.solve.start(job_id, self.model.version, params)
         self.statusBar().showMessage("Solving \u2026 (Esc to cancel)")
         self.message_bar.clear("solve")
 
@@ -452,18 +393,26 @@ class MainWindow(QMainWindow):
             self.runner.cancel()
 
     def show_message(self, text: str, level: str = "error", tag: str = "") -> None:
-        """A non-modal message above the viewport, echoed in the status bar."""
+        """A non-modal message above the viewport, echoed in the status bar (through the
+        model's ``messages``: plugin panels and tests hear it too)."""
+        self.app.notify(text, level, tag)
+
+    def _on_message(self, text: str, level: str, tag: str) -> None:
         self.message_bar.show_message(text, level, tag)
         self.statusBar().showMessage(text.splitlines()[0], 10000)
 
     @property
     def field(self) -> tuple[str, str, str]:
-        f = self.spec.field_spec(self.field_combo.currentData())
+        name = self.app.view.field or self.spec.default_field
+        try:
+            f = self.spec.field_spec(name)
+        except (KeyError, ValueError):
+            f = self.spec.field_spec(self.spec.default_field)
         return f.name, f.label, f.unit
 
     @property
     def is_stale(self) -> bool:
-        return self._solved_params != self.model.params
+        return self.app.solve.solved_params != self.model.params
 
     def frame_latency_ms(self) -> float | None:
         """Median time from a slider change to the rendered surrogate frame (recent frames)."""
@@ -477,23 +426,25 @@ class MainWindow(QMainWindow):
         ):
             self.viewport.show_result(self.result, self.field)
         else:
-            self._shown_version = -1  # whatever was shown before, the preview replaces it
+            # whatever was shown before, the preview replaces it
+            self._shown_version = self._study_version - 1
             self._request_preview()
-        self._update_state()
+        self.update_state()
 
     # -- slots ----------------------------------------------------------------------------------
     def _on_param_changed(self, name: str, value: float) -> None:
         # with a surrogate selected the change goes to its prediction (which moves the geometry)
         if not self.surrogates.param_changed(name) and self.spec.parameter(name).geometric:
             self._request_preview()
-        self._update_state()
+        self.update_state()
 
     def _request_preview(self) -> None:
-        self._latest_request = self.previewer.submit((self.model.version, self.model.params))
+        self._latest_request = self.previewer.submit(
+            (self.model.version, self.model.params, self.model.study))
 
     def _on_preview(self, lw_id: int, payload: tuple) -> None:
         version, mesh = payload
-        if self._closing_done:  # queued before the window closed: its plotter is gone
+        if self.closing:  # queued before the window closed: its plotter is gone
             return
         if lw_id < self._last_preview or version <= self._shown_version:
             return  # older than what is on screen (a solve may have overtaken it)
@@ -509,7 +460,7 @@ class MainWindow(QMainWindow):
             self.viewport.show_result(self.result, self.field)  # back to a solved geometry
         else:
             self.viewport.show_mesh(mesh)
-        self._update_state()
+        self.update_state()
 
     def _on_preview_error(self, lw_id: int, message: str) -> None:
         if lw_id == self._latest_request:  # errors of superseded requests no longer matter
@@ -517,16 +468,17 @@ class MainWindow(QMainWindow):
             self.viewport.set_overlay("Invalid design - see the message above")
             self.state_label.setText("<b style='color:#b00'>Invalid design</b>")
 
-    def _on_field_changed(self) -> None:
+    def _on_field_changed(self, name: str, _old: str = "") -> None:
+        if name not in {f.name for f in self.spec.fields}:
+            return  # a field of another study (a switch is under way)
         if not self.surrogates.field_changed():  # a surrogate frame may show the field's std
             self.viewport.set_field(self.field)
         self.compare.field_changed()  # the split view shows the same field
 
-    def _set_show_edges(self, show: bool) -> None:
-        self._show_edges = show
+    def _on_show_edges(self, show: bool, _old: bool = False) -> None:
+        self.edges_action.setChecked(show)
         self.viewport.set_show_edges(show)
         self.compare.view_options_changed()  # the split view's panes follow
-        self.edges_action.setChecked(show)
 
     def _switch_to(self, study_id: str) -> None:
         try:
@@ -537,18 +489,17 @@ class MainWindow(QMainWindow):
         self.set_study(study)
 
     def _on_progress(self, job_id: int, fraction: float, message: str) -> None:
-        if self._job and job_id == self._job[0]:
-            self.progress.setValue(int(100 * fraction))
-            self.progress.setFormat(f"{message} \u2013 %p%")
+        if self.app.solve.job and job_id == self.app.solve.job:
+            self.app.solve.message = message
+            self.app.solve.progress = fraction
 
     def _on_solved(self, job_id: int, result: FieldResult) -> None:
-        if not self._job or job_id != self._job[0]:
+        if not self.app.solve.job or job_id != self.app.solve.job:
             return
-        _, version, params = self._job
-        self._job = None
-        self._finish_progress("done")
-        self.solve_count += 1
+        version, params = self.app.solve.job_version, self.app.solve.job_params
         if self.model.geometry(params) != self.model.geometry():
+            self.app.solve.finish("done")
+            self.app.solve.count += 1
             self.show_message(
                 "A solve finished for a geometry that has changed since; press F5 "
                 "to solve the current design.",
@@ -556,7 +507,9 @@ class MainWindow(QMainWindow):
                 "solve",
             )
             return
-        self.result, self._solved_params = result, params
+        self.result = result
+        self.app.solve.solved_params = params
+        self.app.solve.finish("done", "done")
         self._shown_version = max(self._shown_version, version)
         self.surrogates.reference_shown(result, params)
         self.viewport.show_result(result, self.field)
@@ -571,38 +524,32 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(
             f"Solve finished: {meta.get('n_dofs', 0):,} DOFs in {meta.get('t_total', 0.0):.2f} s", 8000
         )
-        self._update_state()
+        self.update_state()
+        self.app.solve.count += 1  # last: subscribers see the result on screen
 
     def _on_solve_failed(self, job_id: int, message: str, user_error: bool) -> None:
-        if not self._job or job_id != self._job[0]:
+        if not self.app.solve.job or job_id != self.app.solve.job:
             return
-        self._job = None
-        self._finish_progress("failed")
+        self.app.solve.finish("failed", message)
         if not user_error:
             print(message, file=sys.stderr)  # full traceback for the bug report
             message = "The solver failed unexpectedly: " + message.splitlines()[0]
         self.show_message(message, "error", "solve")
-        self._update_state()
+        self.update_state()
 
     def _on_cancelled(self, job_id: int, message: str) -> None:
-        if not self._job or job_id != self._job[0]:
+        if not self.app.solve.job or job_id != self.app.solve.job:
             return
-        self._job = None
-        self._finish_progress("cancelled")
+        self.app.solve.finish("cancelled", message)
         self.show_message(
             "Solve cancelled. The shown result is unchanged; press F5 to solve again.",
             "info",
             "solve",
         )
-        self._update_state()
+        self.update_state()
 
     # -- helpers --------------------------------------------------------------------------------
-    def _finish_progress(self, state: str) -> None:
-        self.cancel_button.setEnabled(False)
-        self.progress.setValue(100 if state == "done" else 0)
-        self.progress.setFormat(state)
-
-    def _update_state(self) -> None:
+    def update_state(self, *_args) -> None:
         """Status label and viewport overlay say whether the field matches the sliders."""
         self.compare.state_changed()  # split view: out-of-date marks, solving, surrogate
         surrogate = self.surrogates.state_text(self.is_stale)
@@ -610,7 +557,7 @@ class MainWindow(QMainWindow):
             self.state_label.setText(surrogate)
             self.results_label.setEnabled(not self.is_stale)
             return
-        if self._solved_params is None:
+        if self.app.solve.solved_params is None:
             text = "<b style='color:#b36b00'>No result yet</b>"
         elif self.is_stale:
             text = "<b style='color:#b00'>Result out of date</b> (F5 to solve)"
@@ -623,17 +570,8 @@ class MainWindow(QMainWindow):
         # the key quantities belong to the last solve: grey them when they no longer match
         self.results_label.setEnabled(not self.is_stale)
 
-    #: unit shown for an SI unit of a key quantity, and the factor to get there
-    DISPLAY_UNITS = {"Pa": ("MPa", 1e-6), "m": ("mm", 1e3)}
-
     def _key_quantities(self, kq: dict, units: dict | None = None) -> str:
-        units = units or {}
-        names = [n for n in self.spec.key_quantities if n in kq] or list(kq)
-        lines = []
-        for name in names:
-            unit, factor = self.DISPLAY_UNITS.get(units.get(name, ""), (units.get(name, ""), 1.0))
-            lines.append(f"{name.replace('_', ' ')}: {kq[name] * factor:.4g} {unit}".rstrip())
-        return "Last solve:\n" + "\n".join(lines)
+        return key_quantities_text(self.spec.key_quantities, kq, units)
 
     def _about(self) -> None:
         QMessageBox.about(
@@ -667,19 +605,21 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
         # stop the child process and the preview thread before VTK goes away
-        if self._closing_done:  # Qt may deliver close twice (window.close() and teardown)
+        if self.closing:  # Qt may deliver close twice (window.close() and teardown)
             super().closeEvent(event)
             return
-        self._closing_done = True
+        self.closing = True
         if self._owns_runner:
             self.runner.shutdown()
         else:  # a shared runner lives on: stop our job and stop listening
-            if self._job is not None:
+            if self.app.solve.job:
                 self.runner.cancel()
             for signal, slot in self._runner_slots:
                 signal.disconnect(slot)
-        self._job = None
-        self._bridge.closed = True
+        if self.app.solve.job:
+            self.app.solve.finish("cancelled")
+        self.app.messages.disconnect(self._on_message)
+        self.preview_relay.closed = True
         self.previewer.close()
         self.parts.shutdown()
         self.surrogates.shutdown()

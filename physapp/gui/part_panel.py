@@ -61,6 +61,7 @@ from PySide6.QtWidgets import (
 
 from physapp.core.errors import ParameterError
 from physapp.core.mesh import MeshData
+from physapp.gui.binding import subscribe
 from physapp.gui.open_file import (
     FILE_FILTER,
     FileOpener,
@@ -96,7 +97,7 @@ from physapp.gui.part_tasks import (
 from physapp.studies.imported import ImportedPartStudy, PartSetup
 
 if TYPE_CHECKING:
-    from physapp.gui.main_window import MainWindow
+    from physapp.gui.services import WindowServices
 
 HIGHLIGHT_COLOR = "#e0119d"  # the selected support/load region: magenta stands out on turbo
 PICK_COLOR = "#ff7f0e"  # the face selection of the picking mode
@@ -768,10 +769,10 @@ class PartController(QObject):
     part_opened = Signal(str)  # path of the part now shown
     open_failed = Signal(str)  # the message shown
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: WindowServices) -> None:
         super().__init__(window)
         self.window = window
-        self.recent = RecentFiles(window._settings_store)
+        self.recent = RecentFiles(window.settings_store)
         self.opener = FileOpener(window, parent=self)
         self.opener.opened.connect(self._on_opened)
         self.opener.failed.connect(self._on_failed)
@@ -796,12 +797,14 @@ class PartController(QObject):
         self.panel: PartPanel | None = None
         self.dock: QDockWidget | None = None
         self.recent_menu: QMenu | None = None
-        self._model = None
-        self._bridge = None
         self._last_values: dict[str, float] = {}
         #: set-ups of parts opened before in this window, by file: reopening brings them back
         self._memory: dict[str, dict] = {}
-        self._runner_hooked = False
+        # after each preview: the part's own overlay text
+        window.preview_relay.result.connect(self._after_preview)
+        subscribe(self, window.model.changed, self._slider_moved)  # the table shows the values
+        # a solve applied (the window bumps the count after showing it)
+        subscribe(self, window.app.solve.events.count, self._after_solve)
 
     # -- window hooks ---------------------------------------------------------------------------
     @property
@@ -811,7 +814,8 @@ class PartController(QObject):
 
     def add_file_actions(self, menu: QMenu) -> None:
         """File > Open... and File > Open Recent."""
-        self.open_action = self.window._action(menu, "&Open\u2026", self.open_dialog, "Ctrl+O")
+        self.open_action = self.window.actions.add("file.open", menu, "&Open\u2026",
+                                                  self.open_dialog, "Ctrl+O")
         self.open_action.setToolTip("Open a mesh or CAD file (Ctrl+O); you can also drop a file "
                                     "on the window")
         self.recent_menu = QMenu("Open &Recent", menu)  # Python-made: see MainWindow._menu
@@ -832,15 +836,6 @@ class PartController(QObject):
             self.highlighted = None
             if self.panel is not None:
                 self.panel.show_pick_mode(False)
-        if self._bridge is not w._bridge:  # after each preview: the part's own overlay text
-            self._bridge = w._bridge
-            self._bridge.result.connect(self._after_preview)
-        if self._model is not w.model:  # the table shows the sliders' values
-            self._model = w.model
-            w.model.changed.connect(self._slider_moved)
-        if not self._runner_hooked:
-            w.runner.finished.connect(self._after_solve)  # after the window's own slot
-            self._runner_hooked = True
         if self.study is not None and study is not self.study and not (
                 isinstance(study, ImportedPartStudy) and study.mesh is self.mesh):
             self._remember()  # leaving this part: its set-up comes back if it is reopened
@@ -905,9 +900,6 @@ class PartController(QObject):
         if self.pick_mode:
             self.set_pick_mode(False)
         self.opener.shutdown()
-        if self._runner_hooked:  # a shared runner outlives the window
-            self.window.runner.finished.disconnect(self._after_solve)
-            self._runner_hooked = False
 
     # -- opening --------------------------------------------------------------------------------
     def open_dialog(self) -> None:
@@ -923,7 +915,7 @@ class PartController(QObject):
         """Read ``path`` off the GUI thread and show it as the window's study when it is read;
         CAD and surface files first ask their unit and element size (unless ``options``).
         A session file (``.physapp``) is opened as a session."""
-        if str(path).lower().endswith(".physapp") and hasattr(self.window, "sessions"):
+        if str(path).lower().endswith(".physapp"):
             self.window.sessions.open_session(path)
             return
         self.window.statusBar().showMessage(f"Opening {Path(path).name} \u2026")
@@ -1196,7 +1188,7 @@ class PartController(QObject):
             vp.set_overlay(NO_RESULT_TEXT)
 
     def _after_preview(self, *_args) -> None:
-        if self.active and not self.window._closing_done:
+        if self.active and not self.window.closing:
             self._overlay()
 
     def _draw(self, name: str, facets: np.ndarray, color: str, *, outline: bool = False) -> None:
@@ -1218,7 +1210,7 @@ class PartController(QObject):
 
     def _after_solve(self, *_args) -> None:
         """A field is on screen now: the region highlight becomes an outline."""
-        if self.window._closing_done:
+        if self.window.closing:
             return
         if self.highlighted is not None and self.mesh is not None:
             self.highlight(self.highlighted)

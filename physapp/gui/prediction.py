@@ -5,11 +5,15 @@ another, one evaluates the selected model (a :class:`~physapp.compute.latest.Lat
 there, lazily, the first time a model is loaded or trained: importing this module imports neither
 torch nor any surrogate module.
 
-torch and the surrogate modules are nevertheless *imported* on the GUI thread (:func:`preload`,
-once, right before the first model is loaded or trained): PySide6's import hook
-(``shibokensupport.feature``) is not thread-safe, and importing torch on a worker thread while the
-GUI thread runs Qt code aborted the process ("none_dealloc") about one time in three
-(PySide6 6.12). Loading, warm-up and every prediction still run on the workers.
+torch and the surrogate modules are imported on the loader thread too (:func:`load_library`,
+before the first model is loaded), so opening a study with its shipped surrogate never stalls
+the GUI thread for the seconds torch takes. PySide6's import hook (``builtins.__import__`` is
+``shibokensupport``'s ``__feature_import__``) is not thread-safe: importing torch through it on a
+worker while the GUI thread ran Qt code aborted the process ("none_dealloc") about one time in
+three (PySide6 6.12). :func:`load_library` therefore imports with the hook bypassed (Python's own
+``__import__``, kept by PySide as ``builtins.__orig_import__``) for the duration of the import;
+physapp uses no ``from __feature__ import`` selections, the only thing the hook is for.
+:func:`preload` still imports on the calling thread (the training dialog, before a run).
 
 A fast slider drag submits a prediction per value change; a request still waiting is replaced by
 the newer one, so at most one runs and one waits. Results come back to the GUI thread through
@@ -35,6 +39,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from physapp.compute.latest import LatestWinsWorker
 from physapp.core.errors import PhysappError
 from physapp.core.results import FieldResult
+from physapp.gui.relay import ThreadRelay
 
 #: torch threads in the app process (predictions only; see preload)
 PREDICT_THREADS = 1
@@ -53,6 +58,28 @@ TRAIN_MODULES = PREDICT_MODULES + (
     "multiprocessing.synchronize", "multiprocessing.resource_tracker",
     "multiprocessing.popen_spawn_posix",
 )
+
+
+_LIBRARY_LOCK = threading.Lock()
+
+
+def load_library(modules: Sequence[str] = PREDICT_MODULES) -> tuple[float, str]:
+    """:func:`preload` on a worker thread: PySide6's (thread-unsafe) import hook is bypassed
+    while the modules are imported (see the module docstring). Returns (seconds, problem)."""
+    import builtins
+
+    with _LIBRARY_LOCK:
+        if all(name in sys.modules for name in modules):
+            return 0.0, ""
+        hooked = builtins.__import__
+        plain = getattr(builtins, "__orig_import__", None)
+        if plain is not None:
+            builtins.__import__ = plain
+        try:
+            return preload(modules)
+        finally:
+            if plain is not None:
+                builtins.__import__ = hooked
 
 
 def preload(modules: Sequence[str] = PREDICT_MODULES) -> tuple[float, str]:
@@ -132,32 +159,6 @@ class Prediction:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
-class _Relay(QObject):
-    """Carries worker-thread callbacks to the GUI thread (queued signals)."""
-
-    result = Signal(int, object)
-    error = Signal(int, str)
-
-    def __init__(self, parent: QObject) -> None:
-        super().__init__(parent)
-        self.closed = False
-
-    # worker thread: after the window closed the C++ object may be gone; drop quietly
-    def send_result(self, job_id: int, payload: object) -> None:
-        try:
-            if not self.closed:
-                self.result.emit(job_id, payload)
-        except RuntimeError:
-            pass
-
-    def send_error(self, job_id: int, message: str) -> None:
-        try:
-            if not self.closed:
-                self.error.emit(job_id, message)
-        except RuntimeError:
-            pass
-
-
 def resolve(spec: str) -> tuple[str, str | None]:
     """``physapp.surrogates.device.resolve_device`` (imported here, on a worker thread)."""
     from physapp.surrogates.device import resolve_device
@@ -195,10 +196,10 @@ class SurrogatePredictor(QObject):
         self._devices: dict[str, tuple[str, str | None]] = {}
         self._load_keys: dict[int, str] = {}
         queued = Qt.ConnectionType.QueuedConnection  # also when emitted on this thread
-        self._pred_relay = _Relay(self)
+        self._pred_relay = ThreadRelay(self)
         self._pred_relay.result.connect(self._on_predicted, queued)
         self._pred_relay.error.connect(self.prediction_failed, queued)
-        self._load_relay = _Relay(self)
+        self._load_relay = ThreadRelay(self)
         self._load_relay.result.connect(self._on_loaded, queued)
         self._load_relay.error.connect(self._on_load_error, queued)
         self._predictor = LatestWinsWorker(self._predict, self._pred_relay.send_result,
@@ -280,6 +281,9 @@ class SurrogatePredictor(QObject):
         key, source, study_id, names, device = request
         if not isinstance(source, str):  # adopt(): already a model
             return LoadedModel(source, ModelSummary.of(source))
+        _seconds, problem = load_library()  # torch, here and not on the GUI thread
+        if problem:
+            raise PhysappError(problem)
         return load_model(source, study_id, names, device)
 
     def _predict(self, request: tuple) -> Prediction:

@@ -1,7 +1,7 @@
 """One slider row per study parameter: label, range, slider, typed-in value box and unit.
 
 Values are shown in each parameter's display unit (``value * scale``, e.g. metres as mm) and
-stored in SI in the :class:`StudyModel`. A typed value outside the bounds is refused with a
+stored in SI in the :class:`~physapp.app.DesignModel`. A typed value outside the bounds is refused with a
 message (``error`` signal) instead of being silently clamped, so the user knows why.
 """
 
@@ -12,8 +12,9 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QGridLayout, QLabel, QLineEdit, QWidget
 from superqt import QDoubleSlider
 
+from physapp.app import DesignModel
 from physapp.core.params import ParameterSpec
-from physapp.gui.study_model import StudyModel
+from physapp.gui.binding import subscribe
 
 #: slider resolution: the range is divided into this many steps
 SLIDER_STEPS = 1000
@@ -69,11 +70,11 @@ class ParameterRow:
 
 
 class QtParameterPanel(QWidget):
-    """Sliders bound both ways to a :class:`StudyModel`."""
+    """Sliders bound both ways to a :class:`~physapp.app.DesignModel`."""
 
     error = Signal(str)  # a user-readable message about a refused value
 
-    def __init__(self, model: StudyModel, parent: QWidget | None = None) -> None:
+    def __init__(self, model: DesignModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model
         self.grid = QGridLayout(self)
@@ -86,7 +87,7 @@ class QtParameterPanel(QWidget):
             specs = [p for p in model.spec.parameters if p.geometric == geometric]
             if specs:
                 line = self._add_section(heading, specs, line)
-        model.changed.connect(self._model_changed)
+        subscribe(self, model.changed, self._model_changed)
 
     def _add_section(self, heading: str, specs: list[ParameterSpec], line: int) -> int:
         title = QLabel(heading)
@@ -122,4 +123,6 @@ class QtParameterPanel(QWidget):
             row.show_value(self.model.value(name))  # put the valid value back
 
     def _model_changed(self, name: str, value: float) -> None:
-        self.rows[name].show_value(value)
+        row = self.rows.get(name)
+        if row is not None:  # None: a panel of the previous study, about to be deleted
+            row.show_value(value)

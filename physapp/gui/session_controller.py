@@ -25,10 +25,11 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
 from physapp.core.errors import PhysappError
+from physapp.gui.binding import subscribe
 from physapp.io.session import SUFFIX, autosave_path, load_session, make_session, save_session
 
 if TYPE_CHECKING:  # pragma: no cover
-    from physapp.gui.main_window import MainWindow
+    from physapp.gui.services import WindowServices
 
 AUTOSAVE_MS = 60_000
 FILTER = f"physapp sessions (*{SUFFIX});;All files (*)"
@@ -71,7 +72,7 @@ class SessionController(QObject):
     saved = Signal(str)  # path written (also autosaves)
     restored = Signal(str)  # path (or '') of a session now applied
 
-    def __init__(self, window: MainWindow, *, autosave: bool = True) -> None:
+    def __init__(self, window: WindowServices, *, autosave: bool = True) -> None:
         super().__init__(window)
         self.window = window
         self.path: Path | None = None  # the session file Ctrl+S writes to
@@ -86,26 +87,24 @@ class SessionController(QObject):
         self._timer.timeout.connect(self.autosave)
         if autosave:
             self._timer.start()
-        self._runner = None
-        QTimer.singleShot(0, self._hook_runner)  # the window makes its runner after us
+        # after each applied solve (the window bumps the count once the result is shown)
+        subscribe(self, window.app.solve.events.count, self._after_solve)
 
     # -- window hooks ---------------------------------------------------------------------------
     def add_file_actions(self, menu: QMenu) -> None:
         """File > Open session..., Save session, Save session as..."""
         w = self.window
-        self.open_action = w._action(menu, "Open sessio&n\u2026", self.open_dialog)
-        self.save_action = w._action(menu, "&Save session", self.save, "Ctrl+S")
-        self.save_as_action = w._action(menu, "Save session &as\u2026", self.save_as,
+        self.open_action = w.actions.add("file.open_session", menu, "Open sessio&n\u2026",
+                                         self.open_dialog)
+        self.save_action = w.actions.add("file.save_session", menu, "&Save session", self.save,
+                                         "Ctrl+S")
+        self.save_as_action = w.actions.add("file.save_session_as", menu, "Save session &as\u2026",
+                                            self.save_as,
                                         "Ctrl+Shift+S")
 
-    def _hook_runner(self) -> None:
-        runner = getattr(self.window, "runner", None)
-        if runner is not None and self._runner is None and not self._closed:
-            self._runner = runner
-            runner.finished.connect(self._after_solve)
-
     def _after_solve(self, *_args) -> None:
-        QTimer.singleShot(0, self.autosave)  # after the window has taken the result
+        if not self._closed:
+            QTimer.singleShot(0, self.autosave)  # after the window has taken the result
 
     def shutdown(self, *, clean: bool = True) -> None:
         """The window closes: stop autosaving; a clean exit removes the autosave."""
@@ -113,44 +112,25 @@ class SessionController(QObject):
             return
         self._closed = True
         self._timer.stop()
-        if self._runner is not None:
-            with contextlib.suppress(RuntimeError, TypeError):
-                self._runner.finished.disconnect(self._after_solve)
         if clean and self.autosave_enabled:
             remove_autosave()
 
     # -- state ----------------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
-        """The session dict of the window now (validated)."""
+        """The session dict of the window now (validated): ``app.to_dict()``, after the two
+        pieces of state that live outside the model are copied in: the camera (VTK's) and the
+        imported part's set-up (the part panel's)."""
         w = self.window
-        key = w.surrogates.selected_key or ""
-        if key.startswith("session:"):  # trained here and not saved: nothing to reopen
-            key = ""
-        part = w.parts.part_state() if w.parts.active else None
-        return make_session(w.spec.id, w.model.params, surrogate=key, view=self.view_state(),
-                            part=part)
+        app = w.app
+        app.view.camera = w.viewport.camera_state()
+        app.part.state = w.parts.part_state() if w.parts.active else None
+        d = app.to_dict()
+        return make_session(d["study"], d["params"], surrogate=d["surrogate"], view=d["view"],
+                            part=d["part"])
 
     def view_state(self) -> dict[str, Any]:
-        w = self.window
-        vp = w.viewport
-        if hasattr(vp, "view_settings"):
-            view = vp.view_settings().to_dict()
-        else:  # a viewport without ViewSettings support: the basics
-            cam = vp.plotter.camera
-            view = {"field": w.field[0], "show_edges": bool(vp.show_edges),
-                    "camera": {"position": list(cam.GetPosition()),
-                               "focal_point": list(cam.GetFocalPoint()),
-                               "view_up": list(cam.GetViewUp()),
-                               "parallel_scale": float(cam.GetParallelScale())}}
-        view["field"] = w.field[0]  # the selector's (the viewport may show its std)
-        compare = getattr(w, "compare", None)
-        cv = getattr(compare, "view", None)
-        if cv is not None:
-            view["split"] = bool(cv.split)
-            view["relative_difference"] = bool(cv.relative_difference)
-            if cv.split:
-                view["clim"] = list(cv.clim) if cv.clim is not None else None
-        return view
+        """The view part of :meth:`state`."""
+        return self.state()["view"]
 
     # -- saving ---------------------------------------------------------------------------------
     def save(self) -> Path | None:
@@ -176,6 +156,8 @@ class SessionController(QObject):
             self.window.show_message(str(exc), "error", "session")
             return None
         self.path = Path(written)
+        self.window.app.session.path = str(written)
+        self.window.app.session.dirty = False  # what is on screen is in the file
         self.window.statusBar().showMessage(f"Session saved to {written}", 8000)
         self.saved.emit(str(written))
         return written
@@ -277,12 +259,10 @@ class SessionController(QObject):
         w = self.window
         view = self._pending_view or {}
         field = view.get("field")
-        if field:
-            index = w.field_combo.findData(field)
-            if index >= 0:
-                w.field_combo.setCurrentIndex(index)
-        if "show_edges" in view and hasattr(w, "edges_check"):
-            w.edges_check.setChecked(bool(view["show_edges"]))
+        if field and field in {f.name for f in w.spec.fields}:
+            w.app.view.field = field  # the selector and the viewport follow
+        if "show_edges" in view:
+            w.app.view.show_edges = bool(view["show_edges"])
         key = self._pending_surrogate
         s = w.surrogates
         if key:
@@ -298,7 +278,7 @@ class SessionController(QObject):
             s.select("")
         self._apply_pending_view(keep=True)
         vp = w.viewport
-        if hasattr(vp, "shown_changed") and vp is not self._watched:
+        if vp is not self._watched:
             if self._watched is not None:
                 with contextlib.suppress(RuntimeError, TypeError):
                     self._watched.shown_changed.disconnect(self._on_shown)
@@ -306,11 +286,13 @@ class SessionController(QObject):
             self._watched = vp
         # with a surrogate its predictions show the design (F5 verifies); else solve it (this
         # cancels a start-up solve of the defaults)
-        if not key and getattr(w, "_auto_solve", True) and not (
+        if not key and w.auto_solve and not (
                 w.parts.active and w.parts.problem):
             w.solve()
         w.statusBar().showMessage(f"Session {Path(origin).name} opened" if origin else
                                   "Session restored", 8000)
+        w.app.session.path = str(origin)
+        w.app.session.dirty = False
         self.restored.emit(origin)
 
     def _on_shown(self) -> None:
@@ -344,23 +326,11 @@ class SessionController(QObject):
                            "session")
             self._pending_view = None
             return
-        vp = w.viewport
-        if hasattr(vp, "apply_view_settings"):
-            vs.field = w.field[0] if w.field[0] else vs.field
-            vp.apply_view_settings(vs)
-        elif vs.camera:
-            cam = vp.plotter.camera
-            cam.SetPosition(*vs.camera["position"])
-            cam.SetFocalPoint(*vs.camera["focal_point"])
-            cam.SetViewUp(*vs.camera["view_up"])
-            cam.SetParallelScale(float(vs.camera["parallel_scale"]))
-            vp.plotter.render()
-        compare = getattr(w, "compare", None)
-        if compare is not None and hasattr(compare, "apply_view_settings"):
-            compare.apply_view_settings(vs)
-        sync = getattr(getattr(w, "view_tools", None), "sync_from_viewport", None)
-        if callable(sync):
-            sync()
+        vs.field = w.field[0] if w.field[0] else vs.field
+        w.viewport.apply_view_settings(vs)
+        w.app.view.camera = vs.camera
+        w.compare.apply_view_settings(vs)  # split, difference mode, locked range
+        w.view_tools.sync_from_viewport()  # colour map, warp and section into the model
 
 
 def remove_autosave() -> None:

@@ -42,7 +42,6 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import (
-    QApplication,
     QCheckBox,
     QComboBox,
     QFileDialog,
@@ -57,18 +56,16 @@ from PySide6.QtWidgets import (
 )
 
 from physapp.gui.prediction import (
-    PREDICT_MODULES,
     LoadedModel,
     Prediction,
     SurrogatePredictor,
-    preload,
 )
 from physapp.gui.train_dialog import pct as _pct
 from physapp.viz.grids import field_for_display
 
 if TYPE_CHECKING:  # pragma: no cover
     from physapp.core.results import FieldResult
-    from physapp.gui.main_window import MainWindow
+    from physapp.gui.services import WindowServices
     from physapp.gui.settings import AppSettings
     from physapp.gui.train_dialog import TrainDialog
 
@@ -192,7 +189,7 @@ class ModelEntry:
 class SurrogateController(QObject):
     """Surrogates in one main window (see the module docstring)."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: WindowServices) -> None:
         super().__init__(window)
         self.window = window
         self.predictor = SurrogatePredictor(self)
@@ -202,9 +199,7 @@ class SurrogateController(QObject):
         self.predictor.load_failed.connect(self._on_load_failed)
         self.entries: list[ModelEntry] = []
         self.study_id: str | None = None
-        self.selected_key = ""  # what the user chose ("" = reference solver only)
         self.current: ModelEntry | None = None  # the model predictions come from (loaded)
-        self.showing = False  # the viewport shows a surrogate frame
         self.applied = 0  # frames applied (tests)
         self.latest_request = 0  # id of the newest prediction request
         self.last_prediction: Prediction | None = None
@@ -232,14 +227,33 @@ class SurrogateController(QObject):
     # -- window hooks ---------------------------------------------------------------------------
     def add_file_actions(self, menu: QMenu) -> None:
         """File > Load surrogate..."""
-        self.load_action = self.window._action(menu, "&Load surrogate\u2026", self.open_dialog)
+        self.load_action = self.window.actions.add("file.load_surrogate", menu,
+                                                  "&Load surrogate\u2026", self.open_dialog)
         self.load_action.setToolTip("Load a trained surrogate model (.pt) for this study")
 
     def add_run_actions(self, menu: QMenu) -> None:
         """Run > Train surrogate..."""
         menu.addSeparator()
-        self.train_action = self.window._action(menu, "&Train surrogate\u2026",
+        self.train_action = self.window.actions.add("run.train", menu, "&Train surrogate\u2026",
                                                 self.open_train_dialog)
+
+    @property
+    def selected_key(self) -> str:
+        """What the user chose ("" = reference solver only): ``app.source.surrogate``."""
+        return self.window.app.source.surrogate
+
+    @selected_key.setter
+    def selected_key(self, key: str) -> None:
+        self.window.app.source.surrogate = key
+
+    @property
+    def showing(self) -> bool:
+        """The viewport shows a surrogate frame: ``app.source.showing``."""
+        return self.window.app.source.showing
+
+    @showing.setter
+    def showing(self, on: bool) -> None:
+        self.window.app.source.showing = on
 
     @property
     def active(self) -> bool:
@@ -291,8 +305,7 @@ class SurrogateController(QObject):
         QTimer.singleShot(0, self._refresh_labels)  # once the field selector exists
         trainable = not w.parts.active
         self.train_button.setEnabled(trainable)
-        if hasattr(self, "train_action"):
-            self.train_action.setEnabled(trainable)
+        self.train_action.setEnabled(trainable)
         return group
 
     def study_closing(self) -> None:
@@ -445,23 +458,9 @@ class SurrogateController(QObject):
         return False
 
     def ensure_library(self) -> bool:
-        """Import torch and the surrogate modules on this (GUI) thread, once, before any model
-        work starts on a worker thread (see :mod:`physapp.gui.prediction`). False, with a
-        message, when torch is missing."""
-        if self._library_ready:
-            return True
-        w = self.window
-        w.statusBar().showMessage("Loading the surrogate library (PyTorch) \u2026")
-        w.statusBar().repaint()
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            _seconds, problem = preload(PREDICT_MODULES)
-        finally:
-            QApplication.restoreOverrideCursor()
-        if problem:
-            w.show_message(problem, "error", "surrogate")
-            return False
-        self._library_ready = True
+        """True: torch and the surrogate modules are imported by the loader thread before the
+        first model is loaded (:func:`physapp.gui.prediction.load_library`), never on this
+        (GUI) thread; a missing torch comes back as that load's error message."""
         return True
 
     def open_train_dialog(self) -> TrainDialog | None:
@@ -511,15 +510,12 @@ class SurrogateController(QObject):
     def _frame_fields(self) -> list[str] | None:
         """The fields a frame needs, or None when every field is (see request_prediction)."""
         w = self.window
-        compare = getattr(w, "compare", None)
-        tools = getattr(w, "view_tools", None)
-        if (compare is not None and compare.is_split) or (
-                tools is not None and tools.needs_all_fields()):
+        if w.compare.is_split or w.view_tools.needs_all_fields():
             return None
         base = self.display_field()[0].partition("[")[0]
         base = base[:-4] if base.endswith("_std") else base
         fields = [base]
-        if getattr(w.viewport, "warp_scale", 0.0) > 0:
+        if w.app.view.warp_scale > 0:
             fields.append("displacement")
         return fields
 
@@ -568,7 +564,7 @@ class SurrogateController(QObject):
         vp.update_result(p.result, field, on_frame=lambda t, p=p: self._frame_done(p, t),
                          streaming=bool(p.result.meta.get("partial")))
         self._show_device(p.device, p.notice)
-        w._update_state()
+        w.update_state()
 
     def _frame_done(self, p: Prediction, t_frame: float) -> None:
         """The render showing prediction ``p`` ended (called from inside the render)."""
@@ -751,15 +747,9 @@ class SurrogateController(QObject):
         return ("mean", float(err)) if isinstance(err, (int, float)) else None
 
     def _shown_field(self) -> tuple[str, str]:
-        """(name, label) of the window's field; the study's default field while the side panel
-        (and its field selector) is being built."""
-        spec = self.window.spec
-        combo = getattr(self.window, "field_combo", None)
-        try:
-            f = spec.field_spec(combo.currentData())
-        except Exception:  # noqa: BLE001 - no selector yet, or the previous study's
-            f = spec.field_spec(spec.default_field)
-        return f.name, f.label
+        """(name, label) of the window's field (``app.view.field``)."""
+        name, label, _unit = self.window.field
+        return name, label
 
     def _label(self, e: ModelEntry) -> str:
         text = f"{e.kind} ({SOURCES.get(e.source, e.source)})"
@@ -873,9 +863,9 @@ class SurrogateController(QObject):
         w.message_bar.clear("surrogate-range")
         w.message_bar.clear("surrogate")
         self.out_of_range = []
-        if hasattr(w, "viewport"):
+        if w.viewport is not None:
             w.viewport.set_caption("")
-        w._show_device()
+        w.show_device()
         w.device_label.setToolTip("Compute device for surrogates (File > Settings..., Ctrl+,)")
 
     def _restore_info(self) -> None:

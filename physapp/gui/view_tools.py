@@ -48,7 +48,7 @@ from physapp.viz.probe import Location, Locator
 
 if TYPE_CHECKING:
     from physapp.gui.line_plot import LinePlotDialog
-    from physapp.gui.main_window import MainWindow
+    from physapp.gui.services import WindowServices
     from physapp.gui.viewport import Viewport
 
 CLICK_TOLERANCE_PX = 4  # a press and release this close is a click; more is a camera drag
@@ -73,13 +73,14 @@ CAMERA_ACTIONS = (
 class ViewTools(QObject):
     """Probe, line plot and display controls of one :class:`MainWindow`."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: WindowServices) -> None:
         super().__init__(window)
         self.window = window
         self.viewport: Viewport | None = None
-        # the user's choices, kept across studies
-        self.colormap = "turbo"
-        self.warp_scale = 0.0
+        self.view = window.app.view  # colour map, warp and section live in the model
+        self.view.events.colormap.connect(self._on_colormap)
+        self.view.events.warp_scale.connect(self._on_warp_scale)
+        # the section controls' state (the plane itself is ``view.clip``), kept across studies
         self.clip_on = False
         self.clip_axis = "X"
         self.clip_fraction = 0.5
@@ -110,7 +111,7 @@ class ViewTools(QObject):
         self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.toolbar.setStyleSheet("QToolBar { border: 0; spacing: 2px; }"
                                    "QToolButton { padding: 1px 6px; }")
-        window._central.addWidget(self.toolbar)  # above the viewport (added after it)
+        window.central_layout.addWidget(self.toolbar)  # above the viewport (added after it)
         self._build_probe_dock()
 
     # -- window hooks ---------------------------------------------------------------------------
@@ -118,16 +119,18 @@ class ViewTools(QObject):
         """Probe, Line plot and the standard views in the View menu and the toolbar."""
         w = self.window
         menu.addSeparator()
-        self.probe_action = w._action(menu, "&Probe", None, "P")
+        self.probe_action = w.actions.add("view.probe", menu, "&Probe", None, "P")
         self.probe_action.setCheckable(True)
         self.probe_action.setToolTip("Probe (P): click the part to read every field there")
         self.probe_action.toggled.connect(self.set_probe_mode)
-        self.line_action = w._action(menu, "&Line plot\u2026", self.open_line_plot, "Ctrl+L")
+        self.line_action = w.actions.add("view.line_plot", menu, "&Line plot\u2026", self.open_line_plot,
+                                         "Ctrl+L")
         self.line_action.setToolTip("Line plot (Ctrl+L): a field along a line through the part")
         menu.addSeparator()
         self.camera_actions = {}
         for name, text, short, key in CAMERA_ACTIONS:
-            act = w._action(menu, text, lambda n=name: self.set_camera_view(n), key)
+            act = w.actions.add(f"view.camera.{name}", menu, text,
+                                lambda n=name: self.set_camera_view(n), key)
             act.setIconText(short)
             self.camera_actions[name] = act
         self.toolbar.addAction(self.probe_action)
@@ -234,19 +237,21 @@ class ViewTools(QObject):
         self.clip_slider.valueChanged.connect(self._on_clip_controls)
         self._sync_enabled()
 
+    @property
+    def colormap(self) -> str:
+        return self.view.colormap
+
+    @property
+    def warp_scale(self) -> float:
+        return self.view.warp_scale
+
     def sync_from_viewport(self) -> None:
-        """The viewport's settings were set from outside (a session, the split view): show them
-        in the controls and keep them as the user's choices."""
+        """The viewport's settings were set from outside (a session, the split view): put them
+        into the model (the controls follow it) and the section controls."""
         vp = self.viewport
-        self.colormap = vp.colormap
-        self.warp_scale = vp.warp_scale
-        if self.cmap_combo is not None:
-            self.cmap_combo.blockSignals(True)
-            self.cmap_combo.setCurrentText(vp.colormap)
-            self.cmap_combo.blockSignals(False)
-            self.warp_spin.blockSignals(True)
-            self.warp_spin.setValue(vp.warp_scale)
-            self.warp_spin.blockSignals(False)
+        self.view.colormap = vp.colormap
+        self.view.warp_scale = vp.warp_scale
+        self.view.clip = vp.clip
         if vp.clip is None:
             self.clip_on = False
         else:
@@ -277,22 +282,26 @@ class ViewTools(QObject):
 
     # -- view options ---------------------------------------------------------------------------
     def set_colormap(self, name: str) -> None:
-        self.colormap = name
-        if self.viewport is not None:
+        self.view.colormap = name  # -> _on_colormap
+
+    def _on_colormap(self, name: str, _old: str = "") -> None:
+        if self.viewport is not None and self.viewport.colormap != name:
             self.viewport.set_colormap(name)
         self._panes_follow()
         if self.cmap_combo is not None and self.cmap_combo.currentText() != name:
+            self.cmap_combo.blockSignals(True)
             self.cmap_combo.setCurrentText(name)
+            self.cmap_combo.blockSignals(False)
 
     def _panes_follow(self) -> None:
         """The split view's panes take the main view's options (when the split view is on)."""
-        compare = getattr(self.window, "compare", None)
-        if compare is not None:
-            compare.view_options_changed()
+        self.window.compare.view_options_changed()
 
     def set_warp_scale(self, scale: float) -> None:
-        self.warp_scale = float(scale)
-        if self.viewport is not None:
+        self.view.warp_scale = float(scale)  # -> _on_warp_scale
+
+    def _on_warp_scale(self, scale: float, _old: float = 0.0) -> None:
+        if self.viewport is not None and self.viewport.warp_scale != scale:
             self.viewport.set_warp_scale(scale)
         self._panes_follow()
         if self.warp_spin is not None and self.warp_spin.value() != scale:
@@ -351,6 +360,7 @@ class ViewTools(QObject):
         if vp is None:
             return
         if not self.clip_on or vp.grid is None:
+            self.view.clip = None
             if vp.clip is not None:
                 vp.set_clip(None)
                 self._panes_follow()
@@ -366,7 +376,9 @@ class ViewTools(QObject):
         centre = (pts.min(axis=0) + pts.max(axis=0)) / 2
         offset = lo + self.clip_fraction * (hi - lo)
         origin = centre + (offset - centre @ normal) * normal
-        vp.set_clip((tuple(origin), tuple(-normal if self.clip_flip else normal)))
+        plane = (tuple(origin), tuple(-normal if self.clip_flip else normal))
+        self.view.clip = plane
+        vp.set_clip(plane)
         self._show_clip_position(offset)
         self._panes_follow()
         if self._probe_loc is not None and self._probe_grid is vp.grid and vp.has_field:

@@ -1,13 +1,16 @@
 """A GUI panel contributed by the plugin (``[[panels]]``): a Lame hand calculation of the vessel.
 
 Panels are the only plugin contributions that may import Qt. The class is constructed as
-``VesselPanel(main_window)`` and shown in a dock (View > Plugins > Vessel hand calculation).
+``VesselPanel(model)`` with the app's :class:`~physapp.app.AppModel` and shown in a dock
+(View > Plugins > Vessel hand calculation). It subscribes to ``model.design``: the values follow
+the sliders and a study switch by themselves.
 """
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QFormLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
 
+from physapp.gui.binding import subscribe
 from pressure_vessel.study import PARAMETERS
 
 DEFAULTS = {p.name: p.default for p in PARAMETERS}
@@ -23,11 +26,11 @@ def lame(params: dict) -> dict[str, float]:
 
 
 class VesselPanel(QWidget):
-    """Hoop, axial and radial stress at the bore from the current sliders (Lame)."""
+    """Hoop, axial and radial stress at the bore from the current design (Lame)."""
 
-    def __init__(self, window=None) -> None:
+    def __init__(self, model=None) -> None:
         super().__init__()
-        self.window_ = window
+        self.model = model
         self.setObjectName("pressure_vessel.hand_calc")
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("<b>Lame, closed thick cylinder, at the bore</b>"))
@@ -39,24 +42,22 @@ class VesselPanel(QWidget):
         self.note = QLabel("")
         self.note.setWordWrap(True)
         layout.addWidget(self.note)
-        self.refresh_button = QPushButton("Refresh from the sliders")
-        self.refresh_button.clicked.connect(self.refresh)
-        layout.addWidget(self.refresh_button)
         layout.addStretch(1)
+        if model is not None:  # follow the sliders and study switches
+            subscribe(self, model.design.changed, self.refresh)
+            subscribe(self, model.design.study_changed, self.refresh)
         self.refresh()
 
     def current_params(self) -> dict:
-        model = getattr(self.window_, "model", None)
-        params = dict(getattr(model, "params", {}) or {})
-        spec = getattr(self.window_, "spec", None)
-        if spec is not None and not str(getattr(spec, "id", "")).endswith("vessel"):
+        design = None if self.model is None else self.model.design
+        if design is None or not design.study_id.endswith("vessel"):
             self.note.setText("The open study is not the pressure vessel: the values are for "
                               "the vessel's default design.")
             return {}
         self.note.setText("")
-        return params
+        return design.params
 
-    def refresh(self) -> dict[str, float]:
+    def refresh(self, *_event) -> dict[str, float]:
         values = lame(self.current_params())
         for k, v in values.items():
             self.labels[k].setText(f"{v / 1e6:.3f} MPa")
