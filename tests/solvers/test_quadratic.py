@@ -236,3 +236,41 @@ def test_curved_hexahedra_conduction_in_a_thick_cylinder(tmp_path, kind):
         errors[order] = np.abs(sol.fields["temperature"] - np.log(r) / np.log(2.0)).max()
         assert sol.stats["curved"] is (order == 2)
     assert errors[2] < 5e-4 < errors[1] / 5
+
+
+def test_axisymmetric_lame_cylinder_on_quad8(tmp_path):
+    # thick cylinder a < r < b under inner pressure, axially restrained (plane strain): Lame
+    import gmsh
+
+    from physapp.geometry.gmsh_session import gmsh_model
+    from physapp.solvers.simplices import split_to_simplices as split
+
+    a, b, h, E, nu, p = 0.1, 0.2, 0.05, 200e9, 0.3, 100e6
+    with gmsh_model("tube"):
+        gmsh.model.occ.addRectangle(a, 0, 0, b - a, h)
+        gmsh.model.occ.synchronize()
+        for _, c in gmsh.model.getEntities(1):
+            x, y, _ = gmsh.model.occ.getCenterOfMass(1, c)
+            name = ("inner" if abs(x - a) < 1e-9 else "outer" if abs(x - b) < 1e-9 else
+                    "bottom" if abs(y) < 1e-9 else "top")
+            gmsh.model.addPhysicalGroup(1, [c], name=name)
+        gmsh.model.addPhysicalGroup(2, [1], name="wall")
+        gmsh.option.setNumber("Mesh.MeshSizeMax", 0.02)
+        gmsh.option.setNumber("Mesh.RecombineAll", 1)
+        gmsh.option.setNumber("Mesh.SecondOrderIncomplete", 1)
+        gmsh.model.mesh.generate(2)
+        gmsh.model.mesh.setOrder(2)
+        path = tmp_path / "tube.msh"
+        gmsh.write(str(path))
+    mesh, _ = read_mesh(path)
+    assert mesh.cells[0].type == "quad8"
+    setup = ElasticSetup("axisymmetric", Material(E, nu),
+                         (Support("bottom", (1,)), Support("top", (1,))),
+                         pressures=(Pressure("inner", p),))
+    sol = solve_plane(split(mesh), setup, order=2)
+    c1, c2 = p * a**2 / (b**2 - a**2), p * a**2 * b**2 / (b**2 - a**2)
+    u_a = (1 + nu) / E * ((1 - 2 * nu) * c1 * a + c2 / a)
+    pts = sol.out_mesh.points
+    inner = np.isclose(pts[:, 0], a)
+    np.testing.assert_allclose(sol.fields["displacement"][inner, 0], u_a, rtol=1e-3)
+    np.testing.assert_allclose(sol.fields["sigma_hoop"][inner], c1 + c2 / a**2, rtol=0.01)
