@@ -274,3 +274,41 @@ def test_axisymmetric_lame_cylinder_on_quad8(tmp_path):
     inner = np.isclose(pts[:, 0], a)
     np.testing.assert_allclose(sol.fields["displacement"][inner, 0], u_a, rtol=1e-3)
     np.testing.assert_allclose(sol.fields["sigma_hoop"][inner], c1 + c2 / a**2, rtol=0.01)
+
+
+def _straight_quadratic(cell_type, corners):
+    """One straight-sided quadratic cell (meshio order): mid-side nodes at edge midpoints."""
+    from physapp.solvers.simplices import EDGE_MIDS
+
+    pts = [np.asarray(c, float) for c in corners]
+    n_mid = len(EDGE_MIDS[cell_type])
+    for a, b, _ in EDGE_MIDS[cell_type]:
+        pts.append(0.5 * (pts[a] + pts[b]))
+    if cell_type == "hexahedron27":  # face centres in VTK order, then the body centre
+        for face in ((0, 3, 7, 4), (1, 2, 6, 5), (0, 1, 5, 4), (3, 2, 6, 7), (0, 1, 2, 3),
+                     (4, 5, 6, 7)):
+            pts.append(np.mean([pts[k] for k in face], axis=0))
+        pts.append(np.mean(pts[:8], axis=0))
+    conn = np.arange(len(pts))[None]
+    assert len(pts) == len(corners) + n_mid + (7 if cell_type == "hexahedron27" else 0)
+    return MeshData(np.array(pts), (CellBlock(cell_type, conn),), {}, {}, 3)
+
+
+@pytest.mark.parametrize("cell_type,corners,volume", [
+    ("wedge15", [(0, 0, 0), (1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 0, 1), (0, 1, 1)], 0.5),
+    ("pyramid13", [(0, 0, 0), (1, 0, 0), (1, 1, 0), (0, 1, 0), (0.5, 0.5, 1)], 1 / 3),
+    ("hexahedron27", [(0, 0, 0), (1, 0, 0), (1, 1, 0), (0, 1, 0), (0, 0, 1), (1, 0, 1),
+                      (1, 1, 1), (0, 1, 1)], 1.0),
+])
+def test_quadratic_cells_split_into_valid_tetra10(cell_type, corners, volume):
+    mesh = _straight_quadratic(cell_type, corners)
+    split = split_to_simplices(mesh)
+    conn = split.cells[0].connectivity
+    p = split.points
+    # straight geometry: every tetra10 mid-side node is the midpoint of its edge
+    for k, (a, b) in enumerate(((0, 1), (1, 2), (0, 2), (0, 3), (1, 3), (2, 3))):
+        np.testing.assert_allclose(p[conn[:, 4 + k]], 0.5 * (p[conn[:, a]] + p[conn[:, b]]),
+                                   atol=1e-12)
+    v = np.einsum("ij,ij->i", np.cross(p[conn[:, 1]] - p[conn[:, 0]], p[conn[:, 2]] - p[conn[:, 0]]),
+                  p[conn[:, 3]] - p[conn[:, 0]]) / 6
+    assert np.all(np.abs(v) > 0) and np.abs(v).sum() == pytest.approx(volume)
