@@ -36,6 +36,10 @@ def gmsh_model(name: str) -> Iterator[None]:
         gmsh.clear()
         gmsh.option.restoreDefaults()  # options are global: one mesher's settings must not leak
         gmsh.option.setNumber("General.Terminal", 0)
+        # OCC keeps the STEP/IGES unit of the last read or write in a static of its own, which
+        # restoreDefaults does not touch: set its default (mm) so a CAD read in metres does not
+        # make a later STEP written here declare metres
+        gmsh.option.setString("Geometry.OCCTargetUnit", "MM")
         gmsh.model.add(name)
         try:
             yield

@@ -708,5 +708,10 @@ def _with_all_boundary(mesh: MeshData) -> MeshData:
     if "boundary" in mesh.boundaries or not mesh.boundaries:
         return mesh
     allb = np.concatenate([np.asarray(v) for v in mesh.boundaries.values()])
+    # only facets on the outside: the faces between two bodies of an assembly are regions too
+    outside = {tuple(sorted(int(i) for i in f)) for f in _boundary_facets(mesh.cells)}
+    keep = np.array([tuple(sorted(int(i) for i in f)) in outside for f in allb], dtype=bool)
+    if keep.any():
+        allb = allb[keep]
     return MeshData(mesh.points, mesh.cells, {**mesh.boundaries, "boundary": allb},
                     mesh.subdomains, mesh.dim, mesh.length_unit, mesh.edges, mesh.point_sets)

@@ -247,6 +247,48 @@ class ImportedPartStudy:
     def check(self, params: Mapping[str, float]) -> dict[str, float]:
         return self.spec.validate(params)
 
+    @property
+    def field_scaling(self) -> dict[str, Any]:
+        """Exact scalings of a linear set-up for surrogates (:mod:`physapp.surrogates.scaling`):
+        with one load whose size is a parameter, displacements and stresses are proportional to
+        it; displacements and strains are inversely proportional to a promoted Young's modulus
+        (one material, no prescribed displacements, no thermal load)."""
+        part = self.part
+        if part.physics != "elasticity" or part.regions or len(part.loads) != 1:
+            return {}
+        if any(s.get("values") for s in part.supports):
+            return {}
+        targets = {p["target"]: p for p in part.parameters}
+        load = part.loads[0]
+        if load["kind"] == "temperature":
+            return {}
+        chosen = None
+        for key in ("magnitude", "value"):
+            if f"loads.0.{key}" in targets:
+                chosen = targets[f"loads.0.{key}"]
+        vec = load.get("vector")
+        if chosen is None and isinstance(vec, list):
+            nonzero = [k for k, v in enumerate(vec) if float(v) != 0.0]
+            if len(nonzero) == 1 and f"loads.0.vector.{nonzero[0]}" in targets:
+                chosen = targets[f"loads.0.vector.{nonzero[0]}"]
+        if chosen is not None and "magnitude" not in load and isinstance(vec, list) and \
+                not chosen["target"].startswith("loads.0.vector"):
+            chosen = None
+        e_mod = targets.get("material.youngs_modulus")
+        grow: dict[str, float] = {chosen["name"]: 1.0} if chosen else {}
+        soft = {**grow, **({e_mod["name"]: -1.0} if e_mod else {})}
+        if not soft:
+            return {}
+        spec: dict[str, Any] = {"displacement": {"powers": soft}, "strain": {"powers": soft}}
+        if grow:
+            for pattern in ("sigma_xx", "sigma_yy", "sigma_zz", "sigma_rr", "sigma_hoop",
+                            "tau_*"):
+                spec[pattern] = {"powers": grow}
+            spec["von_mises"] = {"powers": grow, "abs": True}
+            if chosen["lower"] > 0 or chosen["upper"] < 0:  # principal stresses keep their order
+                spec["sigma_[123]"] = {"powers": grow}
+        return spec
+
     def build_mesh(self, params: Mapping[str, float], *, progress: ProgressFn = no_progress,
                    cancel: CancelToken = NEVER) -> MeshData:
         progress(1.0, f"Imported mesh: {self.mesh.n_points} nodes")

@@ -91,3 +91,27 @@ def test_sweep_of_a_part_samples_its_promoted_load(tmp_path, capsys):
     # close to Cook's 23.96 (the sweep solves on straight linear cells at P2)
     np.testing.assert_allclose(v, v[0], rtol=1e-5)
     assert v[0] == pytest.approx(23.96, rel=0.01)
+
+
+def test_part_surrogates_get_the_exact_load_scaling(tmp_path):
+    from physapp.studies import get_study
+    from physapp.surrogates.scaling import study_scaling
+
+    setup = tmp_path / "cook.json"
+    setup.write_text(json.dumps(COOK))
+    sid = f"part:{(MESHES / 'cook_quad8.msh').resolve()}::{setup.resolve()}"
+    spec = study_scaling(sid)
+    assert spec["displacement"] == {"powers": {"load": 1.0}}
+    assert spec["von_mises"]["abs"] and spec["sigma_[123]"] == {"powers": {"load": 1.0}}
+    # the scaling is exact: fields divided by the load do not depend on it
+    from physapp.solvers.reference import ReferenceSolver
+
+    study = get_study(sid)
+    r1, r2 = (ReferenceSolver(order=1, check_p1=False).solve(study, {"load": v})
+              for v in (0.5, 2.0))
+    for name in ("displacement", "sigma_xx", "von_mises"):
+        np.testing.assert_allclose(r1.point_data[name] / 0.5, r2.point_data[name] / 2.0,
+                                   rtol=1e-4, atol=1e-6 * np.abs(r2.point_data[name]).max())
+    two = {**COOK, "loads": COOK["loads"] * 2}
+    setup.write_text(json.dumps(two))
+    assert study_scaling(sid) == {}  # two loads: not proportional to one of them

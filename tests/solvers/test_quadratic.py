@@ -236,3 +236,79 @@ def test_curved_hexahedra_conduction_in_a_thick_cylinder(tmp_path, kind):
         errors[order] = np.abs(sol.fields["temperature"] - np.log(r) / np.log(2.0)).max()
         assert sol.stats["curved"] is (order == 2)
     assert errors[2] < 5e-4 < errors[1] / 5
+
+
+def test_axisymmetric_lame_cylinder_on_quad8(tmp_path):
+    # thick cylinder a < r < b under inner pressure, axially restrained (plane strain): Lame
+    import gmsh
+
+    from physapp.geometry.gmsh_session import gmsh_model
+    from physapp.solvers.simplices import split_to_simplices as split
+
+    a, b, h, E, nu, p = 0.1, 0.2, 0.05, 200e9, 0.3, 100e6
+    with gmsh_model("tube"):
+        gmsh.model.occ.addRectangle(a, 0, 0, b - a, h)
+        gmsh.model.occ.synchronize()
+        for _, c in gmsh.model.getEntities(1):
+            x, y, _ = gmsh.model.occ.getCenterOfMass(1, c)
+            name = ("inner" if abs(x - a) < 1e-9 else "outer" if abs(x - b) < 1e-9 else
+                    "bottom" if abs(y) < 1e-9 else "top")
+            gmsh.model.addPhysicalGroup(1, [c], name=name)
+        gmsh.model.addPhysicalGroup(2, [1], name="wall")
+        gmsh.option.setNumber("Mesh.MeshSizeMax", 0.02)
+        gmsh.option.setNumber("Mesh.RecombineAll", 1)
+        gmsh.option.setNumber("Mesh.SecondOrderIncomplete", 1)
+        gmsh.model.mesh.generate(2)
+        gmsh.model.mesh.setOrder(2)
+        path = tmp_path / "tube.msh"
+        gmsh.write(str(path))
+    mesh, _ = read_mesh(path)
+    assert mesh.cells[0].type == "quad8"
+    setup = ElasticSetup("axisymmetric", Material(E, nu),
+                         (Support("bottom", (1,)), Support("top", (1,))),
+                         pressures=(Pressure("inner", p),))
+    sol = solve_plane(split(mesh), setup, order=2)
+    c1, c2 = p * a**2 / (b**2 - a**2), p * a**2 * b**2 / (b**2 - a**2)
+    u_a = (1 + nu) / E * ((1 - 2 * nu) * c1 * a + c2 / a)
+    pts = sol.out_mesh.points
+    inner = np.isclose(pts[:, 0], a)
+    np.testing.assert_allclose(sol.fields["displacement"][inner, 0], u_a, rtol=1e-3)
+    np.testing.assert_allclose(sol.fields["sigma_hoop"][inner], c1 + c2 / a**2, rtol=0.01)
+
+
+def _straight_quadratic(cell_type, corners):
+    """One straight-sided quadratic cell (meshio order): mid-side nodes at edge midpoints."""
+    from physapp.solvers.simplices import EDGE_MIDS
+
+    pts = [np.asarray(c, float) for c in corners]
+    n_mid = len(EDGE_MIDS[cell_type])
+    for a, b, _ in EDGE_MIDS[cell_type]:
+        pts.append(0.5 * (pts[a] + pts[b]))
+    if cell_type == "hexahedron27":  # face centres in VTK order, then the body centre
+        for face in ((0, 3, 7, 4), (1, 2, 6, 5), (0, 1, 5, 4), (3, 2, 6, 7), (0, 1, 2, 3),
+                     (4, 5, 6, 7)):
+            pts.append(np.mean([pts[k] for k in face], axis=0))
+        pts.append(np.mean(pts[:8], axis=0))
+    conn = np.arange(len(pts))[None]
+    assert len(pts) == len(corners) + n_mid + (7 if cell_type == "hexahedron27" else 0)
+    return MeshData(np.array(pts), (CellBlock(cell_type, conn),), {}, {}, 3)
+
+
+@pytest.mark.parametrize("cell_type,corners,volume", [
+    ("wedge15", [(0, 0, 0), (1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 0, 1), (0, 1, 1)], 0.5),
+    ("pyramid13", [(0, 0, 0), (1, 0, 0), (1, 1, 0), (0, 1, 0), (0.5, 0.5, 1)], 1 / 3),
+    ("hexahedron27", [(0, 0, 0), (1, 0, 0), (1, 1, 0), (0, 1, 0), (0, 0, 1), (1, 0, 1),
+                      (1, 1, 1), (0, 1, 1)], 1.0),
+])
+def test_quadratic_cells_split_into_valid_tetra10(cell_type, corners, volume):
+    mesh = _straight_quadratic(cell_type, corners)
+    split = split_to_simplices(mesh)
+    conn = split.cells[0].connectivity
+    p = split.points
+    # straight geometry: every tetra10 mid-side node is the midpoint of its edge
+    for k, (a, b) in enumerate(((0, 1), (1, 2), (0, 2), (0, 3), (1, 3), (2, 3))):
+        np.testing.assert_allclose(p[conn[:, 4 + k]], 0.5 * (p[conn[:, a]] + p[conn[:, b]]),
+                                   atol=1e-12)
+    v = np.einsum("ij,ij->i", np.cross(p[conn[:, 1]] - p[conn[:, 0]], p[conn[:, 2]] - p[conn[:, 0]]),
+                  p[conn[:, 3]] - p[conn[:, 0]]) / 6
+    assert np.all(np.abs(v) > 0) and np.abs(v).sum() == pytest.approx(volume)
