@@ -8,8 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from physapp.core.memory import (MemoryLimitError, check, estimate_solve_bytes, limit_bytes,
-                                 parse_size, study_mesh_estimate)
+from physapp.core.memory import (
+    MemoryLimitError,
+    check,
+    estimate_solve_bytes,
+    limit_bytes,
+    parse_size,
+    study_mesh_estimate,
+)
 
 ROOT = Path(__file__).parents[2]
 
