@@ -130,9 +130,17 @@ class ProcessJobRunner:
             job_id, self._running = self._running, None
             code = self._proc.exitcode
             self._kill()
+            import signal
+
+            try:
+                how = f"killed by {signal.Signals(-code).name}" if code and code < 0 else \
+                    f"exit code {code}"
+            except ValueError:
+                how = f"exit code {code}"
             out.append(JobEvent("error", job_id, message=(
-                f"The solver process stopped unexpectedly (exit code {code}); it may have run "
-                "out of memory. Try a coarser mesh."), user_error=True))
+                f"The worker process stopped unexpectedly ({how}); it may have run out of "
+                "memory, or a library crashed on this input. Try a coarser mesh."),
+                user_error=True))
         return out
 
     def _event(self, raw: tuple) -> JobEvent:

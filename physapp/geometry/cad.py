@@ -140,6 +140,23 @@ def mesh_cad(path: str | Path, size: float | None = None, *, length_unit: str = 
         return _finish(size, progress, cancel, order=order, refine=refine, curvature=curvature)
 
 
+def _check_triangles(path: Path, pts, tri) -> None:
+    """Refuse surfaces gmsh cannot fill (it may loop on them): collapsed or repeated triangles."""
+    import numpy as np
+
+    diag = float(np.linalg.norm(np.ptp(pts, axis=0))) if len(pts) else 0.0
+    a, b, c = pts[tri[:, 0]], pts[tri[:, 1]], pts[tri[:, 2]]
+    area = 0.5 * np.linalg.norm(np.cross(b - a, c - a), axis=1)
+    bad = int(np.sum((area <= 1e-12 * diag**2) | (tri[:, 0] == tri[:, 1]) | (tri[:, 1] == tri[:, 2])
+                     | (tri[:, 0] == tri[:, 2])))
+    repeated = len(tri) - len(np.unique(np.sort(tri, axis=1), axis=0))
+    if not diag > 0 or bad or repeated:
+        detail = (f"{bad} triangle(s) of zero area" if bad else
+                  f"{repeated} repeated triangle(s)" if repeated else "all its points coincide")
+        raise GeometryError(f"The surface in '{path.name}' cannot be filled: {detail}. Repair it "
+                            "in a CAD or mesh-repair tool and export again.")
+
+
 def mesh_closed_surface(path: str | Path, size: float | None = None, *, length_unit: str = "mm",
                         progress: ProgressFn = no_progress,
                         cancel: CancelToken = NEVER) -> MeshData:
@@ -159,18 +176,24 @@ def mesh_closed_surface(path: str | Path, size: float | None = None, *, length_u
     tris = [c.data for c in surf.cells if c.type == "triangle"]
     if not tris:
         raise GeometryError(f"'{path.name}' has no triangles to fill.")
-    tri = np.concatenate(tris)
+    tri = np.concatenate(tris).astype(np.int64)
     pts = np.asarray(surf.points, dtype=float)[:, :3] * UNIT_TO_M[length_unit]
+    if tri.min() < 0 or tri.max() >= len(pts) or not np.all(np.isfinite(pts)):
+        raise GeometryError(f"'{path.name}' is corrupt: its triangles refer to points that do not "
+                            "exist, or its coordinates are not finite numbers.")
     # a closed, manifold surface has every edge in exactly two triangles
     edges = np.sort(np.concatenate([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [2, 0]]]), axis=1)
     _, counts = np.unique(edges, axis=0, return_counts=True)
-    # merge coincident points first (STL stores each triangle's corners separately)
-    if np.any(counts != 2):
-        key = np.round(pts / max(np.ptp(pts, axis=0).max(), 1e-300) * 1e9).astype(np.int64)
-        _, first, remap = np.unique(key, axis=0, return_index=True, return_inverse=True)
-        pts, tri = pts[first], remap.ravel()[tri]
-        edges = np.sort(np.concatenate([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [2, 0]]]), axis=1)
-        _, counts = np.unique(edges, axis=0, return_counts=True)
+    # merge coincident points first (STL stores each triangle's corners separately; a corrupt
+    # file may repeat a point under two numbers)
+    with np.errstate(all="ignore"):
+        key = np.round(pts / max(np.ptp(pts, axis=0).max(), 1e-300) * 1e9)
+        key = np.nan_to_num(key, nan=0.0, posinf=0.0, neginf=0.0).astype(np.int64)
+    _, first, remap = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    pts, tri = pts[first], remap.ravel()[tri]
+    edges = np.sort(np.concatenate([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [2, 0]]]), axis=1)
+    _, counts = np.unique(edges, axis=0, return_counts=True)
+    _check_triangles(path, pts, tri)
     if np.any(counts != 2):
         open_edges, nm = int(np.sum(counts == 1)), int(np.sum(counts > 2))
         raise GeometryError(

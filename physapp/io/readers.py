@@ -44,7 +44,12 @@ CORNERS = {"line": 2, "triangle": 3, "quad": 4, "tetra": 4, "hexahedron": 8, "we
 
 
 class ImportError_(PhysappError):  # noqa: N801 - "ImportError" is a builtin
-    """A file could not be turned into a mesh; the message says why and what to do."""
+    """A file could not be turned into a mesh; the message says why and what to do (one line:
+    line breaks of a library's message are folded, and it is cut at 600 characters)."""
+
+    def __init__(self, message: str = "") -> None:
+        text = " ".join(str(message).split())
+        super().__init__(text if len(text) <= 600 else text[:597] + "...")
 
 
 @dataclass
@@ -283,6 +288,45 @@ def _check_cad_header(path: Path, suffix: str) -> None:
                            "another format with the wrong extension.")
 
 
+PLY_SIZES = {"char": 1, "uchar": 1, "int8": 1, "uint8": 1, "short": 2, "ushort": 2, "int16": 2,
+             "uint16": 2, "int": 4, "uint": 4, "int32": 4, "uint32": 4, "float": 4, "float32": 4,
+             "double": 8, "float64": 8}
+
+
+def _check_ply(path: Path) -> None:
+    """A PLY header must end (``end_header``) and announce no more data than the file holds
+    (meshio loops for ever on a header without its end)."""
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(65536)
+    end = head.find(b"end_header")
+    if not head.startswith(b"ply") or end < 0:
+        raise ImportError_(f"'{path.name}' is not a complete PLY file (its header does not end "
+                           "with 'end_header'): it is truncated or corrupt.")
+    lines = head[:end].decode("latin-1").splitlines()
+    binary = any(ln.startswith("format binary") for ln in lines)
+    elements: list[tuple[str, int, int]] = []  # name, count, minimal bytes per item
+    for ln in lines:
+        w = ln.split()
+        if len(w) == 3 and w[0] == "element":
+            if not w[2].isdigit():
+                raise ImportError_(f"'{path.name}': PLY element count '{w[2]}' is not a number.")
+            elements.append((w[1], int(w[2]), 0))
+        elif len(w) >= 3 and w[0] == "property" and elements:
+            name, count, nbytes = elements[-1]
+            if w[1] == "list" and len(w) >= 5:
+                nbytes += PLY_SIZES.get(w[2], 1)  # at least the list's length
+            else:
+                nbytes += PLY_SIZES.get(w[1], 1)
+            elements[-1] = (name, count, nbytes)
+    body = size - end - len("end_header") - 1
+    need = sum(c * (b if binary else 2) for _, c, b in elements)
+    if need > body:
+        counts = ", ".join(f"{c} {n}" for n, c, _ in elements)
+        raise ImportError_(f"'{path.name}' announces {counts} in its header, more than the "
+                           f"{max(body, 0)} bytes after it hold: it is truncated or corrupt.")
+
+
 def _check_stl(path: Path) -> None:
     """A binary STL (even one whose header begins with "solid") must be exactly 84 + 50 bytes per
     triangle long; an ASCII one must hold facets."""
@@ -310,6 +354,8 @@ def _read_with_gmsh(path, suffix, unit, size, progress, cancel, options=None):
     _check_cad_header(path, suffix)
     if suffix == ".stl":
         _check_stl(path)
+    if suffix == ".ply":
+        _check_ply(path)
     fn = mesh_cad if suffix in CAD else mesh_closed_surface
     try:
         mesh = fn(path, size, length_unit=unit, progress=progress, cancel=cancel, **extra)
@@ -507,6 +553,7 @@ def _read_with_meshio(path, unit, feature_angle, progress, cancel):
             boundaries[name] = [_facet_array(sel)]
             report.notes.append(f"boundary region '{name}' made from the node set of that name")
     regions = {k: _stack(v) for k, v in boundaries.items()}
+    regions = {k: v for k, v in regions.items() if len(v)}
     if not regions:
         regions = _feature_faces(pts, boundary_facets, dim, feature_angle)
         if len(regions) > 0:
@@ -577,6 +624,9 @@ def _facet_array(facets: list[np.ndarray]) -> np.ndarray:
 
 
 def _stack(parts: list[np.ndarray]) -> np.ndarray:
+    parts = [np.asarray(p).reshape(len(p), -1) for p in parts if len(p)]
+    if not parts:
+        return np.zeros((0, 3), dtype=np.int64)
     widths = {p.shape[1] for p in parts}
     if len(widths) == 1:
         return np.concatenate(parts)
