@@ -72,15 +72,17 @@ class ReferenceSolver:
         if not all(np.all(np.isfinite(v)) for v in fields.values()):
             raise SolverError("The solution contains NaN or infinite values; check the inputs.")
         kq = _key_quantities(fields, sol.stats)
+        kq.update(sol.stats.get("key_quantities", {}))  # solver-computed (flow: cd, cl, ...)
         if hasattr(study, "derived_quantities"):
             kq.update(study.derived_quantities(values, kq))
         meta = dict(sol.stats, t_mesh=t_mesh, t_total=time.perf_counter() - t0, params=values,
                     study=study.spec.id, physics=kind, analysis=setup.analysis,
                     mesh_note=split_note, warnings=warnings,
                     key_quantities=kq,
-                    key_units={k: KEY_UNITS.get(k, "W" if k.startswith("heat_rate") else "")
-                               for k in kq})
-        units = {name: field_unit(name) for name in fields}
+                    key_units={k: sol.stats.get("key_units", {}).get(k, KEY_UNITS.get(
+                        k, "W" if k.startswith("heat_rate") else "")) for k in kq})
+        units = {name: sol.stats.get("field_units", {}).get(name, field_unit(name))
+                 for name in fields}
         return FieldResult(sol.out_mesh, fields, f"solver:{kind}", meta, units)
 
 
