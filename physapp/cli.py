@@ -84,8 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def parse_sets(items: Sequence[str]) -> dict[str, float]:
+def parse_sets(items: Sequence[str], spec=None) -> dict[str, float]:
+    """NAME=VALUE pairs as floats; the option name of a choice parameter of ``spec`` (a
+    StudySpec) is kept as text for the study to check (e.g. ``--set model=potential``)."""
     values: dict[str, float] = {}
+    choices = {p.name for p in spec.parameters if p.choices} if spec is not None else set()
     for item in items:
         name, sep, text = item.partition("=")
         if not sep or not name.strip():
@@ -93,6 +96,9 @@ def parse_sets(items: Sequence[str]) -> dict[str, float]:
         try:
             values[name.strip()] = float(text)
         except ValueError:
+            if name.strip() in choices:
+                values[name.strip()] = text.strip()
+                continue
             raise PhysappError(f"--set {name.strip()}: '{text}' is not a number.") from None
     return values
 
@@ -103,7 +109,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     from physapp.studies import get_study
 
     study = get_study(args.study)
-    params = study.check(parse_sets(args.set))
+    params = study.check(parse_sets(args.set, study.spec))
     check_output_path(args.out)
 
     progress = _progress_printer(args.quiet)

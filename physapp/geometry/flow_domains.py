@@ -75,8 +75,8 @@ def check_channel(length: float, height: float, xc: float, yc: float, diameter: 
         raise GeometryError(
             f"The cylinder (diameter {diameter:g} m at y = {yc:g} m) leaves a gap of {gap:g} m to "
             f"a wall of the {height:g} m channel; keep at least {0.1 * diameter:g} m.")
-    if xc - r < diameter or xc + r > length - 2 * diameter:
-        raise GeometryError("The cylinder must sit at least one diameter from the inlet and two "
+    if xc - r < 0.5 * diameter or xc + r > length - 2 * diameter:
+        raise GeometryError("The cylinder must sit at least half a diameter from the inlet and two "
                             "from the outlet.")
 
 

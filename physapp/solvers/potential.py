@@ -38,6 +38,9 @@ from physapp.solvers.flow import FIELD_UNITS, KEY_UNITS
 
 #: distance (in chords) ahead of the trailing edge where the Kutta condition equates the speeds
 KUTTA_RADIUS = 0.002
+#: a lifting section gets a separated-flow warning beyond this suction peak or angle (degrees):
+#: an adverse pressure rise from Cp < -3 to the trailing edge separates any real boundary layer
+SEPARATION_CP, SEPARATION_ALPHA = -3.0, 10.0
 
 
 @dataclass
@@ -115,6 +118,13 @@ def solve_potential(mesh: MeshData, setup: PotentialFlowSetup, *, order: int = 2
              "field_units": dict(FIELD_UNITS), "n_dofs": int(sb.N), "n_free": int(len(free)),
              "t_assembly": t1 - t0, "t_solve": t_solve, "newton_iterations": 0,
              "method": "stream function + Kutta condition", "order": 2, "element": "P2"}
+    cp_min = float(cp[body].min())
+    if setup.trailing_edge is not None and (cp_min < SEPARATION_CP
+                                            or abs(a) >= math.radians(SEPARATION_ALPHA)):
+        stats["warnings"] = [
+            f"Potential flow assumes attached flow, but a suction peak of Cp = {cp_min:.2g} at "
+            f"alpha = {math.degrees(a):.3g} deg means the real flow separates (the lift is "
+            "overestimated); lower the angle or use the Navier-Stokes model."]
     if setup.surface_curve is not None:
         stats["curves"] = {"cp": post.surface_curves(mesh, setup.body, sb, m, cp,
                                                      *setup.surface_curve)}

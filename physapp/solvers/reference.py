@@ -69,6 +69,7 @@ class ReferenceSolver:
         sol = solve(mesh, setup, order=self.order, progress=sub, cancel=cancel)
         kind = str(contribution.data.get("physics", contribution.id))
         fields = sol.fields
+        warnings = warnings + list(sol.stats.get("warnings", []))  # the solver's own (flow)
         if not all(np.all(np.isfinite(v)) for v in fields.values()):
             raise SolverError("The solution contains NaN or infinite values; check the inputs.")
         kq = _key_quantities(fields, sol.stats)
