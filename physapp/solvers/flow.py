@@ -332,7 +332,8 @@ def _newton(prob, x, nu, scale, history, max_it, cancel, report, newton=True):
 def solve_navier_stokes(mesh: MeshData, setup: NavierStokesSetup, *, order: int = 2,
                         progress: ProgressFn = no_progress,
                         cancel: CancelToken = NEVER) -> FlowSolution:
-    """Solve the steady flow (Taylor-Hood P2/P1 whatever ``order``); nodal output on P2 nodes."""
+    """Solve the steady flow (always Taylor-Hood P2/P1); nodal output on the P2 nodes, or on
+    the vertices only with ``order=1``."""
     if not (np.isfinite(setup.nu) and setup.nu > 0):
         raise SolverError(f"The kinematic viscosity must be positive (got {setup.nu:g} m^2/s).")
     if mesh.dim != 2:
@@ -382,17 +383,17 @@ def solve_navier_stokes(mesh: MeshData, setup: NavierStokesSetup, *, order: int 
             "viscosity, or refine the mesh.")
     t_solve = time.perf_counter() - t1
     progress(0.88, "Post-processing")
-    sol = _finish(prob, x, nu)
+    sol = _finish(prob, x, nu, order)
     sol.stats.update(n_dofs=int(prob.nu_dofs + prob.np_dofs), n_free=int(len(prob.free)),
                      t_assembly=t_asm, t_solve=t_solve, newton_iterations=iterations["n"],
                      residual_history=[float(h) for h in history], method=method,
-                     reynolds=float(re), order=2, **prob.stats, element="Taylor-Hood P2/P1")
+                     reynolds=float(re), order=order, **prob.stats, element="Taylor-Hood P2/P1")
     sol.stats["key_quantities"]["reynolds"] = float(re)
     progress(1.0, "Done")
     return sol
 
 
-def _finish(prob: _Problem, x: np.ndarray, nu: float) -> FlowSolution:
+def _finish(prob: _Problem, x: np.ndarray, nu: float, order: int) -> FlowSolution:
     setup, m, sb, ub = prob.setup, prob.m, prob.sb, prob.ub
     u, p = x[: prob.nu_dofs], x[prob.nu_dofs:].copy()
     if prob.enclosed:
@@ -439,7 +440,7 @@ def _finish(prob: _Problem, x: np.ndarray, nu: float) -> FlowSolution:
     if setup.surface_curve is not None and setup.body:
         stats["curves"] = {"cp": post.surface_curves(prob.mesh, setup.body, sb, m, p2 / q_ref,
                                                      *setup.surface_curve)}
-    out = post.output_mesh(m, sb, prob.mesh)
+    out, fields = post.output(m, sb, prob.mesh, fields, order)
     return FlowSolution(ub, prob.pb, u, p, out, fields, stats)
 
 

@@ -16,11 +16,21 @@ from physapp.solvers.fem_mesh import region_facets
 P2_NODES = np.array([[0.0, 1.0, 0.0, 0.5, 0.5, 0.0], [0.0, 0.0, 1.0, 0.0, 0.5, 0.5]])
 
 
-def output_mesh(m: skfem.MeshTri, sb: skfem.CellBasis, mesh: MeshData) -> MeshData:
-    """The P2 node mesh (triangle6) of the scalar P2 basis ``sb`` with the input's regions."""
+def output(m: skfem.MeshTri, sb: skfem.CellBasis, mesh: MeshData, fields: dict,
+           order: int) -> tuple[MeshData, dict]:
+    """Output mesh and fields: the P2 node mesh (triangle6) of the scalar P2 basis ``sb``, or
+    with ``order=1`` its vertices only (triangles; a quarter of the nodes, e.g. for surrogate
+    data sets). Regions are the input's."""
+    if order == 1:
+        n = m.nvertices
+        points = np.column_stack([m.p.T, np.zeros(n)])
+        out = MeshData(points, (CellBlock("triangle", m.t.T),), mesh.boundaries,
+                       mesh.subdomains, 2, mesh.length_unit)
+        return out, {k: v[:n] for k, v in fields.items()}
     points = np.column_stack([sb.doflocs.T, np.zeros(sb.N)])
-    return MeshData(points, (CellBlock("triangle6", sb.element_dofs.T),), mesh.boundaries,
-                    mesh.subdomains, 2, mesh.length_unit)
+    out = MeshData(points, (CellBlock("triangle6", sb.element_dofs.T),), mesh.boundaries,
+                   mesh.subdomains, 2, mesh.length_unit)
+    return out, fields
 
 
 def nodal_gradient(m: skfem.MeshTri, sb: skfem.CellBasis, values: np.ndarray) -> np.ndarray:

@@ -60,7 +60,8 @@ def _laplace(u, v, w):
 def solve_potential(mesh: MeshData, setup: PotentialFlowSetup, *, order: int = 2,
                     progress: ProgressFn = no_progress,
                     cancel: CancelToken = NEVER) -> PotentialSolution:
-    """Solve for the stream function (P2 whatever ``order``); nodal output on the P2 nodes."""
+    """Solve for the stream function (always P2); nodal output on the P2 nodes, or on the
+    vertices only with ``order=1``."""
     if mesh.dim != 2:
         raise SolverError("The potential-flow solver handles 2D meshes only.")
     if not (np.isfinite(setup.u_inf) and setup.u_inf > 0):
@@ -117,7 +118,7 @@ def solve_potential(mesh: MeshData, setup: PotentialFlowSetup, *, order: int = 2
                                                      cl_pressure=""),
              "field_units": dict(FIELD_UNITS), "n_dofs": int(sb.N), "n_free": int(len(free)),
              "t_assembly": t1 - t0, "t_solve": t_solve, "newton_iterations": 0,
-             "method": "stream function + Kutta condition", "order": 2, "element": "P2"}
+             "method": "stream function + Kutta condition", "order": order, "element": "P2"}
     cp_min = float(cp[body].min())
     if setup.trailing_edge is not None and (cp_min < SEPARATION_CP
                                             or abs(a) >= math.radians(SEPARATION_ALPHA)):
@@ -129,7 +130,8 @@ def solve_potential(mesh: MeshData, setup: PotentialFlowSetup, *, order: int = 2
         stats["curves"] = {"cp": post.surface_curves(mesh, setup.body, sb, m, cp,
                                                      *setup.surface_curve)}
     progress(1.0, "Done")
-    return PotentialSolution(sb, psi, post.output_mesh(m, sb, mesh), fields, stats)
+    out, fields = post.output(m, sb, mesh, fields, order)
+    return PotentialSolution(sb, psi, out, fields, stats)
 
 
 def _kutta_constant(m, mesh, setup, sb, psi0, psi1, radius) -> float:
