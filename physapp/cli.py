@@ -144,13 +144,19 @@ def cmd_studies(args: argparse.Namespace) -> int:
         print(json.dumps({"studies": [{
             "id": s.id, "title": s.title, "description": s.description,
             "parameters": [{"name": p.name, "label": p.label, "unit": p.unit, "min": p.lower,
-                            "max": p.upper, "default": p.default} for p in s.parameters],
+                            "max": p.upper, "default": p.default,
+                            **({"choices": list(p.choices)} if p.choices else {})}
+                           for p in s.parameters],
         } for s in studies]}, indent=2))
         return EXIT_OK
     for s in studies:
         print(f"{s.id}: {s.title}\n  {s.description}\n  parameters:")
         for p in s.parameters:
             unit = f" {p.unit}" if p.unit else ""
+            if p.choices:  # a choice parameter: --set name=<option>
+                print(f"    {p.name:<16} {p.label:<20} default {p.choice(p.default):<10} "
+                      f"choices {' | '.join(p.choices)}")
+                continue
             print(f"    {p.name:<16} {p.label:<20} default {p.default:<10g} "
                   f"range [{p.lower:g}, {p.upper:g}]{unit}")
     return EXIT_OK

@@ -88,6 +88,34 @@ MODEL_OPTIONS = {
 }
 
 
+#: key quantities whose held-out error is estimated (a GP on the quantity over the same split)
+KEY_QUANTITY_ERRORS = {"cylinder-in-channel": ("cd", "cl", "pressure_drop"),
+                       "airfoil": ("cl",), "lid-driven-cavity": ("vortex_x", "vortex_y",
+                                                                 "vortex_psi")}
+
+
+def key_quantity_errors(data, names) -> dict[str, float]:
+    """Held-out relative L2 error of a GP (the models' own) fitted to each key quantity on the
+    training samples: how well the design parameters determine it with this many samples."""
+    import numpy as np
+    import torch
+
+    from physapp.surrogates.gp import BatchedGP
+
+    train, test = ~data.is_test, data.is_test
+    lo, hi = data.bounds.T
+    x = torch.tensor((data.X - lo) / (hi - lo))
+    out = {}
+    for name in names:
+        y = np.asarray(data.key_quantities.get(name, []), dtype=float)
+        if len(y) != len(x) or not test.any():
+            continue
+        gp = BatchedGP.fit(x[train], torch.tensor(y[train])[:, None])
+        pred = gp.predict(x[test])[0][:, 0].detach().numpy()
+        out[name] = float(np.linalg.norm(pred - y[test]) / max(np.linalg.norm(y[test]), 1e-300))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--samples", type=int, default=64)
@@ -125,6 +153,11 @@ def main(argv: list[str] | None = None) -> int:
         for kind in args.kinds.split(","):
             model = train_surrogate(kind, data, device="cpu",
                                     **MODEL_OPTIONS.get(study_id, {}).get(kind, {}))
+            if study_id in KEY_QUANTITY_ERRORS:
+                model.metrics["key_quantities"] = key_quantity_errors(
+                    data, KEY_QUANTITY_ERRORS[study_id])
+                print(f"  {study_id} key quantities, held-out (GP): "
+                      f"{ {k: round(v, 4) for k, v in model.metrics['key_quantities'].items()} }")
             target = model_folder(study_id) / f"{kind}.pt"
             target.parent.mkdir(parents=True, exist_ok=True)
             save_surrogate(model, target)

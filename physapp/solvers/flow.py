@@ -39,7 +39,7 @@ import skfem
 from scipy.sparse.linalg import LinearOperator, gmres, splu
 from skfem.helpers import ddot, div, grad
 
-from physapp.core.errors import Cancelled, SolverError
+from physapp.core.errors import SolverError
 from physapp.core.flow_setup import NavierStokesSetup, VelocityBC
 from physapp.core.mesh import MeshData
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
@@ -130,7 +130,7 @@ class _Problem:
         self._boundary_data()
 
     def _boundary_data(self) -> None:
-        m, ub, mesh, setup = self.m, self.ub, self.mesh, self.setup
+        m, mesh, setup = self.m, self.mesh, self.setup
         values = np.zeros(self.nu_dofs)
         fixed = np.zeros(self.nu_dofs, dtype=bool)
         covered = np.zeros(m.facets.shape[1], dtype=bool)
@@ -458,4 +458,3 @@ def _recirculation(prob: _Problem, ux: np.ndarray, start: tuple[float, float]) -
     return float(x_zero - start[0])
 
 
-__all__ = ["FlowSolution", "solve_navier_stokes", "Cancelled"]
