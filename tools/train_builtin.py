@@ -85,6 +85,9 @@ def model_folder(study_id: str) -> Path:
 MODEL_OPTIONS = {
     "heat-sink": {"pod-gp": {"energy": 0.9999}},
     "thick-cylinder": {"pod-gp": {"trend": "linear", "energy": 0.9999}},
+    # potential flow is linear in (cos alpha, sin alpha) at a fixed shape: an affine trend, and
+    # more modes for the leading-edge suction peak that moves with alpha and camber
+    "airfoil": {"pod-gp": {"trend": "linear", "max_modes": 48}},
 }
 
 
