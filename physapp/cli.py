@@ -137,8 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def parse_sets(items: Sequence[str]) -> dict[str, float]:
+def parse_sets(items: Sequence[str], spec=None) -> dict[str, float]:
+    """NAME=VALUE pairs as floats; the option name of a choice parameter of ``spec`` (a
+    StudySpec) is kept as text for the study to check (e.g. ``--set model=potential``)."""
     values: dict[str, float] = {}
+    choices = {p.name for p in spec.parameters if p.choices} if spec is not None else set()
     for item in items:
         name, sep, text = item.partition("=")
         if not sep or not name.strip():
@@ -146,6 +149,9 @@ def parse_sets(items: Sequence[str]) -> dict[str, float]:
         try:
             values[name.strip()] = float(text)
         except ValueError:
+            if name.strip() in choices:
+                values[name.strip()] = text.strip()
+                continue
             raise PhysappError(f"--set {name.strip()}: '{text}' is not a number.") from None
     return values
 
@@ -159,7 +165,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     if is_part(args):  # physapp solve PART --setup SETUP.json
         return cmd_solve_part(args, _progress_printer(args.quiet))
     study = get_study(args.study)
-    params = study.check(parse_sets(args.set))
+    params = study.check(parse_sets(args.set, study.spec))
     check_output_path(args.out)
     from physapp.core.memory import check_study_solve
 
@@ -197,13 +203,19 @@ def cmd_studies(args: argparse.Namespace) -> int:
         print(json.dumps({"studies": [{
             "id": s.id, "title": s.title, "description": s.description,
             "parameters": [{"name": p.name, "label": p.label, "unit": p.unit, "min": p.lower,
-                            "max": p.upper, "default": p.default} for p in s.parameters],
+                            "max": p.upper, "default": p.default,
+                            **({"choices": list(p.choices)} if p.choices else {})}
+                           for p in s.parameters],
         } for s in studies]}, indent=2))
         return EXIT_OK
     for s in studies:
         print(f"{s.id}: {s.title}\n  {s.description}\n  parameters:")
         for p in s.parameters:
             unit = f" {p.unit}" if p.unit else ""
+            if p.choices:  # a choice parameter: --set name=<option>
+                print(f"    {p.name:<16} {p.label:<20} default {p.choice(p.default):<10} "
+                      f"choices {' | '.join(p.choices)}")
+                continue
             print(f"    {p.name:<16} {p.label:<20} default {p.default:<10g} "
                   f"range [{p.lower:g}, {p.upper:g}]{unit}")
     return EXIT_OK

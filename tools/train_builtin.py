@@ -13,6 +13,10 @@ manifest entry points the app to it; e.g. the example plugin's shipped model:
 
     nice -n 10 .venv/bin/python tools/train_builtin.py --studies pressure_vessel/vessel --samples 40
 
+The flow studies (not in the default list; ~N minutes on 2 cores):
+
+    .venv/bin/python tools/train_builtin.py --studies cylinder-in-channel,airfoil,lid-driven-cavity
+
 The sweeps are resumable: with --keep-data the HDF5 data sets are kept there and a rerun only
 solves what is missing.
 """
@@ -39,11 +43,25 @@ DESIGN_BOUNDS = {
                        "pressure": (10e6, 300e6), "youngs_modulus": (70e9, 250e9)},
     "pressure_vessel/vessel": {"radius": (0.3, 0.8), "thickness": (0.04, 0.1),
                                "length": (1.0, 5.0), "pressure": (1e6, 20e6)},
+    # flow: steady, attached, well inside the sliders' ranges
+    "cylinder-in-channel": {"mean_speed": (0.05, 0.3), "diameter": (0.07, 0.13),
+                            "y_position": (0.17, 0.23)},
+    "airfoil": {"camber": (0.0, 0.05), "camber_position": (0.3, 0.6),
+                "thickness": (0.08, 0.16), "alpha": (-4.0, 8.0)},
+    "lid-driven-cavity": {"reynolds": (10.0, 400.0), "aspect_ratio": (0.7, 1.5),
+                          "lid_speed": (0.5, 2.0)},
 }
 #: what a sweep varies and holds fixed when not every design parameter should vary (the shipped
 #: plugin model stays small: a coarser wall mesh, material fixed)
-VARY = {"pressure_vessel/vessel": ("radius", "thickness", "length", "pressure")}
-FIXED = {"pressure_vessel/vessel": {"mesh_size": 0.02}}
+VARY = {"pressure_vessel/vessel": ("radius", "thickness", "length", "pressure"),
+        "airfoil": ("camber", "camber_position", "thickness", "alpha")}
+#: the flow models are trained on the potential model of the airfoil, and on coarser meshes
+#: with vertex output (order 1: a quarter of the nodes) so the three stay within ~3 MB
+FIXED = {"pressure_vessel/vessel": {"mesh_size": 0.02},
+         "cylinder-in-channel": {"mesh_size": 0.05}, "airfoil": {"model": 0, "mesh_size": 0.03},
+         "lid-driven-cavity": {"mesh_size": 0.05}}
+ORDER = {"cylinder-in-channel": 1, "airfoil": 1, "lid-driven-cavity": 1}
+FLOW_STUDIES = ("cylinder-in-channel", "airfoil", "lid-driven-cavity")
 
 
 def model_folder(study_id: str) -> Path:
@@ -67,7 +85,38 @@ def model_folder(study_id: str) -> Path:
 MODEL_OPTIONS = {
     "heat-sink": {"pod-gp": {"energy": 0.9999}},
     "thick-cylinder": {"pod-gp": {"trend": "linear", "energy": 0.9999}},
+    # potential flow is linear in (cos alpha, sin alpha) at a fixed shape: an affine trend, and
+    # more modes for the leading-edge suction peak that moves with alpha and camber
+    "airfoil": {"pod-gp": {"trend": "linear", "max_modes": 48}},
 }
+
+
+#: key quantities whose held-out error is estimated (a GP on the quantity over the same split)
+KEY_QUANTITY_ERRORS = {"cylinder-in-channel": ("cd", "cl", "pressure_drop"),
+                       "airfoil": ("cl",), "lid-driven-cavity": ("vortex_x", "vortex_y",
+                                                                 "vortex_psi")}
+
+
+def key_quantity_errors(data, names) -> dict[str, float]:
+    """Held-out relative L2 error of a GP (the models' own) fitted to each key quantity on the
+    training samples: how well the design parameters determine it with this many samples."""
+    import numpy as np
+    import torch
+
+    from physapp.surrogates.gp import BatchedGP
+
+    train, test = ~data.is_test, data.is_test
+    lo, hi = data.bounds.T
+    x = torch.tensor((data.X - lo) / (hi - lo))
+    out = {}
+    for name in names:
+        y = np.asarray(data.key_quantities.get(name, []), dtype=float)
+        if len(y) != len(x) or not test.any():
+            continue
+        gp = BatchedGP.fit(x[train], torch.tensor(y[train])[:, None])
+        pred = gp.predict(x[test])[0][:, 0].detach().numpy()
+        out[name] = float(np.linalg.norm(pred - y[test]) / max(np.linalg.norm(y[test]), 1e-300))
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             ds = Dataset.create(path, study_id, args.samples, "lhs", 0, 0.2,
                                 vary=VARY.get(study_id), fixed=FIXED.get(study_id),
-                                order=args.order, bounds=DESIGN_BOUNDS.get(study_id))
+                                order=ORDER.get(study_id, args.order),
+                                bounds=DESIGN_BOUNDS.get(study_id))
             for note in ds.notes:
                 print(f"  note: {note}")
         summary = run_sweep(ds, args.workers, progress=lambda f, m, s=study_id: print(
@@ -106,11 +156,17 @@ def main(argv: list[str] | None = None) -> int:
         for kind in args.kinds.split(","):
             model = train_surrogate(kind, data, device="cpu",
                                     **MODEL_OPTIONS.get(study_id, {}).get(kind, {}))
+            if study_id in KEY_QUANTITY_ERRORS:
+                model.metrics["key_quantities"] = key_quantity_errors(
+                    data, KEY_QUANTITY_ERRORS[study_id])
+                print(f"  {study_id} key quantities, held-out (GP): "
+                      f"{ {k: round(v, 4) for k, v in model.metrics['key_quantities'].items()} }")
             target = model_folder(study_id) / f"{kind}.pt"
             target.parent.mkdir(parents=True, exist_ok=True)
             save_surrogate(model, target)
             errs = {k: round(v["rel_l2"], 4) for k, v in model.metrics.get("fields", {}).items()
-                    if k in ("displacement", "von_mises", "temperature", "sigma_hoop")}
+                    if k in ("displacement", "von_mises", "temperature", "sigma_hoop", "velocity",
+                             "pressure")}
             if "coverage95" in model.metrics:
                 errs["coverage95"] = round(model.metrics["coverage95"], 3)
             print(f"  {study_id} {kind}: {target.stat().st_size / 1e6:.1f} MB, held-out {errs}")

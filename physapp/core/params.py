@@ -25,6 +25,9 @@ class ParameterSpec:
     display_unit : unit of the displayed value (``unit`` scaled by ``scale``).
     discretization : True for numerical settings (element size) rather than design variables:
         design-of-experiments sweeps hold them fixed and surrogates do not take them as inputs.
+    choices : names of the options of a choice parameter (e.g. a physical model); its value is
+        the option's index (a float, like every parameter; lower = 0, upper = number - 1) and
+        :meth:`validate` also accepts the option's name.
     """
 
     name: str
@@ -38,8 +41,11 @@ class ParameterSpec:
     display_unit: str = ""
     description: str = ""
     discretization: bool = False
+    choices: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        if self.choices and (self.lower, self.upper) != (0, len(self.choices) - 1):
+            raise ValueError(f"{self.name}: a choice parameter spans 0 .. number of choices - 1")
         if not self.lower < self.upper:
             raise ValueError(f"{self.name}: lower bound must be below upper bound")
         if not self.lower <= self.default <= self.upper:
@@ -51,6 +57,8 @@ class ParameterSpec:
 
     def validate(self, value: float) -> float:
         """Return ``value`` as float or raise :class:`ParameterError` with the allowed range."""
+        if self.choices:
+            return self._validate_choice(value)
         try:
             value = float(value)
         except (TypeError, ValueError):
@@ -63,6 +71,22 @@ class ParameterSpec:
                 f"[{self.lower:g}, {self.upper:g}] {self.unit}."
             )
         return value
+
+    def choice(self, value: float) -> str:
+        """The name of the option a choice parameter's value selects."""
+        return self.choices[int(round(self._validate_choice(value)))]
+
+    def _validate_choice(self, value) -> float:
+        if isinstance(value, str) and value.strip() in self.choices:
+            return float(self.choices.index(value.strip()))
+        try:
+            index = float(value)
+        except (TypeError, ValueError):
+            index = math.nan
+        if not (math.isfinite(index) and index == int(index) and 0 <= index < len(self.choices)):
+            options = ", ".join(f"{c} ({i})" for i, c in enumerate(self.choices))
+            raise ParameterError(f"{self.label} ({self.name}) = '{value}' is not one of: {options}.")
+        return index
 
 
 def validate_params(

@@ -72,6 +72,7 @@ class ReferenceSolver:
         sol = solve(mesh, setup, order=self.order, progress=sub, cancel=cancel)
         kind = str(contribution.data.get("physics", contribution.id))
         fields = sol.fields
+        warnings = warnings + list(sol.stats.get("warnings", []))  # the solver's own (flow)
         p1_error = None
         if self.order == 1 and self.check_p1 and kind == "elasticity" and "displacement" in fields:
             p1_error, text = _check_p1(mesh, setup, sol, solve, cancel)
@@ -80,15 +81,17 @@ class ReferenceSolver:
         if not all(np.all(np.isfinite(v)) for v in fields.values()):
             raise SolverError("The solution contains NaN or infinite values; check the inputs.")
         kq = _key_quantities(fields, sol.stats)
+        kq.update(sol.stats.get("key_quantities", {}))  # solver-computed (flow: cd, cl, ...)
         if hasattr(study, "derived_quantities"):
             kq.update(study.derived_quantities(values, kq))
         meta = dict(sol.stats, t_mesh=t_mesh, t_total=time.perf_counter() - t0, params=values,
                     study=study.spec.id, physics=kind, analysis=setup.analysis,
                     mesh_note=split_note, warnings=warnings, p1_error_estimate=p1_error,
                     key_quantities=kq,
-                    key_units={k: KEY_UNITS.get(k, "W" if k.startswith("heat_rate") else "")
-                               for k in kq})
-        units = {name: field_unit(name) for name in fields}
+                    key_units={k: sol.stats.get("key_units", {}).get(k, KEY_UNITS.get(
+                        k, "W" if k.startswith("heat_rate") else "")) for k in kq})
+        units = {name: sol.stats.get("field_units", {}).get(name, field_unit(name))
+                 for name in fields}
         return FieldResult(sol.out_mesh, fields, f"solver:{kind}", meta, units)
 
 

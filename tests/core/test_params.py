@@ -40,3 +40,15 @@ def test_meshdata_is_frozen_and_pickles():
     np.testing.assert_allclose(back.scalar("u[1]"), 1.0)
     with pytest.raises(ValueError, match="3 points"):
         FieldResult(mesh, {"bad": np.zeros(4)}, "test")
+
+
+def test_choice_parameter_takes_names_or_indices():
+    p = ParameterSpec("model", "Model", "", 0, 1, 0, choices=("potential", "navier-stokes"))
+    assert p.validate("navier-stokes") == 1.0 and p.validate(0) == 0.0 and p.validate("1") == 1.0
+    assert p.choice(1.0) == "navier-stokes"
+    with pytest.raises(ParameterError, match=r"not one of: potential \(0\), navier-stokes \(1\)"):
+        p.validate("euler")
+    with pytest.raises(ParameterError, match="not one of"):
+        p.validate(0.5)
+    with pytest.raises(ValueError):
+        ParameterSpec("m", "M", "", 0, 2, 0, choices=("a", "b"))
