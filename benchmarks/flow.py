@@ -61,7 +61,7 @@ def surrogates() -> None:
     print(f"{'surrogate':<22} {'MB':>5} {'train/test':>10} {'velocity':>9} {'pressure':>9} "
           f"{'median ms':>9}")
     for study_id in ("cylinder-in-channel", "airfoil", "lid-driven-cavity"):
-        path = ROOT / "resources" / "surrogates" / study_id / "pod-gp.pt"
+        path = ROOT / "physapp" / "resources" / "surrogates" / study_id / "pod-gp.pt"
         if not path.exists():
             print(f"{study_id:<22} (not shipped)")
             continue

@@ -14,7 +14,7 @@ FLOW = ("cylinder-in-channel", "airfoil", "lid-driven-cavity")
 
 @pytest.mark.parametrize("study_id", FLOW)
 def test_shipped_flow_surrogate_predicts_the_fields(study_id):
-    path = ROOT / "resources" / "surrogates" / study_id / "pod-gp.pt"
+    path = ROOT / "physapp" / "resources" / "surrogates" / study_id / "pod-gp.pt"
     if not path.exists():
         pytest.skip(f"no shipped surrogate for {study_id}")
     from physapp.surrogates.storage import load_surrogate
