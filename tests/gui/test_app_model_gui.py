@@ -150,3 +150,4 @@ def test_a_session_is_saved_from_the_model(window, tmp_path):
     expected = window.app.to_dict()
     assert {k: expected[k] for k in ("study", "params", "surrogate")} == \
         {k: data[k] for k in ("study", "params", "surrogate")}
+
