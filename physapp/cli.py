@@ -103,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--file", default=None, metavar="FILE",
                        help="mesh or CAD file to open as an imported part (Gmsh, VTU, Abaqus, "
                        "STEP, IGES, STL, ...; `physapp info FILE` shows what is read)")
+    gui.add_argument("--screenshot", default=None, metavar="PNG",
+                     help="save a PNG of the window once the first field is shown (or the "
+                     "gallery is drawn), then quit: for documentation and smoke tests")
 
     solve = sub.add_parser(
         "solve", help="solve a study with the reference solver and write the fields",
@@ -223,13 +226,42 @@ def cmd_studies(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_gui(study: str | None, argv: list[str], file: str | None = None) -> int:
+def cmd_gui(study: str | None, argv: list[str], file: str | None = None,
+            screenshot: str | None = None) -> int:
     if file is not None and not os.path.isfile(file):
         print(f"physapp: error: '{file}' is not a file.", file=sys.stderr)
         return EXIT_ERROR
+    problem = gui_preflight()
+    if problem:
+        print(f"physapp: {problem}", file=sys.stderr)
+        return EXIT_ERROR
     from physapp.gui.app import run_gui
 
-    return run_gui(argv, study_id=study, file=file)
+    return run_gui(argv, study_id=study, file=file, screenshot=screenshot)
+
+
+def gui_preflight(env: dict | None = None) -> str:
+    """Why the desktop app cannot start here ("" when it can): no display to open a window on,
+    or a system library Qt/VTK load at start missing. Checked before Qt is imported, which would
+    otherwise abort with a core dump and a long plugin message."""
+    env = os.environ if env is None else env
+    platform = env.get("QT_QPA_PLATFORM", "")
+    if sys.platform.startswith("linux") and platform in ("", "xcb", "wayland") and not (
+            env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")):
+        return ("the desktop app needs a display (X11 or Wayland), and none was found (DISPLAY "
+                "and WAYLAND_DISPLAY are unset). The command line works without one: see "
+                "`physapp --help` (solve, predict, info, export ...).")
+    if sys.platform.startswith("linux") and platform != "offscreen":
+        import ctypes
+
+        for lib, package in (("libGL.so.1", "libgl1"), ("libEGL.so.1", "libegl1")):
+            try:
+                ctypes.CDLL(lib)
+            except OSError:
+                return (f"the desktop app needs the system library {lib} (OpenGL), which is "
+                        f"missing; on Debian/Ubuntu install it with `sudo apt install {package}`. "
+                        "The command line works without it.")
+    return ""
 
 
 def _add_model_parsers(sub: argparse._SubParsersAction) -> None:
@@ -773,7 +805,7 @@ def _run(args: argparse.Namespace) -> int:
             from physapp.cli_export import cmd_export
 
             return cmd_export(args, _progress_printer(args.quiet))
-        return cmd_gui(args.study, [], args.file)
+        return cmd_gui(args.study, [], args.file, screenshot=args.screenshot)
     except Cancelled:
         return _fail(args, EXIT_CANCELLED, "cancelled", "physapp: cancelled")
     except KeyboardInterrupt:
