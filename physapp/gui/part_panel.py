@@ -777,6 +777,7 @@ class PartController(QObject):
         self.opener.opened.connect(self._on_opened)
         self.opener.failed.connect(self._on_failed)
         self.opener.cancelled.connect(self._on_cancelled)
+        self.opener.default_order = lambda: int(window.settings.element_order)
         self.study: ImportedPartStudy | None = None
         self.info: PartInfo | None = None
         self.mesh: MeshData | None = None
@@ -927,11 +928,30 @@ class PartController(QObject):
 
     def _on_opened(self, opened: OpenedPart) -> None:
         pending, self._pending = self._pending, None
+        opts = opened.options
         info = PartInfo(str(Path(opened.path).resolve()), opened.report,
-                        opened.options.length_unit, opened.options.element_size)
+                        opts.length_unit, opts.element_size, int(opts.order or 1),
+                        list(opts.refine or []), float(opts.curvature or 0.0))
         if self.study is not None:
             self._remember()
         mesh, setup, notes = opened.mesh, PartSetup(), []
+        level = "info"
+        if opened.deck is not None:  # a CalculiX/Abaqus deck brings its set-up
+            deck = opened.deck
+            if pending is None and opened.deck_setup is not None:
+                try:
+                    setup = PartSetup.from_dict(opened.deck_setup)
+                except ParameterError as exc:
+                    notes.append(f"The deck's set-up could not be used: {exc}")
+            notes.append(f"Deck: {setup.physics}, {len(setup.supports)} support(s), "
+                         f"{len(setup.loads)} load(s).")
+            if deck.unsupported:
+                level = "warning"
+                notes.append("Unsupported keywords (not applied): " + ", ".join(
+                    f"*{k} (line {v})" for k, v in deck.unsupported.items()) + ".")
+            if deck.ignored:
+                notes.append("Ignored: " + "; ".join(deck.ignored) + ".")
+            notes += list(deck.notes)
         if pending is None and info.path in self._memory:  # opened before: same set-up
             pending = self._memory[info.path]
             notes.append(f"The set-up you made for {Path(info.path).name} is back (supports, "
@@ -951,8 +971,8 @@ class PartController(QObject):
             f"Opened {Path(opened.path).name}: {mesh.n_points:,} nodes, "
             f"{len(mesh.boundaries)} regions", 8000)
         if notes:
-            level = "warning" if any("could not" in n or "left out" in n for n in notes) \
-                else "info"
+            if any("could not" in n or "left out" in n for n in notes):
+                level = "warning"
             self.window.show_message(" ".join(notes), level, "open")
         self.part_opened.emit(info.path)
 
@@ -1374,6 +1394,10 @@ class PartController(QObject):
             "file": self.info.path,
             "length_unit": self.info.length_unit,
             "element_size": self.info.element_size,
+            "order": self.info.order,
+            "refine": copy.deepcopy(self.info.refine),
+            "curvature": self.info.curvature,
+            "selector_regions": copy.deepcopy(self.info.selected),
             "picked_regions": {
                 name: {"facets": np.asarray(r["facets"]).tolist(), "seeds": r["seeds"],
                        "feature_angle": r["feature_angle"]}
@@ -1393,8 +1417,9 @@ class PartController(QObject):
         it is on screen; a file that cannot be read shows the error as any open does)."""
         self.opener.cancel()  # a previous open (or restore) is superseded
         self._pending = copy.deepcopy(dict(state))
-        self.opener.open(state["file"], ImportOptions(state.get("length_unit"),
-                                                      state.get("element_size")))
+        self.opener.open(state["file"], ImportOptions(
+            state.get("length_unit"), state.get("element_size"), int(state.get("order") or 1),
+            list(state.get("refine") or []), float(state.get("curvature") or 0.0)))
 
     def _restored(self, state: dict, mesh: MeshData, info: PartInfo, notes: list[str]):
         facets = BoundaryFacets(mesh)

@@ -45,13 +45,68 @@ def needs_options(path: str | Path) -> bool:
 
 
 # -- jobs for the child process -------------------------------------------------------------------
-def read_part(path: str, unit: str | None, size: float | None, *,
+def read_part(path: str, unit: str | None, size: float | None, order: int = 1,
+              refine=(), curvature: float = 0.0, *,
               progress: ProgressFn = no_progress, cancel: CancelToken = NEVER):
-    """:func:`physapp.io.readers.read_mesh` with positional options (the job runner passes only
-    positional arguments): ``(MeshData, ImportReport)``."""
+    """:func:`physapp.io.readers.read_mesh` (isolated in a child process) with positional options
+    (the job runner passes only positional arguments): ``(MeshData, ImportReport)``.
+
+    ``order`` 2 meshes CAD with curved second-order tetrahedra; ``refine`` is a list of local
+    sizes ``{"regions": [...], "size": m, "growth": r}``; ``curvature`` elements per circle."""
     from physapp.io.readers import read_mesh
 
-    return read_mesh(path, length_unit=unit, size=size, progress=progress, cancel=cancel)
+    return read_mesh(path, length_unit=unit, size=size, order=int(order or 1),
+                     refine=list(refine or ()), curvature=float(curvature or 0.0),
+                     progress=progress, cancel=cancel)
+
+
+def read_deck(path: str, unit: str | None, *, progress: ProgressFn = no_progress,
+              cancel: CancelToken = NEVER):
+    """A CalculiX/Abaqus deck read as a complete set-up: ``(MeshData, ImportReport, set-up dict,
+    DeckReport)``; a deck without a usable set-up (a mesh only) gives ``None`` for the last two
+    and the mesh as :func:`read_part` reads it."""
+    from physapp.io.inp import DeckError, read_inp
+
+    progress(0.0, f"Reading the deck {Path(path).name}")
+    try:
+        mesh, data, deck = read_inp(path, unit or "m")
+    except DeckError as exc:
+        mesh, report = read_part(path, unit, None, progress=progress, cancel=cancel)
+        report.notes.append(f"Deck set-up not usable: {exc}")
+        return mesh, report, None, None
+    from physapp.io.readers import ImportReport
+
+    lo, hi = mesh.bounds()
+    report = ImportReport(str(path), "Abaqus/CalculiX deck", mesh.n_points, mesh.cell_counts(),
+                          mesh.dim, {k: len(v) for k, v in mesh.boundaries.items()},
+                          {k: len(v) for k, v in mesh.subdomains.items()},
+                          (tuple(map(float, lo)), tuple(map(float, hi))), mesh.length_unit)
+    return mesh, report, data, deck
+
+
+def _probe_cad(path: str, self_unit: bool) -> tuple[float, float, float]:
+    """Bounding box of a CAD file with gmsh (runs isolated: a native crash is reported)."""
+    import gmsh
+
+    from physapp.geometry.gmsh_session import gmsh_model
+
+    with gmsh_model("probe"):
+        if self_unit:
+            gmsh.option.setString("Geometry.OCCTargetUnit", "M")
+        gmsh.model.occ.importShapes(str(path))
+        gmsh.model.occ.synchronize()
+        x0, y0, z0, x1, y1, z1 = gmsh.model.getBoundingBox(-1, -1)
+    return x1 - x0, y1 - y0, z1 - z0
+
+
+def _probe_surface(path: str) -> tuple[float, float, float]:
+    import meshio
+
+    pts = np.asarray(meshio.read(path).points, dtype=float)
+    if pts.ndim != 2 or len(pts) == 0:
+        raise ValueError("no points")
+    ext = np.ptp(pts[:, :3], axis=0)
+    return float(ext[0]), float(ext[1]), float(ext[2])
 
 
 def probe_extent(path: str, *, progress: ProgressFn = no_progress,
@@ -59,8 +114,10 @@ def probe_extent(path: str, *, progress: ProgressFn = no_progress,
     """Bounding-box extents of a CAD or surface file before meshing, to propose an element size:
     in metres for STEP/IGES (they carry their unit), in the file's own unit otherwise.
 
-    A file that cannot be read raises the reader's own message (the reader fails at the same
-    step, at once)."""
+    The file is opened in an isolated child process (as :func:`read_mesh` reads), so a native
+    crash of gmsh or meshio on a hostile file is reported, not fatal. A file that cannot be read
+    raises the reader's own message (the reader fails at the same step, at once)."""
+    from physapp.core.isolate import run_isolated
     from physapp.io.readers import read_mesh
 
     p = Path(path)
@@ -69,24 +126,12 @@ def probe_extent(path: str, *, progress: ProgressFn = no_progress,
     progress(0.0, f"Reading the geometry of {p.name}")
     try:
         if p.suffix.lower() in SURFACES:
-            import meshio
-
-            pts = np.asarray(meshio.read(p).points, dtype=float)
-            if pts.ndim != 2 or len(pts) == 0:
-                raise ValueError("no points")
-            ext = np.ptp(pts[:, :3], axis=0)
+            ext = run_isolated(_probe_surface, str(p), timeout=300,
+                               what=f"The reader of '{p.name}'", cancel=cancel)
         else:
-            import gmsh
-
-            from physapp.geometry.gmsh_session import gmsh_model
-
-            with gmsh_model("probe"):
-                if p.suffix.lower() in SELF_UNIT:
-                    gmsh.option.setString("Geometry.OCCTargetUnit", "M")
-                gmsh.model.occ.importShapes(str(p))
-                gmsh.model.occ.synchronize()
-                x0, y0, z0, x1, y1, z1 = gmsh.model.getBoundingBox(-1, -1)
-                ext = np.array([x1 - x0, y1 - y0, z1 - z0])
+            ext = run_isolated(_probe_cad, str(p), p.suffix.lower() in SELF_UNIT, timeout=300,
+                               what=f"The CAD reader of '{p.name}'", cancel=cancel)
+        ext = np.asarray(ext, dtype=float)
     except (Exception, SystemExit):  # noqa: BLE001 - the reader words the problem for the user
         read_mesh(p)
         raise
@@ -112,6 +157,11 @@ class PartInfo:
     report: ImportReport
     length_unit: str | None = None  # as asked at import (None: the reader's default)
     element_size: float | None = None  # m, CAD and surfaces only (None: automatic)
+    order: int = 1  # element order CAD was meshed at (2: curved tetra10)
+    refine: list[dict[str, Any]] = field(default_factory=list)  # local sizes (CAD regions)
+    curvature: float = 0.0  # elements per full circle on curved CAD surfaces (0: off)
+    #: regions made from a typed selector: name -> selector (re-resolved after a remesh)
+    selected: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: regions the user picked: name -> {"facets": (m, k) array, "seeds": [[x, y, z], ...],
     #: "feature_angle": degrees}
     picked: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -1,0 +1,126 @@
+"""The GUI side of issue #15: import options (order, local sizes, curvature), the region list,
+typed selectors, force by magnitude and direction, prescribed displacements, materials and
+sources per region, surrogate training of an imported part, solver warnings and decks.
+
+Fast: the part is read in this process and handed to the window (no reading process), except
+where the reading job itself is tested."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings
+
+from physapp.gui.app import configure_pyvista
+from physapp.gui.main_window import MainWindow
+from physapp.gui.open_file import ImportOptions, ImportOptionsDialog
+from physapp.gui.part_tasks import PartInfo, make_part_study, probe_extent, read_part
+from physapp.io.readers import read_mesh
+from physapp.studies import get_study
+from physapp.studies.imported import PartSetup
+
+pytestmark = pytest.mark.gui
+
+MESHES = Path(__file__).parents[1] / "data" / "meshes"
+BOX = MESHES / "box.msh"  # unit cube; regions front (z=1), back (z=0), top
+
+
+@pytest.fixture(scope="module")
+def box_mesh():
+    return read_mesh(BOX, isolate=False)
+
+
+@pytest.fixture
+def store(tmp_path):
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def win(qtbot, shared_runner, store):
+    configure_pyvista()
+    w = MainWindow(get_study("plate-with-hole"), auto_solve=False, runner=shared_runner,
+                   settings_store=store)
+    qtbot.addWidget(w)
+    w.resize(1280, 800)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.close()
+
+
+def _show_part(w, mesh_report, setup: PartSetup | None = None, path=BOX):
+    mesh, report = mesh_report
+    study = make_part_study(mesh, setup or PartSetup(), PartInfo(str(path), report))
+    w.set_study(study)
+    assert w.parts.active
+    return w.parts.panel
+
+
+def _step(path: Path) -> Path:
+    import gmsh
+
+    from physapp.geometry.gmsh_session import gmsh_model
+
+    with gmsh_model("step"):
+        box = gmsh.model.occ.addBox(0, 0, 0, 40, 20, 10)  # mm
+        hole = gmsh.model.occ.addCylinder(20, 10, 0, 0, 0, 10, 4)
+        gmsh.model.occ.cut([(3, box)], [(3, hole)])
+        gmsh.model.occ.synchronize()
+        gmsh.write(str(path))
+    return path
+
+
+# -- 1. import options ----------------------------------------------------------------------------
+def test_import_dialog_asks_order_local_sizes_and_curvature(qtbot, tmp_path):
+    path = tmp_path / "plate.step"
+    dialog = ImportOptionsDialog(str(path), (0.04, 0.02, 0.01), order=2)
+    qtbot.addWidget(dialog)
+    assert dialog.order_combo.currentData() == 2  # the solve order is P2: curved elements
+    dialog.size_edit.setText("4")  # mm
+    dialog.curvature_spin.setValue(16)
+    dialog.add_refine("face_7", "1", "0.9")
+    dialog._accept()
+    assert dialog.options is None and "growth above 1" in dialog.error_label.text()
+    dialog.refine_table.item(0, 2).setText("1.4")
+    dialog._accept()
+    opts = dialog.options
+    assert opts.order == 2 and opts.curvature == 16 and opts.element_size == pytest.approx(4e-3)
+    assert opts.refine == [{"regions": ["face_7"], "size": pytest.approx(1e-3), "growth": 1.4}]
+    surface = ImportOptionsDialog(str(tmp_path / "part.stl"), (1.0, 1.0, 1.0), order=2)
+    qtbot.addWidget(surface)
+    assert not surface.order_combo.isEnabled()  # surfaces: one size, order 1
+    surface._accept()
+    assert surface.options.order == 1 and surface.options.refine == []
+
+
+def test_reading_job_meshes_cad_curved_and_refined(tmp_path):
+    path = _step(tmp_path / "holed.step")
+    ext = probe_extent(str(path))  # isolated probe, metres for STEP
+    np.testing.assert_allclose(ext, (0.04, 0.02, 0.01), atol=1e-6)  # OCC box tolerance
+    coarse, _ = read_part(str(path), None, 0.008, 1, [], 0.0)
+    hole = next(n for n, v in coarse.boundaries.items() if n.startswith("face_") and np.allclose(
+        np.linalg.norm(coarse.points[np.unique(v)][:, :2] - [0.02, 0.01], axis=1), 0.004,
+        atol=1e-6))
+    fine, _ = read_part(str(path), None, 0.008, 2, [{"regions": [hole], "size": 0.001,
+                                                     "growth": 1.3}], 0.0)
+    assert {b.type for b in fine.cells} == {"tetra10"}
+    # curved: mid-side nodes of the hole lie on the cylinder, not on its chords
+    r = np.linalg.norm(fine.points[np.unique(fine.boundaries[hole])][:, :2] - [0.02, 0.01],
+                       axis=1)
+    np.testing.assert_allclose(r, 0.004, atol=1e-7)
+    # the local size: many more facets on the hole than at the global size
+    assert len(fine.boundaries[hole]) > 4 * len(coarse.boundaries[hole])
+
+
+def test_options_pass_through_the_window_opener(qtbot, win):
+    import dataclasses
+
+    win.apply_settings(dataclasses.replace(win.settings, element_order=2))
+    assert win.parts.opener.default_order() == 2
+    opts = ImportOptions("mm", 0.002, 2, [{"regions": ["face_1"], "size": 0.001,
+                                           "growth": 1.2}], 12.0)
+    assert opts.read_args() == ("mm", 0.002, 2, [{"regions": ["face_1"], "size": 0.001,
+                                                  "growth": 1.2}], 12.0)
