@@ -73,10 +73,13 @@ from physapp.gui.part_tasks import (
     LOAD_KINDS,
     MATERIAL_FIELDS,
     MATERIAL_NAMES,
+    KIND_WORDS,
     UNIT_TO_M,
     BoundaryFacets,
     PartInfo,
     ValueField,
+    allowed_kinds,
+    allowed_text,
     check_name,
     copy_setup,
     describe_item,
@@ -89,6 +92,9 @@ from physapp.gui.part_tasks import (
     new_load,
     parameter_for,
     parse_number,
+    region_rows,
+    region_size_text,
+    regions_for,
     set_value,
     setup_problem,
     solve_part,
@@ -311,6 +317,34 @@ class PartPanel(QWidget):
         bl.addWidget(self.status)
         col.addWidget(bcs)
 
+        regions = QGroupBox("Regions")
+        rl = QVBoxLayout(regions)
+        self.region_filter = QLabel()
+        self.region_filter.setWordWrap(True)
+        self.region_filter.setStyleSheet("color: #505050;")
+        rl.addWidget(self.region_filter)
+        self.region_table = QTableWidget(0, 5)
+        self.region_table.setHorizontalHeaderLabels(["Region", "Kind", "Size", "Centroid",
+                                                     "Normal"])
+        self.region_table.verticalHeader().hide()
+        self.region_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.region_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.region_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        rhead = self.region_table.horizontalHeader()
+        for c in range(5):
+            rhead.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        self.region_table.setMinimumHeight(100)
+        self.region_table.setMaximumHeight(160)
+        self.region_table.setToolTip("Every region of the part (kind, size, centroid, normal of "
+                                     "flat faces); double-click one to use it for the selected "
+                                     "support or load")
+        self.region_table.cellDoubleClicked.connect(self._region_double_clicked)
+        self.region_table.itemSelectionChanged.connect(self._region_row_selected)
+        rl.addWidget(self.region_table)
+        self._region_rows: list[dict] = []
+        self._region_cache: tuple[int, list[dict]] | None = None
+        col.addWidget(regions)
+
         pick = QGroupBox("Pick faces (new region)")
         pg = QGridLayout(pick)
         self.pick_button = QPushButton("Pick faces")
@@ -482,6 +516,7 @@ class PartPanel(QWidget):
         self._clear_editor()
         sel = self.selected()
         self.remove_button.setEnabled(sel is not None)
+        self.refresh_regions()
         if sel is None:
             self.editor.setTitle("Selected: none")
             self.editor.hide()
@@ -531,18 +566,26 @@ class PartPanel(QWidget):
             self.kind_combo.currentIndexChanged.connect(self._kind_chosen)
             g.addWidget(QLabel("Kind"), 0, 0)
             g.addWidget(self.kind_combo, 0, 1, 1, 3)
-        on_region = what == "support" or LOAD_KINDS[setup.physics][item["kind"]][1]
+        key = "support" if what == "support" else item["kind"]
+        ok = allowed_kinds(setup.physics, key)
         g.addWidget(QLabel("Region"), 2, 0)
-        if on_region:
+        if ok != {"none"}:
             self.region_combo = QComboBox()
-            for name in regions:
-                self.region_combo.addItem(f"{name}  ({len(self.ctl.mesh.boundaries[name])} "
-                                          "facets)", name)
+            if "none" in ok:
+                self.region_combo.addItem("whole part", None)
+            kinds = {r["name"]: r for r in self.region_info()}
+            for name in regions_for(self.ctl.mesh, setup.physics, key):
+                r = kinds.get(name)
+                text = name if r is None else (
+                    f"{name}  ({r['kind']}, {region_size_text(r, self.display_unit())})")
+                self.region_combo.addItem(text, name)
             self.region_combo.setCurrentIndex(max(self.region_combo.findData(item.get("region")),
                                                   0))
             self.region_combo.currentIndexChanged.connect(self._region_chosen)
-            self.region_combo.setToolTip("Boundary regions of the mesh; 'Pick faces' below makes "
-                                         "new ones")
+            self.region_combo.setToolTip(
+                f"Regions this {'support' if what == 'support' else 'load'} accepts: "
+                f"{allowed_text(setup.physics, key, self.ctl.mesh.dim)}; 'Pick faces' or a "
+                "selector below makes new ones")
             g.addWidget(self.region_combo, 2, 1, 1, 3)
             self.ctl.highlight(item.get("region"))
         else:
@@ -583,7 +626,10 @@ class PartPanel(QWidget):
 
     def _region_chosen(self) -> None:
         name = self.region_combo.currentData()
-        self._item()["region"] = name
+        if name is None:  # the whole part (a heat source)
+            self._item().pop("region", None)
+        else:
+            self._item()["region"] = name
         what, i = self.selected()
         self._write_row(self._rows.index((what, i)), what, i)
         self.ctl.highlight(name)
@@ -594,7 +640,9 @@ class PartPanel(QWidget):
         setup = self.ctl.setup
         old = setup.loads[i]
         kind = self.kind_combo.currentData()
-        region = old.get("region") or self.ctl.default_region(support=False)
+        region = old.get("region")
+        if region not in regions_for(self.ctl.mesh, setup.physics, kind):
+            region = self.ctl.default_region(support=False, kind=kind)
         setup.loads[i] = new_load(setup.physics, kind, region, self.ctl.mesh.dim)
         setup.parameters = [p for p in setup.parameters
                             if not p["target"].startswith(f"loads.{i}.")]
@@ -603,6 +651,79 @@ class PartPanel(QWidget):
                 del self.input_errors[key]
         self.refresh_table(select=(what, i))
         self.ctl.setup_changed()
+
+    # -- the region list -------------------------------------------------------------------------
+    def display_unit(self) -> str:
+        """The unit lengths are shown in (mm for STEP/IGES, else the file's unit)."""
+        info = self.ctl.info
+        if Path(info.path).suffix.lower() in (".step", ".stp", ".iges", ".igs"):
+            return "mm"
+        return info.report.length_unit if info.report.length_unit in UNIT_TO_M else "m"
+
+    def region_info(self) -> list[dict]:
+        """:func:`~physapp.gui.part_tasks.region_rows` of the current mesh (cached per mesh)."""
+        mesh = self.ctl.mesh
+        if self._region_cache is None or self._region_cache[0] != id(mesh):
+            self._region_cache = (id(mesh), region_rows(mesh))
+        return self._region_cache[1]
+
+    def shown_kinds(self) -> set[str] | None:
+        """Region kinds the selected support or load accepts (None: nothing selected)."""
+        sel = self.selected()
+        if sel is None:
+            return None
+        setup = self.ctl.setup
+        what = "support" if sel[0] == "support" else setup.loads[sel[1]]["kind"]
+        return allowed_kinds(setup.physics, what)
+
+    def refresh_regions(self) -> None:
+        """The region list: every region, or those the selected support or load accepts."""
+        if self.ctl.mesh is None:
+            return
+        ok = self.shown_kinds()
+        rows = [r for r in self.region_info()
+                if not r["name"].startswith("_") and (ok is None or r["use"] in ok)]
+        sel = self.selected()
+        if ok is None:
+            self.region_filter.setText(f"All {len(rows)} regions. Select a support or load to "
+                                       "list those it accepts.")
+        else:
+            what = "support" if sel[0] == "support" else \
+                LOAD_KINDS[self.ctl.setup.physics][self.ctl.setup.loads[sel[1]]["kind"]][0]
+            words = ", ".join(sorted({KIND_WORDS[k] if not (k == "boundary" and
+                                                            self.ctl.mesh.dim == 2) else "edge"
+                                      for k in ok}))
+            self.region_filter.setText(f"{len(rows)} region(s) a <b>{html.escape(what)}</b> "
+                                       f"accepts ({words}); double-click one to use it.")
+        unit = self.display_unit()
+        f = 1.0 / UNIT_TO_M[unit]
+        self._region_rows = rows
+        t = self.region_table
+        t.blockSignals(True)
+        t.setRowCount(len(rows))
+        dim = max(self.ctl.mesh.dim, 2)
+        for i, r in enumerate(rows):
+            cen = ", ".join(f"{v * f:.4g}" for v in r["centroid"][:dim])
+            normal = "" if r["normal"] is None else "(" + ", ".join(
+                f"{v:.3g}" for v in r["normal"][:dim]) + ")"
+            for c, text in enumerate((r["name"], r["kind"], region_size_text(r, unit),
+                                      f"({cen}) {unit}", normal)):
+                t.setItem(i, c, QTableWidgetItem(text))
+        t.blockSignals(False)
+
+    def _region_row_selected(self) -> None:
+        rows = self.region_table.selectionModel().selectedRows()
+        if rows and rows[0].row() < len(self._region_rows) and not self.ctl.pick_mode:
+            self.ctl.highlight(self._region_rows[rows[0].row()]["name"])
+
+    def _region_double_clicked(self, row: int, _col: int) -> None:
+        """Use the region for the selected support or load."""
+        if self.selected() is None or row >= len(self._region_rows):
+            return
+        name = self._region_rows[row]["name"]
+        k = self.region_combo.findData(name)
+        if k >= 0:
+            self.region_combo.setCurrentIndex(k)
 
     # -- values ---------------------------------------------------------------------------------
     def value_edited(self, row: ValueRow) -> None:
@@ -705,7 +826,8 @@ class PartPanel(QWidget):
     def add_load(self) -> None:
         setup = self.ctl.setup
         kind = "pressure" if setup.physics == "elasticity" else "temperature"
-        setup.loads.append(new_load(setup.physics, kind, self.ctl.default_region(support=False),
+        setup.loads.append(new_load(setup.physics, kind,
+                                    self.ctl.default_region(support=False, kind=kind),
                                     self.ctl.mesh.dim))
         self.refresh_table(select=("load", len(setup.loads) - 1))
         self.ctl.setup_changed()
@@ -1033,8 +1155,17 @@ class PartController(QObject):
         self.dock.setWidget(scroll)
         self.window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
 
-    def default_region(self, *, support: bool) -> str:
-        """A region for a new support/load: one not used yet, other than the whole boundary."""
+    def default_region(self, *, support: bool, kind: str = "") -> str | None:
+        """A region for a new support/load (of ``kind``): one it accepts, not used yet, other
+        than the whole boundary (None: the whole part)."""
+        what = "support" if support else kind
+        if what and not support:
+            ok = regions_for(self.mesh, self.setup.physics, what)
+            if "none" in allowed_kinds(self.setup.physics, what) or not ok:
+                return None
+            names = [n for n in ok if n != "boundary"] or ok
+            used = {i.get("region") for i in (*self.setup.supports, *self.setup.loads)}
+            return next((n for n in names if n not in used), names[0])
         names = [n for n in self.mesh.boundaries if n != "boundary"] or list(self.mesh.boundaries)
         used = {i.get("region") for i in (*self.setup.supports, *self.setup.loads)}
         free = [n for n in names if n not in used]

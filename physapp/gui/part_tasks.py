@@ -27,7 +27,13 @@ from physapp.core.materials import MATERIALS, MaterialData, material
 from physapp.core.mesh import MeshData
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
 from physapp.io.readers import CAD, CORNERS, FACETS, LINEAR, SURFACES, UNIT_TO_M, ImportReport
-from physapp.studies.imported import ELASTIC_LOADS, HEAT_LOADS, ImportedPartStudy, PartSetup
+from physapp.studies.imported import (
+    ALLOWED,
+    ELASTIC_LOADS,
+    HEAT_LOADS,
+    ImportedPartStudy,
+    PartSetup,
+)
 
 #: suffixes the File > Open dialog lists (meshio formats physapp reads, CAD, closed surfaces)
 MESH_SUFFIXES = (".msh", ".vtu", ".vtk", ".xdmf", ".xmf", ".inp", ".med", ".nas", ".bdf",
@@ -263,7 +269,7 @@ def material_field(key: str) -> ValueField:
 def new_load(physics: str, kind: str, region: str | None, dim: int = 3) -> dict[str, Any]:
     """A load of ``kind`` with its default values (regionless for body loads)."""
     load: dict[str, Any] = {"kind": kind}
-    if LOAD_KINDS[physics][kind][1]:
+    if LOAD_KINDS[physics][kind][1] or region is not None:  # a source may name a subdomain
         load["region"] = region
     for f in load_fields(physics, kind, dim):
         if f.key.startswith("vector."):
@@ -379,6 +385,71 @@ def check_name(name: str, taken: set[str] | Mapping[str, Any], what: str) -> str
     if name in taken:
         return f"A {what} named '{name}' already exists; choose another name."
     return ""
+
+
+# -- regions: what they are and which a support or load accepts -----------------------------------
+#: the set-up's region kinds (studies.imported.ALLOWED) in words
+KIND_WORDS = {"boundary": "face", "line": "edge", "point": "point", "subdomain": "subdomain",
+              "none": "whole part"}
+
+
+def region_kind(mesh: MeshData, name: str) -> str:
+    """The set-up kind of region ``name``: boundary, line, point or subdomain."""
+    if name in mesh.boundaries:
+        return "boundary"
+    if name in mesh.edges:
+        return "line"
+    if name in mesh.point_sets:
+        return "point"
+    return "subdomain"
+
+
+def region_rows(mesh: MeshData) -> list[dict[str, Any]]:
+    """:func:`physapp.core.regions.describe` rows with their set-up kind (``"use"``)."""
+    from physapp.core.regions import describe
+
+    seen = set()
+    rows = []
+    for r in describe(mesh):
+        if r["name"] in seen:  # a name in two families: the first (as _kind_of resolves it)
+            continue
+        seen.add(r["name"])
+        rows.append({**r, "use": region_kind(mesh, r["name"])})
+    return rows
+
+
+def allowed_kinds(physics: str, what: str) -> set[str]:
+    """Region kinds a support (``what="support"``) or a load kind accepts."""
+    return set(ALLOWED[(physics, what)])
+
+
+def allowed_text(physics: str, what: str, dim: int) -> str:
+    words = {"boundary": "face" if dim == 3 else "edge", "line": "edge", "point": "point",
+             "subdomain": "subdomain", "none": "whole part"}
+    return ", ".join(sorted({words[k] for k in allowed_kinds(physics, what)}))
+
+
+def regions_for(mesh: MeshData, physics: str, what: str) -> list[str]:
+    """Names of the regions a support or load of kind ``what`` may go on."""
+    ok = allowed_kinds(physics, what)
+    names = [*mesh.boundaries, *mesh.edges, *mesh.point_sets, *mesh.subdomains]
+    out = []
+    for n in dict.fromkeys(names):
+        if region_kind(mesh, n) in ok and not n.startswith("_"):
+            out.append(n)
+    return out
+
+
+def region_size_text(row: Mapping[str, Any], unit: str) -> str:
+    """'12.5 mm^2', '40 mm', '3 nodes' in the part's display ``unit``."""
+    if row["kind"] == "point":
+        return f"{row['count']} node{'s' if row['count'] != 1 else ''}"
+    f = 1.0 / UNIT_TO_M[unit]
+    power = 1
+    su = str(row.get("size_unit", ""))
+    if "^" in su:
+        power = int(su.rsplit("^", 1)[1])
+    return f"{row['size'] * f ** power:.4g} {unit}" + (f"^{power}" if power > 1 else "")
 
 
 def copy_setup(setup: PartSetup) -> PartSetup:

@@ -124,3 +124,62 @@ def test_options_pass_through_the_window_opener(qtbot, win):
                                            "growth": 1.2}], 12.0)
     assert opts.read_args() == ("mm", 0.002, 2, [{"regions": ["face_1"], "size": 0.001,
                                                   "growth": 1.2}], 12.0)
+
+
+# -- 2. the region list ---------------------------------------------------------------------------
+def _with_extra_regions(mesh_report):
+    """The cube with a corner point set, an edge (segments along x at y = z = 0) and two
+    subdomains (cells with centroid x < 0.5 and the rest)."""
+    from physapp.core.mesh import MeshData
+    from physapp.core.regions import select, with_region
+
+    mesh, report = mesh_report
+    corner = int(np.argmin(np.linalg.norm(mesh.points, axis=1)))
+    m = MeshData(mesh.points, mesh.cells, mesh.boundaries, {}, mesh.dim, mesh.length_unit,
+                 {}, {"corner": np.array([corner])})
+    m = with_region(m, "bottom_edge", select(m, {"select": "box", "min": [-1, -1e-9, -1e-9],
+                                                  "max": [2, 1e-9, 1e-9], "kind": "edge"}))
+    m = with_region(m, "left_half", select(m, {"select": "box", "min": [-1, -1, -1],
+                                                "max": [0.5, 2, 2], "kind": "subdomain"}))
+    cells = np.arange(m.n_cells)
+    m = MeshData(m.points, m.cells, m.boundaries,
+                 {"left_half": m.subdomains["left_half"],
+                  "right_half": np.setdiff1d(cells, m.subdomains["left_half"])},
+                 m.dim, m.length_unit, m.edges, m.point_sets)
+    return m, report
+
+
+def _names(panel) -> list[str]:
+    return [panel.region_table.item(r, 0).text() for r in range(panel.region_table.rowCount())]
+
+
+def test_region_list_describes_regions_and_filters_by_what_the_load_accepts(qtbot, win,
+                                                                          box_mesh):
+    mesh, report = _with_extra_regions(box_mesh)
+    panel = _show_part(win, (mesh, report))
+    assert set(_names(panel)) == {*mesh.boundaries, "bottom_edge", "corner", "left_half",
+                                  "right_half"}
+    front = _names(panel).index("front")  # z = 1: area 1, centroid (0.5, 0.5, 1), normal +z
+    cells = [panel.region_table.item(front, c).text() for c in range(5)]
+    assert cells[1] == "face" and cells[2] == "1 m^2"
+    assert cells[3] == "(0.5, 0.5, 1) m" and cells[4] == "(0, 0, 1)"
+    edge = _names(panel).index("bottom_edge")
+    assert panel.region_table.item(edge, 2).text() == "1 m"  # its length
+    panel.add_load()  # a pressure: faces only
+    assert set(_names(panel)) == set(mesh.boundaries)
+    assert "Pressure" in panel.region_filter.text()
+    panel.kind_combo.setCurrentIndex(panel.kind_combo.findData("force"))  # faces, edges, points
+    assert set(_names(panel)) == {*mesh.boundaries, "bottom_edge", "corner"}
+    combo = [panel.region_combo.itemData(k) for k in range(panel.region_combo.count())]
+    assert set(combo) == set(_names(panel))
+    row = _names(panel).index("corner")
+    panel._region_double_clicked(row, 0)  # use it
+    assert win.parts.setup.loads[0]["region"] == "corner"
+    panel.add_support()
+    assert set(_names(panel)) == {*mesh.boundaries, "bottom_edge", "corner"}
+    panel.physics_combo.setCurrentIndex(panel.physics_combo.findData("heat"))
+    panel.add_load()
+    panel.kind_combo.setCurrentIndex(panel.kind_combo.findData("source"))
+    assert set(_names(panel)) == {"left_half", "right_half"}
+    combo = [panel.region_combo.itemData(k) for k in range(panel.region_combo.count())]
+    assert combo == [None, "left_half", "right_half"]  # or the whole part
