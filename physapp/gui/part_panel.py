@@ -84,6 +84,7 @@ from physapp.gui.part_tasks import (
     copy_setup,
     describe_item,
     drop_load_parameters,
+    parse_selector,
     get_value,
     load_fields,
     make_part_study,
@@ -341,6 +342,41 @@ class PartPanel(QWidget):
         self.region_table.cellDoubleClicked.connect(self._region_double_clicked)
         self.region_table.itemSelectionChanged.connect(self._region_row_selected)
         rl.addWidget(self.region_table)
+        self.selector_edit = QLineEdit()
+        self.selector_edit.setPlaceholderText('selector, e.g. {"select": "plane", "point": [0, 0, '
+                                              '0], "normal": [0, 0, 1]}')
+        self.selector_edit.setToolTip(
+            "A geometric selector (lengths in m, as in set-up files; docs/setup-format.md):\n"
+            '{"select": "plane", "point": [x, y, z], "normal": [nx, ny, nz], "tol": t}\n'
+            '{"select": "box", "min": [x0, y0, z0], "max": [x1, y1, z1]}\n'
+            '{"select": "cylinder", "point": [...], "axis": [...], "radius": r}\n'
+            '{"select": "sphere", "centre": [...], "radius": r}\n'
+            '{"select": "point", "at": [x, y, z]}\n'
+            'optional "kind": face, edge, point or subdomain; "on": a region; "pieces": n.\n'
+            "It survives remeshing: the region is found again on a new mesh.")
+        self.selector_edit.returnPressed.connect(self._test_selector)
+        self.selector_test_button = QPushButton("Match")
+        self.selector_test_button.setToolTip("Show what the selector matches")
+        self.selector_test_button.clicked.connect(self._test_selector)
+        srow = QHBoxLayout()
+        srow.addWidget(self.selector_edit, 1)
+        srow.addWidget(self.selector_test_button)
+        rl.addLayout(srow)
+        self.selector_report = QLabel()
+        self.selector_report.setWordWrap(True)
+        self.selector_report.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        rl.addWidget(self.selector_report)
+        nrow = QHBoxLayout()
+        self.selector_name = QLineEdit()
+        self.selector_name.setPlaceholderText("name of the new region")
+        self.selector_name.returnPressed.connect(self._create_selector_region)
+        self.selector_create_button = QPushButton("Create region")
+        self.selector_create_button.setToolTip("Add the region the selector matches (it is found "
+                                               "again when the part is remeshed)")
+        self.selector_create_button.clicked.connect(self._create_selector_region)
+        nrow.addWidget(self.selector_name, 1)
+        nrow.addWidget(self.selector_create_button)
+        rl.addLayout(nrow)
         self._region_rows: list[dict] = []
         self._region_cache: tuple[int, list[dict]] | None = None
         col.addWidget(regions)
@@ -710,6 +746,20 @@ class PartPanel(QWidget):
                                       f"({cen}) {unit}", normal)):
                 t.setItem(i, c, QTableWidgetItem(text))
         t.blockSignals(False)
+
+    def _test_selector(self) -> None:
+        sel, message = self.ctl.match_selector(self.selector_edit.text())
+        color = "#080" if sel is not None else "#b00"
+        self.selector_report.setText(f"<span style='color:{color}'>"
+                                     f"{html.escape(message)}</span>")
+
+    def _create_selector_region(self) -> None:
+        error = self.ctl.create_selector_region(self.selector_name.text().strip(),
+                                                self.selector_edit.text())
+        if error:
+            self.selector_report.setText(f"<span style='color:#b00'>{html.escape(error)}</span>")
+        else:
+            self.selector_name.clear()
 
     def _region_row_selected(self) -> None:
         rows = self.region_table.selectionModel().selectedRows()
@@ -1504,6 +1554,48 @@ class PartController(QObject):
             self.highlight(name)
         return ""
 
+    # -- typed selectors ------------------------------------------------------------------------
+    def match_selector(self, text: str):
+        """(Selection or None, the match report or why it failed) of a typed selector."""
+        from physapp.core.regions import select
+
+        if self.mesh is None:
+            return None, "Open a part first."
+        try:
+            spec = parse_selector(text)
+            sel = select(self.mesh, spec)
+        except ParameterError as exc:
+            self.window.viewport.plotter.remove_actor(PICK, render=True)
+            return None, str(exc)
+        if sel.kind == "face" or (sel.kind == "edge" and self.mesh.dim == 2):
+            self._draw(PICK, sel.entities, PICK_COLOR)  # show what it matched
+            self.window.viewport.plotter.render()
+        return sel, sel.report[0].upper() + sel.report[1:] + "."
+
+    def create_selector_region(self, name: str, text: str) -> str:
+        """A new region ``name`` from a typed selector; '' or why it was refused."""
+        from physapp.core.regions import with_region as add_region
+
+        if self.mesh is None:
+            return "Open a part first."
+        taken = {*self.mesh.boundaries, *self.mesh.edges, *self.mesh.point_sets,
+                 *self.mesh.subdomains}
+        problem = check_name(name, taken, "region")
+        if problem:
+            return problem
+        sel, message = self.match_selector(text)
+        if sel is None:
+            return message
+        self.info.selected[name] = parse_selector(text)
+        self.window.viewport.plotter.remove_actor(PICK, render=False)
+        self._set_mesh(add_region(self.mesh, name, sel))
+        self.panel.show_summary()
+        self.panel.refresh_table()
+        self.window.show_message(f"Region '{name}' created: {message}", "info", "region")
+        if not self.pick_mode and name in self.mesh.boundaries:
+            self.highlight(name)
+        return ""
+
     def _set_mesh(self, mesh: MeshData) -> None:
         self.mesh = mesh
         if self._facets is not None:
@@ -1572,9 +1664,22 @@ class PartController(QObject):
             mesh = with_region(mesh, name, rows)
             info.picked[name] = {"facets": rows, "seeds": r.get("seeds", []),
                                  "feature_angle": r.get("feature_angle", 30.0)}
+        for name, spec in (state.get("selector_regions") or {}).items():
+            from physapp.core.regions import select
+            from physapp.core.regions import with_region as add_region
+
+            if name in mesh.boundaries or name in mesh.edges or name in mesh.point_sets:
+                continue
+            try:
+                mesh = add_region(mesh, name, select(mesh, spec))
+            except ParameterError as exc:
+                notes.append(f"The selector region '{name}' could not be restored: {exc}")
+                continue
+            info.selected[name] = dict(spec)
         setup = PartSetup.from_dict(state.get("setup", {}))
         missing = {i.get("region") for i in (*setup.supports, *setup.loads)
-                   if i.get("region") is not None} - set(mesh.boundaries)
+                   if i.get("region") is not None} - {*mesh.boundaries, *mesh.edges,
+                                                      *mesh.point_sets, *mesh.subdomains}
         if missing:
             notes.append(f"Supports and loads on missing regions were left out: "
                          f"{', '.join(sorted(missing))}.")

@@ -452,6 +452,27 @@ def region_size_text(row: Mapping[str, Any], unit: str) -> str:
     return f"{row['size'] * f ** power:.4g} {unit}" + (f"^{power}" if power > 1 else "")
 
 
+def parse_selector(text: str) -> dict[str, Any]:
+    """A typed selector: the JSON object of docs/setup-format.md (the braces may be left out);
+    ParameterError with the reason otherwise."""
+    import json
+
+    text = text.strip()
+    if not text:
+        raise ParameterError('Type a selector, e.g. {"select": "plane", "point": [0, 0, 0], '
+                             '"normal": [0, 0, 1]}.')
+    if not text.startswith("{"):
+        text = "{" + text + "}"
+    try:
+        spec = json.loads(text)
+    except ValueError as exc:
+        raise ParameterError(f"The selector is not valid JSON ({exc.msg} at character "
+                             f"{exc.pos}).") from None
+    if not isinstance(spec, dict):
+        raise ParameterError("A selector is a JSON object.")
+    return spec
+
+
 def copy_setup(setup: PartSetup) -> PartSetup:
     return PartSetup.from_dict(copy.deepcopy(setup.as_dict()))
 

@@ -183,3 +183,42 @@ def test_region_list_describes_regions_and_filters_by_what_the_load_accepts(qtbo
     assert set(_names(panel)) == {"left_half", "right_half"}
     combo = [panel.region_combo.itemData(k) for k in range(panel.region_combo.count())]
     assert combo == [None, "left_half", "right_half"]  # or the whole part
+
+
+# -- 3. typed selectors ---------------------------------------------------------------------------
+def test_typed_selector_reports_its_match_and_makes_a_region_that_survives(qtbot, win,
+                                                                          box_mesh):
+    panel = _show_part(win, box_mesh)
+    mesh = box_mesh[0]
+    on_bottom = np.all(np.isclose(mesh.points[mesh.boundaries["back"]][..., 2], 0.0), axis=-1)
+    panel.selector_edit.setText('"select": "plane", "point": [0, 0, 0], "normal": [0, 0, 1]')
+    panel._test_selector()  # the braces may be left out
+    text = panel.selector_report.text()
+    assert f"matched {int(on_bottom.sum())} facets in 1 piece" in text
+    panel.selector_edit.setText('{"select": "plane", "point": [0, 0, 2], "normal": [0, 0, 1]}')
+    panel._test_selector()
+    assert "matched nothing" in panel.selector_report.text()
+    assert "1 m" in panel.selector_report.text()  # the nearest node is 1 m away
+    panel.selector_name.setText("cut")
+    panel._create_selector_region()
+    assert "matched nothing" in panel.selector_report.text() and "cut" not in win.parts.mesh.boundaries
+    panel.selector_edit.setText('{"select": "box", "min": [-1, -1, -1], "max": [0.5, 2, 0], '
+                                '"kind": "edge"}')
+    panel.selector_name.setText("half_edge")
+    panel._create_selector_region()
+    assert "half_edge" in win.parts.mesh.edges
+    assert "half_edge" in _names(panel) and win.spec.id == "part:box"
+    panel.selector_edit.setText('{"select": "sphere", "centre": [1, 1, 1], "radius": 0.01, '
+                                '"inside": true, "kind": "point"}')
+    panel.selector_name.setText("far_corner")
+    panel._create_selector_region()
+    assert np.allclose(win.parts.mesh.points[win.parts.mesh.point_sets["far_corner"]], 1.0)
+    # a support on the selector region is saved with the session and comes back on a new mesh
+    panel.add_support()
+    panel.region_combo.setCurrentIndex(panel.region_combo.findData("far_corner"))
+    state = json.loads(json.dumps(win.parts.part_state()))
+    assert set(state["selector_regions"]) == {"half_edge", "far_corner"}
+    info = PartInfo(str(BOX), box_mesh[1])
+    mesh2, setup2, notes = win.parts._restored(state, mesh, info, [])
+    assert not notes and "far_corner" in mesh2.point_sets and "half_edge" in mesh2.edges
+    assert setup2.supports[0]["region"] == "far_corner"
