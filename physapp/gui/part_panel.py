@@ -73,6 +73,8 @@ from physapp.gui.part_tasks import (
     LOAD_KINDS,
     MATERIAL_FIELDS,
     MATERIAL_NAMES,
+    REGION_MATERIAL_KEYS,
+    DISPLACEMENT_SCALE,
     KIND_WORDS,
     UNIT_TO_M,
     BoundaryFacets,
@@ -84,6 +86,8 @@ from physapp.gui.part_tasks import (
     copy_setup,
     describe_item,
     drop_load_parameters,
+    force_as_magnitude,
+    force_as_vector,
     parse_selector,
     get_value,
     load_fields,
@@ -280,6 +284,10 @@ class PartPanel(QWidget):
         self.material_grid = QGridLayout(self.material_box)
         self.material_grid.setContentsMargins(0, 0, 0, 0)
         form.addRow(self.material_box)
+        self.region_material_box = QGroupBox("Material per subdomain (empty: the part's)")
+        self.region_material_grid = QGridLayout(self.region_material_box)
+        self.region_material_edits: dict[tuple[str, str], QLineEdit] = {}
+        form.addRow(self.region_material_box)
         col.addWidget(phys)
 
         bcs = QGroupBox("Supports and loads")
@@ -470,6 +478,76 @@ class PartPanel(QWidget):
             row = ValueRow(self.material_grid, i, f, f"material.{f.key}", self)
             self.material_rows.append(row)
         self.show_material_values()
+        self.refresh_region_materials()
+
+    def refresh_region_materials(self) -> None:
+        """One row per subdomain: its own stiffness or conductivity (empty: the part's)."""
+        grid = self.region_material_grid
+        while grid.count():
+            w = grid.takeAt(0).widget()
+            if w is not None:
+                w.hide()
+                w.deleteLater()
+        self.region_material_edits = {}
+        setup, mesh = self.ctl.setup, self.ctl.mesh
+        names = [n for n in mesh.subdomains if not n.startswith("_")]
+        self.region_material_box.setVisible(bool(names))
+        keys = REGION_MATERIAL_KEYS[setup.physics]
+        fields = [material_field(k) for k in keys]
+        for c, f in enumerate(fields):
+            head = QLabel(f"{f.label.split(' ')[-1]} ({f.shown_unit})")
+            head.setToolTip(f.label)
+            grid.addWidget(head, 0, 1 + c)
+        try:
+            base = material_values(setup)
+        except ParameterError:
+            base = None
+        for r, name in enumerate(names, 1):
+            grid.addWidget(QLabel(name), r, 0)
+            own = setup.regions.get(name, {})
+            for c, f in enumerate(fields):
+                edit = QLineEdit()
+                edit.setAlignment(Qt.AlignmentFlag.AlignRight)
+                if base is not None:
+                    edit.setPlaceholderText(_fmt(getattr(base, f.key) * f.scale))
+                target = f"regions.{name}.{f.key}"
+                err = self.input_errors.get(target)
+                if err:
+                    edit.setText(err[1])
+                    _set_invalid(edit, err[0])
+                elif f.key in own:
+                    edit.setText(_fmt(float(own[f.key]) * f.scale))
+                edit.editingFinished.connect(
+                    lambda name=name, f=f, e=edit: self._region_material_edited(name, f, e))
+                grid.addWidget(edit, r, 1 + c)
+                self.region_material_edits[(name, f.key)] = edit
+
+    def _region_material_edited(self, name: str, f: ValueField, edit: QLineEdit) -> None:
+        setup = self.ctl.setup
+        target = f"regions.{name}.{f.key}"
+        text = edit.text().strip()
+        own = dict(setup.regions.get(name, {}))
+        if not text:
+            own.pop(f.key, None)
+            self.input_errors.pop(target, None)
+            _set_invalid(edit, "")
+        else:
+            try:
+                value = parse_number(text) / f.scale
+            except ValueError:
+                message = f"{f.label} of '{name}': '{text}' is not a number."
+                self.input_errors[target] = (message, text)
+                _set_invalid(edit, message)
+                self.ctl.setup_changed()
+                return
+            self.input_errors.pop(target, None)
+            _set_invalid(edit, "")
+            own[f.key] = value
+        if own:
+            setup.regions[name] = own
+        else:
+            setup.regions.pop(name, None)
+        self.ctl.setup_changed()
 
     def show_material_values(self) -> None:
         setup = self.ctl.setup
@@ -588,6 +666,26 @@ class PartPanel(QWidget):
                 self.component_checks.append(check)
             box.setVisible(kind == "components")
             g.addWidget(box, 1, 1, 1, 3)
+            # prescribed displacements of the fixed components (0: held in place)
+            values = dict(zip(comps, item.get("values") or [0.0] * len(comps), strict=False))
+            self.displacement_edits = {}
+            if kind != "symmetry":
+                for k, c in enumerate(comps):
+                    label = QLabel(f"u{'xyz'[c]}")
+                    edit = QLineEdit()
+                    edit.setAlignment(Qt.AlignmentFlag.AlignRight)
+                    edit.setToolTip(f"Prescribed displacement u{'xyz'[c]} of the region "
+                                    "(0: held in place)")
+                    target = f"supports.{i}.values.{c}"
+                    err = self.input_errors.get(target)
+                    edit.setText(err[1] if err else _fmt(values.get(c, 0.0) * DISPLACEMENT_SCALE))
+                    _set_invalid(edit, err[0] if err else "")
+                    edit.editingFinished.connect(
+                        lambda c=c, e=edit: self._displacement_edited(c, e))
+                    g.addWidget(label, 10 + k, 0)
+                    g.addWidget(edit, 10 + k, 1)
+                    g.addWidget(QLabel("mm"), 10 + k, 2)
+                    self.displacement_edits[c] = edit
             if kind == "symmetry":
                 note = QLabel("The region must be flat and normal to x, y or z.")
                 note.setStyleSheet("color: #505050;")
@@ -628,8 +726,23 @@ class PartPanel(QWidget):
             g.addWidget(QLabel("acts on the whole part"), 2, 1, 1, 3)
             self.ctl.highlight(None)
         if what == "load":
-            for k, f in enumerate(load_fields(setup.physics, item["kind"], self.ctl.mesh.dim)):
-                row = ValueRow(g, 3 + k, f, f"loads.{i}.{f.key}", self)
+            first = 3
+            if item["kind"] == "force":
+                self.force_form = QComboBox()
+                self.force_form.addItem("Components", "vector")
+                self.force_form.addItem("Magnitude and direction", "magnitude")
+                self.force_form.setCurrentIndex(1 if "magnitude" in item else 0)
+                self.force_form.setToolTip("A magnitude and a direction: the magnitude can be "
+                                           "a slider (and a surrogate input)")
+                self.force_form.currentIndexChanged.connect(self._force_form_chosen)
+                g.addWidget(QLabel("Given as"), 3, 0)
+                g.addWidget(self.force_form, 3, 1, 1, 3)
+                first = 4
+            for k, f in enumerate(load_fields(setup.physics, item["kind"], self.ctl.mesh.dim,
+                                              item)):
+                row = ValueRow(g, first + k, f, f"loads.{i}.{f.key}", self)
+                if f.key.startswith("direction."):  # a direction is not a slider
+                    row.slider_button.hide()
                 row.show(get_value(item, f.key), editable=True,
                          param=parameter_for(setup, row.target))
                 self._show_error(row)
@@ -643,9 +756,14 @@ class PartPanel(QWidget):
         item = self._item()
         kind = self.support_type.currentData()
         item.pop("symmetry", None)
+        item.pop("values", None)
+        i = self.selected()[1]
+        for key in [k for k in self.input_errors if k.startswith(f"supports.{i}.")]:
+            del self.input_errors[key]
         if kind == "symmetry":
             item["symmetry"] = True
             item["components"] = []
+            item.pop("values", None)
         elif kind == "fixed":
             item["components"] = list(range(self.ctl.mesh.dim))
         else:
@@ -655,8 +773,40 @@ class PartPanel(QWidget):
 
     def _components_toggled(self) -> None:
         comps = [c for c, check in enumerate(self.component_checks) if check.isChecked()]
-        self._item()["components"] = comps
+        item = self._item()
+        old = dict(zip(item.get("components", ()), item.get("values") or (), strict=False))
+        item["components"] = comps
+        if any(old.values()):
+            item["values"] = [float(old.get(c, 0.0)) for c in comps]
+        else:
+            item.pop("values", None)
         what, i = self.selected()
+        self.refresh_table(select=(what, i))  # the displacement rows follow the components
+        self.ctl.setup_changed()
+
+    def _displacement_edited(self, component: int, edit: QLineEdit) -> None:
+        """A prescribed displacement typed (mm); all zero: the support holds the region."""
+        what, i = self.selected()
+        target = f"supports.{i}.values.{component}"
+        text = edit.text()
+        try:
+            value = parse_number(text) / DISPLACEMENT_SCALE
+        except ValueError:
+            message = f"Support {i + 1} u{'xyz'[component]}: '{text}' is not a number."
+            self.input_errors[target] = (message, text)
+            _set_invalid(edit, message)
+            self.ctl.setup_changed()
+            return
+        self.input_errors.pop(target, None)
+        _set_invalid(edit, "")
+        item = self._item()
+        comps = list(item.get("components", ()))
+        values = list(item.get("values") or [0.0] * len(comps))
+        values[comps.index(component)] = value
+        if any(values):
+            item["values"] = values
+        else:
+            item.pop("values", None)
         self._write_row(self._rows.index((what, i)), what, i)
         self.ctl.setup_changed()
 
@@ -669,6 +819,22 @@ class PartPanel(QWidget):
         what, i = self.selected()
         self._write_row(self._rows.index((what, i)), what, i)
         self.ctl.highlight(name)
+        self.ctl.setup_changed()
+
+    def _force_form_chosen(self) -> None:
+        """Components <-> magnitude and direction (the same force; its sliders are dropped)."""
+        what, i = self.selected()
+        setup = self.ctl.setup
+        load = setup.loads[i]
+        if self.force_form.currentData() == "magnitude":
+            force_as_magnitude(load, self.ctl.mesh.dim)
+        else:
+            force_as_vector(load, self.ctl.mesh.dim)
+        setup.parameters = [p for p in setup.parameters
+                            if not p["target"].startswith(f"loads.{i}.")]
+        for key in [k for k in self.input_errors if k.startswith(f"loads.{i}.")]:
+            del self.input_errors[key]
+        self.refresh_table(select=(what, i))
         self.ctl.setup_changed()
 
     def _kind_chosen(self) -> None:
@@ -863,6 +1029,7 @@ class PartPanel(QWidget):
         for key in [k for k in self.input_errors if k.startswith("material.")]:
             del self.input_errors[key]
         self.show_material_values()
+        self.refresh_region_materials()  # the part's values are the placeholders
         self.ctl.setup_changed()
 
     # -- adding and removing --------------------------------------------------------------------
@@ -890,6 +1057,8 @@ class PartPanel(QWidget):
         setup = self.ctl.setup
         if what == "support":
             del setup.supports[i]
+            self.input_errors = {k: v for k, v in self.input_errors.items()
+                                 if not k.startswith("supports.")}
         else:
             del setup.loads[i]
             drop_load_parameters(setup, i)
@@ -1701,9 +1870,9 @@ def _field_of(setup: PartSetup, target: str) -> ValueField:
     parts = target.split(".")
     if parts[0] == "material":
         return material_field(parts[1])
-    kind = setup.loads[int(parts[1])]["kind"]
+    item = setup.loads[int(parts[1])]
     key = ".".join(parts[2:])
-    return next(f for f in LOAD_KINDS[setup.physics][kind][2] if f.key == key)
+    return next(f for f in load_fields(setup.physics, item["kind"], 3, item) if f.key == key)
 
 
 def _local_files(mime) -> list[str]:

@@ -251,11 +251,48 @@ MATERIAL_FIELDS: dict[str, tuple[ValueField, ...]] = {
     "heat": (_f("conductivity", "Conductivity k", "W/(m K)", 60.5),),
 }
 MATERIAL_NAMES = (*MATERIALS, "custom")
+#: properties a subdomain may override (PartSetup.regions; one density for the whole part)
+REGION_MATERIAL_KEYS = {"elasticity": ("youngs_modulus", "poissons_ratio"),
+                        "heat": ("conductivity",)}
 
 
-def load_fields(physics: str, kind: str, dim: int = 3) -> tuple[ValueField, ...]:
+#: a force given as a magnitude (promotable to a slider) and a direction (normalised by the solver)
+FORCE_MAGNITUDE_FIELDS = (_f("magnitude", "|F|", "N", 1000.0),
+                          *(_f(f"direction.{i}", f"direction {'xyz'[i]}", "", d, "\u2013")
+                            for i, d in enumerate((0.0, 0.0, -1.0))))
+#: a prescribed support displacement is shown in mm
+DISPLACEMENT_SCALE = 1e3
+
+
+def load_fields(physics: str, kind: str, dim: int = 3,
+                item: Mapping[str, Any] | None = None) -> tuple[ValueField, ...]:
+    """The numeric entries of a load (a force given by ``magnitude``: magnitude and direction)."""
     fields = LOAD_KINDS[physics][kind][2]
-    return tuple(f for f in fields if not (f.key == "vector.2" and dim < 3))
+    if kind == "force" and item is not None and "magnitude" in item:
+        fields = FORCE_MAGNITUDE_FIELDS
+    return tuple(f for f in fields if not (f.key[-2:] == ".2" and dim < 3))
+
+
+def force_as_magnitude(load: dict[str, Any], dim: int) -> None:
+    """Turn a force's ``vector`` into ``magnitude`` + ``direction`` (the same force)."""
+    v = np.asarray(load.pop("vector", [0.0] * dim), dtype=float)
+    n = float(np.linalg.norm(v))
+    load["magnitude"] = n if n > 0 else 1000.0
+    load["direction"] = [float(x) for x in (v / n if n > 0 else
+                                            np.r_[np.zeros(dim - 1), -1.0])]
+
+
+def force_as_vector(load: dict[str, Any], dim: int) -> None:
+    """Turn ``magnitude`` + ``direction`` back into the force's ``vector`` (the same force)."""
+    from physapp.studies.imported import force_vector
+
+    try:
+        v = force_vector(load)
+    except ParameterError:
+        v = tuple([0.0] * (dim - 1) + [-float(load.get("magnitude", 1000.0))])
+    load.pop("magnitude", None)
+    load.pop("direction", None)
+    load["vector"] = [float(x) for x in v][:dim]
 
 
 def material_field(key: str) -> ValueField:
@@ -280,14 +317,16 @@ def new_load(physics: str, kind: str, region: str | None, dim: int = 3) -> dict[
 
 
 def get_value(item: Mapping[str, Any], key: str) -> float:
-    if key.startswith("vector."):
-        return float(item["vector"][int(key[7:])])
+    name, _, k = key.partition(".")
+    if k:  # vector.<k>, direction.<k>
+        return float(item[name][int(k)])
     return float(item[key])
 
 
 def set_value(item: dict[str, Any], key: str, value: float) -> None:
-    if key.startswith("vector."):
-        item["vector"][int(key[7:])] = float(value)
+    name, _, k = key.partition(".")
+    if k:
+        item[name][int(k)] = float(value)
     else:
         item[key] = float(value)
 
@@ -334,11 +373,19 @@ def describe_item(item: Mapping[str, Any], physics: str, *, support: bool,
         if item.get("symmetry"):
             return "Symmetry", "normal displacement = 0"
         comps = list(item.get("components", ()))
+        values = list(item.get("values", ())) or [0.0] * len(comps)
+        if any(values):
+            return "Displacement", ", ".join(
+                f"u{'xyz'[c]} = {v * DISPLACEMENT_SCALE:.4g} mm" for c, v in zip(
+                    comps, values, strict=False))
         if len(comps) >= dim:
             return "Fixed", "u = 0"
         return "Fixed " + ",".join("xyz"[c] for c in comps), ", ".join(
             f"u{'xyz'[c]} = 0" for c in comps)
     kind = item.get("kind", "")
+    if kind == "force" and "magnitude" in item:
+        d = ", ".join(f"{float(v):.3g}" for v in item.get("direction", ()))
+        return "Force (total)", f"|F| = {float(item['magnitude']):.4g} N along ({d})"
     label, _, fields = LOAD_KINDS[physics].get(kind, (kind, True, ()))
     parts = []
     vec = [f for f in fields if f.key.startswith("vector.")]

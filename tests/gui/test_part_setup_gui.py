@@ -222,3 +222,73 @@ def test_typed_selector_reports_its_match_and_makes_a_region_that_survives(qtbot
     mesh2, setup2, notes = win.parts._restored(state, mesh, info, [])
     assert not notes and "far_corner" in mesh2.point_sets and "half_edge" in mesh2.edges
     assert setup2.supports[0]["region"] == "far_corner"
+
+
+# -- 4. editors -----------------------------------------------------------------------------------
+def _type(edit, text: str) -> None:
+    edit.setText(text)
+    edit.editingFinished.emit()
+
+
+def test_force_by_magnitude_and_direction_with_the_magnitude_as_a_slider(qtbot, win, box_mesh):
+    panel = _show_part(win, box_mesh)
+    panel.add_support()
+    panel.region_combo.setCurrentIndex(panel.region_combo.findData("back"))
+    panel.add_load()
+    panel.kind_combo.setCurrentIndex(panel.kind_combo.findData("force"))
+    panel.region_combo.setCurrentIndex(panel.region_combo.findData("front"))
+    _type(panel.editor_rows[0].edit, "300")  # Fx, as components first
+    panel.force_form.setCurrentIndex(panel.force_form.findData("magnitude"))
+    load = win.parts.setup.loads[0]
+    assert load["magnitude"] == pytest.approx(np.hypot(300, 1000))  # the same force
+    assert [r.field.key for r in panel.editor_rows] == ["magnitude", "direction.0",
+                                                        "direction.1", "direction.2"]
+    assert panel.editor_rows[1].slider_button.isHidden()  # no slider for a direction
+    _type(panel.editor_rows[0].edit, "2000")
+    for row, text in zip(panel.editor_rows[1:], ("0", "3", "-4"), strict=True):
+        _type(row.edit, text)
+    win.parts.promote("loads.0.magnitude", "F", 0.0, 5000.0)
+    assert win.spec.parameter("F").default == 2000.0
+    assert "F" in win.parts.study.field_scaling["displacement"]["powers"]  # exact for surrogates
+    traction = win.parts.study.setup({"F": 1000.0}).tractions[0]
+    np.testing.assert_allclose(traction.vector, (0.0, 600.0, -800.0))  # |F| along (0, .6, -.8)
+    assert traction.total and traction.region == "front"
+    assert "|F| = 2000 N along (0, 3, -4)" in panel.table.item(1, 2).text() or \
+        "slider: F" in panel.table.item(1, 2).text()
+    assert not win.parts.problem
+
+
+def test_prescribed_displacement_and_per_region_materials_and_sources(qtbot, win, box_mesh):
+    mesh, report = _with_extra_regions(box_mesh)
+    panel = _show_part(win, (mesh, report))
+    panel.add_support()
+    panel.region_combo.setCurrentIndex(panel.region_combo.findData("back"))
+    assert set(panel.displacement_edits) == {0, 1, 2}  # fixed: all three held
+    _type(panel.displacement_edits[2], "abc")
+    assert "not a number" in win.parts.problem
+    _type(panel.displacement_edits[2], "0.1")  # mm
+    assert win.parts.setup.supports[0]["values"] == [0.0, 0.0, pytest.approx(1e-4)]
+    assert "uz = 0.1 mm" in panel.table.item(0, 2).text()
+    panel.add_load()  # pressure on a face
+    assert not win.parts.problem
+    support = win.parts.study.setup({}).supports[0]
+    assert support.components == (0, 1, 2) and support.values == pytest.approx((0, 0, 1e-4))
+    assert panel.region_material_box.isVisibleTo(panel)
+    _type(panel.region_material_edits[("left_half", "youngs_modulus")], "70")  # GPa
+    assert win.parts.setup.regions == {"left_half": {"youngs_modulus": pytest.approx(70e9)}}
+    mats = dict(win.parts.study.setup({}).region_materials)
+    assert mats["left_half"].youngs_modulus == pytest.approx(70e9)
+    _type(panel.region_material_edits[("left_half", "youngs_modulus")], "")
+    assert win.parts.setup.regions == {}
+    # heat: a source in one subdomain only, a conductivity per subdomain
+    panel.physics_combo.setCurrentIndex(panel.physics_combo.findData("heat"))
+    panel.add_load()
+    panel.region_combo.setCurrentIndex(panel.region_combo.findData("front"))
+    panel.add_load()
+    panel.kind_combo.setCurrentIndex(panel.kind_combo.findData("source"))
+    panel.region_combo.setCurrentIndex(panel.region_combo.findData("right_half"))
+    _type(panel.region_material_edits[("right_half", "conductivity")], "15")
+    assert not win.parts.problem
+    heat = win.parts.study.setup({})
+    assert heat.region_sources == (("right_half", 1e5),) and heat.source == 0.0
+    assert heat.conductivity["right_half"] == 15.0
