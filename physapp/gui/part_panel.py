@@ -89,6 +89,9 @@ from physapp.gui.part_tasks import (
     force_as_magnitude,
     force_as_vector,
     parse_selector,
+    setup_file_data,
+    setup_file_path,
+    train_problem,
     get_value,
     load_fields,
     make_part_study,
@@ -1418,6 +1421,9 @@ class PartController(QObject):
         w.solve_button.setToolTip(f"Cannot solve yet: {problem}" if problem else
                                   "Solve the part with the reference solver (F5)")
         w.solve_action.setEnabled(not problem)
+        surrogates = getattr(w, "surrogates", None)
+        if surrogates is not None:  # Train surrogate follows the set-up
+            surrogates.update_trainable()
         self._overlay()
         if self.panel is not None:
             self.panel.show_status(problem)
@@ -1722,6 +1728,34 @@ class PartController(QObject):
         if not self.pick_mode:  # while picking, orange is the only colour on the part
             self.highlight(name)
         return ""
+
+    # -- surrogates of the part -----------------------------------------------------------------
+    def train_problem(self) -> str:
+        """Why Run > Train surrogate cannot run on this part ('' when it can)."""
+        if self.study is None or self.info is None:
+            return "open a part first."
+        return train_problem(self.setup, self.info, self.problem)
+
+    def model_study_id(self) -> str:
+        """``part:<file>::<set-up file>``: the id surrogates of this part and set-up carry."""
+        from physapp.studies.imported import PART_ID_SEP
+
+        data = setup_file_data(self.setup, self.info)
+        return f"part:{self.info.path}{PART_ID_SEP}{setup_file_path(data, self.info.path)}"
+
+    def training_study(self) -> ImportedPartStudy:
+        """The part's study under its file-based id, with the set-up saved as that file (the
+        sweep's workers rebuild the study from it: :func:`physapp.studies.get_study`)."""
+        import dataclasses
+        import json
+
+        data = setup_file_data(self.setup, self.info)
+        path = setup_file_path(data, self.info.path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data, indent=2))
+        study = copy.copy(self.study)
+        study.spec = dataclasses.replace(study.spec, id=self.model_study_id())
+        return study
 
     # -- typed selectors ------------------------------------------------------------------------
     def match_selector(self, text: str):

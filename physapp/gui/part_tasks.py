@@ -520,6 +520,61 @@ def parse_selector(text: str) -> dict[str, Any]:
     return spec
 
 
+# -- the set-up as a file (sweeps and surrogates of a part) ----------------------------------------
+def setup_file_data(setup: PartSetup, info: PartInfo) -> dict[str, Any]:
+    """The set-up JSON a sweep's workers read (docs/setup-format.md): regions made from typed
+    selectors are written as their selectors, the meshing options as ``"mesh"``."""
+    data = copy.deepcopy(setup.as_dict())
+    for item in (*data["supports"], *data["loads"]):
+        spec = info.selected.get(item.get("region") or "")
+        if spec is not None:
+            item["select"] = copy.deepcopy(spec)
+    mesh = {"size": info.element_size, "unit": info.length_unit, "refine": info.refine,
+            "curvature": info.curvature}
+    data["mesh"] = {k: v for k, v in mesh.items() if v}
+    return data
+
+
+def user_data_dir() -> Path:
+    """physapp's folder for the user's data (``$XDG_DATA_HOME/physapp``)."""
+    import os
+
+    base = os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")
+    return Path(base) / "physapp"
+
+
+def setup_file_path(data: Mapping[str, Any], part_path: str) -> Path:
+    """Where the set-up of a part is saved for its sweeps: named by its content, so the same
+    part and set-up always give the same study id (and find the surrogates trained for it)."""
+    import hashlib
+    import json
+
+    text = json.dumps({"part": str(part_path), "setup": data}, sort_keys=True)
+    digest = hashlib.sha1(text.encode()).hexdigest()[:12]
+    return user_data_dir() / "part-setups" / f"{Path(part_path).stem}-{digest}.json"
+
+
+def train_problem(setup: PartSetup, info: PartInfo, problem: str) -> str:
+    """Why a surrogate of this part cannot be trained ('' when it can): the sweep's workers
+    rebuild the part from its file and the saved set-up."""
+    if problem:
+        return f"the set-up is not complete ({problem})"
+    if not setup.parameters:
+        return ("promote a load or material value to a slider first (Slider\u2026 in the Part "
+                "set-up panel): a surrogate learns how the result follows the sliders.")
+    if not Path(info.path).is_file():
+        return f"the part file {info.path} is not there any more."
+    if Path(info.path).suffix.lower() == ".inp":
+        return ("a CalculiX/Abaqus deck cannot be swept from the app yet; save the set-up and "
+                "use 'physapp sweep' on a mesh file.")
+    used = {i.get("region") for i in (*setup.supports, *setup.loads)}
+    picked = sorted(used & set(info.picked))
+    if picked:
+        return (f"regions picked by clicking ({', '.join(picked)}) cannot be found again by the "
+                "sweep's workers: make them with a typed selector instead.")
+    return ""
+
+
 def copy_setup(setup: PartSetup) -> PartSetup:
     return PartSetup.from_dict(copy.deepcopy(setup.as_dict()))
 

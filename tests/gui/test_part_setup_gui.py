@@ -292,3 +292,37 @@ def test_prescribed_displacement_and_per_region_materials_and_sources(qtbot, win
     heat = win.parts.study.setup({})
     assert heat.region_sources == (("right_half", 1e5),) and heat.source == 0.0
     assert heat.conductivity["right_half"] == 15.0
+
+
+# -- 5. surrogates of an imported part ------------------------------------------------------------
+def test_train_surrogate_is_offered_for_a_part_with_a_slider(qtbot, win, box_mesh, tmp_path,
+                                                             monkeypatch):
+    from physapp.studies import get_study as resolve
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    panel = _show_part(win, box_mesh)
+    train = win.actions["run.train"]
+    assert not train.isEnabled() and "set-up is not complete" in train.toolTip()
+    panel.add_support()
+    panel.region_combo.setCurrentIndex(panel.region_combo.findData("back"))
+    panel.add_load()
+    panel.region_combo.setCurrentIndex(panel.region_combo.findData("front"))
+    assert not train.isEnabled() and "promote a load" in train.toolTip()
+    assert win.surrogates.open_train_dialog() is None  # says why in the message bar
+    win.parts.promote("loads.0.value", "p", 0.0, 5e6)
+    assert train.isEnabled() and win.surrogates.train_button.isEnabled()
+    dialog = win.surrogates.open_train_dialog()
+    assert dialog is not None
+    sid = dialog.spec.id
+    part, _, setup_file = sid[len("part:"):].rpartition("::")
+    assert Path(part) == BOX and Path(setup_file).is_file()
+    assert Path(setup_file).parent == tmp_path / "data" / "physapp" / "part-setups"
+    assert win.surrogates.model_study_id() == sid  # models trained for it are found again
+    plan = dialog._plan()
+    assert plan.dataset_path.parent == tmp_path / "data" / "physapp" / "datasets"
+    # what the sweep's workers rebuild: the same part, set-up and slider
+    rebuilt = resolve(sid)
+    assert [p.name for p in rebuilt.spec.parameters] == ["p"]
+    assert rebuilt.mesh.n_points == box_mesh[0].n_points
+    assert rebuilt.setup({"p": 2e6}).pressures == win.parts.study.setup({"p": 2e6}).pressures
+    dialog.close()
