@@ -1143,6 +1143,7 @@ class PartController(QObject):
         self.dock: QDockWidget | None = None
         self.recent_menu: QMenu | None = None
         self._last_values: dict[str, float] = {}
+        self.solver_warning = ""  # the last solve's warnings, as shown in the message bar
         #: set-ups of parts opened before in this window, by file: reopening brings them back
         self._memory: dict[str, dict] = {}
         # after each preview: the part's own overlay text
@@ -1590,6 +1591,28 @@ class PartController(QObject):
             return
         if self.highlighted is not None and self.mesh is not None:
             self.highlight(self.highlighted)
+        self.show_solver_warnings()
+
+    def show_solver_warnings(self) -> str:
+        """The solve's warnings in the message bar (a P1 solve on a mesh too coarse for bending
+        gives its estimated error and what to do); returns the text shown ('' when none)."""
+        result = getattr(self.window, "result", None)
+        if not self.active or result is None:
+            return ""
+        meta = result.meta
+        warnings = [str(w) for w in meta.get("warnings", ()) if w]
+        bar = self.window.message_bar
+        if not warnings:
+            bar.clear("solver")
+            self.solver_warning = ""
+            return ""
+        text = " ".join(warnings)
+        err = meta.get("p1_error_estimate")
+        if err is not None and "P1" in text and f"{100 * float(err):.0f} %" not in text:
+            text += f" (estimated P1 error {100 * float(err):.0f} %)"
+        self.solver_warning = text
+        self.window.show_message(text, "warning", "solver")
+        return text
 
     def _slider_moved(self, name: str, value: float) -> None:
         if self.active:

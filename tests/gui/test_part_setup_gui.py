@@ -326,3 +326,78 @@ def test_train_surrogate_is_offered_for_a_part_with_a_slider(qtbot, win, box_mes
     assert rebuilt.mesh.n_points == box_mesh[0].n_points
     assert rebuilt.setup({"p": 2e6}).pressures == win.parts.study.setup({"p": 2e6}).pressures
     dialog.close()
+
+
+# -- 6. decks and solver warnings -----------------------------------------------------------------
+def _beam_deck(path: Path, nx: int = 10) -> Path:
+    """A 10 m x 1 m x 1 m cantilever of nx C3D8 bricks: ROOT clamped, 1 kN down at TIP (spread
+    over its four nodes), steel; plus an *AMPLITUDE physapp does not support."""
+    pts = [(10.0 * i / nx, float(j), float(k)) for k in range(2) for j in range(2)
+           for i in range(nx + 1)]
+
+    def nid(i, j, k):
+        return 1 + i + (nx + 1) * (j + 2 * k)
+
+    lines = ["*HEADING", "cantilever", "*NODE"]
+    lines += [f"{n + 1}, {x:g}, {y:g}, {z:g}" for n, (x, y, z) in enumerate(pts)]
+    lines.append("*ELEMENT, TYPE=C3D8, ELSET=EALL")
+    for i in range(nx):
+        c = [nid(i, 0, 0), nid(i + 1, 0, 0), nid(i + 1, 1, 0), nid(i, 1, 0),
+             nid(i, 0, 1), nid(i + 1, 0, 1), nid(i + 1, 1, 1), nid(i, 1, 1)]
+        lines.append(f"{i + 1}, " + ", ".join(map(str, c)))
+    lines += ["*NSET, NSET=ROOT", ", ".join(str(nid(0, j, k)) for j in (0, 1) for k in (0, 1)),
+              "*NSET, NSET=TIP", ", ".join(str(nid(nx, j, k)) for j in (0, 1) for k in (0, 1)),
+              "*MATERIAL, NAME=STEEL", "*ELASTIC", "200e9, 0.3",
+              "*SOLID SECTION, ELSET=EALL, MATERIAL=STEEL",
+              "*AMPLITUDE, NAME=A1", "0., 0., 1., 1.",
+              "*STEP", "*STATIC", "*BOUNDARY", "ROOT, 1, 3", "*CLOAD", "TIP, 3, -250.",
+              "*NODE PRINT, NSET=TIP", "U", "*END STEP"]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def read_runner(qapp):
+    from physapp.gui.open_file import READER_PRELOAD
+    from physapp.gui.qt_job_runner import QtJobRunner
+
+    runner = QtJobRunner(preload=READER_PRELOAD)
+    runner.warm_up()
+    yield runner
+    runner.shutdown()
+
+
+def test_a_deck_opens_with_its_set_up_and_a_coarse_p1_solve_is_flagged(qtbot, win, read_runner,
+                                                                       tmp_path):
+    import dataclasses
+
+    from tests.gui.conftest import SOLVE_TIMEOUT_MS
+
+    deck = _beam_deck(tmp_path / "cantilever.inp")
+    win.parts.set_read_runner(read_runner)
+    win.open_file(str(deck))
+    qtbot.waitUntil(lambda: win.parts.active and win.spec.id == "part:cantilever",
+                    timeout=30_000)
+    setup = win.parts.setup
+    assert setup.supports == [{"region": "ROOT", "components": [0, 1, 2]}]
+    assert setup.loads[0]["kind"] == "force" and setup.loads[0]["vector"] == [0, 0, -1000.0]
+    assert setup.material_overrides["youngs_modulus"] == 200e9
+    text = win.message_bar.label.text()
+    assert "*AMPLITUDE (line" in text and "Unsupported keywords" in text
+    assert "1 support(s), 1 load(s)" in text
+    assert not win.parts.problem  # ready to solve as the deck says
+    win.apply_settings(dataclasses.replace(win.settings, element_order=1))
+    before = win.solve_count
+    win.solve()
+    qtbot.waitUntil(lambda: win.solve_count > before, timeout=SOLVE_TIMEOUT_MS)
+    meta = win.result.meta
+    # one brick through the depth locks in bending: far below beam theory F L^3 / (3 E I)
+    beam = 1000.0 * 10.0**3 / (3 * 200e9 * (1.0 / 12.0))
+    u1 = float(np.linalg.norm(win.result.point_data["displacement"], axis=1).max())
+    err = meta["p1_error_estimate"]  # |u2 - u1| / u2 with a P2 solve of the same mesh
+    assert u1 < 0.7 * beam and err > 0.3
+    # P2 reaches beam theory (a little above: the four point loads indent the tip corners)
+    assert beam < u1 / (1 - err) < 1.25 * beam
+    shown = win.parts.solver_warning
+    assert "too stiff" in shown and "order 2" in shown
+    assert win.message_bar.label.text() == shown or shown in win.message_bar.label.text()
