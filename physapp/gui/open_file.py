@@ -191,6 +191,7 @@ class ImportOptionsDialog(QDialog):
         self.refine_table.setColumnWidth(1, 70)
         self.refine_table.setColumnWidth(2, 60)
         self.refine_table.setMaximumHeight(110)
+        self.refine_table.horizontalHeader().setStretchLastSection(True)
         self.refine_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.refine_table.setToolTip("Local sizes: CAD regions (face_3, edge_7, point_2 as "
                                      "'physapp info' lists them, comma-separated), their element "
@@ -284,6 +285,8 @@ class ImportOptionsDialog(QDialog):
         else:
             self.size_label.setText("unknown")
         self.size_unit.setText(u)
+        if hasattr(self, "refine_table"):
+            self.refine_table.setHorizontalHeaderLabels(["CAD regions", f"Size ({u})", "Growth"])
         self.size_hint.setText("default: a 20th of the part diagonal"
                                + (f" ({self.default_size:.3g} {u})" if self.extent else ""))
 

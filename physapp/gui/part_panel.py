@@ -338,6 +338,7 @@ class PartPanel(QWidget):
         self.region_table = QTableWidget(0, 5)
         self.region_table.setHorizontalHeaderLabels(["Region", "Kind", "Size", "Centroid",
                                                      "Normal"])
+        self.region_table.setWordWrap(False)
         self.region_table.verticalHeader().hide()
         self.region_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.region_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -346,7 +347,7 @@ class PartPanel(QWidget):
         for c in range(5):
             rhead.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
         self.region_table.setMinimumHeight(100)
-        self.region_table.setMaximumHeight(160)
+        self.region_table.setMaximumHeight(180)
         self.region_table.setToolTip("Every region of the part (kind, size, centroid, normal of "
                                      "flat faces); double-click one to use it for the selected "
                                      "support or load")
@@ -909,11 +910,13 @@ class PartPanel(QWidget):
         dim = max(self.ctl.mesh.dim, 2)
         for i, r in enumerate(rows):
             cen = ", ".join(f"{v * f:.4g}" for v in r["centroid"][:dim])
-            normal = "" if r["normal"] is None else "(" + ", ".join(
-                f"{v:.3g}" for v in r["normal"][:dim]) + ")"
+            normal = "" if r["normal"] is None else ", ".join(
+                f"{v:.3g}" for v in r["normal"][:dim])
             for c, text in enumerate((r["name"], r["kind"], region_size_text(r, unit),
-                                      f"({cen}) {unit}", normal)):
+                                      cen, normal)):
                 t.setItem(i, c, QTableWidgetItem(text))
+        t.setHorizontalHeaderLabels(["Region", "Kind", "Size", f"Centroid ({unit})", "Normal"])
+        t.resizeRowsToContents()
         t.blockSignals(False)
 
     def _test_selector(self) -> None:
@@ -1794,6 +1797,7 @@ class PartController(QObject):
             self.window.viewport.plotter.remove_actor(PICK, render=True)
             return None, str(exc)
         if sel.kind == "face" or (sel.kind == "edge" and self.mesh.dim == 2):
+            self.highlight(None)  # one colour at a time: the match in orange
             self._draw(PICK, sel.entities, PICK_COLOR)  # show what it matched
             self.window.viewport.plotter.render()
         return sel, sel.report[0].upper() + sel.report[1:] + "."
