@@ -495,6 +495,8 @@ class PartPanel(QWidget):
         self.region_material_edits = {}
         setup, mesh = self.ctl.setup, self.ctl.mesh
         names = [n for n in mesh.subdomains if not n.startswith("_")]
+        if len(names) < 2:  # one subdomain is the whole part: its material is the part's
+            names = []
         self.region_material_box.setVisible(bool(names))
         keys = REGION_MATERIAL_KEYS[setup.physics]
         fields = [material_field(k) for k in keys]
