@@ -113,6 +113,9 @@ from physapp.studies.imported import ImportedPartStudy, PartSetup
 if TYPE_CHECKING:
     from physapp.gui.services import WindowServices
 
+#: VTK cell types and corner counts of the linear cells a subdomain highlight draws
+_VTK_TYPE = {"triangle": 5, "quad": 9, "tetra": 10, "hexahedron": 12, "wedge": 13, "pyramid": 14}
+_CORNERS = {"triangle": 3, "quad": 4, "tetra": 4, "hexahedron": 8, "wedge": 6, "pyramid": 5}
 HIGHLIGHT_COLOR = "#e0119d"  # the selected support/load region: magenta stands out on turbo
 PICK_COLOR = "#ff7f0e"  # the face selection of the picking mode
 HIGHLIGHT = "part_highlight"
@@ -911,7 +914,7 @@ class PartPanel(QWidget):
         t.setRowCount(len(rows))
         dim = max(self.ctl.mesh.dim, 2)
         for i, r in enumerate(rows):
-            cen = ", ".join(f"{v * f:.4g}" for v in r["centroid"][:dim])
+            cen = ", ".join(f"{v * f:.3g}" for v in r["centroid"][:dim])
             normal = "" if r["normal"] is None else ", ".join(
                 f"{v:.3g}" for v in r["normal"][:dim])
             for c, text in enumerate((r["name"], r["kind"], region_size_text(r, unit),
@@ -938,6 +941,7 @@ class PartPanel(QWidget):
     def _region_row_selected(self) -> None:
         rows = self.region_table.selectionModel().selectedRows()
         if rows and rows[0].row() < len(self._region_rows) and not self.ctl.pick_mode:
+            self.ctl.clear_match()
             self.ctl.highlight(self._region_rows[rows[0].row()]["name"])
 
     def _region_double_clicked(self, row: int, _col: int) -> None:
@@ -1529,8 +1533,16 @@ class PartController(QObject):
         return self._facets
 
     def highlight(self, region: str | None) -> None:
-        """Colour the faces of ``region`` (None: no highlight)."""
+        """Colour the faces of ``region`` (None: no highlight); edges are drawn as thick lines,
+        point sets as dots and subdomains as their outer surface."""
         plotter = self.window.viewport.plotter
+        if self.mesh is not None and region is not None and region not in self.mesh.boundaries \
+                and region in {*self.mesh.edges, *self.mesh.point_sets, *self.mesh.subdomains}:
+            self._draw_other(region)
+            self.highlighted = region
+            self._label()
+            plotter.render()
+            return
         if region is None or self.mesh is None or region not in self.mesh.boundaries:
             if self.highlighted is not None:
                 plotter.remove_actor(HIGHLIGHT, render=False)
@@ -1545,6 +1557,40 @@ class PartController(QObject):
         self._label()
         plotter.render()
 
+    def _draw_other(self, region: str) -> None:
+        """An edge, point or subdomain region in the highlight colour (lines, dots, surface)."""
+        plotter = self.window.viewport.plotter
+        mesh = self.mesh
+        if region in mesh.edges:
+            segs = np.asarray(mesh.edges[region])[:, :2]
+            pts = mesh.points[segs].reshape(-1, 3)
+            lines = np.column_stack([np.full(len(segs), 2), np.arange(0, 2 * len(segs), 2),
+                                     np.arange(1, 2 * len(segs), 2)]).ravel()
+            plotter.add_mesh(pv.PolyData(pts, lines=lines), color=HIGHLIGHT_COLOR, line_width=6,
+                             name=HIGHLIGHT, pickable=False, render=False, lighting=False)
+        elif region in mesh.point_sets:
+            pts = mesh.points[np.unique(np.asarray(mesh.point_sets[region]))]
+            plotter.add_mesh(pv.PolyData(pts), color=HIGHLIGHT_COLOR, point_size=14,
+                             render_points_as_spheres=True, name=HIGHLIGHT, pickable=False,
+                             render=False)
+        else:  # a subdomain: the outer surface of its cells
+            from physapp.io.readers import LINEAR
+
+            cells = np.asarray(mesh.subdomains[region])
+            start, polys = 0, []
+            for block in mesh.cells:
+                n = len(block.connectivity)
+                mine = cells[(cells >= start) & (cells < start + n)] - start
+                start += n
+                if len(mine):
+                    base = LINEAR.get(block.type, block.type)
+                    polys.append((base, block.connectivity[mine]))
+            grid = pv.UnstructuredGrid({_VTK_TYPE[b]: c[:, :_CORNERS[b]] for b, c in polys
+                                        if b in _VTK_TYPE}, mesh.points)
+            surf = grid.extract_surface(algorithm="dataset_surface") if mesh.dim == 3 else grid
+            plotter.add_mesh(surf, color=HIGHLIGHT_COLOR, opacity=0.6, name=HIGHLIGHT,
+                             pickable=False, render=False, show_edges=False)
+
     def _label(self) -> None:
         """The line at the bottom of the view: the picking hint, else the region shown."""
         plotter = self.window.viewport.plotter
@@ -1554,8 +1600,13 @@ class PartController(QObject):
                     "Pick faces: click a face, Shift+click adds")
             color = "#c05600"
         elif self.highlighted is not None:
-            n = len(self.mesh.boundaries[self.highlighted])
-            text, color = f"Region '{self.highlighted}' ({n} facets)", HIGHLIGHT_COLOR
+            m, name = self.mesh, self.highlighted
+            what = ("facets" if name in m.boundaries else "segments" if name in m.edges else
+                    "nodes" if name in m.point_sets else "cells")
+            group = (m.boundaries.get(name) if name in m.boundaries else m.edges.get(name)
+                     if name in m.edges else m.point_sets.get(name) if name in m.point_sets
+                     else m.subdomains.get(name, ()))
+            text, color = f"Region '{name}' ({len(group)} {what})", HIGHLIGHT_COLOR
         else:
             plotter.remove_actor(LABEL, render=False)
             return
@@ -1803,6 +1854,11 @@ class PartController(QObject):
             self._draw(PICK, sel.entities, PICK_COLOR)  # show what it matched
             self.window.viewport.plotter.render()
         return sel, sel.report[0].upper() + sel.report[1:] + "."
+
+    def clear_match(self) -> None:
+        """Remove a typed selector's match from the view (not the picking mode's selection)."""
+        if not self.pick_mode:
+            self.window.viewport.plotter.remove_actor(PICK, render=False)
 
     def create_selector_region(self, name: str, text: str) -> str:
         """A new region ``name`` from a typed selector; '' or why it was refused."""
