@@ -70,12 +70,12 @@ from physapp.gui.open_file import (
     RecentFiles,
 )
 from physapp.gui.part_tasks import (
+    DISPLACEMENT_SCALE,
+    KIND_WORDS,
     LOAD_KINDS,
     MATERIAL_FIELDS,
     MATERIAL_NAMES,
     REGION_MATERIAL_KEYS,
-    DISPLACEMENT_SCALE,
-    KIND_WORDS,
     UNIT_TO_M,
     BoundaryFacets,
     PartInfo,
@@ -88,10 +88,6 @@ from physapp.gui.part_tasks import (
     drop_load_parameters,
     force_as_magnitude,
     force_as_vector,
-    parse_selector,
-    setup_file_data,
-    setup_file_path,
-    train_problem,
     get_value,
     load_fields,
     make_part_study,
@@ -100,12 +96,16 @@ from physapp.gui.part_tasks import (
     new_load,
     parameter_for,
     parse_number,
+    parse_selector,
     region_rows,
     region_size_text,
     regions_for,
     set_value,
+    setup_file_data,
+    setup_file_path,
     setup_problem,
     solve_part,
+    train_problem,
     with_region,
 )
 from physapp.studies.imported import ImportedPartStudy, PartSetup
@@ -650,7 +650,6 @@ class PartPanel(QWidget):
         setup = self.ctl.setup
         item = (setup.supports if what == "support" else setup.loads)[i]
         g = self.editor_layout
-        regions = list(self.ctl.mesh.boundaries)
         if what == "support":
             self.editor.setTitle(f"Support {i + 1}")
             self.support_type = QComboBox()

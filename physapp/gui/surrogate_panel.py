@@ -263,7 +263,6 @@ class SurrogateController(QObject):
     def build_panel(self) -> QWidget:
         """The "Prediction source" box for the window's side panel (built again with the panel;
         a new study rescans the models available for it)."""
-        w = self.window
         if self.model_study_id() != self.study_id:
             self._scan(self.model_study_id())
         group = QGroupBox("Prediction source")

@@ -166,7 +166,7 @@ def test_region_list_describes_regions_and_filters_by_what_the_load_accepts(qtbo
     assert panel.region_table.horizontalHeaderItem(3).text() == "Centroid (m)"
     edge = _names(panel).index("bottom_edge")
     assert panel.region_table.item(edge, 2).text() == "1 m"  # its length
-    for name, what in (("bottom_edge", "segments"), ("corner", "nodes"), ("left_half", "cells")):
+    for name in ("bottom_edge", "corner", "left_half"):
         panel.region_table.selectRow(_names(panel).index(name))  # shown in the view
         assert win.parts.highlighted == name
         assert "part_highlight" in win.viewport.plotter.actors
