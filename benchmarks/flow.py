@@ -48,7 +48,7 @@ def solves() -> None:
               f"{m.get('factorisations', 1):>3} {m['t_mesh']:>6.2f} {m['t_solve']:>7.2f} "
               f"{total:>7.2f}  {kq}")
         for key, ref in REFERENCE.items():
-            if label.startswith(key):
+            if label.split(" (")[0].split(",")[0] == key:
                 print(f"{'':<34} {ref}")
 
 

@@ -455,6 +455,7 @@ class Runner:
         self.proc = None
 
     def _start(self) -> None:
+        self.warm: set[str] = set()  # kinds this worker has imported the readers of
         self.conn, child = self.ctx.Pipe()
         self.proc = self.ctx.Process(target=_worker, args=(child,), daemon=True)
         self.proc.start()
@@ -465,17 +466,21 @@ class Runner:
             self._start()
         self.conn.send((kind, data))
         t0 = time.monotonic()
-        while time.monotonic() - t0 < self.timeout:
+        # the first input of a kind imports its libraries (torch, h5py, gmsh): not a hang
+        limit = self.timeout if kind in self.warm else max(self.timeout, 120.0)
+        while time.monotonic() - t0 < limit:
             if self.conn.poll(0.05):
                 try:
-                    return self.conn.recv()
+                    answer = self.conn.recv()
+                    self.warm.add(kind)
+                    return answer
                 except EOFError:
                     break
             if not self.proc.is_alive():
                 break
         if self.proc.is_alive():
             self.stop()
-            return "hang", f"no answer within {self.timeout:g} s"
+            return "hang", f"no answer within {limit:g} s"
         code = self.proc.exitcode
         self.proc = None
         return "crash", f"worker died (exit code {code})"

@@ -184,6 +184,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
         "key_quantities": meta["key_quantities"], "solver": meta.get("method", ""),
         "warnings": list(meta.get("warnings", [])),
     }
+    if "curves" in meta:  # e.g. the airfoil's surface Cp against x/c (upper, lower)
+        summary["curves"] = meta["curves"]
     for warning in summary["warnings"]:
         print(f"physapp: warning: {warning}", file=sys.stderr)
     if args.json:

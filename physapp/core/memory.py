@@ -124,9 +124,13 @@ def study_mesh_estimate(study, params, progress=None) -> tuple[int, float] | Non
         n = sum(len(b) for b in mesh.cells)
         dim = int(mesh.dim)
         # gmsh fills a domain of measure M with about k M / h^dim simplices (k measured on the
-        # built-in studies: 2.3-2.4 in 2D, 6-10 in 3D); local refinements add a fixed number
+        # built-in studies: 2.3-2.4 in 2D, 6-10 in 3D); local refinements add a fixed number.
+        # A graded mesh (flow domains: fine at the walls, coarse in the far field) has far fewer:
+        # there the coarse mesh's count scaled by (coarse / h)^dim is the closer (upper) bound.
         k = 2.5 if dim == 2 else 8.0
-        return dim, max(float(n), k * _measure(mesh) / h**dim)
+        uniform = k * _measure(mesh) / h**dim
+        scaled = n * (coarse / h) ** dim
+        return dim, max(float(n), min(uniform, scaled))
     return None
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import platform
-import sys
 
 import PySide6
 import pyvista as pv
@@ -36,7 +35,6 @@ from PySide6.QtWidgets import (
 from physapp import __version__
 from physapp.app import AppModel
 from physapp.compute.latest import LatestWinsWorker
-from physapp.compute.tasks import solve_study
 from physapp.core.errors import PhysappError
 from physapp.core.results import FieldResult
 from physapp.core.study import Study
@@ -53,6 +51,7 @@ from physapp.gui.relay import ThreadRelay
 from physapp.gui.session_controller import SessionController
 from physapp.gui.settings import AppSettings, SettingsDialog, load_settings
 from physapp.gui.side_panels import DisplayBox, SolveBox, key_quantities_text
+from physapp.gui.solve_controller import SolveController
 from physapp.gui.surrogate_panel import SurrogateController
 from physapp.gui.view_tools import ViewTools
 from physapp.gui.viewport import STALE_TEXT, Viewport
@@ -122,16 +121,8 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)  # a mesh or CAD file dropped on the window opens it
         self._build_menus()
 
-        self._owns_runner = runner is None
         self.runner = QtJobRunner(parent=self) if runner is None else runner
-        self._runner_slots = (
-            (self.runner.progress, self._on_progress),
-            (self.runner.finished, self._on_solved),
-            (self.runner.failed, self._on_solve_failed),
-            (self.runner.cancelled, self._on_cancelled),
-        )
-        for signal, slot in self._runner_slots:
-            signal.connect(slot)
+        self.solves = SolveController(self.app, self, self.runner, owns_runner=runner is None)
         self.model.changed.connect(self._on_param_changed)
         self._last_preview = 0  # latest-wins id of the preview on screen
         self._latest_request = 0  # latest-wins id of the newest preview request
@@ -150,10 +141,31 @@ class MainWindow(QMainWindow):
         return self.model.spec
 
     # -- construction ---------------------------------------------------------------------------
+    @property
+    def result(self) -> FieldResult | None:
+        """The latest reference solve on screen (or cached)."""
+        return self.solves.result
+
+    def solve(self) -> None:
+        """Start a reference solve of the current design (cancels one that is running)."""
+        self.solves.solve()
+
+    def cancel_solve(self) -> None:
+        self.solves.cancel()
+
+    def note_shown_version(self, version: int) -> None:
+        """The viewport shows the design of ``version`` (older previews are dropped)."""
+        self._shown_version = max(self._shown_version, version)
+
+    def show_key_quantities(self, result: FieldResult) -> None:
+        meta = result.meta
+        self.results_label.setText(key_quantities_text(
+            self.spec.key_quantities, meta.get("key_quantities", {}), meta.get("key_units")))
+
     def _show_study(self, study: Study) -> None:
         """Build what belongs to the model's (new) study: viewport and side panel."""
         self.setWindowTitle(f"{self.spec.title} \u2014 physapp")
-        self.result: FieldResult | None = None  # latest solve on screen (or cached)
+        self.solves.result = None
         self.app.solve.solved_params = None
         # previews requested for an earlier design (another study) are never shown
         self._study_version = self.model.version
@@ -182,16 +194,9 @@ class MainWindow(QMainWindow):
             # loading torch takes a moment
             QTimer.singleShot(AUTO_SURROGATE_DELAY_MS, self.surrogates.select_shipped)
 
-    def _drop_job(self) -> None:
-        """Forget the running solve job (its events are then ignored) and stop it."""
-        if self.app.solve.job:
-            self.app.solve.finish("idle")
-            if self.runner.busy:
-                self.runner.cancel()
-
     def _close_study(self) -> None:
         """Stop the study's background work: its solve job and its predictions."""
-        self._drop_job()
+        self.solves.drop_job()
         self.surrogates.study_closing()
         self.compare.study_closing()
 
@@ -323,7 +328,7 @@ class MainWindow(QMainWindow):
     def update_study(self, study: Study) -> None:
         """The same part with a changed set-up (the Part set-up panel): new sliders, the view
         and the shown result stay (marked out of date); slider values are kept by name."""
-        self._drop_job()
+        self.solves.drop_job()
         self.model.set_study(study, self.model.params)  # values kept by name when in range
         self._study_version = self.model.version
         self._build_side_panel()
@@ -331,8 +336,7 @@ class MainWindow(QMainWindow):
         if solved is not None:  # never equal to the sliders: out of date
             self.app.solve.solved_params = {**solved, "<set-up changed>": float("nan")}
         if self.result is not None:
-            self.results_label.setText(self._key_quantities(
-                self.result.meta.get("key_quantities", {}), self.result.meta.get("key_units")))
+            self.show_key_quantities(self.result)
         self.update_state()
         self.parts.study_opened(study)
 
@@ -371,26 +375,6 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(
                 f"Element order P{settings.element_order} is used from the next solve (F5).", 8000
             )
-
-    def solve(self) -> None:
-        """Start a reference solve of the current design (cancels one that is running)."""
-        if self.closing:  # e.g. the deferred start-up solve of a window closed at once
-            return
-        params = self.model.params
-        if self.parts.active:  # an imported part is not in the registry: it goes whole
-            job = self.parts.solve_job(params, self.settings.element_order)
-            if job is None:  # not set up yet: the Part set-up panel says why
-                return
-        else:
-            job = (solve_study, self.spec.id, params, self.settings.element_order)
-        job_id = self.runner.submit(*job)
-        self.app.solve.start(job_id, self.model.version, params)
-        self.statusBar().showMessage("Solving \u2026 (Esc to cancel)")
-        self.message_bar.clear("solve")
-
-    def cancel_solve(self) -> None:
-        if self.runner.busy:
-            self.runner.cancel()
 
     def show_message(self, text: str, level: str = "error", tag: str = "") -> None:
         """A non-modal message above the viewport, echoed in the status bar (through the
@@ -488,66 +472,6 @@ class MainWindow(QMainWindow):
             return
         self.set_study(study)
 
-    def _on_progress(self, job_id: int, fraction: float, message: str) -> None:
-        if self.app.solve.job and job_id == self.app.solve.job:
-            self.app.solve.message = message
-            self.app.solve.progress = fraction
-
-    def _on_solved(self, job_id: int, result: FieldResult) -> None:
-        if not self.app.solve.job or job_id != self.app.solve.job:
-            return
-        version, params = self.app.solve.job_version, self.app.solve.job_params
-        if self.model.geometry(params) != self.model.geometry():
-            self.app.solve.finish("done")
-            self.app.solve.count += 1
-            self.show_message(
-                "A solve finished for a geometry that has changed since; press F5 "
-                "to solve the current design.",
-                "warning",
-                "solve",
-            )
-            return
-        self.result = result
-        self.app.solve.solved_params = params
-        self.app.solve.finish("done", "done")
-        self._shown_version = max(self._shown_version, version)
-        self.surrogates.reference_shown(result, params)
-        self.viewport.show_result(result, self.field)
-        self.compare.reference_changed()  # split view: new reference and difference
-        self.message_bar.clear("geometry")
-        meta = result.meta
-        self.info_label.setText(
-            f"Reference solver: {meta.get('n_dofs', 0):,} DOFs, solved in "
-            f"{meta.get('t_total', 0.0):.2f} s"
-        )
-        self.results_label.setText(self._key_quantities(meta.get("key_quantities", {}), meta.get("key_units")))
-        self.statusBar().showMessage(
-            f"Solve finished: {meta.get('n_dofs', 0):,} DOFs in {meta.get('t_total', 0.0):.2f} s", 8000
-        )
-        self.update_state()
-        self.app.solve.count += 1  # last: subscribers see the result on screen
-
-    def _on_solve_failed(self, job_id: int, message: str, user_error: bool) -> None:
-        if not self.app.solve.job or job_id != self.app.solve.job:
-            return
-        self.app.solve.finish("failed", message)
-        if not user_error:
-            print(message, file=sys.stderr)  # full traceback for the bug report
-            message = "The solver failed unexpectedly: " + message.splitlines()[0]
-        self.show_message(message, "error", "solve")
-        self.update_state()
-
-    def _on_cancelled(self, job_id: int, message: str) -> None:
-        if not self.app.solve.job or job_id != self.app.solve.job:
-            return
-        self.app.solve.finish("cancelled", message)
-        self.show_message(
-            "Solve cancelled. The shown result is unchanged; press F5 to solve again.",
-            "info",
-            "solve",
-        )
-        self.update_state()
-
     # -- helpers --------------------------------------------------------------------------------
     def update_state(self, *_args) -> None:
         """Status label and viewport overlay say whether the field matches the sliders."""
@@ -569,9 +493,6 @@ class MainWindow(QMainWindow):
         self.state_label.setText(text)
         # the key quantities belong to the last solve: grey them when they no longer match
         self.results_label.setEnabled(not self.is_stale)
-
-    def _key_quantities(self, kq: dict, units: dict | None = None) -> str:
-        return key_quantities_text(self.spec.key_quantities, kq, units)
 
     def _about(self) -> None:
         QMessageBox.about(
@@ -609,15 +530,7 @@ class MainWindow(QMainWindow):
             super().closeEvent(event)
             return
         self.closing = True
-        if self._owns_runner:
-            self.runner.shutdown()
-        else:  # a shared runner lives on: stop our job and stop listening
-            if self.app.solve.job:
-                self.runner.cancel()
-            for signal, slot in self._runner_slots:
-                signal.disconnect(slot)
-        if self.app.solve.job:
-            self.app.solve.finish("cancelled")
+        self.solves.shutdown()  # an owned runner stops; a shared one loses our job
         self.app.messages.disconnect(self._on_message)
         self.preview_relay.closed = True
         self.previewer.close()

@@ -1197,6 +1197,7 @@ class PartController(QObject):
             self.study = self.info = self.mesh = None
             self._facets = None
             self.problem = ""
+            self._publish()
             if self.dock is not None:
                 self.dock.hide()
             w.solve_action.setEnabled(True)
@@ -1436,6 +1437,17 @@ class PartController(QObject):
         self._overlay()
         if self.panel is not None:
             self.panel.show_status(problem)
+        self._publish()
+
+    def _publish(self) -> None:
+        """The part's state and problem into the model (``app.part``): a session saves it, and
+        a changed set-up marks the session dirty."""
+        part = self.window.app.part
+        state = self.part_state() if self.study is not None else None
+        if state:
+            state = {**state, "values": {}}  # the values are the design's (app.design)
+        part.problem = self.problem
+        part.state = state or None
 
     def set_physics(self, physics: str) -> None:
         """Switch elasticity <-> heat; each keeps its own supports and loads to come back to."""

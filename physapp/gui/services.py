@@ -37,6 +37,7 @@ class WindowServices(Protocol):
     view_tools: Any
     sessions: Any
     exports: Any
+    solves: Any
 
     @property
     def spec(self) -> Any: ...
@@ -60,6 +61,10 @@ class WindowServices(Protocol):
     def show_device(self) -> None: ...
 
     def show_reference_view(self) -> None: ...
+
+    def note_shown_version(self, version: int) -> None: ...
+
+    def show_key_quantities(self, result: Any) -> None: ...
 
     def statusBar(self) -> Any: ...  # noqa: N802 - Qt API
 

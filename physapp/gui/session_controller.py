@@ -117,14 +117,15 @@ class SessionController(QObject):
 
     # -- state ----------------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
-        """The session dict of the window now (validated): ``app.to_dict()``, after the two
-        pieces of state that live outside the model are copied in: the camera (VTK's) and the
-        imported part's set-up (the part panel's)."""
+        """The session dict of the window now (validated): ``app.to_dict()``, after the camera
+        (VTK's) is copied into the model; an imported part's entry also records the slider
+        values it was saved with."""
         w = self.window
         app = w.app
         app.view.camera = w.viewport.camera_state()
-        app.part.state = w.parts.part_state() if w.parts.active else None
         d = app.to_dict()
+        if d["part"] is not None:  # with the slider values it was saved with (informative)
+            d["part"] = w.parts.part_state()
         return make_session(d["study"], d["params"], surrogate=d["surrogate"], view=d["view"],
                             part=d["part"])
 

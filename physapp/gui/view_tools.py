@@ -89,6 +89,8 @@ class ViewTools(QObject):
         self.probe_mode = False
         self.probe_point: np.ndarray | None = None  # model coordinates (undeformed)
         self.probe_values: dict[str, float] = {}  # field name -> value in display units
+        self._probe_stds: dict[str, float] = {}  # field name -> surrogate std at the probe
+        self._marker_cut = False  # the probe marker is cut away by the section
         self._probe_loc: Location | None = None
         self._probe_grid = None  # the grid the location belongs to
         # clicks
@@ -619,13 +621,13 @@ class ViewTools(QObject):
                                                                    else 2])
         source = "surrogate prediction" if self.window.surrogates.active and \
             vp.result is not self.window.result else "reference solve"
-        cut = " (hidden by the section)" if getattr(self, "_marker_cut", False) else ""
+        cut = " (hidden by the section)" if self._marker_cut else ""
         self.probe_label.setText(f"<b>Point</b> ({xyz}) {lu}{cut}<br><small>from the {source}; "
                                  "interpolated in the cell</small>")
         rows = [f for f in spec.fields if f.name in self.probe_values]
         if table.rowCount() != len(rows):
             table.setRowCount(len(rows))
-        stds = getattr(self, "_probe_stds", {})
+        stds = self._probe_stds
         if table.isColumnHidden(3) == bool(stds):
             table.setColumnHidden(3, not stds)
         for i, f in enumerate(rows):

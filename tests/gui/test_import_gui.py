@@ -226,6 +226,9 @@ def test_solve_shows_von_mises_and_a_promoted_pressure_drives_it(qtbot, win):
     assert parts.setup.supports == [{"region": "back", "components": [0, 1, 2]}]
     assert parts.setup.loads == [{"kind": "pressure", "region": "front", "value": 2e6}]
     assert win.solve_button.isEnabled() and "Ready to solve" in panel.status.text()
+    # the set-up is in the application model too (what a session saves)
+    assert win.app.part.state["setup"]["loads"] == parts.setup.loads
+    assert win.app.part.problem == "" and win.app.session.dirty
     _solve(qtbot, win)
     vp = win.viewport
     assert vp.has_field and vp.colorbar_title == "von Mises stress [MPa]"

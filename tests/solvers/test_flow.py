@@ -100,3 +100,21 @@ def test_cancel_stops_the_solve():
     token.cancel()
     with pytest.raises(Cancelled):
         solve_navier_stokes(mesh, setup, cancel=token)
+
+
+@pytest.mark.parametrize("re, max_it, centre, psi, method", [
+    # Ghia et al. (1982): Re = 400 (0.5547, 0.6055), psi -0.113909; Re = 1000 (0.5313, 0.5625),
+    # psi -0.117929. With 4 Newton steps allowed, Re = 400 needs the Picard fallback.
+    (400.0, 4, (0.5547, 0.6055), -0.113909, "picard+newton"),
+    (1000.0, 30, (0.5313, 0.5625), -0.117929, "newton"),
+])
+def test_cavity_higher_reynolds_and_picard_fallback(re, max_it, centre, psi, method):
+    mesh = mesh_cavity(1.0, 1.0, 0.1, corner_size=0.04)
+    setup = NavierStokesSetup(nu=1.0 / re, velocity=(VelocityBC("lid", (1.0, 0.0)),),
+                              walls=("walls",), vortex=True, max_iterations=max_it)
+    stats = solve_navier_stokes(mesh, setup).stats
+    kq = stats["key_quantities"]
+    assert stats["method"] == method
+    assert (kq["vortex_x"], kq["vortex_y"]) == pytest.approx(centre, rel=0.02)
+    assert kq["vortex_psi"] == pytest.approx(psi, rel=0.02)
+    assert stats["residual_history"][-1] < 1e-9

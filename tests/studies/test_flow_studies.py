@@ -88,3 +88,5 @@ def test_cli_solves_the_airfoil_headless(tmp_path):
     summary = json.loads(proc.stdout)
     assert summary["params"]["model"] == 0 and out.exists()
     assert summary["key_quantities"]["cl"] == pytest.approx(0.73, rel=0.05)  # NACA 2412, 4 deg
+    upper = np.array(summary["curves"]["cp"]["upper"])
+    assert upper.shape[1] == 2 and upper[:, 1].min() < -1.0  # the suction peak
