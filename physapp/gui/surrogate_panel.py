@@ -236,6 +236,7 @@ class SurrogateController(QObject):
         menu.addSeparator()
         self.train_action = self.window.actions.add("run.train", menu, "&Train surrogate\u2026",
                                                 self.open_train_dialog)
+        menu.setToolTipsVisible(True)  # a greyed-out Train says why (an imported part)
 
     @property
     def selected_key(self) -> str:
@@ -326,6 +327,7 @@ class SurrogateController(QObject):
             try:
                 widget.setEnabled(not problem)
                 widget.setToolTip(tip)
+                widget.setStatusTip(tip)
             except RuntimeError:  # the button of a panel Qt has deleted
                 pass
 
