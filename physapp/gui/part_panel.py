@@ -122,7 +122,7 @@ HIGHLIGHT = "part_highlight"
 PICK = "part_pick"
 LABEL = "part_label"  # one line at the bottom of the view: the pick hint or the region shown
 #: the window's preview overlay says "press F5"; for a part that is not set up that misleads
-NOT_SET_UP_TEXT = "Set-up incomplete - see Part set-up (right)"
+NOT_SET_UP_TEXT = "Set-up incomplete (see right)"
 NO_RESULT_TEXT = "No result yet - press F5 to solve"
 CLICK_TOLERANCE_PX = 4  # a press and release closer than this is a click, not a rotation
 PHYSICS = (("elasticity", "Elasticity (static stress)"), ("heat", "Heat (steady conduction)"))
