@@ -132,7 +132,8 @@ class ImportOptionsDialog(QDialog):
     file units otherwise), used to propose the element size (a twentieth of the diagonal)."""
 
     def __init__(self, path: str, extent: tuple[float, float, float] | None,
-                 parent: QWidget | None = None, order: int = 1) -> None:
+                 parent: QWidget | None = None, order: int = 1,
+                 initial: ImportOptions | None = None) -> None:
         super().__init__(parent)
         self.path = Path(path)
         self.extent = extent
@@ -227,6 +228,22 @@ class ImportOptionsDialog(QDialog):
         if self.default_size is not None:
             self.size_edit.setText(f"{self.default_size:.3g}")
         self.options: ImportOptions | None = None
+        if initial is not None:
+            self.set_options(initial)
+
+    def set_options(self, opts: ImportOptions) -> None:
+        """Show options chosen before (remeshing a part): unit, size, order, local sizes."""
+        if opts.length_unit and not self.self_unit:
+            self.unit_combo.setCurrentIndex(max(self.unit_combo.findData(opts.length_unit), 0))
+        to_m = 1e-3 if self.self_unit else UNIT_TO_M[self.unit_combo.currentData()]
+        if opts.element_size:
+            self.size_edit.setText(f"{opts.element_size / to_m:.4g}")
+        self.order_combo.setCurrentIndex(self.order_combo.findData(2 if opts.order == 2 else 1))
+        self.curvature_spin.setValue(int(opts.curvature or 0))
+        self.refine_table.setRowCount(0)
+        for item in opts.refine or ():
+            self.add_refine(", ".join(item.get("regions", ())),
+                            f"{float(item['size']) / to_m:.4g}", f"{item.get('growth', 1.3):g}")
 
     @property
     def shown_unit(self) -> str:
@@ -359,6 +376,7 @@ class FileOpener(QObject):
         self._show_timer.timeout.connect(self._show_progress)
         #: the element order the import dialog proposes (the window's solve order)
         self.default_order = lambda: 1
+        self._initial: ImportOptions | None = None
 
     @property
     def runner(self) -> QtJobRunner:
@@ -378,9 +396,12 @@ class FileOpener(QObject):
     def busy(self) -> bool:
         return self._job is not None or self.options_dialog is not None
 
-    def open(self, path: str | Path, options: ImportOptions | None = None) -> None:
-        """Read ``path``; for CAD and surfaces without ``options`` the import dialog asks them."""
+    def open(self, path: str | Path, options: ImportOptions | None = None,
+             initial: ImportOptions | None = None) -> None:
+        """Read ``path``; for CAD and surfaces without ``options`` the import dialog asks them
+        (starting from ``initial`` when given: remeshing a part)."""
         self.cancel()
+        self._initial = initial
         path = str(path)
         if needs_options(path) and options is None:
             self._submit("probe", path, ImportOptions(), probe_extent, path)
@@ -507,7 +528,8 @@ class FileOpener(QObject):
         self.opened.emit(OpenedPart(path, mesh, report, options))
 
     def _ask_options(self, path: str, extent) -> None:
-        dialog = ImportOptionsDialog(path, extent, self.parent_widget, self.default_order())
+        dialog = ImportOptionsDialog(path, extent, self.parent_widget, self.default_order(),
+                                     initial=self._initial)
         self.options_dialog = dialog
 
         def done(code: int) -> None:

@@ -70,6 +70,7 @@ from physapp.gui.open_file import (
     RecentFiles,
 )
 from physapp.gui.part_tasks import (
+    CAD_SUFFIXES,
     DISPLACEMENT_SCALE,
     KIND_WORDS,
     LOAD_KINDS,
@@ -271,6 +272,12 @@ class PartPanel(QWidget):
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         pl.addWidget(self.summary)
+        self.remesh_button = QPushButton("Remesh\u2026")
+        self.remesh_button.setToolTip("Mesh the CAD part again: element size, order, local sizes "
+                                      "and curvature (the set-up is kept: CAD region names do not "
+                                      "change with the mesh)")
+        self.remesh_button.clicked.connect(self.ctl.remesh)
+        pl.addWidget(self.remesh_button, 0, Qt.AlignmentFlag.AlignRight)
         col.addWidget(part)
 
         phys = QGroupBox("Physics and material")
@@ -470,6 +477,7 @@ class PartPanel(QWidget):
                   for r in rep.repairs]
         lines += [f"<span style='color:#505050'>Note: {html.escape(n)}</span>" for n in rep.notes]
         self.summary.setText("<br>".join(lines))
+        self.remesh_button.setVisible(Path(info.path).suffix.lower() in CAD_SUFFIXES)
         self.summary.setToolTip(rep.text())
 
     def refresh_material(self) -> None:
@@ -1275,6 +1283,16 @@ class PartController(QObject):
             return
         self.window.statusBar().showMessage(f"Opening {Path(path).name} \u2026")
         self.opener.open(path, options)
+
+    def remesh(self) -> None:
+        """Mesh the CAD part again with options asked in the import dialog (starting from the
+        current ones); the set-up comes back on the new mesh (as reopening a part does)."""
+        if self.info is None:
+            return
+        self._memory[self.info.path] = self.part_state()
+        info = self.info
+        self.opener.open(info.path, initial=ImportOptions(
+            info.length_unit, info.element_size, info.order, list(info.refine), info.curvature))
 
     def set_read_runner(self, runner) -> None:
         """Read files in ``runner`` (tests share one warm reading process between windows)."""

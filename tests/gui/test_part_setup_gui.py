@@ -406,3 +406,34 @@ def test_a_deck_opens_with_its_set_up_and_a_coarse_p1_solve_is_flagged(qtbot, wi
     shown = win.parts.solver_warning
     assert "too stiff" in shown and "order 2" in shown
     assert win.message_bar.label.text() == shown or shown in win.message_bar.label.text()
+
+
+def test_remesh_a_cad_part_keeps_its_set_up_and_refines_locally(qtbot, win, read_runner,
+                                                               tmp_path):
+    path = _step(tmp_path / "holed.step")
+    win.parts.set_read_runner(read_runner)
+    win.open_file(str(path))
+    qtbot.waitUntil(lambda: win.parts.opener.options_dialog is not None, timeout=30_000)
+    dialog = win.parts.opener.options_dialog
+    dialog.size_edit.setText("8")  # mm
+    dialog._accept()
+    qtbot.waitUntil(lambda: win.parts.active, timeout=30_000)
+    panel = win.parts.panel
+    assert panel.remesh_button.isVisibleTo(panel)
+    coarse = win.parts.mesh
+    hole = next(r["name"] for r in panel.region_info() if r["kind"] == "face" and np.allclose(
+        r["centroid"], [0.02, 0.01, 0.005], atol=1e-4))  # the hole's wall, centred on its axis
+    panel.add_support()
+    panel.region_combo.setCurrentIndex(panel.region_combo.findData(hole))
+    panel.remesh_button.click()
+    qtbot.waitUntil(lambda: win.parts.opener.options_dialog is not None, timeout=30_000)
+    dialog = win.parts.opener.options_dialog
+    assert float(dialog.size_edit.text()) == 8.0  # starts from the current options
+    dialog.add_refine(hole, "1", "1.3")
+    dialog._accept()
+    qtbot.waitUntil(lambda: win.parts.mesh is not coarse and win.parts.active, timeout=30_000)
+    mesh = win.parts.mesh
+    assert len(mesh.boundaries[hole]) > 4 * len(coarse.boundaries[hole])  # refined at the hole
+    assert win.parts.info.refine == [{"regions": [hole], "size": pytest.approx(1e-3),
+                                      "growth": 1.3}]
+    assert win.parts.setup.supports[0]["region"] == hole  # the set-up survived the remesh
