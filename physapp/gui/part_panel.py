@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import html
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -109,6 +110,7 @@ from physapp.gui.part_tasks import (
     train_problem,
     with_region,
 )
+from physapp.gui.relay import ThreadRelay
 from physapp.studies.imported import ImportedPartStudy, PartSetup
 
 if TYPE_CHECKING:
@@ -932,8 +934,10 @@ class PartPanel(QWidget):
         t.blockSignals(False)
 
     def _test_selector(self) -> None:
-        sel, message = self.ctl.match_selector(self.selector_edit.text())
-        color = "#080" if sel is not None else "#b00"
+        self.ctl.match_selector(self.selector_edit.text())
+
+    def show_selector_report(self, message: str, ok: bool) -> None:
+        color = "#080" if ok else "#b00"
         self.selector_report.setText(f"<span style='color:{color}'>"
                                      f"{html.escape(message)}</span>")
 
@@ -941,9 +945,7 @@ class PartPanel(QWidget):
         error = self.ctl.create_selector_region(self.selector_name.text().strip(),
                                                 self.selector_edit.text())
         if error:
-            self.selector_report.setText(f"<span style='color:#b00'>{html.escape(error)}</span>")
-        else:
-            self.selector_name.clear()
+            self.show_selector_report(error, False)
 
     def _region_row_selected(self) -> None:
         rows = self.region_table.selectionModel().selectedRows()
@@ -1160,6 +1162,12 @@ class PartController(QObject):
         self.recent_menu: QMenu | None = None
         self._last_values: dict[str, float] = {}
         self.solver_warning = ""  # the last solve's warnings, as shown in the message bar
+        # typed selectors are resolved on a worker thread (a second on a large mesh)
+        self.selector_relay = ThreadRelay(self)
+        self.selector_relay.result.connect(self._on_selected)
+        self.selector_relay.error.connect(self._on_select_failed)
+        self._selector_job = 0
+        self._selector_pending: tuple | None = None
         #: set-ups of parts opened before in this window, by file: reopening brings them back
         self._memory: dict[str, dict] = {}
         # after each preview: the part's own overlay text
@@ -1260,6 +1268,7 @@ class PartController(QObject):
         QTimer.singleShot(0, lambda: self.open_file(files[0]))
 
     def shutdown(self) -> None:
+        self.selector_relay.closed = True  # a selector still running delivers nothing
         if self.pick_mode:
             self.set_pick_mode(False)
         self.opener.shutdown()
@@ -1866,23 +1875,59 @@ class PartController(QObject):
         return study
 
     # -- typed selectors ------------------------------------------------------------------------
-    def match_selector(self, text: str):
-        """(Selection or None, the match report or why it failed) of a typed selector."""
-        from physapp.core.regions import select
-
+    def match_selector(self, text: str, create: str = "") -> int:
+        """Resolve a typed selector on a worker thread (a large mesh takes a second); the match
+        report (or why it failed) goes to the panel, and with ``create`` a region of that name
+        is made of the match. Returns the job id (0: refused at once, the panel says why)."""
         if self.mesh is None:
-            return None, "Open a part first."
+            self._selector_done("Open a part first.", ok=False)
+            return 0
         try:
             spec = parse_selector(text)
-            sel = select(self.mesh, spec)
         except ParameterError as exc:
-            self.window.viewport.plotter.remove_actor(PICK, render=True)
-            return None, str(exc)
-        if sel.kind == "face" or (sel.kind == "edge" and self.mesh.dim == 2):
+            self._selector_done(str(exc), ok=False)
+            return 0
+        self._selector_job += 1
+        job = self._selector_job
+        self._selector_pending = (job, create, spec, self.mesh)
+        if self.panel is not None:
+            self.panel.selector_report.setText("Matching \u2026")
+        threading.Thread(target=_select_worker, args=(self.selector_relay, job, self.mesh, spec),
+                         name="physapp-selector", daemon=True).start()
+        return job
+
+    @property
+    def selector_busy(self) -> bool:
+        return self._selector_pending is not None
+
+    def _selector_done(self, message: str, *, ok: bool) -> None:
+        if self.panel is not None:
+            self.panel.show_selector_report(message, ok)
+
+    def _on_selected(self, job: int, sel) -> None:
+        pending = self._selector_pending
+        if pending is None or pending[0] != job or self.window.closing:
+            return
+        self._selector_pending = None
+        _, create, spec, mesh = pending
+        if mesh is not self.mesh:  # the part changed meanwhile
+            return
+        message = sel.report[0].upper() + sel.report[1:] + "."
+        self._selector_done(message, ok=True)
+        if create:
+            self._add_selector_region(create, spec, sel, message)
+        elif sel.kind == "face" or (sel.kind == "edge" and self.mesh.dim == 2):
             self.highlight(None)  # one colour at a time: the match in orange
             self._draw(PICK, sel.entities, PICK_COLOR)  # show what it matched
             self.window.viewport.plotter.render()
-        return sel, sel.report[0].upper() + sel.report[1:] + "."
+
+    def _on_select_failed(self, job: int, message: str) -> None:
+        pending = self._selector_pending
+        if pending is None or pending[0] != job or self.window.closing:
+            return
+        self._selector_pending = None
+        self.window.viewport.plotter.remove_actor(PICK, render=True)
+        self._selector_done(message, ok=False)
 
     def clear_match(self) -> None:
         """Remove a typed selector's match from the view (not the picking mode's selection)."""
@@ -1890,9 +1935,8 @@ class PartController(QObject):
             self.window.viewport.plotter.remove_actor(PICK, render=False)
 
     def create_selector_region(self, name: str, text: str) -> str:
-        """A new region ``name`` from a typed selector; '' or why it was refused."""
-        from physapp.core.regions import with_region as add_region
-
+        """Make region ``name`` from a typed selector (resolved on a worker thread); '' when it
+        started, else why it was refused at once."""
         if self.mesh is None:
             return "Open a part first."
         taken = {*self.mesh.boundaries, *self.mesh.edges, *self.mesh.point_sets,
@@ -1900,18 +1944,28 @@ class PartController(QObject):
         problem = check_name(name, taken, "region")
         if problem:
             return problem
-        sel, message = self.match_selector(text)
-        if sel is None:
-            return message
-        self.info.selected[name] = parse_selector(text)
+        try:
+            parse_selector(text)
+        except ParameterError as exc:
+            return str(exc)
+        self.match_selector(text, create=name)
+        return ""
+
+    def _add_selector_region(self, name: str, spec: dict, sel, message: str) -> None:
+        from physapp.core.regions import with_region as add_region
+
+        if name in {*self.mesh.boundaries, *self.mesh.edges, *self.mesh.point_sets,
+                    *self.mesh.subdomains}:
+            return
+        self.info.selected[name] = dict(spec)
         self.window.viewport.plotter.remove_actor(PICK, render=False)
         self._set_mesh(add_region(self.mesh, name, sel))
         self.panel.show_summary()
         self.panel.refresh_table()
+        self.panel.selector_name.clear()
         self.window.show_message(f"Region '{name}' created: {message}", "info", "region")
         if not self.pick_mode and name in self.mesh.boundaries:
             self.highlight(name)
-        return ""
 
     def _set_mesh(self, mesh: MeshData) -> None:
         self.mesh = mesh
@@ -2012,6 +2066,18 @@ class PartController(QObject):
             if v is not None and p["lower"] <= v <= p["upper"]:
                 p["default"] = float(v)
         return mesh, setup, notes
+
+
+def _select_worker(relay, job: int, mesh: MeshData, spec: dict) -> None:
+    """Worker thread: resolve a selector, hand the Selection (or the reason) to the GUI."""
+    from physapp.core.regions import select
+
+    try:
+        relay.send_result(job, select(mesh, spec))
+    except ParameterError as exc:
+        relay.send_error(job, str(exc))
+    except Exception as exc:  # noqa: BLE001 - a bug: one line for the user, not a dead thread
+        relay.send_error(job, f"The selector could not be resolved ({type(exc).__name__}: {exc}).")
 
 
 def _field_of(setup: PartSetup, target: str) -> ValueField:

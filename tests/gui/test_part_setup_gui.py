@@ -191,32 +191,41 @@ def test_region_list_describes_regions_and_filters_by_what_the_load_accepts(qtbo
 
 
 # -- 3. typed selectors ---------------------------------------------------------------------------
+def _match(qtbot, win, panel, text: str) -> str:
+    panel.selector_edit.setText(text)
+    panel._test_selector()  # resolved on a worker thread
+    qtbot.waitUntil(lambda: not win.parts.selector_busy, timeout=5000)
+    return panel.selector_report.text()
+
+
+def _create(qtbot, win, panel, name: str, text: str) -> None:
+    panel.selector_edit.setText(text)
+    panel.selector_name.setText(name)
+    panel._create_selector_region()
+    qtbot.waitUntil(lambda: not win.parts.selector_busy, timeout=5000)
+
+
 def test_typed_selector_reports_its_match_and_makes_a_region_that_survives(qtbot, win,
                                                                           box_mesh):
     panel = _show_part(win, box_mesh)
     mesh = box_mesh[0]
     on_bottom = np.all(np.isclose(mesh.points[mesh.boundaries["back"]][..., 2], 0.0), axis=-1)
-    panel.selector_edit.setText('"select": "plane", "point": [0, 0, 0], "normal": [0, 0, 1]')
-    panel._test_selector()  # the braces may be left out
-    text = panel.selector_report.text()
+    text = _match(qtbot, win, panel,  # the braces may be left out
+                  '"select": "plane", "point": [0, 0, 0], "normal": [0, 0, 1]')
     assert f"matched {int(on_bottom.sum())} facets in 1 piece" in text
-    panel.selector_edit.setText('{"select": "plane", "point": [0, 0, 2], "normal": [0, 0, 1]}')
-    panel._test_selector()
+    assert "part_pick" in win.viewport.plotter.actors  # the match is shown in the view
+    text = _match(qtbot, win, panel, '{"select": "plane", "point": [0, 0, 2], "normal": [0, 0, 1]}')
+    assert "matched nothing" in text and "1 m" in text  # the nearest node is 1 m away
+    assert "not valid JSON" in _match(qtbot, win, panel, '{"select": "plane", ')
+    _create(qtbot, win, panel, "cut", '{"select": "plane", "point": [0, 0, 2], "normal": [0, 0, 1]}')
     assert "matched nothing" in panel.selector_report.text()
-    assert "1 m" in panel.selector_report.text()  # the nearest node is 1 m away
-    panel.selector_name.setText("cut")
-    panel._create_selector_region()
-    assert "matched nothing" in panel.selector_report.text() and "cut" not in win.parts.mesh.boundaries
-    panel.selector_edit.setText('{"select": "box", "min": [-1, -1, -1], "max": [0.5, 2, 0], '
-                                '"kind": "edge"}')
-    panel.selector_name.setText("half_edge")
-    panel._create_selector_region()
+    assert "cut" not in win.parts.mesh.boundaries
+    _create(qtbot, win, panel, "half_edge", '{"select": "box", "min": [-1, -1, -1], '
+            '"max": [0.5, 2, 0], "kind": "edge"}')
     assert "half_edge" in win.parts.mesh.edges
     assert "half_edge" in _names(panel) and win.spec.id == "part:box"
-    panel.selector_edit.setText('{"select": "sphere", "centre": [1, 1, 1], "radius": 0.01, '
-                                '"inside": true, "kind": "point"}')
-    panel.selector_name.setText("far_corner")
-    panel._create_selector_region()
+    _create(qtbot, win, panel, "far_corner", '{"select": "sphere", "centre": [1, 1, 1], '
+            '"radius": 0.01, "inside": true, "kind": "point"}')
     assert np.allclose(win.parts.mesh.points[win.parts.mesh.point_sets["far_corner"]], 1.0)
     # a support on the selector region is saved with the session and comes back on a new mesh
     panel.add_support()
