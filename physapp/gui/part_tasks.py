@@ -465,6 +465,22 @@ def region_rows(mesh: MeshData) -> list[dict[str, Any]]:
     return rows
 
 
+def quick_region_rows(mesh: MeshData) -> list[dict[str, Any]]:
+    """Region rows with names, kinds and counts only (``size``, ``centroid``, ``normal`` None):
+    what the list shows while :func:`region_rows` measures them."""
+    word = {"boundary": "face" if mesh.dim == 3 else "edge", "line": "edge", "point": "point",
+            "subdomain": "subdomain"}
+    rows = []
+    for group in (mesh.boundaries, mesh.edges, mesh.point_sets, mesh.subdomains):
+        for name, items in group.items():
+            use = region_kind(mesh, name)
+            if any(r["name"] == name for r in rows):
+                continue
+            rows.append({"name": name, "kind": word[use], "use": use, "count": len(items),
+                         "size": None, "size_unit": "", "centroid": None, "normal": None})
+    return rows
+
+
 def allowed_kinds(physics: str, what: str) -> set[str]:
     """Region kinds a support (``what="support"``) or a load kind accepts."""
     return set(ALLOWED[(physics, what)])

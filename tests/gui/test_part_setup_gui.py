@@ -158,7 +158,8 @@ def test_region_list_describes_regions_and_filters_by_what_the_load_accepts(qtbo
     mesh, report = _with_extra_regions(box_mesh)
     panel = _show_part(win, (mesh, report))
     assert set(_names(panel)) == {*mesh.boundaries, "bottom_edge", "corner", "left_half",
-                                  "right_half"}
+                                  "right_half"}  # at once; sizes follow from a worker thread
+    qtbot.waitUntil(lambda: panel.regions_ready, timeout=5000)
     front = _names(panel).index("front")  # z = 1: area 1, centroid (0.5, 0.5, 1), normal +z
     cells = [panel.region_table.item(front, c).text() for c in range(5)]
     assert cells[1] == "face" and cells[2] == "1 m^2"
@@ -430,6 +431,7 @@ def test_remesh_a_cad_part_keeps_its_set_up_and_refines_locally(qtbot, win, read
     panel = win.parts.panel
     assert panel.remesh_button.isVisibleTo(panel)
     coarse = win.parts.mesh
+    qtbot.waitUntil(lambda: panel.regions_ready, timeout=5000)
     hole = next(r["name"] for r in panel.region_info() if r["kind"] == "face" and np.allclose(
         r["centroid"], [0.02, 0.01, 0.005], atol=1e-4))  # the hole's wall, centred on its axis
     panel.add_support()
