@@ -4,7 +4,9 @@ reading job.
 :class:`FileOpener` reads one file off the GUI thread, in a child process of a
 :class:`QtJobRunner` (gmsh meshing cannot be interrupted otherwise; Cancel kills the process).
 CAD and closed surfaces are first probed for their size, then a small dialog asks their length
-unit and element size (:class:`ImportOptionsDialog`). A progress dialog with Cancel appears when
+unit, element size, element order (2: curved tetra10, proposed when the solve order is 2), local
+sizes on CAD regions and curvature sizing (:class:`ImportOptionsDialog`). A CalculiX/Abaqus
+``.inp`` deck is read as a complete set-up (:func:`~physapp.gui.part_tasks.read_deck`). A progress dialog with Cancel appears when
 the work takes more than a moment. The outcome is one signal: ``opened`` (an :class:`OpenedPart`),
 ``failed`` (the reader's message) or ``cancelled``.
 """
@@ -12,11 +14,12 @@ the work takes more than a moment. The outcome is one signal: ``opened`` (an :cl
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -25,6 +28,10 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QProgressDialog,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -40,6 +47,7 @@ from physapp.gui.part_tasks import (
     needs_options,
     parse_number,
     probe_extent,
+    read_deck,
     read_part,
 )
 from physapp.gui.qt_job_runner import QtJobRunner
@@ -101,10 +109,20 @@ class RecentFiles:
 
 @dataclass
 class ImportOptions:
-    """What the import dialog asks: the file's length unit and the element size (m)."""
+    """What the import dialog asks: the file's length unit, the element size (m), the element
+    order, local sizes (``{"regions": [...], "size": m, "growth": r}``) and elements per circle
+    on curved surfaces (0: off)."""
 
     length_unit: str | None = None
     element_size: float | None = None
+    order: int = 1
+    refine: list = field(default_factory=list)
+    curvature: float = 0.0
+
+    def read_args(self) -> tuple:
+        """The positional arguments of :func:`read_part` after the path."""
+        return (self.length_unit, self.element_size, self.order, list(self.refine),
+                self.curvature)
 
 
 class ImportOptionsDialog(QDialog):
@@ -114,7 +132,8 @@ class ImportOptionsDialog(QDialog):
     file units otherwise), used to propose the element size (a twentieth of the diagonal)."""
 
     def __init__(self, path: str, extent: tuple[float, float, float] | None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, order: int = 1,
+                 initial: ImportOptions | None = None) -> None:
         super().__init__(parent)
         self.path = Path(path)
         self.extent = extent
@@ -150,7 +169,50 @@ class ImportOptionsDialog(QDialog):
         self.size_hint = QLabel()
         self.size_hint.setStyleSheet("color: #707070;")
         form.addRow("", self.size_hint)
+        self.cad = self.path.suffix.lower() in CAD_SUFFIXES
+        self.order_combo = QComboBox()
+        self.order_combo.addItem("1 (linear tetrahedra)", 1)
+        self.order_combo.addItem("2 (curved tetra10 on the CAD surfaces)", 2)
+        self.order_combo.setCurrentIndex(self.order_combo.findData(2 if order == 2 else 1))
+        self.order_combo.setToolTip("Second-order elements follow curved surfaces; proposed when "
+                                    "the solve order (File > Settings) is P2")
+        form.addRow("Element order", self.order_combo)
+        self.curvature_spin = QSpinBox()
+        self.curvature_spin.setRange(0, 120)
+        self.curvature_spin.setSpecialValueText("off")
+        self.curvature_spin.setSuffix(" per circle")
+        self.curvature_spin.setToolTip("Curvature-based sizing: elements per full circle on "
+                                       "curved surfaces (holes, fillets); 0 = off")
+        form.addRow("Curvature", self.curvature_spin)
         col.addLayout(form)
+        self.refine_table = QTableWidget(0, 3)
+        self.refine_table.setHorizontalHeaderLabels(["CAD regions", "Size", "Growth"])
+        self.refine_table.verticalHeader().hide()
+        self.refine_table.setColumnWidth(0, 190)
+        self.refine_table.setColumnWidth(1, 70)
+        self.refine_table.setColumnWidth(2, 60)
+        self.refine_table.setMaximumHeight(110)
+        self.refine_table.horizontalHeader().setStretchLastSection(True)
+        self.refine_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.refine_table.setToolTip("Local sizes: CAD regions (face_3, edge_7, point_2 as "
+                                     "'physapp info' lists them, comma-separated), their element "
+                                     "size and the growth rate (> 1) away from them")
+        refine_row = QHBoxLayout()
+        refine_row.addWidget(QLabel("Local sizes"))
+        refine_row.addStretch(1)
+        self.add_refine_button = QPushButton("+ Local size")
+        self.add_refine_button.clicked.connect(lambda: self.add_refine())
+        self.remove_refine_button = QPushButton("Remove")
+        self.remove_refine_button.clicked.connect(self._remove_refine)
+        refine_row.addWidget(self.add_refine_button)
+        refine_row.addWidget(self.remove_refine_button)
+        col.addLayout(refine_row)
+        col.addWidget(self.refine_table)
+        for w in (self.order_combo, self.curvature_spin, self.refine_table,
+                  self.add_refine_button, self.remove_refine_button):
+            w.setEnabled(self.cad)
+            if not self.cad:
+                w.setToolTip("Closed surfaces are meshed at one size and order 1")
         self.error_label = QLabel()
         self.error_label.setStyleSheet("color: #b00;")
         self.error_label.setWordWrap(True)
@@ -166,6 +228,22 @@ class ImportOptionsDialog(QDialog):
         if self.default_size is not None:
             self.size_edit.setText(f"{self.default_size:.3g}")
         self.options: ImportOptions | None = None
+        if initial is not None:
+            self.set_options(initial)
+
+    def set_options(self, opts: ImportOptions) -> None:
+        """Show options chosen before (remeshing a part): unit, size, order, local sizes."""
+        if opts.length_unit and not self.self_unit:
+            self.unit_combo.setCurrentIndex(max(self.unit_combo.findData(opts.length_unit), 0))
+        to_m = 1e-3 if self.self_unit else UNIT_TO_M[self.unit_combo.currentData()]
+        if opts.element_size:
+            self.size_edit.setText(f"{opts.element_size / to_m:.4g}")
+        self.order_combo.setCurrentIndex(self.order_combo.findData(2 if opts.order == 2 else 1))
+        self.curvature_spin.setValue(int(opts.curvature or 0))
+        self.refine_table.setRowCount(0)
+        for item in opts.refine or ():
+            self.add_refine(", ".join(item.get("regions", ())),
+                            f"{float(item['size']) / to_m:.4g}", f"{item.get('growth', 1.3):g}")
 
     @property
     def shown_unit(self) -> str:
@@ -182,6 +260,40 @@ class ImportOptionsDialog(QDialog):
             return None
         return math.hypot(*self.extent) / 20.0 * self._to_shown
 
+    def add_refine(self, regions: str = "", size: str = "", growth: str = "1.3") -> None:
+        """A row of the local sizes table (size in the shown unit)."""
+        r = self.refine_table.rowCount()
+        self.refine_table.insertRow(r)
+        for c, text in enumerate((regions, size, growth)):
+            self.refine_table.setItem(r, c, QTableWidgetItem(text))
+
+    def _remove_refine(self) -> None:
+        rows = sorted({i.row() for i in self.refine_table.selectedIndexes()}, reverse=True)
+        for r in rows or [self.refine_table.rowCount() - 1]:
+            if r >= 0:
+                self.refine_table.removeRow(r)
+
+    def _refine_items(self, to_m: float) -> list[dict] | str:
+        """The local sizes typed (SI), or why they are wrong."""
+        items = []
+        for r in range(self.refine_table.rowCount()):
+            cells = [(self.refine_table.item(r, c).text().strip()
+                      if self.refine_table.item(r, c) else "") for c in range(3)]
+            if not any(cells[:2]):
+                continue
+            regions = [x for x in cells[0].replace(";", ",").replace(" ", ",").split(",") if x]
+            if not regions:
+                return f"Local size {r + 1}: name the CAD regions (face_3, edge_7, ...)."
+            try:
+                size = parse_number(cells[1])
+                growth = parse_number(cells[2] or "1.3")
+            except ValueError:
+                return f"Local size {r + 1}: size and growth must be numbers."
+            if size <= 0 or growth <= 1.0:
+                return f"Local size {r + 1}: the size must be positive and the growth above 1."
+            items.append({"regions": regions, "size": size * to_m, "growth": growth})
+        return items
+
     def _unit_changed(self) -> None:
         u = self.shown_unit
         if self.extent:
@@ -190,6 +302,8 @@ class ImportOptionsDialog(QDialog):
         else:
             self.size_label.setText("unknown")
         self.size_unit.setText(u)
+        if hasattr(self, "refine_table"):
+            self.refine_table.setHorizontalHeaderLabels(["CAD regions", f"Size ({u})", "Growth"])
         self.size_hint.setText("default: a 20th of the part diagonal"
                                + (f" ({self.default_size:.3g} {u})" if self.extent else ""))
 
@@ -212,7 +326,13 @@ class ImportOptionsDialog(QDialog):
                 return
         unit = None if self.self_unit else self.unit_combo.currentData()
         to_m = 1e-3 if self.self_unit else UNIT_TO_M[unit]
-        self.options = ImportOptions(unit, None if size is None else size * to_m)
+        refine = self._refine_items(to_m) if self.cad else []
+        if isinstance(refine, str):
+            self.error_label.setText(refine)
+            return
+        order = int(self.order_combo.currentData()) if self.cad else 1
+        self.options = ImportOptions(unit, None if size is None else size * to_m, order, refine,
+                                     float(self.curvature_spin.value()) if self.cad else 0.0)
         self.accept()
 
 
@@ -224,6 +344,9 @@ class OpenedPart:
     mesh: MeshData
     report: ImportReport
     options: ImportOptions
+    #: a CalculiX/Abaqus deck: its set-up (a PartSetup dict) and its DeckReport
+    deck_setup: dict | None = None
+    deck: object | None = None
 
 
 class FileOpener(QObject):
@@ -251,6 +374,9 @@ class FileOpener(QObject):
         self._show_timer = QTimer(self)
         self._show_timer.setSingleShot(True)
         self._show_timer.timeout.connect(self._show_progress)
+        #: the element order the import dialog proposes (the window's solve order)
+        self.default_order = lambda: 1
+        self._initial: ImportOptions | None = None
 
     @property
     def runner(self) -> QtJobRunner:
@@ -270,16 +396,21 @@ class FileOpener(QObject):
     def busy(self) -> bool:
         return self._job is not None or self.options_dialog is not None
 
-    def open(self, path: str | Path, options: ImportOptions | None = None) -> None:
-        """Read ``path``; for CAD and surfaces without ``options`` the import dialog asks them."""
+    def open(self, path: str | Path, options: ImportOptions | None = None,
+             initial: ImportOptions | None = None) -> None:
+        """Read ``path``; for CAD and surfaces without ``options`` the import dialog asks them
+        (starting from ``initial`` when given: remeshing a part)."""
         self.cancel()
+        self._initial = initial
         path = str(path)
         if needs_options(path) and options is None:
             self._submit("probe", path, ImportOptions(), probe_extent, path)
         else:
             options = options or ImportOptions()
-            self._submit("read", path, options, read_part, path, options.length_unit,
-                         options.element_size)
+            if Path(path).suffix.lower() == ".inp":
+                self._submit("read", path, options, read_deck, path, options.length_unit)
+            else:
+                self._submit("read", path, options, read_part, path, *options.read_args())
 
     def cancel(self) -> None:
         """Stop the running read (its process is killed) or close the import dialog."""
@@ -389,11 +520,16 @@ class FileOpener(QObject):
             self._ask_options(path, result)
             return
         self._end()
+        if len(result) == 4:  # a deck: mesh, report, set-up, deck report
+            mesh, report, setup, deck = result
+            self.opened.emit(OpenedPart(path, mesh, report, options, setup, deck))
+            return
         mesh, report = result
         self.opened.emit(OpenedPart(path, mesh, report, options))
 
     def _ask_options(self, path: str, extent) -> None:
-        dialog = ImportOptionsDialog(path, extent, self.parent_widget)
+        dialog = ImportOptionsDialog(path, extent, self.parent_widget, self.default_order(),
+                                     initial=self._initial)
         self.options_dialog = dialog
 
         def done(code: int) -> None:
@@ -403,8 +539,7 @@ class FileOpener(QObject):
             dialog.deleteLater()
             if code == QDialog.DialogCode.Accepted and dialog.options is not None:
                 opts = dialog.options
-                self._submit("read", path, opts, read_part, path, opts.length_unit,
-                             opts.element_size)
+                self._submit("read", path, opts, read_part, path, *opts.read_args())
             else:
                 if self.progress_dialog is not None:
                     self._end()

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import html
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -70,17 +71,25 @@ from physapp.gui.open_file import (
     RecentFiles,
 )
 from physapp.gui.part_tasks import (
+    CAD_SUFFIXES,
+    DISPLACEMENT_SCALE,
+    KIND_WORDS,
     LOAD_KINDS,
     MATERIAL_FIELDS,
     MATERIAL_NAMES,
+    REGION_MATERIAL_KEYS,
     UNIT_TO_M,
     BoundaryFacets,
     PartInfo,
     ValueField,
+    allowed_kinds,
+    allowed_text,
     check_name,
     copy_setup,
     describe_item,
     drop_load_parameters,
+    force_as_magnitude,
+    force_as_vector,
     get_value,
     load_fields,
     make_part_study,
@@ -89,23 +98,35 @@ from physapp.gui.part_tasks import (
     new_load,
     parameter_for,
     parse_number,
+    parse_selector,
+    quick_region_rows,
+    region_rows,
+    region_size_text,
+    regions_for,
     set_value,
+    setup_file_data,
+    setup_file_path,
     setup_problem,
     solve_part,
+    train_problem,
     with_region,
 )
+from physapp.gui.relay import ThreadRelay
 from physapp.studies.imported import ImportedPartStudy, PartSetup
 
 if TYPE_CHECKING:
     from physapp.gui.services import WindowServices
 
+#: VTK cell types and corner counts of the linear cells a subdomain highlight draws
+_VTK_TYPE = {"triangle": 5, "quad": 9, "tetra": 10, "hexahedron": 12, "wedge": 13, "pyramid": 14}
+_CORNERS = {"triangle": 3, "quad": 4, "tetra": 4, "hexahedron": 8, "wedge": 6, "pyramid": 5}
 HIGHLIGHT_COLOR = "#e0119d"  # the selected support/load region: magenta stands out on turbo
 PICK_COLOR = "#ff7f0e"  # the face selection of the picking mode
 HIGHLIGHT = "part_highlight"
 PICK = "part_pick"
 LABEL = "part_label"  # one line at the bottom of the view: the pick hint or the region shown
 #: the window's preview overlay says "press F5"; for a part that is not set up that misleads
-NOT_SET_UP_TEXT = "Set-up incomplete - see Part set-up (right)"
+NOT_SET_UP_TEXT = "Set-up incomplete (see right)"
 NO_RESULT_TEXT = "No result yet - press F5 to solve"
 CLICK_TOLERANCE_PX = 4  # a press and release closer than this is a click, not a rotation
 PHYSICS = (("elasticity", "Elasticity (static stress)"), ("heat", "Heat (steady conduction)"))
@@ -254,6 +275,12 @@ class PartPanel(QWidget):
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         pl.addWidget(self.summary)
+        self.remesh_button = QPushButton("Remesh\u2026")
+        self.remesh_button.setToolTip("Mesh the CAD part again: element size, order, local sizes "
+                                      "and curvature (the set-up is kept: CAD region names do not "
+                                      "change with the mesh)")
+        self.remesh_button.clicked.connect(self.ctl.remesh)
+        pl.addWidget(self.remesh_button, 0, Qt.AlignmentFlag.AlignRight)
         col.addWidget(part)
 
         phys = QGroupBox("Physics and material")
@@ -273,6 +300,10 @@ class PartPanel(QWidget):
         self.material_grid = QGridLayout(self.material_box)
         self.material_grid.setContentsMargins(0, 0, 0, 0)
         form.addRow(self.material_box)
+        self.region_material_box = QGroupBox("Material per subdomain (empty: the part's)")
+        self.region_material_grid = QGridLayout(self.region_material_box)
+        self.region_material_edits: dict[tuple[str, str], QLineEdit] = {}
+        form.addRow(self.region_material_box)
         col.addWidget(phys)
 
         bcs = QGroupBox("Supports and loads")
@@ -310,6 +341,73 @@ class PartPanel(QWidget):
         self.status.setWordWrap(True)
         bl.addWidget(self.status)
         col.addWidget(bcs)
+
+        regions = QGroupBox("Regions")
+        rl = QVBoxLayout(regions)
+        self.region_filter = QLabel()
+        self.region_filter.setWordWrap(True)
+        self.region_filter.setStyleSheet("color: #505050;")
+        rl.addWidget(self.region_filter)
+        self.region_table = QTableWidget(0, 5)
+        self.region_table.setHorizontalHeaderLabels(["Region", "Kind", "Size", "Centroid",
+                                                     "Normal"])
+        self.region_table.setWordWrap(False)
+        self.region_table.verticalHeader().hide()
+        self.region_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.region_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.region_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        rhead = self.region_table.horizontalHeader()
+        for c in range(5):
+            rhead.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        self.region_table.setMinimumHeight(100)
+        self.region_table.setMaximumHeight(180)
+        self.region_table.setToolTip("Every region of the part (kind, size, centroid, normal of "
+                                     "flat faces); double-click one to use it for the selected "
+                                     "support or load")
+        self.region_table.cellDoubleClicked.connect(self._region_double_clicked)
+        self.region_table.itemSelectionChanged.connect(self._region_row_selected)
+        rl.addWidget(self.region_table)
+        self.selector_edit = QLineEdit()
+        self.selector_edit.setPlaceholderText('selector, e.g. {"select": "plane", "point": [0, 0, '
+                                              '0], "normal": [0, 0, 1]}')
+        self.selector_edit.setToolTip(
+            "A geometric selector (lengths in m, as in set-up files; docs/setup-format.md):\n"
+            '{"select": "plane", "point": [x, y, z], "normal": [nx, ny, nz], "tol": t}\n'
+            '{"select": "box", "min": [x0, y0, z0], "max": [x1, y1, z1]}\n'
+            '{"select": "cylinder", "point": [...], "axis": [...], "radius": r}\n'
+            '{"select": "sphere", "centre": [...], "radius": r}\n'
+            '{"select": "point", "at": [x, y, z]}\n'
+            'optional "kind": face, edge, point or subdomain; "on": a region; "pieces": n.\n'
+            "It survives remeshing: the region is found again on a new mesh.")
+        self.selector_edit.returnPressed.connect(self._test_selector)
+        self.selector_test_button = QPushButton("Match")
+        self.selector_test_button.setToolTip("Show what the selector matches")
+        self.selector_test_button.clicked.connect(self._test_selector)
+        srow = QHBoxLayout()
+        srow.addWidget(self.selector_edit, 1)
+        srow.addWidget(self.selector_test_button)
+        rl.addLayout(srow)
+        self.selector_report = QLabel()
+        self.selector_report.setWordWrap(True)
+        self.selector_report.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        rl.addWidget(self.selector_report)
+        nrow = QHBoxLayout()
+        self.selector_name = QLineEdit()
+        self.selector_name.setPlaceholderText("name of the new region")
+        self.selector_name.returnPressed.connect(self._create_selector_region)
+        self.selector_create_button = QPushButton("Create region")
+        self.selector_create_button.setToolTip("Add the region the selector matches (it is found "
+                                               "again when the part is remeshed)")
+        self.selector_create_button.clicked.connect(self._create_selector_region)
+        nrow.addWidget(self.selector_name, 1)
+        nrow.addWidget(self.selector_create_button)
+        rl.addLayout(nrow)
+        self._region_rows: list[dict] = []
+        self._region_cache: tuple[MeshData, list[dict]] | None = None
+        self._region_job: tuple[int, MeshData] | None = None
+        self.region_relay = ThreadRelay(self)  # region sizes measured on a worker thread
+        self.region_relay.result.connect(self._on_regions)
+        col.addWidget(regions)
 
         pick = QGroupBox("Pick faces (new region)")
         pg = QGridLayout(pick)
@@ -385,6 +483,7 @@ class PartPanel(QWidget):
                   for r in rep.repairs]
         lines += [f"<span style='color:#505050'>Note: {html.escape(n)}</span>" for n in rep.notes]
         self.summary.setText("<br>".join(lines))
+        self.remesh_button.setVisible(Path(info.path).suffix.lower() in CAD_SUFFIXES)
         self.summary.setToolTip(rep.text())
 
     def refresh_material(self) -> None:
@@ -400,6 +499,78 @@ class PartPanel(QWidget):
             row = ValueRow(self.material_grid, i, f, f"material.{f.key}", self)
             self.material_rows.append(row)
         self.show_material_values()
+        self.refresh_region_materials()
+
+    def refresh_region_materials(self) -> None:
+        """One row per subdomain: its own stiffness or conductivity (empty: the part's)."""
+        grid = self.region_material_grid
+        while grid.count():
+            w = grid.takeAt(0).widget()
+            if w is not None:
+                w.hide()
+                w.deleteLater()
+        self.region_material_edits = {}
+        setup, mesh = self.ctl.setup, self.ctl.mesh
+        names = [n for n in mesh.subdomains if not n.startswith("_")]
+        if len(names) < 2:  # one subdomain is the whole part: its material is the part's
+            names = []
+        self.region_material_box.setVisible(bool(names))
+        keys = REGION_MATERIAL_KEYS[setup.physics]
+        fields = [material_field(k) for k in keys]
+        for c, f in enumerate(fields):
+            head = QLabel(f"{f.label.split(' ')[-1]} ({f.shown_unit})")
+            head.setToolTip(f.label)
+            grid.addWidget(head, 0, 1 + c)
+        try:
+            base = material_values(setup)
+        except ParameterError:
+            base = None
+        for r, name in enumerate(names, 1):
+            grid.addWidget(QLabel(name), r, 0)
+            own = setup.regions.get(name, {})
+            for c, f in enumerate(fields):
+                edit = QLineEdit()
+                edit.setAlignment(Qt.AlignmentFlag.AlignRight)
+                if base is not None:
+                    edit.setPlaceholderText(_fmt(getattr(base, f.key) * f.scale))
+                target = f"regions.{name}.{f.key}"
+                err = self.input_errors.get(target)
+                if err:
+                    edit.setText(err[1])
+                    _set_invalid(edit, err[0])
+                elif f.key in own:
+                    edit.setText(_fmt(float(own[f.key]) * f.scale))
+                edit.editingFinished.connect(
+                    lambda name=name, f=f, e=edit: self._region_material_edited(name, f, e))
+                grid.addWidget(edit, r, 1 + c)
+                self.region_material_edits[(name, f.key)] = edit
+
+    def _region_material_edited(self, name: str, f: ValueField, edit: QLineEdit) -> None:
+        setup = self.ctl.setup
+        target = f"regions.{name}.{f.key}"
+        text = edit.text().strip()
+        own = dict(setup.regions.get(name, {}))
+        if not text:
+            own.pop(f.key, None)
+            self.input_errors.pop(target, None)
+            _set_invalid(edit, "")
+        else:
+            try:
+                value = parse_number(text) / f.scale
+            except ValueError:
+                message = f"{f.label} of '{name}': '{text}' is not a number."
+                self.input_errors[target] = (message, text)
+                _set_invalid(edit, message)
+                self.ctl.setup_changed()
+                return
+            self.input_errors.pop(target, None)
+            _set_invalid(edit, "")
+            own[f.key] = value
+        if own:
+            setup.regions[name] = own
+        else:
+            setup.regions.pop(name, None)
+        self.ctl.setup_changed()
 
     def show_material_values(self) -> None:
         setup = self.ctl.setup
@@ -482,6 +653,7 @@ class PartPanel(QWidget):
         self._clear_editor()
         sel = self.selected()
         self.remove_button.setEnabled(sel is not None)
+        self.refresh_regions()
         if sel is None:
             self.editor.setTitle("Selected: none")
             self.editor.hide()
@@ -492,7 +664,6 @@ class PartPanel(QWidget):
         setup = self.ctl.setup
         item = (setup.supports if what == "support" else setup.loads)[i]
         g = self.editor_layout
-        regions = list(self.ctl.mesh.boundaries)
         if what == "support":
             self.editor.setTitle(f"Support {i + 1}")
             self.support_type = QComboBox()
@@ -517,6 +688,26 @@ class PartPanel(QWidget):
                 self.component_checks.append(check)
             box.setVisible(kind == "components")
             g.addWidget(box, 1, 1, 1, 3)
+            # prescribed displacements of the fixed components (0: held in place)
+            values = dict(zip(comps, item.get("values") or [0.0] * len(comps), strict=False))
+            self.displacement_edits = {}
+            if kind != "symmetry":
+                for k, c in enumerate(comps):
+                    label = QLabel(f"u{'xyz'[c]}")
+                    edit = QLineEdit()
+                    edit.setAlignment(Qt.AlignmentFlag.AlignRight)
+                    edit.setToolTip(f"Prescribed displacement u{'xyz'[c]} of the region "
+                                    "(0: held in place)")
+                    target = f"supports.{i}.values.{c}"
+                    err = self.input_errors.get(target)
+                    edit.setText(err[1] if err else _fmt(values.get(c, 0.0) * DISPLACEMENT_SCALE))
+                    _set_invalid(edit, err[0] if err else "")
+                    edit.editingFinished.connect(
+                        lambda c=c, e=edit: self._displacement_edited(c, e))
+                    g.addWidget(label, 10 + k, 0)
+                    g.addWidget(edit, 10 + k, 1)
+                    g.addWidget(QLabel("mm"), 10 + k, 2)
+                    self.displacement_edits[c] = edit
             if kind == "symmetry":
                 note = QLabel("The region must be flat and normal to x, y or z.")
                 note.setStyleSheet("color: #505050;")
@@ -531,26 +722,50 @@ class PartPanel(QWidget):
             self.kind_combo.currentIndexChanged.connect(self._kind_chosen)
             g.addWidget(QLabel("Kind"), 0, 0)
             g.addWidget(self.kind_combo, 0, 1, 1, 3)
-        on_region = what == "support" or LOAD_KINDS[setup.physics][item["kind"]][1]
+        key = "support" if what == "support" else item["kind"]
+        ok = allowed_kinds(setup.physics, key)
         g.addWidget(QLabel("Region"), 2, 0)
-        if on_region:
+        if ok != {"none"}:
             self.region_combo = QComboBox()
-            for name in regions:
-                self.region_combo.addItem(f"{name}  ({len(self.ctl.mesh.boundaries[name])} "
-                                          "facets)", name)
+            if "none" in ok:
+                self.region_combo.addItem("whole part", None)
+            kinds = {r["name"]: r for r in self.region_info()}
+            for name in regions_for(self.ctl.mesh, setup.physics, key):
+                r = kinds.get(name)
+                text = name if r is None else (
+                    f"{name}  ({r['kind']}, {region_size_text(r, self.display_unit())})"
+                    if r["size"] is not None else f"{name}  ({r['kind']})")
+                self.region_combo.addItem(text, name)
             self.region_combo.setCurrentIndex(max(self.region_combo.findData(item.get("region")),
                                                   0))
             self.region_combo.currentIndexChanged.connect(self._region_chosen)
-            self.region_combo.setToolTip("Boundary regions of the mesh; 'Pick faces' below makes "
-                                         "new ones")
+            self.region_combo.setToolTip(
+                f"Regions this {'support' if what == 'support' else 'load'} accepts: "
+                f"{allowed_text(setup.physics, key, self.ctl.mesh.dim)}; 'Pick faces' or a "
+                "selector below makes new ones")
             g.addWidget(self.region_combo, 2, 1, 1, 3)
             self.ctl.highlight(item.get("region"))
         else:
             g.addWidget(QLabel("acts on the whole part"), 2, 1, 1, 3)
             self.ctl.highlight(None)
         if what == "load":
-            for k, f in enumerate(load_fields(setup.physics, item["kind"], self.ctl.mesh.dim)):
-                row = ValueRow(g, 3 + k, f, f"loads.{i}.{f.key}", self)
+            first = 3
+            if item["kind"] == "force":
+                self.force_form = QComboBox()
+                self.force_form.addItem("Components", "vector")
+                self.force_form.addItem("Magnitude and direction", "magnitude")
+                self.force_form.setCurrentIndex(1 if "magnitude" in item else 0)
+                self.force_form.setToolTip("A magnitude and a direction: the magnitude can be "
+                                           "a slider (and a surrogate input)")
+                self.force_form.currentIndexChanged.connect(self._force_form_chosen)
+                g.addWidget(QLabel("Given as"), 3, 0)
+                g.addWidget(self.force_form, 3, 1, 1, 3)
+                first = 4
+            for k, f in enumerate(load_fields(setup.physics, item["kind"], self.ctl.mesh.dim,
+                                              item)):
+                row = ValueRow(g, first + k, f, f"loads.{i}.{f.key}", self)
+                if f.key.startswith("direction."):  # a direction is not a slider
+                    row.slider_button.hide()
                 row.show(get_value(item, f.key), editable=True,
                          param=parameter_for(setup, row.target))
                 self._show_error(row)
@@ -564,9 +779,14 @@ class PartPanel(QWidget):
         item = self._item()
         kind = self.support_type.currentData()
         item.pop("symmetry", None)
+        item.pop("values", None)
+        i = self.selected()[1]
+        for key in [k for k in self.input_errors if k.startswith(f"supports.{i}.")]:
+            del self.input_errors[key]
         if kind == "symmetry":
             item["symmetry"] = True
             item["components"] = []
+            item.pop("values", None)
         elif kind == "fixed":
             item["components"] = list(range(self.ctl.mesh.dim))
         else:
@@ -576,17 +796,68 @@ class PartPanel(QWidget):
 
     def _components_toggled(self) -> None:
         comps = [c for c, check in enumerate(self.component_checks) if check.isChecked()]
-        self._item()["components"] = comps
+        item = self._item()
+        old = dict(zip(item.get("components", ()), item.get("values") or (), strict=False))
+        item["components"] = comps
+        if any(old.values()):
+            item["values"] = [float(old.get(c, 0.0)) for c in comps]
+        else:
+            item.pop("values", None)
         what, i = self.selected()
+        self.refresh_table(select=(what, i))  # the displacement rows follow the components
+        self.ctl.setup_changed()
+
+    def _displacement_edited(self, component: int, edit: QLineEdit) -> None:
+        """A prescribed displacement typed (mm); all zero: the support holds the region."""
+        what, i = self.selected()
+        target = f"supports.{i}.values.{component}"
+        text = edit.text()
+        try:
+            value = parse_number(text) / DISPLACEMENT_SCALE
+        except ValueError:
+            message = f"Support {i + 1} u{'xyz'[component]}: '{text}' is not a number."
+            self.input_errors[target] = (message, text)
+            _set_invalid(edit, message)
+            self.ctl.setup_changed()
+            return
+        self.input_errors.pop(target, None)
+        _set_invalid(edit, "")
+        item = self._item()
+        comps = list(item.get("components", ()))
+        values = list(item.get("values") or [0.0] * len(comps))
+        values[comps.index(component)] = value
+        if any(values):
+            item["values"] = values
+        else:
+            item.pop("values", None)
         self._write_row(self._rows.index((what, i)), what, i)
         self.ctl.setup_changed()
 
     def _region_chosen(self) -> None:
         name = self.region_combo.currentData()
-        self._item()["region"] = name
+        if name is None:  # the whole part (a heat source)
+            self._item().pop("region", None)
+        else:
+            self._item()["region"] = name
         what, i = self.selected()
         self._write_row(self._rows.index((what, i)), what, i)
         self.ctl.highlight(name)
+        self.ctl.setup_changed()
+
+    def _force_form_chosen(self) -> None:
+        """Components <-> magnitude and direction (the same force; its sliders are dropped)."""
+        what, i = self.selected()
+        setup = self.ctl.setup
+        load = setup.loads[i]
+        if self.force_form.currentData() == "magnitude":
+            force_as_magnitude(load, self.ctl.mesh.dim)
+        else:
+            force_as_vector(load, self.ctl.mesh.dim)
+        setup.parameters = [p for p in setup.parameters
+                            if not p["target"].startswith(f"loads.{i}.")]
+        for key in [k for k in self.input_errors if k.startswith(f"loads.{i}.")]:
+            del self.input_errors[key]
+        self.refresh_table(select=(what, i))
         self.ctl.setup_changed()
 
     def _kind_chosen(self) -> None:
@@ -594,7 +865,9 @@ class PartPanel(QWidget):
         setup = self.ctl.setup
         old = setup.loads[i]
         kind = self.kind_combo.currentData()
-        region = old.get("region") or self.ctl.default_region(support=False)
+        region = old.get("region")
+        if region not in regions_for(self.ctl.mesh, setup.physics, kind):
+            region = self.ctl.default_region(support=False, kind=kind)
         setup.loads[i] = new_load(setup.physics, kind, region, self.ctl.mesh.dim)
         setup.parameters = [p for p in setup.parameters
                             if not p["target"].startswith(f"loads.{i}.")]
@@ -603,6 +876,135 @@ class PartPanel(QWidget):
                 del self.input_errors[key]
         self.refresh_table(select=(what, i))
         self.ctl.setup_changed()
+
+    # -- the region list -------------------------------------------------------------------------
+    def display_unit(self) -> str:
+        """The unit lengths are shown in (mm for STEP/IGES, else the file's unit)."""
+        info = self.ctl.info
+        if Path(info.path).suffix.lower() in (".step", ".stp", ".iges", ".igs"):
+            return "mm"
+        return info.report.length_unit if info.report.length_unit in UNIT_TO_M else "m"
+
+    def region_info(self) -> list[dict]:
+        """:func:`~physapp.gui.part_tasks.region_rows` of the current mesh (cached per mesh).
+
+        Sizes and centroids are measured on a worker thread (a tenth of a second per 10k
+        nodes); until they arrive the rows carry names and kinds only (``size`` None)."""
+        mesh = self.ctl.mesh
+        if self._region_cache is not None and self._region_cache[0] is mesh:
+            return self._region_cache[1]
+        if self._region_job is None or self._region_job[1] is not mesh:
+            self._region_job = (self._region_job[0] + 1 if self._region_job else 1, mesh)
+            threading.Thread(target=_describe_worker,
+                             args=(self.region_relay, self._region_job[0], mesh),
+                             name="physapp-regions", daemon=True).start()
+        return quick_region_rows(mesh)
+
+    @property
+    def regions_ready(self) -> bool:
+        """True once the region list shows sizes and centroids of the current mesh."""
+        return self._region_cache is not None and self._region_cache[0] is self.ctl.mesh
+
+    def _on_regions(self, job: int, rows) -> None:
+        if self._region_job is None or self._region_job[0] != job:
+            return
+        mesh = self._region_job[1]
+        self._region_job = None
+        if mesh is not self.ctl.mesh:
+            return
+        self._region_cache = (mesh, rows)
+        self.refresh_regions()
+        combo = getattr(self, "region_combo", None)
+        if combo is not None:
+            try:
+                kinds = {r["name"]: r for r in rows}
+                unit = self.display_unit()
+                for k in range(combo.count()):
+                    r = kinds.get(combo.itemData(k))
+                    if r is not None:
+                        combo.setItemText(k, f"{r['name']}  ({r['kind']}, "
+                                             f"{region_size_text(r, unit)})")
+            except RuntimeError:  # the editor was rebuilt meanwhile
+                pass
+
+    def shown_kinds(self) -> set[str] | None:
+        """Region kinds the selected support or load accepts (None: nothing selected)."""
+        sel = self.selected()
+        if sel is None:
+            return None
+        setup = self.ctl.setup
+        what = "support" if sel[0] == "support" else setup.loads[sel[1]]["kind"]
+        return allowed_kinds(setup.physics, what)
+
+    def refresh_regions(self) -> None:
+        """The region list: every region, or those the selected support or load accepts."""
+        if self.ctl.mesh is None:
+            return
+        ok = self.shown_kinds()
+        rows = [r for r in self.region_info()
+                if not r["name"].startswith("_") and (ok is None or r["use"] in ok)]
+        sel = self.selected()
+        if ok is None:
+            self.region_filter.setText(f"All {len(rows)} regions. Select a support or load to "
+                                       "list those it accepts.")
+        else:
+            what = "support" if sel[0] == "support" else \
+                LOAD_KINDS[self.ctl.setup.physics][self.ctl.setup.loads[sel[1]]["kind"]][0]
+            words = ", ".join(sorted({KIND_WORDS[k] if not (k == "boundary" and
+                                                            self.ctl.mesh.dim == 2) else "edge"
+                                      for k in ok}))
+            self.region_filter.setText(f"{len(rows)} region(s) a <b>{html.escape(what)}</b> "
+                                       f"accepts ({words}); double-click one to use it.")
+        unit = self.display_unit()
+        f = 1.0 / UNIT_TO_M[unit]
+        self._region_rows = rows
+        t = self.region_table
+        t.blockSignals(True)
+        t.setRowCount(len(rows))
+        dim = max(self.ctl.mesh.dim, 2)
+        for i, r in enumerate(rows):
+            if r["size"] is None:  # being measured
+                for c, text in enumerate((r["name"], r["kind"], "\u2026", "\u2026", "")):
+                    t.setItem(i, c, QTableWidgetItem(text))
+                continue
+            cen = ", ".join(f"{v * f:.3g}" for v in r["centroid"][:dim])
+            normal = "" if r["normal"] is None else ", ".join(
+                f"{v:.3g}" for v in r["normal"][:dim])
+            for c, text in enumerate((r["name"], r["kind"], region_size_text(r, unit),
+                                      cen, normal)):
+                t.setItem(i, c, QTableWidgetItem(text))
+        t.setHorizontalHeaderLabels(["Region", "Kind", "Size", f"Centroid ({unit})", "Normal"])
+        t.resizeRowsToContents()
+        t.blockSignals(False)
+
+    def _test_selector(self) -> None:
+        self.ctl.match_selector(self.selector_edit.text())
+
+    def show_selector_report(self, message: str, ok: bool) -> None:
+        color = "#080" if ok else "#b00"
+        self.selector_report.setText(f"<span style='color:{color}'>"
+                                     f"{html.escape(message)}</span>")
+
+    def _create_selector_region(self) -> None:
+        error = self.ctl.create_selector_region(self.selector_name.text().strip(),
+                                                self.selector_edit.text())
+        if error:
+            self.show_selector_report(error, False)
+
+    def _region_row_selected(self) -> None:
+        rows = self.region_table.selectionModel().selectedRows()
+        if rows and rows[0].row() < len(self._region_rows) and not self.ctl.pick_mode:
+            self.ctl.clear_match()
+            self.ctl.highlight(self._region_rows[rows[0].row()]["name"])
+
+    def _region_double_clicked(self, row: int, _col: int) -> None:
+        """Use the region for the selected support or load."""
+        if self.selected() is None or row >= len(self._region_rows):
+            return
+        name = self._region_rows[row]["name"]
+        k = self.region_combo.findData(name)
+        if k >= 0:
+            self.region_combo.setCurrentIndex(k)
 
     # -- values ---------------------------------------------------------------------------------
     def value_edited(self, row: ValueRow) -> None:
@@ -692,6 +1094,7 @@ class PartPanel(QWidget):
         for key in [k for k in self.input_errors if k.startswith("material.")]:
             del self.input_errors[key]
         self.show_material_values()
+        self.refresh_region_materials()  # the part's values are the placeholders
         self.ctl.setup_changed()
 
     # -- adding and removing --------------------------------------------------------------------
@@ -705,7 +1108,8 @@ class PartPanel(QWidget):
     def add_load(self) -> None:
         setup = self.ctl.setup
         kind = "pressure" if setup.physics == "elasticity" else "temperature"
-        setup.loads.append(new_load(setup.physics, kind, self.ctl.default_region(support=False),
+        setup.loads.append(new_load(setup.physics, kind,
+                                    self.ctl.default_region(support=False, kind=kind),
                                     self.ctl.mesh.dim))
         self.refresh_table(select=("load", len(setup.loads) - 1))
         self.ctl.setup_changed()
@@ -718,6 +1122,8 @@ class PartPanel(QWidget):
         setup = self.ctl.setup
         if what == "support":
             del setup.supports[i]
+            self.input_errors = {k: v for k, v in self.input_errors.items()
+                                 if not k.startswith("supports.")}
         else:
             del setup.loads[i]
             drop_load_parameters(setup, i)
@@ -777,6 +1183,7 @@ class PartController(QObject):
         self.opener.opened.connect(self._on_opened)
         self.opener.failed.connect(self._on_failed)
         self.opener.cancelled.connect(self._on_cancelled)
+        self.opener.default_order = lambda: int(window.settings.element_order)
         self.study: ImportedPartStudy | None = None
         self.info: PartInfo | None = None
         self.mesh: MeshData | None = None
@@ -798,6 +1205,13 @@ class PartController(QObject):
         self.dock: QDockWidget | None = None
         self.recent_menu: QMenu | None = None
         self._last_values: dict[str, float] = {}
+        self.solver_warning = ""  # the last solve's warnings, as shown in the message bar
+        # typed selectors are resolved on a worker thread (a second on a large mesh)
+        self.selector_relay = ThreadRelay(self)
+        self.selector_relay.result.connect(self._on_selected)
+        self.selector_relay.error.connect(self._on_select_failed)
+        self._selector_job = 0
+        self._selector_pending: tuple | None = None
         #: set-ups of parts opened before in this window, by file: reopening brings them back
         self._memory: dict[str, dict] = {}
         # after each preview: the part's own overlay text
@@ -898,6 +1312,9 @@ class PartController(QObject):
         QTimer.singleShot(0, lambda: self.open_file(files[0]))
 
     def shutdown(self) -> None:
+        self.selector_relay.closed = True  # a selector still running delivers nothing
+        if self.panel is not None:
+            self.panel.region_relay.closed = True
         if self.pick_mode:
             self.set_pick_mode(False)
         self.opener.shutdown()
@@ -922,17 +1339,46 @@ class PartController(QObject):
         self.window.statusBar().showMessage(f"Opening {Path(path).name} \u2026")
         self.opener.open(path, options)
 
+    def remesh(self) -> None:
+        """Mesh the CAD part again with options asked in the import dialog (starting from the
+        current ones); the set-up comes back on the new mesh (as reopening a part does)."""
+        if self.info is None:
+            return
+        self._memory[self.info.path] = self.part_state()
+        info = self.info
+        self.opener.open(info.path, initial=ImportOptions(
+            info.length_unit, info.element_size, info.order, list(info.refine), info.curvature))
+
     def set_read_runner(self, runner) -> None:
         """Read files in ``runner`` (tests share one warm reading process between windows)."""
         self.opener.set_runner(runner)
 
     def _on_opened(self, opened: OpenedPart) -> None:
         pending, self._pending = self._pending, None
+        opts = opened.options
         info = PartInfo(str(Path(opened.path).resolve()), opened.report,
-                        opened.options.length_unit, opened.options.element_size)
+                        opts.length_unit, opts.element_size, int(opts.order or 1),
+                        list(opts.refine or []), float(opts.curvature or 0.0))
         if self.study is not None:
             self._remember()
         mesh, setup, notes = opened.mesh, PartSetup(), []
+        level = "info"
+        if opened.deck is not None:  # a CalculiX/Abaqus deck brings its set-up
+            deck = opened.deck
+            if pending is None and opened.deck_setup is not None:
+                try:
+                    setup = PartSetup.from_dict(opened.deck_setup)
+                except ParameterError as exc:
+                    notes.append(f"The deck's set-up could not be used: {exc}")
+            notes.append(f"Deck: {setup.physics}, {len(setup.supports)} support(s), "
+                         f"{len(setup.loads)} load(s).")
+            if deck.unsupported:
+                level = "warning"
+                notes.append("Unsupported keywords (not applied): " + ", ".join(
+                    f"*{k} (line {v})" for k, v in deck.unsupported.items()) + ".")
+            if deck.ignored:
+                notes.append("Ignored: " + "; ".join(deck.ignored) + ".")
+            notes += list(deck.notes)
         if pending is None and info.path in self._memory:  # opened before: same set-up
             pending = self._memory[info.path]
             notes.append(f"The set-up you made for {Path(info.path).name} is back (supports, "
@@ -952,8 +1398,8 @@ class PartController(QObject):
             f"Opened {Path(opened.path).name}: {mesh.n_points:,} nodes, "
             f"{len(mesh.boundaries)} regions", 8000)
         if notes:
-            level = "warning" if any("could not" in n or "left out" in n for n in notes) \
-                else "info"
+            if any("could not" in n or "left out" in n for n in notes):
+                level = "warning"
             self.window.show_message(" ".join(notes), level, "open")
         self.part_opened.emit(info.path)
 
@@ -1014,8 +1460,17 @@ class PartController(QObject):
         self.dock.setWidget(scroll)
         self.window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
 
-    def default_region(self, *, support: bool) -> str:
-        """A region for a new support/load: one not used yet, other than the whole boundary."""
+    def default_region(self, *, support: bool, kind: str = "") -> str | None:
+        """A region for a new support/load (of ``kind``): one it accepts, not used yet, other
+        than the whole boundary (None: the whole part)."""
+        what = "support" if support else kind
+        if what and not support:
+            ok = regions_for(self.mesh, self.setup.physics, what)
+            if "none" in allowed_kinds(self.setup.physics, what) or not ok:
+                return None
+            names = [n for n in ok if n != "boundary"] or ok
+            used = {i.get("region") for i in (*self.setup.supports, *self.setup.loads)}
+            return next((n for n in names if n not in used), names[0])
         names = [n for n in self.mesh.boundaries if n != "boundary"] or list(self.mesh.boundaries)
         used = {i.get("region") for i in (*self.setup.supports, *self.setup.loads)}
         free = [n for n in names if n not in used]
@@ -1049,6 +1504,9 @@ class PartController(QObject):
         w.solve_button.setToolTip(f"Cannot solve yet: {problem}" if problem else
                                   "Solve the part with the reference solver (F5)")
         w.solve_action.setEnabled(not problem)
+        surrogates = getattr(w, "surrogates", None)
+        if surrogates is not None:  # Train surrogate follows the set-up
+            surrogates.update_trainable()
         self._overlay()
         if self.panel is not None:
             self.panel.show_status(problem)
@@ -1159,8 +1617,16 @@ class PartController(QObject):
         return self._facets
 
     def highlight(self, region: str | None) -> None:
-        """Colour the faces of ``region`` (None: no highlight)."""
+        """Colour the faces of ``region`` (None: no highlight); edges are drawn as thick lines,
+        point sets as dots and subdomains as their outer surface."""
         plotter = self.window.viewport.plotter
+        if self.mesh is not None and region is not None and region not in self.mesh.boundaries \
+                and region in {*self.mesh.edges, *self.mesh.point_sets, *self.mesh.subdomains}:
+            self._draw_other(region)
+            self.highlighted = region
+            self._label()
+            plotter.render()
+            return
         if region is None or self.mesh is None or region not in self.mesh.boundaries:
             if self.highlighted is not None:
                 plotter.remove_actor(HIGHLIGHT, render=False)
@@ -1175,6 +1641,40 @@ class PartController(QObject):
         self._label()
         plotter.render()
 
+    def _draw_other(self, region: str) -> None:
+        """An edge, point or subdomain region in the highlight colour (lines, dots, surface)."""
+        plotter = self.window.viewport.plotter
+        mesh = self.mesh
+        if region in mesh.edges:
+            segs = np.asarray(mesh.edges[region])[:, :2]
+            pts = mesh.points[segs].reshape(-1, 3)
+            lines = np.column_stack([np.full(len(segs), 2), np.arange(0, 2 * len(segs), 2),
+                                     np.arange(1, 2 * len(segs), 2)]).ravel()
+            plotter.add_mesh(pv.PolyData(pts, lines=lines), color=HIGHLIGHT_COLOR, line_width=6,
+                             name=HIGHLIGHT, pickable=False, render=False, lighting=False)
+        elif region in mesh.point_sets:
+            pts = mesh.points[np.unique(np.asarray(mesh.point_sets[region]))]
+            plotter.add_mesh(pv.PolyData(pts), color=HIGHLIGHT_COLOR, point_size=14,
+                             render_points_as_spheres=True, name=HIGHLIGHT, pickable=False,
+                             render=False)
+        else:  # a subdomain: the outer surface of its cells
+            from physapp.io.readers import LINEAR
+
+            cells = np.asarray(mesh.subdomains[region])
+            start, polys = 0, []
+            for block in mesh.cells:
+                n = len(block.connectivity)
+                mine = cells[(cells >= start) & (cells < start + n)] - start
+                start += n
+                if len(mine):
+                    base = LINEAR.get(block.type, block.type)
+                    polys.append((base, block.connectivity[mine]))
+            grid = pv.UnstructuredGrid({_VTK_TYPE[b]: c[:, :_CORNERS[b]] for b, c in polys
+                                        if b in _VTK_TYPE}, mesh.points)
+            surf = grid.extract_surface(algorithm="dataset_surface") if mesh.dim == 3 else grid
+            plotter.add_mesh(surf, color=HIGHLIGHT_COLOR, opacity=0.6, name=HIGHLIGHT,
+                             pickable=False, render=False, show_edges=False)
+
     def _label(self) -> None:
         """The line at the bottom of the view: the picking hint, else the region shown."""
         plotter = self.window.viewport.plotter
@@ -1184,8 +1684,13 @@ class PartController(QObject):
                     "Pick faces: click a face, Shift+click adds")
             color = "#c05600"
         elif self.highlighted is not None:
-            n = len(self.mesh.boundaries[self.highlighted])
-            text, color = f"Region '{self.highlighted}' ({n} facets)", HIGHLIGHT_COLOR
+            m, name = self.mesh, self.highlighted
+            what = ("facets" if name in m.boundaries else "segments" if name in m.edges else
+                    "nodes" if name in m.point_sets else "cells")
+            group = (m.boundaries.get(name) if name in m.boundaries else m.edges.get(name)
+                     if name in m.edges else m.point_sets.get(name) if name in m.point_sets
+                     else m.subdomains.get(name, ()))
+            text, color = f"Region '{name}' ({len(group)} {what})", HIGHLIGHT_COLOR
         else:
             plotter.remove_actor(LABEL, render=False)
             return
@@ -1226,6 +1731,28 @@ class PartController(QObject):
             return
         if self.highlighted is not None and self.mesh is not None:
             self.highlight(self.highlighted)
+        self.show_solver_warnings()
+
+    def show_solver_warnings(self) -> str:
+        """The solve's warnings in the message bar (a P1 solve on a mesh too coarse for bending
+        gives its estimated error and what to do); returns the text shown ('' when none)."""
+        result = getattr(self.window, "result", None)
+        if not self.active or result is None:
+            return ""
+        meta = result.meta
+        warnings = [str(w) for w in meta.get("warnings", ()) if w]
+        bar = self.window.message_bar
+        if not warnings:
+            bar.clear("solver")
+            self.solver_warning = ""
+            return ""
+        text = " ".join(warnings)
+        err = meta.get("p1_error_estimate")
+        if err is not None and "P1" in text and f"{100 * float(err):.0f} %" not in text:
+            text += f" (estimated P1 error {100 * float(err):.0f} %)"
+        self.solver_warning = text
+        self.window.show_message(text, "warning", "solver")
+        return text
 
     def _slider_moved(self, name: str, value: float) -> None:
         if self.active:
@@ -1365,6 +1892,127 @@ class PartController(QObject):
             self.highlight(name)
         return ""
 
+    # -- surrogates of the part -----------------------------------------------------------------
+    def train_problem(self) -> str:
+        """Why Run > Train surrogate cannot run on this part ('' when it can)."""
+        if self.study is None or self.info is None:
+            return "open a part first."
+        return train_problem(self.setup, self.info, self.problem)
+
+    def model_study_id(self) -> str:
+        """``part:<file>::<set-up file>``: the id surrogates of this part and set-up carry."""
+        from physapp.studies.imported import PART_ID_SEP
+
+        data = setup_file_data(self.setup, self.info)
+        return f"part:{self.info.path}{PART_ID_SEP}{setup_file_path(data, self.info.path)}"
+
+    def training_study(self) -> ImportedPartStudy:
+        """The part's study under its file-based id, with the set-up saved as that file (the
+        sweep's workers rebuild the study from it: :func:`physapp.studies.get_study`)."""
+        import dataclasses
+        import json
+
+        data = setup_file_data(self.setup, self.info)
+        path = setup_file_path(data, self.info.path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data, indent=2))
+        study = copy.copy(self.study)
+        study.spec = dataclasses.replace(study.spec, id=self.model_study_id())
+        return study
+
+    # -- typed selectors ------------------------------------------------------------------------
+    def match_selector(self, text: str, create: str = "") -> int:
+        """Resolve a typed selector on a worker thread (a large mesh takes a second); the match
+        report (or why it failed) goes to the panel, and with ``create`` a region of that name
+        is made of the match. Returns the job id (0: refused at once, the panel says why)."""
+        if self.mesh is None:
+            self._selector_done("Open a part first.", ok=False)
+            return 0
+        try:
+            spec = parse_selector(text)
+        except ParameterError as exc:
+            self._selector_done(str(exc), ok=False)
+            return 0
+        self._selector_job += 1
+        job = self._selector_job
+        self._selector_pending = (job, create, spec, self.mesh)
+        if self.panel is not None:
+            self.panel.selector_report.setText("Matching \u2026")
+        threading.Thread(target=_select_worker, args=(self.selector_relay, job, self.mesh, spec),
+                         name="physapp-selector", daemon=True).start()
+        return job
+
+    @property
+    def selector_busy(self) -> bool:
+        return self._selector_pending is not None
+
+    def _selector_done(self, message: str, *, ok: bool) -> None:
+        if self.panel is not None:
+            self.panel.show_selector_report(message, ok)
+
+    def _on_selected(self, job: int, sel) -> None:
+        pending = self._selector_pending
+        if pending is None or pending[0] != job or self.window.closing:
+            return
+        self._selector_pending = None
+        _, create, spec, mesh = pending
+        if mesh is not self.mesh:  # the part changed meanwhile
+            return
+        message = sel.report[0].upper() + sel.report[1:] + "."
+        self._selector_done(message, ok=True)
+        if create:
+            self._add_selector_region(create, spec, sel, message)
+        elif sel.kind == "face" or (sel.kind == "edge" and self.mesh.dim == 2):
+            self.highlight(None)  # one colour at a time: the match in orange
+            self._draw(PICK, sel.entities, PICK_COLOR)  # show what it matched
+            self.window.viewport.plotter.render()
+
+    def _on_select_failed(self, job: int, message: str) -> None:
+        pending = self._selector_pending
+        if pending is None or pending[0] != job or self.window.closing:
+            return
+        self._selector_pending = None
+        self.window.viewport.plotter.remove_actor(PICK, render=True)
+        self._selector_done(message, ok=False)
+
+    def clear_match(self) -> None:
+        """Remove a typed selector's match from the view (not the picking mode's selection)."""
+        if not self.pick_mode:
+            self.window.viewport.plotter.remove_actor(PICK, render=False)
+
+    def create_selector_region(self, name: str, text: str) -> str:
+        """Make region ``name`` from a typed selector (resolved on a worker thread); '' when it
+        started, else why it was refused at once."""
+        if self.mesh is None:
+            return "Open a part first."
+        taken = {*self.mesh.boundaries, *self.mesh.edges, *self.mesh.point_sets,
+                 *self.mesh.subdomains}
+        problem = check_name(name, taken, "region")
+        if problem:
+            return problem
+        try:
+            parse_selector(text)
+        except ParameterError as exc:
+            return str(exc)
+        self.match_selector(text, create=name)
+        return ""
+
+    def _add_selector_region(self, name: str, spec: dict, sel, message: str) -> None:
+        from physapp.core.regions import with_region as add_region
+
+        if name in {*self.mesh.boundaries, *self.mesh.edges, *self.mesh.point_sets,
+                    *self.mesh.subdomains}:
+            return
+        self.info.selected[name] = dict(spec)
+        self.window.viewport.plotter.remove_actor(PICK, render=False)
+        self._set_mesh(add_region(self.mesh, name, sel))
+        self.panel.show_summary()
+        self.panel.refresh_table()
+        self.panel.selector_name.clear()
+        self.window.show_message(f"Region '{name}' created: {message}", "info", "region")
+        if not self.pick_mode and name in self.mesh.boundaries:
+            self.highlight(name)
+
     def _set_mesh(self, mesh: MeshData) -> None:
         self.mesh = mesh
         if self._facets is not None:
@@ -1386,6 +2034,10 @@ class PartController(QObject):
             "file": self.info.path,
             "length_unit": self.info.length_unit,
             "element_size": self.info.element_size,
+            "order": self.info.order,
+            "refine": copy.deepcopy(self.info.refine),
+            "curvature": self.info.curvature,
+            "selector_regions": copy.deepcopy(self.info.selected),
             "picked_regions": {
                 name: {"facets": np.asarray(r["facets"]).tolist(), "seeds": r["seeds"],
                        "feature_angle": r["feature_angle"]}
@@ -1405,8 +2057,9 @@ class PartController(QObject):
         it is on screen; a file that cannot be read shows the error as any open does)."""
         self.opener.cancel()  # a previous open (or restore) is superseded
         self._pending = copy.deepcopy(dict(state))
-        self.opener.open(state["file"], ImportOptions(state.get("length_unit"),
-                                                      state.get("element_size")))
+        self.opener.open(state["file"], ImportOptions(
+            state.get("length_unit"), state.get("element_size"), int(state.get("order") or 1),
+            list(state.get("refine") or []), float(state.get("curvature") or 0.0)))
 
     def _restored(self, state: dict, mesh: MeshData, info: PartInfo, notes: list[str]):
         facets = BoundaryFacets(mesh)
@@ -1428,9 +2081,22 @@ class PartController(QObject):
             mesh = with_region(mesh, name, rows)
             info.picked[name] = {"facets": rows, "seeds": r.get("seeds", []),
                                  "feature_angle": r.get("feature_angle", 30.0)}
+        for name, spec in (state.get("selector_regions") or {}).items():
+            from physapp.core.regions import select
+            from physapp.core.regions import with_region as add_region
+
+            if name in mesh.boundaries or name in mesh.edges or name in mesh.point_sets:
+                continue
+            try:
+                mesh = add_region(mesh, name, select(mesh, spec))
+            except ParameterError as exc:
+                notes.append(f"The selector region '{name}' could not be restored: {exc}")
+                continue
+            info.selected[name] = dict(spec)
         setup = PartSetup.from_dict(state.get("setup", {}))
         missing = {i.get("region") for i in (*setup.supports, *setup.loads)
-                   if i.get("region") is not None} - set(mesh.boundaries)
+                   if i.get("region") is not None} - {*mesh.boundaries, *mesh.edges,
+                                                      *mesh.point_sets, *mesh.subdomains}
         if missing:
             notes.append(f"Supports and loads on missing regions were left out: "
                          f"{', '.join(sorted(missing))}.")
@@ -1448,13 +2114,33 @@ class PartController(QObject):
         return mesh, setup, notes
 
 
+def _describe_worker(relay, job: int, mesh: MeshData) -> None:
+    """Worker thread: measure every region (kind, size, centroid, normal)."""
+    try:
+        relay.send_result(job, region_rows(mesh))
+    except Exception as exc:  # noqa: BLE001 - the list keeps names and kinds
+        relay.send_error(job, str(exc))
+
+
+def _select_worker(relay, job: int, mesh: MeshData, spec: dict) -> None:
+    """Worker thread: resolve a selector, hand the Selection (or the reason) to the GUI."""
+    from physapp.core.regions import select
+
+    try:
+        relay.send_result(job, select(mesh, spec))
+    except ParameterError as exc:
+        relay.send_error(job, str(exc))
+    except Exception as exc:  # noqa: BLE001 - a bug: one line for the user, not a dead thread
+        relay.send_error(job, f"The selector could not be resolved ({type(exc).__name__}: {exc}).")
+
+
 def _field_of(setup: PartSetup, target: str) -> ValueField:
     parts = target.split(".")
     if parts[0] == "material":
         return material_field(parts[1])
-    kind = setup.loads[int(parts[1])]["kind"]
+    item = setup.loads[int(parts[1])]
     key = ".".join(parts[2:])
-    return next(f for f in LOAD_KINDS[setup.physics][kind][2] if f.key == key)
+    return next(f for f in load_fields(setup.physics, item["kind"], 3, item) if f.key == key)
 
 
 def _local_files(mime) -> list[str]:

@@ -27,7 +27,13 @@ from physapp.core.materials import MATERIALS, MaterialData, material
 from physapp.core.mesh import MeshData
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
 from physapp.io.readers import CAD, CORNERS, FACETS, LINEAR, SURFACES, UNIT_TO_M, ImportReport
-from physapp.studies.imported import ELASTIC_LOADS, HEAT_LOADS, ImportedPartStudy, PartSetup
+from physapp.studies.imported import (
+    ALLOWED,
+    ELASTIC_LOADS,
+    HEAT_LOADS,
+    ImportedPartStudy,
+    PartSetup,
+)
 
 #: suffixes the File > Open dialog lists (meshio formats physapp reads, CAD, closed surfaces)
 MESH_SUFFIXES = (".msh", ".vtu", ".vtk", ".xdmf", ".xmf", ".inp", ".med", ".nas", ".bdf",
@@ -45,13 +51,68 @@ def needs_options(path: str | Path) -> bool:
 
 
 # -- jobs for the child process -------------------------------------------------------------------
-def read_part(path: str, unit: str | None, size: float | None, *,
+def read_part(path: str, unit: str | None, size: float | None, order: int = 1,
+              refine=(), curvature: float = 0.0, *,
               progress: ProgressFn = no_progress, cancel: CancelToken = NEVER):
-    """:func:`physapp.io.readers.read_mesh` with positional options (the job runner passes only
-    positional arguments): ``(MeshData, ImportReport)``."""
+    """:func:`physapp.io.readers.read_mesh` (isolated in a child process) with positional options
+    (the job runner passes only positional arguments): ``(MeshData, ImportReport)``.
+
+    ``order`` 2 meshes CAD with curved second-order tetrahedra; ``refine`` is a list of local
+    sizes ``{"regions": [...], "size": m, "growth": r}``; ``curvature`` elements per circle."""
     from physapp.io.readers import read_mesh
 
-    return read_mesh(path, length_unit=unit, size=size, progress=progress, cancel=cancel)
+    return read_mesh(path, length_unit=unit, size=size, order=int(order or 1),
+                     refine=list(refine or ()), curvature=float(curvature or 0.0),
+                     progress=progress, cancel=cancel)
+
+
+def read_deck(path: str, unit: str | None, *, progress: ProgressFn = no_progress,
+              cancel: CancelToken = NEVER):
+    """A CalculiX/Abaqus deck read as a complete set-up: ``(MeshData, ImportReport, set-up dict,
+    DeckReport)``; a deck without a usable set-up (a mesh only) gives ``None`` for the last two
+    and the mesh as :func:`read_part` reads it."""
+    from physapp.io.inp import DeckError, read_inp
+
+    progress(0.0, f"Reading the deck {Path(path).name}")
+    try:
+        mesh, data, deck = read_inp(path, unit or "m")
+    except DeckError as exc:
+        mesh, report = read_part(path, unit, None, progress=progress, cancel=cancel)
+        report.notes.append(f"Deck set-up not usable: {exc}")
+        return mesh, report, None, None
+    from physapp.io.readers import ImportReport
+
+    lo, hi = mesh.bounds()
+    report = ImportReport(str(path), "Abaqus/CalculiX deck", mesh.n_points, mesh.cell_counts(),
+                          mesh.dim, {k: len(v) for k, v in mesh.boundaries.items()},
+                          {k: len(v) for k, v in mesh.subdomains.items()},
+                          (tuple(map(float, lo)), tuple(map(float, hi))), mesh.length_unit)
+    return mesh, report, data, deck
+
+
+def _probe_cad(path: str, self_unit: bool) -> tuple[float, float, float]:
+    """Bounding box of a CAD file with gmsh (runs isolated: a native crash is reported)."""
+    import gmsh
+
+    from physapp.geometry.gmsh_session import gmsh_model
+
+    with gmsh_model("probe"):
+        if self_unit:
+            gmsh.option.setString("Geometry.OCCTargetUnit", "M")
+        gmsh.model.occ.importShapes(str(path))
+        gmsh.model.occ.synchronize()
+        x0, y0, z0, x1, y1, z1 = gmsh.model.getBoundingBox(-1, -1)
+    return x1 - x0, y1 - y0, z1 - z0
+
+
+def _probe_surface(path: str) -> tuple[float, float, float]:
+    import meshio
+
+    pts = np.asarray(meshio.read(path).points, dtype=float)
+    if pts.ndim != 2 or len(pts) == 0:
+        raise ValueError("no points")
+    ext = np.ptp(pts[:, :3], axis=0)
+    return float(ext[0]), float(ext[1]), float(ext[2])
 
 
 def probe_extent(path: str, *, progress: ProgressFn = no_progress,
@@ -59,8 +120,10 @@ def probe_extent(path: str, *, progress: ProgressFn = no_progress,
     """Bounding-box extents of a CAD or surface file before meshing, to propose an element size:
     in metres for STEP/IGES (they carry their unit), in the file's own unit otherwise.
 
-    A file that cannot be read raises the reader's own message (the reader fails at the same
-    step, at once)."""
+    The file is opened in an isolated child process (as :func:`read_mesh` reads), so a native
+    crash of gmsh or meshio on a hostile file is reported, not fatal. A file that cannot be read
+    raises the reader's own message (the reader fails at the same step, at once)."""
+    from physapp.core.isolate import run_isolated
     from physapp.io.readers import read_mesh
 
     p = Path(path)
@@ -69,24 +132,12 @@ def probe_extent(path: str, *, progress: ProgressFn = no_progress,
     progress(0.0, f"Reading the geometry of {p.name}")
     try:
         if p.suffix.lower() in SURFACES:
-            import meshio
-
-            pts = np.asarray(meshio.read(p).points, dtype=float)
-            if pts.ndim != 2 or len(pts) == 0:
-                raise ValueError("no points")
-            ext = np.ptp(pts[:, :3], axis=0)
+            ext = run_isolated(_probe_surface, str(p), timeout=300,
+                               what=f"The reader of '{p.name}'", cancel=cancel)
         else:
-            import gmsh
-
-            from physapp.geometry.gmsh_session import gmsh_model
-
-            with gmsh_model("probe"):
-                if p.suffix.lower() in SELF_UNIT:
-                    gmsh.option.setString("Geometry.OCCTargetUnit", "M")
-                gmsh.model.occ.importShapes(str(p))
-                gmsh.model.occ.synchronize()
-                x0, y0, z0, x1, y1, z1 = gmsh.model.getBoundingBox(-1, -1)
-                ext = np.array([x1 - x0, y1 - y0, z1 - z0])
+            ext = run_isolated(_probe_cad, str(p), p.suffix.lower() in SELF_UNIT, timeout=300,
+                               what=f"The CAD reader of '{p.name}'", cancel=cancel)
+        ext = np.asarray(ext, dtype=float)
     except (Exception, SystemExit):  # noqa: BLE001 - the reader words the problem for the user
         read_mesh(p)
         raise
@@ -112,6 +163,11 @@ class PartInfo:
     report: ImportReport
     length_unit: str | None = None  # as asked at import (None: the reader's default)
     element_size: float | None = None  # m, CAD and surfaces only (None: automatic)
+    order: int = 1  # element order CAD was meshed at (2: curved tetra10)
+    refine: list[dict[str, Any]] = field(default_factory=list)  # local sizes (CAD regions)
+    curvature: float = 0.0  # elements per full circle on curved CAD surfaces (0: off)
+    #: regions made from a typed selector: name -> selector (re-resolved after a remesh)
+    selected: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: regions the user picked: name -> {"facets": (m, k) array, "seeds": [[x, y, z], ...],
     #: "feature_angle": degrees}
     picked: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -195,11 +251,48 @@ MATERIAL_FIELDS: dict[str, tuple[ValueField, ...]] = {
     "heat": (_f("conductivity", "Conductivity k", "W/(m K)", 60.5),),
 }
 MATERIAL_NAMES = (*MATERIALS, "custom")
+#: properties a subdomain may override (PartSetup.regions; one density for the whole part)
+REGION_MATERIAL_KEYS = {"elasticity": ("youngs_modulus", "poissons_ratio"),
+                        "heat": ("conductivity",)}
 
 
-def load_fields(physics: str, kind: str, dim: int = 3) -> tuple[ValueField, ...]:
+#: a force given as a magnitude (promotable to a slider) and a direction (normalised by the solver)
+FORCE_MAGNITUDE_FIELDS = (_f("magnitude", "|F|", "N", 1000.0),
+                          *(_f(f"direction.{i}", f"direction {'xyz'[i]}", "", d, "\u2013")
+                            for i, d in enumerate((0.0, 0.0, -1.0))))
+#: a prescribed support displacement is shown in mm
+DISPLACEMENT_SCALE = 1e3
+
+
+def load_fields(physics: str, kind: str, dim: int = 3,
+                item: Mapping[str, Any] | None = None) -> tuple[ValueField, ...]:
+    """The numeric entries of a load (a force given by ``magnitude``: magnitude and direction)."""
     fields = LOAD_KINDS[physics][kind][2]
-    return tuple(f for f in fields if not (f.key == "vector.2" and dim < 3))
+    if kind == "force" and item is not None and "magnitude" in item:
+        fields = FORCE_MAGNITUDE_FIELDS
+    return tuple(f for f in fields if not (f.key[-2:] == ".2" and dim < 3))
+
+
+def force_as_magnitude(load: dict[str, Any], dim: int) -> None:
+    """Turn a force's ``vector`` into ``magnitude`` + ``direction`` (the same force)."""
+    v = np.asarray(load.pop("vector", [0.0] * dim), dtype=float)
+    n = float(np.linalg.norm(v))
+    load["magnitude"] = n if n > 0 else 1000.0
+    load["direction"] = [float(x) for x in (v / n if n > 0 else
+                                            np.r_[np.zeros(dim - 1), -1.0])]
+
+
+def force_as_vector(load: dict[str, Any], dim: int) -> None:
+    """Turn ``magnitude`` + ``direction`` back into the force's ``vector`` (the same force)."""
+    from physapp.studies.imported import force_vector
+
+    try:
+        v = force_vector(load)
+    except ParameterError:
+        v = tuple([0.0] * (dim - 1) + [-float(load.get("magnitude", 1000.0))])
+    load.pop("magnitude", None)
+    load.pop("direction", None)
+    load["vector"] = [float(x) for x in v][:dim]
 
 
 def material_field(key: str) -> ValueField:
@@ -213,7 +306,7 @@ def material_field(key: str) -> ValueField:
 def new_load(physics: str, kind: str, region: str | None, dim: int = 3) -> dict[str, Any]:
     """A load of ``kind`` with its default values (regionless for body loads)."""
     load: dict[str, Any] = {"kind": kind}
-    if LOAD_KINDS[physics][kind][1]:
+    if LOAD_KINDS[physics][kind][1] or region is not None:  # a source may name a subdomain
         load["region"] = region
     for f in load_fields(physics, kind, dim):
         if f.key.startswith("vector."):
@@ -224,14 +317,16 @@ def new_load(physics: str, kind: str, region: str | None, dim: int = 3) -> dict[
 
 
 def get_value(item: Mapping[str, Any], key: str) -> float:
-    if key.startswith("vector."):
-        return float(item["vector"][int(key[7:])])
+    name, _, k = key.partition(".")
+    if k:  # vector.<k>, direction.<k>
+        return float(item[name][int(k)])
     return float(item[key])
 
 
 def set_value(item: dict[str, Any], key: str, value: float) -> None:
-    if key.startswith("vector."):
-        item["vector"][int(key[7:])] = float(value)
+    name, _, k = key.partition(".")
+    if k:
+        item[name][int(k)] = float(value)
     else:
         item[key] = float(value)
 
@@ -278,11 +373,19 @@ def describe_item(item: Mapping[str, Any], physics: str, *, support: bool,
         if item.get("symmetry"):
             return "Symmetry", "normal displacement = 0"
         comps = list(item.get("components", ()))
+        values = list(item.get("values", ())) or [0.0] * len(comps)
+        if any(values):
+            return "Displacement", ", ".join(
+                f"u{'xyz'[c]} = {v * DISPLACEMENT_SCALE:.4g} mm" for c, v in zip(
+                    comps, values, strict=False))
         if len(comps) >= dim:
             return "Fixed", "u = 0"
         return "Fixed " + ",".join("xyz"[c] for c in comps), ", ".join(
             f"u{'xyz'[c]} = 0" for c in comps)
     kind = item.get("kind", "")
+    if kind == "force" and "magnitude" in item:
+        d = ", ".join(f"{float(v):.3g}" for v in item.get("direction", ()))
+        return "Force (total)", f"|F| = {float(item['magnitude']):.4g} N along ({d})"
     label, _, fields = LOAD_KINDS[physics].get(kind, (kind, True, ()))
     parts = []
     vec = [f for f in fields if f.key.startswith("vector.")]
@@ -328,6 +431,163 @@ def check_name(name: str, taken: set[str] | Mapping[str, Any], what: str) -> str
                 "with a letter.")
     if name in taken:
         return f"A {what} named '{name}' already exists; choose another name."
+    return ""
+
+
+# -- regions: what they are and which a support or load accepts -----------------------------------
+#: the set-up's region kinds (studies.imported.ALLOWED) in words
+KIND_WORDS = {"boundary": "face", "line": "edge", "point": "point", "subdomain": "subdomain",
+              "none": "whole part"}
+
+
+def region_kind(mesh: MeshData, name: str) -> str:
+    """The set-up kind of region ``name``: boundary, line, point or subdomain."""
+    if name in mesh.boundaries:
+        return "boundary"
+    if name in mesh.edges:
+        return "line"
+    if name in mesh.point_sets:
+        return "point"
+    return "subdomain"
+
+
+def region_rows(mesh: MeshData) -> list[dict[str, Any]]:
+    """:func:`physapp.core.regions.describe` rows with their set-up kind (``"use"``)."""
+    from physapp.core.regions import describe
+
+    seen = set()
+    rows = []
+    for r in describe(mesh):
+        if r["name"] in seen:  # a name in two families: the first (as _kind_of resolves it)
+            continue
+        seen.add(r["name"])
+        rows.append({**r, "use": region_kind(mesh, r["name"])})
+    return rows
+
+
+def quick_region_rows(mesh: MeshData) -> list[dict[str, Any]]:
+    """Region rows with names, kinds and counts only (``size``, ``centroid``, ``normal`` None):
+    what the list shows while :func:`region_rows` measures them."""
+    word = {"boundary": "face" if mesh.dim == 3 else "edge", "line": "edge", "point": "point",
+            "subdomain": "subdomain"}
+    rows = []
+    for group in (mesh.boundaries, mesh.edges, mesh.point_sets, mesh.subdomains):
+        for name, items in group.items():
+            use = region_kind(mesh, name)
+            if any(r["name"] == name for r in rows):
+                continue
+            rows.append({"name": name, "kind": word[use], "use": use, "count": len(items),
+                         "size": None, "size_unit": "", "centroid": None, "normal": None})
+    return rows
+
+
+def allowed_kinds(physics: str, what: str) -> set[str]:
+    """Region kinds a support (``what="support"``) or a load kind accepts."""
+    return set(ALLOWED[(physics, what)])
+
+
+def allowed_text(physics: str, what: str, dim: int) -> str:
+    words = {"boundary": "face" if dim == 3 else "edge", "line": "edge", "point": "point",
+             "subdomain": "subdomain", "none": "whole part"}
+    return ", ".join(sorted({words[k] for k in allowed_kinds(physics, what)}))
+
+
+def regions_for(mesh: MeshData, physics: str, what: str) -> list[str]:
+    """Names of the regions a support or load of kind ``what`` may go on."""
+    ok = allowed_kinds(physics, what)
+    names = [*mesh.boundaries, *mesh.edges, *mesh.point_sets, *mesh.subdomains]
+    out = []
+    for n in dict.fromkeys(names):
+        if region_kind(mesh, n) in ok and not n.startswith("_"):
+            out.append(n)
+    return out
+
+
+def region_size_text(row: Mapping[str, Any], unit: str) -> str:
+    """'12.5 mm^2', '40 mm', '3 nodes' in the part's display ``unit``."""
+    if row["kind"] == "point":
+        return f"{row['count']} node{'s' if row['count'] != 1 else ''}"
+    f = 1.0 / UNIT_TO_M[unit]
+    power = 1
+    su = str(row.get("size_unit", ""))
+    if "^" in su:
+        power = int(su.rsplit("^", 1)[1])
+    return f"{row['size'] * f ** power:.4g} {unit}" + (f"^{power}" if power > 1 else "")
+
+
+def parse_selector(text: str) -> dict[str, Any]:
+    """A typed selector: the JSON object of docs/setup-format.md (the braces may be left out);
+    ParameterError with the reason otherwise."""
+    import json
+
+    text = text.strip()
+    if not text:
+        raise ParameterError('Type a selector, e.g. {"select": "plane", "point": [0, 0, 0], '
+                             '"normal": [0, 0, 1]}.')
+    if not text.startswith("{"):
+        text = "{" + text + "}"
+    try:
+        spec = json.loads(text)
+    except ValueError as exc:
+        raise ParameterError(f"The selector is not valid JSON ({exc.msg} at character "
+                             f"{exc.pos}).") from None
+    if not isinstance(spec, dict):
+        raise ParameterError("A selector is a JSON object.")
+    return spec
+
+
+# -- the set-up as a file (sweeps and surrogates of a part) ----------------------------------------
+def setup_file_data(setup: PartSetup, info: PartInfo) -> dict[str, Any]:
+    """The set-up JSON a sweep's workers read (docs/setup-format.md): regions made from typed
+    selectors are written as their selectors, the meshing options as ``"mesh"``."""
+    data = copy.deepcopy(setup.as_dict())
+    for item in (*data["supports"], *data["loads"]):
+        spec = info.selected.get(item.get("region") or "")
+        if spec is not None:
+            item["select"] = copy.deepcopy(spec)
+    mesh = {"size": info.element_size, "unit": info.length_unit, "refine": info.refine,
+            "curvature": info.curvature}
+    data["mesh"] = {k: v for k, v in mesh.items() if v}
+    return data
+
+
+def user_data_dir() -> Path:
+    """physapp's folder for the user's data (``$XDG_DATA_HOME/physapp``)."""
+    import os
+
+    base = os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")
+    return Path(base) / "physapp"
+
+
+def setup_file_path(data: Mapping[str, Any], part_path: str) -> Path:
+    """Where the set-up of a part is saved for its sweeps: named by its content, so the same
+    part and set-up always give the same study id (and find the surrogates trained for it)."""
+    import hashlib
+    import json
+
+    text = json.dumps({"part": str(part_path), "setup": data}, sort_keys=True)
+    digest = hashlib.sha1(text.encode()).hexdigest()[:12]
+    return user_data_dir() / "part-setups" / f"{Path(part_path).stem}-{digest}.json"
+
+
+def train_problem(setup: PartSetup, info: PartInfo, problem: str) -> str:
+    """Why a surrogate of this part cannot be trained ('' when it can): the sweep's workers
+    rebuild the part from its file and the saved set-up."""
+    if problem:
+        return f"the set-up is not complete ({problem})"
+    if not setup.parameters:
+        return ("promote a load or material value to a slider first (Slider\u2026 in the Part "
+                "set-up panel): a surrogate learns how the result follows the sliders.")
+    if not Path(info.path).is_file():
+        return f"the part file {info.path} is not there any more."
+    if Path(info.path).suffix.lower() == ".inp":
+        return ("a CalculiX/Abaqus deck cannot be swept from the app yet; save the set-up and "
+                "use 'physapp sweep' on a mesh file.")
+    used = {i.get("region") for i in (*setup.supports, *setup.loads)}
+    picked = sorted(used & set(info.picked))
+    if picked:
+        return (f"regions picked by clicking ({', '.join(picked)}) cannot be found again by the "
+                "sweep's workers: make them with a typed selector instead.")
     return ""
 
 

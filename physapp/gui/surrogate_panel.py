@@ -236,6 +236,7 @@ class SurrogateController(QObject):
         menu.addSeparator()
         self.train_action = self.window.actions.add("run.train", menu, "&Train surrogate\u2026",
                                                 self.open_train_dialog)
+        menu.setToolTipsVisible(True)  # a greyed-out Train says why (an imported part)
 
     @property
     def selected_key(self) -> str:
@@ -263,9 +264,8 @@ class SurrogateController(QObject):
     def build_panel(self) -> QWidget:
         """The "Prediction source" box for the window's side panel (built again with the panel;
         a new study rescans the models available for it)."""
-        w = self.window
-        if w.spec.id != self.study_id:
-            self._scan(w.spec.id)
+        if self.model_study_id() != self.study_id:
+            self._scan(self.model_study_id())
         group = QGroupBox("Prediction source")
         self.group = group
         col = QVBoxLayout(group)
@@ -303,10 +303,33 @@ class SurrogateController(QObject):
         self.combo.currentIndexChanged.connect(self._on_combo)
         self._show_info()
         QTimer.singleShot(0, self._refresh_labels)  # once the field selector exists
-        trainable = not w.parts.active
-        self.train_button.setEnabled(trainable)
-        self.train_action.setEnabled(trainable)
+        self.update_trainable()
         return group
+
+    def model_study_id(self) -> str:
+        """The study id surrogates of the window's study carry: an imported part's is
+        ``part:<file>::<set-up file>`` (its sweep workers rebuild the study from the files)."""
+        w = self.window
+        return w.parts.model_study_id() if w.parts.active else w.spec.id
+
+    def train_problem(self) -> str:
+        """Why Run > Train surrogate cannot run for the window's study ('' when it can)."""
+        return self.window.parts.train_problem() if self.window.parts.active else ""
+
+    def update_trainable(self) -> None:
+        """Enable Train (menu and button) when the study can be swept, with the reason if not."""
+        problem = self.train_problem()
+        tip = (f"Cannot train yet: {problem}" if problem else
+               "Solve a set of designs and train a surrogate on them (Run > Train surrogate\u2026)")
+        for widget in (getattr(self, "train_button", None), getattr(self, "train_action", None)):
+            if widget is None:
+                continue
+            try:
+                widget.setEnabled(not problem)
+                widget.setToolTip(tip)
+                widget.setStatusTip(tip)
+            except RuntimeError:  # the button of a panel Qt has deleted
+                pass
 
     def study_closing(self) -> None:
         """The window drops its study: forget its models and any frame on the way."""
@@ -382,7 +405,7 @@ class SurrogateController(QObject):
     # -- user actions ---------------------------------------------------------------------------
     def open_dialog(self) -> None:
         """File > Load surrogate...: pick a .pt file."""
-        start = str(saved_models_dir(self.window.spec.id))
+        start = str(saved_models_dir(self.model_study_id()))
         path, _ = QFileDialog.getOpenFileName(
             self.window, "Load surrogate model", start, "Surrogate models (*.pt);;All files (*)")
         if path:
@@ -400,7 +423,7 @@ class SurrogateController(QObject):
         if not self.ensure_library():
             return
         self._status(f"Loading surrogate \u2018{p.name}\u2019 \u2026")
-        self._loading[key] = self.predictor.load(key, str(p), self.window.spec.id,
+        self._loading[key] = self.predictor.load(key, str(p), self.model_study_id(),
                                                  self._param_names(), self.window.settings.device)
 
     def add_trained(self, model: Any, path: str | os.PathLike | None) -> None:
@@ -416,7 +439,7 @@ class SurrogateController(QObject):
         if model is None:
             if not self.ensure_library():
                 return
-            self._loading[key] = self.predictor.load(key, str(path), self.window.spec.id,
+            self._loading[key] = self.predictor.load(key, str(path), self.model_study_id(),
                                                      self._param_names(),
                                                      self.window.settings.device)
         else:
@@ -441,7 +464,7 @@ class SurrogateController(QObject):
         elif key not in self._loading and self.ensure_library():
             self._status(f"Loading the {entry.kind} surrogate \u2026")
             self._loading[key] = self.predictor.load(
-                key, str(entry.path), self.window.spec.id, self._param_names(),
+                key, str(entry.path), self.model_study_id(), self._param_names(),
                 self.window.settings.device)
         self._show_info()
 
@@ -468,19 +491,23 @@ class SurrogateController(QObject):
         from physapp.gui.train_dialog import TrainDialog
 
         w = self.window
+        study = w.model.study
         if w.parts.active:
-            w.show_message("Training from the app needs a built-in or plugin study; an imported "
-                           "part cannot be solved in the sweep's worker processes yet.",
-                           "info", "surrogate")
-            return None
+            problem = w.parts.train_problem()
+            if problem:
+                w.show_message(f"Cannot train a surrogate of this part yet: {problem}", "info",
+                               "surrogate")
+                return None
+            study = w.parts.training_study()  # its set-up saved as a file for the workers
         if self.train_dialog is not None and self.train_dialog.running:
             self.train_dialog.show()
             self.train_dialog.raise_()
             return self.train_dialog
         if self.train_dialog is not None:
             self.train_dialog.deleteLater()
-        self.train_dialog = TrainDialog(w.model.study, lambda: w.model.params, w.settings,
-                                        datasets_dir(), saved_models_dir(w.spec.id), parent=w)
+        self.train_dialog = TrainDialog(study, lambda: w.model.params, w.settings,
+                                        datasets_dir(), saved_models_dir(study.spec.id),
+                                        parent=w)
         self.train_dialog.trained.connect(self.add_trained)
         self.train_dialog.show()
         return self.train_dialog
@@ -877,7 +904,7 @@ class SurrogateController(QObject):
         if self._loading.get(key) != load_id:
             return
         del self._loading[key]
-        if loaded.summary.study_id != self.window.spec.id:
+        if loaded.summary.study_id != self.model_study_id():
             return  # the study changed meanwhile
         entry = self._entry(key)
         if entry is None:  # File > Load: it passed the loader's checks

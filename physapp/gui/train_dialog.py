@@ -355,7 +355,9 @@ class TrainDialog(QDialog):
         resume = key == self._plan_key and self.dataset_path is not None \
             and self.dataset_path.exists()
         if not resume:
-            self.dataset_path = self.datasets_dir / f"{self.spec.id}-{stamp}.h5"
+            # a part's id holds file paths: one safe file name
+            safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in self.spec.id)[-120:]
+            self.dataset_path = self.datasets_dir / f"{safe}-{stamp}.h5"
         self._plan_key = key
         self.model_path = self.models_dir / f"{kind}-{stamp}.pt"
         return TrainPlan(self.spec.id, kind, self.n_spin.value(),
