@@ -511,7 +511,7 @@ def fuzz_reader(kind: str, seeds: list[Path], n: int, runner: Runner, *, seed: i
     def one(which, ops):
         try:
             data = mutate(blobs[which], kind, ops)
-        except (ValueError, TypeError, RecursionError, KeyError, IndexError):
+        except (ValueError, TypeError, RecursionError, KeyError, IndexError, OverflowError):
             data = blobs[which][: len(blobs[which]) // 2]
         outcome, detail = runner.run(kind, data)
         counts[outcome] += 1

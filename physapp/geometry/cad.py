@@ -176,9 +176,12 @@ def mesh_closed_surface(path: str | Path, size: float | None = None, *, length_u
     tris = [c.data for c in surf.cells if c.type == "triangle"]
     if not tris:
         raise GeometryError(f"'{path.name}' has no triangles to fill.")
-    tri = np.concatenate(tris).astype(np.int64)
-    pts = np.asarray(surf.points, dtype=float)[:, :3] * UNIT_TO_M[length_unit]
-    if tri.min() < 0 or tri.max() >= len(pts) or not np.all(np.isfinite(pts)):
+    try:
+        tri = np.concatenate(tris).astype(np.int64)
+        pts = np.asarray(surf.points, dtype=float)[:, :3] * UNIT_TO_M[length_unit]
+    except (OverflowError, ValueError, TypeError, IndexError):
+        tri, pts = np.zeros((1, 3), dtype=np.int64), np.zeros((0, 3))  # refused just below
+    if tri.ndim != 2 or tri.shape[1] != 3 or tri.min() < 0 or tri.max() >= len(pts) or not np.all(np.isfinite(pts)):
         raise GeometryError(f"'{path.name}' is corrupt: its triangles refer to points that do not "
                             "exist, or its coordinates are not finite numbers.")
     # a closed, manifold surface has every edge in exactly two triangles
