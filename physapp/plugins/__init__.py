@@ -561,3 +561,12 @@ def shipped_models(study_id: str) -> list[Path]:
     except Exception:  # noqa: BLE001 - a broken plugin never hides the built-in models
         pass
     return list(dict.fromkeys(p.resolve() for p in out))
+
+
+def _make_api_callable() -> None:
+    from physapp.core.callable_module import make_callable
+
+    make_callable(__name__)  # physapp.plugins() keeps calling the API after this package loads
+
+
+_make_api_callable()

@@ -109,3 +109,7 @@ def register_study(cls: type) -> None:
 
 
 _register_builtins()
+
+from physapp.core.callable_module import make_callable  # noqa: E402 - after the module is built
+
+make_callable(__name__)  # physapp.studies() keeps calling the API after this package loads
