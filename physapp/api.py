@@ -168,10 +168,27 @@ def load_model(path_or_study: str | os.PathLike, *, device: str = "auto") -> Fie
 
 
 def predict(model: Any, params: Mapping[str, float] | None = None) -> FieldResult:
-    """Evaluate a surrogate (an object, a model file or a study id) at ``params``."""
+    """Evaluate a surrogate (an object, a model file or a study id) at ``params``. Parameters
+    left out take the study's defaults, as in :func:`solve` (the centre of the trained range
+    only where the study is unknown or its default lies outside that range)."""
     if not hasattr(model, "predict"):
         model = load_model(model)
-    return model.predict(dict(params or {}))
+    return model.predict(with_study_defaults(model, params))
+
+
+def with_study_defaults(model: Any, params: Mapping[str, float] | None) -> dict[str, float]:
+    """``params`` completed with the defaults of the model's study for the varied parameters it
+    leaves out, where those defaults lie inside the model's trained range."""
+    values = dict(params or {})
+    try:
+        spec = get_study(model.study_id).spec
+    except Exception:  # noqa: BLE001 - unknown study (raw model): the model's own defaults
+        return values
+    defaults = {p.name: float(p.default) for p in spec.parameters}
+    for name, (lo, hi) in zip(model.param_names, model.bounds, strict=True):
+        if name not in values and name in defaults and lo <= defaults[name] <= hi:
+            values[name] = defaults[name]
+    return values
 
 
 def export(result: FieldResult, path: str | os.PathLike) -> Path:

@@ -297,7 +297,8 @@ def _add_model_parsers(sub: argparse._SubParsersAction) -> None:
         "predict", help="evaluate a trained surrogate and write the predicted fields",
         description="Evaluate a surrogate saved by `physapp train` at a design and write the "
         "mesh with the predicted fields (and <field>_std uncertainty fields when the model "
-        "has them). Parameters left out take the model's defaults.",
+        "has them). Parameters left out take the study's defaults, as in `physapp solve` (the "
+        "centre of the trained range where a default lies outside it).",
     )
     predict.add_argument("model", metavar="MODEL.pt",
                          help="model file, or a study id to use the model shipped with physapp "
@@ -423,7 +424,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     model = load_surrogate(_model_path(args.model), device=args.device)
     if not args.raw:
         _check_against_study(model, values)
-    result = model.predict(values)
+    from physapp.api import with_study_defaults
+
+    result = model.predict(with_study_defaults(model, values))
     path = write_result(result, args.out)
     meta = result.meta
     for notice in model.notices:
