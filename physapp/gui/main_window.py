@@ -53,6 +53,7 @@ from physapp.gui.settings import AppSettings, SettingsDialog, load_settings
 from physapp.gui.side_panels import DisplayBox, SolveBox, key_quantities_text
 from physapp.gui.solve_controller import SolveController
 from physapp.gui.surrogate_panel import SurrogateController
+from physapp.gui.flow_view import FlowView
 from physapp.gui.view_tools import ViewTools
 from physapp.gui.viewport import STALE_TEXT, Viewport
 from physapp.studies import get_study
@@ -116,6 +117,7 @@ class MainWindow(QMainWindow):
         self.surrogates = SurrogateController(self)  # model selector, live predictions, training
         self.compare = CompareController(self)  # split view: surrogate | reference | difference
         self.view_tools = ViewTools(self)  # probe, line plot, clip/warp/colours, camera views
+        self.flow = FlowView(self)  # streamlines and velocity arrows of flow results
         self.sessions = SessionController(self)  # File > Save/Open session, autosave
         self.exports = ExportController(self)  # File > Export: figure, mesh, table, animation
         self.setAcceptDrops(True)  # a mesh or CAD file dropped on the window opens it
@@ -175,6 +177,7 @@ class MainWindow(QMainWindow):
         self.viewport = Viewport(self)
         self.viewport.set_show_edges(self.app.view.show_edges)
         self.view_tools.viewport_created(self.viewport)
+        self.flow.viewport_created(self.viewport)
         if old is None:
             self.central_layout.addWidget(self.viewport, 1)
         else:  # the new viewport takes the old one's place in the layout
@@ -219,6 +222,7 @@ class MainWindow(QMainWindow):
         self.field_combo, self.edges_check = display.field_combo, display.edges_check
         display.form.addRow("", self.compare.build_button())  # split view (F6)
         self.view_tools.add_display_rows(display.form)  # colour map, deform, section
+        self.flow.add_display_rows(display.form)  # streamlines, arrows (flow studies)
         col.addWidget(display)
 
         self.solve_box = SolveBox(self.app.solve, self._solve_box_title())

@@ -39,3 +39,85 @@ def test_a_choice_survives_a_session_round_trip():
     app.design.set_value("model", 1.0)
     back = AppModel.from_dict(app.to_dict(), get_study)
     assert back.design.value("model") == 1.0
+
+
+@pytest.fixture
+def airfoil_window(qtbot, shared_runner):
+    """The main window on the airfoil (potential flow: about a second to solve)."""
+    from physapp.gui.app import configure_pyvista
+    from physapp.gui.main_window import MainWindow
+    from tests.gui.conftest import SOLVE_TIMEOUT_MS
+
+    configure_pyvista()
+    win = MainWindow(get_study("airfoil"), runner=shared_runner)
+    qtbot.addWidget(win)
+    win.resize(1280, 800)
+    win.show()
+    qtbot.waitExposed(win)
+    qtbot.waitUntil(lambda: win.solve_count >= 1, timeout=SOLVE_TIMEOUT_MS)
+    yield win
+    win.close()
+
+
+def _tangent_alignment(lines, velocity_grid) -> float:
+    """Median cosine between streamline segments and the velocity at their midpoints."""
+    import numpy as np
+    import pyvista as pv
+
+    pts = np.asarray(lines.points)
+    conn = lines.lines
+    cos = []
+    i = 0
+    while i < len(conn):
+        n = conn[i]
+        ids = conn[i + 1:i + 1 + n]
+        i += n + 1
+        seg = pts[ids[1:]] - pts[ids[:-1]]
+        mid = 0.5 * (pts[ids[1:]] + pts[ids[:-1]])
+        mid[:, 2] = 0.0
+        u = np.asarray(pv.PolyData(mid).sample(velocity_grid)["velocity"])
+        ok = (np.linalg.norm(seg, axis=1) > 0) & (np.linalg.norm(u, axis=1) > 0)
+        c = np.einsum("ij,ij->i", seg[ok], u[ok]) / (
+            np.linalg.norm(seg[ok], axis=1) * np.linalg.norm(u[ok], axis=1))
+        cos.extend(np.abs(c))  # integrated backwards too: the sign may be either
+    return float(np.median(cos))
+
+
+def test_streamlines_and_arrows_follow_the_flow_and_not_a_solid(airfoil_window, qtbot):
+    from physapp.viz import flow_lines
+    from tests.gui.conftest import SOLVE_TIMEOUT_MS
+
+    win = airfoil_window
+    flow = win.flow
+    assert flow.row is not None and flow.available
+    assert not flow.shows_streamlines and not flow.shows_arrows  # off by default
+    flow.stream_check.setChecked(True)  # the user ticks the box: the model, then the view
+    assert win.app.view.streamlines and flow.shows_streamlines
+    grid = flow_lines.velocity_grid(win.viewport.result)
+    assert _tangent_alignment(flow.lines, grid) > 0.99
+    a, b = flow.seed_line  # automatic: across the flow, upstream of the section (x/c in 0..1)
+    assert a[0] == b[0] < 0 and a[1] < 0 < b[1]
+    win.app.view.glyphs = True
+    assert flow.arrow_check.isChecked() and flow.shows_arrows
+    actor = win.viewport.plotter.actors["flow.streamlines"]
+    # the user's line seeds instead: streamlines start on it
+    win.view_tools.show_line(((-0.5, 0.3, 0.0), (-0.5, 0.6, 0.0)))
+    flow.set_seed_mode("Line plot's line")
+    assert flow.seed_line[0][1] == pytest.approx(0.3)
+    import numpy as np
+
+    seeds = np.column_stack([np.full(40, -0.5), np.linspace(0.3, 0.6, 40)])
+    pts = np.asarray(flow.lines.points)[:, :2]
+    gaps = [np.linalg.norm(pts - s, axis=1).min() for s in seeds]
+    assert max(gaps) < 1e-6  # a streamline through every seed on the user's line
+    # a new design is drawn into the same actors
+    win.model.set_value("alpha", 8.0)
+    before = win.solve_count
+    win.solve()
+    qtbot.waitUntil(lambda: win.solve_count > before, timeout=SOLVE_TIMEOUT_MS)
+    assert win.viewport.plotter.actors["flow.streamlines"] is actor and flow.shows_streamlines
+    # a solid: no flow options and nothing drawn, although the flags stay on
+    win.set_study(get_study("plate-with-hole"))
+    qtbot.waitUntil(lambda: win.viewport.has_field, timeout=SOLVE_TIMEOUT_MS)
+    assert win.app.view.streamlines and flow.row is None
+    assert not flow.available and not flow.shows_streamlines and not flow.shows_arrows
