@@ -13,10 +13,19 @@ actors stay and only the data changes.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pyvista as pv
-from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QWidget
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QPushButton,
+    QWidget,
+)
 
 from physapp.gui.services import WindowServices
 from physapp.viz import flow_lines
@@ -25,6 +34,9 @@ STREAMLINES = "flow.streamlines"  # actor names in the viewport's plotter
 ARROWS = "flow.arrows"
 LINE_COLOR = "#202020"
 SEED_AUTO, SEED_LINE = "Automatic", "Line plot's line"
+#: a result shown sooner than this after the last drawing (surrogate frames during a slider
+#: drag) is drawn once when they pause, so the streamlines do not slow the frames down
+THROTTLE_MS = 150
 
 
 class FlowView(QObject):
@@ -45,18 +57,75 @@ class FlowView(QObject):
         self.stream_check: QCheckBox | None = None
         self.arrow_check: QCheckBox | None = None
         self.seed_combo: QComboBox | None = None
+        self.cp_button: QPushButton | None = None
+        self.cp_dialog = None  # physapp.gui.cp_chart.CpChartDialog, made on first use
+        self.cp_action = None
+        self.last_ms = 0.0  # time the last drawing took
+        self._last_done = 0.0  # perf_counter at the end of the last drawing
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(THROTTLE_MS)
+        self._timer.timeout.connect(self.refresh)
         window.view_tools.line_changed.connect(self._on_line)
+
+    def add_view_actions(self, menu) -> None:
+        """View > Surface Cp chart... (enabled when the shown study has a body surface)."""
+        self.cp_action = self.window.actions.add(
+            "view.cp_chart", menu, "Surface &Cp chart\u2026", self.open_cp_chart)
+        self.cp_action.setToolTip("Pressure coefficient along the body surface against x/c")
+        self.cp_action.setEnabled(False)  # until a result with a body surface is shown
 
     # -- window hooks ---------------------------------------------------------------------------
     def viewport_created(self, vp) -> None:
         self.viewport = vp
         self.lines, self.arrows = pv.PolyData(), pv.PolyData()
-        vp.shown_changed.connect(self.refresh)
+        self._timer.stop()
+        vp.shown_changed.connect(self._on_shown)
+        if self.cp_dialog is not None:  # it showed the previous study
+            self.cp_dialog.close()
+            self.cp_dialog.deleteLater()
+            self.cp_dialog = None
+
+    def _on_shown(self) -> None:
+        if self.cp_dialog is not None:
+            self.cp_dialog.schedule_replot()
+        surface = self.has_surface
+        if self.cp_action is not None:
+            self.cp_action.setEnabled(surface)
+        if self.cp_button is not None:
+            self.cp_button.setVisible(surface)
+        if not (self.view.streamlines or self.view.glyphs):
+            if self._has_actor(STREAMLINES) or self._has_actor(ARROWS):
+                self.refresh()
+            return
+        if (time.perf_counter() - self._last_done) * 1e3 < THROTTLE_MS:
+            self._timer.start()  # frames are streaming: draw once they pause
+        else:
+            self.refresh()
+
+    @property
+    def has_surface(self) -> bool:
+        """The shown study has a body whose surface Cp can be plotted."""
+        from physapp.gui.cp_chart import cp_sources
+
+        return bool(cp_sources(self.window))
+
+    def open_cp_chart(self):
+        """View > Surface Cp chart...: the (non-modal) chart; made once per study."""
+        from physapp.gui.cp_chart import CpChartDialog
+
+        if self.cp_dialog is None:
+            self.cp_dialog = CpChartDialog(self.window, self.window)
+        self.cp_dialog.show()
+        self.cp_dialog.raise_()
+        self.cp_dialog.replot()
+        return self.cp_dialog
 
     def add_display_rows(self, form: QFormLayout) -> None:
         """'Flow: [x] Streamlines [x] Arrows  Seeds: ...' (only for a study with velocity)."""
+        self.row = self.stream_check = self.arrow_check = self.seed_combo = None
+        self.cp_button = None  # the previous study's widgets are deleted with its panel
         if not any(f.name == flow_lines.VELOCITY for f in self.window.spec.fields):
-            self.row = self.stream_check = self.arrow_check = self.seed_combo = None
             return
         self.row = QWidget()
         row = QHBoxLayout(self.row)
@@ -82,6 +151,14 @@ class FlowView(QObject):
         row.addWidget(self.arrow_check)
         row.addWidget(self.seed_combo, 1)
         form.addRow("Flow", self.row)
+        if any(f.name == "pressure_coefficient" for f in self.window.spec.fields):
+            # shown once a result with a body surface is on screen (airfoil, cylinder)
+            self.cp_button = QPushButton("Surface Cp chart\u2026")
+            self.cp_button.setToolTip("Cp against x/c on the upper and lower surface, reference "
+                                      "and surrogate; export as CSV")
+            self.cp_button.clicked.connect(self.open_cp_chart)
+            form.addRow("", self.cp_button)
+            self.cp_button.setVisible(self.has_surface)
 
     # -- options --------------------------------------------------------------------------------
     def set_seed_mode(self, mode: str) -> None:
@@ -126,9 +203,11 @@ class FlowView(QObject):
         return self.viewport is not None and name in self.viewport.plotter.actors
 
     def refresh(self) -> None:
+        self._timer.stop()
         vp = self.viewport
         if vp is None:
             return
+        t0 = time.perf_counter()
         want_lines = self.view.streamlines and self.available
         want_arrows = self.view.glyphs and self.available
         changed = False
@@ -148,6 +227,8 @@ class FlowView(QObject):
             if want_arrows:
                 self._put(ARROWS, self.arrows, flow_lines.arrows(grid), lift)
             changed = True
+            self._last_done = time.perf_counter()
+            self.last_ms = (self._last_done - t0) * 1e3
         if changed:
             widget = vp.plotter.interactor
             if widget.isVisible():

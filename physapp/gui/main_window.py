@@ -293,6 +293,7 @@ class MainWindow(QMainWindow):
         self.edges_action.toggled.connect(lambda on: setattr(self.app.view, "show_edges", on))
         self.compare.add_view_actions(view_menu)  # View > Compare with solver (F6)
         self.view_tools.add_view_actions(view_menu)  # probe, line plot, standard views
+        self.flow.add_view_actions(view_menu)  # surface Cp chart
         add_panels_menu(self, view_menu, self.app)  # View > Plugins: panels contributed by plugins
         help_menu = self._menu(bar, "&Help")
         add("help.shortcuts", help_menu, "&Keyboard shortcuts", self._show_shortcuts)

@@ -121,3 +121,71 @@ def test_streamlines_and_arrows_follow_the_flow_and_not_a_solid(airfoil_window, 
     qtbot.waitUntil(lambda: win.viewport.has_field, timeout=SOLVE_TIMEOUT_MS)
     assert win.app.view.streamlines and flow.row is None
     assert not flow.available and not flow.shows_streamlines and not flow.shows_arrows
+
+
+def test_cp_chart_plots_the_surface_and_exports_it(airfoil_window, qtbot, tmp_path):
+    import csv
+
+    import numpy as np
+
+    from tests.gui.conftest import SOLVE_TIMEOUT_MS
+
+    win = airfoil_window
+    flow = win.flow
+    assert flow.cp_button is not None and not flow.cp_button.isHidden()
+    assert win.actions["view.cp_chart"].isEnabled()
+    dlg = flow.open_cp_chart()
+    assert [c.label for c in dlg.curves] == ["Reference (FE solve)"]
+    cp = win.result.meta["curves"]["cp"]
+    lines = dlg.axes.get_lines()
+    upper = next(ln for ln in lines if ln.get_label().endswith("upper surface"))
+    # -Cp upwards: the plotted y is minus the solver's Cp, point for point
+    assert np.allclose(upper.get_ydata(), -np.asarray(cp["upper"])[:, 1])
+    assert np.allclose(upper.get_xdata(), np.asarray(cp["upper"])[:, 0])
+    # a cambered section at +4 degrees lifts: suction side above the pressure side on average
+    xs = np.linspace(0.05, 0.95, 50)
+    up = np.interp(xs, *np.asarray(cp["upper"]).T)
+    lo = np.interp(xs, *np.asarray(cp["lower"]).T)
+    assert np.mean(lo - up) > 0.1
+    path = dlg.export_csv(tmp_path / "cp.csv")
+    rows = list(csv.DictReader(path.open(encoding="utf-8")))
+    assert len(rows) == len(cp["upper"]) + len(cp["lower"])
+    got = [float(r["Cp"]) for r in rows if r["surface"] == "upper"]
+    assert np.allclose(got, np.asarray(cp["upper"])[:, 1], rtol=1e-8)
+    # symmetric section at zero incidence: both surfaces carry the same Cp
+    win.model.set_values({"camber": 0.0, "alpha": 0.0})
+    before = win.solve_count
+    win.solve()
+    qtbot.waitUntil(lambda: win.solve_count > before, timeout=SOLVE_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not dlg._timer.isActive(), timeout=2000)
+    dlg.replot()
+    sides = dlg.curves[0].sides
+    up = np.interp(xs, sides["upper"]["x"], sides["upper"]["value"])
+    lo = np.interp(xs, sides["lower"]["x"], sides["lower"]["value"])
+    # (to the discretisation error: the far-field mesh is not mirror-symmetric)
+    assert np.max(np.abs(up - lo)) < 0.03 and np.max(np.abs(up)) > 0.3
+
+
+def test_cp_chart_shows_the_surrogate_with_its_band(airfoil_window, qtbot, tmp_path):
+    import csv
+
+    import numpy as np
+
+    win = airfoil_window
+    c = win.surrogates
+    assert c.select_shipped()
+    qtbot.waitUntil(lambda: c.last_prediction is not None, timeout=30_000)
+    dlg = win.flow.open_cp_chart()
+    assert [x.label.split(" ")[0] for x in dlg.curves] == ["Reference", "Surrogate"]
+    sur = dlg.curves[1].sides["upper"]
+    assert sur["std"] is not None and np.all(sur["std"] >= 0)
+    assert len(dlg.axes.collections) == 2  # a band for each surface
+    # the predicted curve is the predicted field at the body's nodes, each node once
+    result = c.last_prediction.result
+    body = np.unique(result.mesh.boundaries["body"])
+    both = np.concatenate([dlg.curves[1].sides[s]["value"] for s in ("upper", "lower")])
+    assert np.allclose(np.sort(np.unique(both)),
+                       np.sort(np.unique(result.point_data["pressure_coefficient"][body])))
+    rows = list(csv.DictReader(dlg.export_csv(tmp_path / "cp.csv").open(encoding="utf-8")))
+    assert any(r["curve"].startswith("Surrogate") and r["Cp std"] for r in rows)
+    assert "difference" in dlg.status.text()
