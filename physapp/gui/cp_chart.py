@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import os
 import tempfile
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,7 +127,7 @@ class CpChartDialog(QDialog):
         ax.grid(True, color="#dddddd")
         ax.set_xlim(-0.02, 1.02)
         p = self.window_.model.params
-        ax.set_title(self._title(p), fontsize=9)
+        ax.set_title(textwrap.fill(self._title(p), 110), fontsize=8)
         if self.curves:
             ax.legend(loc="best", fontsize=8)
             self.status.setText(self._summary())
@@ -143,7 +144,7 @@ class CpChartDialog(QDialog):
                 continue
             v = params[pspec.name]
             shown = pspec.choice(v) if pspec.choices else f"{v * pspec.scale:.3g}"
-            parts.append(f"{pspec.name} = {shown} {pspec.shown_unit}".strip())
+            parts.append(f"{pspec.label} {shown} {pspec.shown_unit}".strip())
         return ", ".join(parts)
 
     def _summary(self) -> str:

@@ -223,7 +223,7 @@ class FlowView(QObject):
                 line = self.window.view_tools.line if self.seed_mode == SEED_LINE else None
                 self.seed_line = line if line is not None else flow_lines.auto_seed_line(grid)
                 self._put(STREAMLINES, self.lines, flow_lines.streamlines(grid, self.seed_line),
-                          lift, line_width=1.5)
+                          lift, line_width=1.0)
             if want_arrows:
                 self._put(ARROWS, self.arrows, flow_lines.arrows(grid), lift)
             changed = True

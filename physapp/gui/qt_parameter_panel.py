@@ -35,6 +35,7 @@ class ParameterRow:
         lo, hi = spec.lower * spec.scale, spec.upper * spec.scale
         unit = spec.shown_unit
         self.label = QLabel(spec.label)
+        self.label.setWordWrap(True)  # a long name wraps instead of being cut off
         bold = QFont(self.label.font())
         bold.setBold(True)
         self.label.setFont(bold)

@@ -90,6 +90,10 @@ def test_streamlines_and_arrows_follow_the_flow_and_not_a_solid(airfoil_window, 
     win = airfoil_window
     flow = win.flow
     assert flow.row is not None and flow.available
+    # the view frames the section, not the far field 30 chords across
+    lo, hi = win.viewport.focus
+    assert lo[0] < 0 and hi[0] > 1 and hi[0] - lo[0] < 6
+    assert win.viewport.camera_state()["parallel_scale"] < 5
     assert not flow.shows_streamlines and not flow.shows_arrows  # off by default
     flow.stream_check.setChecked(True)  # the user ticks the box: the model, then the view
     assert win.app.view.streamlines and flow.shows_streamlines
@@ -106,7 +110,8 @@ def test_streamlines_and_arrows_follow_the_flow_and_not_a_solid(airfoil_window, 
     assert flow.seed_line[0][1] == pytest.approx(0.3)
     import numpy as np
 
-    seeds = np.column_stack([np.full(40, -0.5), np.linspace(0.3, 0.6, 40)])
+    n = flow_lines.N_SEEDS
+    seeds = np.column_stack([np.full(n, -0.5), np.linspace(0.3, 0.6, n)])
     pts = np.asarray(flow.lines.points)[:, :2]
     gaps = [np.linalg.norm(pts - s, axis=1).min() for s in seeds]
     assert max(gaps) < 1e-6  # a streamline through every seed on the user's line
@@ -121,6 +126,7 @@ def test_streamlines_and_arrows_follow_the_flow_and_not_a_solid(airfoil_window, 
     qtbot.waitUntil(lambda: win.viewport.has_field, timeout=SOLVE_TIMEOUT_MS)
     assert win.app.view.streamlines and flow.row is None
     assert not flow.available and not flow.shows_streamlines and not flow.shows_arrows
+    assert win.viewport.focus is None
 
 
 def test_cp_chart_plots_the_surface_and_exports_it(airfoil_window, qtbot, tmp_path):
