@@ -225,7 +225,8 @@ class FlowView(QObject):
                 self._put(STREAMLINES, self.lines, flow_lines.streamlines(grid, self.seed_line),
                           lift, line_width=1.0)
             if want_arrows:
-                self._put(ARROWS, self.arrows, flow_lines.arrows(grid), lift)
+                # over the framed body of a far field (viewport.focus), else the domain
+                self._put(ARROWS, self.arrows, flow_lines.arrows(grid, vp.focus), lift)
             changed = True
             self._last_done = time.perf_counter()
             self.last_ms = (self._last_done - t0) * 1e3

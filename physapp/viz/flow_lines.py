@@ -94,10 +94,36 @@ def streamlines(grid: pv.UnstructuredGrid, line: tuple[np.ndarray, np.ndarray],
     size = float(np.linalg.norm(hi - lo))
     closed = is_closed(grid)
     top = float(np.abs(grid[VELOCITY]).max()) or 1.0
-    return grid.streamlines_from_source(
+    out = grid.streamlines_from_source(
         seeds, vectors=VELOCITY, integration_direction="forward" if closed else "both",
         integrator_type=2, max_steps=MAX_STEPS, initial_step_length=1.0, step_unit="cl",
         max_length=(2.5 if closed else 4.0) * size, terminal_speed=1e-9 * top)
+    return _one_lap(out) if closed else out
+
+
+def _one_lap(lines: pv.PolyData) -> pv.PolyData:
+    """Each closed streamline cut where it first comes back to its start (repeated laps
+    would draw thick rings around a vortex centre)."""
+    pts = np.asarray(lines.points)
+    conn = np.asarray(lines.lines)
+    keep: list[np.ndarray] = []
+    i = 0
+    while i < len(conn):
+        n = int(conn[i])
+        ids = conn[i + 1:i + 1 + n]
+        i += n + 1
+        p = pts[ids]
+        step = np.linalg.norm(np.diff(p, axis=0), axis=1)
+        travelled = np.concatenate([[0.0], np.cumsum(step)])
+        back = np.linalg.norm(p - p[0], axis=1)
+        tol = 2.0 * (float(np.median(step)) if len(step) else 0.0)
+        # back near the start after having gone round (travelled well beyond the distance)
+        done = np.nonzero((back < tol) & (travelled > 10 * tol))[0]
+        keep.append(ids[: int(done[0]) + 1] if len(done) else ids)
+    if not keep:
+        return lines
+    cells = np.concatenate([np.concatenate([[len(k)], k]) for k in keep])
+    return pv.PolyData(pts, lines=cells)
 
 
 def arrows(grid: pv.UnstructuredGrid, region: tuple[np.ndarray, np.ndarray] | None = None,
