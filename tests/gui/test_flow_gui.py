@@ -195,3 +195,16 @@ def test_cp_chart_shows_the_surrogate_with_its_band(airfoil_window, qtbot, tmp_p
     rows = list(csv.DictReader(dlg.export_csv(tmp_path / "cp.csv").open(encoding="utf-8")))
     assert any(r["curve"].startswith("Surrogate") and r["Cp std"] for r in rows)
     assert "difference" in dlg.status.text()
+
+
+def test_flow_view_options_survive_a_session_round_trip():
+    app = AppModel(get_study("cylinder-in-channel"))
+    app.view.streamlines = True
+    data = app.to_dict()
+    assert data["view"]["streamlines"] is True and data["view"]["glyphs"] is False
+    back = AppModel.from_dict(data, get_study)
+    assert back.view.streamlines and not back.view.glyphs
+    # a session written before these options existed opens with them off
+    del data["view"]["streamlines"], data["view"]["glyphs"]
+    old = AppModel.from_dict(data, get_study)
+    assert not old.view.streamlines and not old.view.glyphs
