@@ -185,6 +185,17 @@ class FlowView(QObject):
         if self.seed_mode == SEED_LINE and self.viewport is self.window.viewport:
             self.refresh()
 
+    def figure_view(self) -> dict:
+        """What an exported figure needs to draw the same streamlines and arrows (plain data
+        for :mod:`physapp.viz.figure`)."""
+        vp = self.viewport
+        focus = None if vp is None or vp.focus is None else [list(map(float, p))
+                                                             for p in vp.focus]
+        line = self.window.view_tools.line if self.seed_mode == SEED_LINE else None
+        return {"streamlines": self.view.streamlines, "glyphs": self.view.glyphs,
+                "seed_line": None if line is None else [list(map(float, p)) for p in line],
+                "focus": focus}
+
     # -- drawing (GUI thread) -------------------------------------------------------------------
     @property
     def available(self) -> bool:

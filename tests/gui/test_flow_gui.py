@@ -121,6 +121,17 @@ def test_streamlines_and_arrows_follow_the_flow_and_not_a_solid(airfoil_window, 
     win.solve()
     qtbot.waitUntil(lambda: win.solve_count > before, timeout=SOLVE_TIMEOUT_MS)
     assert win.viewport.plotter.actors["flow.streamlines"] is actor and flow.shows_streamlines
+    # an exported figure draws them too
+    from dataclasses import replace
+
+    from physapp.viz.figure import render_figure
+
+    pane = win.exports.panes()[0]
+    assert pane.view["streamlines"] and pane.view["seed_line"] is not None
+    dark = [(render_figure([replace(pane, view={**pane.view, "streamlines": on,
+                                                "glyphs": on})], (800, 500)) < 60).all(axis=2)
+            .mean() for on in (False, True)]
+    assert dark[1] > dark[0] + 0.005
     # a solid: no flow options and nothing drawn, although the flags stay on
     win.set_study(get_study("plate-with-hole"))
     qtbot.waitUntil(lambda: win.viewport.has_field, timeout=SOLVE_TIMEOUT_MS)
