@@ -13,6 +13,8 @@ study's viewport and side panel again (:meth:`_show_study`).
 
 from __future__ import annotations
 
+import html
+
 import os
 import platform
 
@@ -207,7 +209,9 @@ class MainWindow(QMainWindow):
         side = QWidget()
         side.setMinimumWidth(360)
         col = QVBoxLayout(side)
-        title = QLabel(f"<b>{self.spec.title}</b><br><small>{self.spec.description}</small>")
+        # escaped: a description such as "(Re <= 2000)" is text, not a tag
+        title = QLabel(f"<b>{html.escape(self.spec.title)}</b><br>"
+                       f"<small>{html.escape(self.spec.description)}</small>")
         title.setWordWrap(True)
         col.addWidget(title)
         col.addWidget(self.surrogates.build_panel())  # reference solver or a surrogate

@@ -89,6 +89,11 @@ class ChoiceRow:
         self.label.setToolTip(tip + (f"\n{spec.description}" if spec.description else ""))
         self.combo = QComboBox()
         self.combo.addItems(list(spec.choices))
+        for i, name in enumerate(spec.choices):  # the option's part of the description
+            part = next((t.strip() for t in spec.description.split(";")
+                         if t.strip().startswith(f"{name}:")), "")
+            if part:
+                self.combo.setItemData(i, part, Qt.ItemDataRole.ToolTipRole)
         self.combo.setToolTip(self.label.toolTip())
         grid.addWidget(self.label, row, 0, 1, 4)
         grid.addWidget(self.combo, row + 1, 0, 1, 4)

@@ -29,6 +29,8 @@ def test_a_choice_parameter_is_a_drop_down_bound_both_ways(qtbot):
     # the model changes (a session, a script): the drop-down follows
     model.set_value("model", spec.choices[0])
     assert row.combo.currentIndex() == 0
+    tip = row.combo.itemData(0, 3)  # Qt.ToolTipRole: the option's part of the description
+    assert tip.startswith(spec.choices[0] + ":")
     # the other parameters are still sliders
     assert all(isinstance(r, ParameterRow) for n, r in panel.rows.items() if n != "model")
 
@@ -153,6 +155,16 @@ def test_cp_chart_plots_the_surface_and_exports_it(airfoil_window, qtbot, tmp_pa
     assert win.actions["view.cp_chart"].isEnabled()
     dlg = flow.open_cp_chart()
     assert [c.label for c in dlg.curves] == ["Reference (FE solve)"]
+    # the study's description is shown as text ("Re <= 2000" is not an HTML tag)
+    from PySide6.QtGui import QTextDocument
+    from PySide6.QtWidgets import QLabel
+
+    def shown(label):
+        doc = QTextDocument()
+        doc.setHtml(label.text())
+        return doc.toPlainText()
+
+    assert any("(Re <= 2000)" in shown(lb) for lb in win.findChildren(QLabel))
     cp = win.result.meta["curves"]["cp"]
     lines = dlg.axes.get_lines()
     upper = next(ln for ln in lines if ln.get_label().endswith("upper surface"))
