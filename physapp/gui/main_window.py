@@ -14,7 +14,6 @@ study's viewport and side panel again (:meth:`_show_study`).
 from __future__ import annotations
 
 import html
-
 import os
 import platform
 
@@ -43,6 +42,7 @@ from physapp.core.study import Study
 from physapp.gui.actions import ActionRegistry
 from physapp.gui.compare_view import CompareController
 from physapp.gui.export_actions import ExportController
+from physapp.gui.flow_view import FlowView
 from physapp.gui.gallery import GalleryDialog
 from physapp.gui.message_bar import MessageBar
 from physapp.gui.part_panel import PartController
@@ -55,7 +55,6 @@ from physapp.gui.settings import AppSettings, SettingsDialog, load_settings
 from physapp.gui.side_panels import DisplayBox, SolveBox, key_quantities_text
 from physapp.gui.solve_controller import SolveController
 from physapp.gui.surrogate_panel import SurrogateController
-from physapp.gui.flow_view import FlowView
 from physapp.gui.view_tools import ViewTools
 from physapp.gui.viewport import STALE_TEXT, Viewport
 from physapp.studies import get_study
