@@ -136,8 +136,10 @@ def arrows(grid: pv.UnstructuredGrid, region: tuple[np.ndarray, np.ndarray] | No
     lo, hi = (np.asarray(p, dtype=float) for p in region)
     span = hi[:2] - lo[:2]
     h = float(max(span)) / n
-    nx, ny = (max(int(s / h), 1) + 1 for s in span)
-    xs, ys = np.linspace(lo[0], hi[0], nx), np.linspace(lo[1], hi[1], ny)
+    # lattice points at the centres of h x h squares, arrows centred on them: none sticks out
+    nx, ny = (max(int(round(s / h)), 1) for s in span)
+    xs = lo[0] + (np.arange(nx) + 0.5) * span[0] / nx
+    ys = lo[1] + (np.arange(ny) + 0.5) * span[1] / ny
     X, Y = np.meshgrid(xs, ys)
     probe = pv.PolyData(np.column_stack([X.ravel(), Y.ravel(), np.zeros(X.size)]))
     sampled = probe.sample(grid)
@@ -156,10 +158,12 @@ def arrows(grid: pv.UnstructuredGrid, region: tuple[np.ndarray, np.ndarray] | No
 
 
 def _flat_arrow() -> pv.PolyData:
-    """A flat arrow in the xy plane from (0, 0) to (1, 0): three triangles, cheap to glyph."""
+    """A flat arrow in the xy plane from (-0.5, 0) to (0.5, 0): three triangles, cheap to
+    glyph."""
     w, t, tl = 0.04, 0.14, 0.35  # shaft half width, tip half width, tip length
     pts = np.array([[0, -w, 0], [1 - tl, -w, 0], [1 - tl, w, 0], [0, w, 0],
                     [1 - tl, -t, 0], [1, 0, 0], [1 - tl, t, 0]], dtype=float)
+    pts[:, 0] -= 0.5  # centred on its point
     faces = np.array([3, 0, 1, 2, 3, 0, 2, 3, 3, 4, 5, 6])
     return pv.PolyData(pts, faces)
 
