@@ -138,6 +138,8 @@ class ViewModel:
     clim: tuple | None = None
     split: bool = False
     relative_difference: bool = False
+    streamlines: bool = False  # flow results only (physapp.gui.flow_view)
+    glyphs: bool = False
     camera: dict | None = None
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -150,6 +152,7 @@ class ViewModel:
                             show_edges=self.show_edges, warp_scale=self.warp_scale,
                             clip=self.clip, clim=self.clim,
                             split=self.split, relative_difference=self.relative_difference,
+                            streamlines=self.streamlines, glyphs=self.glyphs,
                             camera=self.camera)
 
     def update(self, settings: ViewSettings | Mapping[str, Any]) -> None:
@@ -170,7 +173,7 @@ def _normalise_view(name: str, value: Any) -> Any:
         value = float(value)
         if not math.isfinite(value) or value < 0:
             raise ValueError("warp_scale must be a finite number >= 0")
-    if name in ("show_edges", "split", "relative_difference"):
+    if name in ("show_edges", "split", "relative_difference", "streamlines", "glyphs"):
         value = bool(value)
     if name == "clim" and value is not None:
         lo, hi = (float(x) for x in value)

@@ -36,6 +36,8 @@ class ViewSettings:
     clim: tuple[float, float] | None = None  # locked colour range (display units), None = auto
     split: bool = False  # surrogate | reference | difference
     relative_difference: bool = False  # difference pane: |a-b| / max|b| instead of a-b
+    streamlines: bool = False  # flow results: streamlines (seeded automatically or on a line)
+    glyphs: bool = False  # flow results: velocity arrows
     #: camera as position, focal_point, view_up (xyz each) and parallel_scale; None = fitted
     camera: dict[str, Any] | None = None
 
@@ -82,7 +84,7 @@ class ViewSettings:
                 kw["clim"] = (float(lo), float(hi))
             if "warp_scale" in kw:
                 kw["warp_scale"] = float(kw["warp_scale"])
-            for key in ("show_edges", "split", "relative_difference"):
+            for key in ("show_edges", "split", "relative_difference", "streamlines", "glyphs"):
                 if key in kw and not isinstance(kw[key], bool):
                     raise ValueError(key)
             if "colormap" in kw and kw["colormap"] not in COLORMAPS:

@@ -161,7 +161,10 @@ class ExportController(QObject):
         return vp.result if vp.has_field else None
 
     def _view(self, vp) -> dict[str, Any]:
-        return vp.view_settings().to_dict()
+        view = vp.view_settings().to_dict()
+        # flow results: streamlines and arrows as on screen (seeds, the arrows' region)
+        view.update(self.window.flow.figure_view())
+        return view
 
     def panes(self) -> list:
         """What a figure shows: the split view's panes (each with its title), else the main

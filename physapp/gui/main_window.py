@@ -13,6 +13,7 @@ study's viewport and side panel again (:meth:`_show_study`).
 
 from __future__ import annotations
 
+import html
 import os
 import platform
 
@@ -41,6 +42,7 @@ from physapp.core.study import Study
 from physapp.gui.actions import ActionRegistry
 from physapp.gui.compare_view import CompareController
 from physapp.gui.export_actions import ExportController
+from physapp.gui.flow_view import FlowView
 from physapp.gui.gallery import GalleryDialog
 from physapp.gui.message_bar import MessageBar
 from physapp.gui.part_panel import PartController
@@ -116,6 +118,7 @@ class MainWindow(QMainWindow):
         self.surrogates = SurrogateController(self)  # model selector, live predictions, training
         self.compare = CompareController(self)  # split view: surrogate | reference | difference
         self.view_tools = ViewTools(self)  # probe, line plot, clip/warp/colours, camera views
+        self.flow = FlowView(self)  # streamlines and velocity arrows of flow results
         self.sessions = SessionController(self)  # File > Save/Open session, autosave
         self.exports = ExportController(self)  # File > Export: figure, mesh, table, animation
         self.setAcceptDrops(True)  # a mesh or CAD file dropped on the window opens it
@@ -175,6 +178,7 @@ class MainWindow(QMainWindow):
         self.viewport = Viewport(self)
         self.viewport.set_show_edges(self.app.view.show_edges)
         self.view_tools.viewport_created(self.viewport)
+        self.flow.viewport_created(self.viewport)
         if old is None:
             self.central_layout.addWidget(self.viewport, 1)
         else:  # the new viewport takes the old one's place in the layout
@@ -204,7 +208,9 @@ class MainWindow(QMainWindow):
         side = QWidget()
         side.setMinimumWidth(360)
         col = QVBoxLayout(side)
-        title = QLabel(f"<b>{self.spec.title}</b><br><small>{self.spec.description}</small>")
+        # escaped: a description such as "(Re <= 2000)" is text, not a tag
+        title = QLabel(f"<b>{html.escape(self.spec.title)}</b><br>"
+                       f"<small>{html.escape(self.spec.description)}</small>")
         title.setWordWrap(True)
         col.addWidget(title)
         col.addWidget(self.surrogates.build_panel())  # reference solver or a surrogate
@@ -219,6 +225,7 @@ class MainWindow(QMainWindow):
         self.field_combo, self.edges_check = display.field_combo, display.edges_check
         display.form.addRow("", self.compare.build_button())  # split view (F6)
         self.view_tools.add_display_rows(display.form)  # colour map, deform, section
+        self.flow.add_display_rows(display.form)  # streamlines, arrows (flow studies)
         col.addWidget(display)
 
         self.solve_box = SolveBox(self.app.solve, self._solve_box_title())
@@ -289,6 +296,7 @@ class MainWindow(QMainWindow):
         self.edges_action.toggled.connect(lambda on: setattr(self.app.view, "show_edges", on))
         self.compare.add_view_actions(view_menu)  # View > Compare with solver (F6)
         self.view_tools.add_view_actions(view_menu)  # probe, line plot, standard views
+        self.flow.add_view_actions(view_menu)  # surface Cp chart
         add_panels_menu(self, view_menu, self.app)  # View > Plugins: panels contributed by plugins
         help_menu = self._menu(bar, "&Help")
         add("help.shortcuts", help_menu, "&Keyboard shortcuts", self._show_shortcuts)

@@ -1,4 +1,5 @@
-"""One slider row per study parameter: label, range, slider, typed-in value box and unit.
+"""One slider row per study parameter: label, range, slider, typed-in value box and unit;
+a drop-down for a choice parameter (``ParameterSpec.choices``, e.g. the airfoil's physics).
 
 Values are shown in each parameter's display unit (``value * scale``, e.g. metres as mm) and
 stored in SI in the :class:`~physapp.app.DesignModel`. A typed value outside the bounds is refused with a
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QGridLayout, QLabel, QLineEdit, QWidget
+from PySide6.QtWidgets import QComboBox, QGridLayout, QLabel, QLineEdit, QWidget
 from superqt import QDoubleSlider
 
 from physapp.app import DesignModel
@@ -34,6 +35,7 @@ class ParameterRow:
         lo, hi = spec.lower * spec.scale, spec.upper * spec.scale
         unit = spec.shown_unit
         self.label = QLabel(spec.label)
+        self.label.setWordWrap(True)  # a long name wraps instead of being cut off
         bold = QFont(self.label.font())
         bold.setBold(True)
         self.label.setFont(bold)
@@ -69,6 +71,40 @@ class ParameterRow:
         self.box.setText(_fmt(shown))
 
 
+class ChoiceRow:
+    """A choice parameter (e.g. the physical model): its label and a drop-down of the options.
+
+    The model stores the option's index as a float like any value; the drop-down shows names.
+    """
+
+    def __init__(self, spec: ParameterSpec, grid: QGridLayout, row: int) -> None:
+        self.spec = spec
+        self.label = QLabel(spec.label)
+        bold = QFont(self.label.font())
+        bold.setBold(True)
+        self.label.setFont(bold)
+        tip = f"{spec.label} ({spec.name}): one of {', '.join(spec.choices)}"
+        if spec.geometric:
+            tip += "\nChanges the geometry: the mesh is rebuilt."
+        self.label.setToolTip(tip + (f"\n{spec.description}" if spec.description else ""))
+        self.combo = QComboBox()
+        self.combo.addItems(list(spec.choices))
+        for i, name in enumerate(spec.choices):  # the option's part of the description
+            part = next((t.strip() for t in spec.description.split(";")
+                         if t.strip().startswith(f"{name}:")), "")
+            if part:
+                self.combo.setItemData(i, part, Qt.ItemDataRole.ToolTipRole)
+        self.combo.setToolTip(self.label.toolTip())
+        grid.addWidget(self.label, row, 0, 1, 4)
+        grid.addWidget(self.combo, row + 1, 0, 1, 4)
+
+    def show_value(self, si_value: float) -> None:
+        """Show a model value without echoing it back to the model."""
+        self.combo.blockSignals(True)
+        self.combo.setCurrentIndex(int(round(si_value)))
+        self.combo.blockSignals(False)
+
+
 class QtParameterPanel(QWidget):
     """Sliders bound both ways to a :class:`~physapp.app.DesignModel`."""
 
@@ -80,7 +116,7 @@ class QtParameterPanel(QWidget):
         self.grid = QGridLayout(self)
         self.grid.setColumnStretch(0, 1)
         self.grid.setVerticalSpacing(4)
-        self.rows: dict[str, ParameterRow] = {}
+        self.rows: dict[str, ParameterRow | ChoiceRow] = {}
         line = 0
         # geometry first, under its own heading: those sliders remesh, the others do not
         for geometric, heading in SECTIONS:
@@ -95,6 +131,14 @@ class QtParameterPanel(QWidget):
         self.grid.addWidget(title, line, 0, 1, 4)
         line += 1
         for spec in specs:
+            if spec.choices:
+                choice = ChoiceRow(spec, self.grid, line)
+                line += 2
+                choice.show_value(self.model.value(spec.name))
+                choice.combo.currentIndexChanged.connect(
+                    lambda i, n=spec.name: self.model.set_value(n, float(i)))
+                self.rows[spec.name] = choice
+                continue
             row = ParameterRow(spec, self.grid, line)
             line += 2
             row.show_value(self.model.value(spec.name))

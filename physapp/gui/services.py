@@ -35,6 +35,7 @@ class WindowServices(Protocol):
     surrogates: Any
     compare: Any
     view_tools: Any
+    flow: Any  # physapp.gui.flow_view.FlowView
     sessions: Any
     exports: Any
     solves: Any

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyvista as pv
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -72,6 +72,8 @@ CAMERA_ACTIONS = (
 
 class ViewTools(QObject):
     """Probe, line plot and display controls of one :class:`MainWindow`."""
+
+    line_changed = Signal()  # the line plot's line moved, appeared or went (``self.line``)
 
     def __init__(self, window: WindowServices) -> None:
         super().__init__(window)
@@ -739,4 +741,5 @@ class ViewTools(QObject):
             vp.plotter.add_mesh(pv.Line(a, b), color=LINE_COLOR, line_width=3, name=LINE,
                                 pickable=False, render=False, reset_camera=False,
                                 lighting=False)
+        self.line_changed.emit()
         vp.plotter.render()

@@ -89,6 +89,8 @@ class Viewport(QWidget):
         self.field: tuple[str, str, str] = ("", "", "")  # name, label, SI unit
         self.fixed_clim: tuple[float, float] | None = None  # None: colour range follows the data
         self.show_edges = False
+        #: (lo, hi) the +Z view frames instead of the whole mesh: the body of a far-field domain
+        self.focus: tuple[np.ndarray, np.ndarray] | None = None
         self._bar_key: str | None = None  # pyvista keys scalar bars by their first title
         self._overlay = self.plotter.add_text(
             STALE_TEXT, position="upper_edge", font_size=10, color="firebrick", name="overlay"
@@ -278,6 +280,17 @@ class Viewport(QWidget):
         cam.SetPosition(*(focal + np.asarray(direction, dtype=float)))
         cam.SetViewUp(*up)
         self.plotter.reset_camera()
+        if name == "+z" and self.focus is not None:
+            # a body in a far field (the airfoil): frame the body, not the far boundary
+            lo, hi = self.focus
+            centre = 0.5 * (lo + hi)
+            w, h = self.plotter.window_size
+            aspect = w / h if h else 1.0
+            pos = np.array(cam.GetPosition())
+            dist = float(np.linalg.norm(pos - np.array(cam.GetFocalPoint())))
+            cam.SetFocalPoint(*centre)
+            cam.SetPosition(centre[0], centre[1], centre[2] + dist)
+            cam.SetParallelScale(max(0.5 * (hi[1] - lo[1]), 0.5 * (hi[0] - lo[0]) / aspect))
         # keep the model clear of the colour bar on the right: shrink a little and shift the
         # image left (the window centre moves the projection without changing the view)
         cam.zoom(0.82)
@@ -532,6 +545,7 @@ class Viewport(QWidget):
             self.plotter.remove_scalar_bar(self._bar_key, render=False)
             self._bar_key = None
         self.grid = mesh_to_grid(mesh)
+        self.focus = _far_field_focus(mesh)
         if with_field:
             values, clim = self._values()
             self.grid.point_data[FIELD_ARRAY] = values
@@ -579,6 +593,23 @@ class Viewport(QWidget):
             self.plotter.scalar_bar.SetVerticalTitleSeparation(10)
         self._apply_clip()
         self.reset_camera()
+
+
+def _far_field_focus(mesh: MeshData) -> tuple[np.ndarray, np.ndarray] | None:
+    """For a mesh with ``body`` and ``far_field`` boundaries whose body is small against the
+    domain: a box of the body and two body lengths around it (upstream, wake, above, below)."""
+    b = mesh.boundaries
+    if "body" not in b or "far_field" not in b:
+        return None
+    pts = np.asarray(mesh.points)
+    body = pts[np.unique(np.asarray(b["body"]))]
+    blo, bhi = body.min(axis=0), body.max(axis=0)
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    size = float(np.max(bhi - blo))
+    if not 0 < 8 * size < float(np.min((hi - lo)[:2])):
+        return None
+    return (np.maximum(blo - np.array([1.0, 1.0, 0.0]) * size, lo),
+            np.minimum(bhi + np.array([2.0, 1.0, 0.0]) * size, hi))
 
 
 def _colormap(field_name: str, chosen: str = COLORMAP) -> str:

@@ -119,6 +119,8 @@ class _Scene:
                 shadow=False),
         )
         self.width = width
+        self.flow: dict[str, pv.PolyData] = {}  # streamlines / arrows, rewritten per frame
+        self._flow(pane.result, index)
         if pane.title:
             self.text(pane.title, 0.5, 0.975, 0.030, "center", "top", f"title{index}")
         self.caption_actor = None
@@ -170,6 +172,36 @@ class _Scene:
         if self.clip:
             self.actor.mapper.SetInputData(self._shown())
         self.actor.mapper.scalar_range = self.clim
+        self._flow(result)
+
+    def _flow(self, result: FieldResult, index: int = 0) -> None:
+        """Streamlines and arrows of a flow result when the view asks for them (as on screen:
+        ``streamlines``, ``glyphs``, ``seed_line`` of the view settings)."""
+        from physapp.viz import flow_lines
+
+        want = {"lines": bool(self.view.get("streamlines")), "arrows": bool(self.view.get("glyphs"))}
+        if not any(want.values()) or not flow_lines.has_velocity(result):
+            return
+        grid = flow_lines.velocity_grid(result)
+        lift = np.array([0.0, 0.0, 2e-3 * float(np.linalg.norm(
+            np.subtract(grid.bounds[1::2], grid.bounds[0::2])))])
+        new = {}
+        if want["lines"]:
+            seed = self.view.get("seed_line") or flow_lines.auto_seed_line(grid)
+            new["lines"] = flow_lines.streamlines(grid, seed)
+        if want["arrows"]:
+            focus = self.view.get("focus")
+            new["arrows"] = flow_lines.arrows(grid, focus)
+        for key, poly in new.items():
+            if poly.n_points:
+                poly.points = np.asarray(poly.points) + lift
+            if key in self.flow:
+                self.flow[key].copy_from(poly)
+            else:
+                self.flow[key] = poly
+                self.plotter.add_mesh(poly, color="#202020", name=f"{key}{index}",
+                                      line_width=max(1.0, self.height / 800), lighting=False,
+                                      render=False, reset_camera=False)
 
     def camera(self, renderer) -> None:
         cam = self.view.get("camera")
