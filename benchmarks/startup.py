@@ -77,6 +77,7 @@ def _child(study: str, switch: str | None, timeout: float) -> dict:
                 out["first_field_source"] = vp.result.source
             if window.surrogates.showing and "surrogate_frame_s" not in out:
                 out["surrogate_frame_s"] = time.perf_counter() - T0
+                out["torch_loaded_at_surrogate_frame"] = "torch" in sys.modules
             shipped = any(e.source == "built-in" for e in window.surrogates.entries)
             if "first_field_s" in out and ("surrogate_frame_s" in out or not shipped):
                 out["torch_imported_by"] = torch_thread[0] if torch_thread else ""
@@ -139,7 +140,9 @@ def main() -> int:
             ("study switch: field on screen", res.get("switch_field_s"), "s"),
             ("longest GUI stall, switch", res.get("stall_switch_ms"), "ms")]
     print(f"study {res['study']}; first field from {res.get('first_field_source', '?')}; "
-          f"torch imported by thread: {res.get('torch_imported_by') or '(not imported)'}")
+          f"torch imported by thread: {res.get('torch_imported_by') or '(not imported)'}; "
+          f"torch loaded at the first surrogate frame: "
+          f"{res.get('torch_loaded_at_surrogate_frame', '-')}")
     for name, value, unit in rows:
         shown = "-" if value is None else f"{value:.2f}" if unit == "s" else f"{value:.0f}"
         print(f"  {name:<34} {shown:>8} {unit}")
