@@ -59,6 +59,9 @@ NUMPY_MODULES = (
     "physapp.surrogates.models.pod_gp_numpy", "physapp.surrogates.storage",
     "physapp.surrogates.scaling", "physapp.surrogates.device", "physapp.surrogates.models",
 )
+#: imported on the loader thread after a model is loaded: modules the GUI needs later (a probe
+#: click, the split view) and that start-up does not wait for
+WARM_MODULES = ("scipy.spatial", "physapp.solvers.interpolate")
 #: ... and before a training run (data set, sampling, morphing, the sweep's process pool)
 TRAIN_MODULES = PREDICT_MODULES + (
     "h5py", "scipy.stats", "scipy.spatial", "scipy.sparse.linalg", "scipy.sparse.csgraph",
@@ -237,6 +240,7 @@ class SurrogatePredictor(QObject):
         future = self._loader.submit(self._load, request)
         self._loads.add(future)
         future.add_done_callback(lambda f, i=load_id: self._load_done(i, f))
+        self._loader.submit(load_library, WARM_MODULES)  # after it: nothing waits for these
         return load_id
 
     def _load_done(self, load_id: int, future: Future) -> None:  # loader thread (or this one)
