@@ -79,6 +79,11 @@ class Viewport(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.plotter = QtInteractor(self, auto_update=False)
+        # every render() becomes a paint request: Qt merges the requests of one event-loop pass
+        # into one render in paintGL (a start-up rebuild asked for five renders, each ~300 ms
+        # with software GL; #13). screenshot() still renders at once.
+        self.plotter.render_signal.disconnect(self.plotter._render)
+        self.plotter.render_signal.connect(self.plotter.interactor.update)
         layout.addWidget(self.plotter.interactor)
         self.plotter.set_background(BACKGROUND)
         self.plotter.enable_parallel_projection()  # a flat 2D part reads best without perspective
@@ -409,7 +414,7 @@ class Viewport(QWidget):
 
     def screenshot(self) -> np.ndarray:
         """The rendered image as an ``(h, w, 3)`` uint8 array."""
-        self.plotter.render()
+        self.plotter._render()  # now, not at the next paint
         return self.plotter.screenshot(return_img=True)
 
     def close_viewport(self) -> None:
