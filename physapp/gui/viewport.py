@@ -140,7 +140,8 @@ class Viewport(QWidget):
 
     @property
     def colorbar_title(self) -> str:
-        return "" if self._bar_key is None else self.plotter.scalar_bar.GetTitle()
+        return ("" if self._bar_key is None
+                else self.plotter.scalar_bar.GetTitle().replace("\n", " "))
 
     @property
     def frame_pending(self) -> bool:
@@ -472,7 +473,7 @@ class Viewport(QWidget):
         if cmap != self._cmap:
             self.actor.mapper.lookup_table.cmap = cmap
             self._cmap = cmap
-        self.plotter.scalar_bar.SetTitle(self._title())
+        self.plotter.scalar_bar.SetTitle(_bar_text(self._title()))
 
     @property
     def showing_coarse(self) -> bool:
@@ -582,8 +583,16 @@ class Viewport(QWidget):
             )
         if with_field:  # the top label must not run into the title above the bar
             self.plotter.scalar_bar.SetVerticalTitleSeparation(10)
+            self.plotter.scalar_bar.SetTitle(_bar_text(self._bar_key))
         self._apply_clip()
         self.reset_camera()
+
+
+def _bar_text(title: str) -> str:
+    """The colour bar's title with a long one's unit on a second line: the title is centred
+    over the bar at the right edge and was cut there at 1280 px ("von Mises stress (")."""
+    head, sep, unit = title.rpartition(" [")
+    return f"{head}\n[{unit}" if sep and len(title) > 18 else title
 
 
 def _colormap(field_name: str, chosen: str = COLORMAP) -> str:
