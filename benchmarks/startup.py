@@ -20,7 +20,7 @@ import time
 T0 = time.perf_counter()
 
 
-def _child(study: str, switch: str | None, timeout: float) -> dict:
+def _child(study: str, switch: str | None, timeout: float, trace: bool = False) -> dict:
     import threading
 
     torch_thread: list[str] = []
@@ -51,6 +51,31 @@ def _child(study: str, switch: str | None, timeout: float) -> dict:
             ticks[key] = max(ticks[key], gap)
         ticks["last"] = now
 
+    stalls: dict[str, int] = {}
+    if trace:  # sample the GUI thread's stack while a tick is late (see --trace-stalls)
+        import traceback
+
+        main_id = threading.main_thread().ident
+
+        def sampler() -> None:
+            while not ticks.get("done"):
+                time.sleep(0.025)
+                last = ticks["last"]
+                if last is None or time.perf_counter() - last < 0.1:
+                    continue
+                frame = sys._current_frames().get(main_id)
+                if frame is None:
+                    continue
+                stack = traceback.extract_stack(frame)
+                ours = [f for f in stack if "physapp" in f.filename or "benchmarks" in f.filename]
+                where = " < ".join(f"{os.path.basename(f.filename)}:{f.lineno} {f.name}"
+                                   for f in reversed(ours[-3:]))
+                inner = stack[-1]
+                key = f"{where} | {os.path.basename(inner.filename)}:{inner.lineno} {inner.name}"
+                stalls[key] = stalls.get(key, 0) + 1
+
+        threading.Thread(target=sampler, daemon=True, name="stall-sampler").start()
+
     timer = QTimer()
     timer.setInterval(20)
     timer.timeout.connect(tick)
@@ -77,6 +102,7 @@ def _child(study: str, switch: str | None, timeout: float) -> dict:
                 out["first_field_source"] = vp.result.source
             if window.surrogates.showing and "surrogate_frame_s" not in out:
                 out["surrogate_frame_s"] = time.perf_counter() - T0
+                out["torch_loaded_at_surrogate_frame"] = "torch" in sys.modules
             shipped = any(e.source == "built-in" for e in window.surrogates.entries)
             if "first_field_s" in out and ("surrogate_frame_s" in out or not shipped):
                 out["torch_imported_by"] = torch_thread[0] if torch_thread else ""
@@ -101,6 +127,10 @@ def _child(study: str, switch: str | None, timeout: float) -> dict:
     poller.start()
     QTimer.singleShot(int(timeout * 1000), app.quit)
     app.exec()
+    ticks["done"] = True
+    if trace:
+        top = sorted(stalls.items(), key=lambda kv: -kv[1])[:25]
+        out["stall_samples"] = [f"{n * 25:>6} ms  {k}" for k, n in top]
     out.setdefault("torch_imported_by", torch_thread[0] if torch_thread else "")
     out["stall_start_ms"] = out.get("stall_start_ms", ticks["max"] * 1e3)
     window.close()
@@ -114,13 +144,19 @@ def main() -> int:
     ap.add_argument("--switch", default="l-bracket", help="study to switch to ('' = none)")
     ap.add_argument("--timeout", type=float, default=60.0)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--trace-stalls", action="store_true",
+                    help="sample the GUI thread's stack while it stalls over 100 ms and print "
+                    "where the time went (about 25 ms per sample)")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        print("RESULT " + json.dumps(_child(args.study, args.switch or None, args.timeout)))
+        print("RESULT " + json.dumps(_child(args.study, args.switch or None, args.timeout,
+                                            args.trace_stalls)))
         return 0
     cmd = [sys.executable, os.path.abspath(__file__), "--child", "--study", args.study,
            "--switch", args.switch, "--timeout", str(args.timeout)]
+    if args.trace_stalls:
+        cmd.append("--trace-stalls")
     if not os.environ.get("DISPLAY"):
         cmd = ["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", *cmd]
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -139,10 +175,16 @@ def main() -> int:
             ("study switch: field on screen", res.get("switch_field_s"), "s"),
             ("longest GUI stall, switch", res.get("stall_switch_ms"), "ms")]
     print(f"study {res['study']}; first field from {res.get('first_field_source', '?')}; "
-          f"torch imported by thread: {res.get('torch_imported_by') or '(not imported)'}")
+          f"torch imported by thread: {res.get('torch_imported_by') or '(not imported)'}; "
+          f"torch loaded at the first surrogate frame: "
+          f"{res.get('torch_loaded_at_surrogate_frame', '-')}")
     for name, value, unit in rows:
         shown = "-" if value is None else f"{value:.2f}" if unit == "s" else f"{value:.0f}"
         print(f"  {name:<34} {shown:>8} {unit}")
+    if res.get("stall_samples"):
+        print("GUI thread while stalled (sampled time, physapp frames < ... | innermost frame):")
+        for line in res["stall_samples"]:
+            print("  " + line)
     return 0
 
 

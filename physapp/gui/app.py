@@ -157,6 +157,7 @@ class Launcher(QObject):
         self.window = MainWindow(study, runner=self.runner, settings_store=self.settings_store)
         if self.gallery is not None:  # appear where the start screen was
             self.window.move(self.gallery.frameGeometry().topLeft())
+            self.window.keep_on_screen()  # the start screen is smaller than the window
         self.window.show()
         return self.window
 

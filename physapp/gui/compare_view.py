@@ -52,7 +52,6 @@ from physapp.gui.metrics_panel import MetricsPanel, compare_metrics
 from physapp.gui.relay import ThreadRelay
 from physapp.gui.view_settings import ViewSettings
 from physapp.gui.viewport import Viewport
-from physapp.solvers.interpolate import field_difference, interpolate_result, same_mesh
 from physapp.viz.grids import display_unit, field_for_display
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -99,6 +98,13 @@ def compare_pair(surrogate: FieldResult, reference: FieldResult, key_names=(),
     names = [n for n in surrogate.point_data if not n.endswith("_std")
              and n in reference.point_data]
     far = 0.0
+    # imported here (scipy.spatial costs ~0.5 s, which start-up need not pay; #13), with
+    # PySide's thread-unsafe import hook bypassed when this runs on a worker
+    from physapp.gui.prediction import load_library
+
+    load_library(("physapp.solvers.interpolate",))
+    from physapp.solvers.interpolate import interpolate_result, same_mesh
+
     if same_mesh(surrogate.mesh, reference.mesh):
         on_ref, n_out, interpolated = surrogate, 0, False
     else:
@@ -474,6 +480,8 @@ class CompareController(QObject):
             return
         if not self._changed(2, self.pair, (w.field, rel, current)) and view.message(2) == "":
             return  # nothing new (e.g. another frame of the surrogate pane)
+        from physapp.solvers.interpolate import field_difference  # loaded by _pair already
+
         try:
             d = field_difference(self.pair.surrogate, self.pair.reference, name, relative=rel,
                                  on_reference=self.pair.on_reference)

@@ -19,8 +19,15 @@ import platform
 
 import PySide6
 import pyvista as pv
-from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtCore import QByteArray, QRect, QSettings, Qt, QTimer
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QDockWidget,
     QGroupBox,
@@ -29,6 +36,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -51,7 +59,7 @@ from physapp.gui.qt_job_runner import QtJobRunner
 from physapp.gui.qt_parameter_panel import QtParameterPanel
 from physapp.gui.relay import ThreadRelay
 from physapp.gui.session_controller import SessionController
-from physapp.gui.settings import AppSettings, SettingsDialog, load_settings
+from physapp.gui.settings import AppSettings, SettingsDialog, load_settings, open_store
 from physapp.gui.side_panels import DisplayBox, SolveBox, key_quantities_text
 from physapp.gui.solve_controller import SolveController
 from physapp.gui.surrogate_panel import SurrogateController
@@ -59,6 +67,8 @@ from physapp.gui.view_tools import ViewTools
 from physapp.gui.viewport import STALE_TEXT, Viewport
 from physapp.studies import get_study
 
+#: QSettings key of the last window's geometry (restored by the next window, kept on screen)
+GEOMETRY_KEY = "window/geometry"
 #: how long after a study opens its shipped surrogate is selected (the window paints first)
 AUTO_SURROGATE_DELAY_MS = 200
 
@@ -80,7 +90,6 @@ class MainWindow(QMainWindow):
         and owns one. ``settings_store``: where the settings live (tests pass a temporary one);
         the user's QSettings by default."""
         super().__init__(parent)
-        self.resize(1400, 900)
         self.auto_solve = auto_solve
         self.settings_store = settings_store
         self.settings: AppSettings = load_settings(settings_store)
@@ -101,7 +110,15 @@ class MainWindow(QMainWindow):
         self._dock = QDockWidget("Study", self)
         self._dock.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self._dock)
+        # Solve, progress and key quantities below the (scrolling) study panel: always in view,
+        # also at 1280x800 (#13)
+        self._results_dock = QDockWidget("Solve and results", self)
+        self._results_dock.setObjectName("results_dock")
+        self._results_dock.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self._results_dock)
+        self.splitDockWidget(self._dock, self._results_dock, Qt.Orientation.Vertical)
         self._build_status_bar()
+        self._place_window()
         self.app.messages.connect(self._on_message)
         self.app.view.events.field.connect(self._on_field_changed)
         self.app.view.events.show_edges.connect(self._on_show_edges)
@@ -233,7 +250,14 @@ class MainWindow(QMainWindow):
         self.solve_box.cancel_requested.connect(self.cancel_solve)
         for name in ("solve_button", "cancel_button", "progress", "results_label"):
             setattr(self, name, getattr(self.solve_box, name))
-        col.addWidget(self.solve_box)
+        self.solve_box.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        # room for "Last solve:" and every key quantity: the dock does not grow afterwards
+        lines = 1 + max(len(self.spec.key_quantities), 2)
+        self.results_label.setMinimumHeight(lines * self.results_label.fontMetrics().lineSpacing())
+        old_box = self._results_dock.widget()
+        self._results_dock.setWidget(self.solve_box)
+        if old_box is not None:
+            old_box.deleteLater()
         col.addStretch(1)
 
         scroll = QScrollArea()
@@ -245,6 +269,48 @@ class MainWindow(QMainWindow):
         self._dock.setWidget(scroll)
         if old is not None:  # the previous study's panel
             old.deleteLater()
+
+    # -- window geometry ------------------------------------------------------------------------
+    def _store(self) -> QSettings:
+        return open_store() if self.settings_store is None else self.settings_store
+
+    def _place_window(self) -> None:
+        """The saved geometry of the last window, else 1400x900 or the screen if smaller; on
+        screen either way."""
+        saved = self._store().value(GEOMETRY_KEY)
+        restored = False
+        if isinstance(saved, (QByteArray, bytes)) and len(saved):
+            restored = self.restoreGeometry(QByteArray(saved))
+        if not restored:
+            area = self._screen_area()
+            self.resize(min(1400, area.width()), min(900, area.height()))
+            self.move(area.topLeft())
+        self.keep_on_screen()
+
+    def _screen_area(self) -> QRect:
+        screen = QGuiApplication.screenAt(self.geometry().center()) or self.screen() \
+            or QGuiApplication.primaryScreen()
+        return screen.availableGeometry()
+
+    def keep_on_screen(self) -> None:
+        """Shrink the window to the screen it is (mostly) on and move it fully onto it (a window
+        placed at the start screen's corner, or restored from a larger monitor)."""
+        area = self._screen_area()
+        frame = self.frameGeometry()
+        extra_w = max(frame.width() - self.width(), 0)  # the window manager's frame
+        extra_h = max(frame.height() - self.height(), 0)
+        w = min(self.width(), area.width() - extra_w)
+        h = min(self.height(), area.height() - extra_h)
+        if (w, h) != (self.width(), self.height()):
+            self.resize(w, h)
+        x = min(max(frame.x(), area.left()), area.left() + area.width() - (w + extra_w))
+        y = min(max(frame.y(), area.top()), area.top() + area.height() - (h + extra_h))
+        if (x, y) != (frame.x(), frame.y()):
+            self.move(x, y)
+
+    def save_geometry(self) -> None:
+        """Remember the window's size and place for the next window (on close)."""
+        self._store().setValue(GEOMETRY_KEY, self.saveGeometry())
 
     def _solve_box_title(self) -> str:
         return f"Reference solve (finite elements, P{self.settings.element_order})"
@@ -538,6 +604,7 @@ class MainWindow(QMainWindow):
             super().closeEvent(event)
             return
         self.closing = True
+        self.save_geometry()
         self.solves.shutdown()  # an owned runner stops; a shared one loses our job
         self.app.messages.disconnect(self._on_message)
         self.preview_relay.closed = True

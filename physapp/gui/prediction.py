@@ -5,7 +5,10 @@ another, one evaluates the selected model (a :class:`~physapp.compute.latest.Lat
 there, lazily, the first time a model is loaded or trained: importing this module imports neither
 torch nor any surrogate module.
 
-torch and the surrogate modules are imported on the loader thread too (:func:`load_library`,
+A POD-GP model (every shipped model) is evaluated with numpy
+(:mod:`physapp.surrogates.models.pod_gp_numpy`): opening a study with its shipped surrogate does
+not import torch at all. For other models, torch and the surrogate modules are imported on the
+loader thread (:func:`load_library`,
 before the first model is loaded), so opening a study with its shipped surrogate never stalls
 the GUI thread for the seconds torch takes. PySide6's import hook (``builtins.__import__`` is
 ``shibokensupport``'s ``__feature_import__``) is not thread-safe: importing torch through it on a
@@ -50,6 +53,15 @@ PREDICT_MODULES = (
     "physapp.surrogates.models.pod", "physapp.surrogates.models.neural_field",
     "physapp.surrogates.storage", "physapp.surrogates.training",
 )
+#: imported on the loader thread before a model that needs no torch (POD-GP) is loaded
+NUMPY_MODULES = (
+    "scipy.linalg", "physapp.surrogates.ptzip", "physapp.surrogates.models.base",
+    "physapp.surrogates.models.pod_gp_numpy", "physapp.surrogates.storage",
+    "physapp.surrogates.scaling", "physapp.surrogates.device", "physapp.surrogates.models",
+)
+#: imported on the loader thread after a model is loaded: modules the GUI needs later (a probe
+#: click, the split view) and that start-up does not wait for
+WARM_MODULES = ("scipy.spatial", "physapp.solvers.interpolate")
 #: ... and before a training run (data set, sampling, morphing, the sweep's process pool)
 TRAIN_MODULES = PREDICT_MODULES + (
     "h5py", "scipy.stats", "scipy.spatial", "scipy.sparse.linalg", "scipy.sparse.csgraph",
@@ -167,10 +179,12 @@ def resolve(spec: str) -> tuple[str, str | None]:
 
 
 def load_model(path: str, study_id: str, param_names: Sequence[str], device: str) -> LoadedModel:
-    """Load, check and warm up a model file (worker thread; raises PhysappError for the user)."""
+    """Load, check and warm up a model file (worker thread; raises PhysappError for the user).
+    A POD-GP model is evaluated with numpy (torch is not needed for it)."""
     from physapp.surrogates.storage import load_surrogate
 
-    model = load_surrogate(path, study_id=study_id, param_names=param_names, device=device)
+    model = load_surrogate(path, study_id=study_id, param_names=param_names, device=device,
+                           numpy=True)
     model.predict({})  # warm-up: the first call pays for kernel set-up, not the first drag
     return LoadedModel(model, ModelSummary.of(model))
 
@@ -226,6 +240,7 @@ class SurrogatePredictor(QObject):
         future = self._loader.submit(self._load, request)
         self._loads.add(future)
         future.add_done_callback(lambda f, i=load_id: self._load_done(i, f))
+        self._loader.submit(load_library, WARM_MODULES)  # after it: nothing waits for these
         return load_id
 
     def _load_done(self, load_id: int, future: Future) -> None:  # loader thread (or this one)
@@ -281,16 +296,30 @@ class SurrogatePredictor(QObject):
         key, source, study_id, names, device = request
         if not isinstance(source, str):  # adopt(): already a model
             return LoadedModel(source, ModelSummary.of(source))
-        _seconds, problem = load_library()  # torch, here and not on the GUI thread
-        if problem:
-            raise PhysappError(problem)
+        load_library(NUMPY_MODULES)  # the same care for the modules of the numpy path
+        from physapp.surrogates.storage import numpy_capable
+
+        if not numpy_capable(source):  # a POD-GP model predicts with numpy: no torch at all
+            _seconds, problem = load_library()  # torch, here and not on the GUI thread
+            if problem:
+                raise PhysappError(problem)
         return load_model(source, study_id, names, device)
 
     def _predict(self, request: tuple) -> Prediction:
         key, model, params, spec, t_submit, check, fields = request
         if check is not None:
             check()
-        device, notice = self._device(spec)
+        if getattr(model, "uses_torch", True):
+            device, notice = self._device(spec)
+        elif str(spec or "auto").strip().lower() in ("auto", "cpu"):
+            device, notice = "cpu", None  # evaluated with numpy: no torch device to resolve
+        else:  # a GPU asked for by name: say whether it exists, and that this model stays
+            load_library()
+            device, notice = self._device(spec)
+            if device != "cpu":
+                notice = (f"POD-GP models are evaluated with numpy on the CPU; {device} serves "
+                          "the other models.")
+            device = "cpu"
         if model.device != device:  # the device setting changed since it was loaded
             model.to(device)
         self.evaluated += 1

@@ -79,6 +79,11 @@ class Viewport(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.plotter = QtInteractor(self, auto_update=False)
+        # every render() becomes a paint request: Qt merges the requests of one event-loop pass
+        # into one render in paintGL (a start-up rebuild asked for five renders, each ~300 ms
+        # with software GL; #13). screenshot() still renders at once.
+        self.plotter.render_signal.disconnect(self.plotter._render)
+        self.plotter.render_signal.connect(self.plotter.interactor.update)
         layout.addWidget(self.plotter.interactor)
         self.plotter.set_background(BACKGROUND)
         self.plotter.enable_parallel_projection()  # a flat 2D part reads best without perspective
@@ -137,7 +142,8 @@ class Viewport(QWidget):
 
     @property
     def colorbar_title(self) -> str:
-        return "" if self._bar_key is None else self.plotter.scalar_bar.GetTitle()
+        return ("" if self._bar_key is None
+                else self.plotter.scalar_bar.GetTitle().replace("\n", " "))
 
     @property
     def frame_pending(self) -> bool:
@@ -422,7 +428,7 @@ class Viewport(QWidget):
 
     def screenshot(self) -> np.ndarray:
         """The rendered image as an ``(h, w, 3)`` uint8 array."""
-        self.plotter.render()
+        self.plotter._render()  # now, not at the next paint
         return self.plotter.screenshot(return_img=True)
 
     def close_viewport(self) -> None:
@@ -480,7 +486,7 @@ class Viewport(QWidget):
         if cmap != self._cmap:
             self.actor.mapper.lookup_table.cmap = cmap
             self._cmap = cmap
-        self.plotter.scalar_bar.SetTitle(self._title())
+        self.plotter.scalar_bar.SetTitle(_bar_text(self._title()))
 
     @property
     def showing_coarse(self) -> bool:
@@ -591,6 +597,7 @@ class Viewport(QWidget):
             )
         if with_field:  # the top label must not run into the title above the bar
             self.plotter.scalar_bar.SetVerticalTitleSeparation(10)
+            self.plotter.scalar_bar.SetTitle(_bar_text(self._bar_key))
         self._apply_clip()
         self.reset_camera()
 
@@ -610,6 +617,13 @@ def _far_field_focus(mesh: MeshData) -> tuple[np.ndarray, np.ndarray] | None:
         return None
     return (np.maximum(blo - np.array([1.0, 1.0, 0.0]) * size, lo),
             np.minimum(bhi + np.array([2.0, 1.0, 0.0]) * size, hi))
+
+
+def _bar_text(title: str) -> str:
+    """The colour bar's title with a long one's unit on a second line: the title is centred
+    over the bar at the right edge and was cut there at 1280 px ("von Mises stress (")."""
+    head, sep, unit = title.rpartition(" [")
+    return f"{head}\n[{unit}" if sep and len(title) > 18 else title
 
 
 def _colormap(field_name: str, chosen: str = COLORMAP) -> str:

@@ -103,6 +103,10 @@ def _read(path: Path) -> dict:
             f"Cannot read model file '{path.name}': it is truncated or corrupt "
             f"({type(exc).__name__}). Train the model again or restore the file."
         ) from None
+    return _checked(path, payload)
+
+
+def _checked(path: Path, payload: object) -> dict:
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise PhysappError(f"'{path.name}' is not a physapp surrogate model file.")
     version = payload.get("format_version")
@@ -120,12 +124,42 @@ def _read(path: Path) -> dict:
     return payload
 
 
+#: kinds that can be evaluated without torch (``numpy=True`` in :func:`load_surrogate`)
+NUMPY_KINDS = ("pod-gp",)
+
+
+def _read_numpy(path: Path, tensors: bool = True) -> dict:
+    """:func:`_read` without torch (tensors as numpy arrays; None with ``tensors=False``)."""
+    from physapp.surrogates.ptzip import read_payload
+
+    if not path.is_file():
+        raise PhysappError(f"Model file '{path}' does not exist.")
+    try:
+        payload = read_payload(path, tensors=tensors)
+    except Exception as exc:  # zip/pickle/EOF errors of a damaged file  # noqa: BLE001
+        raise PhysappError(
+            f"Cannot read model file '{path.name}': it is truncated or corrupt "
+            f"({type(exc).__name__}). Train the model again or restore the file."
+        ) from None
+    return _checked(path, payload)
+
+
+def numpy_capable(path: str | os.PathLike) -> bool:
+    """True when the model in ``path`` can be evaluated without torch (a POD-GP model); reads
+    only the file's metadata. False for any file it cannot read (torch then says why)."""
+    try:
+        return _read_numpy(Path(path), tensors=False)["meta"].get("kind") in NUMPY_KINDS
+    except Exception:  # noqa: BLE001
+        return False
+
+
 def load_surrogate(
     path: str | os.PathLike,
     *,
     study_id: str | None = None,
     param_names: Sequence[str] | None = None,
     device: str = "auto",
+    numpy: bool = False,
 ) -> FieldSurrogate:
     """Load a model saved by :func:`save_surrogate`.
 
@@ -137,6 +171,9 @@ def load_surrogate(
         model must be among them and every name must be known to the model (varied or fixed).
     device : ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``; an unavailable GPU falls back to
         the CPU with a notice in ``model.notices``.
+    numpy : evaluate the model with numpy, without importing torch, when its kind allows it
+        (:data:`NUMPY_KINDS`: the same predictions, on the CPU; see
+        :mod:`physapp.surrogates.models.pod_gp_numpy`); other kinds load with torch as usual.
 
     Raises
     ------
@@ -144,11 +181,14 @@ def load_surrogate(
         For a missing, truncated or corrupt file, an unknown format version, or a model of another
         study or other parameters.
     """
-    from physapp.surrogates.device import resolve_device
-    from physapp.surrogates.models import model_class
-
     path = Path(path)
-    payload = _read(path)
+    payload = None
+    if numpy:
+        payload = _read_numpy(path)
+        if payload["meta"].get("kind") not in NUMPY_KINDS:
+            payload = None
+    if payload is None:
+        payload = _read(path)
     meta = payload["meta"]
     try:
         kind = meta["kind"]
@@ -181,8 +221,17 @@ def load_surrogate(
             raise PhysappError(
                 f"'{path.name}' was trained on other parameters ({'; '.join(detail)}); "
                 f"its parameters are {', '.join(varied)}.")
-    cls = model_class(kind)
-    dev, notice = resolve_device(device)
+    from physapp.surrogates.device import resolve_device
+    from physapp.surrogates.models import model_class
+
+    if numpy and kind in NUMPY_KINDS and not _has_torch_tensors(payload):
+        from physapp.surrogates.models.pod_gp_numpy import NumpyPodGPSurrogate
+
+        cls: type[FieldSurrogate] = NumpyPodGPSurrogate
+        dev, notice = "cpu", None
+    else:
+        cls = model_class(kind)
+        dev, notice = resolve_device(device)
     try:
         model = cls.from_state(meta, payload["tensors"], dev)
     except Exception as exc:  # missing tensors, wrong shapes: a damaged file  # noqa: BLE001
@@ -192,3 +241,10 @@ def load_surrogate(
     if notice:
         model.notices.append(notice)
     return model
+
+
+def _has_torch_tensors(payload: dict) -> bool:
+    """True when ``payload`` was read by torch (its tensors are torch tensors)."""
+    import numpy as np
+
+    return not all(isinstance(v, np.ndarray) for v in payload["tensors"].values())

@@ -158,13 +158,14 @@ class ModelInfo:
         return out
 
     @classmethod
-    def restore(cls, meta: dict[str, Any], tensors: Mapping[str, torch.Tensor]) -> ModelInfo:
+    def restore(cls, meta: dict[str, Any], tensors: Mapping[str, Any]) -> ModelInfo:
+        """From :meth:`to_json` and :meth:`tensors` (torch tensors or numpy arrays)."""
         mm = meta["mesh"]
-        cells = tuple(CellBlock(t, tensors[f"mesh/cells/{i}"].numpy().astype(np.int64))
+        cells = tuple(CellBlock(t, _np(tensors[f"mesh/cells/{i}"]).astype(np.int64))
                       for i, t in enumerate(mm["cell_types"]))
-        mesh = MeshData(tensors["mesh/points"].numpy(), cells,
-                        {n: tensors[f"mesh/boundary/{n}"].numpy() for n in mm["boundaries"]},
-                        {n: tensors[f"mesh/subdomain/{n}"].numpy() for n in mm["subdomains"]},
+        mesh = MeshData(_np(tensors["mesh/points"]), cells,
+                        {n: _np(tensors[f"mesh/boundary/{n}"]) for n in mm["boundaries"]},
+                        {n: _np(tensors[f"mesh/subdomain/{n}"]) for n in mm["subdomains"]},
                         mm["dim"], mm["length_unit"])
         info = cls(meta["study_id"], tuple(meta["param_names"]), np.asarray(meta["bounds"]),
                    dict(meta["fixed"]), {k: int(v) for k, v in meta["field_shapes"].items()},
@@ -173,10 +174,16 @@ class ModelInfo:
                    log_inputs=tuple(bool(v) for v in meta.get("log_inputs", ())))
         for name in info.field_shapes:
             shape = info.shape(name)
-            bits = np.unpackbits(tensors[f"varying/{name}"].numpy())[: int(np.prod(shape))]
+            bits = np.unpackbits(_np(tensors[f"varying/{name}"]))[: int(np.prod(shape))]
             info.varying[name] = bits.astype(bool).reshape(shape)
         return info
 
+
+
+def _np(value: Any) -> np.ndarray:
+    """A stored tensor as a numpy array (torch tensors from torch.load, numpy arrays from
+    physapp.surrogates.ptzip)."""
+    return value if isinstance(value, np.ndarray) else value.numpy()
 
 
 #: fields that are never negative; predictions are clipped at zero

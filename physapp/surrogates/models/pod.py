@@ -109,6 +109,33 @@ class PodBasis:
 
         return torch.addmm(self.residual_var, var, self._modes_sq.T)
 
+    def reconstruct64(self, c: torch.Tensor) -> torch.Tensor:
+        """:meth:`reconstruct` in float64 ((m, r) float64 coefficients; the POD-GP path, which
+        the torch-free evaluator in ``pod_gp_numpy`` reproduces to rounding)."""
+        import torch
+
+        mean, modes, _ = self._double()
+        return torch.addmm(mean, c, modes.T)
+
+    def variance64(self, var: torch.Tensor) -> torch.Tensor:
+        """:meth:`variance` in float64."""
+        import torch
+
+        _, modes, residual = self._double()
+        if self.rank == 0:
+            return residual.expand(var.shape[0], -1).clone()
+        return torch.addmm(residual, var, modes.pow(2).T)
+
+    def _double(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        cached = getattr(self, "_f64", None)
+        if cached is None or cached[1].device != self.modes.device:
+            import torch
+
+            cached = tuple(t.to(torch.float64) for t in (self.mean, self.modes,
+                                                         self.residual_var))
+            self._f64 = cached
+        return cached
+
     def tensors(self, prefix: str) -> dict[str, torch.Tensor]:
         return {f"{prefix}/mean": self.mean, f"{prefix}/modes": self.modes,
                 f"{prefix}/sing": self.sing, f"{prefix}/residual_var": self.residual_var}
@@ -209,10 +236,15 @@ class PodSet:
 
     def reconstruct(self, c: torch.Tensor, names: list[str]) -> dict[str, torch.Tensor]:
         sl = self.slices()
+        if c.dtype.is_floating_point and c.element_size() == 8:
+            return {k: self.bases[k].reconstruct64(c[..., sl[k]]) for k in names}
         return {k: self.bases[k].reconstruct(c[..., sl[k]]) for k in names}
 
     def std(self, var: torch.Tensor, names: list[str]) -> dict[str, torch.Tensor]:
         sl = self.slices()
+        if var.element_size() == 8:
+            return {f"{k}_std": self.bases[k].variance64(var[:, sl[k]]).clamp_min_(0).sqrt_()
+                    for k in names}
         return {f"{k}_std": self.bases[k].variance(var[:, sl[k]]).clamp_min_(0).sqrt_()
                 for k in names}
 
@@ -310,11 +342,10 @@ class PodGPSurrogate(FieldSurrogate):
             shown = [n for n in shown if n in fields]
         m = xn.shape[0]
         if self.gp is None:
-            c = torch.zeros(m, 0, device=xn.device)
+            c = torch.zeros(m, 0, dtype=torch.float64, device=xn.device)
             var = c
-        else:
-            mean, var = self.gp.predict(xn.double())
-            c, var = mean.float(), var.float()
+        else:  # float64 throughout (cast to float32 by _run), as the numpy evaluator does
+            c, var = self.gp.predict(xn.double())
         out = self.pod.reconstruct(c, names)
         out.update(self.pod.std(var, shown))
         return out
