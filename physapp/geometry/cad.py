@@ -181,7 +181,7 @@ def mesh_closed_surface(path: str | Path, size: float | None = None, *, length_u
         pts = np.asarray(surf.points, dtype=float)[:, :3] * UNIT_TO_M[length_unit]
     except (OverflowError, ValueError, TypeError, IndexError):
         tri, pts = np.zeros((1, 3), dtype=np.int64), np.zeros((0, 3))  # refused just below
-    if tri.ndim != 2 or tri.shape[1] != 3 or tri.min() < 0 or tri.max() >= len(pts) or not np.all(np.isfinite(pts)):
+    if tri.ndim != 2 or tri.shape[1] != 3 or pts.ndim != 2 or pts.shape[1] != 3 or tri.min() < 0 or tri.max() >= len(pts) or not np.all(np.isfinite(pts)):
         raise GeometryError(f"'{path.name}' is corrupt: its triangles refer to points that do not "
                             "exist, or its coordinates are not finite numbers.")
     # a closed, manifold surface has every edge in exactly two triangles
