@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from physapp.core.results import FieldResult
-from physapp.viz.grids import display_unit
+from physapp.viz.grids import display_unit, field_display_unit
 from physapp.viz.probe import line_points
 
 if TYPE_CHECKING:
@@ -178,13 +178,17 @@ class LinePlotDialog(QDialog):
         self._timer.stop()
         a, b = self.line()
         spec = self.window_.spec.field_spec(self.field_name())
-        factor, unit = display_unit(spec.unit)
+        sources = self.sources()
+        # one unit for all curves: the first source's (the reference solve's) magnitude picks it
+        factor, unit = (field_display_unit(sources[0][1], spec.name, spec.unit) if sources
+                        else display_unit(spec.unit))
+        self.unit = unit
         pts, dist = line_points(a, b, self.samples.value())
         self.distance = dist * self.length_factor
         self.points = pts * self.length_factor
         self.curves = []
         notes = []
-        for label, result, color in self.sources():
+        for label, result, color in sources:
             base = spec.name.partition("[")[0]
             if base not in result.point_data:
                 notes.append(f"{label} has no {spec.label}.")
@@ -230,7 +234,7 @@ class LinePlotDialog(QDialog):
         to ``path``: a temporary file in the same folder, then renamed over it."""
         path = Path(path)
         spec = self.window_.spec.field_spec(self.field_name())
-        unit = display_unit(spec.unit)[1]
+        unit = getattr(self, "unit", None) or display_unit(spec.unit)[1]
         lu = self.length_unit
         header = [f"distance [{lu}]", f"x [{lu}]", f"y [{lu}]", f"z [{lu}]"]
         header += [f"{c.label}: {spec.label} [{unit}]" for c in self.curves]

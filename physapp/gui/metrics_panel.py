@@ -132,6 +132,7 @@ def compare_metrics(surrogate: FieldResult, reference: FieldResult, on_reference
         fields[name] = {
             "rel_l2": float(np.linalg.norm(diff) / norm) if norm > 0 else float("nan"),
             "max_abs": float(_magnitude(diff).max()) if diff.size else 0.0,
+            "magnitude": float(np.nanmax(np.abs(_magnitude(r)))) if r.size else 0.0,
             "unit": reference.units.get(name, ""),
         }
     ref_kq = dict(reference.meta.get("key_quantities", {}))
@@ -158,10 +159,13 @@ def compare_metrics(surrogate: FieldResult, reference: FieldResult, on_reference
 
 
 # -- the panel ------------------------------------------------------------------------------------
-def _fmt(value: float | None, unit: str, signed: bool = False) -> str:
+def _fmt(value: float | None, unit: str, signed: bool = False,
+         magnitude: float | None = None) -> str:
+    """``value`` in the display unit that ``magnitude`` (a row's reference size; else the
+    value's own) picks, so a small difference reads in the unit of the quantity it belongs to."""
     if value is None or not np.isfinite(value):
         return "\u2013"
-    factor, shown = display_unit(unit)
+    factor, shown = display_unit(unit, value if magnitude is None else magnitude)
     text = f"{value * factor:+.4g}" if signed else f"{value * factor:.4g}"
     shown = {"degC": "\u00b0C", "m/m": ""}.get(shown, shown)
     return f"{text} {shown}".rstrip()
@@ -222,14 +226,18 @@ class MetricsPanel(QGroupBox):
         for row, (name, m) in enumerate(kq.items()):
             unit = m.get("unit", "")
             std = m.get("std")
-            cells = (name.replace("_", " "), _fmt(m["surrogate"], unit), _fmt(m["reference"], unit),
-                     _fmt(m["difference"], unit, signed=True), _pct(m["relative"], signed=True),
-                     "\u00b1 " + _fmt(std, unit) if std is not None else "\u2013")
+            size = m["reference"]  # one unit per row, from the reference value
+            cells = (name.replace("_", " "), _fmt(m["surrogate"], unit, magnitude=size),
+                     _fmt(m["reference"], unit, magnitude=size),
+                     _fmt(m["difference"], unit, signed=True, magnitude=size),
+                     _pct(m["relative"], signed=True),
+                     "\u00b1 " + _fmt(std, unit, magnitude=size) if std is not None else "\u2013")
             self._fill(self.kq_table, row, cells)
         fields = metrics.get("fields", {})
         self.field_table.setRowCount(len(fields))
         for row, (name, m) in enumerate(fields.items()):
-            cells = (labels.get(name, name), _pct(m["rel_l2"]), _fmt(m["max_abs"], m["unit"]))
+            cells = (labels.get(name, name), _pct(m["rel_l2"]), _fmt(m["max_abs"], m["unit"],
+                                                                 magnitude=m.get("magnitude")))
             self._fill(self.field_table, row, cells)
         rows = max(self.kq_table.rowCount(), self.field_table.rowCount(), 2)
         for t in (self.kq_table, self.field_table):

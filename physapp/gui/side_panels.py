@@ -25,9 +25,7 @@ from PySide6.QtWidgets import (
 
 from physapp.app import SolveModel, ViewModel
 from physapp.gui.binding import subscribe
-
-#: unit shown for an SI unit of a key quantity, and the factor to get there
-DISPLAY_UNITS = {"Pa": ("MPa", 1e-6), "m": ("mm", 1e3)}
+from physapp.viz.grids import display_unit
 
 
 class DisplayBox(QGroupBox):
@@ -109,11 +107,11 @@ class SolveBox(QGroupBox):
 
 def key_quantities_text(order, kq: Mapping[str, float], units: Mapping[str, str] | None) -> str:
     """"Last solve:" and one line per key quantity (in ``order`` where given), in display
-    units (MPa, mm)."""
+    units (:data:`physapp.viz.grids.DISPLAY_UNITS`: MPa for stresses, Pa for flow pressures, mm)."""
     units = units or {}
     names = [n for n in order if n in kq] or list(kq)
     lines = []
     for name in names:
-        unit, factor = DISPLAY_UNITS.get(units.get(name, ""), (units.get(name, ""), 1.0))
+        factor, unit = display_unit(units.get(name, ""), kq[name])
         lines.append(f"{name.replace('_', ' ')}: {kq[name] * factor:.4g} {unit}".rstrip())
     return "Last solve:\n" + "\n".join(lines)

@@ -43,7 +43,7 @@ from vtkmodules.vtkRenderingCore import vtkBillboardTextActor3D, vtkCellPicker
 
 from physapp.core.mesh import MeshData
 from physapp.gui.view_settings import COLORMAPS
-from physapp.viz.grids import display_unit
+from physapp.viz.grids import display_unit, field_display_unit
 from physapp.viz.probe import Location, Locator
 
 if TYPE_CHECKING:
@@ -91,6 +91,7 @@ class ViewTools(QObject):
         self.probe_mode = False
         self.probe_point: np.ndarray | None = None  # model coordinates (undeformed)
         self.probe_values: dict[str, float] = {}  # field name -> value in display units
+        self.probe_units: dict[str, str] = {}  # field name -> its display unit
         self._probe_stds: dict[str, float] = {}  # field name -> surrogate std at the probe
         self._marker_cut = False  # the probe marker is cut away by the section
         self._probe_loc: Location | None = None
@@ -552,24 +553,25 @@ class ViewTools(QObject):
         """Values and marker from the stored location: reads d+1 nodes per field."""
         vp, loc = self.viewport, self._probe_loc
         result = vp.result
-        values, stds = {}, {}
+        values, stds, units = {}, {}, {}
         for f in self.window.spec.fields:
             base, bracket, idx = f.name.partition("[")
             if base not in result.point_data:
                 continue
-            factor = display_unit(f.unit)[0]
+            factor, units[f.name] = field_display_unit(result, f.name, f.unit)
             values[f.name] = float(loc.scalar(result, f.name)[0]) * factor
             std = f"{base}_std{bracket}{idx}"
             if f"{base}_std" in result.point_data:
                 stds[f.name] = float(loc.scalar(result, std)[0]) * factor
         self.probe_values = values
+        self.probe_units = units
         self._probe_stds = stds
         self.probe_point = loc.weights[0] @ result.mesh.points[loc.nodes[0]]
         shown = loc.weights[0] @ np.asarray(vp.grid.points)[loc.nodes[0]]
         name, label, unit = vp.field
         text = ""
         if name in values:
-            text = f"{values[name]:.4g} {display_unit(unit)[1]}".strip()
+            text = f"{values[name]:.4g} {units[name]}".strip()
         self._set_marker(shown, text=text)
         self._show_probe_table()
 
@@ -635,7 +637,8 @@ class ViewTools(QObject):
         for i, f in enumerate(rows):
             value = f"{self.probe_values[f.name]:.5g}"
             std = f"{stds[f.name]:.2g}" if f.name in stds else ""
-            for j, text in enumerate((f.label, value, display_unit(f.unit)[1], std)):
+            shown_unit = self.probe_units.get(f.name, display_unit(f.unit)[1])
+            for j, text in enumerate((f.label, value, shown_unit, std)):
                 item = table.item(i, j)
                 if item is None:
                     item = QTableWidgetItem()

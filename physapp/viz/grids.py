@@ -17,8 +17,14 @@ from physapp.core.results import FieldResult
 # meshio node order of triangle6: corners 0 1 2, mid-sides 3 (0-1), 4 (1-2), 5 (2-0)
 _TRI6_SPLIT = np.array([[0, 3, 5], [3, 1, 4], [5, 4, 2], [3, 4, 5]])
 
-#: SI unit -> (factor, unit) used for display: engineers read stresses in MPa, lengths in mm
-DISPLAY_UNITS: dict[str, tuple[float, str]] = {"Pa": (1e-6, "MPa"), "m": (1e3, "mm")}
+#: THE table of display units (colour bar, probe, line plot, metrics, key quantities, figures):
+#: SI unit -> choices ``(factor, shown unit, from)``, the first whose ``from`` the quantity's
+#: largest magnitude reaches wins. Solid stresses (MPa-sized) read in MPa; flow pressures
+#: (0.01-1 Pa) in Pa, where MPa would print 1e-07. Unknown magnitude: the first choice.
+DISPLAY_UNITS: dict[str, tuple[tuple[float, str, float], ...]] = {
+    "Pa": ((1e-6, "MPa", 1e4), (1.0, "Pa", 0.0)),
+    "m": ((1e3, "mm", 0.0),),
+}
 
 
 def display_triangles(mesh: MeshData) -> np.ndarray:
@@ -71,15 +77,44 @@ def mesh_to_grid(mesh: MeshData) -> pv.UnstructuredGrid:
     return pv.UnstructuredGrid(cells, types, np.array(mesh.points, dtype=np.float64))
 
 
-def display_unit(unit: str) -> tuple[float, str]:
-    """The factor and unit a field in ``unit`` is shown in (unchanged when unknown)."""
-    return DISPLAY_UNITS.get(unit, (1.0, unit))
+def display_unit(unit: str, magnitude: float | None = None) -> tuple[float, str]:
+    """The factor and unit a quantity in ``unit`` whose largest magnitude is ``magnitude`` is
+    shown in (:data:`DISPLAY_UNITS`; unchanged when the unit is not listed). Without a magnitude
+    (or a zero / non-finite one) the first choice: MPa for Pa."""
+    choices = DISPLAY_UNITS.get(unit)
+    if not choices:
+        return 1.0, unit
+    if magnitude is not None and np.isfinite(magnitude) and magnitude != 0:
+        for factor, shown, start in choices:
+            if abs(magnitude) >= start:
+                return factor, shown
+    return choices[0][0], choices[0][1]
+
+
+def field_magnitude(result: FieldResult, name: str) -> float | None:
+    """The largest finite ``|value|`` of field ``name`` of ``result`` (None when absent/empty)."""
+    try:
+        values = np.abs(np.asarray(result.scalar(name), dtype=np.float64))
+    except (KeyError, ValueError, IndexError):
+        return None
+    values = values[np.isfinite(values)]
+    return float(values.max()) if values.size else None
+
+
+def field_display_unit(result: FieldResult | None, name: str, unit: str) -> tuple[float, str]:
+    """The factor and unit field ``name`` (in ``unit``) of ``result`` is shown in: chosen from
+    the field's own magnitude, so colour bar, probe and line plot of one field agree."""
+    if unit not in DISPLAY_UNITS or len(DISPLAY_UNITS[unit]) == 1 or result is None:
+        return display_unit(unit)
+    return display_unit(unit, field_magnitude(result, name))
 
 
 def field_for_display(result: FieldResult, name: str, unit: str) -> tuple[np.ndarray, str]:
     """Scalar values of field ``name`` converted to the display unit, and that unit."""
-    factor, shown = display_unit(unit)
-    return (result.scalar(name).astype(np.float64) * factor), shown
+    values = result.scalar(name).astype(np.float64)
+    finite = np.abs(values[np.isfinite(values)])
+    factor, shown = display_unit(unit, float(finite.max()) if finite.size else None)
+    return values * factor, shown
 
 
 def same_topology(grid: pv.UnstructuredGrid, mesh: MeshData) -> bool:

@@ -8,6 +8,8 @@ pv = pytest.importorskip("pyvista")
 from physapp.core import CellBlock, FieldResult, MeshData  # noqa: E402
 from physapp.viz.grids import (  # noqa: E402
     display_triangles,
+    display_unit,
+    field_display_unit,
     field_for_display,
     mesh_to_grid,
     same_topology,
@@ -97,3 +99,25 @@ def test_surface_triangles_of_a_solid_are_its_boundary():
     on_boundary = np.any((box.points[np.unique(tri)] == 0) | (box.points[np.unique(tri)] == 4),
                          axis=1)
     assert on_boundary.all()
+
+
+def test_display_unit_follows_the_quantity_size_from_one_table():
+    """#13/#17: a solid's stresses (MPa-sized) read in MPa; a flow's pressure (0.01-1 Pa) in Pa,
+    not as 1e-07 MPa; lengths always in mm; unknown units unchanged."""
+    assert display_unit("Pa", 35e6) == (1e-6, "MPa")
+    assert display_unit("Pa", -2e5) == (1e-6, "MPa")
+    assert display_unit("Pa", 0.42) == (1.0, "Pa")
+    assert display_unit("Pa") == (1e-6, "MPa")  # no size known: the solid default
+    assert display_unit("Pa", 0.0) == (1e-6, "MPa")
+    assert display_unit("m", 2.2) == (1e3, "mm")
+    assert display_unit("m/s", 1.5) == (1.0, "m/s")
+    mesh = _tri6_mesh()
+    p = np.linspace(-0.3, 0.5, 6)  # kinematic pressure of a unit-speed flow
+    res = FieldResult(mesh, {"pressure": p, "s": p * 1e7}, "test",
+                      units={"pressure": "Pa", "s": "Pa"})
+    values, unit = field_for_display(res, "pressure", "Pa")
+    assert unit == "Pa" and values == pytest.approx(p)
+    assert field_display_unit(res, "pressure", "Pa") == (1.0, "Pa")
+    values, unit = field_for_display(res, "s", "Pa")
+    assert unit == "MPa" and values.max() == pytest.approx(5.0)
+    assert field_display_unit(res, "s", "Pa") == (1e-6, "MPa")
