@@ -231,3 +231,37 @@ def test_flow_view_options_survive_a_session_round_trip():
     del data["view"]["streamlines"], data["view"]["glyphs"]
     old = AppModel.from_dict(data, get_study)
     assert not old.view.streamlines and not old.view.glyphs
+
+
+def test_flow_pressure_reads_in_pa_and_a_solid_stress_stays_in_mpa(airfoil_window, qtbot):
+    """#13/#17: the pressure of a unit-speed flow (order 0.01-1 Pa) is shown in Pa in the colour
+    bar, the probe and the line plot, with the solver's numbers (not 1e-07 MPa)."""
+    import numpy as np
+
+    from physapp.viz.grids import display_unit
+
+    win = airfoil_window
+    vp, vt = win.viewport, win.view_tools
+    p = np.asarray(win.result.point_data["pressure"], dtype=float)
+    assert 1e-3 < np.abs(p).max() < 1e3  # the solver's pressure, in Pa
+    win.app.view.field = "pressure"
+    qtbot.waitUntil(lambda: vp.field[0] == "pressure", timeout=5_000)
+    assert vp.colorbar_title == "Pressure [Pa]"
+    lo, hi = vp.clim
+    assert lo == pytest.approx(p.min(), rel=1e-5) and hi == pytest.approx(p.max(), rel=1e-5)
+    assert 0.01 < max(abs(lo), abs(hi)) < 10
+    # the probe, ahead of the leading edge, near stagnation: p ~ +q = 0.5 rho U^2 (same unit)
+    values = vt.probe_at((-0.05, 0.0, 0.0))
+    assert vt.probe_units["pressure"] == "Pa"
+    assert 0.01 < values["pressure"] <= hi + 1e-9
+    assert vt._marker_text.GetInput().endswith(" Pa")
+    # the line plot: the same numbers, labelled in Pa
+    dlg = vt.open_line_plot()
+    dlg.field_combo.setCurrentIndex(dlg.field_combo.findData("pressure"))
+    dlg.set_line(np.array([-1.0, 0.3, 0.0]), np.array([2.0, 0.3, 0.0]))
+    assert dlg.axes.get_ylabel() == "Pressure [Pa]"
+    vals = dlg.curves[0].values
+    assert np.nanmax(np.abs(vals)) <= np.abs(p).max() + 1e-9 and np.nanmax(np.abs(vals)) > 1e-3
+    dlg.close()
+    # the same table keeps a solid's stresses (tens of MPa) in MPa
+    assert display_unit("Pa", 30e6) == (1e-6, "MPa")
