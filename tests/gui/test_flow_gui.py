@@ -265,3 +265,25 @@ def test_flow_pressure_reads_in_pa_and_a_solid_stress_stays_in_mpa(airfoil_windo
     dlg.close()
     # the same table keeps a solid's stresses (tens of MPa) in MPa
     assert display_unit("Pa", 30e6) == (1e-6, "MPa")
+
+
+def test_metrics_rows_take_their_unit_from_the_reference_size(qtbot):
+    """The metrics table: a flow's pressure row in Pa; a solid's stress row in MPa, its small
+    surrogate-minus-reference difference too (the row's unit, not the difference's own size)."""
+    from physapp.gui.metrics_panel import MetricsPanel
+
+    panel = MetricsPanel()
+    qtbot.addWidget(panel)
+    kq = {
+        "pressure_drop": {"surrogate": 0.118, "reference": 0.1166, "difference": 0.0014,
+                          "relative": 0.0014 / 0.1166, "std": None, "unit": "Pa"},
+        "peak_von_mises": {"surrogate": 30.5e6, "reference": 30.0e6, "difference": 500.0,
+                           "relative": 500.0 / 30e6, "std": None, "unit": "Pa"},
+    }
+    fields = {"pressure": {"rel_l2": 0.01, "max_abs": 0.003, "magnitude": 0.13, "unit": "Pa"},
+              "von_mises": {"rel_l2": 0.01, "max_abs": 2e3, "magnitude": 3e7, "unit": "Pa"}}
+    panel.show_metrics({"key_quantities": kq, "fields": fields}, {}, "test")
+    kt, ft = panel.kq_table, panel.field_table
+    assert [kt.item(0, j).text() for j in (1, 2, 3)] == ["0.118 Pa", "0.1166 Pa", "+0.0014 Pa"]
+    assert [kt.item(1, j).text() for j in (1, 2, 3)] == ["30.5 MPa", "30 MPa", "+0.0005 MPa"]
+    assert ft.item(0, 2).text() == "0.003 Pa" and ft.item(1, 2).text() == "0.002 MPa"
