@@ -287,3 +287,13 @@ def test_metrics_rows_take_their_unit_from_the_reference_size(qtbot):
     assert [kt.item(0, j).text() for j in (1, 2, 3)] == ["0.118 Pa", "0.1166 Pa", "+0.0014 Pa"]
     assert [kt.item(1, j).text() for j in (1, 2, 3)] == ["30.5 MPa", "30 MPa", "+0.0005 MPa"]
     assert ft.item(0, 2).text() == "0.003 Pa" and ft.item(1, 2).text() == "0.002 MPa"
+
+
+def test_last_solve_text_uses_the_same_table():
+    from physapp.gui.side_panels import key_quantities_text
+
+    text = key_quantities_text(["pressure_drop", "peak_von_mises", "length"],
+                               {"pressure_drop": 0.1166, "peak_von_mises": 3.2e7, "length": 0.08},
+                               {"pressure_drop": "Pa", "peak_von_mises": "Pa", "length": "m"})
+    assert text.splitlines()[1:] == ["pressure drop: 0.1166 Pa", "peak von mises: 32 MPa",
+                                     "length: 80 mm"]
