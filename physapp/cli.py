@@ -170,10 +170,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     study = get_study(args.study)
     params = study.check(parse_sets(args.set, study.spec))
     check_output_path(args.out)
-    from physapp.core.memory import check_study_solve
-
-    check_study_solve(study, params, args.order)  # refuse before meshing what cannot fit
-
+    # ReferenceSolver.solve refuses what cannot fit (core.memory) before meshing
     progress = _progress_printer(args.quiet)
     result = ReferenceSolver(order=args.order).solve(study, params, progress=progress)
     if not args.quiet and sys.stderr.isatty():
