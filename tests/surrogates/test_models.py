@@ -304,6 +304,24 @@ def test_storage_refuses_damaged_field_scaling(tmp_path, damage, message):
     assert message in str(err.value)
 
 
+@pytest.mark.parametrize("numpy_path", [False, True])
+def test_storage_refuses_a_pod_basis_of_inconsistent_sizes(tmp_path, numpy_path):
+    """A POD mean cut short (found by the fuzz run: a RuntimeError in torch.addmm at
+    prediction) is refused on load as corrupt, by the torch and the numpy evaluator (#14)."""
+    import torch
+
+    from physapp.surrogates.storage import load_surrogate
+
+    seed = Path(__file__).parents[1] / "data" / "fuzz" / "plate-podgp.pt"
+    raw = torch.load(seed, weights_only=True)
+    key = next(k for k in raw["tensors"] if k.startswith("model/pod/") and k.endswith("/mean"))
+    n = raw["tensors"][key].shape[0]
+    raw["tensors"][key] = raw["tensors"][key][: n // 2].clone()
+    torch.save(raw, tmp_path / "cut.pt")
+    with pytest.raises(PhysappError, match="corrupt.*inconsistent sizes"):
+        load_surrogate(tmp_path / "cut.pt", device="cpu", numpy=numpy_path)
+
+
 # -- training plumbing ---------------------------------------------------------------------------
 def test_progress_on_epoch_and_cancel(plate_data):
     from physapp.surrogates.training import train_surrogate
