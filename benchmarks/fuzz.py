@@ -394,7 +394,7 @@ def read_one(kind: str, path: Path) -> str:
         if kind == "hdf5":
             from physapp.cli import read_training_data
 
-            read_training_data(str(path))
+            read_training_data(str(path), timeout=5.0)  # isolated: a hang is stopped
             return "read"
         from physapp.io.readers import read_mesh
 

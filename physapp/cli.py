@@ -170,10 +170,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     study = get_study(args.study)
     params = study.check(parse_sets(args.set, study.spec))
     check_output_path(args.out)
-    from physapp.core.memory import check_study_solve
-
-    check_study_solve(study, params, args.order)  # refuse before meshing what cannot fit
-
+    # ReferenceSolver.solve refuses what cannot fit (core.memory) before meshing
     progress = _progress_printer(args.quiet)
     result = ReferenceSolver(order=args.order).solve(study, params, progress=progress)
     if not args.quiet and sys.stderr.isatty():
@@ -392,8 +389,28 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def read_training_data(path: str):
-    """The finished samples of a sweep data set, or one clear error for a damaged file."""
+def read_training_data(path: str, *, isolate: bool = True, timeout: float | None = None):
+    """The finished samples of a sweep data set, or one clear error for a damaged file.
+
+    Read in a child process (:func:`physapp.core.isolate.run_isolated`): a damaged HDF5 file can
+    make the HDF5 library loop for ever (found by the fuzz run); the child is stopped after
+    ``timeout`` s (default ``$PHYSAPP_READ_TIMEOUT``, else 10 s + 1 s per 20 MB)."""
+    if isolate:
+        from physapp.core.isolate import run_isolated
+
+        if timeout is None:
+            try:
+                timeout = float(os.environ.get("PHYSAPP_READ_TIMEOUT", "") or "nan")
+            except ValueError:
+                timeout = float("nan")
+            if not timeout > 0:
+                try:
+                    size = os.path.getsize(path)
+                except OSError:
+                    size = 0
+                timeout = float(10 + int(size / 20e6))
+        return run_isolated(read_training_data, path, isolate=False, timeout=timeout,
+                            what=f"Reading the data set '{Path(path).name}'")
     import numpy as np
 
     from physapp.surrogates.dataset import Dataset

@@ -48,3 +48,25 @@ def test_mutated_files_give_clear_errors(seeds, runner, kind):
     if kind not in MAY_HANG:
         assert counts["hang"] == 0, examples
     assert counts["clear"] > 0  # the mutations do reach the readers' checks
+
+
+def test_a_data_set_that_makes_hdf5_loop_is_stopped():
+    """plate-hang.h5 (found by benchmarks/fuzz.py: the HDF5 library loops for ever reading its
+    attributes) is read in a child process that is stopped at the time limit, with one clear
+    line; an intact data set reads the same isolated as in-process."""
+    import time
+
+    import numpy as np
+
+    from physapp.cli import read_training_data
+    from physapp.core.errors import PhysappError
+
+    t0 = time.monotonic()
+    with pytest.raises(PhysappError, match="'plate-hang.h5' did not finish within 2 s"):
+        read_training_data(str(ROOT / "tests" / "data" / "fuzz" / "plate-hang.h5"), timeout=2)
+    assert time.monotonic() - t0 < 8
+    good = str(ROOT / "tests" / "data" / "fuzz" / "plate.h5")
+    isolated, direct = read_training_data(good), read_training_data(good, isolate=False)
+    assert np.array_equal(isolated.X, direct.X) and isolated.fields.keys() == direct.fields.keys()
+    for name in direct.fields:
+        assert np.array_equal(isolated.fields[name], direct.fields[name]), name

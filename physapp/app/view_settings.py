@@ -9,7 +9,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-COLORMAPS = ("turbo", "viridis", "coolwarm", "jet", "plasma", "gray")
+from physapp.core.colormaps import COLORMAPS
+
+__all__ = ["CAMERA_KEYS", "COLORMAPS", "ViewSettings"]
+
 #: keys of ``ViewSettings.camera``: three xyz vectors and the parallel-projection half height
 CAMERA_KEYS = ("position", "focal_point", "view_up", "parallel_scale")
 

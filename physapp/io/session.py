@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from physapp.core.colormaps import COLORMAPS
 from physapp.core.errors import PhysappError
 from physapp.io.export import write_text
 
@@ -41,8 +42,6 @@ def _fail(where: str, what: str) -> SessionError:
     return SessionError(f"{where}: {what}")
 
 
-#: colour maps a session may name (the same as the app's Display box offers)
-COLORMAPS = ("turbo", "viridis", "coolwarm", "jet", "plasma", "gray")
 #: largest coordinate a camera may have (beyond it VTK draws nothing: a blank image)
 CAMERA_LIMIT = 1e12
 

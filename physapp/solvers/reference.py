@@ -28,8 +28,11 @@ class ReferenceSolver:
 
     id = "reference"
 
-    def __init__(self, order: int = 2, *, check_p1: bool = True) -> None:
+    def __init__(self, order: int = 2, *, check_p1: bool = True, check_memory: bool = True) -> None:
         self.order = order
+        #: refuse a solve whose estimated memory need is above what this machine has, before
+        #: meshing (sweeps switch it off: they check once up front, for all their workers)
+        self.check_memory = check_memory
         #: estimate the error of P1 elasticity solves (a cheap P2 re-solve, else stress recovery)
         #: and warn when P1 is too stiff for the mesh (sweeps switch it off)
         self.check_p1 = check_p1
@@ -48,6 +51,10 @@ class ReferenceSolver:
         t0 = time.perf_counter()
         values = study.check(params)
         if mesh is None:
+            if self.check_memory:
+                from physapp.core.memory import check_study_solve
+
+                check_study_solve(study, values, self.order)  # MemoryLimitError before meshing
             mesh = study.build_mesh(values, progress=scaled(progress, 0.0, 0.15), cancel=cancel)
         t_mesh = time.perf_counter() - t0
         split_note = ""

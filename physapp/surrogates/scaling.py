@@ -71,6 +71,44 @@ def check_spec(spec: Spec, data: TrainingData) -> None:
                 "in its scale is 0 there); train without scaling or exclude those values.")
 
 
+def stored_spec_error(spec: Any, known: set[str]) -> str | None:
+    """What is wrong with a ``field_scaling`` read from a model file whose parameters (varied and
+    fixed) are ``known``, or None when it can be used: every rule a mapping of ``powers``
+    (parameter -> finite exponent), ``offset`` (parameter or finite number) and ``abs`` (bool)."""
+    import math
+
+    def number(v: Any) -> bool:
+        return (isinstance(v, (int, float)) and not isinstance(v, bool)
+                and math.isfinite(float(v)))
+
+    if spec is None:
+        return None
+    if not isinstance(spec, Mapping):
+        return f"its field scaling is a {type(spec).__name__}, not a table of fields"
+    for pattern, rule in spec.items():
+        where = f"the field scaling of '{str(pattern)[:60]}'"
+        if not isinstance(pattern, str) or not isinstance(rule, Mapping):
+            return f"{where} is not a table"
+        powers = rule.get("powers", {})
+        if not isinstance(powers, Mapping):
+            return f"{where} has powers that are not a table"
+        for name, power in powers.items():
+            if not isinstance(name, str) or name not in known:
+                return f"{where} uses parameter '{str(name)[:60]}', which the model does not have"
+            if not number(power):
+                return f"{where} has a power of '{name}' that is not a finite number"
+        off = rule.get("offset", 0.0)
+        if isinstance(off, str):
+            if off not in known:
+                return (f"{where} has the offset '{off[:60]}', which is not a parameter of the "
+                        "model")
+        elif not number(off):
+            return f"{where} has an offset that is neither a parameter nor a finite number"
+        if not isinstance(rule.get("abs", False), bool):
+            return f"{where} has an 'abs' that is not true or false"
+    return None
+
+
 def rows(data: TrainingData) -> list[dict[str, float]]:
     out = []
     for x in data.X:

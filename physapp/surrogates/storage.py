@@ -221,6 +221,12 @@ def load_surrogate(
             raise PhysappError(
                 f"'{path.name}' was trained on other parameters ({'; '.join(detail)}); "
                 f"its parameters are {', '.join(varied)}.")
+    from physapp.surrogates.scaling import stored_spec_error
+
+    bad_scaling = stored_spec_error(meta.get("field_scaling"), set(varied) | set(fixed))
+    if bad_scaling:
+        raise PhysappError(f"Model file '{path.name}' is damaged or from another version: "
+                           f"{bad_scaling}. Train the model again.")
     from physapp.surrogates.device import resolve_device
     from physapp.surrogates.models import model_class
 

@@ -54,3 +54,16 @@ def test_huge_integers_and_deep_nesting():
     deep_obj = _text(_good())[:-1] + ', "extra": ' + "[" * 100_000 + "]" * 100_000 + "}"
     with pytest.raises(SessionError, match="nested too deeply"):
         loads(deep_obj)
+
+
+def test_session_accepts_exactly_the_colour_maps_of_the_app():
+    """One list of colour maps (physapp.core.colormaps) for the app model and the session reader."""
+    from physapp.app.view_settings import COLORMAPS as APP_COLORMAPS
+    from physapp.core.colormaps import COLORMAPS
+    from physapp.io import session
+
+    assert session.COLORMAPS is COLORMAPS is APP_COLORMAPS
+    for name in COLORMAPS:
+        assert loads(_text(_good(colormap=name)))["view"]["colormap"] == name
+    with pytest.raises(SessionError, match="unknown colour map"):
+        loads(_text(_good(colormap=COLORMAPS[0].upper())))

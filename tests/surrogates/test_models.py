@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import meshio
 import numpy as np
@@ -273,6 +274,52 @@ def test_load_refusals(models, tmp_path):
     torch.save({"weights": torch.zeros(3)}, tmp_path / "other.pt")
     with pytest.raises(PhysappError, match="not a physapp surrogate"):
         load_surrogate(tmp_path / "other.pt")
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda fs: fs["displacement"]["powers"].update(thickness=1),
+     "field scaling of 'displacement' uses parameter 'thickness'"),
+    (lambda fs: fs["von_mises"].update(offset="ambient"),
+     "field scaling of 'von_mises' has the offset 'ambient'"),
+    (lambda fs: fs["sigma_*"]["powers"].update(traction="x"), "'traction' that is not a finite"),
+    (lambda fs: fs.update(tau_xy=[1, 2]), "field scaling of 'tau_xy' is not a table"),
+    (lambda fs: fs["von_mises"].update(powers=5), "'von_mises' has powers that are not"),
+])
+def test_storage_refuses_damaged_field_scaling(tmp_path, damage, message):
+    """A model file whose field scaling names a parameter it does not have (found by the fuzz
+    run: a KeyError at prediction) is refused on load, naming the field (#14)."""
+    import torch
+
+    from physapp.surrogates.storage import load_surrogate
+
+    seed = Path(__file__).parents[1] / "data" / "fuzz" / "plate-podgp.pt"
+    assert load_surrogate(seed, device="cpu").predict({}).point_data  # the intact file works
+    raw = torch.load(seed, weights_only=True)
+    meta = json.loads(raw["meta"])
+    damage(meta["field_scaling"])
+    raw["meta"] = json.dumps(meta)
+    torch.save(raw, tmp_path / "damaged.pt")
+    with pytest.raises(PhysappError, match="damaged or from another version") as err:
+        load_surrogate(tmp_path / "damaged.pt", device="cpu")
+    assert message in str(err.value)
+
+
+@pytest.mark.parametrize("numpy_path", [False, True])
+def test_storage_refuses_a_pod_basis_of_inconsistent_sizes(tmp_path, numpy_path):
+    """A POD mean cut short (found by the fuzz run: a RuntimeError in torch.addmm at
+    prediction) is refused on load as corrupt, by the torch and the numpy evaluator (#14)."""
+    import torch
+
+    from physapp.surrogates.storage import load_surrogate
+
+    seed = Path(__file__).parents[1] / "data" / "fuzz" / "plate-podgp.pt"
+    raw = torch.load(seed, weights_only=True)
+    key = next(k for k in raw["tensors"] if k.startswith("model/pod/") and k.endswith("/mean"))
+    n = raw["tensors"][key].shape[0]
+    raw["tensors"][key] = raw["tensors"][key][: n // 2].clone()
+    torch.save(raw, tmp_path / "cut.pt")
+    with pytest.raises(PhysappError, match="corrupt.*inconsistent sizes"):
+        load_surrogate(tmp_path / "cut.pt", device="cpu", numpy=numpy_path)
 
 
 # -- training plumbing ---------------------------------------------------------------------------

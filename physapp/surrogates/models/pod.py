@@ -145,6 +145,13 @@ class PodBasis:
                 ) -> PodBasis:
         g = {k: tensors[f"{prefix}/{k}"].to(device) for k in ("mean", "modes", "sing",
                                                               "residual_var")}
+        mean, modes, sing, res = g["mean"], g["modes"], g["sing"], g["residual_var"]
+        if (mean.dim() != 1 or modes.dim() != 2 or sing.dim() != 1 or res.dim() != 1
+                or modes.shape[0] != mean.shape[0] or res.shape[0] != mean.shape[0]
+                or sing.shape[0] != modes.shape[1]):
+            raise ValueError(f"the POD basis '{prefix}' has inconsistent sizes (mean "
+                             f"{tuple(mean.shape)}, modes {tuple(modes.shape)}, singular values "
+                             f"{tuple(sing.shape)}, residual {tuple(res.shape)})")
         return cls(g["mean"], g["modes"], g["sing"], g["residual_var"], n_train)
 
     def to(self, device: str) -> PodBasis:

@@ -158,6 +158,11 @@ class _Basis:
         self.mean = np.asarray(tensors[f"{prefix}/mean"], dtype=np.float64)
         self.modes = np.asarray(tensors[f"{prefix}/modes"], dtype=np.float64)
         self.residual_var = np.asarray(tensors[f"{prefix}/residual_var"], dtype=np.float64)
+        if (self.mean.ndim != 1 or self.modes.ndim != 2 or self.residual_var.shape != self.mean.shape
+                or self.modes.shape[0] != self.mean.shape[0]):
+            raise ValueError(f"the POD basis '{prefix}' has inconsistent sizes (mean "
+                             f"{self.mean.shape}, modes {self.modes.shape}, residual "
+                             f"{self.residual_var.shape})")
         self.modes_sq_t = (self.modes**2).T.copy()
 
     @property
