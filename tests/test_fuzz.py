@@ -45,8 +45,15 @@ def test_mutated_files_give_clear_errors(seeds, runner, kind):
     counts = fuzz.fuzz_reader(kind, seeds[kind], PER_READER.get(kind, 25), runner, seed=1,
                               examples=examples)
     assert counts["crash"] == 0, examples
-    if kind not in MAY_HANG:
-        assert counts["hang"] == 0, examples
+    if kind not in MAY_HANG and counts["hang"]:
+        # a busy machine can stall a worker past 8 s: a real hang hangs again with more time
+        again = fuzz.Runner(timeout=30.0)
+        try:
+            hangs = [e for e in examples if e[1] == "hang"
+                     and again.run(kind, e[3])[0] == "hang"]
+        finally:
+            again.stop()
+        assert not hangs, hangs
     assert counts["clear"] > 0  # the mutations do reach the readers' checks
 
 

@@ -55,7 +55,7 @@ CONTINUATION_START = 16.0
 KEY_UNITS = {"cd": "", "cl": "", "pressure_drop": "Pa", "recirculation_length": "m",
              "vortex_x": "m", "vortex_y": "m", "vortex_psi": "m^2/s",
              "vortex_vorticity": "1/s", "reynolds": ""}
-FIELD_UNITS = {"velocity": "m/s", "pressure": "Pa", "pressure_coefficient": "",
+FIELD_UNITS = {"velocity": "m/s", "pressure": "Pa", "pressure_coefficient": "1",
                "vorticity": "1/s", "stream_function": "m^2/s"}
 
 

@@ -24,6 +24,7 @@ _TRI6_SPLIT = np.array([[0, 3, 5], [3, 1, 4], [5, 4, 2], [3, 4, 5]])
 DISPLAY_UNITS: dict[str, tuple[tuple[float, str, float], ...]] = {
     "Pa": ((1e-6, "MPa", 1e4), (1.0, "Pa", 0.0)),
     "m": ((1e3, "mm", 0.0),),
+    "1": ((1.0, "", 0.0),),  # dimensionless (Cp): no unit shown
 }
 
 
