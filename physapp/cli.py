@@ -186,9 +186,16 @@ def cmd_solve(args: argparse.Namespace) -> int:
     }
     if "curves" in meta:  # e.g. the airfoil's surface Cp against x/c (upper, lower)
         summary["curves"] = meta["curves"]
+    return report_solve(summary, result, path, args.json)
+
+
+def report_solve(summary: dict, result, path, as_json: bool) -> int:
+    """Print a solve's warnings (stderr) and its summary: JSON, or one line with the key
+    quantities (``physapp solve`` of a study or of a part)."""
+    meta = result.meta
     for warning in summary["warnings"]:
         print(f"physapp: warning: {warning}", file=sys.stderr)
-    if args.json:
+    if as_json:
         print(json.dumps(summary, indent=2))
     else:
         kq = ", ".join(f"{k} = {v:.4g}" for k, v in meta["key_quantities"].items())

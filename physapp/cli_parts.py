@@ -8,7 +8,6 @@ lazy.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -51,7 +50,7 @@ def part_study(args: argparse.Namespace, progress=None):
 
 def cmd_solve_part(args: argparse.Namespace, progress) -> int:
     """``physapp solve PART --setup SETUP.json --out FILE [--set NAME=VALUE] [--order 2]``."""
-    from physapp.cli import EXIT_OK, parse_sets
+    from physapp.cli import parse_sets
     from physapp.core.progress import scaled
     from physapp.io.results import check_output_path, write_result
     from physapp.solvers.reference import ReferenceSolver
@@ -82,15 +81,9 @@ def cmd_solve_part(args: argparse.Namespace, progress) -> int:
     if deck is not None:
         summary["deck"] = {"unsupported": dict(deck.unsupported), "ignored": list(deck.ignored),
                            "notes": list(deck.notes)}
-    for warning in summary["warnings"]:
-        print(f"physapp: warning: {warning}", file=sys.stderr)
-    if args.json:
-        print(json.dumps(summary, indent=2))
-    else:
-        kq = ", ".join(f"{k} = {v:.4g}" for k, v in meta["key_quantities"].items())
-        print(f"Wrote {path} ({result.mesh.n_points} nodes, {meta['n_dofs']} DOFs, "
-              f"{meta['t_total']:.2f} s): {kq}")
-    return EXIT_OK
+    from physapp.cli import report_solve
+
+    return report_solve(summary, result, path, args.json)
 
 
 def regions(mesh, path=None) -> tuple[str, list[dict]]:

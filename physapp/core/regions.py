@@ -28,8 +28,9 @@ import numpy as np
 from physapp.core.errors import ParameterError
 from physapp.core.mesh import MeshData
 
-#: corner-node faces of 3D cells and edges of 2D cells (meshio order), by linear type
-_FACES = {
+#: corner-node faces of 3D cells and edges of 2D cells (meshio order), by linear type (the one
+#: table: the readers and the GUI use it too)
+FACETS = {
     "triangle": ((0, 1), (1, 2), (2, 0)),
     "quad": ((0, 1), (1, 2), (2, 3), (3, 0)),
     "tetra": ((0, 2, 1), (0, 1, 3), (1, 2, 3), (0, 3, 2)),
@@ -38,7 +39,8 @@ _FACES = {
     "wedge": ((0, 2, 1), (3, 4, 5), (0, 1, 4, 3), (1, 2, 5, 4), (2, 0, 3, 5)),
     "pyramid": ((0, 3, 2, 1), (0, 1, 4), (1, 2, 4), (2, 3, 4), (3, 0, 4)),
 }
-_CORNERS = {"triangle": 3, "quad": 4, "tetra": 4, "hexahedron": 8, "wedge": 6, "pyramid": 5}
+CORNERS = {"line": 2, "triangle": 3, "quad": 4, "tetra": 4, "hexahedron": 8, "wedge": 6,
+           "pyramid": 5}
 SELECTORS = ("plane", "box", "cylinder", "sphere", "point")
 KINDS = ("face", "edge", "point", "subdomain")
 
@@ -53,8 +55,8 @@ def boundary_facets(mesh: MeshData) -> list[np.ndarray]:
     count: dict[tuple[int, ...], int] = {}
     for block in mesh.cells:
         base = _base(block.type)
-        conn = block.connectivity[:, : _CORNERS[base]]
-        for face in _FACES[base]:
+        conn = block.connectivity[:, : CORNERS[base]]
+        for face in FACETS[base]:
             sub = conn[:, list(face)]
             for key, row in zip(map(tuple, np.sort(sub, axis=1)), sub, strict=True):
                 count[key] = count.get(key, 0) + 1
@@ -86,7 +88,7 @@ def _cells_geometry(mesh: MeshData) -> tuple[np.ndarray, np.ndarray]:
     vols, cents = [], []
     for block in mesh.cells:
         base = _base(block.type)
-        c = block.connectivity[:, : _CORNERS[base]]
+        c = block.connectivity[:, : CORNERS[base]]
         p = mesh.points[c]
         cents.append(p.mean(axis=1))
         if mesh.dim == 2:
@@ -97,7 +99,7 @@ def _cells_geometry(mesh: MeshData) -> tuple[np.ndarray, np.ndarray]:
         else:  # tetrahedra from the centroid to the triangulated faces
             v = np.zeros(len(c))
             ctr = p.mean(axis=1)
-            for face in _FACES[base]:
+            for face in FACETS[base]:
                 f = [mesh.points[c[:, k]] for k in face]
                 for k in range(1, len(face) - 1):
                     v += np.abs(np.einsum("ij,ij->i", f[k] - f[0],

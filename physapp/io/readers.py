@@ -22,25 +22,14 @@ import numpy as np
 from physapp.core.errors import PhysappError
 from physapp.core.mesh import CELL_INFO, CellBlock, MeshData
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
+from physapp.core.regions import CORNERS, FACETS  # noqa: F401 - re-exported
 
 UNIT_TO_M = {"m": 1.0, "mm": 1e-3, "cm": 1e-2, "um": 1e-6, "in": 0.0254, "ft": 0.3048}
 CAD = {".step", ".stp", ".iges", ".igs", ".brep"}
 SURFACES = {".stl", ".obj", ".ply"}
-#: facets of each cell type (corner nodes, meshio order); 2D cells: edges
-FACETS = {
-    "triangle": ((0, 1), (1, 2), (2, 0)),
-    "quad": ((0, 1), (1, 2), (2, 3), (3, 0)),
-    "tetra": ((0, 2, 1), (0, 1, 3), (1, 2, 3), (0, 3, 2)),
-    "hexahedron": ((0, 3, 2, 1), (4, 5, 6, 7), (0, 1, 5, 4), (1, 2, 6, 5), (2, 3, 7, 6),
-                   (3, 0, 4, 7)),
-    "wedge": ((0, 2, 1), (3, 4, 5), (0, 1, 4, 3), (1, 2, 5, 4), (2, 0, 3, 5)),
-    "pyramid": ((0, 3, 2, 1), (0, 1, 4), (1, 2, 4), (2, 3, 4), (3, 0, 4)),
-}
 LINEAR = {"triangle6": "triangle", "quad8": "quad", "quad9": "quad", "tetra10": "tetra",
           "hexahedron20": "hexahedron", "hexahedron27": "hexahedron", "wedge15": "wedge",
           "pyramid13": "pyramid", "line3": "line"}
-CORNERS = {"line": 2, "triangle": 3, "quad": 4, "tetra": 4, "hexahedron": 8, "wedge": 6,
-           "pyramid": 5}
 
 
 class ImportError_(PhysappError):  # noqa: N801 - "ImportError" is a builtin
