@@ -106,6 +106,14 @@ class HyperelasticModel:
         self.N = self.basis.N
         self.edofs = np.ascontiguousarray(self.basis.element_dofs.T)  # (ne, nloc)
         self.G, self.dV = self._operators(self.basis)
+        ne, nq, nl = self.G.shape[:3]
+        # the non-zero components of dF/du: 2D models keep the in-plane block and F_zz
+        self._comp = np.array([0, 1, 3, 4, 8]) if self.dim == 2 else np.arange(9)
+        # (ne, nq, nc, nloc) and the weighted (ne, nloc, nq * nc) for the products below
+        self._Gc = np.ascontiguousarray(
+            np.swapaxes(self.G.reshape(ne, nq, nl, 9)[..., self._comp], 2, 3))
+        self._GW = np.ascontiguousarray(
+            (self._Gc * self.dV[:, :, None, None]).transpose(0, 3, 1, 2).reshape(ne, nl, -1))
         ne, nloc = self.edofs.shape
         self._rows = np.repeat(self.edofs, nloc, axis=1).ravel()
         self._cols = np.tile(self.edofs, (1, nloc)).ravel()
@@ -151,7 +159,11 @@ class HyperelasticModel:
         return F
 
     def displacement_gradient(self, x: np.ndarray) -> np.ndarray:
-        return np.einsum("eqaij,ea->eqij", self.G, x[self.edofs])
+        ne, nq = self.dV.shape
+        Hc = (self._Gc @ x[self.edofs][:, None, :, None])[..., 0]  # (ne, nq, nc)
+        H = np.zeros((ne, nq, 9))
+        H[..., self._comp] = Hc
+        return H.reshape(ne, nq, 3, 3)
 
     def internal(self, x: np.ndarray, tangent: bool = True):
         """(internal force vector, tangent matrix or None, min J) at displacement ``x``."""
@@ -172,18 +184,24 @@ class HyperelasticModel:
         lam, mu = self.lam, self.mu
         HT = np.swapaxes(H, -1, -2)
         P = FinvT @ (mu * (H + HT + HT @ H)) + (lam * lnJ)[..., None, None] * FinvT
-        fe = np.einsum("eqaij,eqij,eq->ea", self.G, P, self.dV)
+        ne, nq = self.dV.shape
+        comp = self._comp
+        Pc = P.reshape(ne, nq, 9)[..., comp].reshape(ne, -1)  # (ne, nq * nc)
+        fe = (self._GW @ Pc[:, :, None])[..., 0]
         fint = np.bincount(self.edofs.ravel(), fe.ravel(), minlength=self.N)
         if not tangent:
             return fint, None, minJ
         G = self.G
         # A : G_b = mu G_b + (mu - lam ln J) (Finv G_b Finv)^T + lam tr(Finv G_b) Finv^T
-        FG = np.einsum("eqij,eqbjk->eqbik", Finv, G)
-        AG = mu * G
-        AG = AG + (mu - lam * lnJ)[:, :, None, None, None] * np.swapaxes(
-            np.einsum("eqbij,eqjk->eqbik", FG, Finv), -1, -2)
+        FG = Finv[:, :, None] @ G
+        AG = (mu - lam * lnJ)[:, :, None, None, None] * np.swapaxes(
+            FG @ Finv[:, :, None], -1, -2)
+        AG += mu * G
         AG += (lam * np.einsum("eqbii->eqb", FG))[..., None, None] * FinvT[:, :, None]
-        Ke = np.einsum("eqaij,eqbij,eq->eab", G, AG, self.dV)
+        nl = G.shape[2]
+        AGc = AG.reshape(ne, nq, nl, 9)[..., comp].reshape(ne, nq, nl, -1)
+        AGc = AGc.transpose(0, 1, 3, 2).reshape(ne, -1, nl)  # (ne, nq * nc, nloc)
+        Ke = self._GW @ AGc
         K = sp.coo_matrix((Ke.ravel(), (self._rows, self._cols)), shape=(self.N, self.N)).tocsr()
         return fint, K, minJ
 
@@ -394,6 +412,7 @@ class _System:
         self.model, self.rtol, self.max_iter = model, rtol, max_iter
         self.free, self.fixed = model.free, model.fixed
         self.n_solves = 0
+        self.growth = 1e3
 
     def place(self, xf: np.ndarray, lam: float) -> np.ndarray:
         x = np.zeros(self.model.N)
@@ -457,26 +476,21 @@ class _System:
         return xf, NewtonReport(False, len(res) - 1, res, "no convergence")
 
     def _line_search(self, xf, dx, lam, R0):
-        """Step length: 1 unless the energy slope s(a) = dx . R(x + a dx) has not dropped to
-        half of s(0) (or J <= 0), then bisection / secant on s, at most 6 trials."""
-        s0 = float(dx @ R0)
+        """Backtracking: the full Newton step unless it inverts elements or multiplies the
+        residual norm by more than ``growth``; then halve it (at most 6 times) and keep the
+        trial with the smallest residual. (An energy-slope line search damps the large-rotation
+        steps of slender structures too much: they converge faster undamped.)"""
+        r0 = float(np.linalg.norm(R0))
         a, best = 1.0, None
-        lo = 0.0
-        for _ in range(6):
+        for _ in range(7):
             R, _, _, _, minJ = self.evaluate(xf + a * dx, lam, tangent=False)
-            if R is None:
-                a = 0.5 * (lo + a)
-                continue
-            s = float(dx @ R)
-            if best is None or abs(s) < best[1]:
-                best = (a, abs(s))
-            if abs(s) <= 0.5 * abs(s0) or s0 >= 0:
-                return xf + a * dx, True
-            if s < 0:  # still descending: the minimum is further; accept (Newton step cap 1)
-                return xf + a * dx, True
-            # s > 0: overshoot; secant between lo (slope s0) and a (slope s)
-            a_new = lo - s0 * (a - lo) / (s - s0) if s != s0 else 0.5 * (lo + a)
-            a = float(np.clip(a_new, 0.1 * a, 0.9 * a))
+            if R is not None:
+                rn = float(np.linalg.norm(R))
+                if np.isfinite(rn) and rn <= self.growth * r0:
+                    return xf + a * dx, True
+                if np.isfinite(rn) and (best is None or rn < best[1]):
+                    best = (a, rn)
+            a *= 0.5
         if best is None:
             return xf, False
         return xf + best[0] * dx, True
@@ -496,14 +510,15 @@ def _stiffness_parameter(path: PathResult) -> float:
 
 def follow_path(model: HyperelasticModel, *, control: str = "load", n_steps: int = 10,
                 max_load_factor: float = 1.0, max_steps: int = 200, rtol: float = 1e-9,
-                max_iter: int = 25, min_step: float = 1e-4,
+                max_iter: int = 25, min_step: float = 1e-3, checkpoints=(),
                 on_step: Callable[[float, np.ndarray, int], None] | None = None,
                 stop: Callable[[np.ndarray, float], bool] | None = None,
                 progress: ProgressFn = no_progress, cancel: CancelToken = NEVER) -> PathResult:
     """Follow the equilibrium path from lambda = 0 to ``max_load_factor``.
 
     ``control``: ``"load"`` (steps in lambda with cutting; ``min_step`` is the smallest step as a
-    fraction of the first one) or ``"arc-length"``. ``on_step(lam, x, i)`` is called after each
+    fraction of the first one; steps land on the load factors ``checkpoints``) or
+    ``"arc-length"``. ``on_step(lam, x, i)`` is called after each
     converged step; ``stop(x, lam)`` ends the path early (e.g. a displacement reached).
     """
     if control not in CONTROLS:
@@ -530,15 +545,28 @@ def follow_path(model: HyperelasticModel, *, control: str = "load", n_steps: int
     record(xf, 0.0, None)
     d0 = max_load_factor / n_steps
     if control == "load":
-        lam, dlam, prev_dx, prev_dlam = 0.0, d0, None, None
+        lam, dlam, prev_dx, prev_dlam, k_prev, jump = 0.0, d0, None, None, None, 0.2
         while lam < max_load_factor * (1 - 1e-12) and len(path.states) <= max_steps:
             cancel.check()
             dlam = min(dlam, max_load_factor - lam)
+            ahead = [c - lam for c in checkpoints if c - lam > 1e-12 * max_load_factor]
+            if ahead:
+                dlam = min(dlam, min(ahead))
             guess = xf if prev_dx is None else xf + prev_dx * (dlam / prev_dlam)
             x_new, rep = system.newton(guess, lam + dlam, cancel)
-            if not rep.converged and prev_dx is not None:  # retry from the last state
+            if not rep.converged and prev_dx is not None and dlam < d0:  # retry from the last state
                 x_new, rep = system.newton(xf, lam + dlam, cancel)
             if rep.converged:
+                # a converged step whose secant stiffness dlam / |du| fell to a fraction of the
+                # last one has jumped to a distant equilibrium (past a limit point): cut it
+                du = float(np.linalg.norm(system.place(x_new, lam + dlam)
+                                          - system.place(xf, lam)))
+                k_step = dlam / max(du, 1e-300)
+                if k_prev is not None and k_step < jump * k_prev:
+                    rep = NewtonReport(False, rep.iterations, rep.residuals,
+                                       "the step jumped to a distant equilibrium")
+            if rep.converged:
+                k_prev = k_step
                 prev_dx, prev_dlam = x_new - xf, dlam
                 xf, lam = x_new, lam + dlam
                 record(xf, lam, rep)
@@ -652,7 +680,7 @@ def solve_hyperelastic(mesh: MeshData, setup: HyperelasticSetup, *, order: int =
                        progress: ProgressFn = no_progress, cancel: CancelToken = NEVER,
                        on_step: StepCallback | None = None, rtol: float = 1e-9,
                        stop: Callable[[np.ndarray, float], bool] | None = None,
-                       ) -> NonlinearSolution:
+                       checkpoints=()) -> NonlinearSolution:
     """Solve ``setup`` on ``mesh`` along its load path; every converged step's fields go to the
     history (and to ``on_step(t, fields, curves)`` as it comes, e.g. a streaming writer).
 
@@ -683,7 +711,8 @@ def solve_hyperelastic(mesh: MeshData, setup: HyperelasticSetup, *, order: int =
     try:
         path = follow_path(model, control=setup.control, n_steps=setup.n_steps,
                            max_load_factor=setup.max_load_factor, max_steps=setup.max_steps,
-                           rtol=rtol, on_step=each, stop=stop, progress=progress, cancel=cancel)
+                           rtol=rtol, on_step=each, stop=stop, progress=progress, cancel=cancel,
+                           checkpoints=checkpoints)
     except Cancelled:
         raise
     if len(path.states) < 2:
