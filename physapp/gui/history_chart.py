@@ -32,7 +32,7 @@ from physapp.gui.line_plot import REFERENCE_COLOR, SURROGATE_COLOR
 from physapp.io.history_export import curve_rows
 
 #: while playing, the time marker moves at most this often (matplotlib redraws are slow)
-MARKER_INTERVAL_S = 0.2
+MARKER_INTERVAL_S = 1.0
 PROBE_ITEM = "__probe__"
 
 
