@@ -312,6 +312,14 @@ class H5Frames:
         return f"H5Frames({self._file.path.name}:{self._key}, shape={self.shape})"
 
 
+def history_file(history: FieldHistory) -> Path | None:
+    """The file a lazily read history's frames come from (None for one in memory)."""
+    for values in history.point_data.values():
+        if isinstance(values, H5Frames):
+            return values._file.path
+    return None
+
+
 def read_history(path: str | os.PathLike, *, lazy: bool = True) -> FieldHistory:
     """Read a history file: every finished step, also of a file whose writer was killed
     (``complete`` is then False). ``lazy=False`` loads every frame into memory."""

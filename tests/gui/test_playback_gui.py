@@ -76,6 +76,17 @@ def test_transient_solve_plays_in_place_with_one_colour_range(transient_window, 
     assert rows[0][0] == "time (s)" and len(rows) == 62
     assert float(rows[-1][rows[0].index("peak_temperature (degC)")]) == pytest.approx(
         h.curves["peak_temperature"][-1])
+    # File > Export: an animation over time and a ParaView series, as jobs
+    from physapp.gui import history_export
+    from physapp.viz.figure import frame_count
+
+    ex = win.exports
+    with qtbot.waitSignal(ex.exported, timeout=60_000):
+        history_export.export_animation(ex, str(tmp_path / "t.gif"), 4, size=(160, 120))
+    assert frame_count(tmp_path / "t.gif") == 4
+    with qtbot.waitSignal(ex.exported, timeout=60_000):
+        history_export.export_series(ex, str(tmp_path / "t.pvd"))
+    assert (tmp_path / "t.pvd").read_text().count("<DataSet") == 61
 
 
 def test_probe_history_matches_the_node_history(transient_window, qtbot):
