@@ -32,7 +32,7 @@ from physapp.gui.line_plot import REFERENCE_COLOR, SURROGATE_COLOR
 from physapp.io.history_export import curve_rows
 
 #: while playing, the time marker moves at most this often (matplotlib redraws are slow)
-MARKER_INTERVAL_S = 1.0
+MARKER_INTERVAL_S = 2.0
 PROBE_ITEM = "__probe__"
 
 
@@ -64,6 +64,7 @@ class HistoryChart(QDockWidget):
         self.probe: tuple[str, np.ndarray, str] | None = None  # label, values, unit
         self.last_csv: Path | None = None
         self._marker_t = 0.0
+        self._marker_late = False
         body = QWidget()
         col = QVBoxLayout(body)
         col.setContentsMargins(4, 2, 4, 4)
@@ -90,6 +91,7 @@ class HistoryChart(QDockWidget):
         self.hide()
         playback.history_changed.connect(self.set_history)
         playback.step_shown.connect(self._on_step)
+        playback.model.events.playing.connect(self._on_playing)
         window.view_tools.probe_changed.connect(self.update_probe)
         window.app.view.events.field.connect(lambda *_: self.update_probe())
 
@@ -183,11 +185,18 @@ class HistoryChart(QDockWidget):
             return
         now = time.perf_counter()
         if self.playback.model.playing and now - self._marker_t < MARKER_INTERVAL_S:
+            self._marker_late = True  # placed when playing stops
             return
         self._marker_t = now
         t = float(self.history.times[step])
         self.marker.set_xdata([t, t])
         self.canvas.draw_idle()
+
+    def _on_playing(self, on: bool, _old: bool = False) -> None:
+        if not on and self._marker_late and self.history is not None:
+            self._marker_late = False
+            self._marker_t = 0.0
+            self._on_step(min(self.playback.model.step, self.history.n_steps - 1))
 
     # -- CSV ----------------------------------------------------------------------------------
     def rows(self) -> list[list]:

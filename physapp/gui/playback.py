@@ -36,6 +36,8 @@ from physapp.gui.binding import subscribe
 from physapp.viz.grids import display_unit
 
 WARP_FIELD = "displacement"
+#: while playing, the slider and time label update at most this often
+BAR_INTERVAL_S = 0.25
 
 
 def format_time(t: float, unit: str) -> str:
@@ -74,15 +76,25 @@ class PlaybackBar(QWidget):
         for w in (self.play_button, self.slider, self.time_label, self.speed_combo,
                   self.loop_check, self.fps_label):
             row.addWidget(w, 1 if w is self.slider else 0)
+        self._synced = 0.0
         subscribe(self, model.events.n_steps, self._sync)
-        subscribe(self, model.events.step, self._sync)
-        subscribe(self, model.events.time, self._sync)
+        subscribe(self, model.events.step, self._sync_step)
+        subscribe(self, model.events.time, self._sync_step)
         subscribe(self, model.events.playing, self._sync)
         subscribe(self, model.events.speed, self._sync)
         subscribe(self, model.events.loop, self._sync)
         self._sync()
 
+    def _sync_step(self, *_args) -> None:
+        """The step moved: while playing, the slider and time follow a few times a second only
+        (a widget repaint next to the GL view costs a whole-window composition with software
+        GL: about 20 ms a frame at 1400 x 900)."""
+        if self.model.playing and time.perf_counter() - self._synced < BAR_INTERVAL_S:
+            return
+        self._sync()
+
     def _sync(self, *_args) -> None:
+        self._synced = time.perf_counter()
         m = self.model
         with QSignalBlocker(self.slider):
             self.slider.setRange(0, max(m.n_steps - 1, 0))
@@ -220,8 +232,10 @@ class PlaybackController(QObject):
     def _frame_rendered(self, t: float) -> None:
         self._frame_times.append(t)
         if self.model.playing and len(self._frame_times) >= 2:
-            self._fps_shown = self.measured_fps()
-            self.bar.fps_label.setText(f"{self._fps_shown:.0f} fps")
+            fps = self.measured_fps()
+            if abs(fps - self._fps_shown) >= 1:  # a label repaint costs (see PlaybackBar)
+                self._fps_shown = fps
+                self.bar.fps_label.setText(f"{fps:.0f} fps")
 
     def measured_fps(self) -> float:
         """Frames rendered per second over the recent frames (0 when unknown)."""
