@@ -119,8 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="set a parameter (repeatable), e.g. --set radius=0.01")
     solve.add_argument("--out", required=True, metavar="FILE",
                        help="output file: .vtu, .vtk, .xdmf or .msh; a transient study writes "
-                       "its history: .h5 (streamed), .pvd (VTU series), .xdmf (+ .h5) or .csv "
-                       "(curves over time)")
+                       "its history: .h5 (streamed), .pvd (VTU series), .xdmf (+ .h5), .csv "
+                       "(curves over time) or .gif/.mp4 (animation over time)")
     solve.add_argument("--order", type=int, choices=(1, 2), default=2,
                        help="element order (default: %(default)s)")
     solve.add_argument("--json", action="store_true", help="print a JSON summary on stdout")

@@ -2,7 +2,8 @@
 
 ``--out`` decides what is written: ``.h5`` (physapp's history file, streamed step by step: a
 killed solve leaves every finished step in it), ``.pvd`` (a VTU file per step, ParaView's time
-series), ``.xdmf`` (XDMF + HDF5 time series), ``.csv`` (the curves over time); ``.vtu``,
+series), ``.xdmf`` (XDMF + HDF5 time series), ``.csv`` (the curves over time), ``.gif`` /
+``.mp4`` (the default field over time, one colour range); ``.vtu``,
 ``.vtk`` and ``.msh`` get the final state. Anything but ``.h5`` is streamed to a hidden
 ``.<name>.steps.h5`` next to it first (kept, with its steps, if the solve is killed; removed once
 the output is written). ``--json`` prints the curves (time and every key quantity over time).
@@ -26,13 +27,19 @@ def cmd_solve_history(args, study, params, progress) -> int:
 
     out = Path(args.out)
     ext = out.suffix.lower()
+    animation = ext in (".gif", ".mp4")
     if ext in HISTORY_FORMATS:
         check_history_path(out)
+    elif animation:
+        from physapp.viz.figure import ANIMATION_EXTS, check_figure_path
+
+        check_figure_path(out, ANIMATION_EXTS)
     elif ext in RESULT_FORMATS:
         check_output_path(out)
     else:
         raise PhysappError(f"Cannot write '{out.name}': a transient study writes a history "
-                           f"({', '.join(HISTORY_FORMATS)}) or its final state "
+                           f"({', '.join(HISTORY_FORMATS)}), an animation over time (.gif, "
+                           f".mp4) or its final state "
                            f"({', '.join(e for e in RESULT_FORMATS if e != '.xdmf')}).")
     steps = out if ext == ".h5" else out.with_name(f".{out.name}.steps.h5")
     writer = HistoryWriter(steps)
@@ -47,6 +54,12 @@ def cmd_solve_history(args, study, params, progress) -> int:
         path = out
     elif ext in HISTORY_FORMATS:
         path = write_history_file(history, out)
+    elif animation:  # the study's default field over time, one colour range
+        from physapp.viz.history_animation import history_animation_job
+
+        f = study.spec.field_spec(study.spec.default_field)
+        path = Path(history_animation_job(str(steps), str(out), (f.name, f.label, f.unit),
+                                          {"title": f"{study.spec.title}: {f.label}"}))
     else:
         path = write_result(history.frame(-1), out)
     if steps != out:

@@ -4,6 +4,7 @@ from physapp.app.model import (
     AppModel,
     DesignModel,
     PartModel,
+    PlaybackModel,
     SessionModel,
     SolveModel,
     SourceModel,
@@ -11,5 +12,5 @@ from physapp.app.model import (
 )
 from physapp.app.view_settings import COLORMAPS, ViewSettings
 
-__all__ = ["COLORMAPS", "AppModel", "DesignModel", "PartModel", "SessionModel", "SolveModel",
+__all__ = ["COLORMAPS", "AppModel", "DesignModel", "PartModel", "PlaybackModel", "SessionModel", "SolveModel",
            "SourceModel", "ViewModel", "ViewSettings"]

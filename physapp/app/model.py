@@ -14,6 +14,7 @@ Slices::
                              split view, camera
       source   SourceModel   prediction source: '' (reference solver) or a surrogate key
       solve    SolveModel    job state, progress, last solved parameters, finished solves
+      playback PlaybackModel the history on screen: steps, step shown, time, play/speed/loop
       part     PartModel     imported part: its state (file, unit, set-up) or None
       session  SessionModel  file path and the dirty flag
       messages Signal(text, level, tag): non-modal messages for the message bar
@@ -240,6 +241,40 @@ class SolveModel:
         self.status = status
 
 
+#: playback speeds the time slider offers (frames per second = PLAYBACK_FPS * speed)
+PLAYBACK_SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
+PLAYBACK_FPS = 20.0
+
+
+@evented
+@dataclass
+class PlaybackModel:
+    """The history on screen (a transient or load-stepped result): its step count, the step
+    shown and its time, and the player's state. ``n_steps == 0``: no history is shown."""
+
+    n_steps: int = 0
+    step: int = 0
+    time: float = 0.0
+    playing: bool = False
+    speed: float = 1.0  # multiplies PLAYBACK_FPS
+    loop: bool = True
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in ("n_steps", "step"):
+            value = max(0, int(value))
+        if name == "speed":
+            value = float(value)
+            if not math.isfinite(value) or value <= 0:
+                raise ValueError("speed must be a positive number")
+        if name in ("playing", "loop"):
+            value = bool(value)
+        super().__setattr__(name, value)
+
+    @property
+    def active(self) -> bool:
+        return self.n_steps > 0
+
+
 @evented
 @dataclass
 class PartModel:
@@ -274,6 +309,7 @@ class AppModel:
         self.view = ViewModel()
         self.source = SourceModel()
         self.solve = SolveModel()
+        self.playback = PlaybackModel()
         self.part = PartModel()
         self.session = SessionModel()
         if study is not None:
@@ -356,5 +392,5 @@ class AppModel:
         return model
 
 
-__all__ = ["AppModel", "DesignModel", "PartModel", "SessionModel", "SolveModel",
-           "SourceModel", "ViewModel"]
+__all__ = ["AppModel", "DesignModel", "PartModel", "PlaybackModel", "SessionModel",
+           "SolveModel", "SourceModel", "ViewModel"]

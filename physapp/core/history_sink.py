@@ -22,6 +22,37 @@ from physapp.core.history import FieldHistory
 from physapp.core.mesh import MeshData
 
 
+def range_keys(name: str, values: np.ndarray) -> list[str]:
+    """The names whose ranges :func:`frame_ranges` gives for a field: a scalar's own name; a
+    vector's name (its magnitude) and ``name[i]`` per component."""
+    v = np.asarray(values)
+    return [name] if v.ndim == 1 else [name, *(f"{name}[{i}]" for i in range(v.shape[1]))]
+
+
+def frame_ranges(point_data: Mapping[str, np.ndarray]) -> dict[str, tuple[float, float]]:
+    """(min, max) of every field of one frame, keyed as :func:`range_keys` says: what a player
+    needs for one colour range over a whole history without reading it twice."""
+    out = {}
+    for name, values in point_data.items():
+        v = np.asarray(values, dtype=np.float64)
+        if v.ndim == 1:
+            out[name] = (float(v.min()), float(v.max())) if v.size else (0.0, 0.0)
+            continue
+        mag = np.linalg.norm(v, axis=1)
+        out[name] = (float(mag.min()), float(mag.max())) if v.size else (0.0, 0.0)
+        for i in range(v.shape[1]):
+            out[f"{name}[{i}]"] = (float(v[:, i].min()), float(v[:, i].max())) if v.size \
+                else (0.0, 0.0)
+    return out
+
+
+def merge_ranges(into: dict, ranges: Mapping[str, tuple[float, float]]) -> dict:
+    for k, (lo, hi) in ranges.items():
+        old = into.get(k)
+        into[k] = (lo, hi) if old is None else (min(old[0], lo), max(old[1], hi))
+    return into
+
+
 class HistorySink(Protocol):
     def begin(self, mesh: MeshData, *, source: str, units: Mapping[str, str] | None = None,
               curve_units: Mapping[str, str] | None = None, time_label: str = "time",
@@ -46,6 +77,7 @@ class MemoryHistorySink:
         self._times: list[float] = []
         self._frames: dict[str, list[np.ndarray]] = {}
         self._curves: dict[str, list[float]] = {}
+        self._ranges: dict[str, tuple[float, float]] = {}
 
     def begin(self, mesh: MeshData, *, source: str, units=None, curve_units=None,
               time_label: str = "time", time_unit: str = "s", meta=None) -> None:
@@ -70,6 +102,7 @@ class MemoryHistorySink:
             self._frames.setdefault(name, []).append(np.asarray(values, dtype=np.float32).copy())
         for name, value in (curves or {}).items():
             self._curves.setdefault(name, [np.nan] * n).append(float(value))
+        merge_ranges(self._ranges, frame_ranges(point_data))
         self._times.append(float(time))
         for values in self._curves.values():  # a curve missing at this step is NaN there
             if len(values) < len(self._times):
@@ -79,7 +112,8 @@ class MemoryHistorySink:
         if self._mesh is None:
             raise RuntimeError("end() before begin()")
         head = dict(self._head)
-        merged = {**head.pop("meta"), **dict(meta or {})}
+        merged = {**head.pop("meta"), **dict(meta or {}),
+                  "field_ranges": {k: list(v) for k, v in self._ranges.items()}}
         shape = lambda name: (0, self._mesh.n_points)  # noqa: E731 - an empty history
         data = {k: (np.stack(v) if v else np.zeros(shape(k), np.float32))
                 for k, v in self._frames.items()}

@@ -143,6 +143,9 @@ class ExportController(QObject):
         self.table_action = w.actions.add("file.export.table", sub, "&Table (CSV)\u2026", self.table_dialog)
         self.animation_action = w.actions.add("file.export.animation", sub, "&Animation (GIF, MP4)\u2026",
                                           self.animation_dialog)
+        from physapp.gui import history_export  # a history on screen (#18)
+
+        history_export.add_actions(self, sub)
 
     @property
     def busy(self) -> bool:
@@ -278,6 +281,10 @@ class ExportController(QObject):
 
     def animation_dialog(self) -> ExportDialog | None:
         w = self.window
+        from physapp.gui import history_export
+
+        if history_export.has_history(self):  # a transient result: an animation over time
+            return history_export.animation_dialog(self)
         model = self._model_path()
         if model is None:
             return None

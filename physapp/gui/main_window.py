@@ -52,8 +52,10 @@ from physapp.gui.compare_view import CompareController
 from physapp.gui.export_actions import ExportController
 from physapp.gui.flow_view import FlowView
 from physapp.gui.gallery import GalleryDialog
+from physapp.gui.history_chart import HistoryChart
 from physapp.gui.message_bar import MessageBar
 from physapp.gui.part_panel import PartController
+from physapp.gui.playback import PlaybackController
 from physapp.gui.plugin_panels import add_panels_menu
 from physapp.gui.qt_job_runner import QtJobRunner
 from physapp.gui.qt_parameter_panel import QtParameterPanel
@@ -147,6 +149,11 @@ class MainWindow(QMainWindow):
         self._last_preview = 0  # latest-wins id of the preview on screen
         self._latest_request = 0  # latest-wins id of the newest preview request
         self._show_study(study)
+        # time slider under the viewport and curves over time of a history (#18)
+        self.playback = PlaybackController(self)
+        self.central_layout.addWidget(self.playback.bar)
+        self.history_chart = HistoryChart(self, self.playback)
+        self.playback.bar.setVisible(False)
         if auto_solve:
             QTimer.singleShot(0, self.solve)
 
@@ -185,6 +192,8 @@ class MainWindow(QMainWindow):
     def _show_study(self, study: Study) -> None:
         """Build what belongs to the model's (new) study: viewport and side panel."""
         self.setWindowTitle(f"{self.spec.title} \u2014 physapp")
+        if getattr(self, "playback", None) is not None:
+            self.playback.clear()  # the history belonged to the previous study
         self.solves.result = None
         self.app.solve.solved_params = None
         # previews requested for an earlier design (another study) are never shown
@@ -615,5 +624,6 @@ class MainWindow(QMainWindow):
         self.exports.shutdown()
         self.compare.shutdown()  # the split view's panes: VTK before the window goes
         self.view_tools.shutdown()
+        self.playback.shutdown()
         self.viewport.close_viewport()
         super().closeEvent(event)

@@ -39,6 +39,7 @@ class WindowServices(Protocol):
     sessions: Any
     exports: Any
     solves: Any
+    playback: Any  # physapp.gui.playback.PlaybackController (a history on screen, #18)
 
     @property
     def spec(self) -> Any: ...

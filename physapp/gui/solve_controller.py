@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject
 
 from physapp.app import AppModel
-from physapp.compute.tasks import solve_study
+from physapp.compute.tasks import HistoryRef, solve_study
 from physapp.core.results import FieldResult
+from physapp.gui import history_jobs
 
 if TYPE_CHECKING:  # pragma: no cover
     from physapp.gui.services import WindowServices
@@ -49,6 +50,7 @@ class SolveController(QObject):
                 return
         else:
             job = (solve_study, design.study_id, params, w.settings.element_order)
+            job = history_jobs.job_for(self, design.study, job)  # transient: streamed to a file
         job_id = self.runner.submit(*job)
         self.app.solve.start(job_id, design.version, params)
         w.statusBar().showMessage("Solving \u2026 (Esc to cancel)")
@@ -76,6 +78,7 @@ class SolveController(QObject):
                 signal.disconnect(slot)
         if self.app.solve.job:
             self.app.solve.finish("cancelled")
+        history_jobs.cleanup(self)  # after the job's process is gone
 
     # -- runner events --------------------------------------------------------------------------
     def _ours(self, job_id: int) -> bool:
@@ -86,9 +89,12 @@ class SolveController(QObject):
             self.app.solve.message = message
             self.app.solve.progress = fraction
 
-    def _on_solved(self, job_id: int, result: FieldResult) -> None:
+    def _on_solved(self, job_id: int, result: FieldResult | HistoryRef) -> None:
         if not self._ours(job_id):
             return
+        history = None
+        if isinstance(result, HistoryRef):  # a transient solve: its final state, then playback
+            history, result = history_jobs.read(self, result.path)
         w, solve, design = self.window, self.app.solve, self.app.design
         version, params = solve.job_version, solve.job_params
         if design.geometry(params) != design.geometry():
@@ -110,6 +116,7 @@ class SolveController(QObject):
         w.info_label.setText(f"Reference solver: {dofs:,} DOFs, solved in {seconds:.2f} s")
         w.show_key_quantities(result)
         w.statusBar().showMessage(f"Solve finished: {dofs:,} DOFs in {seconds:.2f} s", 8000)
+        history_jobs.show(self, history)  # the time slider (or none for a steady result)
         w.update_state()
         solve.count += 1  # last: subscribers see the result on screen
 
@@ -125,6 +132,8 @@ class SolveController(QObject):
 
     def _on_cancelled(self, job_id: int, message: str) -> None:
         if not self._ours(job_id):
+            return
+        if history_jobs.keep_cancelled(self, job_id):  # the steps a transient solve finished
             return
         self.app.solve.finish("cancelled", message)
         self.window.show_message("Solve cancelled. The shown result is unchanged; press F5 to "

@@ -74,6 +74,7 @@ class ViewTools(QObject):
     """Probe, line plot and display controls of one :class:`MainWindow`."""
 
     line_changed = Signal()  # the line plot's line moved, appeared or went (``self.line``)
+    probe_changed = Signal()  # the probe point moved, appeared or went (history chart, #18)
 
     def __init__(self, window: WindowServices) -> None:
         super().__init__(window)
@@ -522,6 +523,7 @@ class ViewTools(QObject):
             self._probe_loc = None
             self.probe_values = {}
             self._set_marker(None)
+            self.probe_changed.emit()
         self._show_probe_table()
         if self.viewport is not None:
             self.viewport.plotter.render()
@@ -545,9 +547,11 @@ class ViewTools(QObject):
             self._set_marker(None)
             if vp is not None:
                 vp.plotter.render()
+            self.probe_changed.emit()
             return
         self._refresh_probe()
         vp.plotter.render()
+        self.probe_changed.emit()
 
     def _refresh_probe(self) -> None:
         """Values and marker from the stored location: reads d+1 nodes per field."""

@@ -18,6 +18,8 @@ Layout (format version 1)::
     /times       (capacity,) float64
     /fields/<f>  (capacity, n_points[, k]) float32, chunks (1, n_points[, k])
     /curves/<c>  (capacity,) float64 (NaN where a curve has no value)
+    /ranges      (n_keys, 2) float64: min and max of every field (vector: magnitude and each
+                 component; attr keys) over the steps written, for one colour range at once
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import numpy as np
 
 from physapp.core.errors import PhysappError
 from physapp.core.history import FieldHistory
+from physapp.core.history_sink import frame_ranges, merge_ranges, range_keys
 from physapp.core.mesh import CellBlock, MeshData
 
 FORMAT = "physapp-history"
@@ -167,6 +170,11 @@ class HistoryWriter:
                     raise ValueError(f"field {name!r} has {arr.shape[0]} values for "
                                      f"{self.mesh.n_points} nodes")
                 self._fields[name] = self._dataset("fields", name, arr.shape, np.float32, 1)
+            keys = [k for name, v in point_data.items() for k in range_keys(name, v)]
+            self._range_ds = self._f.create_dataset("ranges", shape=(len(keys), 2),
+                                                    dtype=np.float64, fillvalue=np.nan)
+            self._range_ds.attrs["keys"] = _dumps(keys)
+            self._range_keys, self._ranges = keys, {}
         elif set(point_data) != set(self._fields):
             raise ValueError(f"step {n} has fields {sorted(point_data)}; the history has "
                              f"{sorted(self._fields)}")
@@ -179,6 +187,8 @@ class HistoryWriter:
         for name, value in (curves or {}).items():
             self._curves[name][n] = float(value)
         self._times[n] = float(time)
+        merge_ranges(self._ranges, frame_ranges(point_data))
+        self._range_ds[...] = np.array([self._ranges[k] for k in self._range_keys])
         self._f.flush()  # data of step n on disk before it is counted
         self._n = n + 1
         self._f.attrs["n_steps"] = self._n
@@ -302,6 +312,14 @@ class H5Frames:
         return f"H5Frames({self._file.path.name}:{self._key}, shape={self.shape})"
 
 
+def history_file(history: FieldHistory) -> Path | None:
+    """The file a lazily read history's frames come from (None for one in memory)."""
+    for values in history.point_data.values():
+        if isinstance(values, H5Frames):
+            return values._file.path
+    return None
+
+
 def read_history(path: str | os.PathLike, *, lazy: bool = True) -> FieldHistory:
     """Read a history file: every finished step, also of a file whose writer was killed
     (``complete`` is then False). ``lazy=False`` loads every frame into memory."""
@@ -326,6 +344,11 @@ def read_history(path: str | os.PathLike, *, lazy: bool = True) -> FieldHistory:
         n = max(0, min([int(a["n_steps"]), *lengths]))
         mesh = _read_mesh(f["mesh"])
         times = f["times"][:n]
+        meta = json.loads(a["meta"])
+        if "ranges" in f and n:
+            keys = json.loads(f["ranges"].attrs["keys"])
+            meta["field_ranges"] = {k: [float(x) for x in row]
+                                    for k, row in zip(keys, f["ranges"][()])}
         curves = {k: v[:n] for k, v in f["curves"].items()}
         if lazy:
             point_data = {k: H5Frames(handle, f"fields/{k}", (n, *v.shape[1:]), v.dtype)
@@ -333,7 +356,7 @@ def read_history(path: str | os.PathLike, *, lazy: bool = True) -> FieldHistory:
         else:
             point_data = {k: v[:n] for k, v in fields.items()}
         history = FieldHistory(
-            mesh, times, point_data, str(a["source"]), meta=json.loads(a["meta"]),
+            mesh, times, point_data, str(a["source"]), meta=meta,
             units=json.loads(a["units"]), curves=curves,
             curve_units=json.loads(a["curve_units"]), time_label=str(a["time_label"]),
             time_unit=str(a["time_unit"]), complete=bool(a["complete"]))

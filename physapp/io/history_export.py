@@ -146,3 +146,11 @@ def write_history_file(history: FieldHistory, path: str | os.PathLike, *,
     from physapp.io.history import write_history
 
     return write_history(history, path)
+
+
+def history_series_job(history_path: str, path: str, *, progress=_no_progress, cancel=None) -> str:
+    """Write the history file ``history_path`` as ``path`` (.pvd, .xdmf, .h5 or .csv): the
+    export job the app runs in its child process."""
+    from physapp.io.history import read_history
+
+    return str(write_history_file(read_history(history_path), path, progress=progress))

@@ -50,9 +50,9 @@ def _use_builtin_model(qtbot, win):
     qtbot.waitUntil(lambda: s.showing and s.applied > before, timeout=FRAME_MS)
 
 
-def test_export_menu_has_the_four_actions(window):
+def test_export_menu_has_the_five_actions(window):
     texts = [a.text().replace("&", "") for a in window.exports.menu.actions()]
-    assert [t.split(" ")[0] for t in texts] == ["Figure", "Mesh", "Table", "Animation"]
+    assert [t.split(" ")[0] for t in texts] == ["Figure", "Mesh", "Table", "Animation", "Time"]
 
 
 def test_figure_at_a_size_larger_than_the_screen_with_transparency(qtbot, window, tmp_path):

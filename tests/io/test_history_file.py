@@ -62,9 +62,15 @@ def test_round_trip_is_lazy_and_matches_memory(tmp_path):
     np.testing.assert_allclose(h.curves["q"], 3 * t)
     np.testing.assert_allclose(h.point_data["u"][[5, 2]], u[[5, 2]], rtol=1e-6)
     assert h.mesh.point_sets["corner"].tolist() == [3] and "left" in h.mesh.boundaries
+    # one colour range for the whole history, stored as it streams
+    r = h.meta["field_ranges"]
+    assert r["T"] == pytest.approx([T.min(), T.max()], rel=1e-6)
+    assert r["u[1]"] == pytest.approx([-T.max(), -T.min()], rel=1e-6)
+    assert r["u"][1] == pytest.approx(np.sqrt(2) * np.abs(T).max(), rel=1e-6)
     mem = MemoryHistorySink()
     _stream(mem, n)
     hm = mem.end()
+    assert hm.meta["field_ranges"]["T"] == pytest.approx(r["T"], rel=1e-6)
     np.testing.assert_allclose(np.asarray(h.point_data["u"]), hm.point_data["u"])
     back = pickle.loads(pickle.dumps(h))                  # pickles as plain arrays
     np.testing.assert_allclose(back.point_data["T"], T, rtol=1e-6)

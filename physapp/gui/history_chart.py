@@ -1,0 +1,229 @@
+"""Curves over time of the history on screen (#18): key quantities (the solver's curves: peak
+temperature, a probe point's temperature, heat to the air; drag and lift) and the history of the
+probed point, with a marker at the step shown and CSV export of what is plotted.
+
+A dock on the right, shown when a history is on screen. The probe series follows the View >
+Probe point (``ViewTools.probe_changed``): the shown field interpolated at the probe's cell
+nodes over every step (one read of d + 1 nodes per step, from the file for a lazy history).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+from matplotlib.figure import Figure
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from physapp.core.history import FieldHistory
+from physapp.gui.line_plot import REFERENCE_COLOR, SURROGATE_COLOR
+from physapp.io.history_export import curve_rows
+
+#: while playing, the time marker moves at most this often (matplotlib redraws are slow)
+MARKER_INTERVAL_S = 2.0
+PROBE_ITEM = "__probe__"
+
+
+def probe_history(history: FieldHistory, name: str, nodes: np.ndarray,
+                  weights: np.ndarray) -> np.ndarray:
+    """Field ``name`` (``base[i]`` a component; vectors by magnitude of the interpolated
+    vector) at a point with cell ``nodes`` and barycentric ``weights``, over every step."""
+    base, _, idx = name.partition("[")
+    arr = history.point_data[base]
+    order = np.argsort(nodes)
+    sorted_nodes = np.asarray(nodes)[order]
+    values = np.asarray(arr[0: history.n_steps, sorted_nodes], dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64)[order]
+    if values.ndim == 2:
+        return values @ w
+    v = np.einsum("snk,n->sk", values, w)
+    return v[:, int(idx.rstrip("]"))] if idx else np.linalg.norm(v, axis=1)
+
+
+class HistoryChart(QDockWidget):
+    """The "Over time" dock (see the module docstring)."""
+
+    def __init__(self, window, playback) -> None:
+        super().__init__("Over time", window)
+        self.setObjectName("history_dock")
+        self.window_ = window
+        self.playback = playback
+        self.history: FieldHistory | None = None
+        self.probe: tuple[str, np.ndarray, str] | None = None  # label, values, unit
+        self.last_csv: Path | None = None
+        self._marker_t = 0.0
+        self._marker_late = False
+        body = QWidget()
+        col = QVBoxLayout(body)
+        col.setContentsMargins(4, 2, 4, 4)
+        row = QHBoxLayout()
+        self.curve_combo = QComboBox()
+        self.curve_combo.setToolTip("Quantity plotted against time")
+        self.curve_combo.currentIndexChanged.connect(lambda _i: self.redraw())
+        self.csv_button = QPushButton("Export CSV\u2026")
+        self.csv_button.setToolTip("Every curve over time (and the probe's history) as CSV")
+        self.csv_button.clicked.connect(self._export_dialog)
+        row.addWidget(self.curve_combo, 1)
+        row.addWidget(self.csv_button)
+        col.addLayout(row)
+        self.figure = Figure(figsize=(4, 2.6), layout="constrained")
+        self.canvas = FigureCanvasQTAgg(self.figure)
+        self.axes = self.figure.add_subplot(111)
+        col.addWidget(self.canvas, 1)
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        col.addWidget(self.note)
+        self.setWidget(body)
+        self.marker = None
+        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self)
+        self.hide()
+        playback.history_changed.connect(self.set_history)
+        playback.step_shown.connect(self._on_step)
+        playback.model.events.playing.connect(self._on_playing)
+        window.view_tools.probe_changed.connect(self.update_probe)
+        window.app.view.events.field.connect(lambda *_: self.update_probe())
+
+    # -- content ------------------------------------------------------------------------------
+    def set_history(self, history: FieldHistory | None) -> None:
+        self.history = history
+        self.probe = None
+        current = self.curve_combo.currentData()
+        self.curve_combo.blockSignals(True)
+        self.curve_combo.clear()
+        if history is not None:
+            order = list(history.curves)
+            axis = getattr(self.window_.model.study, "transient", None)
+            preferred = [c for c in getattr(axis, "curves", ()) if c in history.curves]
+            for name in preferred + [c for c in order if c not in preferred]:
+                unit = history.curve_units.get(name, "")
+                self.curve_combo.addItem(f"{name} ({unit})" if unit else name, name)
+            i = self.curve_combo.findData(current)
+            self.curve_combo.setCurrentIndex(max(i, 0))
+        self.curve_combo.blockSignals(False)
+        self.setVisible(history is not None)
+        if history is not None:
+            self.update_probe()
+            self.note.setText("" if history.complete else
+                              f"Stopped early ({history.meta.get('stopped') or 'cut short'}): "
+                              f"{history.n_steps} steps kept.")
+        self.redraw()
+
+    def update_probe(self) -> None:
+        """The probe's history of the shown field (none when no point is probed)."""
+        h, tools = self.history, self.window_.view_tools
+        loc = getattr(tools, "_probe_loc", None)
+        if h is None or loc is None or not tools.probe_mode:
+            had = self.probe is not None
+            self.probe = None
+            if had:
+                self._select_probe(False)
+            return
+        name, label, unit = self.window_.field
+        base = name.partition("[")[0]
+        if base not in h.point_data or loc.nodes.shape[0] != 1 or \
+                int(loc.nodes.max()) >= h.mesh.n_points:
+            return
+        values = probe_history(h, name, loc.nodes[0], loc.weights[0])
+        p = tools.probe_point
+        where = ", ".join(f"{x:.4g}" for x in (p if p is not None else ()))
+        self.probe = (f"{label} at ({where})", values, unit)
+        self._select_probe(True)
+
+    def _select_probe(self, on: bool) -> None:
+        i = self.curve_combo.findData(PROBE_ITEM)
+        self.curve_combo.blockSignals(True)
+        if on and i < 0:
+            self.curve_combo.addItem("Probe point", PROBE_ITEM)
+            i = self.curve_combo.count() - 1
+        if on:
+            self.curve_combo.setCurrentIndex(i)
+        elif i >= 0:
+            self.curve_combo.removeItem(i)
+        self.curve_combo.blockSignals(False)
+        self.redraw()
+
+    def series(self) -> tuple[str, np.ndarray, str] | None:
+        """(label, values, unit) of what is plotted, or None."""
+        h = self.history
+        key = self.curve_combo.currentData()
+        if h is None or key is None:
+            return None
+        if key == PROBE_ITEM:
+            return self.probe
+        return key, np.asarray(h.curves[key]), h.curve_units.get(key, "")
+
+    def redraw(self) -> None:
+        ax = self.axes
+        ax.clear()
+        self.marker = None
+        s, h = self.series(), self.history
+        if s is not None and h is not None:
+            label, values, unit = s
+            color = SURROGATE_COLOR if h.source.startswith("surrogate") else REFERENCE_COLOR
+            ax.plot(h.times, values, color=color, lw=1.5)
+            ax.set_xlabel(f"{h.time_label} ({h.time_unit})" if h.time_unit else h.time_label)
+            ax.set_ylabel(f"{label} ({unit})" if unit else label)
+            ax.grid(True, alpha=0.3)
+            step = min(self.playback.model.step, h.n_steps - 1)
+            self.marker = ax.axvline(h.times[step], color="0.3", lw=1, ls="--")
+        self.canvas.draw_idle()
+
+    def _on_step(self, step: int) -> None:
+        if self.marker is None or self.history is None or not self.isVisible():
+            return
+        now = time.perf_counter()
+        if self.playback.model.playing and now - self._marker_t < MARKER_INTERVAL_S:
+            self._marker_late = True  # placed when playing stops
+            return
+        self._marker_t = now
+        t = float(self.history.times[step])
+        self.marker.set_xdata([t, t])
+        self.canvas.draw_idle()
+
+    def _on_playing(self, on: bool, _old: bool = False) -> None:
+        if not on and self._marker_late and self.history is not None:
+            self._marker_late = False
+            self._marker_t = 0.0
+            self._on_step(min(self.playback.model.step, self.history.n_steps - 1))
+
+    # -- CSV ----------------------------------------------------------------------------------
+    def rows(self) -> list[list]:
+        """Every curve over time, plus the probe's history when a point is probed."""
+        rows = curve_rows(self.history)
+        if self.probe is not None:
+            label, values, unit = self.probe
+            rows[0].append(f"probe {label} ({unit})" if unit else f"probe {label}")
+            for r, v in zip(rows[1:], values):
+                r.append(float(v))
+        return rows
+
+    def export_csv(self, path: str | Path) -> Path:
+        from physapp.io.export import write_csv
+
+        self.last_csv = write_csv(self.rows(), path)
+        return self.last_csv
+
+    def _export_dialog(self) -> None:
+        if self.history is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export curves over time",
+                                              "curves.csv", "CSV (*.csv)")
+        if path:
+            try:
+                self.export_csv(path)
+            except Exception as exc:  # noqa: BLE001 - a PhysappError says why
+                self.window_.show_message(str(exc), "error", "export")
+                return
+            self.window_.statusBar().showMessage(f"Wrote {path}", 5000)

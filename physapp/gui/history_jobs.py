@@ -1,0 +1,104 @@
+"""Transient solves in the app (#18): the job streams its steps to an HDF5 file in a temporary
+folder of the window, the result is read back lazily and played.
+
+Helpers of :class:`~physapp.gui.solve_controller.SolveController` (kept here so that file stays
+small): :func:`job_for` turns a study solve into a history job when the study has a time axis;
+:func:`read` opens the file (the final state becomes the window's result); :func:`show` hands
+the history to the player (or clears it for a steady result); :func:`keep_cancelled` shows the
+steps a cancelled job finished (Cancel terminates the job's process; the file keeps every step
+flushed before); :func:`cleanup` removes the folder when the window closes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import tempfile
+from pathlib import Path
+
+from physapp.compute.tasks import HistoryRef, solve_study_history
+from physapp.core.errors import PhysappError
+from physapp.core.history import FieldHistory
+from physapp.core.results import FieldResult
+from physapp.core.transient import time_axis
+
+_COUNTER = itertools.count(1)
+
+
+def _folder(ctrl) -> Path:
+    folder = getattr(ctrl, "_history_folder", None)
+    if folder is None:
+        folder = Path(tempfile.mkdtemp(prefix="physapp-history-"))
+        ctrl._history_folder = folder
+    return folder
+
+
+def job_for(ctrl, study, job: tuple) -> tuple:
+    """``job`` unchanged for a steady study; for a transient one the history job and its file."""
+    ctrl._history_path = None
+    if time_axis(study) is None:
+        return job
+    _, study_id, params, order = job
+    path = _folder(ctrl) / f"history-{next(_COUNTER)}.h5"
+    ctrl._history_path = str(path)
+    return (solve_study_history, study_id, params, order, str(path))
+
+
+def read(ctrl, path: str) -> tuple[FieldHistory, FieldResult]:
+    """The history in ``path`` (lazy) and its last step as the result (with key quantities from
+    the curves when the solve did not get to write them)."""
+    from physapp.io.history import read_history
+
+    history = read_history(path)
+    result = history.frame(-1)
+    if "key_quantities" not in result.meta:  # cut short: the curves' last values
+        meta = dict(result.meta)
+        meta["key_quantities"] = {k: float(v[-1]) for k, v in history.curves.items()}
+        meta["key_units"] = dict(history.curve_units)
+        result = FieldResult(result.mesh, dict(result.point_data), result.source, meta,
+                             dict(result.units))
+    return history, result
+
+
+def show(ctrl, history: FieldHistory | None) -> None:
+    """Play ``history`` (None: a steady result, no time slider). Files of replaced histories
+    stay until the window closes (a history's frames are read from its open file)."""
+    playback = getattr(ctrl.window, "playback", None)
+    if playback is None:
+        return
+    if history is None:
+        playback.clear()
+    else:
+        playback.set_history(history)
+
+
+def keep_cancelled(ctrl, job_id: int) -> bool:
+    """After a cancel: show the steps the job finished, if any (True), else nothing (False)."""
+    path = getattr(ctrl, "_history_path", None)
+    if not path or not Path(path).is_file():
+        return False
+    try:
+        from physapp.io.history import read_history
+
+        n = read_history(path).n_steps
+    except PhysappError:
+        return False
+    if n == 0:
+        return False
+    ctrl._on_solved(job_id, HistoryRef(path, n, False))
+    history = ctrl.window.playback.history
+    if history is not None:
+        t = float(history.times[-1])
+        ctrl.window.show_message(
+            f"Solve cancelled at {history.time_label} = {t:.4g} {history.time_unit}: the "
+            f"{history.n_steps} steps done are shown; press F5 to solve again.", "info", "solve")
+    return True
+
+
+def cleanup(ctrl) -> None:
+    folder = getattr(ctrl, "_history_folder", None)
+    if folder is not None:
+        if getattr(ctrl.window, "playback", None) is not None:
+            ctrl.window.playback.clear()
+        shutil.rmtree(folder, ignore_errors=True)
+        ctrl._history_folder = None
