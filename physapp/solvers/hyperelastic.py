@@ -511,6 +511,7 @@ def _stiffness_parameter(path: PathResult) -> float:
 def follow_path(model: HyperelasticModel, *, control: str = "load", n_steps: int = 10,
                 max_load_factor: float = 1.0, max_steps: int = 200, rtol: float = 1e-9,
                 max_iter: int = 25, min_step: float = 1e-3, checkpoints=(),
+                max_growth: float = 4.0,
                 on_step: Callable[[float, np.ndarray, int], None] | None = None,
                 stop: Callable[[np.ndarray, float], bool] | None = None,
                 progress: ProgressFn = no_progress, cancel: CancelToken = NEVER) -> PathResult:
@@ -573,7 +574,7 @@ def follow_path(model: HyperelasticModel, *, control: str = "load", n_steps: int
                 if stop is not None and stop(path.states[-1], lam):
                     break
                 if rep.iterations <= 5:
-                    dlam = min(1.5 * dlam, 4 * d0)
+                    dlam = min(1.5 * dlam, max_growth * d0)
                 continue
             path.cuts += 1
             dlam *= 0.5
@@ -708,11 +709,15 @@ def solve_hyperelastic(mesh: MeshData, setup: HyperelasticSetup, *, order: int =
         if on_step is not None:
             on_step(t, fields, curves)
 
+    grid = ()
+    if setup.uniform_steps:
+        grid = tuple(setup.max_load_factor * k / setup.n_steps for k in range(1, setup.n_steps))
     try:
         path = follow_path(model, control=setup.control, n_steps=setup.n_steps,
                            max_load_factor=setup.max_load_factor, max_steps=setup.max_steps,
                            rtol=rtol, on_step=each, stop=stop, progress=progress, cancel=cancel,
-                           checkpoints=checkpoints)
+                           checkpoints=tuple(checkpoints) + grid,
+                           max_growth=setup.max_step_growth)
     except Cancelled:
         raise
     if len(path.states) < 2:
@@ -733,6 +738,18 @@ def solve_hyperelastic(mesh: MeshData, setup: HyperelasticSetup, *, order: int =
         curve_units={"reaction_force": "N"} if curve else {},
         time_label=setup.time_label, time_unit=setup.time_unit, complete=path.complete)
     stats = dict(meta, history=hist, load_factors=list(path.load_factors),
-                 warnings=[path.message] if path.message else [])
+                 warnings=[path.message] if path.message else [], method="Newton + sparse LU",
+                 field_units={"displacement": "m"})
+    if curve:
+        t, f = np.asarray(ts), np.asarray(curve)
+        i = int(np.argmax(f))
+        k0 = float(f[1] / t[1]) if len(t) > 1 and t[1] != 0 else float("nan")
+        names = setup.key_names
+        stats["curves"] = {"reaction_force": [[float(a), float(b)] for a, b in zip(t, f,
+                                                                                  strict=True)]}
+        stats["key_quantities"] = {names[0]: float(f[i]), names[1]: float(t[i]), names[2]: k0}
+        unit = setup.time_unit if setup.time_unit != "1" else ""
+        stats["key_units"] = {names[0]: "N", names[1]: unit,
+                              names[2]: f"N/{unit}" if unit else "N"}
     progress(1.0, "Done" if path.complete else "Stopped early")
     return NonlinearSolution(out_mesh, fields, hist, path, stats)
