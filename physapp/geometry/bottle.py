@@ -149,3 +149,23 @@ def mesh_bottle(profile: BottleProfile, mesh_size: float, n_layers: int = 2) -> 
     if mesh.n_cells < 2 * n_along * n_layers:
         raise GeometryError("gmsh did not produce the structured bottle wall mesh.")
     return mesh
+
+
+def revolved_surface(profile: BottleProfile, n_profile: int = 80, n_around: int = 40,
+                     sweep_deg: float = 270.0) -> MeshData:
+    """The mid-surface revolved ``sweep_deg`` about the axis (triangles in 3D): a picture of
+    the bottle (gallery thumbnail), not an analysis mesh."""
+    from physapp.core.mesh import CellBlock
+
+    mid = profile.midline(1e-3)
+    s = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(mid, axis=0), axis=1))])
+    si = np.linspace(0.0, s[-1], n_profile)
+    r, z = np.interp(si, s, mid[:, 0]), np.interp(si, s, mid[:, 1])
+    th = np.radians(np.linspace(0.0, sweep_deg, n_around))
+    pts = np.stack([np.outer(r, np.cos(th)), np.outer(r, np.sin(th)),
+                    np.outer(z, np.ones_like(th))], axis=-1).reshape(-1, 3)
+    idx = np.arange(n_profile * n_around).reshape(n_profile, n_around)
+    a, b = idx[:-1, :-1].ravel(), idx[1:, :-1].ravel()
+    c, d = idx[1:, 1:].ravel(), idx[:-1, 1:].ravel()
+    tris = np.concatenate([np.stack([a, b, c], 1), np.stack([a, c, d], 1)])
+    return MeshData(pts, (CellBlock("triangle", tris),), {}, {}, 2)

@@ -148,6 +148,12 @@ class BottleTopLoadStudy:
         progress(0.0, "Meshing the bottle wall")
         return mesh_bottle(_profile(v), v["mesh_size"], N_LAYERS)
 
+    def thumbnail_mesh(self, params: Mapping[str, float]) -> MeshData:
+        """The wall's mid-surface revolved into 3D: the gallery's picture of the bottle."""
+        from physapp.geometry.bottle import revolved_surface
+
+        return revolved_surface(_profile(self.check(params)))
+
     def setup(self, params: Mapping[str, float]) -> HyperelasticSetup:
         v = self.spec.validate(params)
         d = v["top_displacement"]
