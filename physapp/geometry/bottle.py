@@ -99,6 +99,10 @@ class BottleProfile:
         pts.append(np.column_stack([np.full_like(zn, p3[0]), zn]))
         return np.concatenate(pts)
 
+    def wall_length(self) -> float:
+        mid = self.midline(1e-3)
+        return float(np.linalg.norm(np.diff(mid, axis=0), axis=1).sum())
+
     def height(self) -> float:
         return float(self.midline(1e-3)[-1, 1])
 
@@ -111,8 +115,13 @@ def _offsets(mid: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
     return mid - 0.5 * t * n, mid + 0.5 * t * n
 
 
-def mesh_bottle(profile: BottleProfile, mesh_size: float, n_layers: int = 2) -> MeshData:
-    """The bottle wall meshed with gmsh (structured triangles, see the module docstring)."""
+def mesh_bottle(profile: BottleProfile, mesh_size: float, n_layers: int = 2,
+                n_along: int | None = None) -> MeshData:
+    """The bottle wall meshed with gmsh (structured triangles, see the module docstring).
+
+    ``n_along`` fixes the number of elements along the wall (default: length / mesh_size):
+    designs meshed with the same number share one topology, node i at the same fraction of the
+    wall's length (what field surrogates over the designs need)."""
     import gmsh
 
     from physapp.geometry.gmsh_session import extract_mesh, gmsh_model
@@ -123,7 +132,8 @@ def mesh_bottle(profile: BottleProfile, mesh_size: float, n_layers: int = 2) -> 
     mid = mid[keep]
     inner, outer = _offsets(mid, profile.wall_thickness)
     length = float(np.linalg.norm(np.diff(mid, axis=0), axis=1).sum())
-    n_along = max(int(round(length / mesh_size)), 8)
+    if n_along is None:
+        n_along = max(int(round(length / mesh_size)), 8)
     with gmsh_model("bottle"):
         geo = gmsh.model.geo
         ti = [geo.addPoint(r, z, 0.0) for r, z in inner]

@@ -146,7 +146,11 @@ class BottleTopLoadStudy:
         v = self.check(params)
         cancel.check()
         progress(0.0, "Meshing the bottle wall")
-        return mesh_bottle(_profile(v), v["mesh_size"], N_LAYERS)
+        # elements along the wall from the default design's length: every design of the study
+        # at one element size has the same mesh topology (node i at the same fraction of the
+        # wall), so histories of different designs line up node by node
+        n_along = max(int(round(_profile({}).wall_length() / v["mesh_size"])), 8)
+        return mesh_bottle(_profile(v), v["mesh_size"], N_LAYERS, n_along)
 
     def thumbnail_mesh(self, params: Mapping[str, float]) -> MeshData:
         """The wall's mid-surface revolved into 3D: the gallery's picture of the bottle."""

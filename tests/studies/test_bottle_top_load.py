@@ -80,3 +80,13 @@ def test_coarse_top_load_solve_matches_the_linear_stiffness_and_streams_a_histor
     assert kq["initial_stiffness"] == pytest.approx(k_lin, rel=0.02)
     frame = hist.frame(-1)
     assert frame.point_data["displacement"][:, 1].min() == pytest.approx(-0.6e-3, rel=1e-6)
+
+
+def test_designs_share_one_mesh_topology():
+    study = get_study("bottle-top-load")
+    a = study.build_mesh(study.check({"mesh_size": 2e-3}))
+    b = study.build_mesh(study.check({"mesh_size": 2e-3, "shoulder_angle": 55.0,
+                                      "waist_depth": 3e-3, "base_height": 0.035}))
+    assert a.n_points == b.n_points
+    assert np.array_equal(a.cells[0].connectivity, b.cells[0].connectivity)
+    assert not np.allclose(a.points, b.points)
