@@ -119,3 +119,32 @@ def test_small_strain_limit_equals_the_linear_solver(analysis):
     assert np.abs(u_nl - u_lin).max() <= 1e-5 * np.abs(u_lin).max()
     assert np.abs(nl.fields["von_mises"] - lin.fields["von_mises"]).max() <= (
         1e-4 * lin.fields["von_mises"].max())
+
+
+def test_each_step_is_streamed_and_cancel_stops_the_solve():
+    from physapp.core.errors import Cancelled
+
+    mesh, setup = _cantilever(n_steps=4, load=1.0, follower=False)
+    seen = []
+    sol = solve_hyperelastic(mesh, setup, on_step=lambda t, f, c: seen.append(
+        (t, f["displacement"].shape, dict(c))))
+    assert [s[0] for s in seen] == list(sol.history.times)
+    assert all(shape == (sol.out_mesh.n_points, 3) for _, shape, _ in seen)
+    assert np.allclose(sol.history.point_data["displacement"][-1], sol.fields["displacement"],
+                       atol=1e-6 * np.abs(sol.fields["displacement"]).max())
+
+    class StopAfter:
+        def __init__(self, n):
+            self.n = n
+
+        def check(self):
+            self.n -= 1
+            if self.n < 0:
+                raise Cancelled()
+
+        @property
+        def cancelled(self):
+            return self.n < 0
+
+    with pytest.raises(Cancelled):
+        solve_hyperelastic(mesh, setup, cancel=StopAfter(3))
