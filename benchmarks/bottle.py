@@ -8,6 +8,15 @@ Run: .venv/bin/python benchmarks/bottle.py  [--quick]
 
 Target (issue #22, this 2-core machine): <= 60 s per design at the study's default mesh;
 surrogate goals: reaction force <= 3 %, displacements <= 8 % (paper: 2.4 %, 2.5-13 %).
+
+Measured (2026-12-07, 2 cores shared with other jobs, load 5-14):
+  per design at the default mesh (3910 DOFs, 20 steps, 72-95 Newton iterations): 6.6-9.6 s
+  alone; fine mesh 0.5 mm (7810 DOFs) 15.4 s; in the 2-worker sweep at load ~12: median
+  23 s, max 51 s. Mesh 1 mm vs 0.5 mm: peak top load 322 vs 306 N (5 %), stiffness 2.5 %.
+  POD-GP baseline, 40 LHS designs of the 4-variable family (32 train / 8 held out; 128 were
+  out of this session's time budget): top-load curve 0.99 % mean (2.3 % max), displacement
+  history 7.8 % mean (13.9 % max), top-5 % von Mises nodes 7.1 % mean (15.1 % max), peak load
+  0.9 % mean; 90 % of curve points inside the 2-sigma band.
 """
 
 from __future__ import annotations

@@ -90,3 +90,16 @@ def test_designs_share_one_mesh_topology():
     assert a.n_points == b.n_points
     assert np.array_equal(a.cells[0].connectivity, b.cells[0].connectivity)
     assert not np.allclose(a.points, b.points)
+
+
+def test_sweeps_take_each_design_mesh_as_the_morph_of_the_reference():
+    from physapp.surrogates.morph import Morpher
+
+    study = get_study("bottle-top-load")
+    ref_values = study.check({"mesh_size": 2e-3})
+    ref = study.build_mesh(ref_values)
+    morpher = Morpher(study, ref_values, ref)
+    new = {**ref_values, "shoulder_angle": 50.0, "waist_depth": 2.5e-3}
+    morphed = morpher.morph(new)
+    assert np.allclose(morphed.points, study.build_mesh(study.check(new)).points)
+    assert morphed.cells[0] is ref.cells[0]
