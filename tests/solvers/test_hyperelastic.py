@@ -148,3 +148,21 @@ def test_each_step_is_streamed_and_cancel_stops_the_solve():
 
     with pytest.raises(Cancelled):
         solve_hyperelastic(mesh, setup, cancel=StopAfter(3))
+
+
+def test_small_strain_limit_equals_the_linear_solver_3d():
+    from scipy.spatial import cKDTree
+
+    from physapp.solvers.elasticity3d import solve_solid
+
+    mesh = box_mesh((0, 0, 0), (1, 1, 1), 2)
+    mat = Material(2e11, 0.3)
+    sups = (Support("xmin", (0, 1, 2)),)
+    load = (Traction("xmax", (1e3, 2e3, -3e3)),)
+    lin = solve_solid(mesh, ElasticSetup("3d", mat, sups, tractions=load), order=2)
+    nl = solve_hyperelastic(mesh, HyperelasticSetup("3d", mat, sups, tractions=load, n_steps=1),
+                            rtol=1e-12)
+    dist, idx = cKDTree(lin.out_mesh.points).query(nl.out_mesh.points)
+    assert dist.max() < 1e-12
+    u_lin, u_nl = lin.fields["displacement"][idx], nl.fields["displacement"]
+    assert np.abs(u_nl - u_lin).max() <= 1e-5 * np.abs(u_lin).max()
