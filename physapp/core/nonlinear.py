@@ -56,6 +56,10 @@ class HyperelasticSetup:
     time_label: str = "load factor"
     time_unit: str = "1"
     thickness: float = 1.0
+    #: > 0: elastic-plastic instead of neo-Hookean: Hencky elasticity with von Mises (J2)
+    #: plasticity, initial yield stress (Pa) and linear isotropic hardening modulus (Pa)
+    yield_stress: float = 0.0
+    hardening: float = 0.0
     #: the largest load step, as a multiple of the first (max_load_factor / n_steps)
     max_step_growth: float = 4.0
     #: steps land on every multiple of max_load_factor / n_steps (the same output axis for

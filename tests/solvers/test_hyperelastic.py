@@ -166,3 +166,33 @@ def test_small_strain_limit_equals_the_linear_solver_3d():
     assert dist.max() < 1e-12
     u_lin, u_nl = lin.fields["displacement"][idx], nl.fields["displacement"]
     assert np.abs(u_nl - u_lin).max() <= 1e-5 * np.abs(u_lin).max()
+
+
+@pytest.mark.parametrize("analysis", ["3d", "axisymmetric"])
+def test_elastic_plastic_uniaxial_stretch_matches_j2_in_log_strain(analysis):
+    """Hencky + J2 with linear hardening under uniaxial stress (lateral faces free): the Kirchhoff
+    stress is E eps below yield and (sigma_y + H eps) E / (E + H) above, eps = ln(stretch);
+    checked on the support reaction (nominal stress tau / stretch) at every step, through yield."""
+    E_, nu, sy, H = 200e9, 0.3, 250e6, 2e9
+    stretch = 1.05
+    if analysis == "3d":
+        mesh = box_mesh((0, 0, 0), (1, 1, 1), 1)
+        sups = (Support("xmin", (0,)), Support("ymin", (1,)), Support("zmin", (2,)),
+                Support("xmax", (0,), values=(stretch - 1,)))
+        reaction, area = ("xmax", 0), 1.0
+    else:  # a ring r in [0.5, 1.5] stretched along the axis, per radian
+        mesh = _rect(0.5, 2, 2)
+        sups = (Support("lower", (1,)), Support("upper", (1,), values=(stretch - 1,)))
+        reaction, area = ("upper", 1), (1.5**2 - 0.5**2) / 2
+    setup = HyperelasticSetup(analysis, Material(E_, nu), sups, n_steps=10, reaction=reaction,
+                              yield_stress=sy, hardening=H)
+    sol = solve_hyperelastic(mesh, setup, rtol=1e-10)
+    lf = np.asarray(sol.path.load_factors)
+    s = 1 + lf * (stretch - 1)
+    eps = np.log(s)
+    tau = np.where(E_ * eps <= sy, E_ * eps, (sy + H * eps) * E_ / (E_ + H))
+    nominal = sol.history.curves["reaction_force"] / area
+    assert np.abs(nominal - tau / s).max() <= 1e-8 * tau.max()
+    assert eps[-1] > 5 * sy / E_  # well past yield
+    ep = (eps[-1] - tau[-1] / E_)  # plastic strain
+    assert np.allclose(sol.fields["plastic_strain"], ep, rtol=1e-6)
