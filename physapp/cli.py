@@ -194,6 +194,10 @@ def cmd_solve(args: argparse.Namespace) -> int:
     }
     if "curves" in meta:  # e.g. the airfoil's surface Cp against x/c (upper, lower)
         summary["curves"] = meta["curves"]
+    if "history" in meta:  # a stepped solve (bottle-top-load): curves are [[step value, y]]
+        h = meta["history"]
+        summary["history"] = {"n_steps": h.n_steps, "axis": h.time_label, "unit": h.time_unit,
+                              "complete": h.complete, "stopped": h.meta.get("stopped", "")}
     return report_solve(summary, result, path, args.json)
 
 

@@ -38,6 +38,7 @@ class HyperelasticSetup:
     ``reaction``: (region, component) whose support reaction is recorded per step, multiplied by
     ``reaction_scale`` (2 pi turns an axisymmetric per-radian force into the total);
     ``time_scale`` turns the load factor into the step axis value (``time_label``/``time_unit``).
+    Reactions are in N (per unit thickness in plane strain).
     """
 
     analysis: str
@@ -55,3 +56,15 @@ class HyperelasticSetup:
     time_label: str = "load factor"
     time_unit: str = "1"
     thickness: float = 1.0
+    #: > 0: elastic-plastic instead of neo-Hookean: Hencky elasticity with von Mises (J2)
+    #: plasticity, initial yield stress (Pa) and linear isotropic hardening modulus (Pa)
+    yield_stress: float = 0.0
+    hardening: float = 0.0
+    #: the largest load step, as a multiple of the first (max_load_factor / n_steps)
+    max_step_growth: float = 4.0
+    #: steps land on every multiple of max_load_factor / n_steps (the same output axis for
+    #: every design of a study; a cut step adds states in between)
+    uniform_steps: bool = False
+    #: names of the key quantities of the reaction curve: its peak, the step axis value at the
+    #: peak and the initial (first-step secant) stiffness
+    key_names: tuple[str, str, str] = ("peak_reaction", "time_at_peak", "initial_stiffness")

@@ -183,7 +183,9 @@ class MeshThread(QThread):
             if self.isInterruptionRequested():
                 return
             try:
-                mesh = study.build_mesh(study.spec.defaults())
+                # a study may offer a picture mesh (an axisymmetric wall revolved into 3D)
+                build = getattr(study, "thumbnail_mesh", None) or study.build_mesh
+                mesh = build(study.spec.defaults())
             except Exception as exc:  # noqa: BLE001 - shown on the card, the gallery goes on
                 self.failed.emit(study.spec.id, f"{type(exc).__name__}: {exc}")
             else:

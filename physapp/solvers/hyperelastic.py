@@ -133,6 +133,14 @@ class HyperelasticModel:
             self.reaction_dofs = region_dofs(self.basis, self.m, self.mesh, region, int(comp),
                                              fe.point_mids)
         self.n_evals = 0
+        self.plastic = None
+        if setup.yield_stress > 0:
+            from physapp.solvers.plasticity import HenckyJ2
+
+            if setup.hardening < 0:
+                raise SolverError("The hardening modulus must not be negative.")
+            self.plastic = HenckyJ2(self.lam, self.mu, setup.yield_stress, setup.hardening,
+                                    self.dV.shape)
 
     # -- operators -------------------------------------------------------------------------
     def _operators(self, basis):
@@ -178,6 +186,8 @@ class HyperelasticModel:
         minJ = float(1.0 + Jm1.min())
         if not minJ > 0.0 or not np.isfinite(minJ):
             return None, None, minJ
+        if self.plastic is not None:
+            return self._internal_plastic(F, tangent, minJ)
         Finv = np.linalg.inv(F)
         FinvT = np.swapaxes(Finv, -1, -2)
         lnJ = np.log1p(Jm1)
@@ -204,6 +214,41 @@ class HyperelasticModel:
         Ke = self._GW @ AGc
         K = sp.coo_matrix((Ke.ravel(), (self._rows, self._cols)), shape=(self.N, self.N)).tocsr()
         return fint, K, minJ
+
+    def _internal_plastic(self, F, tangent, minJ):
+        """Internal forces and tangent of the elastic-plastic material (see solvers.plasticity)
+        from the last committed state."""
+        P, A = self.plastic.stress_and_tangent(F, tangent)
+        ne, nq = self.dV.shape
+        comp = self._comp
+        fe = (self._GW @ P.reshape(ne, nq, 9)[..., comp].reshape(ne, -1)[:, :, None])[..., 0]
+        fint = np.bincount(self.edofs.ravel(), fe.ravel(), minlength=self.N)
+        if not tangent:
+            return fint, None, minJ
+        nl = self.G.shape[2]
+        Ac = A.reshape(ne, nq, 9, 9)[:, :, comp][:, :, :, comp]  # (ne, nq, nc, nc)
+        AG = Ac @ self._Gc  # (ne, nq, nc, nloc)
+        Ke = self._GW @ AG.reshape(ne, -1, nl)
+        K = sp.coo_matrix((Ke.ravel(), (self._rows, self._cols)), shape=(self.N, self.N)).tocsr()
+        return fint, K, minJ
+
+    def commit(self) -> None:
+        """Accept the material state of the last evaluation (called at each converged step)."""
+        if self.plastic is not None:
+            self.plastic.commit()
+
+    def _element_average_to_nodes(self, values: np.ndarray) -> np.ndarray:
+        """Quadrature-point values (ne, nq, ...) -> element means -> node means."""
+        out, _, _, sdofs, _, _ = (self.output_mesh(), *self._out[1:])
+        w = self.dV / self.dV.sum(axis=1, keepdims=True)
+        elem = np.einsum("eq,eq...->e...", w, values)
+        flat = sdofs  # (nnodes, ne)
+        count = np.bincount(flat.ravel(), minlength=out.n_points)
+        rep = np.broadcast_to(elem[None], (flat.shape[0], *elem.shape)).reshape(
+            flat.size, *elem.shape[1:])
+        res = np.zeros((out.n_points, *elem.shape[1:]))
+        np.add.at(res, flat.ravel(), rep)
+        return res / count.reshape(-1, *([1] * (elem.ndim - 1)))
 
     # -- loads -----------------------------------------------------------------------------
     def _dead_loads(self) -> np.ndarray:
@@ -352,16 +397,26 @@ class HyperelasticModel:
     def nodal_fields(self, x: np.ndarray) -> dict[str, np.ndarray]:
         """Displacement and Cauchy stresses (averaged over the elements at each node)."""
         out, Gn, edofs_n, sdofs, node_dofs, _ = (self.output_mesh(), *self._out[1:])
-        F = self.deformation_gradient(x, Gn, edofs_n)
-        s = neo_hookean_cauchy(F, self.lam, self.mu)  # (ne, nnodes, 3, 3)
         n = out.n_points
-        flat = sdofs.ravel()  # (nnodes, ne) -> node-major, matching s.T below
-        count = np.bincount(flat, minlength=n)
+        extra = {}
+        if self.plastic is not None:
+            # Cauchy stress tau / J at the quadrature points of the state last evaluated at x
+            F = self.deformation_gradient(x)
+            self.internal(x, tangent=False)
+            sq = self.plastic.kirchhoff() / np.linalg.det(F)[..., None, None]
+            snode = self._element_average_to_nodes(sq)
+            sig = {(i, j): snode[:, i, j] for i in range(3) for j in range(i, 3)}
+            extra["plastic_strain"] = self._element_average_to_nodes(self.plastic._trial[1])
+        else:
+            F = self.deformation_gradient(x, Gn, edofs_n)
+            s = neo_hookean_cauchy(F, self.lam, self.mu)  # (ne, nnodes, 3, 3)
+            flat = sdofs.ravel()  # (nnodes, ne) -> node-major, matching s.T below
+            count = np.bincount(flat, minlength=n)
 
-        def avg(a):  # a: (ne, nnodes)
-            return np.bincount(flat, np.asarray(a).T.ravel(), minlength=n) / count
+            def avg(a):  # a: (ne, nnodes)
+                return np.bincount(flat, np.asarray(a).T.ravel(), minlength=n) / count
 
-        sig = {(i, j): avg(s[..., i, j]) for i in range(3) for j in range(i, 3)}
+            sig = {(i, j): avg(s[..., i, j]) for i in range(3) for j in range(i, 3)}
         vm = np.sqrt(0.5 * ((sig[0, 0] - sig[1, 1]) ** 2 + (sig[1, 1] - sig[2, 2]) ** 2
                             + (sig[2, 2] - sig[0, 0]) ** 2)
                      + 3.0 * (sig[0, 1] ** 2 + sig[1, 2] ** 2 + sig[0, 2] ** 2))
@@ -378,6 +433,7 @@ class HyperelasticModel:
             fields.update(sigma_xx=sig[0, 0], sigma_yy=sig[1, 1], sigma_zz=sig[2, 2],
                           tau_xy=sig[0, 1], tau_yz=sig[1, 2], tau_xz=sig[0, 2])
         fields["von_mises"] = vm
+        fields.update(extra)
         return fields
 
 
@@ -511,6 +567,7 @@ def _stiffness_parameter(path: PathResult) -> float:
 def follow_path(model: HyperelasticModel, *, control: str = "load", n_steps: int = 10,
                 max_load_factor: float = 1.0, max_steps: int = 200, rtol: float = 1e-9,
                 max_iter: int = 25, min_step: float = 1e-3, checkpoints=(),
+                max_growth: float = 4.0,
                 on_step: Callable[[float, np.ndarray, int], None] | None = None,
                 stop: Callable[[np.ndarray, float], bool] | None = None,
                 progress: ProgressFn = no_progress, cancel: CancelToken = NEVER) -> PathResult:
@@ -531,6 +588,7 @@ def follow_path(model: HyperelasticModel, *, control: str = "load", n_steps: int
 
     def record(xf, lam, rep):
         x = system.place(xf, lam)
+        model.commit()
         path.load_factors.append(float(lam))
         path.states.append(x)
         path.reactions.append(model.reaction(x, lam))
@@ -573,7 +631,7 @@ def follow_path(model: HyperelasticModel, *, control: str = "load", n_steps: int
                 if stop is not None and stop(path.states[-1], lam):
                     break
                 if rep.iterations <= 5:
-                    dlam = min(1.5 * dlam, 4 * d0)
+                    dlam = min(1.5 * dlam, max_growth * d0)
                 continue
             path.cuts += 1
             dlam *= 0.5
@@ -697,8 +755,9 @@ def solve_hyperelastic(mesh: MeshData, setup: HyperelasticSetup, *, order: int =
 
     def each(lam: float, x: np.ndarray, i: int) -> None:
         fields = model.nodal_fields(x)
-        steps.append({"displacement": fields["displacement"].astype(np.float32),
-                      "von_mises": fields["von_mises"].astype(np.float32)})
+        steps.append({name: fields[name].astype(np.float32)
+                      for name in ("displacement", "von_mises", "plastic_strain")
+                      if name in fields})
         t = lam * setup.time_scale
         ts.append(t)
         curves = {}
@@ -708,11 +767,15 @@ def solve_hyperelastic(mesh: MeshData, setup: HyperelasticSetup, *, order: int =
         if on_step is not None:
             on_step(t, fields, curves)
 
+    grid = ()
+    if setup.uniform_steps:
+        grid = tuple(setup.max_load_factor * k / setup.n_steps for k in range(1, setup.n_steps))
     try:
         path = follow_path(model, control=setup.control, n_steps=setup.n_steps,
                            max_load_factor=setup.max_load_factor, max_steps=setup.max_steps,
                            rtol=rtol, on_step=each, stop=stop, progress=progress, cancel=cancel,
-                           checkpoints=checkpoints)
+                           checkpoints=tuple(checkpoints) + grid,
+                           max_growth=setup.max_step_growth)
     except Cancelled:
         raise
     if len(path.states) < 2:
@@ -726,13 +789,25 @@ def solve_hyperelastic(mesh: MeshData, setup: HyperelasticSetup, *, order: int =
         meta["stopped"] = path.message
     hist = FieldHistory(
         out_mesh, np.asarray(ts),
-        {"displacement": np.stack([s["displacement"] for s in steps]),
-         "von_mises": np.stack([s["von_mises"] for s in steps])},
-        "solver:hyperelastic", meta, {"displacement": "m", "von_mises": "Pa"},
+        {name: np.stack([s[name] for s in steps]) for name in steps[0]},
+        "solver:hyperelastic", meta, {"displacement": "m", "von_mises": "Pa",
+                                      "plastic_strain": "1"},
         curves={"reaction_force": np.asarray(curve)} if curve else {},
         curve_units={"reaction_force": "N"} if curve else {},
         time_label=setup.time_label, time_unit=setup.time_unit, complete=path.complete)
     stats = dict(meta, history=hist, load_factors=list(path.load_factors),
-                 warnings=[path.message] if path.message else [])
+                 warnings=[path.message] if path.message else [], method="Newton + sparse LU",
+                 field_units={"displacement": "m"})
+    if curve:
+        t, f = np.asarray(ts), np.asarray(curve)
+        i = int(np.argmax(f))
+        k0 = float(f[1] / t[1]) if len(t) > 1 and t[1] != 0 else float("nan")
+        names = setup.key_names
+        stats["curves"] = {"reaction_force": [[float(a), float(b)] for a, b in zip(t, f,
+                                                                                  strict=True)]}
+        stats["key_quantities"] = {names[0]: float(f[i]), names[1]: float(t[i]), names[2]: k0}
+        unit = setup.time_unit if setup.time_unit != "1" else ""
+        stats["key_units"] = {names[0]: "N", names[1]: unit,
+                              names[2]: f"N/{unit}" if unit else "N"}
     progress(1.0, "Done" if path.complete else "Stopped early")
     return NonlinearSolution(out_mesh, fields, hist, path, stats)

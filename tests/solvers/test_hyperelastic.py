@@ -119,3 +119,80 @@ def test_small_strain_limit_equals_the_linear_solver(analysis):
     assert np.abs(u_nl - u_lin).max() <= 1e-5 * np.abs(u_lin).max()
     assert np.abs(nl.fields["von_mises"] - lin.fields["von_mises"]).max() <= (
         1e-4 * lin.fields["von_mises"].max())
+
+
+def test_each_step_is_streamed_and_cancel_stops_the_solve():
+    from physapp.core.errors import Cancelled
+
+    mesh, setup = _cantilever(n_steps=4, load=1.0, follower=False)
+    seen = []
+    sol = solve_hyperelastic(mesh, setup, on_step=lambda t, f, c: seen.append(
+        (t, f["displacement"].shape, dict(c))))
+    assert [s[0] for s in seen] == list(sol.history.times)
+    assert all(shape == (sol.out_mesh.n_points, 3) for _, shape, _ in seen)
+    assert np.allclose(sol.history.point_data["displacement"][-1], sol.fields["displacement"],
+                       atol=1e-6 * np.abs(sol.fields["displacement"]).max())
+
+    class StopAfter:
+        def __init__(self, n):
+            self.n = n
+
+        def check(self):
+            self.n -= 1
+            if self.n < 0:
+                raise Cancelled()
+
+        @property
+        def cancelled(self):
+            return self.n < 0
+
+    with pytest.raises(Cancelled):
+        solve_hyperelastic(mesh, setup, cancel=StopAfter(3))
+
+
+def test_small_strain_limit_equals_the_linear_solver_3d():
+    from scipy.spatial import cKDTree
+
+    from physapp.solvers.elasticity3d import solve_solid
+
+    mesh = box_mesh((0, 0, 0), (1, 1, 1), 2)
+    mat = Material(2e11, 0.3)
+    sups = (Support("xmin", (0, 1, 2)),)
+    load = (Traction("xmax", (1e3, 2e3, -3e3)),)
+    lin = solve_solid(mesh, ElasticSetup("3d", mat, sups, tractions=load), order=2)
+    nl = solve_hyperelastic(mesh, HyperelasticSetup("3d", mat, sups, tractions=load, n_steps=1),
+                            rtol=1e-12)
+    dist, idx = cKDTree(lin.out_mesh.points).query(nl.out_mesh.points)
+    assert dist.max() < 1e-12
+    u_lin, u_nl = lin.fields["displacement"][idx], nl.fields["displacement"]
+    assert np.abs(u_nl - u_lin).max() <= 1e-5 * np.abs(u_lin).max()
+
+
+@pytest.mark.parametrize("analysis", ["3d", "axisymmetric"])
+def test_elastic_plastic_uniaxial_stretch_matches_j2_in_log_strain(analysis):
+    """Hencky + J2 with linear hardening under uniaxial stress (lateral faces free): the Kirchhoff
+    stress is E eps below yield and (sigma_y + H eps) E / (E + H) above, eps = ln(stretch);
+    checked on the support reaction (nominal stress tau / stretch) at every step, through yield."""
+    E_, nu, sy, H = 200e9, 0.3, 250e6, 2e9
+    stretch = 1.05
+    if analysis == "3d":
+        mesh = box_mesh((0, 0, 0), (1, 1, 1), 1)
+        sups = (Support("xmin", (0,)), Support("ymin", (1,)), Support("zmin", (2,)),
+                Support("xmax", (0,), values=(stretch - 1,)))
+        reaction, area = ("xmax", 0), 1.0
+    else:  # a ring r in [0.5, 1.5] stretched along the axis, per radian
+        mesh = _rect(0.5, 2, 2)
+        sups = (Support("lower", (1,)), Support("upper", (1,), values=(stretch - 1,)))
+        reaction, area = ("upper", 1), (1.5**2 - 0.5**2) / 2
+    setup = HyperelasticSetup(analysis, Material(E_, nu), sups, n_steps=10, reaction=reaction,
+                              yield_stress=sy, hardening=H)
+    sol = solve_hyperelastic(mesh, setup, rtol=1e-10)
+    lf = np.asarray(sol.path.load_factors)
+    s = 1 + lf * (stretch - 1)
+    eps = np.log(s)
+    tau = np.where(E_ * eps <= sy, E_ * eps, (sy + H * eps) * E_ / (E_ + H))
+    nominal = sol.history.curves["reaction_force"] / area
+    assert np.abs(nominal - tau / s).max() <= 1e-8 * tau.max()
+    assert eps[-1] > 5 * sy / E_  # well past yield
+    ep = (eps[-1] - tau[-1] / E_)  # plastic strain
+    assert np.allclose(sol.fields["plastic_strain"], ep, rtol=1e-6)

@@ -1,0 +1,153 @@
+"""Bottle top-load study (#22): DOFs, load steps, Newton iterations and wall time per design,
+with the key quantities; a mesh-convergence row for the default design.
+
+Run: .venv/bin/python benchmarks/bottle.py  [--quick]
+     .venv/bin/python benchmarks/bottle.py --surrogate N  (N designs of the 4-variable family,
+     solved with 2 worker processes and cached in benchmarks/out/; 80/20 split; POD-GP baseline
+     of the top-load curve and the displacement history, held-out errors)
+
+Target (issue #22, this 2-core machine): <= 60 s per design at the study's default mesh;
+surrogate goals: reaction force <= 3 %, displacements <= 8 % (paper: 2.4 %, 2.5-13 %).
+
+Measured (2026-12-07, 2 cores shared with other jobs, load 5-14):
+  per design at the default mesh (3910 DOFs, 20 steps, 72-95 Newton iterations): 6.6-9.6 s
+  alone; fine mesh 0.5 mm (7810 DOFs) 15.4 s; in the 2-worker sweep at load ~12: median
+  23 s, max 51 s. Mesh 1 mm vs 0.5 mm: peak top load 322 vs 306 N (5 %), stiffness 2.5 %.
+  POD-GP baseline, 40 LHS designs of the 4-variable family (32 train / 8 held out; 128 were
+  out of this session's time budget): top-load curve 0.99 % mean (2.3 % max), displacement
+  history 7.8 % mean (13.9 % max), top-5 % von Mises nodes 7.1 % mean (15.1 % max), peak load
+  0.9 % mean; 90 % of curve points inside the 2-sigma band.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from physapp.solvers.reference import ReferenceSolver
+from physapp.studies import get_study
+
+DESIGNS = [
+    ("bottle-top-load", "default (t 0.35, 35 deg, waist 1.5, base 20)", {}),
+    ("bottle-top-load", "thin wall t 0.25 mm", {"wall_thickness": 0.25e-3}),
+    ("bottle-top-load", "thick wall t 0.5 mm", {"wall_thickness": 0.5e-3}),
+    ("bottle-top-load", "flat shoulder 22 deg", {"shoulder_angle": 22.0}),
+    ("bottle-top-load", "steep shoulder 55 deg", {"shoulder_angle": 55.0}),
+    ("bottle-top-load", "deep waist 3 mm, base 35 mm", {"waist_depth": 3e-3,
+                                                        "base_height": 0.035}),
+    ("bottle-top-load-2v", "2-variable family default", {}),
+    ("bottle-top-load", "default, fine mesh 0.5 mm", {"mesh_size": 0.5e-3}),
+]
+
+
+def main(quick: bool = False) -> None:
+    designs = DESIGNS[:2] if quick else DESIGNS
+    print(f"{'design':<44} {'DOFs':>6} {'steps':>5} {'cuts':>4} {'Newton':>6} {'wall s':>6}  "
+          f"{'peak N':>7} {'at mm':>6} {'k0 kN/m':>7}  complete")
+    for study_id, label, params in designs:
+        study = get_study(study_id)
+        t0 = time.perf_counter()
+        res = ReferenceSolver(order=2).solve(study, params)
+        wall = time.perf_counter() - t0
+        h = res.meta["history"]
+        kq = res.meta["key_quantities"]
+        print(f"{label:<44} {res.meta['n_dofs']:>6} {h.meta['n_steps']:>5} "
+              f"{h.meta['step_cuts']:>4} {h.meta['newton_iterations']:>6} {wall:>6.1f}  "
+              f"{kq['peak_top_load']:>7.1f} {kq['displacement_at_peak'] * 1e3:>6.2f} "
+              f"{kq['initial_stiffness'] / 1e3:>7.1f}  {h.complete}"
+              + ("" if h.complete else f" ({h.meta['stopped']})"), flush=True)
+
+
+def _solve_design(row):
+    """(grid displacement history (n_t, n_points, 2), force (n_t,), final von Mises, complete,
+    seconds) of one design of the 4-variable family."""
+    import numpy as np
+
+    study = get_study("bottle-top-load")
+    names = [p.name for p in study.spec.parameters if not p.discretization]
+    t0 = time.perf_counter()
+    res = ReferenceSolver(order=2).solve(study, dict(zip(names, row, strict=True)))
+    h = res.meta["history"]
+    v = study.check({})
+    grid = np.linspace(0.0, v["top_displacement"], int(v["n_steps"]) + 1)
+    idx = [int(np.argmin(np.abs(h.times - g))) for g in grid]
+    ok = h.complete and np.allclose(h.times[idx], grid, atol=1e-12)
+    disp = np.asarray(h.point_data["displacement"])[idx][..., :2]
+    force = h.curves["reaction_force"][idx]
+    vm = np.asarray(h.point_data["von_mises"])[idx[-1]]
+    return disp, force, vm, ok, time.perf_counter() - t0
+
+
+def surrogate(n: int, workers: int = 2, seed: int = 7) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+    from pathlib import Path
+
+    import numpy as np
+
+    from physapp.surrogates.doe import sample_feasible, split
+    from physapp.surrogates.models.curve_gp import CurveHistoryPodGP, relative_l2
+
+    study = get_study("bottle-top-load")
+    design = [p for p in study.spec.parameters if not p.discretization]
+    bounds = np.array([[p.lower, p.upper] for p in design])
+
+    def feasible(row):
+        try:
+            study.check(dict(zip([p.name for p in design], row, strict=True)))
+        except Exception:  # noqa: BLE001
+            return False
+        return True
+
+    cache = Path(__file__).resolve().parent / "out" / f"bottle_histories_{n}_{seed}.npz"
+    if cache.is_file():
+        d = np.load(cache)
+        X, U, F, VM, ok, secs = (d[k] for k in ("X", "U", "F", "VM", "ok", "secs"))
+    else:
+        X, _ = sample_feasible(bounds, n, "lhs", seed, feasible)
+        t0 = time.perf_counter()
+        with ProcessPoolExecutor(workers) as pool:
+            out = list(pool.map(_solve_design, list(X)))
+        print(f"solved {n} designs in {time.perf_counter() - t0:.0f} s with {workers} workers")
+        U = np.stack([o[0] for o in out]).astype(np.float32)
+        F, VM = np.stack([o[1] for o in out]), np.stack([o[2] for o in out])
+        ok, secs = np.array([o[3] for o in out]), np.array([o[4] for o in out])
+        cache.parent.mkdir(exist_ok=True)
+        np.savez_compressed(cache, X=X, U=U, F=F, VM=VM, ok=ok, secs=secs)
+    print(f"{n} designs: {int(ok.sum())} complete; solve time per design median "
+          f"{np.median(secs):.1f} s, max {secs.max():.1f} s; {U.shape[1]} steps x "
+          f"{U.shape[2]} nodes")
+    keep = np.flatnonzero(ok)
+    X, U, F, VM = X[keep], U[keep], F[keep], VM[keep]
+    is_test = split(len(X), 0.2, seed)
+    tr, te = np.flatnonzero(~is_test), np.flatnonzero(is_test)
+    t0 = time.perf_counter()
+    model = CurveHistoryPodGP().fit(X[tr], F[tr], U[tr], bounds)
+    t_fit = time.perf_counter() - t0
+    pred = model.predict(X[te])
+    e_u = [relative_l2(pred.fields[i], U[j]) for i, j in enumerate(te)]
+    e_f = [relative_l2(pred.curve[i], F[j]) for i, j in enumerate(te)]
+    # the localised buckling region: the nodes of the top 5 % von Mises at the last step
+    e_loc = []
+    for i, j in enumerate(te):
+        hot = VM[j] >= np.quantile(VM[j], 0.95)
+        e_loc.append(relative_l2(pred.fields[i][:, hot], U[j][:, hot]))
+    peak_err = [abs(pred.curve[i].max() - F[j].max()) / F[j].max() for i, j in enumerate(te)]
+    inside = [np.mean(np.abs(pred.curve[i] - F[j]) <= 2 * pred.curve_std[i] + 1e-9)
+              for i, j in enumerate(te)]
+    print(f"POD-GP baseline: {len(tr)} training / {len(te)} held-out designs, modes "
+          f"(curve, field) {model.n_modes}, fit {t_fit:.1f} s")
+    print(f"{'held-out relative L2':<44} {'mean':>7} {'max':>7}   goal (paper)")
+    for label, e, goal in (("top-load curve", e_f, "<= 3 % (2.4 %)"),
+                           ("displacement history", e_u, "<= 8 % (2.5-13 %)"),
+                           ("displacement, top 5 % von Mises nodes", e_loc, "reported"),
+                           ("peak top load (relative)", peak_err, "")):
+        print(f"{label:<44} {100 * np.mean(e):>6.2f}% {100 * np.max(e):>6.2f}%   {goal}")
+    print(f"curve points inside the 2-sigma band: {100 * np.mean(inside):.0f} %")
+
+
+if __name__ == "__main__":
+    if "--surrogate" in sys.argv:
+        k = sys.argv.index("--surrogate")
+        surrogate(int(sys.argv[k + 1]) if len(sys.argv) > k + 1 else 40)
+    else:
+        main(quick="--quick" in sys.argv)
