@@ -110,3 +110,18 @@ def test_cancel_keeps_the_steps_done(tg_mesh):
     assert not h.complete and "cancelled" in h.meta["stopped"]
     assert h.n_steps == 4 and np.allclose(h.times, [0.0, 0.05, 0.1, 0.15])
     assert [c for _, c in seen] == pytest.approx(list(h.curves["kinetic_energy"]))
+
+
+def test_an_unstable_step_is_stopped_with_a_suggestion():
+    """Re = 1000 past the cylinder with a 0.1 s step blows up: the run stops with the steps
+    done, a message naming the step and a smaller one to use."""
+    mesh = mesh_channel_cylinder(2.2, 0.41, 0.2, 0.2, 0.1, 0.1, cylinder_size=0.02)
+    flow = NavierStokesSetup(nu=1e-3, velocity=(VelocityBC("inlet", (15.0, 0.0), "parabolic"),),
+                             walls=("walls", "cylinder"), body="cylinder", u_ref=10.0, l_ref=0.1)
+    h = solve_transient_navier_stokes(mesh, TransientFlowSetup(flow, t_end=1.5, dt=0.1))
+    assert not h.complete
+    msg = h.meta["stopped"]
+    assert "unstable" in msg and "0.1 s" in msg and msg in h.meta["warnings"]
+    suggested = float(msg.rsplit("at most ", 1)[1].split(" s")[0])
+    assert 0 < suggested <= 0.025
+    assert h.n_steps >= 1 and np.all(np.isfinite(h.curves["kinetic_energy"]))
