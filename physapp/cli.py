@@ -118,7 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                        help="set a parameter (repeatable), e.g. --set radius=0.01")
     solve.add_argument("--out", required=True, metavar="FILE",
-                       help="output file: .vtu, .vtk, .xdmf or .msh")
+                       help="output file: .vtu, .vtk, .xdmf or .msh; a transient study writes "
+                       "its history: .h5 (streamed), .pvd (VTU series), .xdmf (+ .h5) or .csv "
+                       "(curves over time)")
     solve.add_argument("--order", type=int, choices=(1, 2), default=2,
                        help="element order (default: %(default)s)")
     solve.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
@@ -169,6 +171,12 @@ def cmd_solve(args: argparse.Namespace) -> int:
         return cmd_solve_part(args, _progress_printer(args.quiet))
     study = get_study(args.study)
     params = study.check(parse_sets(args.set, study.spec))
+    from physapp.core.transient import is_transient
+
+    if is_transient(study):  # a history: .h5, .pvd, .xdmf time series or .csv curves
+        from physapp.cli_history import cmd_solve_history
+
+        return cmd_solve_history(args, study, params, _progress_printer(args.quiet))
     check_output_path(args.out)
     # ReferenceSolver.solve refuses what cannot fit (core.memory) before meshing
     progress = _progress_printer(args.quiet)

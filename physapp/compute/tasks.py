@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
 from physapp.core.results import FieldResult
@@ -22,3 +23,38 @@ def solve_study(
 
     study = get_study(study_id)
     return ReferenceSolver(order=order).solve(study, params, progress=progress, cancel=cancel)
+
+
+@dataclass(frozen=True)
+class HistoryRef:
+    """What a transient solve job sends back: the history file (in the job's temp folder) that
+    the steps were streamed to; the GUI reads it lazily (``io.history.read_history``)."""
+
+    path: str
+    n_steps: int
+    complete: bool
+
+
+def solve_study_history(
+    study_id: str,
+    params: Mapping[str, float],
+    order: int,
+    path: str,
+    *,
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken = NEVER,
+) -> HistoryRef:
+    """Solve a transient study, streaming every step to ``path`` (HDF5, flushed per step: a job
+    cancelled by terminating its process leaves the steps it finished there)."""
+    from physapp.io.history import HistoryWriter
+    from physapp.solvers.reference import ReferenceSolver
+    from physapp.studies import get_study
+
+    study = get_study(study_id)
+    writer = HistoryWriter(path)
+    try:
+        history = ReferenceSolver(order=order).solve_history(study, params, sink=writer,
+                                                             progress=progress, cancel=cancel)
+    finally:
+        writer.close()
+    return HistoryRef(str(path), history.n_steps, history.complete)

@@ -590,10 +590,16 @@ class ViewTools(QObject):
         self.probe_table.setColumnHidden(3, True)
         self.probe_table.horizontalHeaderItem(3).setToolTip(
             "The surrogate's standard deviation (uncertainty) at the point")
-        self.probe_table.verticalHeader().setVisible(False)
+        # headers made here, not fetched with horizontalHeader(): PySide6 can hand back a stale
+        # wrapper of another type for a C++ address reused after a study switch (seen once as a
+        # QOffscreenSurface under Xvfb)
+        head = QHeaderView(Qt.Orientation.Horizontal, self.probe_table)
+        self.probe_table.setHorizontalHeader(head)
+        side = QHeaderView(Qt.Orientation.Vertical, self.probe_table)
+        self.probe_table.setVerticalHeader(side)
+        side.setVisible(False)
         self.probe_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.probe_table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-        head = self.probe_table.horizontalHeader()
         head.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         head.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         head.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)

@@ -53,43 +53,76 @@ class HeatSolution:
 
 def _conductivity(setup: HeatSetup, mesh: MeshData, m: skfem.Mesh) -> np.ndarray:
     """Per-element conductivity (checks that every value is positive)."""
-    k = setup.conductivity
-    if isinstance(k, Mapping):
+    return element_values(setup.conductivity, mesh, m, "thermal conductivity")
+
+
+@dataclass
+class HeatSystem:
+    """The assembled conduction problem: ``K T = sum(loads) `` with ``T[dof] = fixed[dof]``.
+
+    ``loads`` keeps each load apart, keyed by what a transient solve may scale over time:
+    ``"source"`` (uniform source), a subdomain name (its source), a boundary region (its flux,
+    or ``h t_inf`` of its convection). ``fixed_region`` names the region of each fixed DOF.
+    """
+
+    fe: object
+    m: skfem.Mesh
+    mesh: MeshData
+    elem: skfem.Element
+    basis: skfem.CellBasis
+    k_elem: np.ndarray
+    K: object
+    loads: list[tuple[str, np.ndarray]]
+    fixed: dict[int, float]
+    fixed_by_region: dict[str, list[int]]
+    weight: object
+    t_assembly: float = 0.0
+
+    @property
+    def f(self) -> np.ndarray:
+        out = np.zeros(self.basis.N)
+        for _, v in self.loads:
+            out += v
+        return out
+
+
+def element_values(value, mesh: MeshData, m: skfem.Mesh, what: str) -> np.ndarray:
+    """Per-element values of a scalar or subdomain name -> value property (must be positive)."""
+    if isinstance(value, Mapping):
         per = np.full(m.nelements, np.nan)
-        for name, value in k.items():
+        for name, v in value.items():
             if name not in mesh.subdomains:
                 known = ", ".join(mesh.subdomains) or "none"
-                raise SolverError(f"No subdomain named '{name}' for the conductivity (subdomains: {known}).")
-            per[mesh.subdomains[name]] = value
+                raise SolverError(f"No subdomain named '{name}' for the {what} (subdomains: {known}).")
+            per[mesh.subdomains[name]] = v
         if np.isnan(per).any():
-            raise SolverError(f"{int(np.isnan(per).sum())} elements have no conductivity assigned.")
+            raise SolverError(f"{int(np.isnan(per).sum())} elements have no {what} assigned.")
     else:
-        per = np.full(m.nelements, float(k))
+        per = np.full(m.nelements, float(value))
     if not np.all(np.isfinite(per)) or per.min() <= 0:
-        raise SolverError("Thermal conductivity must be positive everywhere.")
+        raise SolverError(f"The {what} must be positive everywhere.")
     return per
 
 
-def solve_heat(
-    mesh: MeshData,
-    setup: HeatSetup,
-    *,
-    order: int = 2,
-    progress: ProgressFn = no_progress,
-    cancel: CancelToken = NEVER,
-) -> HeatSolution:
-    """Assemble and solve steady conduction; nodal fields on the P``order`` node mesh."""
+def p0_field(m: skfem.Mesh, basis: skfem.CellBasis, per_element: np.ndarray):
+    """A per-element value at the quadrature points of ``basis``."""
+    return skfem.Basis(m, skfem.ElementDG(skfem.ElementTriP0() if m.dim() == 2 else skfem.ElementTetP0()),
+                       quadrature=basis.quadrature).interpolate(per_element)
+
+
+def assemble_heat(mesh: MeshData, setup: HeatSetup, order: int = 2,
+                  cancel: CancelToken = NEVER) -> HeatSystem:
+    """Assemble conduction (with convection), the loads and the fixed temperatures."""
     if setup.analysis not in ("planar", "axisymmetric", "3d"):
         raise SolverError(f"Unknown heat analysis '{setup.analysis}'.")
     t0 = time.perf_counter()
-    progress(0.0, "Assembling conduction matrix")
     fe = prepare(mesh, order)  # quadratic input at order 2: isoparametric (curved) geometry
     m, mesh = fe.m, fe.mesh
     elem = scalar_element(mesh, order)
     axisym = setup.analysis == "axisymmetric"
     basis = skfem.Basis(m, elem, intorder=2 * order + (1 if axisym else 0))
-    kdx = skfem.Basis(m, skfem.ElementDG(skfem.ElementTriP0() if m.dim() == 2 else skfem.ElementTetP0()),
-                      quadrature=basis.quadrature).interpolate(_conductivity(setup, mesh, m))
+    k_elem = _conductivity(setup, mesh, m)
+    kdx = p0_field(m, basis, k_elem)
     r = (lambda w: w.x[0]) if axisym else (lambda w: 1.0)
 
     @skfem.BilinearForm
@@ -102,7 +135,9 @@ def solve_heat(
     def source(v, w):
         return setup.source * v * r(w)
 
-    f = source.assemble(basis) if setup.source else np.zeros(basis.N)
+    loads: list[tuple[str, np.ndarray]] = []
+    if setup.source:
+        loads.append(("source", source.assemble(basis)))
     for name, value in setup.region_sources:
         if name not in mesh.subdomains:
             known = ", ".join(mesh.subdomains) or "none"
@@ -110,16 +145,17 @@ def solve_heat(
                               f"(subdomains: {known}).")
         part = skfem.Basis(m, elem, intorder=2 * order + (1 if axisym else 0),
                            elements=np.asarray(mesh.subdomains[name]))
-        f += skfem.LinearForm(lambda v, w, q=float(value): q * v * r(w)).assemble(part)
+        loads.append((name, skfem.LinearForm(lambda v, w, q=float(value): q * v * r(w)).assemble(part)))
     for bc in setup.fluxes:
         fb = skfem.FacetBasis(m, elem, facets=region_facets(m, mesh, bc.region), intorder=2 * order + 1)
-        f += skfem.LinearForm(lambda v, w, q=bc.value: q * v * r(w)).assemble(fb)
+        loads.append((bc.region, skfem.LinearForm(lambda v, w, q=bc.value: q * v * r(w)).assemble(fb)))
     for bc in setup.convections:
         if bc.h < 0:
             raise SolverError(f"Convection coefficient on '{bc.region}' must not be negative.")
         fb = skfem.FacetBasis(m, elem, facets=region_facets(m, mesh, bc.region), intorder=2 * order + 1)
         K = K + skfem.BilinearForm(lambda u, v, w, h=bc.h: h * u * v * r(w)).assemble(fb)
-        f += skfem.LinearForm(lambda v, w, h=bc.h, t=bc.t_inf: h * t * v * r(w)).assemble(fb)
+        loads.append((bc.region, skfem.LinearForm(
+            lambda v, w, h=bc.h, t=bc.t_inf: h * t * v * r(w)).assemble(fb)))
     cancel.check()
     fixed: dict[int, float] = {}
     fixed_by_region: dict[str, list[int]] = {}
@@ -137,9 +173,25 @@ def solve_heat(
     held = [D] + [basis.get_dofs(region_facets(m, mesh, bc.region)).all()
                   for bc in setup.convections]
     check_bodies_determined(basis.doflocs.T, basis.element_dofs.T, np.concatenate(held))
+    return HeatSystem(fe, m, mesh, elem, basis, k_elem, K, loads, fixed, fixed_by_region, r,
+                      time.perf_counter() - t0)
+
+
+def solve_heat(
+    mesh: MeshData,
+    setup: HeatSetup,
+    *,
+    order: int = 2,
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken = NEVER,
+) -> HeatSolution:
+    """Assemble and solve steady conduction; nodal fields on the P``order`` node mesh."""
+    progress(0.0, "Assembling conduction matrix")
+    s = assemble_heat(mesh, setup, order, cancel)
+    m, mesh, basis, K, f, fixed = s.m, s.mesh, s.basis, s.K, s.f, s.fixed
+    D = np.array(sorted(fixed), dtype=np.int64)
     x = np.zeros(basis.N)
     x[D] = [fixed[d] for d in D]
-    t_asm = time.perf_counter() - t0
     A, b, x_full, free = skfem.condense(K, f, x=x, D=D)
     progress(0.3, f"Solving {len(free)} unknowns")
     t1 = time.perf_counter()
@@ -147,9 +199,10 @@ def solve_heat(
     T = np.asarray(x_full, dtype=float).copy()
     T[free] = y
     progress(0.9, "Heat fluxes")
-    out_mesh, fields = _nodal_fields(m, mesh, basis, T, order, _conductivity(setup, mesh, m))
-    stats.update(n_dofs=int(basis.N), t_assembly=t_asm, t_solve=time.perf_counter() - t1,
-                 order=order, curved=fe.curved, heat_rates=_heat_rates(m, mesh, basis, K, f, fixed_by_region, setup, T))
+    out_mesh, fields = _nodal_fields(m, mesh, basis, T, order, s.k_elem)
+    stats.update(n_dofs=int(basis.N), t_assembly=s.t_assembly, t_solve=time.perf_counter() - t1,
+                 order=order, curved=s.fe.curved,
+                 heat_rates=_heat_rates(m, mesh, basis, K, f, s.fixed_by_region, setup, T))
     progress(1.0, "Done")
     return HeatSolution(basis, T, out_mesh, fields, stats)
 

@@ -12,9 +12,10 @@ from physapp.core.mesh import MeshData
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress, scaled
 from physapp.core.results import FieldResult
 from physapp.core.study import Study
+from physapp.core.transient import time_axis
 
 KEY_UNITS = {"peak_von_mises": "Pa", "max_displacement": "m", "peak_temperature": "degC",
-             "min_temperature": "degC", "thermal_resistance": "K/W", "hoop_stress_bore_lame": "Pa"}
+             "min_temperature": "degC", "thermal_resistance": "K/W", "thermal_impedance": "K/W", "hoop_stress_bore_lame": "Pa"}
 FIELD_UNITS = {"displacement": "m", "temperature": "degC", "heat_flux": "W/m^2", "strain": "m/m"}
 
 
@@ -37,17 +38,9 @@ class ReferenceSolver:
         #: and warn when P1 is too stiff for the mesh (sweeps switch it off)
         self.check_p1 = check_p1
 
-    def solve(
-        self,
-        study: Study,
-        params: Mapping[str, float],
-        *,
-        progress: ProgressFn = no_progress,
-        cancel: CancelToken = NEVER,
-        mesh: MeshData | None = None,
-    ) -> FieldResult:
-        """Mesh the study at ``params`` (or use ``mesh``, e.g. a morph of a reference mesh) and
-        solve it. Raises ParameterError/GeometryError/SolverError with a message, or Cancelled."""
+    def _prepare(self, study: Study, params: Mapping[str, float], progress: ProgressFn,
+                 cancel: CancelToken, mesh: MeshData | None) -> dict:
+        """Check, mesh (unless ``mesh``), split to simplices and find the registered solver."""
         t0 = time.perf_counter()
         values = study.check(params)
         if mesh is None:
@@ -65,8 +58,6 @@ class ReferenceSolver:
             mesh = split_to_simplices(mesh)
             split_note = f"{counts} split into {mesh.n_cells} simplices for the solve"
         setup = study.setup(values)
-        warnings = mesh_warnings(mesh)
-        sub = scaled(progress, 0.15, 1.0)
         # the solver registered for this kind of set-up (physapp/plugins/builtin.toml, or a
         # plugin's [[solvers]]): heat, 2D or 3D elasticity, or a plugin's physics
         from physapp.plugins import find_solver
@@ -76,8 +67,63 @@ class ReferenceSolver:
             raise SolverError(f"No solver for a set-up of type {type(setup).__name__} on a "
                               f"{mesh.dim}D mesh (is the plugin that provides it enabled?).")
         contribution, solve = found
+        return dict(t0=t0, values=values, mesh=mesh, t_mesh=t_mesh, split_note=split_note,
+                    setup=setup, contribution=contribution, solve=solve,
+                    kind=str(contribution.data.get("physics", contribution.id)),
+                    history=bool(contribution.data.get("history", False)))
+
+    def solve_history(
+        self,
+        study: Study,
+        params: Mapping[str, float],
+        *,
+        sink=None,
+        progress: ProgressFn = no_progress,
+        cancel: CancelToken = NEVER,
+        mesh: MeshData | None = None,
+    ):
+        """Solve a transient (or load-stepped) study: a ``FieldHistory``. Steps go to ``sink``
+        (a ``core.history_sink.HistorySink``; default in memory; ``io.history.HistoryWriter``
+        streams them to a file). A cancel returns the steps done (``complete=False``); the
+        history's ``meta`` has the study, parameters, warnings and the final key quantities."""
+        from physapp.core.history_sink import MemoryHistorySink
+
+        p = self._prepare(study, params, progress, cancel, mesh)
+        if not p["history"]:
+            raise SolverError(f"'{study.spec.id}' is a steady study: it has one state, not a "
+                              "history (use solve).")
+        values = p["values"]
+        sink = _StudySink(sink if sink is not None else MemoryHistorySink(), study, values, p,
+                          mesh_warnings(p["mesh"]))
+        return p["solve"](p["mesh"], p["setup"], order=self.order,
+                          progress=scaled(progress, 0.15, 1.0), cancel=cancel, sink=sink)
+
+    def solve(
+        self,
+        study: Study,
+        params: Mapping[str, float],
+        *,
+        progress: ProgressFn = no_progress,
+        cancel: CancelToken = NEVER,
+        mesh: MeshData | None = None,
+    ) -> FieldResult:
+        """Mesh the study at ``params`` (or use ``mesh``, e.g. a morph of a reference mesh) and
+        solve it. Raises ParameterError/GeometryError/SolverError with a message, or Cancelled."""
+        if time_axis(study) is not None:  # a transient study: its final state
+            history = self.solve_history(study, params, progress=progress, cancel=cancel,
+                                         mesh=mesh)
+            if history.n_steps == 0:
+                raise SolverError("The solve stopped before its first step.")
+            return history.frame(-1)
+        p = self._prepare(study, params, progress, cancel, mesh)
+        if p["history"]:
+            raise SolverError(f"The set-up of '{study.spec.id}' has a time axis but the study "
+                              "declares none (give it a `transient` TimeAxis).")
+        t0, values, mesh, t_mesh = p["t0"], p["values"], p["mesh"], p["t_mesh"]
+        split_note, setup, solve, kind = p["split_note"], p["setup"], p["solve"], p["kind"]
+        warnings = mesh_warnings(mesh)
+        sub = scaled(progress, 0.15, 1.0)
         sol = solve(mesh, setup, order=self.order, progress=sub, cancel=cancel)
-        kind = str(contribution.data.get("physics", contribution.id))
         fields = sol.fields
         warnings = warnings + list(sol.stats.get("warnings", []))  # the solver's own (flow)
         p1_error = None
@@ -152,3 +198,45 @@ def _check_p1(mesh, setup, sol, solve, cancel) -> tuple[float | None, str]:
         return None, ""
     err, text = p1_warning(u1, None, zz_estimate(sol.out_mesh, sol.fields, (lam, mu)))
     return err, text
+
+
+class _StudySink:
+    """Passes steps on to ``inner`` and adds the study's meta (study, parameters, timings,
+    warnings, final key quantities with the study's derived ones) when the history ends."""
+
+    def __init__(self, inner, study: Study, values: Mapping[str, float], prep: dict,
+                 warnings: list[str]) -> None:
+        self.inner, self.study, self.values, self.prep = inner, study, values, prep
+        self.warnings = warnings
+
+    def begin(self, mesh, **kw) -> None:
+        axis = time_axis(self.study)
+        if axis is not None:
+            kw.setdefault("time_label", axis.label)
+            kw.setdefault("time_unit", axis.unit)
+        self.inner.begin(mesh, **kw)
+
+    def append(self, time_, point_data, curves=None) -> None:
+        self.inner.append(time_, point_data, curves)
+
+    @property
+    def n_steps(self) -> int:
+        return self.inner.n_steps
+
+    def end(self, *, complete: bool = True, meta=None):
+        meta = dict(meta or {})
+        kq = dict(meta.get("key_quantities", {}))
+        if hasattr(self.study, "derived_quantities") and kq:
+            try:
+                kq.update(self.study.derived_quantities(self.values, kq))
+            except (KeyError, ValueError, ZeroDivisionError):
+                pass
+        units = dict(meta.get("key_units", {}))
+        units.update({k: units.get(k, KEY_UNITS.get(k, "")) for k in kq})
+        p = self.prep
+        meta.update(study=self.study.spec.id, params=dict(self.values), physics=p["kind"],
+                    analysis=getattr(p["setup"], "analysis", ""), mesh_note=p["split_note"],
+                    t_mesh=p["t_mesh"], t_total=time.perf_counter() - p["t0"],
+                    warnings=[*self.warnings, *meta.get("warnings", [])],
+                    key_quantities=kq, key_units=units)
+        return self.inner.end(complete=complete, meta=meta)

@@ -1,0 +1,121 @@
+"""Large-deformation neo-Hookean solver (#22): patch tests against the closed form, a consistent
+tangent, quadratic Newton convergence and the small-strain limit (the linear solver)."""
+
+import numpy as np
+import pytest
+
+from physapp.core.nonlinear import FollowerPressure, HyperelasticSetup
+from physapp.core.study import ElasticSetup, Material, Support, Traction
+from physapp.geometry.strips import box_mesh, strip_mesh
+from physapp.solvers.hyperelastic import (
+    HyperelasticModel,
+    lame,
+    neo_hookean_cauchy,
+    solve_hyperelastic,
+)
+
+E, NU = 1e3, 0.3
+
+
+def _rect(x0, nx=3, ny=3):
+    """Unit square [x0, x0 + 1] x [0, 1]: regions start (x = x0), end, lower (y = 0), upper."""
+    return strip_mesh(lambda s: np.stack([x0 + s, 0.5 + 0 * s]), 1.0, nx, ny)
+
+
+def _max_rel(fields, names, sigma):
+    return max(np.abs(fields[n] - sigma[i, i]).max() for i, n in enumerate(names)) / np.abs(
+        sigma).max()
+
+
+@pytest.mark.parametrize("analysis", ["plane_strain", "axisymmetric"])
+def test_homogeneous_stretch_matches_neo_hookean_closed_form_2d(analysis):
+    a, c = 1.3, 0.8  # stretches along x (= r) and y (= z): large strains
+    x0 = 0.5 if analysis == "axisymmetric" else 0.0
+    # u = (a - 1) x, (c - 1) y on the boundary: the exact solution is homogeneous
+    sups = (Support("start", (0,), values=((a - 1) * x0,)),
+            Support("end", (0,), values=((a - 1) * (x0 + 1),)),
+            Support("lower", (1,)), Support("upper", (1,), values=(c - 1,)))
+    sol = solve_hyperelastic(_rect(x0), HyperelasticSetup(analysis, Material(E, NU), sups,
+                                                          n_steps=3))
+    hoop = a if analysis == "axisymmetric" else 1.0  # u_r / r = a - 1; plane strain F_zz = 1
+    sigma = neo_hookean_cauchy(np.diag([a, c, hoop]), *lame(E, NU))
+    names = (["sigma_rr", "sigma_zz", "sigma_hoop"] if analysis == "axisymmetric"
+             else ["sigma_xx", "sigma_yy", "sigma_zz"])
+    assert _max_rel(sol.fields, names, sigma) < 1e-8
+    assert sol.history.complete and sol.history.n_steps == 4
+
+
+def test_homogeneous_stretch_matches_neo_hookean_closed_form_3d():
+    a, b, c = 1.3, 1.1, 0.8
+    sups = (Support("xmin", (0,)), Support("ymin", (1,)), Support("zmin", (2,)),
+            Support("xmax", (0,), values=(a - 1,)), Support("ymax", (1,), values=(b - 1,)),
+            Support("zmax", (2,), values=(c - 1,)))
+    sol = solve_hyperelastic(box_mesh((0, 0, 0), (1, 1, 1), 2),
+                             HyperelasticSetup("3d", Material(E, NU), sups, n_steps=2))
+    sigma = neo_hookean_cauchy(np.diag([a, b, c]), *lame(E, NU))
+    assert _max_rel(sol.fields, ["sigma_xx", "sigma_yy", "sigma_zz"], sigma) < 1e-8
+
+
+def _cantilever(n_steps=1, load=3.0, follower=True):
+    """A 10:1 plane-strain cantilever: tip load ``load`` EI/L^2 (large deflection) and a
+    follower pressure on the upper side."""
+    L, h = 1.0, 0.1
+    mesh = strip_mesh(lambda s: np.stack([L * s, 0 * s]), h, 20, 2)
+    EI = 1e6 * h**3 / 12
+    fp = (FollowerPressure("upper", 100.0, (0.0, 500.0)),) if follower else ()
+    setup = HyperelasticSetup("plane_strain", Material(1e6, 0.3), (Support("start", (0, 1)),),
+                              tractions=(Traction("end", (0.0, -load * EI / L**2), total=True),),
+                              follower_pressures=fp, n_steps=n_steps)
+    return mesh, setup
+
+
+def test_tangent_is_the_derivative_of_the_residual():
+    mesh, setup = _cantilever()
+    model = HyperelasticModel(mesh, setup)
+    rng = np.random.default_rng(0)
+    x = 2e-3 * rng.standard_normal(model.N)
+    lam = 0.7
+    fi, K, _ = model.internal(x)
+    fe, Kf = model.external(x)
+    Kt = K - lam * Kf
+
+    def residual(y):
+        return model.internal(y, False)[0] - lam * model.external(y, False)[0]
+
+    d, eps = rng.standard_normal(model.N), 1e-6
+    fd = (residual(x + eps * d) - residual(x - eps * d)) / (2 * eps)
+    assert np.linalg.norm(fd - Kt @ d) <= 1e-6 * np.linalg.norm(fd)
+
+
+def test_newton_converges_quadratically():
+    mesh, setup = _cantilever(n_steps=3, load=2.0)
+    sol = solve_hyperelastic(mesh, setup, rtol=1e-12)
+    res = sol.path.residual_histories[1]  # relative residual norms of the first step
+    print("Newton residual history (|R| / |f|):", " ".join(f"{r:.3e}" for r in res))
+    assert res[-1] <= 1e-12
+    # asymptotic range: residual below 1e-2 and above round-off
+    pairs = [(a, b) for a, b in zip(res[:-1], res[1:], strict=True) if a < 1e-2 and b > 1e-15]
+    assert pairs, res
+    rates = [np.log(b) / np.log(a) for a, b in pairs]
+    print("convergence orders log r_k+1 / log r_k:", rates)
+    assert max(rates) > 1.8
+
+
+@pytest.mark.parametrize("analysis", ["plane_strain", "axisymmetric"])
+def test_small_strain_limit_equals_the_linear_solver(analysis):
+    from physapp.solvers.elasticity2d import solve_plane
+
+    x0 = 1.0 if analysis == "axisymmetric" else 0.0
+    mesh = strip_mesh(lambda s: np.stack([x0 + 2.0 * s, 0 * s]), 0.4, 10, 2)
+    mat = Material(2e11, 0.3)
+    load = (Traction("end", (1e3, 4e3)),)
+    sups = (Support("start", (0, 1)),)
+    lin = solve_plane(mesh, ElasticSetup(analysis, mat, sups, tractions=load), order=2)
+    nl = solve_hyperelastic(mesh, HyperelasticSetup(analysis, mat, sups, tractions=load,
+                                                    n_steps=1), rtol=1e-12)
+    u_lin, u_nl = lin.fields["displacement"], nl.fields["displacement"]
+    assert np.allclose(lin.out_mesh.points, nl.out_mesh.points)
+    # strains ~1e-7: the geometric nonlinearity is ~1e-7 relative
+    assert np.abs(u_nl - u_lin).max() <= 1e-5 * np.abs(u_lin).max()
+    assert np.abs(nl.fields["von_mises"] - lin.fields["von_mises"]).max() <= (
+        1e-4 * lin.fields["von_mises"].max())
