@@ -46,6 +46,7 @@ from skfem.helpers import dot
 from physapp.core.errors import Cancelled, SolverError
 from physapp.core.flow_setup import TransientFlowSetup
 from physapp.core.history import FieldHistory
+from physapp.core.history_sink import HistorySink, MemoryHistorySink
 from physapp.core.mesh import MeshData
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
 from physapp.solvers import flow_post as post
@@ -61,6 +62,7 @@ LINEAR_RTOL = 1e-6
 #: kinetic energy above this multiple of (peak boundary speed filling the domain) = unstable
 ENERGY_LIMIT = 25.0
 
+SCHEME = "BDF2, semi-implicit (extrapolated) convection, Taylor-Hood P2/P1"
 FIELD_UNITS = {"velocity": "m/s", "pressure": "Pa", "vorticity": "1/s"}
 CURVE_UNITS = {"cd": "", "cl": "", "kinetic_energy": "m^4/s^2"}
 KEY_UNITS = {"cd_max": "", "cl_max": "", "cd_mean": "", "cl_amplitude": "", "strouhal": "",
@@ -223,30 +225,35 @@ def _element_sizes(m: skfem.MeshTri) -> np.ndarray:
 
 
 def periodic_stats(t: np.ndarray, cd: np.ndarray, cl: np.ndarray, l_ref: float, u_ref: float,
-                   t_from: float) -> dict:
-    """Maxima of drag and lift, the mean drag, the lift amplitude and the Strouhal number over
-    ``t >= t_from`` (lift frequency from the upward zero crossings about its mean; maxima refined
-    by a parabola through the largest sample and its neighbours). ``periodic`` says the last two
-    lift periods agree in amplitude to 2 %."""
+                   t_from: float, periods: int = 3) -> dict:
+    """Drag and lift of a shedding flow over ``t >= t_from``: the Strouhal number from the mean
+    of the last (up to 4) lift periods (upward zero crossings about the mid-range), the maxima
+    of drag and lift over the last ``periods`` full periods and what follows them (refined by a
+    parabola through the largest sample and its neighbours), the mean drag and the lift
+    amplitude over the same span. ``periodic`` says the last two lift periods agree in
+    amplitude to 2 %; ``periods`` is how many full lift periods the window holds."""
     sel = t >= t_from
     t, cd, cl = t[sel], cd[sel], cl[sel]
-    out: dict = {"cd_max": _peak(cd), "cl_max": _peak(cl), "cd_mean": float(np.mean(cd)) if
-                 len(cd) else math.nan, "strouhal": math.nan, "frequency": math.nan,
-                 "periods": 0, "periodic": False,
-                 "cl_amplitude": 0.5 * float(np.ptp(cl)) if len(cl) else math.nan}
+    out: dict = {"cd_max": math.nan, "cl_max": math.nan, "cd_mean": math.nan,
+                 "cl_amplitude": math.nan, "strouhal": math.nan, "frequency": math.nan,
+                 "periods": 0, "periodic": False}
     if len(t) < 5:
         return out
     s = cl - 0.5 * (cl.max() + cl.min())
     up = np.flatnonzero((s[:-1] < 0) & (s[1:] >= 0))
     crossings = t[up] - s[up] * (t[up + 1] - t[up]) / (s[up + 1] - s[up])
     if len(crossings) >= 2:
-        periods = np.diff(crossings)[-4:]
-        f = 1.0 / float(np.mean(periods))
+        f = 1.0 / float(np.mean(np.diff(crossings)[-4:]))
         out.update(frequency=f, strouhal=f * l_ref / u_ref, periods=len(crossings) - 1)
         if len(crossings) >= 3:
             a = [np.ptp(cl[(t >= crossings[k]) & (t <= crossings[k + 1])])
                  for k in (len(crossings) - 3, len(crossings) - 2)]
             out["periodic"] = bool(abs(a[1] - a[0]) <= 0.02 * max(abs(a[1]), 1e-300))
+        if len(crossings) > periods:
+            last = t >= crossings[-periods - 1]
+            t, cd, cl = t[last], cd[last], cl[last]
+    out.update(cd_max=_peak(cd), cl_max=_peak(cl), cd_mean=float(np.mean(cd)),
+               cl_amplitude=0.5 * float(np.ptp(cl)))
     return out
 
 
@@ -265,17 +272,21 @@ def _peak(y: np.ndarray) -> float:
 def solve_transient_navier_stokes(mesh: MeshData, setup: TransientFlowSetup, *, order: int = 1,
                                   progress: ProgressFn = no_progress,
                                   cancel: CancelToken = NEVER,
+                                  sink: HistorySink | None = None,
                                   on_step: StepCallback | None = None,
                                   initial: VelocityFn | None = None,
                                   boundary: BoundaryFn | None = None) -> FieldHistory:
     """Integrate the flow from rest to ``setup.t_end``; a :class:`FieldHistory` of velocity,
     pressure and vorticity (on the vertices with ``order=1``, the P2 nodes with ``order=2``)
     every ``setup.frame_interval`` seconds, with the curves ``cd``, ``cl`` and
-    ``kinetic_energy`` at those frames. ``meta["series"]`` holds time, cd and cl at every step
-    and ``meta["key_quantities"]`` the maxima and the Strouhal number (see
-    :func:`periodic_stats`). ``on_step(t, fields, curves)`` is called with every stored frame
-    (a streaming writer). A cancel or an instability returns the frames so far with
-    ``complete=False`` and the reason in ``meta["stopped"]``.
+    ``kinetic_energy`` at those frames; ``meta["key_quantities"]`` has the maxima and the
+    Strouhal number from the forces at *every* step (see :func:`periodic_stats`).
+
+    Frames go to ``sink`` (a :class:`~physapp.core.history_sink.HistorySink`, e.g. the streaming
+    ``io.history.HistoryWriter``; default in memory), whose ``end`` gives the history.
+    ``on_step(t, fields, curves)`` is called after every step with its curves (``fields`` is
+    empty between stored frames). A cancel or an instability ends the history with the frames
+    so far, ``complete=False`` and the reason in ``meta["stopped"]``.
 
     For exact-solution checks: ``initial(x, y) -> (u_x, u_y)`` replaces the state of rest, and
     ``boundary(x, y, t) -> (u_x, u_y)`` gives the prescribed velocity at every boundary node with
@@ -348,11 +359,10 @@ def solve_transient_navier_stokes(mesh: MeshData, setup: TransientFlowSetup, *, 
     lu = None
     stats = {"factorisations": 0, "gmres_iterations": 0, "max_gmres": 0}
     frame_every = max(1, int(round(setup.frame_interval / dt))) if setup.frame_interval > 0 else 1
-    frames: list[dict] = []
-    frame_t: list[float] = []
-    frame_curves: dict[str, list[float]] = {"cd": [], "cl": [], "kinetic_energy": []}
+    sink = sink if sink is not None else MemoryHistorySink()
     series = {"time": [0.0], "cd": [0.0], "cl": [0.0]}
     out_mesh = None
+    frame_t = [0.0]
     stopped = ""
     cfl_max = 0.0
     t_report = time.perf_counter()
@@ -368,19 +378,21 @@ def solve_transient_navier_stokes(mesh: MeshData, setup: TransientFlowSetup, *, 
         om, fields = post.output(m, sb, prob.mesh, fields, order)
         if out_mesh is None:
             out_mesh = om
-        return fields
+            sink.begin(om, source="solver:flow-transient", units=dict(FIELD_UNITS),
+                       curve_units=dict(CURVE_UNITS),
+                       meta={"scheme": SCHEME, "dt": float(dt), "t_end": float(setup.t_end)})
+        return {k: v.astype(np.float32) for k, v in fields.items()}
 
     def store(t: float, u: np.ndarray, p: np.ndarray, cd: float, cl: float, ke: float) -> None:
         fields = output(u, p)
-        frames.append({k: v.astype(np.float32) for k, v in fields.items()})
         frame_t.append(t)
-        curves = {"cd": cd, "cl": cl, "kinetic_energy": ke}
-        for k, v in curves.items():
-            frame_curves[k].append(v)
-        if on_step is not None:
-            on_step(t, fields, curves)
+        sink.append(t, fields, {"cd": cd, "cl": cl, "kinetic_energy": ke})
+        return fields
 
-    store(0.0, u_now, np.zeros(prob.np_dofs), 0.0, 0.0, 0.5 * float(u_now @ (ops.M @ u_now)))
+    ke0 = 0.5 * float(u_now @ (ops.M @ u_now))
+    fields0 = store(0.0, u_now, np.zeros(prob.np_dofs), 0.0, 0.0, ke0)
+    if on_step is not None:
+        on_step(0.0, fields0, {"cd": 0.0, "cl": 0.0, "kinetic_energy": ke0})
     step = 0
     try:
         for step in range(1, n_steps + 1):
@@ -453,10 +465,13 @@ def solve_transient_navier_stokes(mesh: MeshData, setup: TransientFlowSetup, *, 
             series["time"].append(t)
             series["cd"].append(cd)
             series["cl"].append(cl)
+            fields = {}
             if step % frame_every == 0 or step == n_steps:
-                store(t, u_new, p_new, cd, cl, ke)
+                fields = store(t, u_new, p_new, cd, cl, ke)
                 speed = np.hypot(u_new[ix], u_new[iy])[sb.element_dofs].max(axis=0)
                 cfl_max = max(cfl_max, float(np.max(speed * dt / h_el)))
+            if on_step is not None:
+                on_step(t, fields, {"cd": cd, "cl": cl, "kinetic_energy": ke})
             now = time.perf_counter()
             if now - t_report > 0.25 or step == n_steps:
                 t_report = now
@@ -472,25 +487,24 @@ def solve_transient_navier_stokes(mesh: MeshData, setup: TransientFlowSetup, *, 
     warnings = []
     if stopped and not stopped.startswith("cancelled"):
         warnings.append(stopped)
-    if flow.body and not stopped and not kq.get("periodic"):
+    if flow.body and not stopped and kq.get("periods", 0) >= 1 and not kq.get("periodic"):
         warnings.append("The lift is not yet periodic in the evaluation window (from t = "
                         f"{t_from:g} s): run longer for converged maxima and Strouhal number.")
     periodic_flag, periods = kq.pop("periodic", False), kq.pop("periods", 0)
-    key = {k: float(v) for k, v in kq.items()}
+    if flow.body and not stopped and periods < 1:
+        warnings.append(f"No full lift period after t = {t_from:g} s: no Strouhal number (the "
+                        "flow may not shed at this Reynolds number, or the run is too short).")
+    key = {k: float(v) for k, v in kq.items() if np.isfinite(v)}
     key["reynolds"] = float(flow.reynolds)
     meta = {
         "n_dofs": int(n), "n_free": int(ops.nf), "n_steps": int(len(tt) - 1), "dt": float(dt),
         "t_end": float(setup.t_end), "t_assembly": t_asm, "t_solve": t_solve,
         "time_per_step": t_solve / max(len(tt) - 1, 1), "max_courant": cfl_max,
-        "scheme": "BDF2, semi-implicit (extrapolated) convection, Taylor-Hood P2/P1",
+        "scheme": SCHEME, "frames": len(frame_t),
         "periodic": bool(periodic_flag), "lift_periods": int(periods),
         "evaluated_from": float(t_from), **stats,
-        "series": {k: [float(v) for v in vals] for k, vals in series.items()},
         "key_quantities": key, "key_units": {k: KEY_UNITS.get(k, "") for k in key},
         "field_units": dict(FIELD_UNITS), "warnings": warnings, "stopped": stopped,
         "order": order, "element": "Taylor-Hood P2/P1",
     }
-    point_data = {k: np.stack([f[k] for f in frames]) for k in frames[0]}
-    return FieldHistory(out_mesh, np.array(frame_t), point_data, "solver:flow-transient", meta,
-                        dict(FIELD_UNITS), {k: np.array(v) for k, v in frame_curves.items()},
-                        dict(CURVE_UNITS), complete=not stopped)
+    return sink.end(complete=not stopped, meta=meta)

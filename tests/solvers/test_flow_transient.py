@@ -125,3 +125,30 @@ def test_an_unstable_step_is_stopped_with_a_suggestion():
     suggested = float(msg.rsplit("at most ", 1)[1].split(" s")[0])
     assert 0 < suggested <= 0.025
     assert h.n_steps >= 1 and np.all(np.isfinite(h.curves["kinetic_energy"]))
+
+
+def test_karman_street_study_checks_and_cli_json(tmp_path, capsys):
+    """The study refuses a Reynolds number with a three-dimensional wake; `physapp
+    solve karman-street --json` (a short coarse run) prints the key quantities and the curves."""
+    import json
+
+    from physapp.cli import main
+    from physapp.core.errors import ParameterError
+    from physapp.studies import get_study
+
+    study = get_study("karman-street")
+    with pytest.raises(ParameterError, match="Re = "):
+        study.check({"mean_speed": 1.5, "diameter": 0.14})
+    setup = study.setup(study.spec.defaults())
+    assert setup.flow.reynolds == pytest.approx(100.0) and setup.dt == 0.005
+    out = tmp_path / "k.h5"
+    code = main(["solve", "karman-street", "--set", "t_end=1.5", "--set", "time_step=0.02",
+                 "--set", "mesh_size=0.08", "--out", str(out), "--json", "--quiet"])
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out)
+    kq = summary["key_quantities"]
+    # a coarse, short run: shedding has started (St near 0.3, lift of order 1)
+    assert 0.25 < kq["strouhal"] < 0.35 and 0.5 < kq["cl_max"] < 1.5 and 2.8 < kq["cd_max"] < 3.6
+    assert kq["reynolds"] == pytest.approx(100.0)
+    assert len(summary["curves"]["cl"]) == summary["n_steps"] == len(summary["curves"]["time"])
+    assert summary["complete"] and out.exists()
