@@ -16,8 +16,10 @@ per-element tensors computed once (a few milliseconds a step instead of a scikit
 straight into the CSR data of the free unknowns in a fixed nested-dissection order
 (:func:`physapp.solvers.flow.nested_dissection`). Each step's system is solved by GMRES
 preconditioned with the SuperLU factorisation of an earlier step's matrix; while the flow changes
-little between steps the same factorisation serves for many steps, and it is refactorised when
-GMRES needs more than :data:`REFACTOR_ITERATIONS` iterations (the count is in the statistics).
+little between steps the same factorisation serves for many steps. It is renewed when the
+iterations beyond those needed right after the last factorisation have cost as much time as a
+factorisation takes (measured as the run goes), or when a step needs more than
+:data:`REFACTOR_ITERATIONS` (the counts are in the statistics).
 
 **Forces** per step use the volume-integral form of the steady solver, now with the discrete
 time derivative in the residual: F . d = -[(du/dt, v_d) + nu (grad u, grad v_d)
@@ -54,7 +56,7 @@ from physapp.solvers.fem_mesh import region_facets
 from physapp.solvers.flow import _Problem
 
 #: GMRES iterations above which the preconditioner (an earlier step's factorisation) is renewed
-REFACTOR_ITERATIONS = 10
+REFACTOR_ITERATIONS = 15
 #: GMRES iterations after which a step is solved with a fresh factorisation instead
 MAX_GMRES = 30
 #: relative accuracy of each step's linear solve
@@ -357,6 +359,7 @@ def solve_transient_navier_stokes(mesh: MeshData, setup: TransientFlowSetup, *, 
     x[:nu_dofs] = u_now
     x_prev = x_prev2 = x
     lu = None
+    base_its, excess, t_factor = None, 0.0, 0.0
     stats = {"factorisations": 0, "gmres_iterations": 0, "max_gmres": 0}
     frame_every = max(1, int(round(setup.frame_interval / dt))) if setup.frame_interval > 0 else 1
     sink = sink if sink is not None else MemoryHistorySink()
@@ -419,18 +422,27 @@ def solve_transient_navier_stokes(mesh: MeshData, setup: TransientFlowSetup, *, 
             y0 = guess[perm]
             y = None
             if lu is not None:
+                ts = time.perf_counter()
                 y, its = gmres_right(K, b, y0, lu.solve, LINEAR_RTOL, MAX_GMRES)
+                t_iter = (time.perf_counter() - ts) / max(its, 1)
                 stats["gmres_iterations"] += its
                 stats["max_gmres"] = max(stats["max_gmres"], its)
-                if y is not None and its > REFACTOR_ITERATIONS:
+                # renew the factorisation once the iterations beyond those right after the
+                # last one have cost as much time as a factorisation does
+                base_its = its if base_its is None else min(base_its, its)
+                excess += (its - base_its) * t_iter
+                if y is not None and (excess > t_factor or its > REFACTOR_ITERATIONS):
                     lu = None  # this step is solved; a fresh factorisation for the next ones
             if y is None or lu is None:
+                ts = time.perf_counter()
                 try:
                     lu = splu(K.tocsc(), permc_spec="NATURAL", diag_pivot_thresh=0.01,
                               options={"SymmetricMode": True})
                 except RuntimeError as exc:
                     raise SolverError(f"The flow system is singular ({exc}); check that the "
                                       "boundary conditions determine the flow.") from None
+                t_factor = time.perf_counter() - ts
+                base_its, excess = None, 0.0
                 stats["factorisations"] += 1
                 if y is None:
                     y = lu.solve(b)
