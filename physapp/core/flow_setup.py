@@ -85,3 +85,28 @@ class PotentialFlowSetup:
     analysis: str = "potential"
     #: surface curve to report (Cp against x/c on ``body``): chord start and length
     surface_curve: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
+class TransientFlowSetup:
+    """Time-dependent incompressible flow from rest: ``flow`` gives the fluid, the boundary
+    conditions (held constant in time from t = 0, an impulsive start) and the force coefficients;
+    the solve runs to ``t_end`` with a fixed step ``dt`` (see
+    :mod:`physapp.solvers.flow_transient`) and stores a frame every ``frame_interval`` seconds
+    (0: every step). Drag and lift are computed at every step.
+
+    ``kick`` > 0 rotates the body during the first ``kick_time`` seconds with a surface speed of
+    ``kick * u_ref`` (a half-sine pulse): it breaks the symmetry of a symmetric set-up so that
+    vortex shedding starts within a few periods instead of growing from round-off. The shedding
+    that follows does not depend on it. ``periodic_from`` is the time after which the drag/lift
+    maxima and the Strouhal number are evaluated (default: the second half of the run).
+    """
+
+    flow: NavierStokesSetup
+    t_end: float
+    dt: float
+    frame_interval: float = 0.0
+    kick: float = 0.0
+    kick_time: float = 0.0
+    periodic_from: float | None = None
+    analysis: str = "transient-navier-stokes"

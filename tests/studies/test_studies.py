@@ -8,13 +8,15 @@ from physapp.solvers.reference import ReferenceSolver
 from physapp.studies import get_study, list_studies
 
 STUDIES = [s.spec.id for s in list_studies()]
+#: studies whose defaults take minutes (a benchmark): solved here on a coarse mesh, short run
+QUICK = {"karman-street": {"t_end": 1.5, "time_step": 0.02, "mesh_size": 0.08}}
 
 
 @pytest.mark.parametrize("study_id", STUDIES)
 def test_study_solves_at_defaults_with_declared_fields(study_id):
     study = get_study(study_id)
     spec = study.spec
-    res = ReferenceSolver(order=1).solve(study, {})
+    res = ReferenceSolver(order=1).solve(study, QUICK.get(study_id, {}))
     for f in spec.fields:
         values = res.scalar(f.name)
         assert values.shape == (res.mesh.n_points,) and np.all(np.isfinite(values)), f.name

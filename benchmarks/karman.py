@@ -1,0 +1,110 @@
+"""Karman vortex street: the DFG 2D-2 benchmark (Schaefer & Turek 1996) with the transient
+Navier-Stokes solver, from rest to developed periodic shedding.
+
+Run: .venv/bin/python benchmarks/karman.py [--mesh-size 0.04] [--dt 0.005] [--t-end 3.5]
+
+Prints DOFs, steps, wall time from rest to three periods of developed shedding (target <= 5 min
+on this 2-core machine), peak memory, and c_D,max, c_L,max and the Strouhal number over the last
+three lift periods against the published intervals. "Developed" = the first lift period from
+which every period's lift and drag maxima stay within 1 % of the last period's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import resource
+import time
+
+import numpy as np
+
+from physapp.solvers.flow_transient import periodic_stats, solve_transient_navier_stokes
+from physapp.studies import get_study
+
+#: Schaefer & Turek (1996), DFG 2D-2 (Re = 100): intervals of the participants' best results
+PUBLISHED = {"cd_max": (3.22, 3.24), "cl_max": (0.99, 1.01), "strouhal": (0.295, 0.305)}
+
+
+def _period_starts(t: np.ndarray, cl: np.ndarray, t_from: float) -> np.ndarray:
+    sel = t >= t_from
+    tt, s = t[sel], cl[sel] - 0.5 * (cl[sel].max() + cl[sel].min())
+    up = np.flatnonzero((s[:-1] < 0) & (s[1:] >= 0))
+    return tt[up] - s[up] * (tt[up + 1] - tt[up]) / (s[up + 1] - s[up])
+
+
+def developed_time(t, cd, cl, t_from, tol=0.01) -> float:
+    """Start of the first lift period from which every period's cl and cd maxima are within
+    ``tol`` of the last full period's (NaN when fewer than two periods)."""
+    starts = _period_starts(t, cl, t_from)
+    if len(starts) < 3:
+        return math.nan
+    peaks = []
+    for a, b in zip(starts[:-1], starts[1:], strict=True):
+        w = (t >= a) & (t < b)
+        peaks.append((cl[w].max(), cd[w].max()))
+    peaks = np.array(peaks)
+    ok = np.all(np.abs(peaks - peaks[-1]) <= tol * np.abs(peaks[-1]), axis=1)
+    first = len(ok) - 1
+    while first > 0 and ok[first - 1]:
+        first -= 1
+    return float(starts[first])
+
+
+def run(mesh_size: float, dt: float, t_end: float) -> None:
+    study = get_study("karman-street")
+    params = study.check({"mesh_size": mesh_size, "time_step": dt, "t_end": t_end})
+    t0 = time.perf_counter()
+    mesh = study.build_mesh(params)
+    t_mesh = time.perf_counter() - t0
+    setup = study.setup(params)
+    log: list[tuple[float, float, float, float]] = []
+
+    def on_step(t, fields, curves):
+        log.append((t, curves["cd"], curves["cl"], time.perf_counter() - t0))
+
+    h = solve_transient_navier_stokes(mesh, setup, order=1, on_step=on_step)
+    wall = time.perf_counter() - t0
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    t, cd, cl, clock = (np.array(c) for c in zip(*log, strict=True))
+    m = h.meta
+    t_from = setup.periodic_from
+    kq = periodic_stats(t, cd, cl, setup.flow.l_ref, setup.flow.u_ref, t_from)
+    t_dev = developed_time(t, cd, cl, t_from)
+    period = 1.0 / kq["frequency"] if kq["frequency"] > 0 else math.nan
+    t_three = t_dev + 3 * period
+    wall_three = float(np.interp(t_three, t, clock)) if t_three <= t[-1] else math.nan
+    print(f"DFG 2D-2 (Re = {setup.flow.reynolds:.0f}), element size {mesh_size:g} m "
+          f"(cylinder {mesh_size / 5:g} m), dt = {m['dt']:g} s, {m['scheme']}")
+    rows = [
+        ("unknowns (DOFs)", f"{m['n_dofs']}"),
+        ("steps", f"{m['n_steps']} to t = {t[-1]:.3g} s"),
+        ("LU factorisations / GMRES its", f"{m['factorisations']} / {m['gmres_iterations']} "
+                                          f"({m['gmres_iterations'] / max(m['n_steps'], 1):.1f}"
+                                          " per step)"),
+        ("mesh + assembly", f"{t_mesh + m['t_assembly']:.1f} s"),
+        ("time per step", f"{1e3 * m['time_per_step']:.0f} ms"),
+        ("developed shedding from", f"t = {t_dev:.3g} s (lift period {period:.4g} s)"),
+        ("wall time to 3 developed periods", f"{wall_three:.1f} s (t = {t_three:.3g} s; "
+                                             "target <= 300 s)"),
+        ("wall time, whole run", f"{wall:.1f} s"),
+        ("peak memory (RSS)", f"{peak_mb:.0f} MB"),
+        ("frames stored", f"{h.n_steps} ({h.mesh.n_points} nodes)"),
+    ]
+    for k, v in rows:
+        print(f"  {k:<34} {v}")
+    print(f"  {'quantity':<12} {'computed':>9} {'published':>15} {'mid':>6} {'error':>7}")
+    for name, (lo, hi) in PUBLISHED.items():
+        mid = 0.5 * (lo + hi)
+        val = kq[name]
+        inside = "inside" if lo <= val <= hi else "outside"
+        print(f"  {name:<12} {val:>9.4f} {f'[{lo}, {hi}]':>15} {mid:>6.3f} "
+              f"{100 * (val - mid) / mid:>+6.2f}%  {inside}")
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--mesh-size", type=float, default=0.04)
+    ap.add_argument("--dt", type=float, default=0.005)
+    ap.add_argument("--t-end", type=float, default=3.5)
+    a = ap.parse_args()
+    run(a.mesh_size, a.dt, a.t_end)
