@@ -912,7 +912,7 @@ def solve_designs(ds: Any, executor: Any, X: np.ndarray, *, progress: ProgressFn
 
     todo = list(range(len(X)))
     got: dict[int, dict] = {}
-    running = 0
+    running: set[int] = set()
     key = -1_000_000  # ids that cannot be data set rows
     while todo or running:
         cancel.check()
@@ -921,12 +921,15 @@ def solve_designs(ds: Any, executor: Any, X: np.ndarray, *, progress: ProgressFn
             values = dict(ds.fixed)
             values.update(zip(ds.param_names, map(float, X[j]), strict=True))
             executor.submit(key - j, [values])
-            running += 1
+            running.add(key - j)
         for kind, i, payload, _ in executor.poll(0.5, cancel):
-            running -= 1
+            if i not in running:  # a design of the run still in flight when it stopped
+                continue
+            running.discard(i)
             if kind == "done":
                 got[key - i] = payload
-        progress(1.0, f"Measuring the error: {len(got)}/{len(X)} test designs solved")
+            progress(1.0, f"Measuring the error: {len(X) - len(todo) - len(running)}/"
+                     f"{len(X)} test designs solved")
     idx = sorted(got)
     if not idx:
         raise PhysappError("None of the test designs could be solved.")
