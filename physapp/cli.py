@@ -27,7 +27,7 @@ EXIT_CODES = """Exit status:
 With --json a command prints one JSON object on stdout (on failure {"error": ..., "exit_code":
 ...}); progress and notes go to stderr."""
 COMMANDS = ("solve", "studies", "gui", "train", "predict", "info", "sweep", "plugins",
-            "export")
+            "export", "train-online")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -139,6 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     from physapp.cli_export import add_parser as _add_export_parser  # light: lazy inside
 
     _add_export_parser(sub)
+    from physapp.cli_online import add_parser as _add_online_parser  # light: lazy inside
+
+    _add_online_parser(sub)
     return parser
 
 
@@ -840,6 +843,10 @@ def _run(args: argparse.Namespace) -> int:
             return _cmd_predict(args)
         if args.command == "sweep":
             return _cmd_sweep(args)
+        if args.command == "train-online":
+            from physapp.cli_online import cmd_train_online
+
+            return cmd_train_online(args, _progress_printer(args.quiet))
         if args.command == "export":
             from physapp.cli_export import cmd_export
 

@@ -191,6 +191,7 @@ class BatchedGP:
         seed: int = 0,
         report: Callable[[int, int, float], None] | None = None,
         cancel: CancelToken = NEVER,
+        init: dict[str, torch.Tensor] | None = None,
     ) -> BatchedGP:
         """Fit one GP per column of ``y`` by maximising the log marginal likelihood.
 
@@ -202,6 +203,9 @@ class BatchedGP:
         x : (n, d) inputs; y : (n, m) outputs.
         report : called as ``report(iteration, iters, mean negative log likelihood per point)``.
         cancel : polled every iteration.
+        init : raw hyperparameters of a previous fit (``log_ls`` (m, d), ``log_sf2`` (m,),
+            ``log_sn2`` (m,), as in :attr:`raw`): the first start of every output (a warm start
+            when samples were added, see :mod:`physapp.surrogates.online`).
         """
         import torch
 
@@ -232,6 +236,9 @@ class BatchedGP:
             "log_sn2": _unbounded(log_sn2.clamp_min(sn2_range[0] + 1e-3), *sn2_range)
             .reshape(r * m),
         }
+        if init is not None:  # warm start: the previous optimum is the first starting point
+            for k, v in init.items():
+                raw[k].view(r, m, -1)[0] = v.detach().to(torch.float64).reshape(m, -1).cpu()
         targets = ys.T.repeat(r, 1)  # (r*m, n)
         warmup = min(warmup, iters) if r > 1 else 0
         total = max(int(iters), 1)
