@@ -190,3 +190,19 @@ def test_input_fields_are_read_per_node():
     assert model.metrics["fields"]["y"]["rel_l2"] < 0.15
     with pytest.raises(PhysappError, match="input field"):
         model.predict_on_mesh({"a": 0.0}, rectangle(1.0, 5, 5))
+
+
+def test_constant_components_are_returned_exactly():
+    """u_z of a plane problem is 0 in every sample: the prediction keeps it at 0 exactly."""
+    from physapp.surrogates.samples import MeshSample, MeshSamples
+
+    samples = []
+    for i, n in enumerate((5, 7, 9)):
+        m = rectangle(1.0, n, n)
+        u = np.column_stack([field(m, 1.0 + i), np.zeros(m.n_points)])
+        samples.append(MeshSample(m, {"a": float(i)}, {"u": u}))
+    model = TransolverSurrogate.fit_samples(MeshSamples(samples, ("a",), ("u",)), epochs=3,
+                                            **TINY["transolver"])
+    res = model.predict_on_mesh({"a": 0.5}, rectangle(1.0, 6, 6))
+    assert res.point_data["u"].shape == (49, 2)
+    assert np.all(res.point_data["u"][:, 1] == 0.0) and np.all(res.point_data["u_std"][:, 1] == 0)

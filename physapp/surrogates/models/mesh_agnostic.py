@@ -287,6 +287,18 @@ class MeshFieldSurrogate(FieldSurrogate):
     def _features(self, geom: MeshGeometry, inputs: Mapping[str, np.ndarray] | None,
                   ids: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(n, F) node features and (n,) weights (of the nodes ``ids`` only when given)."""
+        key = (None if ids is None else len(ids), None if ids is None else int(ids[0]))
+        cache = geom.__dict__.setdefault("_feats", {})
+        if not inputs and key in cache:  # features without inputs depend on the mesh only
+            return cache[key]
+        out = self._features_of(geom, inputs, ids)
+        if not inputs:
+            cache.clear()
+            cache[key] = out
+        return out
+
+    def _features_of(self, geom: MeshGeometry, inputs: Mapping[str, np.ndarray] | None,
+                     ids: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         pts = geom.points if ids is None else geom.points[ids]
         lo = self.norm["lo"].cpu().numpy()
         span = self.norm["span"].cpu().numpy()
@@ -522,8 +534,8 @@ class MeshFieldSurrogate(FieldSurrogate):
         mu = torch.as_tensor(self._mu(xn), device=dev)
         e = torch.as_tensor(enc, device=dev)
         outs = torch.stack([net.evaluate(f, wt, mu, e) for net in self.nets])
-        scale = self._target_scale()
-        mean = outs.mean(0) * scale + self.norm["y_mean"]
+        # constant channels (u_z of a plane problem: std 0) return their mean exactly
+        mean = outs.mean(0) * self.norm["y_std"] + self.norm["y_mean"]
         std = (outs.std(0, unbiased=False) if len(self.nets) > 1 else torch.zeros_like(outs[0]))
         std = std * self.norm["y_std"] * self.norm["std_scale"]
         return mean, std
