@@ -206,3 +206,14 @@ def test_constant_components_are_returned_exactly():
     res = model.predict_on_mesh({"a": 0.5}, rectangle(1.0, 6, 6))
     assert res.point_data["u"].shape == (49, 2)
     assert np.all(res.point_data["u"][:, 1] == 0.0) and np.all(res.point_data["u_std"][:, 1] == 0)
+
+
+def test_cli_train_offers_the_mesh_agnostic_kinds(capsys):
+    from physapp.cli import build_parser
+    from physapp.surrogates.models import MESH_KINDS, model_class
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "transolver or geo-field" in text
+    assert [model_class(k).kind for k in MESH_KINDS] == ["transolver", "geo-field"]
