@@ -505,8 +505,9 @@ class MeshFieldSurrogate(FieldSurrogate):
             mu = torch.stack([prep[i].mu for i in si])
             enc = torch.stack([prep[i].enc for i in si])
             opt.zero_grad(set_to_none=True)
-            out = net(torch.stack(feats), torch.stack(ws), mu, enc)
-            loss = (out - torch.stack(ys)).pow(2).mean()
+            with _autocast(dev):
+                out = net(torch.stack(feats), torch.stack(ws), mu, enc)
+            loss = (out.float() - torch.stack(ys)).pow(2).mean()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
             opt.step()
@@ -533,7 +534,8 @@ class MeshFieldSurrogate(FieldSurrogate):
         wt = torch.as_tensor(w, device=dev)
         mu = torch.as_tensor(self._mu(xn), device=dev)
         e = torch.as_tensor(enc, device=dev)
-        outs = torch.stack([net.evaluate(f, wt, mu, e) for net in self.nets])
+        with _autocast(dev):
+            outs = torch.stack([net.evaluate(f, wt, mu, e) for net in self.nets]).float()
         # constant channels (u_z of a plane problem: std 0) return their mean exactly
         mean = outs.mean(0) * self.norm["y_std"] + self.norm["y_mean"]
         std = (outs.std(0, unbiased=False) if len(self.nets) > 1 else torch.zeros_like(outs[0]))
@@ -732,6 +734,11 @@ class MeshFieldSurrogate(FieldSurrogate):
 
             cm = _CoordsGP.restore(meta["coords_model"], tensors, device)
         return cls(info, device, opts, nets, norm, tuple(meta.get("input_names", ())), cm)
+
+
+def _autocast(device: str) -> Any:
+    """bfloat16 mixed precision on a GPU (no loss scaling needed); a no-op on the CPU."""
+    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=str(device).startswith("cuda"))
 
 
 def _spacing(encs: np.ndarray) -> float:
