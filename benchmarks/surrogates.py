@@ -17,6 +17,15 @@ parameter); otherwise only non-geometric parameters vary (load, material)
 on one mesh, and the held-out designs are a Latin hypercube inside the central 80 % of the ranges. The 100k-node set is built from 4 solves (one per Poisson's ratio)
 scaled exactly: the plate's P1 solution is linear in the traction and in 1/E (plane stress,
 traction-loaded), so u = u1(nu) t/(t1 E/E1) and stresses = s1(nu) t/t1 for t > 0.
+
+Mesh-agnostic models (#19; ``--sections`` picks the tables, ``--kinds`` the models of the first):
+the Transolver and the geometry-aware field sit in the study tables next to POD-GP (same data,
+same held-out designs). ``superres``: each plate design meshed by gmsh on its own (the meshes
+differ, a MeshSamples), trained at one element size and scored on the held-out designs solved
+at that size and at half of it (zero-shot super-resolution: the ratio of the two errors).
+``neural-latency``: the slider-to-field time of the mesh-agnostic models on the ~100k-node plate
+while a slider drags (``predict(params, fields=[...])``: a 2048-node subsample, the rest filled
+from the nearest evaluated node) and when it rests (every node); "no GPU" when there is none.
 """
 
 from __future__ import annotations
@@ -126,8 +135,14 @@ def latency_ms(model, params: dict[str, float], repeats: int = 7) -> float:
     return float(np.min([model.predict(params).meta["latency_ms"] for _ in range(repeats)]))
 
 
+#: training options of the mesh-agnostic models in the study tables (short CPU runs)
+MESH_OPTIONS = {"transolver": {"epochs": 500, "members": 3},
+                "geo-field": {"epochs": 500, "members": 3}}
+
+
 def study_table(study_id: str, n_train: int, n_test: int, device: str, nf_epochs: int,
-                folder: Path, workers: int) -> None:
+                folder: Path, workers: int, kinds: tuple[str, ...] | None = None) -> None:
+    from physapp.surrogates.models import KINDS
     from physapp.surrogates.training import train_all
 
     t0 = time.perf_counter()
@@ -144,11 +159,12 @@ def study_table(study_id: str, n_train: int, n_test: int, device: str, nf_epochs
     print(f"\n== {study_id}: {data.train().n_samples} train / {test.n_samples} held-out designs "
           f"({source}, {data.mesh.n_points} nodes, P1; data {t_data:.0f} s), varied: "
           f"{', '.join(data.param_names)}; reference solve {t_ref * 1e3:.0f} ms")
-    models = train_all(data, device=device, options={"neural-field": {"epochs": nf_epochs}})
+    options = {"neural-field": {"epochs": nf_epochs}, **MESH_OPTIONS}
+    models = train_all(data, kinds=kinds or KINDS, device=device, options=options)
     from physapp.surrogates.scaling import study_scaling
     from physapp.surrogates.training import train_surrogate
 
-    if study_scaling(study_id):  # the same GP on raw fields (no physical scaling)
+    if study_scaling(study_id) and "pod-gp" in models:  # the same GP on raw fields
         models["pod-gp raw"] = train_surrogate("pod-gp", data, device=device, field_scaling={})
     print(f"{'model':<13} {'rel L2 u':>9} {'rel L2 vM':>10} {'max|err| vM':>12} {'cov95':>6} "
           f"{'train s':>8} {'pred ms':>8} {'speed-up':>9}  POD ranks")
@@ -230,13 +246,119 @@ def latency_table(device: str, nf_epochs: int, folder: Path) -> None:
               f"{model.metrics['fields']['von_mises']['rel_l2'] * 100:>9.3f}%")
 
 
+def plate_samples(designs: np.ndarray, names: tuple[str, ...], mesh_size: float,
+                  is_test: np.ndarray):
+    """Plate designs each meshed by gmsh and solved on their own mesh (a MeshSamples)."""
+    from physapp.surrogates.samples import MeshSample, MeshSamples
+
+    study = get_study("plate-with-hole")
+    solver = ReferenceSolver(order=1)
+    samples = []
+    for x in designs:
+        p = study.check({"mesh_size": mesh_size, **dict(zip(names, x, strict=True))})
+        r = solver.solve(study, p)
+        samples.append(MeshSample(r.mesh, dict(zip(names, x, strict=True)),
+                                  {k: r.point_data[k] for k in ("displacement", "von_mises")}))
+    return MeshSamples(samples, names, ("displacement", "von_mises"),
+                       units=dict(r.units), is_test=is_test, study_id="plate-with-hole",
+                       fixed={"mesh_size": mesh_size})
+
+
+#: zero-shot super-resolution: geometric and load parameters of the plate
+SUPERRES = {"vary": {"radius": (0.01, 0.04), "traction": (10e6, 100e6)},
+            "fixed": {"width": 0.2, "length": 0.4}, "h": 0.01}
+
+
+def superres_table(device: str, n_train: int, n_test: int, epochs: int,
+                   kinds: tuple[str, ...] = ("transolver", "geo-field")) -> dict:
+    """Train on designs meshed at h, score held-out designs at h and at h/2."""
+    from physapp.surrogates.ensemble import evaluate_samples, train_on_samples
+
+    cfg = SUPERRES
+    names = (*cfg["vary"], *cfg["fixed"])
+    bounds = np.array(list(cfg["vary"].values()))
+    u = np.vstack([qmc.LatinHypercube(d=len(bounds), seed=0).random(n_train),
+                   0.1 + 0.8 * qmc.LatinHypercube(d=len(bounds), seed=1).random(n_test)])
+    X = bounds[:, 0] + u * (bounds[:, 1] - bounds[:, 0])
+    X = np.column_stack([X, np.tile(list(cfg["fixed"].values()), (len(X), 1))])
+    t0 = time.perf_counter()
+    h = cfg["h"]
+    data = plate_samples(X, names, h, np.arange(len(X)) >= n_train)
+    fine = plate_samples(X[n_train:], names, h / 2, np.ones(n_test, bool)).samples
+    n_c = np.mean([s.mesh.n_points for s in data.samples])
+    n_f = np.mean([s.mesh.n_points for s in fine])
+    print(f"\n== zero-shot super-resolution (plate-with-hole, each design meshed on its own): "
+          f"{n_train} train / {n_test} held-out designs, varied radius and traction; trained at "
+          f"h = {h * 1e3:.0f} mm (~{n_c:.0f} nodes), scored at h and h/2 (~{n_f:.0f} nodes); "
+          f"data {time.perf_counter() - t0:.0f} s")
+    print(f"{'model':<11} {'rel L2 u h':>11} {'u h/2':>8} {'ratio':>6}  {'vM h':>8} "
+          f"{'vM h/2':>8} {'ratio':>6}  {'cov95 h':>7} {'train s':>8}")
+    out = {}
+    for kind in kinds:
+        model = train_on_samples(kind, data, device=device, epochs=epochs)
+        coarse = model.metrics
+        fm = evaluate_samples(model, fine)
+        ru = fm["fields"]["displacement"]["rel_l2"] / coarse["fields"]["displacement"]["rel_l2"]
+        rv = fm["fields"]["von_mises"]["rel_l2"] / coarse["fields"]["von_mises"]["rel_l2"]
+        print(f"{kind:<11} {coarse['fields']['displacement']['rel_l2'] * 100:>10.2f}% "
+              f"{fm['fields']['displacement']['rel_l2'] * 100:>7.2f}% {ru:>6.2f}  "
+              f"{coarse['fields']['von_mises']['rel_l2'] * 100:>7.2f}% "
+              f"{fm['fields']['von_mises']['rel_l2'] * 100:>7.2f}% {rv:>6.2f}  "
+              f"{coarse['coverage95']:>7.3f} {coarse['train_time_s']:>8.1f}")
+        out[kind] = model
+    return out
+
+
+def neural_latency_table(models: dict, device: str, repeats: int = 7) -> None:
+    """Drag (subsample) and rest (every node) latency of mesh-agnostic models at ~100k nodes."""
+    import torch
+
+    study = get_study("plate-with-hole")
+    params = {"radius": 0.025, "traction": 5e7, **SUPERRES["fixed"]}
+    t0 = time.perf_counter()
+    mesh = study.build_mesh(study.check({**params, "mesh_size": 0.0005}))
+    gpu = "" if torch.cuda.is_available() else " (no GPU)"
+    print(f"\n== mesh-agnostic latency at {mesh.n_points} nodes (plate-with-hole, mesh "
+          f"{time.perf_counter() - t0:.0f} s), device {device}{gpu}, "
+          f"{torch.get_num_threads()} thread(s); median of {repeats}")
+    print(f"{'model':<11} {'drag ms':>8} {'nodes':>6} {'target':>7} {'rest ms':>8} "
+          f"{'first ms':>9}")
+    for kind, model in models.items():
+        model.to(device)
+        model.mesher = lambda _p, m=mesh: m
+        t1 = time.perf_counter()
+        model.predict(params)  # first call: geometry of the new mesh (cached afterwards)
+        first = (time.perf_counter() - t1) * 1e3
+        drag, rest = [], []
+        for i in range(repeats):
+            p = dict(params, traction=params["traction"] * (1 + 0.01 * i))
+            r = model.predict(p, fields=["von_mises"])
+            drag.append(r.meta["latency_ms"])
+            nodes = r.meta["evaluated_nodes"]
+        for i in range(3):
+            rest.append(model.predict(dict(params, traction=4e7 + i)).meta["latency_ms"])
+        d = float(np.median(drag))
+        print(f"{kind:<11} {d:>8.1f} {nodes:>6} {100:>5}{'ok' if d <= 100 else ' MISSED':>2} "
+              f"{np.median(rest):>8.0f} {first:>9.0f}")
+        model.mesher = None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--quick", action="store_true", help="fewer designs and epochs")
     parser.add_argument("--workers", type=int, default=1, help="sweep worker processes")
+    parser.add_argument("--sections", default="studies,latency",
+                        help="comma-separated tables: studies, latency, superres, neural-latency "
+                             "(default: studies,latency)")
+    parser.add_argument("--study", default="", help="only this study in the study tables")
+    parser.add_argument("--kinds", default="",
+                        help="models of the study tables, e.g. pod-gp,transolver,geo-field "
+                             "(default: the POD kinds, the neural field and the baselines)")
     args = parser.parse_args()
+    sections = {x.strip() for x in args.sections.split(",") if x.strip()}
+    kinds = tuple(k.strip() for k in args.kinds.split(",") if k.strip()) or None
 
     import torch
 
@@ -251,9 +373,18 @@ def main() -> None:
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        for study_id in STUDIES:
-            study_table(study_id, n_train, n_test, device, nf_epochs, folder, args.workers)
-        latency_table(device, 300, folder)  # a few epochs: this table is about latency
+        if "studies" in sections:
+            for study_id in STUDIES:
+                if args.study in ("", study_id):
+                    study_table(study_id, n_train, n_test, device, nf_epochs, folder,
+                                args.workers, kinds)
+        if "latency" in sections:
+            latency_table(device, 300, folder)  # a few epochs: this table is about latency
+        neural = {}
+        if "superres" in sections or "neural-latency" in sections:
+            neural = superres_table(device, *((16, 6, 300) if args.quick else (32, 8, 700)))
+        if "neural-latency" in sections:
+            neural_latency_table(neural, device)
     print(f"\ntotal {time.perf_counter() - t0:.0f} s")
 
 

@@ -285,7 +285,7 @@ def gui_preflight(env: dict | None = None) -> str:
 
 def _add_model_parsers(sub: argparse._SubParsersAction) -> None:
     """``physapp train`` and ``physapp predict`` (field surrogates)."""
-    from physapp.surrogates.models import KINDS
+    from physapp.surrogates.models import KINDS, MESH_KINDS
 
     train = sub.add_parser(
         "train", help="train a field surrogate on a sweep data set and report held-out errors",
@@ -295,14 +295,16 @@ def _add_model_parsers(sub: argparse._SubParsersAction) -> None:
     )
     train.add_argument("data", metavar="DATA.h5", help="data set (HDF5) of a parameter sweep")
     train.add_argument("--model", default="pod-gp", metavar="KIND",
-                       help=f"model kind: {', '.join(KINDS)}, all (every built-in kind) or an "
-                       "architecture a plugin registers (`physapp plugins`) "
+                       help=f"model kind: {', '.join(KINDS)}, all (those kinds), the "
+                       f"mesh-agnostic {' or '.join(MESH_KINDS)} (any mesh, an ensemble with "
+                       "std fields) or an architecture a plugin registers (`physapp plugins`) "
                        "(default: %(default)s)")
     train.add_argument("--out", required=True, metavar="MODEL.pt", help="model file to write")
     train.add_argument("--device", default="auto",
                        help="auto, cpu, cuda or cuda:N (default: %(default)s)")
     train.add_argument("--epochs", type=int, default=None, metavar="N",
-                       help="training epochs (pod-mlp, neural-field; optimiser steps for pod-gp)")
+                       help="training epochs (pod-mlp, neural-field; optimiser steps for pod-gp "
+                       "and per ensemble member for transolver, geo-field)")
     train.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     train.add_argument("--json", action="store_true", help="print the metrics as JSON")
     train.add_argument("--ddp", action="store_true",

@@ -52,6 +52,8 @@ PREDICT_MODULES = (
     "physapp.surrogates.scaling", "physapp.surrogates.gp", "physapp.surrogates.models.base",
     "physapp.surrogates.models.pod", "physapp.surrogates.models.neural_field",
     "physapp.surrogates.storage", "physapp.surrogates.training",
+    "scipy.spatial", "physapp.surrogates.models.mesh_agnostic",
+    "physapp.surrogates.models.transolver", "physapp.surrogates.models.geo_field",
 )
 #: imported on the loader thread before a model that needs no torch (POD-GP) is loaded
 NUMPY_MODULES = (

@@ -54,11 +54,14 @@ from physapp.gui.prediction import TRAIN_MODULES, preload
 
 #: (kind, description) in the order the dialog offers them
 KINDS = (
-    ("pod-gp", "POD + Gaussian process \u2013 with uncertainty (recommended)"),
+    ("pod-gp", "POD + Gaussian process \u2013 fixed topology, small data, calibrated "
+               "uncertainty (recommended)"),
     ("pod-mlp", "POD + neural-network ensemble \u2013 with uncertainty"),
     ("nearest", "Nearest solved design (baseline)"),
     ("linear", "Linear regression (baseline)"),
     ("neural-field", "Neural field (slow to train)"),
+    ("transolver", "Transolver ensemble \u2013 any mesh, more data (slow to train)"),
+    ("geo-field", "Geometry-aware neural field \u2013 any mesh, query anywhere"),
 )
 SAMPLERS = (("lhs", "Latin hypercube (lhs)"), ("sobol", "Sobol sequence (sobol)"))
 DEFAULT_SAMPLES = 32
@@ -66,6 +69,7 @@ STEPS = ("Planning the designs", "Solving the designs", "Training the model")
 POLL_MS = 50  # how often the dialog reads the training process's events
 #: what a training report's "loss" is, per kind (for the plot's axis)
 LOSS_LABELS = {"pod-gp": "neg. log-likelihood per point", "pod-mlp": "loss (MSE, scaled)",
+               "transolver": "loss (MSE, normalised)", "geo-field": "loss (MSE, normalised)",
                "neural-field": "loss (MSE, scaled)"}
 
 
