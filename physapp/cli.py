@@ -606,9 +606,13 @@ def _add_sweep_parser(sub: argparse._SubParsersAction) -> None:
         "values still cannot be morphed is replaced by another point drawn for it; samples\n"
         "that fail anyway are stored as failed and the sweep goes on. Samples are written\n"
         "as they finish: after an interruption (Ctrl-C, exit status 130) run the same\n"
-        "command with --resume to solve the rest.",
-        epilog="Example:\n  physapp sweep plate-with-hole --samples 64 --vary radius,traction "
-        "--set mesh_size=0.01 --out plate.h5",
+        "command with --resume to solve the rest.\n\n"
+        "A study whose topology changes with its parameters (perforated-plate: the number\n"
+        "of holes) is not morphed: each sample is meshed afresh and stored with its own mesh,\n"
+        "for mesh-agnostic models (POD models refuse such a data set).",
+        epilog="Examples:\n  physapp sweep plate-with-hole --samples 64 --vary radius,traction "
+        "--set mesh_size=0.01 --out plate.h5\n  physapp sweep perforated-plate --samples 200 "
+        "--vary n_holes,diameter,x1,y1,x2,y2 --set mesh_size=0.005 --out holes.h5",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sweep.add_argument("study", help="study id, e.g. plate-with-hole (see `physapp studies`), "
