@@ -27,7 +27,7 @@ EXIT_CODES = """Exit status:
 With --json a command prints one JSON object on stdout (on failure {"error": ..., "exit_code":
 ...}); progress and notes go to stderr."""
 COMMANDS = ("solve", "studies", "gui", "train", "predict", "info", "sweep", "plugins",
-            "export")
+            "export", "dataset")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -137,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     from physapp.cli_export import add_parser as _add_export_parser  # light: lazy inside
 
     _add_export_parser(sub)
+    from physapp.cli_dataset import add_parser as _add_dataset_parser  # light: lazy inside
+
+    _add_dataset_parser(sub)
     return parser
 
 
@@ -836,6 +839,10 @@ def _run(args: argparse.Namespace) -> int:
             from physapp.cli_export import cmd_export
 
             return cmd_export(args, _progress_printer(args.quiet))
+        if args.command == "dataset":
+            from physapp.cli_dataset import cmd_dataset
+
+            return cmd_dataset(args, _progress_printer(args.quiet))
         return cmd_gui(args.study, [], args.file, screenshot=args.screenshot)
     except Cancelled:
         return _fail(args, EXIT_CANCELLED, "cancelled", "physapp: cancelled")

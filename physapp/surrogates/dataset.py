@@ -27,9 +27,13 @@ A study whose mesh topology changes with its parameters (``Study.fixed_topology 
 the perforated plate's number of holes) is not morphed: each sample is meshed afresh and carries
 its own mesh, so ``coords``, ``fields`` and ``/support`` are replaced by one group per sample::
 
-    /samples/meshes/<i>   points (n_i, dim) float32, cells/0 (attr type), boundaries/<name>,
-                          fields/<name> (n_i, ...) float32
+    /samples/meshes/<i>   points (n_i, dim), cells/0 (attr type), boundaries/<name>,
+                          fields/<name> (n_i, ...) float32, inputs/<name> (input fields)
     /samples              key_quantities/<name> (n,); attrs field_units (JSON)
+
+Data physapp did not make (``physapp dataset import``, :mod:`physapp.surrogates.external`) is
+stored the same way by :meth:`Dataset.from_mesh_samples` (study_id "" or the source's name; plan
+attrs ``param_units`` and ``input_names``; every sample done).
 
 A sample's group is written (and flushed) before its status is set to done; a group left by an
 interrupted write is replaced when the sample is solved again. :meth:`Dataset.mesh_samples`
@@ -129,12 +133,12 @@ def _read_mesh(group) -> MeshData:
 
 
 def _read_sample_mesh(group, reference: MeshData) -> MeshData:
-    """A sample's own output mesh (the subdomains of a single-block mesh are the reference's)."""
+    """A sample's own output mesh (a subdomain of the reference that holds every cell, e.g.
+    "plate", holds every cell of the sample too)."""
     cells = _read_cells(group["cells"])
-    n_cells = len(cells[0])
-    subs = {k: v for k, v in reference.subdomains.items()
-            if len(reference.cells) == 1 and len(v) == len(reference.cells[0])}
-    subs = {k: np.arange(n_cells) for k in subs}
+    n_cells = sum(len(c) for c in cells)
+    subs = {k: np.arange(n_cells) for k, v in reference.subdomains.items()
+            if len(v) == reference.n_cells}
     return MeshData(group["points"][()].astype(np.float64), cells,
                     {k: v[()] for k, v in group["boundaries"].items()}, subs, reference.dim,
                     reference.length_unit)
@@ -356,6 +360,86 @@ class Dataset:
         return cls(path)
 
     @classmethod
+    def from_mesh_samples(cls, path: str | os.PathLike, data: MeshSamples, *,
+                          overwrite: bool = False, notes: Sequence[str] = (),
+                          source: str = "") -> Dataset:
+        """Write samples that each have their own mesh (e.g. imported result files) as a
+        complete data set (every sample done); ``source`` is stored as the study id when the
+        samples name none."""
+        path = Path(path)
+        if path.exists() and not overwrite:
+            raise PhysappError(f"{path} already exists: choose another file or overwrite it.")
+        n = len(data)
+        names = tuple(data.param_names)
+        all_fields = [*data.output_names, *data.input_names]
+        units = {k: data.units.get(k, "") for k in all_fields}
+        kq_names = sorted({k for s in data.samples for k in s.key_quantities})
+        h5py = _h5py()
+        tmp = path.with_name(path.name + ".tmp")
+        try:
+            with h5py.File(tmp, "w") as f:
+                a = f.attrs
+                a["format"], a["version"], a["fixed_topology"] = FORMAT, VERSION, False
+                a["study_id"], a["order"] = data.study_id or source, 0
+                a["method"], a["seed"] = "import", 0
+                a["test_fraction"] = float(np.mean(data.is_test))
+                a["created"] = datetime.datetime.now().isoformat(timespec="seconds")
+                from physapp import __version__
+
+                a["physapp_version"] = __version__
+                plan = f.create_group("plan")
+                X = data.X
+                plan.create_dataset("X", data=X)
+                plan.create_dataset("X_planned", data=X)
+                plan.create_dataset("is_test", data=data.is_test)
+                plan.create_dataset("param_names", data=list(names), dtype=h5py.string_dtype())
+                plan.create_dataset("bounds", data=data.bounds)
+                plan.create_dataset("range_bounds", data=data.bounds)
+                plan.attrs["replace_unmorphable"] = False
+                plan.attrs["fixed"] = json.dumps(dict(data.fixed))
+                plan.attrs["reference_values"] = json.dumps({})
+                plan.attrs["valid_ranges"] = json.dumps({})
+                plan.attrs["notes"] = json.dumps(list(notes))
+                plan.attrs["param_units"] = json.dumps({k: data.units.get(k, "") for k in names})
+                plan.attrs["input_names"] = json.dumps(list(data.input_names))
+                plan.attrs["output_names"] = json.dumps(list(data.output_names))
+                plan.attrs["sample_names"] = json.dumps([smp.name for smp in data.samples])
+                _write_mesh(f.create_group("reference"), data.samples[0].mesh)
+                s = f.create_group("samples")
+                s.create_dataset("status", data=np.full(n, DONE, dtype=np.int8))
+                s.create_dataset("message", data=np.zeros(n, dtype=f"S{MESSAGE_BYTES}"))
+                s.create_dataset("elapsed", data=np.full(n, np.nan))
+                s.create_dataset("replaced", data=np.zeros(n, dtype=np.int8))
+                s.attrs["field_units"] = json.dumps(units)
+                kq = s.create_group("key_quantities")
+                for k in kq_names:
+                    kq.create_dataset(k, data=np.array(
+                        [smp.key_quantities.get(k, np.nan) for smp in data.samples]))
+                meshes = s.create_group("meshes")
+                for i, smp in enumerate(data.samples):
+                    g = meshes.create_group(str(i))
+                    m = smp.mesh
+                    g.create_dataset("points", data=m.points[:, : max(m.dim, 2)])
+                    cg = g.create_group("cells")
+                    for k, block in enumerate(m.cells):
+                        c = cg.create_dataset(str(k), data=block.connectivity)
+                        c.attrs["type"] = block.type
+                    b = g.create_group("boundaries")
+                    for name, facets in m.boundaries.items():
+                        b.create_dataset(name, data=facets)
+                    fg = g.create_group("fields")
+                    for name in data.output_names:
+                        fg.create_dataset(name, data=smp.outputs[name])
+                    ig = g.create_group("inputs")
+                    for name in data.input_names:
+                        ig.create_dataset(name, data=smp.inputs[name])
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        return cls(path)
+
+    @classmethod
     def open(cls, path: str | os.PathLike) -> Dataset:
         """Open an existing dataset file (clear PhysappError if it is not one)."""
         return cls(path)
@@ -414,6 +498,9 @@ class Dataset:
                 self.reference_mesh = _read_mesh(f["reference"])
                 self.replace_unmorphable = bool(plan.attrs["replace_unmorphable"])
                 self.X_planned = plan["X_planned"][()]
+                self.param_units = dict(json.loads(plan.attrs.get("param_units", "{}")))
+                self.input_names = tuple(json.loads(plan.attrs.get("input_names", "[]")))
+                self.sample_names = list(json.loads(plan.attrs.get("sample_names", "[]")))
                 self.status = f["samples/status"][()].astype(np.int8)
                 self.replaced = f["samples/replaced"][()].astype(bool)
                 self._messages = f["samples/message"][()]
@@ -518,12 +605,13 @@ class Dataset:
         topology; :meth:`mesh_samples` gives its samples to mesh-agnostic models.
         """
         if not self.fixed_topology:
+            why = ("the study changes its topology (e.g. the number of holes)" if
+                   self.method != "import" else "they were imported from result files")
             raise PhysappError(
-                f"The samples of {self.path.name} ({self.study_id}) have different meshes: the "
-                "study changes its topology (e.g. the number of holes), so a POD model, which "
-                "needs one mesh morphed to every design, cannot learn it. Train a mesh-agnostic "
-                "model instead (e.g. --model transolver; `physapp train --help` lists the "
-                "models).")
+                f"The samples of {self.path.name} ({self.study_id or 'imported data'}) have "
+                f"different meshes: {why}, so a POD model, which needs one mesh morphed to "
+                "every design, cannot learn them. Train a mesh-agnostic model instead (e.g. "
+                "--model transolver; `physapp train --help` lists the models).")
         done = self._done_for_training(include_failed)
         with self._file() as f:
             s = f["samples"]
@@ -566,14 +654,20 @@ class Dataset:
                     g = s["meshes"][str(i)]
                     mesh = _read_sample_mesh(g, self.reference_mesh)
                     fields = {k: v[()] for k, v in g["fields"].items()}
+                    inputs = {k: v[()] for k, v in g["inputs"].items()} if "inputs" in g else {}
+                name = (self.sample_names[i] if i < len(self.sample_names)
+                        else f"sample {i}")
                 samples.append(MeshSample(
                     mesh, {n: float(v) for n, v in zip(self.param_names, self.X[i], strict=True)},
-                    fields, key_quantities={k: float(v[i]) for k, v in kq_all.items()},
-                    name=f"sample {i}"))
-        units.update({n: self.study.spec.parameter(n).unit for n in self.param_names
-                      if _has_param(self.study_id, n)})
+                    fields, inputs if not self.fixed_topology else {},
+                    key_quantities={k: float(v[i]) for k, v in kq_all.items()}, name=name))
+        if self.param_units:
+            units.update(self.param_units)
+        else:
+            units.update({n: self.study.spec.parameter(n).unit for n in self.param_names
+                          if _has_param(self.study_id, n)})
         return MeshSamples(samples, self.param_names, tuple(sorted(samples[0].outputs)),
-                           units=units, is_test=self.is_test[done].copy(),
+                           self.input_names, units=units, is_test=self.is_test[done].copy(),
                            bounds=self.bounds.copy(), study_id=self.study_id,
                            fixed=dict(self.fixed))
 
