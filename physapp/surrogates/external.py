@@ -510,3 +510,14 @@ def import_to_dataset(folder: str | os.PathLike, out: str | os.PathLike, *,
                               source=f"import:{Path(folder).name}")
     progress(1.0, f"Wrote {out.name}: {result.summary()}")
     return result, out
+
+
+def import_for_gui(folder: str, out: str, options: Mapping, *, progress: ProgressFn = no_progress,
+                   cancel: CancelToken = NEVER) -> dict:
+    """The GUI's import job (runs in the job runner's child): a picklable summary of
+    :func:`import_to_dataset` (an existing ``out`` is replaced: the file dialog asked)."""
+    result, path = import_to_dataset(folder, out, overwrite=True, progress=progress,
+                                     cancel=cancel, **dict(options))
+    return {"out": str(path), "files": list(result.files), "summary": result.summary(),
+            "problems": [str(p) for p in result.problems],
+            "n_test": int(result.samples.is_test.sum())}
