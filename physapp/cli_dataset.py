@@ -12,9 +12,12 @@ import sys
 EPILOG = """Examples:
   physapp dataset import runs/ --inputs k --outputs u --params runs/params.csv --out darcy.h5
   physapp dataset import runs/ --outputs temperature,heat_flux --params power,h --out heat.h5
+  physapp dataset import plaid_set/ --out set.h5      a PLAID data set (infos.yaml + data/)
+  physapp dataset export holes.h5 --out holes_plaid/  any data set -> PLAID (cgns backend)
 
 The parameter table has one row per file and a column 'file' naming it; the other columns are
-the parameters. Units may follow a name in brackets, e.g. 'T [K]' or 'power (W)'. Without
+the parameters. A FOLDER holding a PLAID data set (pyplaid) is read as such: its problem
+definition names inputs, outputs and parameters unless given. Units may follow a name in brackets, e.g. 'T [K]' or 'power (W)'. Without
 --params the scalars of each file's field data (VTU) that every file has are the parameters.
 A file with a problem (unreadable, an array missing, NaN values, another unit than the other
 files, no or a bad parameter row) is listed and left out; --strict refuses the import instead.
@@ -35,8 +38,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "with a mesh-agnostic model. Each file is read in an isolated child process.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     imp.add_argument("folder", metavar="FOLDER", help="folder of result files")
-    imp.add_argument("--outputs", required=True, metavar="A,B",
-                     help="point arrays to learn (comma-separated, without units)")
+    imp.add_argument("--outputs", default="", metavar="A,B",
+                     help="point arrays to learn (comma-separated, without units; required "
+                     "unless a PLAID problem definition names them)")
     imp.add_argument("--inputs", default="", metavar="A,B",
                      help="point arrays given to the model as input fields (e.g. a "
                      "permeability field)")
@@ -57,6 +61,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     imp.add_argument("--overwrite", action="store_true", help="replace an existing data set")
     imp.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     imp.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    exp = dsub.add_parser(
+        "export", help="write a data set as a PLAID data set (needs pyplaid)",
+        description="Write the finished samples of a data set (a sweep or an import) as a "
+        "PLAID data set with the cgns storage backend: infos.yaml, a problem definition "
+        "(parameters and input fields in, output fields and key quantities out) and one CGNS "
+        "file per sample in data/train and data/test. Needs the pyplaid package.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    exp.add_argument("data", metavar="DATA.h5", help="data set (HDF5) to export")
+    exp.add_argument("--out", required=True, metavar="FOLDER", help="PLAID folder to write")
+    exp.add_argument("--overwrite", action="store_true", help="replace a non-empty folder")
+    exp.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    exp.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
 
 
 def _names(text: str) -> list[str]:
@@ -64,6 +80,30 @@ def _names(text: str) -> list[str]:
 
 
 def cmd_dataset(args: argparse.Namespace, progress) -> int:
+    if args.dataset_command == "export":
+        return _cmd_export(args, progress)
+    return _cmd_import(args, progress)
+
+
+def _cmd_export(args: argparse.Namespace, progress) -> int:
+    from physapp.surrogates.dataset import Dataset
+    from physapp.surrogates.plaid_io import write_plaid
+
+    data = Dataset.open(args.data).mesh_samples()
+    folder = write_plaid(data, args.out, overwrite=args.overwrite, progress=progress)
+    if not args.quiet and sys.stderr.isatty():
+        print(file=sys.stderr)
+    n_test = int(data.is_test.sum())
+    if args.json:
+        print(json.dumps({"output": str(folder), "n_samples": len(data), "n_test": n_test},
+                         indent=2))
+    else:
+        print(f"Wrote {folder}: {len(data)} PLAID samples ({len(data) - n_test} train, "
+              f"{n_test} test)")
+    return 0
+
+
+def _cmd_import(args: argparse.Namespace, progress) -> int:
     from physapp.core.errors import PhysappError
     from physapp.surrogates.external import import_to_dataset
 

@@ -313,6 +313,11 @@ def import_folder(
         raise PhysappError(f"'{folder}' is not a folder.")
     inputs = [split_unit(n)[0] for n in inputs]
     outputs = [split_unit(n)[0] for n in outputs]
+    from physapp.surrogates.plaid_io import is_plaid_folder
+
+    if is_plaid_folder(folder):
+        return _import_plaid(folder, inputs, outputs, params, strict, test_fraction, seed,
+                             isolate, progress, cancel)
     if not outputs:
         raise PhysappError("Name at least one output field (--outputs), e.g. --outputs "
                            "temperature.")
@@ -364,16 +369,50 @@ def import_folder(
         raise ImportRefused(
             f"Import refused: only {len(samples)} of {len(files)} file(s) can be used, at least "
             f"{MIN_SAMPLES} are needed." + (" Problems:" if problems else ""), problems)
-    n = len(samples)
-    n_test = max(1, int(round(test_fraction * n))) if test_fraction > 0 else 0
-    is_test = np.zeros(n, dtype=bool)
-    if n_test and n - n_test >= 2:
-        is_test[np.random.default_rng(seed).permutation(n)[:n_test]] = True
+    is_test = _split(len(samples), test_fraction, seed)
     units = dict(names_ok["units"])
     units.update({p: param_units.get(p, names_ok["param_units"].get(p, "")) for p in
                   names_ok["params"]})
     result.samples = MeshSamples([s for _, s in samples], tuple(names_ok["params"]),
                                  tuple(outputs), tuple(inputs), units=units, is_test=is_test)
+    progress(1.0, result.summary())
+    return result
+
+
+def _split(n: int, test_fraction: float, seed: int) -> np.ndarray:
+    n_test = max(1, int(round(test_fraction * n))) if test_fraction > 0 else 0
+    is_test = np.zeros(n, dtype=bool)
+    if n_test and n - n_test >= 2:
+        is_test[np.random.default_rng(seed).permutation(n)[:n_test]] = True
+    return is_test
+
+
+def _import_plaid(folder, inputs, outputs, params, strict, test_fraction, seed, isolate,
+                  progress, cancel) -> FolderImport:
+    """A PLAID data set (``infos.yaml`` + ``data/``): :mod:`physapp.surrogates.plaid_io`."""
+    from physapp.surrogates.plaid_io import read_plaid
+
+    if isinstance(params, (str, os.PathLike)) and str(params).lower().endswith(".csv"):
+        raise PhysappError(f"'{folder.name}' is a PLAID data set: its parameters are its global "
+                           "scalars; name them (--params a,b) instead of a CSV table.")
+    names = None
+    if params is not None:
+        names = [split_unit(n)[0] for n in ([params] if isinstance(params, str) else params)
+                 for n in str(n).split(",") if n.strip()]
+    data, found = read_plaid(folder, inputs or None, outputs or None, names, isolate=isolate,
+                             progress=progress, cancel=cancel)
+    problems = [FileProblem(label, text) for label, text in found]
+    if strict and problems:
+        raise ImportRefused(f"Import refused: {len(problems)} problem(s) in '{folder.name}' "
+                            "(without --strict the other samples are imported):", problems)
+    n = len(data) if data is not None else 0
+    if n < MIN_SAMPLES:
+        raise ImportRefused(f"Import refused: only {n} sample(s) of the PLAID data set "
+                            f"'{folder.name}' can be used, at least {MIN_SAMPLES} are needed."
+                            + (" Problems:" if problems else ""), problems)
+    if not data.is_test.any() or data.is_test.all():  # no usable train/test splits
+        data.is_test = _split(n, test_fraction, seed)
+    result = FolderImport(data, [s.name for s in data.samples], problems)
     progress(1.0, result.summary())
     return result
 

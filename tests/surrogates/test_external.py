@@ -10,7 +10,6 @@ and the written data set reads back the same samples.
 
 from __future__ import annotations
 
-import csv
 
 import meshio
 import numpy as np
@@ -18,79 +17,11 @@ import pytest
 
 from physapp.cli import main
 from physapp.core import FixedTemperature, HeatSetup
-from physapp.core.mesh import CellBlock, MeshData
 from physapp.solvers.heat import solve_heat
 from physapp.surrogates.dataset import Dataset
 from physapp.surrogates.external import ImportRefused, import_folder, split_unit
 
-K_LOW, K_HIGH = 3.0, 12.0
-
-
-def unit_square(n: int) -> MeshData:
-    """Structured triangles on [0, 1]^2 with n cells a side; regions 'boundary', 'low'/'high'
-    are added by :func:`darcy_sample`."""
-    x, y = np.meshgrid(np.linspace(0, 1, n + 1), np.linspace(0, 1, n + 1))
-    pts = np.column_stack([x.ravel(), y.ravel()])
-    idx = np.arange((n + 1) ** 2).reshape(n + 1, n + 1)
-    a, b, c, d = idx[:-1, :-1].ravel(), idx[:-1, 1:].ravel(), idx[1:, 1:].ravel(), idx[1:, :-1].ravel()
-    tri = np.vstack([np.column_stack([a, b, c]), np.column_stack([a, c, d])])
-    edges = np.vstack([np.column_stack([idx[0, :-1], idx[0, 1:]]),
-                       np.column_stack([idx[-1, :-1], idx[-1, 1:]]),
-                       np.column_stack([idx[:-1, 0], idx[1:, 0]]),
-                       np.column_stack([idx[:-1, -1], idx[1:, -1]])])
-    return MeshData(pts, (CellBlock("triangle", tri),), {"boundary": edges}, dim=2)
-
-
-def random_phase(rng: np.random.Generator):
-    """A smooth random field (a few Fourier modes); > 0 is the conductive phase."""
-    kx, ky = rng.integers(1, 4, size=(2, 5))
-    amp, phase = rng.normal(size=5), rng.uniform(0, 2 * np.pi, size=5)
-
-    def field(p):
-        return sum(a * np.cos(np.pi * (i * p[:, 0] + j * p[:, 1]) + f)
-                   for a, i, j, f in zip(amp, kx, ky, phase, strict=True))
-
-    return field
-
-
-def darcy_sample(n: int, source: float, seed: int) -> tuple[MeshData, np.ndarray, np.ndarray]:
-    """(mesh, nodal conductivity k, solution u) of one sample."""
-    mesh = unit_square(n)
-    phase = random_phase(np.random.default_rng(seed))
-    tri = mesh.cells[0].connectivity
-    high = phase(mesh.points[tri].mean(axis=1)) > 0
-    mesh = MeshData(mesh.points, mesh.cells, mesh.boundaries,
-                    {"high": np.flatnonzero(high), "low": np.flatnonzero(~high)}, 2)
-    setup = HeatSetup("planar", {"high": K_HIGH, "low": K_LOW},
-                      fixed=(FixedTemperature("boundary", 0.0),), source=source)
-    sol = solve_heat(mesh, setup, order=1)
-    k_nodes = np.where(phase(mesh.points) > 0, K_HIGH, K_LOW)
-    return mesh, k_nodes, sol.fields["temperature"]
-
-
-def write_darcy_folder(folder, sizes=(8, 10, 12, 8, 10, 12), formats=None) -> list[dict]:
-    """One file per sample (meshes differ) and params.csv; returns what was written."""
-    folder.mkdir(exist_ok=True)
-    formats = formats or ["vtu"] * len(sizes)
-    written = []
-    for i, (n, fmt) in enumerate(zip(sizes, formats, strict=True)):
-        source = 0.5 + 0.25 * i
-        mesh, k, u = darcy_sample(n, source, seed=i)
-        name = f"darcy_{i:02d}.{fmt}"
-        m = meshio.Mesh(mesh.points[:, :2] if fmt == "xdmf" else mesh.points,
-                        [("triangle", mesh.cells[0].connectivity)],
-                        point_data={"k[W/(m.K)]": k, "u[K]": u})
-        kw = {"file_format": "gmsh", "binary": True} if fmt == "msh" else {}
-        meshio.write(folder / name, m, **kw)
-        written.append({"file": name, "source": source, "n": n, "points": mesh.points, "k": k,
-                        "u": u})
-    with open(folder / "params.csv", "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["file", "source [W/m^3]"])
-        for row in written:
-            w.writerow([row["file"], row["source"]])
-    return written
-
+from darcy import darcy_sample, unit_square, write_darcy_folder  # noqa: E402 - tests/surrogates
 
 def _by_coordinates(points, ref_points, values):
     order = np.lexsort(points[:, :2].T[::-1])
