@@ -85,8 +85,8 @@ def write_plaid(data: MeshSamples, folder: str | os.PathLike, *, overwrite: bool
         shutil.rmtree(folder)
     kq_names = sorted({k for s in data.samples for k in s.key_quantities})
     splits = {"train": [], "test": []}
-    for i, s in enumerate(data.samples):
-        splits["test" if data.is_test[i] else "train"].append(i)
+    for i, held_out in enumerate(data.is_test):
+        splits["test" if held_out else "train"].append(i)
     base = ""
     for split, indices in splits.items():
         out = folder / "data" / split

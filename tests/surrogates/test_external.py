@@ -10,10 +10,10 @@ and the written data set reads back the same samples.
 
 from __future__ import annotations
 
-
 import meshio
 import numpy as np
 import pytest
+from darcy import darcy_sample, unit_square, write_darcy_folder  # noqa: E402 - tests/surrogates
 
 from physapp.cli import main
 from physapp.core import FixedTemperature, HeatSetup
@@ -21,7 +21,6 @@ from physapp.solvers.heat import solve_heat
 from physapp.surrogates.dataset import Dataset
 from physapp.surrogates.external import ImportRefused, import_folder, split_unit
 
-from darcy import darcy_sample, unit_square, write_darcy_folder  # noqa: E402 - tests/surrogates
 
 def _by_coordinates(points, ref_points, values):
     order = np.lexsort(points[:, :2].T[::-1])

@@ -13,14 +13,14 @@ import pytest
 pytest.importorskip("plaid")
 pytest.importorskip("CGNS")
 
+from darcy import write_darcy_folder  # noqa: E402 - tests/surrogates
+
 from physapp.cli import main  # noqa: E402
 from physapp.core.errors import PhysappError  # noqa: E402
 from physapp.surrogates.dataset import Dataset  # noqa: E402
 from physapp.surrogates.external import ImportRefused, import_folder  # noqa: E402
 from physapp.surrogates.plaid_io import is_plaid_folder, read_plaid, write_plaid  # noqa: E402
 from physapp.surrogates.samples import MeshSample, MeshSamples  # noqa: E402
-
-from darcy import write_darcy_folder  # noqa: E402 - tests/surrogates
 
 
 def _by_source(data):
@@ -48,8 +48,8 @@ def test_darcy_set_goes_to_plaid_and_back_unchanged(tmp_path, capsys):
         np.testing.assert_array_equal(b.mesh.cells[0].connectivity, a.mesh.cells[0].connectivity)
         np.testing.assert_array_equal(b.outputs["u"], a.outputs["u"])
         np.testing.assert_array_equal(b.inputs["k"], a.inputs["k"])
-    test_a = [s.params["source"] for s, t in zip(original.samples, original.is_test) if t]
-    test_b = [s.params["source"] for s, t in zip(back.samples, back.is_test) if t]
+    test_a = [s.params["source"] for s, t in zip(original.samples, original.is_test, strict=True) if t]
+    test_b = [s.params["source"] for s, t in zip(back.samples, back.is_test, strict=True) if t]
     assert test_a == test_b
 
 
