@@ -216,7 +216,8 @@ def cmd_studies(args: argparse.Namespace) -> int:
             "id": s.id, "title": s.title, "description": s.description,
             "parameters": [{"name": p.name, "label": p.label, "unit": p.unit, "min": p.lower,
                             "max": p.upper, "default": p.default,
-                            **({"choices": list(p.choices)} if p.choices else {})}
+                            **({"choices": list(p.choices)} if p.choices else {}),
+                            **({"integer": True} if getattr(p, "integer", False) else {})}
                            for p in s.parameters],
         } for s in studies]}, indent=2))
         return EXIT_OK
@@ -228,8 +229,9 @@ def cmd_studies(args: argparse.Namespace) -> int:
                 print(f"    {p.name:<16} {p.label:<20} default {p.choice(p.default):<10} "
                       f"choices {' | '.join(p.choices)}")
                 continue
+            whole = " whole number" if getattr(p, "integer", False) else ""
             print(f"    {p.name:<16} {p.label:<20} default {p.default:<10g} "
-                  f"range [{p.lower:g}, {p.upper:g}]{unit}")
+                  f"range [{p.lower:g}, {p.upper:g}]{unit}{whole}")
     return EXIT_OK
 
 
