@@ -27,7 +27,7 @@ EXIT_CODES = """Exit status:
 With --json a command prints one JSON object on stdout (on failure {"error": ..., "exit_code":
 ...}); progress and notes go to stderr."""
 COMMANDS = ("solve", "studies", "gui", "train", "predict", "info", "sweep", "plugins",
-            "export", "train-online")
+            "export", "train-online", "dataset")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -142,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     from physapp.cli_online import add_parser as _add_online_parser  # light: lazy inside
 
     _add_online_parser(sub)
+    from physapp.cli_dataset import add_parser as _add_dataset_parser  # light: lazy inside
+
+    _add_dataset_parser(sub)
     return parser
 
 
@@ -228,7 +231,8 @@ def cmd_studies(args: argparse.Namespace) -> int:
             "id": s.id, "title": s.title, "description": s.description,
             "parameters": [{"name": p.name, "label": p.label, "unit": p.unit, "min": p.lower,
                             "max": p.upper, "default": p.default,
-                            **({"choices": list(p.choices)} if p.choices else {})}
+                            **({"choices": list(p.choices)} if p.choices else {}),
+                            **({"integer": True} if getattr(p, "integer", False) else {})}
                            for p in s.parameters],
         } for s in studies]}, indent=2))
         return EXIT_OK
@@ -240,8 +244,9 @@ def cmd_studies(args: argparse.Namespace) -> int:
                 print(f"    {p.name:<16} {p.label:<20} default {p.choice(p.default):<10} "
                       f"choices {' | '.join(p.choices)}")
                 continue
+            whole = " whole number" if getattr(p, "integer", False) else ""
             print(f"    {p.name:<16} {p.label:<20} default {p.default:<10g} "
-                  f"range [{p.lower:g}, {p.upper:g}]{unit}")
+                  f"range [{p.lower:g}, {p.upper:g}]{unit}{whole}")
     return EXIT_OK
 
 
@@ -623,9 +628,13 @@ def _add_sweep_parser(sub: argparse._SubParsersAction) -> None:
         "values still cannot be morphed is replaced by another point drawn for it; samples\n"
         "that fail anyway are stored as failed and the sweep goes on. Samples are written\n"
         "as they finish: after an interruption (Ctrl-C, exit status 130) run the same\n"
-        "command with --resume to solve the rest.",
-        epilog="Example:\n  physapp sweep plate-with-hole --samples 64 --vary radius,traction "
-        "--set mesh_size=0.01 --out plate.h5",
+        "command with --resume to solve the rest.\n\n"
+        "A study whose topology changes with its parameters (perforated-plate: the number\n"
+        "of holes) is not morphed: each sample is meshed afresh and stored with its own mesh,\n"
+        "for mesh-agnostic models (POD models refuse such a data set).",
+        epilog="Examples:\n  physapp sweep plate-with-hole --samples 64 --vary radius,traction "
+        "--set mesh_size=0.01 --out plate.h5\n  physapp sweep perforated-plate --samples 200 "
+        "--vary n_holes,diameter,x1,y1,x2,y2 --set mesh_size=0.005 --out holes.h5",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sweep.add_argument("study", help="study id, e.g. plate-with-hole (see `physapp studies`), "
@@ -853,6 +862,10 @@ def _run(args: argparse.Namespace) -> int:
             from physapp.cli_export import cmd_export
 
             return cmd_export(args, _progress_printer(args.quiet))
+        if args.command == "dataset":
+            from physapp.cli_dataset import cmd_dataset
+
+            return cmd_dataset(args, _progress_printer(args.quiet))
         return cmd_gui(args.study, [], args.file, screenshot=args.screenshot)
     except Cancelled:
         return _fail(args, EXIT_CANCELLED, "cancelled", "physapp: cancelled")

@@ -78,7 +78,8 @@ def solve_sample(setup: dict, candidates: list[dict]) -> tuple[str, Any, float]:
     if key not in _CACHE:
         _CACHE.clear()
         _CACHE[key] = (Morpher(setup["study"], setup["reference_values"],
-                               setup["reference_mesh"], valid_ranges=setup["valid_ranges"]),
+                               setup["reference_mesh"], valid_ranges=setup["valid_ranges"])
+                       if setup.get("fixed_topology", True) else None,
                        ReferenceSolver(setup["order"], check_p1=False, check_memory=False))
     morpher, solver = _CACHE[key]
     try:
@@ -107,7 +108,7 @@ def run_sweep_on(dataset: Any, executor: Any, *, retry_failed: bool = False,
     setup = {"key": f"{dataset.path}:{id(dataset)}:{time.time()}", "study": dataset.study,
              "reference_values": dataset.reference_values,
              "reference_mesh": dataset.reference_mesh, "valid_ranges": dataset.valid_ranges,
-             "order": dataset.order}
+             "order": dataset.order, "fixed_topology": dataset.fixed_topology}
     if hasattr(executor, "scatter"):  # Dask: ship the (large) set-up once to every worker
         setup_arg = executor.scatter(setup, broadcast=True)
     else:

@@ -44,11 +44,14 @@ def solve_candidates(morpher: Any, solver: Any, study: Any, candidates: list[dic
                      dim: int) -> dict:
     """Morph the reference mesh to the first candidate point that can be morphed (the planned
     point, then its replacements) and solve it; the payload a dataset stores for the sample.
-    Raises PhysappError (GeometryError when no candidate can be morphed, SolverError ...)."""
+    Without a morpher (``None``: a study whose topology changes) the planned point is meshed
+    afresh. Raises PhysappError (GeometryError when no candidate can be morphed, SolverError ...)."""
     from physapp.core.errors import GeometryError, ParameterError
 
     refusal, chosen, mesh = None, None, None
-    for values in candidates:
+    if morpher is None:
+        chosen, candidates = candidates[0], candidates[:1]
+    for values in candidates if morpher is not None else ():
         try:
             mesh = morpher.morph(values, explain=False)
         except (GeometryError, ParameterError) as exc:
@@ -86,8 +89,9 @@ def _worker_main(wid: int, tasks: Any, results: Any, setup: dict) -> None:
         from physapp.surrogates.morph import Morpher
 
         study = setup["study"]
-        morpher = Morpher(study, setup["reference_values"], setup["reference_mesh"],
-                          valid_ranges=setup["valid_ranges"])
+        morpher = (Morpher(study, setup["reference_values"], setup["reference_mesh"],
+                           valid_ranges=setup["valid_ranges"])
+                   if setup.get("fixed_topology", True) else None)  # else: mesh every sample
         solver = ReferenceSolver(setup["order"], check_p1=False, check_memory=False)
         dim = setup["reference_mesh"].dim
     except Exception as exc:  # noqa: BLE001 - reported, the sweep stops
@@ -215,7 +219,7 @@ def run_sweep(
         return summary()
     setup = {"study": dataset.study, "reference_values": dataset.reference_values,
              "reference_mesh": dataset.reference_mesh, "valid_ranges": dataset.valid_ranges,
-             "order": dataset.order}
+             "order": dataset.order, "fixed_topology": dataset.fixed_topology}
     ctx = mp.get_context("spawn")  # fork is unsafe with threads (Qt, gmsh, BLAS) in the parent
     results = ctx.Queue()
     pool: dict[int, _Worker] = {}

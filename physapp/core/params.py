@@ -28,6 +28,8 @@ class ParameterSpec:
     choices : names of the options of a choice parameter (e.g. a physical model); its value is
         the option's index (a float, like every parameter; lower = 0, upper = number - 1) and
         :meth:`validate` also accepts the option's name.
+    integer : a whole number (a count, e.g. of holes): :meth:`validate` rounds to the nearest
+        integer, so a slider snaps; samplers draw whole numbers with equal chances.
     """
 
     name: str
@@ -42,6 +44,7 @@ class ParameterSpec:
     description: str = ""
     discretization: bool = False
     choices: tuple[str, ...] = ()
+    integer: bool = False
 
     def __post_init__(self) -> None:
         if self.choices and (self.lower, self.upper) != (0, len(self.choices) - 1):
@@ -70,6 +73,8 @@ class ParameterSpec:
                 f"{self.label} ({self.name}) = {value:g} {self.unit} is outside its range "
                 f"[{self.lower:g}, {self.upper:g}] {self.unit}."
             )
+        if self.integer:
+            value = float(min(max(round(value), math.ceil(self.lower)), math.floor(self.upper)))
         return value
 
     def choice(self, value: float) -> str:

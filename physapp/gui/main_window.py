@@ -349,6 +349,10 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self.sessions.add_file_actions(file_menu)  # Open session..., Save (Ctrl+S), Save as
         self.exports.add_file_actions(file_menu)  # Export > Figure, Mesh, Table, Animation
+        from physapp.gui.import_dataset import DatasetImportController
+
+        self.dataset_import = DatasetImportController(self)  # Import data set... (#19)
+        self.dataset_import.add_file_actions(file_menu)
         file_menu.addSeparator()
         settings = add("file.settings", file_menu, "&Settings\u2026", self.open_settings,
                        "Ctrl+,")
@@ -622,6 +626,8 @@ class MainWindow(QMainWindow):
         self.surrogates.shutdown()
         self.sessions.shutdown()  # a clean exit: the autosave goes
         self.exports.shutdown()
+        if hasattr(self, "dataset_import"):
+            self.dataset_import.shutdown()
         self.compare.shutdown()  # the split view's panes: VTK before the window goes
         self.view_tools.shutdown()
         self.playback.shutdown()

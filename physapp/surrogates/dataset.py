@@ -10,9 +10,10 @@ result arrives, so later writes change raw data only, never the file's structure
 sample are written and flushed before its status is set to done. A killed process therefore
 leaves every finished sample readable and a half-written one still pending (it is redone).
 
-Layout (format version 1)::
+Layout (format version 2; version 1 files, which lack ``fixed_topology``, are read as fixed)::
 
-    /               attrs format="physapp-dataset", version, study_id, order, method, seed, ...
+    /               attrs format="physapp-dataset", version, study_id, order, method, seed,
+                    fixed_topology, ...
     /plan           X (n, p) solved points, X_planned (n, p), is_test (n,), param_names,
                     bounds (p, 2), range_bounds (p, 2); attrs fixed, reference_values,
                     valid_ranges, notes (JSON), replace_unmorphable
@@ -21,6 +22,23 @@ Layout (format version 1)::
                     replaced (n,) 1 where the planned point was replaced (not morphable)
                     coords (n, n_out, dim), fields/<name>, key_quantities/<name>
     /support        the solver's output topology: cells (attr type), boundaries/<name>
+
+A study whose mesh topology changes with its parameters (``Study.fixed_topology = False``, e.g.
+the perforated plate's number of holes) is not morphed: each sample is meshed afresh and carries
+its own mesh, so ``coords``, ``fields`` and ``/support`` are replaced by one group per sample::
+
+    /samples/meshes/<i>   points (n_i, dim), cells/0 (attr type), boundaries/<name>,
+                          fields/<name> (n_i, ...) float32, inputs/<name> (input fields)
+    /samples              key_quantities/<name> (n,); attrs field_units (JSON)
+
+Data physapp did not make (``physapp dataset import``, :mod:`physapp.surrogates.external`) is
+stored the same way by :meth:`Dataset.from_mesh_samples` (study_id "" or the source's name; plan
+attrs ``param_units`` and ``input_names``; every sample done).
+
+A sample's group is written (and flushed) before its status is set to done; a group left by an
+interrupted write is replaced when the sample is solved again. :meth:`Dataset.mesh_samples`
+reads either layout as :class:`~physapp.surrogates.samples.MeshSamples`;
+:func:`size_batches` groups samples of similar node counts for training.
 """
 
 from __future__ import annotations
@@ -41,9 +59,12 @@ from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress, s
 from physapp.core.study import Study
 from physapp.surrogates import doe
 from physapp.surrogates.data import TrainingData
+from physapp.surrogates.samples import MeshSamples
 
 FORMAT = "physapp-dataset"
-VERSION = 1
+VERSION = 2
+#: versions this physapp reads (1: before per-sample meshes; read as fixed topology)
+READABLE = (1, 2)
 PENDING, DONE, FAILED = 0, 1, 2
 MESSAGE_BYTES = 500
 
@@ -109,6 +130,55 @@ def _read_mesh(group) -> MeshData:
         {k: v[()] for k, v in group["subdomains"].items()},
         int(group.attrs["dim"]), str(group.attrs["length_unit"]),
     )
+
+
+def _read_sample_mesh(group, reference: MeshData) -> MeshData:
+    """A sample's own output mesh (a subdomain of the reference that holds every cell, e.g.
+    "plate", holds every cell of the sample too)."""
+    cells = _read_cells(group["cells"])
+    n_cells = sum(len(c) for c in cells)
+    subs = {k: np.arange(n_cells) for k, v in reference.subdomains.items()
+            if len(v) == reference.n_cells}
+    return MeshData(group["points"][()].astype(np.float64), cells,
+                    {k: v[()] for k, v in group["boundaries"].items()}, subs, reference.dim,
+                    reference.length_unit)
+
+
+def _with_points(mesh: MeshData, points: np.ndarray) -> MeshData:
+    return MeshData(points, mesh.cells, dict(mesh.boundaries), dict(mesh.subdomains), mesh.dim,
+                    mesh.length_unit)
+
+
+def _has_param(study_id: str, name: str) -> bool:
+    from physapp.studies import get_study
+
+    try:
+        get_study(study_id).spec.parameter(name)
+    except (KeyError, PhysappError):
+        return False
+    return True
+
+
+def size_batches(node_counts: Sequence[int], max_points: int) -> list[list[int]]:
+    """Indices grouped into batches of samples of similar size (for mesh-agnostic training).
+
+    Samples are sorted by node count and cut greedily so that a batch padded to its largest
+    sample holds at most ``max_points`` nodes (a sample larger than that is a batch of its own).
+    Every index appears exactly once.
+    """
+    counts = np.asarray(node_counts, dtype=np.int64)
+    if max_points < 1:
+        raise ParameterError(f"max_points must be at least 1 (got {max_points}).")
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in np.argsort(counts, kind="stable"):
+        if current and (len(current) + 1) * counts[i] > max_points:
+            batches.append(current)
+            current = []
+        current.append(int(i))
+    if current:
+        batches.append(current)
+    return batches
 
 
 def _fmt(study: Study, name: str, value: float) -> str:
@@ -196,6 +266,9 @@ class Dataset:
         is_test = doe.split(n, test_fraction, seed)
         doe.check_method(method)
         design = doe.resolve_design(study, vary, fixed, bounds)
+        fixed_topology = bool(getattr(study, "fixed_topology", True))
+        if not fixed_topology:
+            check_morph = False  # every sample is meshed afresh: nothing is morphed
         user_bounds = set(bounds or {})
         spec_bounds = np.array([[study.spec.parameter(p).lower, study.spec.parameter(p).upper]
                                 for p in design.names])
@@ -242,7 +315,8 @@ class Dataset:
                 )
         design = doe.Design(design.names, box, design.fixed)
         progress(0.95, "Sampling")
-        rows, rejected = doe.sample_feasible(box, n, method, seed, doe.feasibility(study, design))
+        rows, rejected = doe.sample_feasible(box, n, method, seed, doe.feasibility(study, design),
+                                             integers=doe.integer_mask(study, design.names))
         if rejected:
             notes.append(f"{rejected} sampled point(s) the study cannot build were replaced by "
                          "further draws")
@@ -252,6 +326,7 @@ class Dataset:
             with h5py.File(tmp, "w") as f:
                 a = f.attrs
                 a["format"], a["version"] = FORMAT, VERSION
+                a["fixed_topology"] = fixed_topology
                 a["study_id"], a["order"] = study.spec.id, order
                 a["method"], a["seed"], a["test_fraction"] = method, seed, test_fraction
                 a["created"] = datetime.datetime.now().isoformat(timespec="seconds")
@@ -285,6 +360,86 @@ class Dataset:
         return cls(path)
 
     @classmethod
+    def from_mesh_samples(cls, path: str | os.PathLike, data: MeshSamples, *,
+                          overwrite: bool = False, notes: Sequence[str] = (),
+                          source: str = "") -> Dataset:
+        """Write samples that each have their own mesh (e.g. imported result files) as a
+        complete data set (every sample done); ``source`` is stored as the study id when the
+        samples name none."""
+        path = Path(path)
+        if path.exists() and not overwrite:
+            raise PhysappError(f"{path} already exists: choose another file or overwrite it.")
+        n = len(data)
+        names = tuple(data.param_names)
+        all_fields = [*data.output_names, *data.input_names]
+        units = {k: data.units.get(k, "") for k in all_fields}
+        kq_names = sorted({k for s in data.samples for k in s.key_quantities})
+        h5py = _h5py()
+        tmp = path.with_name(path.name + ".tmp")
+        try:
+            with h5py.File(tmp, "w") as f:
+                a = f.attrs
+                a["format"], a["version"], a["fixed_topology"] = FORMAT, VERSION, False
+                a["study_id"], a["order"] = data.study_id or source, 0
+                a["method"], a["seed"] = "import", 0
+                a["test_fraction"] = float(np.mean(data.is_test))
+                a["created"] = datetime.datetime.now().isoformat(timespec="seconds")
+                from physapp import __version__
+
+                a["physapp_version"] = __version__
+                plan = f.create_group("plan")
+                X = data.X
+                plan.create_dataset("X", data=X)
+                plan.create_dataset("X_planned", data=X)
+                plan.create_dataset("is_test", data=data.is_test)
+                plan.create_dataset("param_names", data=list(names), dtype=h5py.string_dtype())
+                plan.create_dataset("bounds", data=data.bounds)
+                plan.create_dataset("range_bounds", data=data.bounds)
+                plan.attrs["replace_unmorphable"] = False
+                plan.attrs["fixed"] = json.dumps(dict(data.fixed))
+                plan.attrs["reference_values"] = json.dumps({})
+                plan.attrs["valid_ranges"] = json.dumps({})
+                plan.attrs["notes"] = json.dumps(list(notes))
+                plan.attrs["param_units"] = json.dumps({k: data.units.get(k, "") for k in names})
+                plan.attrs["input_names"] = json.dumps(list(data.input_names))
+                plan.attrs["output_names"] = json.dumps(list(data.output_names))
+                plan.attrs["sample_names"] = json.dumps([smp.name for smp in data.samples])
+                _write_mesh(f.create_group("reference"), data.samples[0].mesh)
+                s = f.create_group("samples")
+                s.create_dataset("status", data=np.full(n, DONE, dtype=np.int8))
+                s.create_dataset("message", data=np.zeros(n, dtype=f"S{MESSAGE_BYTES}"))
+                s.create_dataset("elapsed", data=np.full(n, np.nan))
+                s.create_dataset("replaced", data=np.zeros(n, dtype=np.int8))
+                s.attrs["field_units"] = json.dumps(units)
+                kq = s.create_group("key_quantities")
+                for k in kq_names:
+                    kq.create_dataset(k, data=np.array(
+                        [smp.key_quantities.get(k, np.nan) for smp in data.samples]))
+                meshes = s.create_group("meshes")
+                for i, smp in enumerate(data.samples):
+                    g = meshes.create_group(str(i))
+                    m = smp.mesh
+                    g.create_dataset("points", data=m.points[:, : max(m.dim, 2)])
+                    cg = g.create_group("cells")
+                    for k, block in enumerate(m.cells):
+                        c = cg.create_dataset(str(k), data=block.connectivity)
+                        c.attrs["type"] = block.type
+                    b = g.create_group("boundaries")
+                    for name, facets in m.boundaries.items():
+                        b.create_dataset(name, data=facets)
+                    fg = g.create_group("fields")
+                    for name in data.output_names:
+                        fg.create_dataset(name, data=smp.outputs[name])
+                    ig = g.create_group("inputs")
+                    for name in data.input_names:
+                        ig.create_dataset(name, data=smp.inputs[name])
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        return cls(path)
+
+    @classmethod
     def open(cls, path: str | os.PathLike) -> Dataset:
         """Open an existing dataset file (clear PhysappError if it is not one)."""
         return cls(path)
@@ -313,11 +468,14 @@ class Dataset:
             if f.attrs.get("format") != FORMAT:
                 raise PhysappError(f"{self.path} is not a physapp dataset.")
             version = int(f.attrs.get("version", -1))
-            if version != VERSION:
+            if version not in READABLE:
                 raise PhysappError(
                     f"{self.path} is a physapp dataset of format version {version}; this physapp "
-                    f"reads version {VERSION}. Recreate it with this version."
+                    f"reads versions {', '.join(map(str, READABLE))}. Recreate it with this "
+                    "version."
                 )
+            self.version = version
+            self.fixed_topology = bool(f.attrs.get("fixed_topology", True))
             try:
                 a = f.attrs
                 self.study_id = str(a["study_id"])
@@ -340,6 +498,9 @@ class Dataset:
                 self.reference_mesh = _read_mesh(f["reference"])
                 self.replace_unmorphable = bool(plan.attrs["replace_unmorphable"])
                 self.X_planned = plan["X_planned"][()]
+                self.param_units = dict(json.loads(plan.attrs.get("param_units", "{}")))
+                self.input_names = tuple(json.loads(plan.attrs.get("input_names", "[]")))
+                self.sample_names = list(json.loads(plan.attrs.get("sample_names", "[]")))
                 self.status = f["samples/status"][()].astype(np.int8)
                 self.replaced = f["samples/replaced"][()].astype(bool)
                 self._messages = f["samples/message"][()]
@@ -389,6 +550,8 @@ class Dataset:
         for _ in range(50 * k):
             row = self.bounds[:, 0] + rng.random(len(self.param_names)) * np.ptp(self.bounds,
                                                                                    axis=1)
+            row = _doe.snap_integers(row[None], self.bounds,
+                                     _doe.integer_mask(study, self.param_names))[0]
             if accept(row):
                 out.append(design.values(row))
                 if len(out) == k:
@@ -437,8 +600,90 @@ class Dataset:
         """The finished samples as :class:`TrainingData` (coordinates and fields per sample).
 
         Failed samples have no fields and are left out; ``include_failed=True`` asks for them
-        too and is refused while any sample failed (see :meth:`failures`).
+        too and is refused while any sample failed (see :meth:`failures`). A data set whose
+        samples have their own meshes (a topology-changing study) is refused: POD models need one
+        topology; :meth:`mesh_samples` gives its samples to mesh-agnostic models.
         """
+        if not self.fixed_topology:
+            why = ("the study changes its topology (e.g. the number of holes)" if
+                   self.method != "import" else "they were imported from result files")
+            raise PhysappError(
+                f"The samples of {self.path.name} ({self.study_id or 'imported data'}) have "
+                f"different meshes: {why}, so a POD model, which needs one mesh morphed to "
+                "every design, cannot learn them. Train a mesh-agnostic model instead (e.g. "
+                "--model transolver; `physapp train --help` lists the models).")
+        done = self._done_for_training(include_failed)
+        with self._file() as f:
+            s = f["samples"]
+            mesh = self._support(f)
+            coords = s["coords"][done]
+            fields = {k: v[done] for k, v in s["fields"].items()}
+            units = dict(json.loads(s["fields"].attrs["units"]))
+            kq = {k: v[done] for k, v in s["key_quantities"].items()}
+        return TrainingData(
+            study_id=self.study_id, param_names=self.param_names, bounds=self.bounds,
+            fixed=dict(self.fixed), mesh=mesh, X=self.X[done], coords=coords, fields=fields,
+            units=units, is_test=self.is_test[done].copy(), key_quantities=kq,
+        )
+
+    def mesh_samples(self, include_failed: bool = False) -> MeshSamples:
+        """The finished samples as :class:`~physapp.surrogates.samples.MeshSamples`: each with
+        its own mesh (the support mesh at the sample's coordinates for a fixed-topology data
+        set), its varied parameters, its fields as outputs and its key quantities.
+
+        The same checks as :meth:`training_data` (at least 3 done, a training and a test sample).
+        """
+        from physapp.surrogates.samples import MeshSample, MeshSamples
+
+        done = self._done_for_training(include_failed)
+        samples = []
+        with self._file() as f:
+            s = f["samples"]
+            if self.fixed_topology:
+                support = self._support(f)
+                units = dict(json.loads(s["fields"].attrs["units"]))
+            else:
+                units = dict(json.loads(s.attrs["field_units"]))
+            kq_all = {k: v[()] for k, v in s["key_quantities"].items()}
+            for i in done:
+                if self.fixed_topology:
+                    pts = s["coords"][i].astype(np.float64)
+                    mesh = _with_points(support, pts)
+                    fields = {k: v[i] for k, v in s["fields"].items()}
+                else:
+                    g = s["meshes"][str(i)]
+                    mesh = _read_sample_mesh(g, self.reference_mesh)
+                    fields = {k: v[()] for k, v in g["fields"].items()}
+                    inputs = {k: v[()] for k, v in g["inputs"].items()} if "inputs" in g else {}
+                name = (self.sample_names[i] if i < len(self.sample_names)
+                        else f"sample {i}")
+                samples.append(MeshSample(
+                    mesh, {n: float(v) for n, v in zip(self.param_names, self.X[i], strict=True)},
+                    fields, inputs if not self.fixed_topology else {},
+                    key_quantities={k: float(v[i]) for k, v in kq_all.items()}, name=name))
+        if self.param_units:
+            units.update(self.param_units)
+        else:
+            units.update({n: self.study.spec.parameter(n).unit for n in self.param_names
+                          if _has_param(self.study_id, n)})
+        return MeshSamples(samples, self.param_names, tuple(sorted(samples[0].outputs)),
+                           self.input_names, units=units, is_test=self.is_test[done].copy(),
+                           bounds=self.bounds.copy(), study_id=self.study_id,
+                           fixed=dict(self.fixed))
+
+    def node_counts(self) -> np.ndarray:
+        """(n,) node count of every sample's output mesh (0 where it is not done)."""
+        out = np.zeros(self.n_samples, dtype=np.int64)
+        with self._file() as f:
+            s = f["samples"]
+            for i in np.flatnonzero(self.status == DONE):
+                if self.fixed_topology:
+                    out[i] = s["coords"].shape[1]
+                else:
+                    out[i] = s["meshes"][str(i)]["points"].shape[0]
+        return out
+
+    def _done_for_training(self, include_failed: bool) -> np.ndarray:
         self.refresh()
         done = np.flatnonzero(self.status == DONE)
         failed = int((self.status == FAILED).sum())
@@ -457,18 +702,7 @@ class Dataset:
                 "The finished samples include no test sample (or no training sample); finish "
                 "the sweep or create the dataset with more samples."
             )
-        with self._file() as f:
-            s = f["samples"]
-            mesh = self._support(f)
-            coords = s["coords"][done]
-            fields = {k: v[done] for k, v in s["fields"].items()}
-            units = dict(json.loads(s["fields"].attrs["units"]))
-            kq = {k: v[done] for k, v in s["key_quantities"].items()}
-        return TrainingData(
-            study_id=self.study_id, param_names=self.param_names, bounds=self.bounds,
-            fixed=dict(self.fixed), mesh=mesh, X=self.X[done], coords=coords, fields=fields,
-            units=units, is_test=self.is_test[done].copy(), key_quantities=kq,
-        )
+        return done
 
     # -- writing (one writer at a time) ------------------------------------------------------
 
@@ -492,25 +726,16 @@ class Dataset:
         coords = np.asarray(coords, dtype=np.float32)
         with self._file("r+") as f:
             s = f["samples"]
-            if "support" not in f:
+            if not self.fixed_topology:
+                self._write_own_mesh(f, i, coords, fields, units, key_quantities, cells,
+                                     boundaries)
+            elif "support" not in f:
                 self._create_outputs(f, h5py, coords, fields, units, key_quantities, cells,
                                      boundaries)
-            sup = f["support"]
-            if coords.shape != s["coords"].shape[1:] or not np.array_equal(
-                    sup["cells/0"][()], cells.connectivity):
-                raise PhysappError(
-                    f"Sample {i}: its mesh topology differs from the dataset's (the morph did "
-                    "not preserve the reference mesh)."
-                )
-            missing = set(s["fields"]) ^ set(fields)
-            if missing:
-                raise PhysappError(f"Sample {i}: fields {sorted(missing)} differ from the "
-                                   "dataset's.")
-            s["coords"][i] = coords
-            for name, arr in fields.items():
-                s["fields"][name][i] = np.asarray(arr, dtype=np.float32)
-            for name, ds in s["key_quantities"].items():
-                ds[i] = float(key_quantities.get(name, np.nan))
+            if self.fixed_topology:
+                self._write_on_support(f, i, coords, fields, cells)
+                for name, ds in s["key_quantities"].items():
+                    ds[i] = float(key_quantities.get(name, np.nan))
             s["elapsed"][i] = elapsed
             s["message"][i] = b""
             if row is not None:
@@ -524,6 +749,57 @@ class Dataset:
         if row is not None:
             self.X[i] = row
             self.replaced[i] = True
+
+    def _write_on_support(self, f, i, coords, fields, cells) -> None:
+        s, sup = f["samples"], f["support"]
+        if coords.shape != s["coords"].shape[1:] or not np.array_equal(
+                sup["cells/0"][()], cells.connectivity):
+            raise PhysappError(
+                f"Sample {i}: its mesh topology differs from the dataset's (the morph did "
+                "not preserve the reference mesh)."
+            )
+        missing = set(s["fields"]) ^ set(fields)
+        if missing:
+            raise PhysappError(f"Sample {i}: fields {sorted(missing)} differ from the "
+                               "dataset's.")
+        s["coords"][i] = coords
+        for name, arr in fields.items():
+            s["fields"][name][i] = np.asarray(arr, dtype=np.float32)
+
+    def _write_own_mesh(self, f, i, coords, fields, units, key_quantities, cells,
+                        boundaries) -> None:
+        """A sample with its own mesh: one group, replaced if an interrupted write left one."""
+        s = f["samples"]
+        if "field_units" not in s.attrs:  # the first sample fixes the fields and quantities
+            s.attrs["field_units"] = json.dumps({k: units.get(k, "") for k in fields})
+            if "key_quantities" in s:
+                del s["key_quantities"]
+            kq = s.create_group("key_quantities")
+            for name in key_quantities:
+                kq.create_dataset(name, data=np.full(self.n_samples, np.nan))
+        known = set(json.loads(s.attrs["field_units"]))
+        if known ^ set(fields):
+            raise PhysappError(f"Sample {i}: fields {sorted(known ^ set(fields))} differ from "
+                               "the dataset's.")
+        meshes = s.require_group("meshes")
+        if str(i) in meshes:
+            del meshes[str(i)]
+        g = meshes.create_group(str(i))
+        g.create_dataset("points", data=coords)
+        c = g.create_group("cells").create_dataset("0", data=cells.connectivity)
+        c.attrs["type"] = cells.type
+        b = g.create_group("boundaries")
+        for name, facets in boundaries.items():
+            b.create_dataset(name, data=facets)
+        fg = g.create_group("fields")
+        for name, arr in fields.items():
+            arr = np.asarray(arr, dtype=np.float32)
+            if arr.shape[:1] != (len(coords),):
+                raise PhysappError(f"Sample {i}: field {name} has {arr.shape[0]} values for "
+                                   f"{len(coords)} nodes.")
+            fg.create_dataset(name, data=arr)
+        for name, ds in s["key_quantities"].items():
+            ds[i] = float(key_quantities.get(name, np.nan))
 
     def _create_outputs(self, f, h5py, coords, fields, units, key_quantities, cells,
                         boundaries) -> None:

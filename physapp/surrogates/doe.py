@@ -147,6 +147,31 @@ def sample(bounds: np.ndarray, n: int, method: str = "lhs", seed: int = 0) -> np
     return bounds[:, 0] + u * (bounds[:, 1] - bounds[:, 0])
 
 
+def integer_mask(study: Study, names: Iterable[str]) -> np.ndarray:
+    """(p,) True for the whole-number parameters (``ParameterSpec.integer``) among ``names``."""
+    return np.array([bool(getattr(study.spec.parameter(n), "integer", False)) for n in names],
+                    dtype=bool)
+
+
+def snap_integers(rows: np.ndarray, bounds: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """Map the columns of ``rows`` where ``mask`` is True to whole numbers in their bounds, each
+    with the same chance (the column's unit interval is cut into one bin per whole number, so an
+    LHS keeps its strata)."""
+    rows = np.array(rows, dtype=np.float64, copy=True)
+    if mask is None or not np.any(mask):
+        return rows
+    bounds = np.asarray(bounds, dtype=np.float64).reshape(-1, 2)
+    for k in np.flatnonzero(mask):
+        lo, hi = bounds[k]
+        a, b = math.ceil(lo - 1e-9), math.floor(hi + 1e-9)
+        if b < a:
+            raise ParameterError(f"The bounds [{lo:g}, {hi:g}] of a whole-number parameter "
+                                 "hold no whole number.")
+        u = (rows[:, k] - lo) / (hi - lo)
+        rows[:, k] = a + np.minimum(np.floor(u * (b - a + 1)), b - a)
+    return rows
+
+
 def sample_feasible(
     bounds: np.ndarray,
     n: int,
@@ -154,17 +179,23 @@ def sample_feasible(
     seed: int,
     accept: Callable[[np.ndarray], bool],
     max_factor: int = 20,
+    integers: np.ndarray | None = None,
 ) -> tuple[np.ndarray, int]:
     """Like :func:`sample`, but every row passes ``accept`` (e.g. the study's cross-checks).
 
     Sobol keeps the first ``n`` acceptable points of one longer sequence; LHS replaces rejected
     rows by acceptable rows of further hypercubes. Returns the rows and how many were rejected;
     raises ParameterError when fewer than ``n`` of ``max_factor * n`` candidates are acceptable.
+    ``integers`` (p,) marks whole-number columns (:func:`snap_integers`).
     """
     check_method(method)
     bounds = np.asarray(bounds, dtype=np.float64).reshape(-1, 2)
+
+    def draw(count: int, how: str, sd: int) -> np.ndarray:
+        return snap_integers(sample(bounds, count, how, sd), bounds, integers)
+
     if method == "sobol":
-        cand = sample(bounds, max_factor * n, "sobol", seed)
+        cand = draw(max_factor * n, "sobol", seed)
         keep: list[int] = []
         for i, row in enumerate(cand):
             if accept(row):
@@ -172,13 +203,13 @@ def sample_feasible(
                 if len(keep) == n:
                     return cand[keep], i + 1 - n
         raise _infeasible(n, len(cand), len(keep))
-    rows = sample(bounds, n, "lhs", seed)
+    rows = draw(n, "lhs", seed)
     ok = np.array([accept(r) for r in rows], dtype=bool)
     rejected, tried, k = int((~ok).sum()), n, 1
     while not ok.all():
         if tried >= max_factor * n:
             raise _infeasible(n, tried, int(ok.sum()))
-        extra = sample(bounds, n, "lhs", seed + 1000 * k)
+        extra = draw(n, "lhs", seed + 1000 * k)
         tried, k = tried + n, k + 1
         good = [r for r in extra if accept(r)]
         bad = np.flatnonzero(~ok)[: len(good)]
