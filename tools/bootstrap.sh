@@ -57,5 +57,7 @@ HASH=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$HASH" ]; then
   say "installing physapp and its dependencies into .venv"
   "${PIP[@]}" install -e ".[test]" 2> >(grep -v "^WARNING: Location" >&2)
+  # PLAID data sets: pyplaid's cgns containers only (its datasets/pyarrow/zarr stack is not used)
+  "${PIP[@]}" install --no-deps "pyplaid==1.0.0"
   echo "$HASH" > "$STAMP"
 fi
