@@ -56,7 +56,7 @@ class PlaybackBar(QWidget):
         row.setContentsMargins(4, 2, 4, 2)
         self.play_button = QToolButton()
         self.play_button.setCheckable(True)
-        self.play_button.setToolTip("Play / pause the history (Space)")
+        self.play_button.setToolTip("Play / pause the history")
         self.play_button.toggled.connect(lambda on: setattr(self.model, "playing", on))
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setToolTip("Step of the history shown")
@@ -139,6 +139,13 @@ class PlaybackController(QObject):
         self.model.events.step.connect(self._on_step)
         self.model.events.playing.connect(self._on_playing)
         self.model.events.speed.connect(self._on_speed)
+        actions = getattr(window, "actions", None)
+        if actions is not None and "view.play" not in actions:
+            self.play_action = actions.add("view.play", None, "Play / pause history",
+                                           self.toggle, "Ctrl+Space",
+                                           enabled_when=lambda: self.active)
+            window.addAction(self.play_action)  # a shortcut without a menu
+            self.bar.play_button.setToolTip("Play / pause the history (Ctrl+Space)")
 
     # -- the history --------------------------------------------------------------------------
     def set_history(self, history: FieldHistory | None, step: int | None = None) -> None:
@@ -150,6 +157,8 @@ class PlaybackController(QObject):
         n = 0 if history is None else history.n_steps
         self.model.n_steps = n
         self.history_changed.emit(history)
+        if getattr(self.window, "actions", None) is not None:
+            self.window.actions.update_enabled()
         if n:
             target = n - 1 if step is None else min(max(step, 0), n - 1)
             if self.model.step == target:
