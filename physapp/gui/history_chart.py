@@ -205,7 +205,7 @@ class HistoryChart(QDockWidget):
         if self.probe is not None:
             label, values, unit = self.probe
             rows[0].append(f"probe {label} ({unit})" if unit else f"probe {label}")
-            for r, v in zip(rows[1:], values):
+            for r, v in zip(rows[1:], values, strict=False):
                 r.append(float(v))
         return rows
 

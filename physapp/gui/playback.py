@@ -191,7 +191,6 @@ class PlaybackController(QObject):
         for i in range(h.n_steps):  # no recorded range: one pass (small histories)
             v = self._frame(i, (name.partition("[")[0],)).scalar(name)
             lo, hi = min(lo, float(v.min())), max(hi, float(v.max()))
-        ranges = dict(ranges)
         return (lo, hi) if np.isfinite(lo) else None
 
     # -- frames -------------------------------------------------------------------------------

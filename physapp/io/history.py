@@ -326,7 +326,6 @@ def read_history(path: str | os.PathLike, *, lazy: bool = True) -> FieldHistory:
     path = Path(path)
     if not path.is_file():
         raise HistoryFileError(f"No history file '{path}'.")
-    h5py = _h5py()
     handle = _OpenFile(path)
     try:
         f = handle.get()
@@ -348,7 +347,7 @@ def read_history(path: str | os.PathLike, *, lazy: bool = True) -> FieldHistory:
         if "ranges" in f and n:
             keys = json.loads(f["ranges"].attrs["keys"])
             meta["field_ranges"] = {k: [float(x) for x in row]
-                                    for k, row in zip(keys, f["ranges"][()])}
+                                    for k, row in zip(keys, f["ranges"][()], strict=False)}
         curves = {k: v[:n] for k, v in f["curves"].items()}
         if lazy:
             point_data = {k: H5Frames(handle, f"fields/{k}", (n, *v.shape[1:]), v.dtype)

@@ -38,9 +38,9 @@ from physapp.core.history_sink import HistorySink, MemoryHistorySink
 from physapp.core.mesh import MeshData
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
 from physapp.core.transient import HEAT_SCHEMES, TransientHeatSetup, constant
+from physapp.solvers.fem_mesh import fe_kind, region_facets
 from physapp.solvers.heat import _REF_NODES, _nodal_fields, assemble_heat, element_values, p0_field
 from physapp.solvers.linear import choose_method, sa_hierarchy
-from physapp.solvers.fem_mesh import fe_kind, region_facets
 
 #: a step over which the temperature moves by more than this share of its range is too long
 MAX_STEP_CHANGE = 0.25
