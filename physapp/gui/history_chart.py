@@ -123,7 +123,7 @@ class HistoryChart(QDockWidget):
     def update_probe(self) -> None:
         """The probe's history of the shown field (none when no point is probed)."""
         h, tools = self.history, self.window_.view_tools
-        loc = getattr(tools, "_probe_loc", None)
+        loc = tools.probe_location
         if h is None or loc is None or not tools.probe_mode:
             had = self.probe is not None
             self.probe = None

@@ -139,6 +139,8 @@ class PlaybackController(QObject):
         self.model.events.step.connect(self._on_step)
         self.model.events.playing.connect(self._on_playing)
         self.model.events.speed.connect(self._on_speed)
+        # another field: the frame on screen holds only the old one while playing
+        window.app.view.events.field.connect(self._on_field)
         actions = getattr(window, "actions", None)
         if actions is not None and "view.play" not in actions:
             self.play_action = actions.add("view.play", None, "Play / pause history",
@@ -168,6 +170,9 @@ class PlaybackController(QObject):
         else:
             self.model.step = 0
             self.model.time = 0.0
+            vp = getattr(self.window, "viewport", None)
+            if vp is not None and vp.fixed_clim is not None:  # back to the user's range
+                vp.set_fixed_clim(self.window.app.view.clim)
 
     def clear(self) -> None:
         if self.history is not None:
@@ -236,6 +241,10 @@ class PlaybackController(QObject):
         vp.update_result(frame, w.field, on_frame=self._frame_rendered,
                          streaming=self.model.playing)
         self.step_shown.emit(step)
+
+    def _on_field(self, *_args) -> None:
+        if self.history is not None:
+            self._on_step(self.model.step)
 
     def _frame_rendered(self, t: float) -> None:
         self._frame_times.append(t)

@@ -76,6 +76,12 @@ def test_transient_solve_plays_probes_and_exports(transient_window, qtbot,
     assert rows[0][0] == "time (s)" and len(rows) == 62
     assert float(rows[-1][rows[0].index("peak_temperature (degC)")]) == pytest.approx(
         h.curves["peak_temperature"][-1])
+    # another field while a history is shown: the frame is read again with it
+    win.app.view.field = "heat_flux"
+    np.testing.assert_allclose(np.asarray(vp.grid.point_data["field"]),
+                               np.linalg.norm(np.asarray(h.point_data["heat_flux"][m.step]),
+                                              axis=1), rtol=1e-5)
+    win.app.view.field = "temperature"
     # the probe's history of the shown field equals the node's history there
     node = int(np.argmax(np.asarray(h.point_data["temperature"][-1])))
     win.view_tools.set_probe_mode(True)
@@ -95,6 +101,8 @@ def test_transient_solve_plays_probes_and_exports(transient_window, qtbot,
     with qtbot.waitSignal(ex.exported, timeout=60_000):
         history_export.export_series(ex, str(tmp_path / "t.pvd"))
     assert (tmp_path / "t.pvd").read_text().count("<DataSet") == 61
+    win.playback.clear()                                  # a steady result next: its own range
+    assert vp.fixed_clim is None and not win.playback.bar.isVisible()
 
 
 def test_cancel_keeps_the_steps_done(transient_window, qtbot):
