@@ -42,10 +42,10 @@ sys.path.insert(0, str(ROOT))
 def table(title: str, head: list[str], rows: list[list]) -> None:
     print(f"\n{title}")
     widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) for i, h in enumerate(head)]
-    print("| " + " | ".join(str(h).ljust(w) for h, w in zip(head, widths)) + " |")
+    print("| " + " | ".join(str(h).ljust(w) for h, w in zip(head, widths, strict=True)) + " |")
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for r in rows:
-        print("| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |")
+        print("| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) + " |")
 
 
 # -- heat ----------------------------------------------------------------------------------------
@@ -163,7 +163,7 @@ def playback_fps(paths: list[Path]) -> None:
         win = MainWindow(get_study("heat-sink-transient"), auto_solve=False, settings_store=store)
         win.resize(1400, 900)
         win.show()
-        _wait(app, lambda: win.viewport.grid is not None)   # the geometry preview first
+        _wait(app, lambda w=win: w.viewport.grid is not None)   # the geometry preview first
         h = read_history(path)
         win.solves.result = h.frame(-1)
         win.viewport.show_result(win.solves.result, win.field)

@@ -13,8 +13,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
-from matplotlib.figure import Figure
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
@@ -28,7 +26,6 @@ from PySide6.QtWidgets import (
 )
 
 from physapp.core.history import FieldHistory
-from physapp.gui.line_plot import REFERENCE_COLOR, SURROGATE_COLOR
 from physapp.io.history_export import curve_rows
 
 #: while playing, the time marker moves at most this often (matplotlib redraws are slow)
@@ -78,10 +75,8 @@ class HistoryChart(QDockWidget):
         row.addWidget(self.curve_combo, 1)
         row.addWidget(self.csv_button)
         col.addLayout(row)
-        self.figure = Figure(figsize=(4, 2.6), layout="constrained")
-        self.canvas = FigureCanvasQTAgg(self.figure)
-        self.axes = self.figure.add_subplot(111)
-        col.addWidget(self.canvas, 1)
+        self._col = col
+        self.figure = self.canvas = self.axes = None  # matplotlib on first use (start-up time)
         self.note = QLabel()
         self.note.setWordWrap(True)
         col.addWidget(self.note)
@@ -123,7 +118,7 @@ class HistoryChart(QDockWidget):
     def update_probe(self) -> None:
         """The probe's history of the shown field (none when no point is probed)."""
         h, tools = self.history, self.window_.view_tools
-        loc = getattr(tools, "_probe_loc", None)
+        loc = tools.probe_location
         if h is None or loc is None or not tools.probe_mode:
             had = self.probe is not None
             self.probe = None
@@ -164,7 +159,23 @@ class HistoryChart(QDockWidget):
             return self.probe
         return key, np.asarray(h.curves[key]), h.curve_units.get(key, "")
 
+    def _ensure_canvas(self) -> None:
+        if self.canvas is not None:
+            return
+        from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+        from matplotlib.figure import Figure
+
+        self.figure = Figure(figsize=(4, 2.6), layout="constrained")
+        self.canvas = FigureCanvasQTAgg(self.figure)
+        self.axes = self.figure.add_subplot(111)
+        self._col.insertWidget(1, self.canvas, 1)
+
     def redraw(self) -> None:
+        if self.history is None and self.canvas is None:
+            return  # nothing to plot: matplotlib is not needed yet
+        self._ensure_canvas()
+        from physapp.gui.line_plot import REFERENCE_COLOR, SURROGATE_COLOR
+
         ax = self.axes
         ax.clear()
         self.marker = None
@@ -205,7 +216,7 @@ class HistoryChart(QDockWidget):
         if self.probe is not None:
             label, values, unit = self.probe
             rows[0].append(f"probe {label} ({unit})" if unit else f"probe {label}")
-            for r, v in zip(rows[1:], values):
+            for r, v in zip(rows[1:], values, strict=False):
                 r.append(float(v))
         return rows
 

@@ -56,7 +56,7 @@ class PlaybackBar(QWidget):
         row.setContentsMargins(4, 2, 4, 2)
         self.play_button = QToolButton()
         self.play_button.setCheckable(True)
-        self.play_button.setToolTip("Play / pause the history (Space)")
+        self.play_button.setToolTip("Play / pause the history")
         self.play_button.toggled.connect(lambda on: setattr(self.model, "playing", on))
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setToolTip("Step of the history shown")
@@ -139,6 +139,15 @@ class PlaybackController(QObject):
         self.model.events.step.connect(self._on_step)
         self.model.events.playing.connect(self._on_playing)
         self.model.events.speed.connect(self._on_speed)
+        # another field: the frame on screen holds only the old one while playing
+        window.app.view.events.field.connect(self._on_field)
+        actions = getattr(window, "actions", None)
+        if actions is not None and "view.play" not in actions:
+            self.play_action = actions.add("view.play", None, "Play / pause history",
+                                           self.toggle, "Ctrl+Space",
+                                           enabled_when=lambda: self.active)
+            window.addAction(self.play_action)  # a shortcut without a menu
+            self.bar.play_button.setToolTip("Play / pause the history (Ctrl+Space)")
 
     # -- the history --------------------------------------------------------------------------
     def set_history(self, history: FieldHistory | None, step: int | None = None) -> None:
@@ -150,6 +159,8 @@ class PlaybackController(QObject):
         n = 0 if history is None else history.n_steps
         self.model.n_steps = n
         self.history_changed.emit(history)
+        if getattr(self.window, "actions", None) is not None:
+            self.window.actions.update_enabled()
         if n:
             target = n - 1 if step is None else min(max(step, 0), n - 1)
             if self.model.step == target:
@@ -159,6 +170,9 @@ class PlaybackController(QObject):
         else:
             self.model.step = 0
             self.model.time = 0.0
+            vp = getattr(self.window, "viewport", None)
+            if vp is not None and vp.fixed_clim is not None:  # back to the user's range
+                vp.set_fixed_clim(self.window.app.view.clim)
 
     def clear(self) -> None:
         if self.history is not None:
@@ -182,7 +196,6 @@ class PlaybackController(QObject):
         for i in range(h.n_steps):  # no recorded range: one pass (small histories)
             v = self._frame(i, (name.partition("[")[0],)).scalar(name)
             lo, hi = min(lo, float(v.min())), max(hi, float(v.max()))
-        ranges = dict(ranges)
         return (lo, hi) if np.isfinite(lo) else None
 
     # -- frames -------------------------------------------------------------------------------
@@ -228,6 +241,10 @@ class PlaybackController(QObject):
         vp.update_result(frame, w.field, on_frame=self._frame_rendered,
                          streaming=self.model.playing)
         self.step_shown.emit(step)
+
+    def _on_field(self, *_args) -> None:
+        if self.history is not None:
+            self._on_step(self.model.step)
 
     def _frame_rendered(self, t: float) -> None:
         self._frame_times.append(t)

@@ -502,6 +502,11 @@ class ViewTools(QObject):
         return np.asarray(weights) @ vp.result.mesh.points[ids]
 
     # -- probe ----------------------------------------------------------------------------------
+    @property
+    def probe_location(self) -> Location | None:
+        """Where the probe is on the shown mesh (cell nodes and weights), or None."""
+        return self._probe_loc
+
     def needs_all_fields(self) -> bool:
         """True while a probe or the line plot reads the shown result's fields."""
         return self._probe_loc is not None or (

@@ -326,7 +326,6 @@ def read_history(path: str | os.PathLike, *, lazy: bool = True) -> FieldHistory:
     path = Path(path)
     if not path.is_file():
         raise HistoryFileError(f"No history file '{path}'.")
-    h5py = _h5py()
     handle = _OpenFile(path)
     try:
         f = handle.get()
@@ -348,7 +347,7 @@ def read_history(path: str | os.PathLike, *, lazy: bool = True) -> FieldHistory:
         if "ranges" in f and n:
             keys = json.loads(f["ranges"].attrs["keys"])
             meta["field_ranges"] = {k: [float(x) for x in row]
-                                    for k, row in zip(keys, f["ranges"][()])}
+                                    for k, row in zip(keys, f["ranges"][()], strict=False)}
         curves = {k: v[:n] for k, v in f["curves"].items()}
         if lazy:
             point_data = {k: H5Frames(handle, f"fields/{k}", (n, *v.shape[1:]), v.dtype)
@@ -389,3 +388,77 @@ def write_history(history: FieldHistory, path: str | os.PathLike, *,
         w.close()
 
     return atomic_write(path, write)
+
+
+#: a history kept in memory may use at most this share of the memory available when it starts
+MEMORY_SHARE = 0.25
+
+
+class SpillingHistorySink:
+    """Frames in memory until they would use more than ``limit_bytes`` (default: a quarter of
+    the available memory, or ``$PHYSAPP_HISTORY_MEMORY``, e.g. ``2G``), then on to a temporary HDF5
+    file, so a history larger than memory streams to disk instead of failing. The returned
+    history is in memory, or lazy on that file (unlinked at once: the open handle keeps it
+    readable until the history goes)."""
+
+    def __init__(self, limit_bytes: float | None = None) -> None:
+        from physapp.core.history_sink import MemoryHistorySink
+
+        if limit_bytes is None:
+            env = os.environ.get("PHYSAPP_HISTORY_MEMORY", "").strip()
+            if env:
+                from physapp.core.memory import parse_size
+
+                limit_bytes = float(parse_size(env))
+            else:
+                from physapp.core.memory import available_bytes
+
+                limit_bytes = MEMORY_SHARE * available_bytes()
+        self.limit = float(limit_bytes)
+        self._memory = MemoryHistorySink()
+        self._writer: HistoryWriter | None = None
+        self._head: tuple = ((), {})
+        self._bytes = 0
+        self.spilled_to: Path | None = None
+
+    def begin(self, mesh: MeshData, **kw) -> None:
+        self._head = ((mesh,), kw)
+        self._memory.begin(mesh, **kw)
+
+    @property
+    def n_steps(self) -> int:
+        return self._writer.n_steps if self._writer is not None else self._memory.n_steps
+
+    def append(self, time: float, point_data, curves=None) -> None:
+        if self._writer is not None:
+            self._writer.append(time, point_data, curves)
+            return
+        self._bytes += sum(4 * np.asarray(v).size for v in point_data.values())
+        if self._bytes <= self.limit:
+            self._memory.append(time, point_data, curves)
+            return
+        import tempfile
+
+        fd, name = tempfile.mkstemp(prefix="physapp-history-", suffix=".h5")
+        os.close(fd)
+        self.spilled_to = Path(name)
+        self._writer = HistoryWriter(self.spilled_to)
+        args, kw = self._head
+        self._writer.begin(*args, **kw)
+        done = self._memory.end()
+        for i in range(done.n_steps):
+            self._writer.append(float(done.times[i]),
+                                {k: v[i] for k, v in done.point_data.items()},
+                                {k: float(v[i]) for k, v in done.curves.items()})
+        self._memory = None
+        self._writer.append(time, point_data, curves)
+
+    def end(self, *, complete: bool = True, meta=None) -> FieldHistory:
+        if self._writer is None:
+            return self._memory.end(complete=complete, meta=meta)
+        history = self._writer.end(complete=complete, meta=meta)
+        try:
+            self.spilled_to.unlink()  # the history's open handle keeps the data readable
+        except OSError:
+            pass
+        return history

@@ -23,6 +23,7 @@ finite or grows far beyond its data stops the solve with a suggested step.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Mapping
 
@@ -37,9 +38,9 @@ from physapp.core.history_sink import HistorySink, MemoryHistorySink
 from physapp.core.mesh import MeshData
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
 from physapp.core.transient import HEAT_SCHEMES, TransientHeatSetup, constant
+from physapp.solvers.fem_mesh import fe_kind, region_facets
 from physapp.solvers.heat import _REF_NODES, _nodal_fields, assemble_heat, element_values, p0_field
 from physapp.solvers.linear import choose_method, sa_hierarchy
-from physapp.solvers.fem_mesh import fe_kind, region_facets
 
 #: a step over which the temperature moves by more than this share of its range is too long
 MAX_STEP_CHANGE = 0.25
@@ -53,7 +54,13 @@ class _Factor:
     def __init__(self, A: sp.csr_matrix, dim: int, precond=None) -> None:
         self.A = A.tocsr()
         n = A.shape[0]
-        self.method = choose_method(n, A.nnz, dim) if precond is None else "amg-cg"
+        forced = os.environ.get("PHYSAPP_LINEAR_SOLVER", "auto").strip().lower()
+        if precond is not None:
+            self.method = "amg-cg"
+        elif forced in ("direct", "amg-cg"):
+            self.method = forced
+        else:
+            self.method = choose_method(n, A.nnz, dim)
         self.iterations = 0
         if self.method == "direct":
             self._lu = spla.splu(self.A.tocsc(), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,

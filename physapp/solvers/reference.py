@@ -84,16 +84,18 @@ class ReferenceSolver:
     ):
         """Solve a transient (or load-stepped) study: a ``FieldHistory``. Steps go to ``sink``
         (a ``core.history_sink.HistorySink``; default in memory; ``io.history.HistoryWriter``
-        streams them to a file). A cancel returns the steps done (``complete=False``); the
-        history's ``meta`` has the study, parameters, warnings and the final key quantities."""
-        from physapp.core.history_sink import MemoryHistorySink
+        streams them to a file; by default they stay in memory until they would use a quarter
+        of it, then go on to a temporary file: ``io.history.SpillingHistorySink``). A cancel
+        returns the steps done (``complete=False``); the history's ``meta`` has the study,
+        parameters, warnings and the final key quantities."""
+        from physapp.io.history import SpillingHistorySink
 
         p = self._prepare(study, params, progress, cancel, mesh)
         if not p["history"]:
             raise SolverError(f"'{study.spec.id}' is a steady study: it has one state, not a "
                               "history (use solve).")
         values = p["values"]
-        sink = _StudySink(sink if sink is not None else MemoryHistorySink(), study, values, p,
+        sink = _StudySink(sink if sink is not None else SpillingHistorySink(), study, values, p,
                           mesh_warnings(p["mesh"]))
         return p["solve"](p["mesh"], p["setup"], order=self.order,
                           progress=scaled(progress, 0.15, 1.0), cancel=cancel, sink=sink)

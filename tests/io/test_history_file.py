@@ -18,6 +18,7 @@ from physapp.io.history import (
     H5Frames,
     HistoryFileError,
     HistoryWriter,
+    SpillingHistorySink,
     read_history,
     write_history,
 )
@@ -134,3 +135,18 @@ def test_not_a_history_file(tmp_path):
         read_history(bad)
     with pytest.raises(HistoryFileError, match="No history"):
         read_history(tmp_path / "missing.h5")
+
+
+def test_a_history_larger_than_its_memory_share_spills_to_disk():
+    small = SpillingHistorySink(limit_bytes=1e9)
+    _stream(small, 6)
+    kept = small.end()
+    assert isinstance(kept.point_data["T"], np.ndarray) and small.spilled_to is None
+    big = SpillingHistorySink(limit_bytes=4 * 4 * 3 * 4)  # three frames of T and u, then disk
+    t, T, u = _stream(big, 6)
+    h = big.end(meta={"x": 1})
+    assert isinstance(h.point_data["T"], H5Frames) and not big.spilled_to.exists()
+    assert h.n_steps == 6 and h.meta["x"] == 1 and h.complete
+    np.testing.assert_allclose(np.asarray(h.point_data["u"]), u, rtol=1e-6)
+    np.testing.assert_allclose(h.curves["q"], 3 * t)
+    assert h.meta["field_ranges"]["T"] == pytest.approx([T.min(), T.max()], rel=1e-6)

@@ -105,3 +105,14 @@ def test_convection_heat_rate_balances_stored_heat():
     stored = 2000.0 * 500.0 * float(np.mean(100.0 - T_end)) * 0.05 * 0.01
     assert lost == pytest.approx(stored, rel=0.03)
     assert h.curves["peak_temperature"][-1] < 100.0 and h.curves["min_temperature"][-1] > 20.0
+
+
+def test_amg_cg_steps_match_the_direct_solve(monkeypatch):
+    """The iterative path (large 3D models): one AMG hierarchy, warm-started CG per step."""
+    mesh = mesh_rectangle(0.0, 0.0, 0.1, 0.01, 0.005)
+    direct = solve_heat_transient(mesh, _t3(1.0), order=2)
+    monkeypatch.setenv("PHYSAPP_LINEAR_SOLVER", "amg-cg")
+    amg = solve_heat_transient(mesh, _t3(1.0), order=2)
+    assert direct.meta["method"] == "direct" and amg.meta["method"] == "amg-cg"
+    assert amg.meta["cg_iterations"] > 0
+    np.testing.assert_allclose(amg.curves["T(x=0.08)"], direct.curves["T(x=0.08)"], atol=1e-6)
