@@ -24,8 +24,8 @@ def _frequency(p):
 def _history(p):
     """A wave travelling at the frequency f(p) (amplitude 1 + p / 2) and its 'lift' signal."""
     f = _frequency(p)
-    field = (1 + 0.5 * p) * np.sin(2 * np.pi * (X[None] - f * T_ALL[:, None]))
-    lift = np.sin(2 * np.pi * f * T_ALL)
+    field = (1 + 0.5 * p) * np.sin(2 * np.pi * (X[None] - f * T_ALL[:, None] + 0.25))
+    lift = -np.cos(2 * np.pi * f * T_ALL)  # starts at its minimum: a clear first crossing
     return field, lift
 
 

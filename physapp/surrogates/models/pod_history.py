@@ -11,9 +11,8 @@ Gaussian processes (:class:`physapp.surrogates.gp.BatchedGP`) for the POD coeffi
   theta(t) (in cycles) comes from the upward zero crossings of a periodic signal (the lift),
   counted from a common early time, so it is continuous across designs. The fields are
   interpolated in (p, cos 2 pi theta, sin 2 pi theta); separate GPs predict the frequency and
-  the phase at the window start (as a point on the unit circle: only theta mod 1 matters) from
-  the parameters, so theta(t) = theta_0(p) + f(p) (t - t_0). A small change of the Strouhal
-  number moves the phase, not the shape.
+  the unwrapped phase at the window start from the parameters, so theta(t) = theta_0(p) +
+  f(p) (t - t_0). A small change of the Strouhal number moves the phase, not the shape.
 * :class:`PodRollout` -- the step-by-step alternative (for comparison only, as the issue asks):
   GP(parameters, coefficients at frame k) -> coefficients at frame k + 1, rolled out from the
   true first frame; its errors accumulate over the horizon.
@@ -46,11 +45,14 @@ def stack_snapshots(fields: np.ndarray, signal: np.ndarray | None = None
 
 def crossing_phase(t: np.ndarray, s: np.ndarray, t_count: float) -> tuple[np.ndarray, float]:
     """Unwrapped phase (cycles) of a periodic signal at every ``t``: 0 at the first upward
-    crossing of its mid-range after ``t_count``, +1 per later upward crossing, linear between
-    crossings (extrapolated with the last period's frequency). Returns (phase, frequency of the
-    last four periods)."""
-    sel = t >= t_count
-    mid = 0.5 * (s[sel].max() + s[sel].min())
+    crossing of its mid-range (over the later half of ``t >= t_count``) after ``t_count``, +1 per
+    later upward crossing, linear between crossings (extrapolated with the last period's
+    frequency). Returns (phase, frequency of the last four periods). Choose ``t_count`` where the
+    signal is clearly below its mid-range in every history (e.g. during a start-up kick), so the
+    count starts at the same event and the phase is continuous in the parameters."""
+    sel = np.flatnonzero(t >= t_count)
+    late = s[sel[len(sel) // 2:]]  # the mid-range of the later half (a start-up swing aside)
+    mid = 0.5 * (late.max() + late.min())
     v = s - mid
     up = np.flatnonzero((v[:-1] < 0) & (v[1:] >= 0) & (t[:-1] >= t_count))
     if len(up) < 3:
@@ -133,10 +135,9 @@ class PodTimeGP:
             if phase is None or frequency is None:
                 raise ValueError("align=True needs the phase and frequency of every history")
             x = np.column_stack([ps, *self._angle(phase.reshape(-1))])
-            # the start phase on the unit circle: only theta mod 1 matters, and counting
-            # cycles is ambiguous when a crossing falls near the counting start
-            angle = 2 * np.pi * phase[:, 0]
-            start = np.column_stack([frequency, np.cos(angle), np.sin(angle)])
+            # the unwrapped start phase (cycles counted from a common event) is continuous in
+            # the parameters; its value mod 1 would wrap between neighbouring designs
+            start = np.column_stack([frequency, phase[:, 0]])
             self.start_gp = _gp_fit(self.pscale(params), start, self.iters)
         else:
             x = np.column_stack([ps, (np.tile(times, n) - self.t0) / (self.t1 - self.t0)])
@@ -150,8 +151,7 @@ class PodTimeGP:
     def predict_phase(self, params: np.ndarray, times: np.ndarray) -> np.ndarray:
         """(q, nt) predicted phase of each design at ``times`` (align only)."""
         fs = _gp_mean(self.start_gp, self.pscale(np.atleast_2d(params)))
-        theta0 = np.arctan2(fs[:, 2:3], fs[:, 1:2]) / (2 * np.pi)
-        return theta0 + fs[:, 0:1] * (times[None] - self.t0)
+        return fs[:, 1:2] + fs[:, 0:1] * (times[None] - self.t0)
 
     def predict(self, params: np.ndarray, times: np.ndarray) -> np.ndarray:
         """(q, nt, N) predicted snapshots of the designs ``params`` (q, p) at ``times``."""
