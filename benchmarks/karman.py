@@ -2,6 +2,7 @@
 Navier-Stokes solver, from rest to developed periodic shedding.
 
 Run: .venv/bin/python benchmarks/karman.py [--mesh-size 0.04] [--dt 0.005] [--t-end 3.5]
+     .venv/bin/python benchmarks/karman.py --surrogate   (history surrogates, coarse designs)
 
 Prints DOFs, steps, wall time from rest to three periods of developed shedding (target <= 5 min
 on this 2-core machine), peak memory, and c_D,max, c_L,max and the Strouhal number over the last
@@ -101,10 +102,126 @@ def run(mesh_size: float, dt: float, t_end: float) -> None:
               f"{100 * (val - mid) / mid:>+6.2f}%  {inside}")
 
 
+# -- history surrogates ------------------------------------------------------------------------
+SURROGATE_RUN = {"mesh_size": 0.08, "time_step": 0.01, "t_end": 2.5}
+WINDOW_FROM = 1.5  # s: the developed part of each run the surrogates learn
+TRAIN_SPEEDS = np.linspace(0.8, 1.2, 7)
+TEST_SPEEDS = np.array([0.87, 1.03, 1.13])
+
+
+def _solve_design(speed: float) -> dict:
+    study = get_study("karman-street")
+    params = study.check({**SURROGATE_RUN, "mean_speed": speed})
+    setup = study.setup(params)
+    h = solve_transient_navier_stokes(study.build_mesh(params), setup, order=1)
+    return {"t": np.asarray(h.times), "u": np.asarray(h.point_data["velocity"])[:, :, :2],
+            "cl": np.asarray(h.curves["cl"])}
+
+
+def surrogates(cache: str | None, stride: int = 3) -> None:
+    """Train the three history models on coarse Karman runs (mean speed 0.8-1.2 m/s, Re 80-120,
+    so the shedding frequency changes by half) and compare held-out histories."""
+    from pathlib import Path
+
+    from physapp.surrogates.models.pod_history import (
+        PodRollout,
+        PodTimeGP,
+        crossing_phase,
+        relative_error,
+        stack_snapshots,
+    )
+
+    speeds = np.concatenate([TRAIN_SPEEDS, TEST_SPEEDS])
+    t0 = time.perf_counter()
+    if cache and Path(cache).exists():
+        z = np.load(cache)
+        runs = [{k: z[f"{k}{i}"] for k in ("t", "u", "cl")} for i in range(len(speeds))]
+    else:
+        runs = [_solve_design(float(s)) for s in speeds]
+        if cache:
+            np.savez(cache, **{f"{k}{i}": r[k] for i, r in enumerate(runs) for k in r})
+    t_data = time.perf_counter() - t0
+    t = runs[0]["t"]
+    win = np.flatnonzero(t >= WINDOW_FROM)[::stride]
+    times = t[win]
+    n_nodes = runs[0]["u"].shape[1]
+    fields = np.array([r["u"][win].reshape(len(win), -1) for r in runs])
+    lift = np.array([r["cl"][win] for r in runs])
+    phases, freqs = [], []
+    for r, speed in zip(runs, speeds, strict=True):
+        # count lift cycles from the middle of the start-up kick (3 D / U long), where the lift
+        # is far below its mean in every run: the same event starts every count
+        ph, f = crossing_phase(r["t"], r["cl"], 0.5 * 3.0 * 0.1 / float(speed))
+        phases.append(ph[win])
+        freqs.append(f)
+    phases, freqs = np.array(phases), np.array(freqs)
+    snaps, w = stack_snapshots(fields, lift)
+    ntr = len(TRAIN_SPEEDS)
+    p_tr, p_te = TRAIN_SPEEDS[:, None], TEST_SPEEDS[:, None]
+    truth = snaps[ntr:]
+    results = {}
+    aligned: dict = {}
+    rollout_model: dict = {}
+
+    def fit_aligned():
+        aligned["model"] = PodTimeGP(align=True).fit(p_tr, times, snaps[:ntr], phases[:ntr],
+                                                     freqs[:ntr])
+        return aligned["model"].predict(p_te, times)
+
+    for name, make in (
+        ("direct, phase-aligned", fit_aligned),
+        ("direct, time as input", lambda: PodTimeGP(align=False).fit(
+            p_tr, times, snaps[:ntr]).predict(p_te, times)),
+        ("step-by-step rollout", lambda: rollout_model.setdefault(
+            "model", PodRollout().fit(p_tr, snaps[:ntr])).predict(p_te, truth[:, 0], len(times))),
+    ):
+        ts = time.perf_counter()
+        pred = make()
+        results[name] = (pred, time.perf_counter() - ts)
+        if name == "step-by-step rollout":  # the same, started from a predicted state
+            ts = time.perf_counter()
+            rollout = rollout_model["model"]
+            start = results["direct, phase-aligned"][0][:, 0]
+            results["rollout from predicted start"] = (
+                rollout.predict(p_te, start, len(times)), time.perf_counter() - ts)
+    print(f"\nHistory surrogates: {ntr} training / {len(TEST_SPEEDS)} held-out designs, mean "
+          f"speed {TRAIN_SPEEDS[0]:g}-{TRAIN_SPEEDS[-1]:g} m/s (Re {100 * TRAIN_SPEEDS[0]:.0f}-"
+          f"{100 * TRAIN_SPEEDS[-1]:.0f}; shedding frequency {freqs[:ntr].min():.2f}-"
+          f"{freqs[:ntr].max():.2f} Hz), coarse runs ({SURROGATE_RUN}), {n_nodes} nodes, "
+          f"{len(times)} frames from t = {times[0]:.2f} to {times[-1]:.2f} s "
+          f"(data {t_data:.0f} s)")
+    print(f"  {'model':<24} {'velocity':>9} {'vel. fluct.':>11} {'lift':>7} "
+          f"{'lift 1st/last third':>20} {'fit+predict':>11}")
+    third = len(times) // 3
+    for name, (pred, secs) in results.items():
+        u_p, u_t = pred[..., :-1], truth[..., :-1]
+        l_p, l_t = pred[..., -1:] / w, truth[..., -1:] / w
+        e_first = relative_error(l_p[:, :third], l_t[:, :third], fluctuation=True)
+        e_last = relative_error(l_p[:, -third:], l_t[:, -third:], fluctuation=True)
+        print(f"  {name:<24} {100 * relative_error(u_p, u_t):>8.2f}% "
+              f"{100 * relative_error(u_p, u_t, fluctuation=True):>10.1f}% "
+              f"{100 * relative_error(l_p, l_t, fluctuation=True):>6.1f}% "
+              f"{100 * e_first:>9.1f}% /{100 * e_last:>6.1f}% {secs:>10.1f} s")
+    print("  velocity: relative L2 over space and time; vel. fluct. and lift: relative to the "
+          "variation about the time mean (predicting the mean flow scores 100 %); the rollout "
+          "starts from the solved state at the window start (or the aligned model's prediction)")
+    ph = aligned["model"].predict_phase(p_te, times)
+    for i, s in enumerate(TEST_SPEEDS):
+        print(f"  U = {s:.2f} m/s: frequency {freqs[ntr + i]:.3f} Hz, predicted "
+              f"{(ph[i, -1] - ph[i, 0]) / (times[-1] - times[0]):.3f}; start phase "
+              f"{phases[ntr + i, 0]:.3f}, predicted {ph[i, 0]:.3f} cycles")
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mesh-size", type=float, default=0.04)
     ap.add_argument("--dt", type=float, default=0.005)
     ap.add_argument("--t-end", type=float, default=3.5)
+    ap.add_argument("--surrogate", action="store_true",
+                    help="only the history surrogates (10 coarse solves, then three models)")
+    ap.add_argument("--cache", default=None, help="npz file keeping the surrogate's solves")
     a = ap.parse_args()
-    run(a.mesh_size, a.dt, a.t_end)
+    if a.surrogate:
+        surrogates(a.cache)
+    else:
+        run(a.mesh_size, a.dt, a.t_end)
