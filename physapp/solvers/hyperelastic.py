@@ -218,7 +218,7 @@ class HyperelasticModel:
     def _internal_plastic(self, F, tangent, minJ):
         """Internal forces and tangent of the elastic-plastic material (see solvers.plasticity)
         from the last committed state."""
-        P, A = self.plastic.stress_and_tangent(F, tangent)
+        P, A = self.plastic.stress_and_tangent(F, tangent, components=self._comp)
         ne, nq = self.dV.shape
         comp = self._comp
         fe = (self._GW @ P.reshape(ne, nq, 9)[..., comp].reshape(ne, -1)[:, :, None])[..., 0]
@@ -528,6 +528,10 @@ class _System:
             xf = xf_new
             R, K, _, scale, minJ = self.evaluate(xf, lam)
             if len(res) > 3 and res[-1] > 1e3 * res[0]:
+                break
+            # elastic-plastic: a step whose residual has not halved in 8 iterations is cut at
+            # once (plastic flow computed at a wild iterate rarely recovers)
+            if self.model.plastic is not None and len(res) > 8 and res[-1] > 0.5 * res[0]:
                 break
         return xf, NewtonReport(False, len(res) - 1, res, "no convergence")
 
