@@ -614,7 +614,15 @@ def follow_path(model: HyperelasticModel, *, control: str = "load", n_steps: int
             ahead = [c - lam for c in checkpoints if c - lam > 1e-12 * max_load_factor]
             if ahead:
                 dlam = min(dlam, min(ahead))
-            guess = xf if prev_dx is None else xf + prev_dx * (dlam / prev_dlam)
+            if prev_dx is None:  # tangent predictor: the converged tangent, not the one at
+                # "boundary moved, interior not" (which can be far in the plastic range)
+                _, K0, q0, _, _ = system.evaluate(xf, lam)
+                try:
+                    guess = xf + dlam * system.factor(K0).solve(q0)
+                except np.linalg.LinAlgError:
+                    guess = xf
+            else:
+                guess = xf + prev_dx * (dlam / prev_dlam)
             x_new, rep = system.newton(guess, lam + dlam, cancel)
             if not rep.converged and prev_dx is not None and dlam < d0:  # retry from the last state
                 x_new, rep = system.newton(xf, lam + dlam, cancel)
