@@ -9,14 +9,25 @@ Run: .venv/bin/python benchmarks/bottle.py  [--quick]
 Target (issue #22, this 2-core machine): <= 60 s per design at the study's default mesh;
 surrogate goals: reaction force <= 3 %, displacements <= 8 % (paper: 2.4 %, 2.5-13 %).
 
-Measured (2026-12-07, 2 cores shared with other jobs, load 5-14):
-  per design at the default mesh (3910 DOFs, 20 steps, 72-95 Newton iterations): 6.6-9.6 s
-  alone; fine mesh 0.5 mm (7810 DOFs) 15.4 s; in the 2-worker sweep at load ~12: median
-  23 s, max 51 s. Mesh 1 mm vs 0.5 mm: peak top load 322 vs 306 N (5 %), stiffness 2.5 %.
-  POD-GP baseline, 40 LHS designs of the 4-variable family (32 train / 8 held out; 128 were
-  out of this session's time budget): top-load curve 0.99 % mean (2.3 % max), displacement
-  history 7.8 % mean (13.9 % max), top-5 % von Mises nodes 7.1 % mean (15.1 % max), peak load
-  0.9 % mean; 90 % of curve points inside the 2-sigma band.
+Measured (2026-12-07, 2 cores shared with other jobs, load average ~10):
+
+  design                                         DOFs steps cuts Newton wall s   peak N  at mm k0 kN/m
+  default (t 0.35, 35 deg, waist 1.5, base 20)   3910    20    0     84   11.2    322.4   1.65   301.1
+  thin wall t 0.25 mm                            3910    20    0     90   10.8    171.3   1.50   198.1
+  thick wall t 0.5 mm                            3910    20    0     75   10.4    650.7   2.10   463.2
+  flat shoulder 22 deg                           3910    20    0     78   10.4    111.4   1.20   161.0
+  steep shoulder 55 deg                          3910    20    0     69    9.7    745.9   2.85   456.2
+  deep waist 3 mm, base 35 mm                    3910    20    0     84   11.5    322.2   1.65   299.0
+  2-variable family default                      3910    20    0     84   12.5    322.4   1.65   301.1
+  default, fine mesh 0.5 mm                      7810    20    0     85   22.2    306.3   1.65   293.6
+  default, elastic-plastic (yield 55 MPa)        3910    20    0     86   25.9    298.2   1.35   301.1
+
+  (6.6-9.6 s per default-mesh design on a quieter machine.) Mesh 1 mm vs 0.5 mm: peak top load
+  5 %, stiffness 2.5 %. POD-GP baseline, 40 LHS designs of the 4-variable family (32 train /
+  8 held out; 128 were out of this session's time budget; solves: median 23 s, max 51 s per
+  design in 2 workers at load ~12): top-load curve 0.99 % mean (2.3 % max), displacement history
+  7.8 % mean (13.9 % max), top-5 % von Mises nodes 7.1 % mean (15.1 % max), peak load 0.9 %
+  mean; 90 % of curve points inside the 2-sigma band.
 """
 
 from __future__ import annotations
