@@ -2,7 +2,8 @@
 with the key quantities; a mesh-convergence row for the default design.
 
 Run: .venv/bin/python benchmarks/bottle.py  [--quick]
-     .venv/bin/python benchmarks/bottle.py --surrogate N  (N designs of the 4-variable family,
+     .venv/bin/python benchmarks/bottle.py --surrogate N[:SEED][,N2:SEED2]  (N designs of the
+     4-variable family per LHS batch,
      solved with 2 worker processes and cached in benchmarks/out/; 80/20 split; POD-GP baseline
      of the top-load curve and the displacement history, held-out errors)
 
@@ -92,7 +93,7 @@ def _solve_design(row):
     return disp, force, vm, ok, time.perf_counter() - t0
 
 
-def surrogate(n: int, workers: int = 2, seed: int = 7) -> None:
+def surrogate(batches: list[tuple[int, int]], workers: int = 2) -> None:
     from concurrent.futures import ProcessPoolExecutor
     from pathlib import Path
 
@@ -112,24 +113,26 @@ def surrogate(n: int, workers: int = 2, seed: int = 7) -> None:
             return False
         return True
 
-    cache = Path(__file__).resolve().parent / "out" / f"bottle_histories_{n}_{seed}.npz"
-    if cache.is_file():
+    parts = []
+    for n, seed in batches:  # each batch: n LHS designs from its seed, cached
+        cache = Path(__file__).resolve().parent / "out" / f"bottle_histories_{n}_{seed}.npz"
+        if not cache.is_file():
+            X, _ = sample_feasible(bounds, n, "lhs", seed, feasible)
+            t0 = time.perf_counter()
+            with ProcessPoolExecutor(workers) as pool:
+                out = list(pool.map(_solve_design, list(X)))
+            print(f"solved {n} designs in {time.perf_counter() - t0:.0f} s with {workers} "
+                  "workers")
+            cache.parent.mkdir(exist_ok=True)
+            np.savez_compressed(cache, X=X, U=np.stack([o[0] for o in out]).astype(np.float32),
+                                F=np.stack([o[1] for o in out]),
+                                VM=np.stack([o[2] for o in out]),
+                                ok=np.array([o[3] for o in out]),
+                                secs=np.array([o[4] for o in out]))
         d = np.load(cache)
-        X, U, F, VM, ok, secs = (d[k] for k in ("X", "U", "F", "VM", "ok", "secs"))
-    else:
-        X, _ = sample_feasible(bounds, n, "lhs", seed, feasible)
-        t0 = time.perf_counter()
-        with ProcessPoolExecutor(workers) as pool:
-            out = list(pool.map(_solve_design, list(X)))
-        print(f"solved {n} designs in {time.perf_counter() - t0:.0f} s with {workers} workers")
-        U = np.stack([o[0] for o in out]).astype(np.float32)
-        F, VM = np.stack([o[1] for o in out]), np.stack([o[2] for o in out])
-        ok, secs = np.array([o[3] for o in out]), np.array([o[4] for o in out])
-        cache.parent.mkdir(exist_ok=True)
-        np.savez_compressed(cache, X=X, U=U, F=F, VM=VM, ok=ok, secs=secs)
-    print(f"{n} designs: {int(ok.sum())} complete; solve time per design median "
-          f"{np.median(secs):.1f} s, max {secs.max():.1f} s; {U.shape[1]} steps x "
-          f"{U.shape[2]} nodes")
+        parts.append([d[k] for k in ("X", "U", "F", "VM", "ok", "secs")])
+    X, U, F, VM, ok, secs = (np.concatenate(a) for a in zip(*parts, strict=True))
+    n, seed = len(X), batches[0][1]
     keep = np.flatnonzero(ok)
     X, U, F, VM = X[keep], U[keep], F[keep], VM[keep]
     is_test = split(len(X), 0.2, seed)
@@ -161,7 +164,9 @@ def surrogate(n: int, workers: int = 2, seed: int = 7) -> None:
 
 if __name__ == "__main__":
     if "--surrogate" in sys.argv:
-        k = sys.argv.index("--surrogate")
-        surrogate(int(sys.argv[k + 1]) if len(sys.argv) > k + 1 else 40)
+        k = sys.argv.index("--surrogate")  # N[:seed][,N2:seed2 ...]: batches of designs
+        spec = sys.argv[k + 1] if len(sys.argv) > k + 1 else "40"
+        surrogate([(int(b.split(":")[0]), int(b.split(":")[1]) if ":" in b else 7)
+                   for b in spec.split(",")])
     else:
         main(quick="--quick" in sys.argv)
