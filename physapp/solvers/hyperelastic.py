@@ -18,11 +18,14 @@ Discretisation
 
 Path following
     ``lambda`` scales every prescribed displacement and load. Load control: Newton's method with a
-    line search at each step; a step that fails (no convergence, a negative Jacobian) is cut in
-    half and retried, a step that converged quickly lets the next one grow; when the step cannot
-    be cut further the solve stops and returns the steps so far (``complete = False``) with a
+    line search at each step (the first from the tangent predictor, later ones extrapolated from
+    the last increment); a step that fails (no convergence, a negative Jacobian, or a jump to a
+    distant equilibrium: its secant stiffness below a fifth of the last step's) is cut in half
+    and retried, a step that converged quickly lets the next one grow; when the step cannot be
+    cut further the solve stops and returns the steps so far (``complete = False``) with a
     message (a limit point -- the tangent stiffness along the path has fallen to about zero --
-    says "try arc-length"). Arc length: Crisfield's cylindrical constraint
+    says "try arc-length"). ``yield_stress > 0`` selects the elastic-plastic material of
+    :mod:`physapp.solvers.plasticity` instead of the neo-Hookean one. Arc length: Crisfield's cylindrical constraint
     ``|du|^2 = dl^2`` with the root of the quadratic closest to the previous direction, which
     follows a path through limit points (snap-through).
 """
