@@ -133,6 +133,12 @@ def surrogate(batches: list[tuple[int, int]], workers: int = 2) -> None:
         parts.append([d[k] for k in ("X", "U", "F", "VM", "ok", "secs")])
     X, U, F, VM, ok, secs = (np.concatenate(a) for a in zip(*parts, strict=True))
     n, seed = len(X), batches[0][1]
+    print(f"{n} designs: {int(ok.sum())} complete; solve time per design median "
+          f"{np.median(secs):.1f} s, max {secs.max():.1f} s; {U.shape[1]} steps x "
+          f"{U.shape[2]} nodes")
+    names = [p.name for p in design]
+    for row in X[~ok]:
+        print("  incomplete (left out):", dict(zip(names, np.round(row, 6), strict=True)))
     keep = np.flatnonzero(ok)
     X, U, F, VM = X[keep], U[keep], F[keep], VM[keep]
     is_test = split(len(X), 0.2, seed)

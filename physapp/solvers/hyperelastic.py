@@ -504,8 +504,12 @@ class _System:
         except RuntimeError as exc:  # exactly singular
             raise np.linalg.LinAlgError(str(exc)) from exc
 
-    def converged(self, R, scale) -> bool:
-        return np.linalg.norm(R) <= self.rtol * scale
+    def converged(self, R, scale, res=()) -> bool:
+        """|R| <= rtol |f|; or, within 100 rtol, a residual that stopped falling (the round-off
+        floor of a large model: the relative residuals ``res`` so far tell)."""
+        if np.linalg.norm(R) <= self.rtol * scale:
+            return True
+        return len(res) > 1 and res[-1] <= 100 * self.rtol and res[-1] > 0.3 * res[-2]
 
     def newton(self, xf, lam, cancel: CancelToken = NEVER):
         """Newton with a line search at fixed ``lam`` from ``xf``; returns (xf, report)."""
@@ -517,7 +521,7 @@ class _System:
             cancel.check()
             rn = float(np.linalg.norm(R))
             res.append(rn / scale)
-            if self.converged(R, scale):
+            if self.converged(R, scale, res):
                 return xf, NewtonReport(True, it, res)
             if it == self.max_iter or not np.isfinite(rn):
                 break
@@ -535,6 +539,9 @@ class _System:
             # elastic-plastic: a step whose residual has not halved in 8 iterations is cut at
             # once (plastic flow computed at a wild iterate rarely recovers)
             if self.model.plastic is not None and len(res) > 8 and res[-1] > 0.5 * res[0]:
+                break
+            # any model: no sign of the quadratic range after 12 iterations -> cut the step
+            if len(res) > 12 and res[-1] > 1e-2 * res[0]:
                 break
         return xf, NewtonReport(False, len(res) - 1, res, "no convergence")
 
@@ -692,7 +699,7 @@ def follow_path(model: HyperelasticModel, *, control: str = "load", n_steps: int
                 if Rk is None:
                     break
                 res.append(float(np.linalg.norm(Rk)) / sk)
-                if system.converged(Rk, sk) and it > 0:
+                if system.converged(Rk, sk, res) and it > 0:
                     ok = True
                     break
                 if it == max_iter:
