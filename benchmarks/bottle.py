@@ -2,21 +2,33 @@
 with the key quantities; a mesh-convergence row for the default design.
 
 Run: .venv/bin/python benchmarks/bottle.py  [--quick]
-     .venv/bin/python benchmarks/bottle.py --surrogate N  (N designs of the 4-variable family,
+     .venv/bin/python benchmarks/bottle.py --surrogate N[:SEED][,N2:SEED2]  (N designs of the
+     4-variable family per LHS batch,
      solved with 2 worker processes and cached in benchmarks/out/; 80/20 split; POD-GP baseline
      of the top-load curve and the displacement history, held-out errors)
 
 Target (issue #22, this 2-core machine): <= 60 s per design at the study's default mesh;
 surrogate goals: reaction force <= 3 %, displacements <= 8 % (paper: 2.4 %, 2.5-13 %).
 
-Measured (2026-12-07, 2 cores shared with other jobs, load 5-14):
-  per design at the default mesh (3910 DOFs, 20 steps, 72-95 Newton iterations): 6.6-9.6 s
-  alone; fine mesh 0.5 mm (7810 DOFs) 15.4 s; in the 2-worker sweep at load ~12: median
-  23 s, max 51 s. Mesh 1 mm vs 0.5 mm: peak top load 322 vs 306 N (5 %), stiffness 2.5 %.
-  POD-GP baseline, 40 LHS designs of the 4-variable family (32 train / 8 held out; 128 were
-  out of this session's time budget): top-load curve 0.99 % mean (2.3 % max), displacement
-  history 7.8 % mean (13.9 % max), top-5 % von Mises nodes 7.1 % mean (15.1 % max), peak load
-  0.9 % mean; 90 % of curve points inside the 2-sigma band.
+Measured (2026-12-07, 2 cores shared with other jobs, load average ~10):
+
+  design                                         DOFs steps cuts Newton wall s   peak N  at mm k0 kN/m
+  default (t 0.35, 35 deg, waist 1.5, base 20)   3910    20    0     84   11.2    322.4   1.65   301.1
+  thin wall t 0.25 mm                            3910    20    0     90   10.8    171.3   1.50   198.1
+  thick wall t 0.5 mm                            3910    20    0     75   10.4    650.7   2.10   463.2
+  flat shoulder 22 deg                           3910    20    0     78   10.4    111.4   1.20   161.0
+  steep shoulder 55 deg                          3910    20    0     69    9.7    745.9   2.85   456.2
+  deep waist 3 mm, base 35 mm                    3910    20    0     84   11.5    322.2   1.65   299.0
+  2-variable family default                      3910    20    0     84   12.5    322.4   1.65   301.1
+  default, fine mesh 0.5 mm                      7810    20    0     85   22.2    306.3   1.65   293.6
+  default, elastic-plastic (yield 55 MPa)        3910    20    0     86   25.9    298.2   1.35   301.1
+
+  (6.6-9.6 s per default-mesh design on a quieter machine.) Mesh 1 mm vs 0.5 mm: peak top load
+  5 %, stiffness 2.5 %. POD-GP baseline, 40 LHS designs of the 4-variable family (32 train /
+  8 held out; 128 were out of this session's time budget; solves: median 23 s, max 51 s per
+  design in 2 workers at load ~12): top-load curve 0.99 % mean (2.3 % max), displacement history
+  7.8 % mean (13.9 % max), top-5 % von Mises nodes 7.1 % mean (15.1 % max), peak load 0.9 %
+  mean; 90 % of curve points inside the 2-sigma band.
 """
 
 from __future__ import annotations
@@ -37,11 +49,14 @@ DESIGNS = [
                                                         "base_height": 0.035}),
     ("bottle-top-load-2v", "2-variable family default", {}),
     ("bottle-top-load", "default, fine mesh 0.5 mm", {"mesh_size": 0.5e-3}),
+    ("bottle-top-load", "default, elastic-plastic (yield 55 MPa)", {"material_model": 1}),
 ]
 
 
 def main(quick: bool = False) -> None:
     designs = DESIGNS[:2] if quick else DESIGNS
+    if "--only" in sys.argv:  # --only K: the K-th design of the table
+        designs = [DESIGNS[int(sys.argv[sys.argv.index("--only") + 1])]]
     print(f"{'design':<44} {'DOFs':>6} {'steps':>5} {'cuts':>4} {'Newton':>6} {'wall s':>6}  "
           f"{'peak N':>7} {'at mm':>6} {'k0 kN/m':>7}  complete")
     for study_id, label, params in designs:
@@ -78,7 +93,7 @@ def _solve_design(row):
     return disp, force, vm, ok, time.perf_counter() - t0
 
 
-def surrogate(n: int, workers: int = 2, seed: int = 7) -> None:
+def surrogate(batches: list[tuple[int, int]], workers: int = 2) -> None:
     from concurrent.futures import ProcessPoolExecutor
     from pathlib import Path
 
@@ -98,24 +113,32 @@ def surrogate(n: int, workers: int = 2, seed: int = 7) -> None:
             return False
         return True
 
-    cache = Path(__file__).resolve().parent / "out" / f"bottle_histories_{n}_{seed}.npz"
-    if cache.is_file():
+    parts = []
+    for n, seed in batches:  # each batch: n LHS designs from its seed, cached
+        cache = Path(__file__).resolve().parent / "out" / f"bottle_histories_{n}_{seed}.npz"
+        if not cache.is_file():
+            X, _ = sample_feasible(bounds, n, "lhs", seed, feasible)
+            t0 = time.perf_counter()
+            with ProcessPoolExecutor(workers) as pool:
+                out = list(pool.map(_solve_design, list(X)))
+            print(f"solved {n} designs in {time.perf_counter() - t0:.0f} s with {workers} "
+                  "workers")
+            cache.parent.mkdir(exist_ok=True)
+            np.savez_compressed(cache, X=X, U=np.stack([o[0] for o in out]).astype(np.float32),
+                                F=np.stack([o[1] for o in out]),
+                                VM=np.stack([o[2] for o in out]),
+                                ok=np.array([o[3] for o in out]),
+                                secs=np.array([o[4] for o in out]))
         d = np.load(cache)
-        X, U, F, VM, ok, secs = (d[k] for k in ("X", "U", "F", "VM", "ok", "secs"))
-    else:
-        X, _ = sample_feasible(bounds, n, "lhs", seed, feasible)
-        t0 = time.perf_counter()
-        with ProcessPoolExecutor(workers) as pool:
-            out = list(pool.map(_solve_design, list(X)))
-        print(f"solved {n} designs in {time.perf_counter() - t0:.0f} s with {workers} workers")
-        U = np.stack([o[0] for o in out]).astype(np.float32)
-        F, VM = np.stack([o[1] for o in out]), np.stack([o[2] for o in out])
-        ok, secs = np.array([o[3] for o in out]), np.array([o[4] for o in out])
-        cache.parent.mkdir(exist_ok=True)
-        np.savez_compressed(cache, X=X, U=U, F=F, VM=VM, ok=ok, secs=secs)
+        parts.append([d[k] for k in ("X", "U", "F", "VM", "ok", "secs")])
+    X, U, F, VM, ok, secs = (np.concatenate(a) for a in zip(*parts, strict=True))
+    n, seed = len(X), batches[0][1]
     print(f"{n} designs: {int(ok.sum())} complete; solve time per design median "
           f"{np.median(secs):.1f} s, max {secs.max():.1f} s; {U.shape[1]} steps x "
           f"{U.shape[2]} nodes")
+    names = [p.name for p in design]
+    for row in X[~ok]:
+        print("  incomplete (left out):", dict(zip(names, np.round(row, 6), strict=True)))
     keep = np.flatnonzero(ok)
     X, U, F, VM = X[keep], U[keep], F[keep], VM[keep]
     is_test = split(len(X), 0.2, seed)
@@ -147,7 +170,9 @@ def surrogate(n: int, workers: int = 2, seed: int = 7) -> None:
 
 if __name__ == "__main__":
     if "--surrogate" in sys.argv:
-        k = sys.argv.index("--surrogate")
-        surrogate(int(sys.argv[k + 1]) if len(sys.argv) > k + 1 else 40)
+        k = sys.argv.index("--surrogate")  # N[:seed][,N2:seed2 ...]: batches of designs
+        spec = sys.argv[k + 1] if len(sys.argv) > k + 1 else "40"
+        surrogate([(int(b.split(":")[0]), int(b.split(":")[1]) if ":" in b else 7)
+                   for b in spec.split(",")])
     else:
         main(quick="--quick" in sys.argv)

@@ -55,26 +55,29 @@ class HenckyJ2:
         Vt = np.swapaxes(V, -1, -2)
         tau = (V * tau_p[..., None, :]) @ Vt
         be_new = (V * np.exp(2.0 * (dev_new + tr / 3.0))[..., None, :]) @ Vt
-        Finv = np.linalg.inv(F)
+        Finv = _inv3(F)
         FinvT = np.swapaxes(Finv, -1, -2)
         cp_inv = Finv @ be_new @ FinvT
         P = tau @ FinvT
         return P, tau, cp_inv, self.alpha + _SQ23 * dgamma
 
-    def stress_and_tangent(self, F: np.ndarray, tangent: bool = True, h: float = 1e-6):
-        """P (..., 3, 3) and dP/dF (..., 3, 3, 3, 3) or None; remembers the trial state."""
+    def stress_and_tangent(self, F: np.ndarray, tangent: bool = True, h: float = 1e-6,
+                           components=range(9)):
+        """P (..., 3, 3) and dP/dF (..., 3, 3, 3, 3) or None; remembers the trial state.
+        Only the F components ``components`` (flat k * 3 + L) are differentiated (2D models:
+        the in-plane block and F_zz); the other columns of dP/dF are zero."""
         P, tau, cp_inv, alpha = self.update(F)
         self._trial = (cp_inv, alpha, tau)
         if not tangent:
             return P, None
-        A = np.empty((*F.shape[:-2], 3, 3, 3, 3))
-        for k in range(3):
-            for L in range(3):
-                dF = np.zeros((3, 3))
-                dF[k, L] = h
-                Pp = self.update(F + dF)[0]
-                Pm = self.update(F - dF)[0]
-                A[..., k, L] = (Pp - Pm) / (2.0 * h)
+        A = np.zeros((*F.shape[:-2], 3, 3, 3, 3))
+        for c in components:
+            k, L = divmod(int(c), 3)
+            dF = np.zeros((3, 3))
+            dF[k, L] = h
+            Pp = self.update(F + dF)[0]
+            Pm = self.update(F - dF)[0]
+            A[..., k, L] = (Pp - Pm) / (2.0 * h)
         return P, A
 
     def commit(self) -> None:
@@ -90,3 +93,23 @@ class HenckyJ2:
 
     def kirchhoff(self) -> np.ndarray:
         return self._trial[2]
+
+
+def _inv3(F: np.ndarray) -> np.ndarray:
+    """Inverses of a stack of 3 x 3 matrices by the adjugate (faster than a batched LU)."""
+    a = F
+    c00 = a[..., 1, 1] * a[..., 2, 2] - a[..., 1, 2] * a[..., 2, 1]
+    c01 = a[..., 1, 2] * a[..., 2, 0] - a[..., 1, 0] * a[..., 2, 2]
+    c02 = a[..., 1, 0] * a[..., 2, 1] - a[..., 1, 1] * a[..., 2, 0]
+    det = a[..., 0, 0] * c00 + a[..., 0, 1] * c01 + a[..., 0, 2] * c02
+    inv = np.empty_like(a)
+    inv[..., 0, 0] = c00
+    inv[..., 1, 0] = c01
+    inv[..., 2, 0] = c02
+    inv[..., 0, 1] = a[..., 0, 2] * a[..., 2, 1] - a[..., 0, 1] * a[..., 2, 2]
+    inv[..., 1, 1] = a[..., 0, 0] * a[..., 2, 2] - a[..., 0, 2] * a[..., 2, 0]
+    inv[..., 2, 1] = a[..., 0, 1] * a[..., 2, 0] - a[..., 0, 0] * a[..., 2, 1]
+    inv[..., 0, 2] = a[..., 0, 1] * a[..., 1, 2] - a[..., 0, 2] * a[..., 1, 1]
+    inv[..., 1, 2] = a[..., 0, 2] * a[..., 1, 0] - a[..., 0, 0] * a[..., 1, 2]
+    inv[..., 2, 2] = a[..., 0, 0] * a[..., 1, 1] - a[..., 0, 1] * a[..., 1, 0]
+    return inv / det[..., None, None]

@@ -14,6 +14,12 @@ displacement and von Mises stress at every load step and the top load (total for
 N) against the top displacement; key quantities: the peak top load (top-load strength), the top
 displacement at the peak, and the initial stiffness (N/m, first step's secant).
 
+``control`` = ``arc-length`` follows the path by arc length instead of uniform displacement
+steps (through a snap-back, should a design have one; its steps then differ between designs).
+``material_model`` = ``elastic-plastic`` replaces the neo-Hookean solid by Hencky elasticity with
+von Mises plasticity (``yield_stress``, linear hardening ``PET_HARDENING``); the history then also
+holds the equivalent plastic strain.
+
 Two design families as in the papers behind the study: ``bottle-top-load`` (4 variables: wall
 thickness, shoulder angle, waist depth, base height) and ``bottle-top-load-2v`` (2 variables:
 wall thickness and waist depth; the others fixed at their defaults). The rib (6 mm wide, just
@@ -34,6 +40,8 @@ from physapp.core.study import FieldSpec, Material, StudySpec, Support
 
 MM = {"scale": 1e3, "display_unit": "mm"}
 PET = Material(2.7e9, 0.38, "PET")
+#: linear isotropic hardening modulus of the elastic-plastic option (Pa)
+PET_HARDENING = 200e6
 
 #: design variables of the 4-variable family
 DESIGN_4 = (
@@ -53,6 +61,16 @@ SETTINGS = (
                   discretization=True, **MM,
                   description="Depth of the circumferential rib above the base (held fixed by "
                               "sweeps: not a design variable of the families)."),
+    ParameterSpec("control", "Path control", "", 0, 1, 0, choices=("load", "arc-length"),
+                  discretization=True,
+                  description="Load steps in the top displacement (the same steps for every "
+                              "design), or arc length (follows a snap-back; steps vary)."),
+    ParameterSpec("material_model", "Material model", "", 0, 1, 0,
+                  choices=("neo-hookean", "elastic-plastic"), discretization=True,
+                  description="neo-Hookean (elastic) or Hencky + von Mises plasticity with "
+                              "linear hardening (PET_HARDENING)."),
+    ParameterSpec("yield_stress", "Yield stress (elastic-plastic)", "Pa", 20e6, 120e6, 55e6,
+                  scale=1e-6, display_unit="MPa", discretization=True),
     ParameterSpec("mesh_size", "Element size along the wall", "m", 0.4e-3, 3e-3, 1e-3,
                   geometric=True, discretization=True, **MM),
     ParameterSpec("n_steps", "Load steps (initial)", "", 5, 100, 20, discretization=True),
@@ -165,7 +183,7 @@ class BottleTopLoadStudy:
             analysis="axisymmetric",
             material=PET,
             supports=(Support("base", (0, 1)), Support("top", (1,), values=(-d,))),
-            control="load",
+            control=("load", "arc-length")[int(v["control"])],
             n_steps=int(round(v["n_steps"])),
             max_steps=4 * int(round(v["n_steps"])) + 40,
             reaction=("top", 1),
@@ -173,7 +191,9 @@ class BottleTopLoadStudy:
             time_scale=d,
             time_label="top displacement",
             time_unit="m",
-            uniform_steps=True,
+            uniform_steps=int(v["control"]) == 0,
+            yield_stress=v["yield_stress"] if int(v["material_model"]) == 1 else 0.0,
+            hardening=PET_HARDENING,
             max_step_growth=1.0,
             key_names=("peak_top_load", "displacement_at_peak", "initial_stiffness"),
         )

@@ -196,3 +196,15 @@ def test_elastic_plastic_uniaxial_stretch_matches_j2_in_log_strain(analysis):
     assert eps[-1] > 5 * sy / E_  # well past yield
     ep = (eps[-1] - tau[-1] / E_)  # plastic strain
     assert np.allclose(sol.fields["plastic_strain"], ep, rtol=1e-6)
+
+
+def test_newton_accepts_the_round_off_floor_but_not_a_falling_residual():
+    from physapp.solvers.hyperelastic import _System
+
+    mesh, setup = _cantilever()
+    system = _System(HyperelasticModel(mesh, setup), rtol=1e-9, max_iter=25)
+    R = np.full(4, 1.2e-9 / 2)  # |R| = 1.2e-9 of the scale 1
+    assert not system.converged(R, 1.0, [1.0, 4.6e-6])  # still falling fast: iterate on
+    assert system.converged(R, 1.0, [1.0, 4.6e-6, 1.4e-9, 1.2e-9])  # stalled at 1.2e-9
+    assert not system.converged(R * 1e3, 1.0, [1.0, 1.3e-6, 1.2e-6])  # stalled, but far off
+    assert system.converged(R / 10, 1.0, [1.0])  # below rtol

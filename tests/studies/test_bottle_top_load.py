@@ -103,3 +103,16 @@ def test_sweeps_take_each_design_mesh_as_the_morph_of_the_reference():
     morphed = morpher.morph(new)
     assert np.allclose(morphed.points, study.build_mesh(study.check(new)).points)
     assert morphed.cells[0] is ref.cells[0]
+
+
+def test_arc_length_control_traces_the_same_curve():
+    study = get_study("bottle-top-load-2v")
+    v = study.check({**COARSE, "top_displacement": 1.5e-3})
+    load = ReferenceSolver(order=2).solve(study, v).meta["history"]
+    arc = ReferenceSolver(order=2).solve(study, {**v, "control": "arc-length"}).meta["history"]
+    assert arc.complete and arc.times[-1] >= 1.5e-3 * (1 - 1e-9)
+    # the arc-length states lie on the load-stepped curve (interpolated between its steps)
+    f_load = np.interp(arc.times, load.times, load.curves["reaction_force"])
+    inside = arc.times <= load.times[-1]
+    peak = load.curves["reaction_force"].max()
+    assert np.abs(arc.curves["reaction_force"][inside] - f_load[inside]).max() < 0.03 * peak

@@ -1,0 +1,20 @@
+"""The bottle top-load study in the main window (#22): a solve shows the last load step."""
+
+
+from physapp.gui.main_window import MainWindow
+from physapp.studies import get_study
+
+
+def test_bottle_study_solves_in_the_window(qtbot, shared_runner):
+    win = MainWindow(get_study("bottle-top-load-2v"), auto_solve=False, runner=shared_runner)
+    qtbot.addWidget(win)
+    win.model.set_value("mesh_size", 3e-3)
+    win.model.set_value("n_steps", 5)
+    win.model.set_value("top_displacement", 0.5e-3)
+    win.solve()
+    qtbot.waitUntil(lambda: win.result is not None and not win.runner.busy, timeout=60000)
+    hist = win.result.meta["history"]
+    grid = [k * 0.1e-3 for k in range(6)]  # uniform steps (a cut step adds states between)
+    assert all(abs(hist.times - g).min() < 1e-12 for g in grid)
+    assert hist.complete and "reaction_force" in hist.curves
+    assert win.viewport.n_points == win.result.mesh.n_points
