@@ -323,6 +323,21 @@ def _std_scale(model: Any, field_name: str, X: np.ndarray) -> np.ndarray:
     return factors(rule, rows)[1] ** 2
 
 
+def background(niceness: int) -> None:
+    """Run this process in the background: ``niceness`` lower priority and one BLAS/torch
+    thread (the app's predictions and GUI come first)."""
+    if niceness and hasattr(os, "nice"):
+        try:
+            os.nice(int(niceness))
+        except OSError:  # pragma: no cover - not allowed: the normal priority
+            pass
+    for k in _THREAD_VARS:
+        os.environ[k] = "1"
+    import torch
+
+    torch.set_num_threads(1)
+
+
 # ------------------------------------------------------------------------------------------------
 # executors: where designs are solved. Each gives back ("done", i, payload, s) or
 # ("failed", i, message, s) tuples from poll().
