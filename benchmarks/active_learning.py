@@ -80,14 +80,15 @@ def reseed(path: Path, seed: int) -> None:
 
 
 def one_run(study_id: str, strategy: str, seed: int, tmpl: Path, test, budget: int, batch: int,
-            folder: Path, target: float) -> dict:
+            folder: Path, target: float, criterion: str = "ivr") -> dict:
     path = folder / f"{study_id}-{strategy}-{seed}.h5"
     shutil.copy(tmpl, path)
     reseed(path, seed)
     ds = Dataset.open(path)
     cfg = OnlineConfig(study_id=study_id, target=1e-6, budget=budget, field=FIELD,
                        strategy=strategy, workers=batch, fixed=STUDIES[study_id]["fixed"],
-                       order=1, seed=seed, pool_size=1024, full_model=False)
+                       order=1, seed=seed, pool_size=1024, full_model=False,
+                       criterion=criterion)
     t0 = time.perf_counter()
     res = run_online(cfg, path, None, executor=InlineExecutor(solve_setup(ds), batch), test=test)
     hist = res.history
@@ -145,6 +146,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--target", type=float, default=0.02)
     ap.add_argument("--studies", default="plate-with-hole,l-bracket")
+    ap.add_argument("--criterion", default="ivr",
+                    help="acquisition of the active strategy: ivr, variance, ivr-loo, "
+                    "variance-loo (default: %(default)s)")
+    ap.add_argument("--strategies", default="sobol,active")
     ap.add_argument("--json", action="store_true", help="print the runs as JSON")
     args = ap.parse_args(argv)
     import torch
@@ -162,9 +167,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{study_id}: plan and 32 test solves in {time.perf_counter() - t0:.1f} s",
                   file=sys.stderr)
             for seed in range(args.seeds):
-                for strategy in ("sobol", "active"):
+                for strategy in args.strategies.split(","):
                     r = one_run(study_id, strategy, seed, tmpl, test, args.budget, args.batch,
-                                folder, args.target)
+                                folder, args.target, args.criterion)
                     runs.append(r)
                     print(f"  {strategy} seed {seed}: to target {r['solves_to_target']}, "
                           f"measured at budget {r['measured_at_budget'] * 100:.2f} %, stop "

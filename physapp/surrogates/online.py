@@ -84,6 +84,9 @@ class OnlineConfig:
     test_designs: int = 0  # extra solves at random designs to measure the final error
     full_model: bool = True  # the saved model learns every field (else the chosen one)
     min_refit_fraction: float = 0.5  # full hyper-parameter fit when n grew by this much
+    #: acquisition of the active strategy (physapp.surrogates.active.select_batch): "ivr" or
+    #: "variance", "-loo" weighting the variance by the local leave-one-out calibration
+    criterion: str = "ivr"
 
     def check(self) -> None:
         if not (isinstance(self.target, (int, float)) and math.isfinite(self.target)
@@ -101,6 +104,8 @@ class OnlineConfig:
         if self.strategy not in STRATEGIES:
             raise ParameterError(f"Unknown strategy '{self.strategy}'; use "
                                  f"{' or '.join(STRATEGIES)}.")
+        if self.criterion.removesuffix("-loo") not in ("ivr", "variance"):
+            raise ParameterError(f"Unknown criterion '{self.criterion}'.")
         if self.workers < 0:
             raise ParameterError(f"The number of workers must be 0 or more (got "
                                  f"{self.workers}).")
@@ -299,6 +304,39 @@ def calibrated_error(model: Any, data: Any, field_name: str, probe: np.ndarray, 
     boots = [estimate(trimmed(ratios[rng.integers(0, len(ratios), len(ratios))]))
              for _ in range(boot)]
     return estimate(c), float(np.std(boots)), c
+
+
+def loo_ratios(model: Any, field_name: str) -> np.ndarray:
+    """Per training sample: its squared leave-one-out residual over the GP's leave-one-out
+    variance, summed over the field's POD coefficients (about 1 where the GP is calibrated,
+    larger where it understates its error)."""
+    import torch
+
+    gp = model.gp
+    sl = model.pod.slices()[field_name]
+    if gp is None or sl.stop == sl.start:
+        return np.ones(0 if gp is None else gp.x.shape[0])
+    with torch.no_grad():
+        idx = torch.arange(sl.start, sl.stop, device=gp.L.device)
+        kd = torch.cholesky_inverse(gp.L[idx]).diagonal(dim1=-2, dim2=-1)
+        r2 = (gp.alpha[idx] / kd).pow(2).sum(0)
+        v = (1.0 / kd).sum(0)
+        return (r2 / v.clamp_min(1e-300)).cpu().numpy()
+
+
+def local_calibration(model: Any, field_name: str, X: np.ndarray, *, lo: float = 0.1,
+                      hi: float = 100.0) -> np.ndarray:
+    """Per row of ``X``: the leave-one-out ratio (:func:`loo_ratios`) of the nearest training
+    sample in the model's normalised inputs, clipped to [lo, hi]: where the GP has been
+    surprised, its variance is trusted less (as the leave-one-out term of MEPE-style adaptive
+    sampling)."""
+    ratios = loo_ratios(model, field_name)
+    if len(ratios) == 0:
+        return np.ones(len(X))
+    xt = model.gp.x.cpu().numpy()
+    xq = model.normalise(np.atleast_2d(X))
+    d = ((xq[:, None, :] - xt[None, :, :]) ** 2).sum(-1)
+    return np.clip(ratios[np.argmin(d, axis=1)], lo, hi)
 
 
 def measured_error(model: Any, test: Any, field_name: str) -> float:
@@ -788,8 +826,14 @@ def run_online(
             return rows
         known = [ds.X[ds.status == FAILED], *[x[None] for x in in_flight.values()]]
         others = np.vstack(known) if sum(len(x) for x in known) else None
-        idx, _ = select_batch(model, cfg.field, pool[avail], k, pending=others,
-                              row_weight=_std_scale(model, cfg.field, pool[avail]))
+        cand = pool[avail]
+        local = None
+        if cfg.criterion.endswith("-loo"):
+            local = local_calibration(model, cfg.field, cand)
+        idx, _ = select_batch(model, cfg.field, cand, k, pending=others,
+                              row_weight=_std_scale(model, cfg.field, cand),
+                              criterion=cfg.criterion.removesuffix("-loo"),
+                              local_weight=local)
         for i, j in zip(rows, avail[idx], strict=False):
             used[j] = True
             _set_row(ds, i, pool[j])
