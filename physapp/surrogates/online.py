@@ -855,8 +855,9 @@ def run_online(
         data = training_data(ds)
         t1 = time.perf_counter()
         full = model is None or done >= (1 + cfg.min_refit_fraction) * max(n_full, 1)
-        fields = [cfg.field]
-        model = fit_pod_gp(data, fields=fields, prev=None if full else model,
+        # the previous optimum starts the fit (a full fit also tries new starts: the best
+        # likelihood wins, so a refit does not lose what the last one found)
+        model = fit_pod_gp(data, fields=[cfg.field], prev=model,
                            iters=200 if full else 60, restarts=3 if full else 1,
                            seed=cfg.seed, cancel=cancel)
         if full:
