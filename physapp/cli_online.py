@@ -39,9 +39,11 @@ def parse_target(text: str) -> float:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    import textwrap
+
     p = sub.add_parser(
         "train-online", help="learn a surrogate while solving, until a target error is reached",
-        description="Solve designs of a study in worker processes (or on a Dask cluster) and "
+        description=textwrap.fill("Solve designs of a study in worker processes (or on a Dask cluster) and "
         "stream them into a POD-GP surrogate that is refitted as they arrive. With the active "
         "strategy the next designs are where the model is least sure (largest reduction of "
         "the field's integrated predictive variance, diverse batches for parallel workers); "
@@ -49,7 +51,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "error of --field (leave-one-out calibrated GP variance over the whole design space) "
         "reaches --target, or when --budget solves are spent. Designs are stored in --data as "
         "they finish; the model is saved with its estimated and measured errors and the run's "
-        "history in its metadata (`physapp info MODEL.pt`).",
+        "history in its metadata (`physapp info MODEL.pt`).", 88),
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("study", help="study id, e.g. plate-with-hole (see `physapp studies`)")
     p.add_argument("--target", required=True, metavar="ERR",

@@ -365,6 +365,9 @@ class MainWindow(QMainWindow):
         self.cancel_action = add("run.cancel", run_menu, "&Cancel solve", self.cancel_solve,
                                  "Esc", enabled_when=lambda: self.app.solve.busy)
         self.surrogates.add_run_actions(run_menu)  # Train surrogate...
+        from physapp.gui.online_dialog import add_run_action as _add_online_action
+
+        _add_online_action(self, run_menu)  # Learn while solving...
         view_menu = self._menu(bar, "&View")
         # a lambda: the viewport is rebuilt when the study changes
         add("view.reset_camera", view_menu, "&Reset camera", lambda: self.viewport.reset_camera(),

@@ -116,6 +116,7 @@ def select_batch(model: Any, field: str, pool: np.ndarray, k: int, *,
                  pending: np.ndarray | None = None,
                  row_weight: np.ndarray | None = None,
                  criterion: str = "ivr", n_integration: int = 256,
+                 local_weight: np.ndarray | None = None,
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Choose ``k`` diverse rows of ``pool`` (m, p) to solve next (kriging believer).
 
@@ -132,6 +133,10 @@ def select_batch(model: Any, field: str, pool: np.ndarray, k: int, *,
         over the design space (summed over ``n_integration`` pool points), which aims at the
         average error; ``"variance"``: the largest integrated field variance at the point
         itself (uncertainty sampling; it favours the corners of the box).
+    local_weight : optional (m,) factor per candidate by which the GP's variance under- or
+        over-states the error there (e.g. the leave-one-out z-score of the nearest sample, see
+        :func:`physapp.surrogates.online.local_calibration`): it multiplies the variance that
+        counts, at the candidates (``variance``) or at the integration points (``ivr``).
 
     Returns
     -------
@@ -157,8 +162,10 @@ def select_batch(model: Any, field: str, pool: np.ndarray, k: int, *,
         xc = g.xn(np.vstack([pool, extra]))
         V, var = g.prior_parts(xc)
         var = var.clone()
-        rw = torch.as_tensor(np.ones(n_pool) if row_weight is None else row_weight,
-                             dtype=torch.float64, device=var.device)
+        rw_np = np.ones(n_pool) if row_weight is None else np.asarray(row_weight, float)
+        if local_weight is not None:
+            rw_np = rw_np * np.asarray(local_weight, dtype=np.float64)
+        rw = torch.as_tensor(rw_np, dtype=torch.float64, device=var.device)
         w = g.weight.unsqueeze(1)
         A: list[Any] = []  # rank-one updates of the posterior covariance, (m, N) each
         C = None  # posterior covariance between the integration points and the pool

@@ -84,6 +84,12 @@ class OnlineConfig:
     test_designs: int = 0  # extra solves at random designs to measure the final error
     full_model: bool = True  # the saved model learns every field (else the chosen one)
     min_refit_fraction: float = 0.5  # full hyper-parameter fit when n grew by this much
+    #: acquisition of the active strategy (physapp.surrogates.active.select_batch): "ivr" or
+    #: "variance", "-loo" weighting the variance by the local leave-one-out calibration
+    criterion: str = "ivr"
+    #: error estimate: "stream" (each model's error at the designs solved after it calibrates
+    #: the integrated variance, once 8 are known; before that leave-one-out) or "loo"
+    estimator: str = "stream"
 
     def check(self) -> None:
         if not (isinstance(self.target, (int, float)) and math.isfinite(self.target)
@@ -101,6 +107,10 @@ class OnlineConfig:
         if self.strategy not in STRATEGIES:
             raise ParameterError(f"Unknown strategy '{self.strategy}'; use "
                                  f"{' or '.join(STRATEGIES)}.")
+        if self.criterion.removesuffix("-loo") not in ("ivr", "variance"):
+            raise ParameterError(f"Unknown criterion '{self.criterion}'.")
+        if self.estimator not in ("stream", "loo"):
+            raise ParameterError(f"Unknown estimator '{self.estimator}'.")
         if self.workers < 0:
             raise ParameterError(f"The number of workers must be 0 or more (got "
                                  f"{self.workers}).")
@@ -253,13 +263,19 @@ def loo_error(model: Any, data: Any, field_name: str, *, boot: int = 200, seed: 
 
 
 def calibrated_error(model: Any, data: Any, field_name: str, probe: np.ndarray, *,
-                     boot: int = 200, seed: int = 0) -> tuple[float, float, float]:
+                     boot: int = 200, seed: int = 0, stream: np.ndarray | None = None,
+                     min_stream: int = 8) -> tuple[float, float, float]:
     """Expected relative L2 error of ``field_name`` over the design space: the model's
     predictive variance integrated over the mesh at the ``probe`` designs (uniform in the
     bounds), scaled by the leave-one-out calibration of the GP (mean of squared LOO residual /
     LOO variance over the samples, the largest tenth trimmed), plus the POD truncation
     residual, over the predicted field's norm. It is robust to where the samples are (active
     designs crowd the edges, whose LOO residuals are extrapolations).
+
+    ``stream``: squared error / predicted variance of earlier models at the designs solved
+    after them (:func:`stream_ratios`: a held-back stream, the prequential check of online
+    learning). With at least ``min_stream`` of them (the last 48 are used) they calibrate
+    the variance, truncation included, instead of the leave-one-out ratios.
 
     Returns (estimate, bootstrap std, calibration factor)."""
     import torch
@@ -294,11 +310,72 @@ def calibrated_error(model: Any, data: Any, field_name: str, probe: np.ndarray, 
         x = np.sort(x)
         return float(x[: max(1, int(math.ceil(0.9 * len(x))))].mean())
 
+    if stream is not None and len(stream) >= min_stream:
+        ratios = np.asarray(stream[-48:], dtype=np.float64)
+        # the stream's ratios count the truncation residual with the variance
+        var, noise, trunc = var + trunc, noise, 0.0
     c = trimmed(ratios)
     rng = np.random.default_rng(seed)
     boots = [estimate(trimmed(ratios[rng.integers(0, len(ratios), len(ratios))]))
              for _ in range(boot)]
     return estimate(c), float(np.std(boots)), c
+
+
+def stream_ratios(model: Any, data: Any, field_name: str) -> np.ndarray:
+    """Per sample of ``data`` (designs the model was not fitted on): squared error of the
+    field (physical units, summed over the nodes) over the model's predicted variance there
+    (integrated GP variance + noise + POD truncation residual)."""
+    import torch
+
+    from physapp.surrogates.active import field_variance
+
+    gp, pod = model.gp, model.pod
+    sl = pod.slices()[field_name]
+    trunc = float(pod.bases[field_name].residual_var.double().sum())
+    noise = 0.0
+    var = np.zeros(data.n_samples)
+    if gp is not None and sl.stop > sl.start:
+        with torch.no_grad():
+            noise = float((gp.hyper()["noise_var"][sl] * gp.y_scale[sl].pow(2)).sum())
+        var = field_variance(model, field_name, data.X)
+    expected = _std_scale(model, field_name, data.X) * (var + noise + trunc)
+    pred = model.predict_arrays(data.X)[field_name].astype(np.float64)
+    true = np.asarray(data.fields[field_name], dtype=np.float64)
+    err2 = ((pred - true) ** 2).reshape(data.n_samples, -1).sum(1)
+    return err2 / np.maximum(expected, 1e-300)
+
+
+def loo_ratios(model: Any, field_name: str) -> np.ndarray:
+    """Per training sample: its squared leave-one-out residual over the GP's leave-one-out
+    variance, summed over the field's POD coefficients (about 1 where the GP is calibrated,
+    larger where it understates its error)."""
+    import torch
+
+    gp = model.gp
+    sl = model.pod.slices()[field_name]
+    if gp is None or sl.stop == sl.start:
+        return np.ones(0 if gp is None else gp.x.shape[0])
+    with torch.no_grad():
+        idx = torch.arange(sl.start, sl.stop, device=gp.L.device)
+        kd = torch.cholesky_inverse(gp.L[idx]).diagonal(dim1=-2, dim2=-1)
+        r2 = (gp.alpha[idx] / kd).pow(2).sum(0)
+        v = (1.0 / kd).sum(0)
+        return (r2 / v.clamp_min(1e-300)).cpu().numpy()
+
+
+def local_calibration(model: Any, field_name: str, X: np.ndarray, *, lo: float = 0.1,
+                      hi: float = 100.0) -> np.ndarray:
+    """Per row of ``X``: the leave-one-out ratio (:func:`loo_ratios`) of the nearest training
+    sample in the model's normalised inputs, clipped to [lo, hi]: where the GP has been
+    surprised, its variance is trusted less (as the leave-one-out term of MEPE-style adaptive
+    sampling)."""
+    ratios = loo_ratios(model, field_name)
+    if len(ratios) == 0:
+        return np.ones(len(X))
+    xt = model.gp.x.cpu().numpy()
+    xq = model.normalise(np.atleast_2d(X))
+    d = ((xq[:, None, :] - xt[None, :, :]) ** 2).sum(-1)
+    return np.clip(ratios[np.argmin(d, axis=1)], lo, hi)
 
 
 def measured_error(model: Any, test: Any, field_name: str) -> float:
@@ -321,6 +398,21 @@ def _std_scale(model: Any, field_name: str, X: np.ndarray) -> np.ndarray:
         r.update(zip(model.param_names, map(float, x), strict=True))
         rows.append(r)
     return factors(rule, rows)[1] ** 2
+
+
+def background(niceness: int) -> None:
+    """Run this process in the background: ``niceness`` lower priority and one BLAS/torch
+    thread (the app's predictions and GUI come first)."""
+    if niceness and hasattr(os, "nice"):
+        try:
+            os.nice(int(niceness))
+        except OSError:  # pragma: no cover - not allowed: the normal priority
+            pass
+    for k in _THREAD_VARS:
+        os.environ[k] = "1"
+    import torch
+
+    torch.set_num_threads(1)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -754,6 +846,8 @@ def run_online(
     last_fit_n = -1
     kill = True
     used = np.zeros(len(pool), dtype=bool)
+    stream: list[float] = []  # error / predicted variance at designs solved after each fit
+    fitted = np.zeros(0, dtype=np.int64)  # rows the current model was fitted on
 
     def counts() -> tuple[int, int]:
         return int((ds.status == DONE).sum()), int((ds.status == FAILED).sum())
@@ -773,8 +867,14 @@ def run_online(
             return rows
         known = [ds.X[ds.status == FAILED], *[x[None] for x in in_flight.values()]]
         others = np.vstack(known) if sum(len(x) for x in known) else None
-        idx, _ = select_batch(model, cfg.field, pool[avail], k, pending=others,
-                              row_weight=_std_scale(model, cfg.field, pool[avail]))
+        cand = pool[avail]
+        local = None
+        if cfg.criterion.endswith("-loo"):
+            local = local_calibration(model, cfg.field, cand)
+        idx, _ = select_batch(model, cfg.field, cand, k, pending=others,
+                              row_weight=_std_scale(model, cfg.field, cand),
+                              criterion=cfg.criterion.removesuffix("-loo"),
+                              local_weight=local)
         for i, j in zip(rows, avail[idx], strict=False):
             used[j] = True
             _set_row(ds, i, pool[j])
@@ -789,22 +889,30 @@ def run_online(
                 used[hit] = True
 
     def refit() -> Step | None:
-        nonlocal model, n_full, last_fit_n
+        nonlocal model, n_full, last_fit_n, fitted
         done, failed = counts()
         if done < 3 or done == last_fit_n:
             return None
         data = training_data(ds)
         t1 = time.perf_counter()
+        if model is not None and cfg.estimator == "stream":  # the new designs, before refit
+            fresh = np.flatnonzero(~np.isin(np.flatnonzero(ds.status == DONE), fitted))
+            if len(fresh):
+                stream.extend(stream_ratios(model, data.subset(fresh), cfg.field).tolist())
+        fitted = np.flatnonzero(ds.status == DONE)
         full = model is None or done >= (1 + cfg.min_refit_fraction) * max(n_full, 1)
-        fields = [cfg.field]
-        model = fit_pod_gp(data, fields=fields, prev=None if full else model,
+        # the previous optimum starts the fit (a full fit also tries new starts: the best
+        # likelihood wins, so a refit does not lose what the last one found)
+        model = fit_pod_gp(data, fields=[cfg.field], prev=model,
                            iters=200 if full else 60, restarts=3 if full else 1,
                            seed=cfg.seed, cancel=cancel)
         if full:
             n_full = done
         last_fit_n = done
         loo, _, _ = loo_error(model, data, cfg.field)
-        est, est_std, calib = calibrated_error(model, data, cfg.field, probe)
+        est, est_std, calib = calibrated_error(
+            model, data, cfg.field, probe,
+            stream=np.asarray(stream) if cfg.estimator == "stream" else None)
         meas = measured_error(model, test, cfg.field) if test is not None else None
         step = Step(done + failed, done, failed, est, est_std, time.perf_counter() - t0,
                     time.perf_counter() - t1, full, meas, loo, calib)

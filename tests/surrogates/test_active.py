@@ -93,3 +93,12 @@ def test_batches_are_diverse_and_avoid_pending_designs(model):
     assert spread(np.vstack([pool[first], pool[again]]), model.bounds) > 0.1
     with pytest.raises(ParameterError):
         select_batch(model, "u", pool, 1, criterion="nope")
+
+
+def test_a_local_weight_steers_the_choice_to_where_the_gp_was_surprised(model):
+    pool = candidate_pool(model.bounds, 256, seed=5)
+    region = pool[:, 0] < 1.5
+    w = np.where(region, 100.0, 1.0)
+    for crit in ("variance", "ivr"):
+        idx, _ = select_batch(model, "u", pool, 3, criterion=crit, local_weight=w)
+        assert region[idx].all()

@@ -150,3 +150,22 @@ def test_leave_one_out_residuals_match_refits_without_each_sample(tmp_path):
     trunc = float(model.pod.bases["u"].residual_var.double().sum())
     _, _, err2 = loo_error(model, data, "u")
     np.testing.assert_allclose(err2, r2 + trunc, rtol=1e-4)
+
+
+def test_the_same_run_on_a_dask_cluster(tmp_path):
+    """Designs solved by Dask workers (in-process threads here) stream into the same run."""
+    from distributed import Client, LocalCluster
+
+    from physapp.surrogates.online import DaskExecutor
+
+    cfg = config(target=1e-6, budget=6, strategy="active", n_init=4)
+    ds, _ = open_or_create(cfg, tmp_path / "d.h5")
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        ex = DaskExecutor(solve_setup(ds), client)
+        assert ex.capacity == 2
+        res = run_online(cfg, tmp_path / "d.h5", executor=ex)
+    assert res.stopped == "budget" and res.solved_this_run == 6
+    again = Dataset.open(tmp_path / "d.h5")
+    assert again.counts()["done"] == 6
+    assert len(np.unique(again.X.round(12), axis=0)) == 6
