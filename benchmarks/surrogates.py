@@ -24,7 +24,7 @@ same held-out designs). ``superres``: each plate design meshed by gmsh on its ow
 differ, a MeshSamples), trained at one element size and scored on the held-out designs solved
 at that size and at half of it (zero-shot super-resolution: the ratio of the two errors).
 ``neural-latency``: the slider-to-field time of the mesh-agnostic models on the ~100k-node plate
-while a slider drags (``predict(params, fields=[...])``: a 2048-node subsample, the rest filled
+while a slider drags (``predict(params, fields=[...])``: a 1024-node subsample, the rest filled
 from the nearest evaluated node) and when it rests (every node); "no GPU" when there is none.
 """
 
