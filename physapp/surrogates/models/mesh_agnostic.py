@@ -688,7 +688,7 @@ class MeshFieldSurrogate(FieldSurrogate):
             d = self._split(mean)
             d.update(self._split(std, "_std"))
             if with_coords and self.coords_model is not None:
-                d[COORDS] = torch.as_tensor(geom.points, dtype=torch.float32)
+                d[COORDS] = torch.from_numpy(np.array(geom.points, np.float32))
             for k, v in d.items():
                 outs.setdefault(k, []).append(v)
         return {k: torch.stack(v) for k, v in outs.items()}
