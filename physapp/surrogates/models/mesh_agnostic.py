@@ -58,7 +58,7 @@ if TYPE_CHECKING:  # pragma: no cover
 #: meshes above this many nodes are subsampled for drag-time predictions (``fields=`` given)
 SUBSAMPLE_MIN = 20_000
 #: nodes evaluated during a drag on a large mesh
-SUBSAMPLE_POINTS = 2048
+SUBSAMPLE_POINTS = 1024
 #: a geometry whose encoding lies this many training spacings away from every training one warns
 FAR_FACTOR = 3.0
 #: floor of that spacing, as an RMS signed distance relative to the bounding-box diagonal
@@ -280,9 +280,14 @@ class MeshFieldSurrogate(FieldSurrogate):
         return g
 
     def _encoding(self, geom: MeshGeometry) -> np.ndarray:
-        """Signed distances at the probe grid, divided by the training box diagonal."""
-        probes = self.norm["probes"].cpu().numpy().astype(np.float64)
-        return (geom.signed_distance(probes) / float(self.norm["diag"])).astype(np.float32)
+        """Signed distances at the probe grid, divided by the training box diagonal (cached
+        with the geometry: successive frames on one mesh pay for it once)."""
+        enc = geom.__dict__.get("_enc")
+        if enc is None:
+            probes = self.norm["probes"].cpu().numpy().astype(np.float64)
+            enc = (geom.signed_distance(probes) / float(self.norm["diag"])).astype(np.float32)
+            geom._enc = enc
+        return enc
 
     def _features(self, geom: MeshGeometry, inputs: Mapping[str, np.ndarray] | None,
                   ids: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -558,10 +563,15 @@ class MeshFieldSurrogate(FieldSurrogate):
         train = self.norm["train_enc"].cpu().numpy()
         d = np.sqrt(np.mean((train - enc[None]) ** 2, axis=1)).min()
         ratio = float(d / max(float(self.norm["enc_spacing"]), FAR_FLOOR))
+        if not len(points):
+            return ratio
         lo = self.norm["lo"].cpu().numpy()
         hi = lo + self.norm["span"].cpu().numpy()
+        p_lo, p_hi = points.min(0), points.max(0)
+        if np.all(p_lo >= lo) and np.all(p_hi <= hi):
+            return ratio  # inside the training box (the common case: no per-node work)
         excess = np.maximum(np.maximum(lo - points, points - hi), 0.0)
-        reach = float(np.linalg.norm(excess, axis=1).max()) if len(points) else 0.0
+        reach = float(np.linalg.norm(excess, axis=1).max())
         return max(ratio, FAR_FACTOR * reach / (BOX_REACH * float(self.norm["diag"])))
 
     def _subsample(self, geom: MeshGeometry) -> tuple[np.ndarray, np.ndarray]:
@@ -678,7 +688,7 @@ class MeshFieldSurrogate(FieldSurrogate):
             d = self._split(mean)
             d.update(self._split(std, "_std"))
             if with_coords and self.coords_model is not None:
-                d[COORDS] = torch.as_tensor(geom.points, dtype=torch.float32)
+                d[COORDS] = torch.from_numpy(np.array(geom.points, np.float32))
             for k, v in d.items():
                 outs.setdefault(k, []).append(v)
         return {k: torch.stack(v) for k, v in outs.items()}
