@@ -784,7 +784,7 @@ def solve_hyperelastic(mesh: MeshData, setup: HyperelasticSetup, *, order: int =
         ts.append(t)
         curves = {}
         if setup.reaction is not None:
-            curve.append(model.reaction(x, lam))
+            curve.append(model.reaction(x, lam) + 0.0)  # no -0.0 at the start
             curves["reaction_force"] = curve[-1]
         if on_step is not None:
             on_step(t, fields, curves)
