@@ -24,11 +24,18 @@ Measured (2026-12-07, 2 cores shared with other jobs, load average ~10):
   default, elastic-plastic (yield 55 MPa)        3910    20    0     86   25.9    298.2   1.35   301.1
 
   (6.6-9.6 s per default-mesh design on a quieter machine.) Mesh 1 mm vs 0.5 mm: peak top load
-  5 %, stiffness 2.5 %. POD-GP baseline, 40 LHS designs of the 4-variable family (32 train /
-  8 held out; 128 were out of this session's time budget; solves: median 23 s, max 51 s per
-  design in 2 workers at load ~12): top-load curve 0.99 % mean (2.3 % max), displacement history
-  7.8 % mean (13.9 % max), top-5 % von Mises nodes 7.1 % mean (15.1 % max), peak load 0.9 %
-  mean; 90 % of curve points inside the 2-sigma band.
+  5 %, stiffness 2.5 %.
+
+  POD-GP baseline (--surrogate 40:7,24:8: 64 LHS designs of the 4-variable family, 51 train /
+  13 held out; 128 were out of this session's time budget; solves: median 22 s, max 51 s per
+  design in 2 workers at load ~10-12):
+  held-out relative L2                            mean     max   goal (paper)
+  top-load curve                                 1.16%   3.41%   <= 3 % (2.4 %)
+  displacement history                           4.29%   9.93%   <= 8 % (2.5-13 %)
+  displacement, top 5 % von Mises nodes          4.15%   8.52%   reported
+  peak top load (relative)                       1.25%   4.15%
+  89 % of curve points inside the 2-sigma band. (40 designs, 32 / 8: curve 0.99 %,
+  displacement 7.8 %, top-5 % region 7.1 %.)
 """
 
 from __future__ import annotations
@@ -129,7 +136,12 @@ def surrogate(batches: list[tuple[int, int]], workers: int = 2) -> None:
                                 VM=np.stack([o[2] for o in out]),
                                 ok=np.array([o[3] for o in out]),
                                 secs=np.array([o[4] for o in out]))
-        d = np.load(cache)
+        d = dict(np.load(cache))
+        for i in np.flatnonzero(~d["ok"]):  # solved by an older solver that stopped: retry
+            o = _solve_design(d["X"][i])
+            if o[3]:
+                d["U"][i], d["F"][i], d["VM"][i], d["ok"][i], d["secs"][i] = o
+                np.savez_compressed(cache, **d)
         parts.append([d[k] for k in ("X", "U", "F", "VM", "ok", "secs")])
     X, U, F, VM, ok, secs = (np.concatenate(a) for a in zip(*parts, strict=True))
     n, seed = len(X), batches[0][1]

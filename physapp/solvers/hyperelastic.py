@@ -784,7 +784,7 @@ def solve_hyperelastic(mesh: MeshData, setup: HyperelasticSetup, *, order: int =
         ts.append(t)
         curves = {}
         if setup.reaction is not None:
-            curve.append(model.reaction(x, lam))
+            curve.append(model.reaction(x, lam) + 0.0)  # no -0.0 at the start
             curves["reaction_force"] = curve[-1]
         if on_step is not None:
             on_step(t, fields, curves)
@@ -817,8 +817,12 @@ def solve_hyperelastic(mesh: MeshData, setup: HyperelasticSetup, *, order: int =
         curves={"reaction_force": np.asarray(curve)} if curve else {},
         curve_units={"reaction_force": "N"} if curve else {},
         time_label=setup.time_label, time_unit=setup.time_unit, complete=path.complete)
+    warnings = [path.message] if path.message else []
+    if order == 1:
+        warnings.append("Linear (P1) elements are too stiff in bending (thin walls, beams) and "
+                        "near incompressibility: solve large deformations at order 2.")
     stats = dict(meta, history=hist, load_factors=list(path.load_factors),
-                 warnings=[path.message] if path.message else [], method="Newton + sparse LU",
+                 warnings=warnings, method="Newton + sparse LU",
                  field_units={"displacement": "m"})
     if curve:
         t, f = np.asarray(ts), np.asarray(curve)

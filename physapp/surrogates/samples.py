@@ -102,8 +102,8 @@ class MeshSamples:
 
     def split(self) -> tuple[list[MeshSample], list[MeshSample]]:
         """(training samples, held-out samples)."""
-        return ([s for s, t in zip(self.samples, self.is_test) if not t],
-                [s for s, t in zip(self.samples, self.is_test) if t])
+        return ([s for s, t in zip(self.samples, self.is_test, strict=True) if not t],
+                [s for s, t in zip(self.samples, self.is_test, strict=True) if t])
 
     def subset(self, indices: Sequence[int]) -> MeshSamples:
         idx = list(indices)
