@@ -1,17 +1,11 @@
 """History surrogates (#18) on a travelling wave whose frequency depends on the parameter: the
 phase-aligned direct model predicts a held-out history, the unaligned one (time as an input)
-smears it; the wave's dynamics is a rotation of its POD coefficients, which the step-by-step
-rollout learns exactly (on the Karman street it drifts: benchmarks/karman.py)."""
+smears it. The step-by-step rollout is compared on the Karman street in benchmarks/karman.py."""
 
 import numpy as np
 import pytest
 
-from physapp.surrogates.models.pod_history import (
-    PodRollout,
-    PodTimeGP,
-    crossing_phase,
-    relative_error,
-)
+from physapp.surrogates.models.pod_history import PodTimeGP, crossing_phase, relative_error
 
 X = np.linspace(0.0, 1.0, 40)
 T_ALL = np.linspace(0.0, 4.0, 401)
@@ -57,12 +51,9 @@ def test_phase_alignment_beats_time_as_an_input():
     snaps, phase, freq = data(train)
     truth, _, _ = data(test)
     params = train[:, None]
-    aligned = PodTimeGP(align=True, iters=30).fit(params, times, snaps, phase, freq)
-    direct = PodTimeGP(align=False, iters=30).fit(params, times, snaps)
-    rollout = PodRollout(iters=30).fit(params, snaps)
+    aligned = PodTimeGP(align=True, iters=25, restarts=1).fit(params, times, snaps, phase, freq)
+    direct = PodTimeGP(align=False, iters=25, restarts=1).fit(params, times, snaps)
     e_aligned = relative_error(aligned.predict(test[:, None], times), truth)
     e_direct = relative_error(direct.predict(test[:, None], times), truth)
-    e_rollout = relative_error(rollout.predict(test[:, None], truth[:, 0], len(times)), truth)
     assert e_aligned < 0.05
     assert e_direct > 0.15 and e_direct > 5 * e_aligned
-    assert e_rollout < 0.05

@@ -88,13 +88,14 @@ class _Pod:
         return self.mean + a @ self.basis
 
 
-def _gp_fit(x: np.ndarray, y: np.ndarray, iters: int):
+def _gp_fit(x: np.ndarray, y: np.ndarray, iters: int, restarts: int = 2):
     import torch
 
     from physapp.surrogates.gp import BatchedGP
 
     return BatchedGP.fit(torch.as_tensor(x, dtype=torch.float64),
-                         torch.as_tensor(y, dtype=torch.float64), iters=iters, restarts=2)
+                         torch.as_tensor(y, dtype=torch.float64), iters=iters,
+                         restarts=restarts)
 
 
 def _gp_mean(gp, x: np.ndarray) -> np.ndarray:
@@ -117,8 +118,9 @@ class PodTimeGP:
     with ``align``, on (parameters, phase) plus GPs for the frequency and start phase."""
 
     def __init__(self, *, align: bool, energy: float = 0.9999, max_rank: int = 24,
-                 iters: int = 150) -> None:
+                 iters: int = 150, restarts: int = 2) -> None:
         self.align, self.energy, self.max_rank, self.iters = align, energy, max_rank, iters
+        self.restarts = restarts
 
     def fit(self, params: np.ndarray, times: np.ndarray, snaps: np.ndarray,
             phase: np.ndarray | None = None, frequency: np.ndarray | None = None
@@ -138,10 +140,10 @@ class PodTimeGP:
             # the unwrapped start phase (cycles counted from a common event) is continuous in
             # the parameters; its value mod 1 would wrap between neighbouring designs
             start = np.column_stack([frequency, phase[:, 0]])
-            self.start_gp = _gp_fit(self.pscale(params), start, self.iters)
+            self.start_gp = _gp_fit(self.pscale(params), start, self.iters, self.restarts)
         else:
             x = np.column_stack([ps, (np.tile(times, n) - self.t0) / (self.t1 - self.t0)])
-        self.gp = _gp_fit(x, a, self.iters)
+        self.gp = _gp_fit(x, a, self.iters, self.restarts)
         return self
 
     @staticmethod
