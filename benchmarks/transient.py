@@ -207,12 +207,19 @@ def _wait(app, cond, timeout: float = 60.0) -> None:
             raise TimeoutError("the app did not get there in time")
 
 
-# -- Karman street (transient Navier-Stokes): filled in by the karman helper ----------------------
+# -- Karman street (transient Navier-Stokes): benchmarks/karman.py ------------------------------
 def karman_section(args, folder: Path) -> None:
-    """The Karman street benchmark (DFG 2D-2): DOFs, steps, wall time to three developed shedding
-    periods, peak memory, playback fps, and the surrogate's history errors. Hook for #18's
-    transient Navier-Stokes part."""
-    print("\nKarman street: not part of this run (see the transient Navier-Stokes benchmark).")
+    """The Karman street (DFG 2D-2) from benchmarks/karman.py: DOFs, steps, wall time to three
+    developed shedding periods, peak memory and c_D,max / c_L,max / St against the published
+    intervals; with --quick a shorter run on the same mesh (shedding not yet developed), and
+    with --surrogate the history surrogates (direct vs rollout)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import karman
+
+    print("\nKarman street (DFG 2D-2, Re = 100):")
+    karman.run(0.04, 0.005, 1.5 if args.quick else 3.5)
+    if args.surrogate:
+        karman.surrogates(None)
 
 
 def main() -> int:
@@ -220,6 +227,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="coarser meshes, fewer steps")
     parser.add_argument("--no-gui", action="store_true", help="skip the playback measurement")
     parser.add_argument("--only", choices=("heat", "karman"), default=None)
+    parser.add_argument("--surrogate", action="store_true",
+                        help="also train and compare the Karman history surrogates (10 solves)")
     args = parser.parse_args()
     if not args.no_gui and not os.environ.get("DISPLAY") and shutil.which("xvfb-run") \
             and not os.environ.get("PHYSAPP_BENCH_XVFB"):
