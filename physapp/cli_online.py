@@ -51,7 +51,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "error of --field (leave-one-out calibrated GP variance over the whole design space) "
         "reaches --target, or when --budget solves are spent. Designs are stored in --data as "
         "they finish; the model is saved with its estimated and measured errors and the run's "
-        "history in its metadata (`physapp info MODEL.pt`).", 88),
+        "history in its metadata (metrics.online).", 88),
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("study", help="study id, e.g. plate-with-hole (see `physapp studies`)")
     p.add_argument("--target", required=True, metavar="ERR",

@@ -169,3 +169,17 @@ def test_the_same_run_on_a_dask_cluster(tmp_path):
     again = Dataset.open(tmp_path / "d.h5")
     assert again.counts()["done"] == 6
     assert len(np.unique(again.X.round(12), axis=0)) == 6
+
+
+def test_stream_ratios_compare_new_errors_with_the_reported_std():
+    """The held-back stream's z-scores: squared error over the sum of the model's own std
+    field squared at designs it was not fitted on."""
+    from physapp.surrogates.online import fit_pod_gp, stream_ratios
+    from tests.surrogates.test_active import synthetic
+
+    model = fit_pod_gp(synthetic(10), iters=60, restarts=1)
+    new = synthetic(5, seed=3)
+    pred = model.predict_arrays(new.X)
+    err2 = ((pred["u"] - new.fields["u"]).astype(np.float64) ** 2).sum(1)
+    expected = (pred["u_std"].astype(np.float64) ** 2).sum(1)
+    np.testing.assert_allclose(stream_ratios(model, new, "u"), err2 / expected, rtol=1e-3)
