@@ -14,8 +14,9 @@ broadcast to every node), lifted to ``width`` channels by an MLP. Each layer the
 3. runs multi-head self-attention among the slice tokens (cost independent of the node count);
 4. broadcasts the tokens back to the nodes with the same assignments,
 
-followed by a pointwise MLP, with pre-norm residual connections. The cost is linear in the node
-count. :class:`TransolverSurrogate` is a deep ensemble of such networks behind the mesh-agnostic
+followed by a pointwise MLP, with pre-norm residual connections; the global parameters also
+scale and shift the normalised inputs of both (FiLM, zero-initialised). The cost is linear in the
+node count. :class:`TransolverSurrogate` is a deep ensemble of such networks behind the mesh-agnostic
 adapter (:mod:`physapp.surrogates.models.mesh_agnostic`).
 """
 
@@ -67,17 +68,30 @@ class PhysicsAttention(nn.Module):
 
 
 class TransolverBlock(nn.Module):
-    def __init__(self, width: int, heads: int, slices: int, mlp_ratio: int) -> None:
+    """Pre-norm physics-attention and MLP; with ``n_params`` the parameters also modulate both
+    normalised inputs (scale and shift, FiLM), so every layer sees them, not only the lift."""
+
+    def __init__(self, width: int, heads: int, slices: int, mlp_ratio: int,
+                 n_params: int = 0) -> None:
         super().__init__()
         self.ln1 = nn.LayerNorm(width)
         self.attn = PhysicsAttention(width, heads, slices)
         self.ln2 = nn.LayerNorm(width)
         self.mlp = nn.Sequential(nn.Linear(width, width * mlp_ratio), nn.GELU(),
                                  nn.Linear(width * mlp_ratio, width))
+        self.film = nn.Linear(n_params, 4 * width) if n_params else None
+        if self.film is not None:
+            nn.init.zeros_(self.film.weight)
+            nn.init.zeros_(self.film.bias)
 
-    def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.ln1(x), w)
-        return x + self.mlp(self.ln2(x))
+    def forward(self, x: torch.Tensor, w: torch.Tensor, mu: torch.Tensor | None = None
+                ) -> torch.Tensor:
+        if self.film is None or mu is None:
+            x = x + self.attn(self.ln1(x), w)
+            return x + self.mlp(self.ln2(x))
+        g1, b1, g2, b2 = self.film(mu)[:, None, :].chunk(4, -1)
+        x = x + self.attn(self.ln1(x) * (1 + g1) + b1, w)
+        return x + self.mlp(self.ln2(x) * (1 + g2) + b2)
 
 
 class TransolverNet(nn.Module):
@@ -85,7 +99,7 @@ class TransolverNet(nn.Module):
 
     def __init__(self, n_feats: int, n_params: int, n_enc: int, n_channels: int, *,
                  width: int = 64, layers: int = 3, heads: int = 4, slices: int = 32,
-                 mlp_ratio: int = 1, seed: int = 0) -> None:
+                 mlp_ratio: int = 1, film: bool = True, seed: int = 0) -> None:
         super().__init__()
         self.n_feats, self.n_params, self.n_enc, self.n_channels = (n_feats, n_params, n_enc,
                                                                     n_channels)
@@ -93,7 +107,8 @@ class TransolverNet(nn.Module):
             torch.manual_seed(seed)
             n_in = n_feats + n_params
             self.lift = nn.Sequential(nn.Linear(n_in, width), nn.GELU(), nn.Linear(width, width))
-            self.blocks = nn.ModuleList(TransolverBlock(width, heads, slices, mlp_ratio)
+            self.blocks = nn.ModuleList(TransolverBlock(width, heads, slices, mlp_ratio,
+                                                        n_params if film else 0)
                                         for _ in range(layers))
             self.head = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, width), nn.GELU(),
                                       nn.Linear(width, n_channels))
@@ -104,7 +119,7 @@ class TransolverNet(nn.Module):
         x = torch.cat([feats, mu[:, None, :].expand(-1, feats.shape[1], -1)], -1)
         x = self.lift(x)
         for block in self.blocks:
-            x = block(x, w)
+            x = block(x, w, mu)
         return self.head(x)
 
     def evaluate(self, feats: torch.Tensor, w: torch.Tensor, mu: torch.Tensor,
@@ -118,7 +133,7 @@ class TransolverSurrogate(MeshFieldSurrogate):
 
     kind = "transolver"
     OPTIONS = {**MeshFieldSurrogate.COMMON_OPTIONS, "width": 64, "layers": 3, "heads": 4,
-               "slices": 32, "mlp_ratio": 1}
+               "slices": 32, "mlp_ratio": 1, "film": True}
 
     @classmethod
     def _make_net(cls, n_feats: int, n_params: int, n_enc: int, n_channels: int,
@@ -126,4 +141,5 @@ class TransolverSurrogate(MeshFieldSurrogate):
         o = options
         return TransolverNet(n_feats, n_params, n_enc, n_channels, width=int(o["width"]),
                              layers=int(o["layers"]), heads=int(o["heads"]),
-                             slices=int(o["slices"]), mlp_ratio=int(o["mlp_ratio"]), seed=seed)
+                             slices=int(o["slices"]), mlp_ratio=int(o["mlp_ratio"]),
+                             film=bool(o.get("film", False)), seed=seed)
