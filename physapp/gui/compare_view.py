@@ -612,6 +612,8 @@ class CompareController(QObject):
             return
         w = self.window
         view = CompareView(w)
+        for pane in view.panes:  # the safety factor there too (#13)
+            pane.derive = w.safety.derive
         self.widget = view
         index = w.central_layout.indexOf(w.viewport)
         w.central_layout.insertWidget(index + 1 if index >= 0 else -1, view, 1)

@@ -60,6 +60,7 @@ from physapp.gui.plugin_panels import add_panels_menu
 from physapp.gui.qt_job_runner import QtJobRunner
 from physapp.gui.qt_parameter_panel import QtParameterPanel
 from physapp.gui.relay import ThreadRelay
+from physapp.gui.safety import SafetyController
 from physapp.gui.session_controller import SessionController
 from physapp.gui.settings import AppSettings, SettingsDialog, load_settings, open_store
 from physapp.gui.side_panels import DisplayBox, SolveBox, key_quantities_text
@@ -133,6 +134,7 @@ class MainWindow(QMainWindow):
             self.preview_relay.send_result,
             self.preview_relay.send_error,
         )
+        self.safety = SafetyController(self)  # yield strength, safety factor (#13)
         self.parts = PartController(self)  # imported parts: File > Open, set-up panel, picking
         self.surrogates = SurrogateController(self)  # model selector, live predictions, training
         self.compare = CompareController(self)  # split view: surrogate | reference | difference
@@ -165,7 +167,8 @@ class MainWindow(QMainWindow):
 
     @property
     def spec(self):
-        return self.model.spec
+        """The study's spec as the window shows it (with the derived safety factor)."""
+        return self.safety.display_spec(self.model.spec)
 
     # -- construction ---------------------------------------------------------------------------
     @property
@@ -186,8 +189,10 @@ class MainWindow(QMainWindow):
 
     def show_key_quantities(self, result: FieldResult) -> None:
         meta = result.meta
-        self.results_label.setText(key_quantities_text(
-            self.spec.key_quantities, meta.get("key_quantities", {}), meta.get("key_units")))
+        kq = self.safety.key_quantities(dict(meta.get("key_quantities", {})))
+        order = (*self.spec.key_quantities, *(("min_safety_factor",) if self.safety.active
+                                               else ()))
+        self.results_label.setText(key_quantities_text(order, kq, meta.get("key_units")))
 
     def _show_study(self, study: Study) -> None:
         """Build what belongs to the model's (new) study: viewport and side panel."""
@@ -201,7 +206,9 @@ class MainWindow(QMainWindow):
         self._shown_version = self._study_version - 1  # model version the viewport shows
 
         old = self.viewport
+        self.safety.study_opened(study)
         self.viewport = Viewport(self)
+        self.viewport.derive = self.safety.derive
         self.viewport.set_show_edges(self.app.view.show_edges)
         self.view_tools.viewport_created(self.viewport)
         self.flow.viewport_created(self.viewport)
@@ -251,6 +258,7 @@ class MainWindow(QMainWindow):
         self.field_combo, self.edges_check = display.field_combo, display.edges_check
         display.form.addRow("", self.compare.build_button())  # split view (F6)
         self.view_tools.add_display_rows(display.form)  # colour map, deform, section
+        self.safety.add_display_row(display.form)  # yield strength (safety factor)
         self.flow.add_display_rows(display.form)  # streamlines, arrows (flow studies)
         col.addWidget(display)
 
@@ -261,7 +269,7 @@ class MainWindow(QMainWindow):
             setattr(self, name, getattr(self.solve_box, name))
         self.solve_box.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         # room for "Last solve:" and every key quantity: the dock does not grow afterwards
-        lines = 1 + max(len(self.spec.key_quantities), 2)
+        lines = 1 + max(len(self.spec.key_quantities) + self.safety.active, 2)
         self.results_label.setMinimumHeight(lines * self.results_label.fontMetrics().lineSpacing())
         old_box = self._results_dock.widget()
         self._results_dock.setWidget(self.solve_box)
@@ -418,6 +426,7 @@ class MainWindow(QMainWindow):
         self.solves.drop_job()
         self.model.set_study(study, self.model.params)  # values kept by name when in range
         self._study_version = self.model.version
+        self.safety.study_opened(study)  # the part's material may have changed
         self._build_side_panel()
         solved = self.app.solve.solved_params
         if solved is not None:  # never equal to the sliders: out of date

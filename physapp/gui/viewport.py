@@ -93,6 +93,8 @@ class Viewport(QWidget):
         self.result: FieldResult | None = None
         self.field: tuple[str, str, str] = ("", "", "")  # name, label, SI unit
         self.fixed_clim: tuple[float, float] | None = None  # None: colour range follows the data
+        #: fields derived from each shown result (the window's safety factor, #13): result -> result
+        self.derive: Callable[[FieldResult], FieldResult] | None = None
         self.show_edges = False
         #: (lo, hi) the +Z view frames instead of the whole mesh: the body of a far-field domain
         self.focus: tuple[np.ndarray, np.ndarray] | None = None
@@ -166,6 +168,8 @@ class Viewport(QWidget):
     def show_result(self, result: FieldResult, field: tuple[str, str, str]) -> None:
         """Show ``field`` (name, label, SI unit) of ``result``; in place when topology allows."""
         self._end_coarse()
+        if self.derive is not None:
+            result = self.derive(result)
         self._set_field_tuple(field)
         in_place = self.has_field and same_topology(self.grid, result.mesh)
         self.result = result
@@ -196,6 +200,8 @@ class Viewport(QWidget):
         at which the render that shows this update ended. ``streaming=False`` (a frame that
         ends a stream, e.g. the complete prediction once a slider rests) draws the full mesh.
         """
+        if self.derive is not None:
+            result = self.derive(result)
         self._set_field_tuple(field)
         shown = self.result
         in_place = self.has_field and self.grid.n_points == result.mesh.n_points and (
