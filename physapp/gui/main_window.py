@@ -62,6 +62,7 @@ from physapp.gui.qt_parameter_panel import QtParameterPanel
 from physapp.gui.relay import ThreadRelay
 from physapp.gui.safety import SafetyController
 from physapp.gui.session_controller import SessionController
+from physapp.gui.setup_symbols import SetupSymbols
 from physapp.gui.settings import AppSettings, SettingsDialog, load_settings, open_store
 from physapp.gui.side_panels import DisplayBox, SolveBox, key_quantities_text
 from physapp.gui.solve_controller import SolveController
@@ -135,6 +136,7 @@ class MainWindow(QMainWindow):
             self.preview_relay.send_error,
         )
         self.safety = SafetyController(self)  # yield strength, safety factor (#13)
+        self.symbols = SetupSymbols(self)  # support and load symbols in the view (#13)
         self.parts = PartController(self)  # imported parts: File > Open, set-up panel, picking
         self.surrogates = SurrogateController(self)  # model selector, live predictions, training
         self.compare = CompareController(self)  # split view: surrogate | reference | difference
@@ -212,6 +214,7 @@ class MainWindow(QMainWindow):
         self.viewport.set_show_edges(self.app.view.show_edges)
         self.view_tools.viewport_created(self.viewport)
         self.flow.viewport_created(self.viewport)
+        self.symbols.viewport_created(self.viewport)
         if old is None:
             self.central_layout.addWidget(self.viewport, 1)
         else:  # the new viewport takes the old one's place in the layout
@@ -259,6 +262,7 @@ class MainWindow(QMainWindow):
         display.form.addRow("", self.compare.build_button())  # split view (F6)
         self.view_tools.add_display_rows(display.form)  # colour map, deform, section
         self.safety.add_display_row(display.form)  # yield strength (safety factor)
+        self.symbols.add_display_row(display.form)  # show supports and loads
         self.flow.add_display_rows(display.form)  # streamlines, arrows (flow studies)
         col.addWidget(display)
 
@@ -427,6 +431,7 @@ class MainWindow(QMainWindow):
         self.model.set_study(study, self.model.params)  # values kept by name when in range
         self._study_version = self.model.version
         self.safety.study_opened(study)  # the part's material may have changed
+        self.symbols.refresh()  # the set-up's symbols follow
         self._build_side_panel()
         solved = self.app.solve.solved_params
         if solved is not None:  # never equal to the sliders: out of date
@@ -516,6 +521,7 @@ class MainWindow(QMainWindow):
         # with a surrogate selected the change goes to its prediction (which moves the geometry)
         if not self.surrogates.param_changed(name) and self.spec.parameter(name).geometric:
             self._request_preview()
+        self.symbols.refresh()  # a load's sign or direction may have changed
         self.update_state()
 
     def _request_preview(self) -> None:

@@ -89,6 +89,7 @@ class Viewport(QWidget):
         self.plotter.enable_parallel_projection()  # a flat 2D part reads best without perspective
         self.plotter.add_axes(color="black")
         self.grid: pv.UnstructuredGrid | None = None
+        self.mesh: MeshData | None = None  # the mesh the grid was built from (set-up symbols)
         self.actor = None
         self.result: FieldResult | None = None
         self.field: tuple[str, str, str] = ("", "", "")  # name, label, SI unit
@@ -557,6 +558,7 @@ class Viewport(QWidget):
             self.plotter.remove_scalar_bar(self._bar_key, render=False)
             self._bar_key = None
         self.grid = mesh_to_grid(mesh)
+        self.mesh = mesh
         self.focus = _far_field_focus(mesh)
         if with_field:
             values, clim = self._values()
