@@ -736,9 +736,10 @@ class PartPanel(QWidget):
             kinds = {r["name"]: r for r in self.region_info()}
             for name in regions_for(self.ctl.mesh, setup.physics, key):
                 r = kinds.get(name)
-                text = name if r is None else (
-                    f"{name}  ({r['kind']}, {region_size_text(r, self.display_unit())})"
-                    if r["size"] is not None else f"{name}  ({r['kind']})")
+                label = name if r is None else r.get("label") or name  # readable (#13)
+                text = label if r is None else (
+                    f"{label}  \u2013 {r['kind']}, {region_size_text(r, self.display_unit())}"
+                    if r["size"] is not None else f"{label}  \u2013 {r['kind']}")
                 self.region_combo.addItem(text, name)
             self.region_combo.setCurrentIndex(max(self.region_combo.findData(item.get("region")),
                                                   0))
@@ -981,9 +982,10 @@ class PartPanel(QWidget):
             cen = ", ".join(f"{v * f:.3g}" for v in r["centroid"][:dim])
             normal = "" if r["normal"] is None else ", ".join(
                 f"{v:.3g}" for v in r["normal"][:dim])
-            for c, text in enumerate((r["name"], r["kind"], region_size_text(r, unit),
-                                      cen, normal)):
+            for c, text in enumerate((r.get("label") or r["name"], r["kind"],
+                                      region_size_text(r, unit), cen, normal)):
                 t.setItem(i, c, QTableWidgetItem(text))
+            t.item(i, 0).setToolTip(f"Region name: {r['name']}")
         t.setHorizontalHeaderLabels(["Region", "Kind", "Size", f"Centroid ({unit})", "Normal"])
         t.resizeRowsToContents()
         t.blockSignals(False)
@@ -1703,7 +1705,10 @@ class PartController(QObject):
             group = (m.boundaries.get(name) if name in m.boundaries else m.edges.get(name)
                      if name in m.edges else m.point_sets.get(name) if name in m.point_sets
                      else m.subdomains.get(name, ()))
-            text, color = f"Region '{name}' ({len(group)} {what})", HIGHLIGHT_COLOR
+            shape = next((r.get("shape") for r in (self.panel.region_info() if self.panel
+                                                   else ()) if r["name"] == name), "")
+            text, color = (f"Region '{name}'{f' - {shape}' if shape else ''} "
+                           f"({len(group)} {what})", HIGHLIGHT_COLOR)
         else:
             plotter.remove_actor(LABEL, render=False)
             return

@@ -35,3 +35,4 @@ def test_study_material_lookup_by_name_then_modulus():
     assert material_yield_strength("", 210e9)[1] == "structural steel"
     assert material_yield_strength("", 70e9)[1] == "aluminium 6061"
     assert material_yield_strength("", 1.0)[1] == "structural steel"  # nothing close: default
+

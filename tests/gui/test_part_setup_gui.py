@@ -150,7 +150,7 @@ def _with_extra_regions(mesh_report):
 
 
 def _names(panel) -> list[str]:
-    return [panel.region_table.item(r, 0).text() for r in range(panel.region_table.rowCount())]
+    return [r["name"] for r in panel._region_rows]  # (the table shows readable labels, #13)
 
 
 def test_region_list_describes_regions_and_filters_by_what_the_load_accepts(qtbot, win,
