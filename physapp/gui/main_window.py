@@ -48,6 +48,7 @@ from physapp.core.errors import PhysappError
 from physapp.core.results import FieldResult
 from physapp.core.study import Study
 from physapp.gui.actions import ActionRegistry
+from physapp.gui.color_range import ColorRangeControl
 from physapp.gui.compare_view import CompareController
 from physapp.gui.export_actions import ExportController
 from physapp.gui.flow_view import FlowView
@@ -137,6 +138,7 @@ class MainWindow(QMainWindow):
         )
         self.safety = SafetyController(self)  # yield strength, safety factor (#13)
         self.symbols = SetupSymbols(self)  # support and load symbols in the view (#13)
+        self.color_range = ColorRangeControl(self)  # automatic / fixed / locked range (#13)
         self.parts = PartController(self)  # imported parts: File > Open, set-up panel, picking
         self.surrogates = SurrogateController(self)  # model selector, live predictions, training
         self.compare = CompareController(self)  # split view: surrogate | reference | difference
@@ -215,6 +217,7 @@ class MainWindow(QMainWindow):
         self.view_tools.viewport_created(self.viewport)
         self.flow.viewport_created(self.viewport)
         self.symbols.viewport_created(self.viewport)
+        self.color_range.viewport_created(self.viewport)
         if old is None:
             self.central_layout.addWidget(self.viewport, 1)
         else:  # the new viewport takes the old one's place in the layout
@@ -261,6 +264,7 @@ class MainWindow(QMainWindow):
         self.field_combo, self.edges_check = display.field_combo, display.edges_check
         display.form.addRow("", self.compare.build_button())  # split view (F6)
         self.view_tools.add_display_rows(display.form)  # colour map, deform, section
+        self.color_range.add_display_row(display.form)  # automatic / fixed / locked
         self.safety.add_display_row(display.form)  # yield strength (safety factor)
         self.symbols.add_display_row(display.form)  # show supports and loads
         self.flow.add_display_rows(display.form)  # streamlines, arrows (flow studies)

@@ -50,6 +50,7 @@ class SetupSymbols:
     def viewport_created(self, viewport) -> None:
         self.viewport = viewport
         self._key = "redraw"
+        viewport.clip_also |= {SUPPORTS, LOADS}  # a section cuts them with the part
         viewport.shown_changed.connect(self.refresh)
 
     def add_display_row(self, form: QFormLayout) -> None:
@@ -117,4 +118,5 @@ class SetupSymbols:
                                  reset_camera=False, show_scalar_bar=False, smooth_shading=True)
             else:
                 plotter.remove_actor(name, render=False)
+        vp._apply_clip()  # the section plane, if any, cuts them too
         plotter.render()  # a paint request: merged with the one of the change shown

@@ -25,6 +25,7 @@ from vtkmodules.vtkCommonDataModel import vtkPlane
 
 from physapp.core.mesh import MeshData
 from physapp.core.results import FieldResult
+from physapp.gui.color_range import apply_ticks
 from physapp.gui.view_settings import COLORMAPS, ViewSettings
 from physapp.viz.grids import (
     coarse_surface,
@@ -94,6 +95,8 @@ class Viewport(QWidget):
         self.result: FieldResult | None = None
         self.field: tuple[str, str, str] = ("", "", "")  # name, label, SI unit
         self.fixed_clim: tuple[float, float] | None = None  # None: colour range follows the data
+        #: names of further actors the section plane cuts too (the set-up symbols)
+        self.clip_also: set[str] = set()
         #: fields derived from each shown result (the window's safety factor, #13): result -> result
         self.derive: Callable[[FieldResult], FieldResult] | None = None
         self.show_edges = False
@@ -461,12 +464,14 @@ class Viewport(QWidget):
     def _apply_clip(self) -> None:
         if self.actor is None:
             return
-        mapper = self.actor.GetMapper()
-        mapper.RemoveAllClippingPlanes()
-        if self.clip is not None:
-            self._clip_plane.SetOrigin(*self.clip[0])
-            self._clip_plane.SetNormal(*self.clip[1])
-            mapper.AddClippingPlane(self._clip_plane)
+        others = [self.plotter.actors.get(name) for name in self.clip_also]
+        for actor in (self.actor, *(a for a in others if a is not None)):
+            mapper = actor.GetMapper()
+            mapper.RemoveAllClippingPlanes()
+            if self.clip is not None:
+                self._clip_plane.SetOrigin(*self.clip[0])
+                self._clip_plane.SetNormal(*self.clip[1])
+                mapper.AddClippingPlane(self._clip_plane)
 
     def _title(self) -> str:
         _, label, unit = self.field
@@ -489,6 +494,7 @@ class Viewport(QWidget):
         self.grid.point_data[FIELD_ARRAY].Modified()
         self.grid.Modified()
         self.actor.mapper.scalar_range = clim
+        apply_ticks(self.plotter.scalar_bar, clim)  # round values, clear of the bar (#13)
         cmap = _colormap(self.field[0], self.colormap)
         if cmap != self._cmap:
             self.actor.mapper.lookup_table.cmap = cmap
@@ -605,6 +611,7 @@ class Viewport(QWidget):
             )
         if with_field:  # the top label must not run into the title above the bar
             self.plotter.scalar_bar.SetVerticalTitleSeparation(10)
+            apply_ticks(self.plotter.scalar_bar, clim)
             self.plotter.scalar_bar.SetTitle(_bar_text(self._bar_key))
         self._apply_clip()
         self.reset_camera()
