@@ -48,6 +48,7 @@ from physapp.core.errors import PhysappError
 from physapp.core.results import FieldResult
 from physapp.core.study import Study
 from physapp.gui.actions import ActionRegistry
+from physapp.gui.axisym import AxisymmetricView
 from physapp.gui.color_range import ColorRangeControl
 from physapp.gui.compare_view import CompareController
 from physapp.gui.export_actions import ExportController
@@ -139,6 +140,7 @@ class MainWindow(QMainWindow):
         self.safety = SafetyController(self)  # yield strength, safety factor (#13)
         self.symbols = SetupSymbols(self)  # support and load symbols in the view (#13)
         self.color_range = ColorRangeControl(self)  # automatic / fixed / locked range (#13)
+        self.axisym = AxisymmetricView(self)  # r-z axes, revolved 3D view (#13)
         self.parts = PartController(self)  # imported parts: File > Open, set-up panel, picking
         self.surrogates = SurrogateController(self)  # model selector, live predictions, training
         self.compare = CompareController(self)  # split view: surrogate | reference | difference
@@ -211,13 +213,15 @@ class MainWindow(QMainWindow):
 
         old = self.viewport
         self.safety.study_opened(study)
+        self.axisym.study_opened(study)
         self.viewport = Viewport(self)
-        self.viewport.derive = self.safety.derive
+        self.viewport.derive = lambda r: self.axisym.derive(self.safety.derive(r))
         self.viewport.set_show_edges(self.app.view.show_edges)
         self.view_tools.viewport_created(self.viewport)
         self.flow.viewport_created(self.viewport)
         self.symbols.viewport_created(self.viewport)
         self.color_range.viewport_created(self.viewport)
+        self.axisym.viewport_created(self.viewport)
         if old is None:
             self.central_layout.addWidget(self.viewport, 1)
         else:  # the new viewport takes the old one's place in the layout
@@ -265,6 +269,7 @@ class MainWindow(QMainWindow):
         display.form.addRow("", self.compare.build_button())  # split view (F6)
         self.view_tools.add_display_rows(display.form)  # colour map, deform, section
         self.color_range.add_display_row(display.form)  # automatic / fixed / locked
+        self.axisym.add_display_row(display.form)  # r-z section or revolved (axisymmetric)
         self.safety.add_display_row(display.form)  # yield strength (safety factor)
         self.symbols.add_display_row(display.form)  # show supports and loads
         self.flow.add_display_rows(display.form)  # streamlines, arrows (flow studies)
