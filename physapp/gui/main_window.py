@@ -237,6 +237,9 @@ class MainWindow(QMainWindow):
         self.parts.study_opened(study)
         QTimer.singleShot(0, self._request_preview)  # a mesh on screen before the first solve
         if self.settings.auto_surrogate and os.environ.get("PHYSAPP_AUTO_SURROGATE") != "0":
+            from physapp.gui.trained_range import open_in_trained_range
+
+            open_in_trained_range(self)  # before the first solve: a design the model knows
             # the shipped surrogate answers the sliders at once; after the first paint, since
             # loading torch takes a moment
             QTimer.singleShot(AUTO_SURROGATE_DELAY_MS, self.surrogates.select_shipped)
