@@ -328,6 +328,8 @@ class AppModel:
 
     def _on_study_changed(self, study: Study) -> None:
         names = {f.name for f in study.spec.fields}
+        if "von_mises" in names:  # the GUI derives the safety factor from it (#13)
+            names.add("safety_factor")
         if self.view.field not in names:
             self.view.field = study.spec.default_field
 

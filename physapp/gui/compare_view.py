@@ -612,6 +612,8 @@ class CompareController(QObject):
             return
         w = self.window
         view = CompareView(w)
+        for pane in view.panes:  # the safety factor there too (#13)
+            pane.derive = w.safety.derive
         self.widget = view
         index = w.central_layout.indexOf(w.viewport)
         w.central_layout.insertWidget(index + 1 if index >= 0 else -1, view, 1)
@@ -699,9 +701,15 @@ PANE_WINDOW_CENTER = (0.0, -0.16)
 PANE_ZOOM = 1.15
 
 
+#: largest font of a pane's warning line: a third of the window is narrow, and the corner
+#: annotation grows its font with the pane's height ("ut of date - last solved desig", #13)
+PANE_OVERLAY_MAX_FONT = 13
+
+
 def _set_overlay(pane: Viewport, text: str) -> None:
     """The pane's warning line, rendered only when it changes."""
     if pane.overlay_text != text:
+        pane._overlay.SetMaximumFontSize(PANE_OVERLAY_MAX_FONT)
         pane.set_overlay(text)
 
 

@@ -48,6 +48,8 @@ from physapp.core.errors import PhysappError
 from physapp.core.results import FieldResult
 from physapp.core.study import Study
 from physapp.gui.actions import ActionRegistry
+from physapp.gui.axisym import AxisymmetricView
+from physapp.gui.color_range import ColorRangeControl
 from physapp.gui.compare_view import CompareController
 from physapp.gui.export_actions import ExportController
 from physapp.gui.flow_view import FlowView
@@ -60,7 +62,9 @@ from physapp.gui.plugin_panels import add_panels_menu
 from physapp.gui.qt_job_runner import QtJobRunner
 from physapp.gui.qt_parameter_panel import QtParameterPanel
 from physapp.gui.relay import ThreadRelay
+from physapp.gui.safety import SafetyController
 from physapp.gui.session_controller import SessionController
+from physapp.gui.setup_symbols import SetupSymbols
 from physapp.gui.settings import AppSettings, SettingsDialog, load_settings, open_store
 from physapp.gui.side_panels import DisplayBox, SolveBox, key_quantities_text
 from physapp.gui.solve_controller import SolveController
@@ -133,6 +137,10 @@ class MainWindow(QMainWindow):
             self.preview_relay.send_result,
             self.preview_relay.send_error,
         )
+        self.safety = SafetyController(self)  # yield strength, safety factor (#13)
+        self.symbols = SetupSymbols(self)  # support and load symbols in the view (#13)
+        self.color_range = ColorRangeControl(self)  # automatic / fixed / locked range (#13)
+        self.axisym = AxisymmetricView(self)  # r-z axes, revolved 3D view (#13)
         self.parts = PartController(self)  # imported parts: File > Open, set-up panel, picking
         self.surrogates = SurrogateController(self)  # model selector, live predictions, training
         self.compare = CompareController(self)  # split view: surrogate | reference | difference
@@ -165,7 +173,8 @@ class MainWindow(QMainWindow):
 
     @property
     def spec(self):
-        return self.model.spec
+        """The study's spec as the window shows it (with the derived safety factor)."""
+        return self.safety.display_spec(self.model.spec)
 
     # -- construction ---------------------------------------------------------------------------
     @property
@@ -186,8 +195,10 @@ class MainWindow(QMainWindow):
 
     def show_key_quantities(self, result: FieldResult) -> None:
         meta = result.meta
-        self.results_label.setText(key_quantities_text(
-            self.spec.key_quantities, meta.get("key_quantities", {}), meta.get("key_units")))
+        kq = self.safety.key_quantities(dict(meta.get("key_quantities", {})))
+        order = (*self.spec.key_quantities, *(("min_safety_factor",) if self.safety.active
+                                               else ()))
+        self.results_label.setText(key_quantities_text(order, kq, meta.get("key_units")))
 
     def _show_study(self, study: Study) -> None:
         """Build what belongs to the model's (new) study: viewport and side panel."""
@@ -201,10 +212,16 @@ class MainWindow(QMainWindow):
         self._shown_version = self._study_version - 1  # model version the viewport shows
 
         old = self.viewport
+        self.safety.study_opened(study)
+        self.axisym.study_opened(study)
         self.viewport = Viewport(self)
+        self.viewport.derive = lambda r: self.axisym.derive(self.safety.derive(r))
         self.viewport.set_show_edges(self.app.view.show_edges)
         self.view_tools.viewport_created(self.viewport)
         self.flow.viewport_created(self.viewport)
+        self.symbols.viewport_created(self.viewport)
+        self.color_range.viewport_created(self.viewport)
+        self.axisym.viewport_created(self.viewport)
         if old is None:
             self.central_layout.addWidget(self.viewport, 1)
         else:  # the new viewport takes the old one's place in the layout
@@ -220,6 +237,9 @@ class MainWindow(QMainWindow):
         self.parts.study_opened(study)
         QTimer.singleShot(0, self._request_preview)  # a mesh on screen before the first solve
         if self.settings.auto_surrogate and os.environ.get("PHYSAPP_AUTO_SURROGATE") != "0":
+            from physapp.gui.trained_range import open_in_trained_range
+
+            open_in_trained_range(self)  # before the first solve: a design the model knows
             # the shipped surrogate answers the sliders at once; after the first paint, since
             # loading torch takes a moment
             QTimer.singleShot(AUTO_SURROGATE_DELAY_MS, self.surrogates.select_shipped)
@@ -251,6 +271,10 @@ class MainWindow(QMainWindow):
         self.field_combo, self.edges_check = display.field_combo, display.edges_check
         display.form.addRow("", self.compare.build_button())  # split view (F6)
         self.view_tools.add_display_rows(display.form)  # colour map, deform, section
+        self.color_range.add_display_row(display.form)  # automatic / fixed / locked
+        self.axisym.add_display_row(display.form)  # r-z section or revolved (axisymmetric)
+        self.safety.add_display_row(display.form)  # yield strength (safety factor)
+        self.symbols.add_display_row(display.form)  # show supports and loads
         self.flow.add_display_rows(display.form)  # streamlines, arrows (flow studies)
         col.addWidget(display)
 
@@ -261,7 +285,7 @@ class MainWindow(QMainWindow):
             setattr(self, name, getattr(self.solve_box, name))
         self.solve_box.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         # room for "Last solve:" and every key quantity: the dock does not grow afterwards
-        lines = 1 + max(len(self.spec.key_quantities), 2)
+        lines = 1 + max(len(self.spec.key_quantities) + self.safety.active, 2)
         self.results_label.setMinimumHeight(lines * self.results_label.fontMetrics().lineSpacing())
         old_box = self._results_dock.widget()
         self._results_dock.setWidget(self.solve_box)
@@ -421,6 +445,8 @@ class MainWindow(QMainWindow):
         self.solves.drop_job()
         self.model.set_study(study, self.model.params)  # values kept by name when in range
         self._study_version = self.model.version
+        self.safety.study_opened(study)  # the part's material may have changed
+        self.symbols.refresh()  # the set-up's symbols follow
         self._build_side_panel()
         solved = self.app.solve.solved_params
         if solved is not None:  # never equal to the sliders: out of date
@@ -510,6 +536,7 @@ class MainWindow(QMainWindow):
         # with a surrogate selected the change goes to its prediction (which moves the geometry)
         if not self.surrogates.param_changed(name) and self.spec.parameter(name).geometric:
             self._request_preview()
+        self.symbols.refresh()  # a load's sign or direction may have changed
         self.update_state()
 
     def _request_preview(self) -> None:

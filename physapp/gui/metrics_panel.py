@@ -210,9 +210,11 @@ class MetricsPanel(QGroupBox):
         t.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
         t.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         h = t.horizontalHeader()
-        h.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for i in range(1, len(headers)):
+        # every column as wide as its text (names were cut to "peak von ..." at 1280 px, #13);
+        # the last one takes what is left, a scroll bar what does not fit
+        for i in range(len(headers)):
             h.setSectionResizeMode(i, QHeaderView.ResizeMode.ResizeToContents)
+        h.setStretchLastSection(True)
         _fit_height(t, 2)
         return t
 

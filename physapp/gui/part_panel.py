@@ -123,6 +123,8 @@ _CORNERS = {"triangle": 3, "quad": 4, "tetra": 4, "hexahedron": 8, "wedge": 6, "
 HIGHLIGHT_COLOR = "#e0119d"  # the selected support/load region: magenta stands out on turbo
 PICK_COLOR = "#ff7f0e"  # the face selection of the picking mode
 HIGHLIGHT = "part_highlight"
+#: the region list's first entry of a new support or load: nothing is applied yet (#13)
+CHOOSE_REGION = "\u2014 choose a region \u2014"
 PICK = "part_pick"
 LABEL = "part_label"  # one line at the bottom of the view: the pick hint or the region shown
 #: the window's preview overlay says "press F5"; for a part that is not set up that misleads
@@ -729,12 +731,15 @@ class PartPanel(QWidget):
             self.region_combo = QComboBox()
             if "none" in ok:
                 self.region_combo.addItem("whole part", None)
+            elif not item.get("region"):  # nothing applied until a region is picked (#13)
+                self.region_combo.addItem(CHOOSE_REGION, "")
             kinds = {r["name"]: r for r in self.region_info()}
             for name in regions_for(self.ctl.mesh, setup.physics, key):
                 r = kinds.get(name)
-                text = name if r is None else (
-                    f"{name}  ({r['kind']}, {region_size_text(r, self.display_unit())})"
-                    if r["size"] is not None else f"{name}  ({r['kind']})")
+                label = name if r is None else r.get("label") or name  # readable (#13)
+                text = label if r is None else (
+                    f"{label}  \u2013 {r['kind']}, {region_size_text(r, self.display_unit())}"
+                    if r["size"] is not None else f"{label}  \u2013 {r['kind']}")
                 self.region_combo.addItem(text, name)
             self.region_combo.setCurrentIndex(max(self.region_combo.findData(item.get("region")),
                                                   0))
@@ -839,6 +844,12 @@ class PartPanel(QWidget):
             self._item().pop("region", None)
         else:
             self._item()["region"] = name
+            if name:  # a region is chosen: the placeholder goes
+                index = self.region_combo.findData("")
+                if index >= 0:
+                    self.region_combo.blockSignals(True)
+                    self.region_combo.removeItem(index)
+                    self.region_combo.blockSignals(False)
         what, i = self.selected()
         self._write_row(self._rows.index((what, i)), what, i)
         self.ctl.highlight(name)
@@ -868,6 +879,7 @@ class PartPanel(QWidget):
         region = old.get("region")
         if region not in regions_for(self.ctl.mesh, setup.physics, kind):
             region = self.ctl.default_region(support=False, kind=kind)
+            region = None if region is None else ""  # the user picks it (#13)
         setup.loads[i] = new_load(setup.physics, kind, region, self.ctl.mesh.dim)
         setup.parameters = [p for p in setup.parameters
                             if not p["target"].startswith(f"loads.{i}.")]
@@ -970,9 +982,10 @@ class PartPanel(QWidget):
             cen = ", ".join(f"{v * f:.3g}" for v in r["centroid"][:dim])
             normal = "" if r["normal"] is None else ", ".join(
                 f"{v:.3g}" for v in r["normal"][:dim])
-            for c, text in enumerate((r["name"], r["kind"], region_size_text(r, unit),
-                                      cen, normal)):
+            for c, text in enumerate((r.get("label") or r["name"], r["kind"],
+                                      region_size_text(r, unit), cen, normal)):
                 t.setItem(i, c, QTableWidgetItem(text))
+            t.item(i, 0).setToolTip(f"Region name: {r['name']}")
         t.setHorizontalHeaderLabels(["Region", "Kind", "Size", f"Centroid ({unit})", "Normal"])
         t.resizeRowsToContents()
         t.blockSignals(False)
@@ -1100,16 +1113,18 @@ class PartPanel(QWidget):
     # -- adding and removing --------------------------------------------------------------------
     def add_support(self) -> None:
         setup = self.ctl.setup
-        setup.supports.append({"region": self.ctl.default_region(support=True),
-                               "components": list(range(self.ctl.mesh.dim))})
+        # no region until the user picks one: nothing is applied to a face not chosen (#13)
+        setup.supports.append({"region": "", "components": list(range(self.ctl.mesh.dim))})
         self.refresh_table(select=("support", len(setup.supports) - 1))
         self.ctl.setup_changed()
 
     def add_load(self) -> None:
         setup = self.ctl.setup
         kind = "pressure" if setup.physics == "elasticity" else "temperature"
-        setup.loads.append(new_load(setup.physics, kind,
-                                    self.ctl.default_region(support=False, kind=kind),
+        # no region until the user picks one (#13): a face chosen for him was often a small
+        # hidden one
+        region = self.ctl.default_region(support=False, kind=kind)
+        setup.loads.append(new_load(setup.physics, kind, None if region is None else "",
                                     self.ctl.mesh.dim))
         self.refresh_table(select=("load", len(setup.loads) - 1))
         self.ctl.setup_changed()
@@ -1690,7 +1705,10 @@ class PartController(QObject):
             group = (m.boundaries.get(name) if name in m.boundaries else m.edges.get(name)
                      if name in m.edges else m.point_sets.get(name) if name in m.point_sets
                      else m.subdomains.get(name, ()))
-            text, color = f"Region '{name}' ({len(group)} {what})", HIGHLIGHT_COLOR
+            shape = next((r.get("shape") for r in (self.panel.region_info() if self.panel
+                                                   else ()) if r["name"] == name), "")
+            text, color = (f"Region '{name}'{f' - {shape}' if shape else ''} "
+                           f"({len(group)} {what})", HIGHLIGHT_COLOR)
         else:
             plotter.remove_actor(LABEL, render=False)
             return

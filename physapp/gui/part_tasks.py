@@ -453,6 +453,7 @@ def region_kind(mesh: MeshData, name: str) -> str:
 
 def region_rows(mesh: MeshData) -> list[dict[str, Any]]:
     """:func:`physapp.core.regions.describe` rows with their set-up kind (``"use"``)."""
+    from physapp.core.region_names import region_label, region_shape
     from physapp.core.regions import describe
 
     seen = set()
@@ -461,7 +462,9 @@ def region_rows(mesh: MeshData) -> list[dict[str, Any]]:
         if r["name"] in seen:  # a name in two families: the first (as _kind_of resolves it)
             continue
         seen.add(r["name"])
-        rows.append({**r, "use": region_kind(mesh, r["name"])})
+        shape = region_shape(mesh, r["name"])  # "plane x = 0 mm", "cylinder r = 4 mm" (#13)
+        rows.append({**r, "use": region_kind(mesh, r["name"]), "shape": shape,
+                     "label": region_label(mesh, r["name"], shape)})
     return rows
 
 

@@ -40,6 +40,7 @@ class WindowServices(Protocol):
     exports: Any
     solves: Any
     playback: Any  # physapp.gui.playback.PlaybackController (a history on screen, #18)
+    safety: Any  # physapp.gui.safety.SafetyController (yield strength, safety factor, #13)
 
     @property
     def spec(self) -> Any: ...

@@ -103,6 +103,7 @@ class SolveController(QObject):
             w.show_message("A solve finished for a geometry that has changed since; press F5 "
                            "to solve the current design.", "warning", "solve")
             return
+        result = w.safety.derive(result)  # the safety factor of elasticity results (#13)
         self.result = result
         solve.solved_params = params
         solve.finish("done", "done")

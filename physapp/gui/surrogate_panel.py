@@ -541,6 +541,8 @@ class SurrogateController(QObject):
             return None
         base = self.display_field()[0].partition("[")[0]
         base = base[:-4] if base.endswith("_std") else base
+        if base == "safety_factor":  # derived from von Mises where it is shown (#13)
+            base = "von_mises"
         fields = [base]
         if w.app.view.warp_scale > 0:
             fields.append("displacement")

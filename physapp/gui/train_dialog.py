@@ -120,6 +120,14 @@ class LossPlot(QWidget):
             self.points.append((epoch, loss, val if val is None or math.isfinite(val) else None))
             self.update()
 
+    def axes(self) -> tuple[int, int, bool]:
+        """(first, last epoch) on the x axis and whether y is logarithmic: the axis follows
+        the epochs done, and y is a log axis whenever the losses are positive (#13)."""
+        xs = [pt[0] for pt in self.points] or [0]
+        ys = [v for pt in self.points for v in pt[1:] if v is not None]
+        x0, x1 = min(xs), max(xs)
+        return x0, (x1 if x1 > x0 else x0 + 1), bool(ys) and min(ys) > 0
+
     def paintEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -141,14 +149,11 @@ class LossPlot(QWidget):
         if any(v is not None for v in vals):
             series.append(vals)
         ys = [v for s in series for v in s if v is not None]
-        log = min(ys) > 0 and max(ys) / min(ys) > 20
+        x0, x1, log = self.axes()
         f = (lambda v: math.log10(v)) if log else (lambda v: v)
         lo, hi = f(min(ys)), f(max(ys))
         if hi <= lo:
             hi = lo + (abs(lo) or 1.0) * 1e-3
-        x0, x1 = min(xs), max(max(xs), self.total or 0)
-        if x1 <= x0:
-            x1 = x0 + 1
         left = fm.horizontalAdvance("-0.000e+00") + 10
         top, right, bottom = fm.height() + 10, 10, fm.height() * 2 + 8
         w = self.width() - left - right

@@ -25,6 +25,7 @@ from vtkmodules.vtkCommonDataModel import vtkPlane
 
 from physapp.core.mesh import MeshData
 from physapp.core.results import FieldResult
+from physapp.gui.color_range import apply_ticks
 from physapp.gui.view_settings import COLORMAPS, ViewSettings
 from physapp.viz.grids import (
     coarse_surface,
@@ -89,10 +90,15 @@ class Viewport(QWidget):
         self.plotter.enable_parallel_projection()  # a flat 2D part reads best without perspective
         self.plotter.add_axes(color="black")
         self.grid: pv.UnstructuredGrid | None = None
+        self.mesh: MeshData | None = None  # the mesh the grid was built from (set-up symbols)
         self.actor = None
         self.result: FieldResult | None = None
         self.field: tuple[str, str, str] = ("", "", "")  # name, label, SI unit
         self.fixed_clim: tuple[float, float] | None = None  # None: colour range follows the data
+        #: names of further actors the section plane cuts too (the set-up symbols)
+        self.clip_also: set[str] = set()
+        #: fields derived from each shown result (the window's safety factor, #13): result -> result
+        self.derive: Callable[[FieldResult], FieldResult] | None = None
         self.show_edges = False
         #: (lo, hi) the +Z view frames instead of the whole mesh: the body of a far-field domain
         self.focus: tuple[np.ndarray, np.ndarray] | None = None
@@ -166,6 +172,8 @@ class Viewport(QWidget):
     def show_result(self, result: FieldResult, field: tuple[str, str, str]) -> None:
         """Show ``field`` (name, label, SI unit) of ``result``; in place when topology allows."""
         self._end_coarse()
+        if self.derive is not None:
+            result = self.derive(result)
         self._set_field_tuple(field)
         in_place = self.has_field and same_topology(self.grid, result.mesh)
         self.result = result
@@ -196,6 +204,8 @@ class Viewport(QWidget):
         at which the render that shows this update ended. ``streaming=False`` (a frame that
         ends a stream, e.g. the complete prediction once a slider rests) draws the full mesh.
         """
+        if self.derive is not None:
+            result = self.derive(result)
         self._set_field_tuple(field)
         shown = self.result
         in_place = self.has_field and self.grid.n_points == result.mesh.n_points and (
@@ -454,12 +464,14 @@ class Viewport(QWidget):
     def _apply_clip(self) -> None:
         if self.actor is None:
             return
-        mapper = self.actor.GetMapper()
-        mapper.RemoveAllClippingPlanes()
-        if self.clip is not None:
-            self._clip_plane.SetOrigin(*self.clip[0])
-            self._clip_plane.SetNormal(*self.clip[1])
-            mapper.AddClippingPlane(self._clip_plane)
+        others = [self.plotter.actors.get(name) for name in self.clip_also]
+        for actor in (self.actor, *(a for a in others if a is not None)):
+            mapper = actor.GetMapper()
+            mapper.RemoveAllClippingPlanes()
+            if self.clip is not None:
+                self._clip_plane.SetOrigin(*self.clip[0])
+                self._clip_plane.SetNormal(*self.clip[1])
+                mapper.AddClippingPlane(self._clip_plane)
 
     def _title(self) -> str:
         _, label, unit = self.field
@@ -482,6 +494,7 @@ class Viewport(QWidget):
         self.grid.point_data[FIELD_ARRAY].Modified()
         self.grid.Modified()
         self.actor.mapper.scalar_range = clim
+        apply_ticks(self.plotter.scalar_bar, clim)  # round values, clear of the bar (#13)
         cmap = _colormap(self.field[0], self.colormap)
         if cmap != self._cmap:
             self.actor.mapper.lookup_table.cmap = cmap
@@ -551,6 +564,7 @@ class Viewport(QWidget):
             self.plotter.remove_scalar_bar(self._bar_key, render=False)
             self._bar_key = None
         self.grid = mesh_to_grid(mesh)
+        self.mesh = mesh
         self.focus = _far_field_focus(mesh)
         if with_field:
             values, clim = self._values()
@@ -597,6 +611,7 @@ class Viewport(QWidget):
             )
         if with_field:  # the top label must not run into the title above the bar
             self.plotter.scalar_bar.SetVerticalTitleSeparation(10)
+            apply_ticks(self.plotter.scalar_bar, clim)
             self.plotter.scalar_bar.SetTitle(_bar_text(self._bar_key))
         self._apply_clip()
         self.reset_camera()

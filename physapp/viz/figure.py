@@ -370,23 +370,25 @@ def save_animation(frames: Sequence[tuple[FieldResult, str]], field: tuple[str, 
 
 def _write_gif(images: list[np.ndarray], path: Path, fps: float,
                colours: Sequence[tuple[int, int, int]] = ()) -> Path:
-    """GIF with one palette for all frames: the colour map's colours (smooth colour bar, no
-    flicker between frames) plus a grey ramp for text, edges and shading."""
+    """GIF with one palette made for this animation (#13): median-cut over the pixels of all
+    frames plus the colour map's colours (the colour bar stays smooth), exact white, and
+    Floyd-Steinberg dithering, so shaded and dark faces keep their colour instead of banding
+    or turning black. One palette for all frames: no flicker between them."""
     from PIL import Image
 
-    greys = [(g, g, g) for g in np.linspace(0, 255, 256 - len(colours[:192])).astype(int)]
-    flat = [c for rgb in (*colours[:192], *greys) for c in rgb]
+    palette = gif_palette(images, colours)
     pal = Image.new("P", (1, 1))
-    pal.putpalette(flat[:768])
-    white = len(flat) // 3 - 1  # the last grey is pure white
+    pal.putpalette(palette)
+    white = len(palette) // 3 - 1  # the last entry is pure white
     pics = []
     for img in images:
-        q = Image.fromarray(img[..., :3]).quantize(palette=pal, dither=Image.Dither.NONE)
-        # Pillow's palette lookup is approximate: keep the background exactly white
+        q = Image.fromarray(np.ascontiguousarray(img[..., :3])).quantize(
+            palette=pal, dither=Image.Dither.FLOYDSTEINBERG)
+        # keep the background exactly white (no dither noise on it)
         idx = np.array(q)
         idx[np.all(img[..., :3] == 255, axis=2)] = white
         p = Image.fromarray(idx, "P")
-        p.putpalette(flat[:768])
+        p.putpalette(palette)
         pics.append(p)
 
     def write(tmp: str) -> None:
@@ -394,6 +396,35 @@ def _write_gif(images: list[np.ndarray], path: Path, fps: float,
                      duration=int(round(1000 / fps)), loop=0, optimize=False)
 
     return atomic_write(path, write)
+
+
+def gif_palette(images: Sequence[np.ndarray], colours: Sequence[tuple[int, int, int]] = (),
+                size: int = 256) -> list[int]:
+    """A flat RGB palette of ``size`` entries for a whole animation: median cut over (a sample
+    of) every frame's non-white pixels and the colour map's ``colours``, white last."""
+    from PIL import Image
+
+    parts = []
+    budget = 400_000  # pixels sampled over all frames
+    for img in images:
+        rgb = img[..., :3].reshape(-1, 3)
+        rgb = rgb[~np.all(rgb == 255, axis=1)]
+        step = max(1, len(rgb) * len(images) // budget)
+        parts.append(rgb[::step])
+    if colours:  # the colour bar's colours, weighted so each survives the cut
+        strip = np.asarray(colours, dtype=np.uint8)
+        parts.append(np.repeat(strip, max(1, sum(len(x) for x in parts) // (8 * len(strip))),
+                               axis=0))
+    sample = np.concatenate(parts) if parts else np.zeros((1, 3), np.uint8)
+    sample = sample.astype(np.uint8)
+    side = int(np.ceil(np.sqrt(len(sample))))
+    square = np.full((side * side, 3), sample[0], dtype=np.uint8)
+    square[: len(sample)] = sample
+    q = Image.fromarray(square.reshape(side, side, 3)).quantize(
+        colors=size - 1, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    flat = list(q.getpalette()[: 3 * (size - 1)])
+    flat += [0] * (3 * (size - 1) - len(flat))
+    return flat + [255, 255, 255]
 
 
 def _write_mp4(images: list[np.ndarray], path: Path, fps: float) -> Path:

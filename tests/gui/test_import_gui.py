@@ -120,7 +120,7 @@ def test_open_shows_the_part_its_regions_and_why_it_cannot_be_solved_yet(qtbot, 
     # selecting a support shows its region in colour in the viewport
     qtbot.mouseClick(panel.add_support_button, Qt.MouseButton.LeftButton)
     assert [panel.region_combo.itemData(i) for i in range(panel.region_combo.count())] == [
-        "front", "back", "top", "boundary"]
+        "", "front", "back", "top", "boundary"]  # "choose a region" first: none applied (#13)
     _choose(panel.region_combo, "top")
     assert parts.highlighted == "top"
     actor = win.viewport.plotter.actors["part_highlight"]

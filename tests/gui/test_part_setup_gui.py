@@ -150,7 +150,7 @@ def _with_extra_regions(mesh_report):
 
 
 def _names(panel) -> list[str]:
-    return [panel.region_table.item(r, 0).text() for r in range(panel.region_table.rowCount())]
+    return [r["name"] for r in panel._region_rows]  # (the table shows readable labels, #13)
 
 
 def test_region_list_describes_regions_and_filters_by_what_the_load_accepts(qtbot, win,
@@ -177,7 +177,7 @@ def test_region_list_describes_regions_and_filters_by_what_the_load_accepts(qtbo
     panel.kind_combo.setCurrentIndex(panel.kind_combo.findData("force"))  # faces, edges, points
     assert set(_names(panel)) == {*mesh.boundaries, "bottom_edge", "corner"}
     combo = [panel.region_combo.itemData(k) for k in range(panel.region_combo.count())]
-    assert set(combo) == set(_names(panel))
+    assert combo[0] == "" and set(combo[1:]) == set(_names(panel))  # none chosen yet (#13)
     row = _names(panel).index("corner")
     panel._region_double_clicked(row, 0)  # use it
     assert win.parts.setup.loads[0]["region"] == "corner"
@@ -285,6 +285,8 @@ def test_prescribed_displacement_and_per_region_materials_and_sources(qtbot, win
     assert win.parts.setup.supports[0]["values"] == [0.0, 0.0, pytest.approx(1e-4)]
     assert "uz = 0.1 mm" in panel.table.item(0, 2).text()
     panel.add_load()  # pressure on a face
+    assert "Choose a region" in win.parts.problem  # none until picked (#13)
+    panel.region_combo.setCurrentIndex(panel.region_combo.findData("front"))
     assert not win.parts.problem
     support = win.parts.study.setup({}).supports[0]
     assert support.components == (0, 1, 2) and support.values == pytest.approx((0, 0, 1e-4))
