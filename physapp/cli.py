@@ -680,6 +680,9 @@ def _add_sweep_parser(sub: argparse._SubParsersAction) -> None:
                        "--set mesh_size=0.01")
     sweep.add_argument("--order", type=int, choices=(1, 2), default=2,
                        help="element order (default: %(default)s)")
+    sweep.add_argument("--frames", type=int, default=None, metavar="N",
+                       help="frames of each history kept for a study whose solve is a history "
+                       "(transient, load-stepped), evenly spaced over its span (default: 40)")
     sweep.add_argument("--workers", type=int, default=None, metavar="N",
                        help="worker processes (default: the number of CPUs)")
     sweep.add_argument("--scheduler", default=None, metavar="ADDRESS",
@@ -784,7 +787,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
                                   args.test_fraction, vary=vary, fixed=parse_sets(args.set),
                                   order=args.order, overwrite=args.overwrite,
                                   check_morph=not args.no_morph_check, progress=progress,
-                                  cancel=cancel)
+                                  cancel=cancel, history_frames=args.frames)
             newline()
             for note in data.notes:
                 print(f"physapp: note: {note}", file=sys.stderr)
