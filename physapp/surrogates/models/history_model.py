@@ -63,7 +63,7 @@ class HistorySurrogate(FieldSurrogate):
     SPACE_TIME: ClassVar[bool] = False
     OPTIONS: ClassVar[dict[str, Any]] = {
         "energy": 0.9999, "curve_energy": 0.99999, "max_modes": 24, "iters": 200,
-        "restarts": 2, "kernel": "matern52", "max_points": 400,
+        "restarts": 2, "kernel": "matern52", "max_points": 400, "log_inputs": True,
     }
 
     def __init__(self, info: ModelInfo, device: str, options: dict[str, Any], *,
@@ -107,11 +107,13 @@ class HistorySurrogate(FieldSurrogate):
         ns = SimpleNamespace(mesh=data.mesh, coords=data.coords, fields=last, bounds=data.bounds,
                              param_names=data.param_names, study_id=data.study_id,
                              fixed=data.fixed, units=data.units, scaled_out=())
-        info = ModelInfo.from_data(ns)
+        info = ModelInfo.from_data(ns, log_inputs=bool(opts["log_inputs"]))
         names = list(info.field_shapes)
-        # (n, F, W): every field flattened per frame, side by side
-        Y = np.concatenate([data.fields[k].reshape(n, F, -1).astype(np.float64) for k in names],
-                           axis=2)
+        # (n, F, W): every field flattened per frame, side by side, each divided by its own
+        # spread (a heat flux of 1e4 W/m^2 must not drown a temperature of 1e1 K in the POD)
+        f_scale = np.array([float(np.std(data.fields[k])) or 1.0 for k in names])
+        Y = np.concatenate([data.fields[k].reshape(n, F, -1).astype(np.float64) / sc
+                            for k, sc in zip(names, f_scale, strict=True)], axis=2)
         curve_names = sorted(data.curves)
         C = np.stack([data.curves[k] for k in curve_names], axis=2) if curve_names else \
             np.zeros((n, F, 0))
@@ -120,7 +122,8 @@ class HistorySurrogate(FieldSurrogate):
         c_scale = np.where(c_scale > 1e-300, c_scale, 1.0)
         Cs = (C - c_mean) / c_scale
         xn = info.normalise(data.X)
-        arrays: dict[str, np.ndarray] = {"c_mean": c_mean, "c_scale": c_scale}
+        arrays: dict[str, np.ndarray] = {"c_mean": c_mean, "c_scale": c_scale,
+                                         "f_scale": f_scale}
         progress(0.05, f"{cls.kind}: POD of {n} histories x {F} frames")
         if cls.SPACE_TIME:
             f_mean, f_basis = _pod(Y.reshape(n, -1), opts["energy"], opts["max_modes"])
@@ -224,8 +227,9 @@ class HistorySurrogate(FieldSurrogate):
         """(q, F, W) -> name -> (q, F, n_points[, k])."""
         out, start = {}, 0
         q, F = Y.shape[:2]
-        for name, w in self._widths():
-            out[name] = Y[:, :, start:start + w].reshape(q, F, *self.info.shape(name))
+        scale = self.arrays.get("f_scale", np.ones(len(self.field_names)))
+        for (name, w), sc in zip(self._widths(), scale, strict=True):
+            out[name] = Y[:, :, start:start + w].reshape(q, F, *self.info.shape(name)) * sc
             start += w
         return out
 
