@@ -87,6 +87,8 @@ class HistoryChart(QDockWidget):
         self.overlay: FieldHistory | None = None
         self.error_axes = None
         self.error: tuple[np.ndarray, np.ndarray] | None = None  # (times, S - R) plotted
+        #: (field label, times, relative L2 error) of the overlay's field, drawn with the error
+        self.field_error: tuple[str, np.ndarray, np.ndarray] | None = None
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self)
         self.hide()
         playback.history_changed.connect(self.set_history)
@@ -99,6 +101,7 @@ class HistoryChart(QDockWidget):
     def set_history(self, history: FieldHistory | None) -> None:
         self.history = history
         self.overlay = None  # set again by whoever compares (gui.history_prediction)
+        self.field_error = None
         self.probe = None
         current = self.curve_combo.currentData()
         self.curve_combo.blockSignals(True)
@@ -218,6 +221,12 @@ class HistoryChart(QDockWidget):
                 ea.set_xlabel(f"{h.time_label} ({h.time_unit})" if h.time_unit
                               else h.time_label)
                 ea.grid(True, alpha=0.3)
+                if self.field_error is not None:  # the field's error on a second scale
+                    name, ft, fe = self.field_error
+                    ea2 = ea.twinx()
+                    ea2.plot(ft, 100.0 * np.asarray(fe), color="0.35", ls=":", marker=".",
+                             lw=1.0)
+                    ea2.set_ylabel(f"{name} rel. L2 (%)", fontsize="small")
                 ax.legend(fontsize="small")
             else:
                 ax.set_xlabel(f"{h.time_label} ({h.time_unit})" if h.time_unit

@@ -11,7 +11,8 @@ play, the Over-time chart with the curve's +-2 std band), keeping the step on sc
 
 When a reference solve of the same design goes on screen (F5; a transient solve's history, or a
 load-stepped result's ``meta["history"]``), the chart overlays the predicted curve on the solved
-one and plots their difference against time, and the split view (F6) follows the time slider:
+one and plots their difference against time with the shown field's relative L2 error per
+predicted frame (:func:`field_error_history`, on a worker), and the split view (F6) follows the time slider:
 the surrogate pane shows the predicted frame nearest in time to the solved step shown, the
 reference pane that step, the difference pane and metrics their difference. The GUI thread
 never calls into the model.
@@ -33,6 +34,35 @@ from physapp.gui.relay import ThreadRelay
 
 def is_history_model(model: Any) -> bool:
     return callable(getattr(model, "predict_history", None))
+
+
+def field_error_history(pred: FieldHistory, ref: FieldHistory, name: str
+                        ) -> tuple[str, np.ndarray, np.ndarray]:
+    """(field, times, relative L2 error) of the predicted history against the solved one of
+    field ``name`` (all its components): at every predicted frame, against the solved step
+    nearest in time, on the solved mesh (the prediction interpolated to its nodes with the
+    shape functions of the predicted mesh, located once). Plain numpy: any thread."""
+    from physapp.gui.prediction import load_library
+
+    load_library(("physapp.solvers.interpolate",))
+    from physapp.solvers.interpolate import MeshInterpolator, same_mesh
+
+    base = name.partition("[")[0]
+    interp = loc = None
+    if not same_mesh(pred.mesh, ref.mesh):
+        interp = MeshInterpolator(pred.mesh)
+        loc = interp.locate(ref.mesh.points)
+    times, errors = [], []
+    for j in range(pred.n_steps):
+        k = ref.nearest_step(float(pred.times[j]))
+        s = np.asarray(pred.point_data[base][j], dtype=np.float64)
+        if interp is not None:
+            s = interp.evaluate(s, loc)
+        r = np.asarray(ref.point_data[base][k], dtype=np.float64)
+        den = float(np.linalg.norm(r))
+        times.append(float(ref.times[k]))
+        errors.append(float(np.linalg.norm(s - r)) / den if den > 0 else float("nan"))
+    return base, np.asarray(times), np.asarray(errors)
 
 
 def same_design(a: dict, b: dict, names) -> bool:
@@ -64,6 +94,14 @@ class HistoryPredictionController(QObject):
         self._relay.error.connect(self._on_error, queued)
         self._worker = LatestWinsWorker(self._predict, self._relay.send_result,
                                         self._relay.send_error)
+        self._err_relay = ThreadRelay(self)
+        self._err_relay.result.connect(self._on_field_error, queued)
+        self._err_relay.error.connect(lambda *_: None, queued)  # the curves still compare
+        self._err_worker = LatestWinsWorker(lambda job: field_error_history(*job),
+                                            self._err_relay.send_result,
+                                            self._err_relay.send_error)
+        self.error_job = 0
+        window.app.view.events.field.connect(lambda *_: self._start_field_error())
         window.surrogates.predictor.predicted.connect(self._on_field_prediction)
         window.app.solve.events.count.connect(self._on_solved)
         window.playback.step_shown.connect(self._on_step)
@@ -161,11 +199,31 @@ class HistoryPredictionController(QObject):
             w.history_chart.redraw()
             return
         self.reference = ref
+        w.history_chart.field_error = None  # the new pair's comes from the worker
         if w.playback.history is not ref:
             w.playback.set_history(ref)
         w.history_chart.overlay = pred
         w.history_chart.redraw()
+        self._start_field_error()
         self._on_step(w.playback.model.step)
+
+    def _start_field_error(self) -> None:
+        """The shown field's error against time (on the worker; the chart draws it)."""
+        if self._closed or self.reference is None or self.predicted is None:
+            return
+        name = self.window.field[0]
+        if name.partition("[")[0] not in self.predicted.point_data:
+            return
+        self.error_job = self._err_worker.submit((self.predicted, self.reference, name))
+
+    def _on_field_error(self, job_id: int, payload: tuple) -> None:
+        chart = self.window.history_chart
+        if (self._closed or job_id != self.error_job or self.reference is None
+                or chart.overlay is not self.predicted):
+            return
+        label = {f.name: f.label for f in self.window.spec.fields}.get(payload[0], payload[0])
+        chart.field_error = (label, payload[1], payload[2])
+        chart.redraw()
 
     def frames_at(self, step: int) -> tuple[Any, Any] | None:
         """(predicted frame, reference frame) at the reference's ``step`` (nearest in time)."""
@@ -199,9 +257,10 @@ class HistoryPredictionController(QObject):
         w.compare.reference_changed()
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
-        return self._worker.wait_idle(timeout)
+        return self._worker.wait_idle(timeout) and self._err_worker.wait_idle(timeout)
 
     def shutdown(self) -> None:
         self._closed = True
-        self._relay.closed = True
+        self._relay.closed = self._err_relay.closed = True
         self._worker.close()
+        self._err_worker.close()

@@ -82,6 +82,11 @@ def test_predicted_history_plays_and_compares_with_the_solve(qtbot, shared_runne
                 - ref.curves["peak_temperature"])
     np.testing.assert_allclose(t, ref.times)
     np.testing.assert_allclose(err, expected, rtol=1e-9, atol=1e-9)
+    # the shown field's relative error per predicted frame, against the nearest solved step:
+    # both start from the air temperature, so it starts near zero and then grows
+    qtbot.waitUntil(lambda: chart.field_error is not None, timeout=10_000)
+    name, ft, fe = chart.field_error
+    assert len(ft) == 12 and ft[0] == 0.0 and fe[0] < 0.01 and fe.max() > 10 * fe[0]
     # the split view: one time slider drives the surrogate and the reference panes
     win.compare.set_split(True)
     win.app.playback.step = 30
