@@ -123,3 +123,12 @@ def test_sweep_payload_of_a_transient_study_holds_its_history():
     assert h["curves"]["peak_temperature"][-1] == pytest.approx(
         p["key_quantities"]["peak_temperature"], rel=1e-6)
     assert h["complete"] and h["curves"]["peak_temperature"][0] == pytest.approx(25.0, abs=1e-6)
+
+
+def test_api_trains_a_history_model_from_the_data_set_path(dataset):
+    import physapp
+
+    model = physapp.train(str(dataset.path), "curve-gp", iters=40)
+    h = model.predict_history({"power": 21.0, "h": 26.0})  # inside the 6 training designs
+    _, peak = synthetic_history(h.mesh.points, 21.0, 26.0, h.times)
+    assert np.abs(h.curves["peak_temperature"] - peak).max() < 0.02 * np.ptp(peak)
