@@ -136,13 +136,25 @@ def train(data: Any, model: str = "pod-gp", *, out: str | os.PathLike | None = N
     """Train a surrogate of kind ``model`` on a data set (a Dataset, its path or TrainingData).
 
     ``model``: ``pod-gp``, ``pod-mlp``, ``neural-field``, ``linear``, ``nearest`` or a plugin's
-    architecture; ``options`` are the model's (e.g. ``epochs=200``). Held-out scores are in
+    architecture; ``options`` are the model's (e.g. ``epochs=200``). The history kinds
+    ``pod-history`` and ``curve-gp`` take a data set of a history study (or its
+    ``history_data()``); their ``predict_history(params)`` gives the predicted history. Held-out scores are in
     ``model.metrics``; with ``out`` the model is also saved there.
     """
+    from physapp.surrogates.models import model_class
     from physapp.surrogates.training import train_surrogate
 
-    trained = train_surrogate(model, _training_data(data), device=device, seed=seed,
-                              progress=progress, cancel=cancel, **options)
+    if getattr(model_class(model), "HISTORY", False):  # pod-history, curve-gp (#18, #22)
+        from physapp.surrogates.dataset import Dataset
+        from physapp.surrogates.models.history_model import train_history
+
+        hist = data if hasattr(data, "times") else (
+            data if isinstance(data, Dataset) else Dataset.open(data)).history_data()
+        trained = train_history(model, hist, seed=seed, progress=progress, cancel=cancel,
+                                **options)
+    else:
+        trained = train_surrogate(model, _training_data(data), device=device, seed=seed,
+                                  progress=progress, cancel=cancel, **options)
     if out is not None:
         from physapp.surrogates.storage import save_surrogate
 

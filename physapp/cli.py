@@ -302,7 +302,10 @@ def _add_model_parsers(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--model", default="pod-gp", metavar="KIND",
                        help=f"model kind: {', '.join(KINDS)}, all (those kinds), the "
                        f"mesh-agnostic {' or '.join(MESH_KINDS)} (any mesh, an ensemble with "
-                       "std fields) or an architecture a plugin registers (`physapp plugins`) "
+                       "std fields), the history models pod-history (POD of space-time "
+                       "snapshots, GPs on parameters and time) and curve-gp (POD of whole "
+                       "histories and curves, GPs on the parameters) for a sweep of a history "
+                       "study, or an architecture a plugin registers (`physapp plugins`) "
                        "(default: %(default)s)")
     train.add_argument("--out", required=True, metavar="MODEL.pt", help="model file to write")
     train.add_argument("--device", default="auto",
@@ -332,7 +335,9 @@ def _add_model_parsers(sub: argparse._SubParsersAction) -> None:
     predict.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                          help="set a parameter (repeatable), e.g. --set traction=2e7")
     predict.add_argument("--out", required=True, metavar="FILE",
-                         help="output file: .vtu, .vtk, .xdmf or .msh")
+                         help="output file: .vtu, .vtk, .xdmf or .msh; for a history model "
+                         "(pod-history, curve-gp) also .pvd, .h5 or .csv (the predicted "
+                         "history; .xdmf is then a time series too)")
     predict.add_argument("--device", default="auto",
                          help="auto, cpu, cuda or cuda:N (default: %(default)s)")
     predict.add_argument("--raw", action="store_true",
@@ -386,6 +391,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     if args.model != "all":
         _check_kind(args.model)  # unknown kind: a clear error before reading the data
+    if args.model != "all":
+        from physapp.cli_history_models import cmd_train_history, is_history_kind
+
+        if is_history_kind(args.model):  # histories in, a history model out (#18, #22)
+            return cmd_train_history(args, _progress_printer(args.quiet))
     data = read_training_data(args.data)
     progress = _progress_printer(args.quiet)
     kinds = list(KINDS) if args.model == "all" else [args.model]
@@ -462,15 +472,27 @@ def read_training_data(path: str, *, isolate: bool = True, timeout: float | None
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
+    from physapp.io.history_export import HISTORY_FORMATS, check_history_path
     from physapp.io.results import check_output_path, write_result
     from physapp.surrogates.storage import load_surrogate
 
     values = parse_sets(args.set)
-    check_output_path(args.out)
+    series = Path(args.out).suffix.lower() in HISTORY_FORMATS
+    check_history_path(args.out) if series else check_output_path(args.out)
     model = load_surrogate(_model_path(args.model), device=args.device)
     if not args.raw:
         _check_against_study(model, values)
     from physapp.api import with_study_defaults
+
+    if hasattr(model, "predict_history"):  # a history model (#18, #22): the whole history
+        from physapp.cli_history_models import cmd_predict_history
+
+        return cmd_predict_history(args, model, with_study_defaults(model, values))
+    from physapp.io.results import RESULT_FORMATS
+
+    if Path(args.out).suffix.lower() not in RESULT_FORMATS:
+        raise PhysappError(f"'{Path(args.out).name}' is a time series but {model.kind} models "
+                           "predict one state; write .vtu, .vtk, .xdmf or .msh.")
 
     result = model.predict(with_study_defaults(model, values))
     path = write_result(result, args.out)
@@ -658,6 +680,9 @@ def _add_sweep_parser(sub: argparse._SubParsersAction) -> None:
                        "--set mesh_size=0.01")
     sweep.add_argument("--order", type=int, choices=(1, 2), default=2,
                        help="element order (default: %(default)s)")
+    sweep.add_argument("--frames", type=int, default=None, metavar="N",
+                       help="frames of each history kept for a study whose solve is a history "
+                       "(transient, load-stepped), evenly spaced over its span (default: 40)")
     sweep.add_argument("--workers", type=int, default=None, metavar="N",
                        help="worker processes (default: the number of CPUs)")
     sweep.add_argument("--scheduler", default=None, metavar="ADDRESS",
@@ -762,7 +787,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
                                   args.test_fraction, vary=vary, fixed=parse_sets(args.set),
                                   order=args.order, overwrite=args.overwrite,
                                   check_morph=not args.no_morph_check, progress=progress,
-                                  cancel=cancel)
+                                  cancel=cancel, history_frames=args.frames)
             newline()
             for note in data.notes:
                 print(f"physapp: note: {note}", file=sys.stderr)

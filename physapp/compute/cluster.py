@@ -84,7 +84,7 @@ def solve_sample(setup: dict, candidates: list[dict]) -> tuple[str, Any, float]:
     morpher, solver = _CACHE[key]
     try:
         payload = solve_candidates(morpher, solver, setup["study"], candidates,
-                                   setup["reference_mesh"].dim)
+                                   setup["reference_mesh"].dim, setup.get("history_frames"))
     except PhysappError as exc:
         return "failed", str(exc), time.perf_counter() - t0
     return "done", payload, time.perf_counter() - t0
@@ -108,7 +108,8 @@ def run_sweep_on(dataset: Any, executor: Any, *, retry_failed: bool = False,
     setup = {"key": f"{dataset.path}:{id(dataset)}:{time.time()}", "study": dataset.study,
              "reference_values": dataset.reference_values,
              "reference_mesh": dataset.reference_mesh, "valid_ranges": dataset.valid_ranges,
-             "order": dataset.order, "fixed_topology": dataset.fixed_topology}
+             "order": dataset.order, "fixed_topology": dataset.fixed_topology,
+             "history_frames": dataset.history_frames}
     if hasattr(executor, "scatter"):  # Dask: ship the (large) set-up once to every worker
         setup_arg = executor.scatter(setup, broadcast=True)
     else:
@@ -139,7 +140,7 @@ def run_sweep_on(dataset: Any, executor: Any, *, retry_failed: bool = False,
                     dataset.write_sample(i, payload["coords"], payload["fields"],
                                          payload["units"], payload["key_quantities"],
                                          payload["cells"], payload["boundaries"], elapsed,
-                                         payload["values"])
+                                         payload["values"], history=payload.get("history"))
                     solved += 1
                     replaced += payload["values"] is not None
                 else:

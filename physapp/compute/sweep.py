@@ -41,12 +41,15 @@ class SweepSummary:
 
 
 def solve_candidates(morpher: Any, solver: Any, study: Any, candidates: list[dict],
-                     dim: int) -> dict:
+                     dim: int, frames: int | None = None) -> dict:
     """Morph the reference mesh to the first candidate point that can be morphed (the planned
     point, then its replacements) and solve it; the payload a dataset stores for the sample.
     Without a morpher (``None``: a study whose topology changes) the planned point is meshed
-    afresh. Raises PhysappError (GeometryError when no candidate can be morphed, SolverError ...)."""
-    from physapp.core.errors import GeometryError, ParameterError
+    afresh. A study whose solve is a history (a ``TimeAxis``, or a load-stepped result with
+    ``meta["history"]``) also gives ``"history"``: its fields and curves at ``frames`` evenly
+    spaced times (:func:`physapp.surrogates.history_data.resample_history`); the fields are the
+    last step's. Raises PhysappError (GeometryError when no candidate can be morphed, ...)."""
+    from physapp.core.errors import GeometryError, ParameterError, SolverError
 
     refusal, chosen, mesh = None, None, None
     if morpher is None:
@@ -63,7 +66,23 @@ def solve_candidates(morpher: Any, solver: Any, study: Any, candidates: list[dic
         extra = len(candidates) - 1
         raise GeometryError(f"{refusal}" + (
             f" ({extra} replacement point(s) could not be morphed either.)" if extra else ""))
-    res = solver.solve(study, chosen, mesh=mesh)
+    from physapp.core.transient import time_axis
+    from physapp.surrogates.history_data import DEFAULT_FRAMES, resample_history
+
+    history = None
+    if time_axis(study) is not None:
+        history = solver.solve_history(study, chosen, mesh=mesh)
+        if history.n_steps == 0:
+            raise SolverError("The solve stopped before its first step.")
+        res = history.frame(-1)
+        res = type(res)(res.mesh, res.point_data, res.source,
+                        {**res.meta, "key_quantities": dict(history.meta.get("key_quantities",
+                                                                             {}))}, res.units)
+    else:
+        res = solver.solve(study, chosen, mesh=mesh)
+        history = res.meta.get("history")
+    if history is not None:
+        history = resample_history(history, frames or DEFAULT_FRAMES)
     return {
         "coords": res.mesh.points[:, :dim].astype("float32"),
         "fields": dict(res.point_data),
@@ -72,6 +91,7 @@ def solve_candidates(morpher: Any, solver: Any, study: Any, candidates: list[dic
         "cells": res.mesh.cells[0],
         "boundaries": dict(res.mesh.boundaries),
         "values": None if chosen is candidates[0] else chosen,
+        "history": history,
     }
 
 
@@ -113,7 +133,8 @@ def _worker_main(wid: int, tasks: Any, results: Any, setup: dict) -> None:
         i, candidates = item
         t0 = time.perf_counter()
         try:
-            payload = solve_candidates(morpher, solver, study, candidates, dim)
+            payload = solve_candidates(morpher, solver, study, candidates, dim,
+                                       setup.get("history_frames"))
             results.put(("done", wid, i, payload, time.perf_counter() - t0))
         except PhysappError as exc:
             results.put(("failed", wid, i, str(exc), time.perf_counter() - t0))
@@ -219,7 +240,8 @@ def run_sweep(
         return summary()
     setup = {"study": dataset.study, "reference_values": dataset.reference_values,
              "reference_mesh": dataset.reference_mesh, "valid_ranges": dataset.valid_ranges,
-             "order": dataset.order, "fixed_topology": dataset.fixed_topology}
+             "order": dataset.order, "fixed_topology": dataset.fixed_topology,
+             "history_frames": dataset.history_frames}
     ctx = mp.get_context("spawn")  # fork is unsafe with threads (Qt, gmsh, BLAS) in the parent
     results = ctx.Queue()
     pool: dict[int, _Worker] = {}
@@ -282,7 +304,7 @@ def run_sweep(
                 try:
                     dataset.write_sample(i, p["coords"], p["fields"], p["units"],
                                          p["key_quantities"], p["cells"], p["boundaries"],
-                                         elapsed, p["values"])
+                                         elapsed, p["values"], history=p.get("history"))
                     solved += 1
                     replaced += p["values"] is not None
                 except PhysappError as exc:

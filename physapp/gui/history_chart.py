@@ -82,6 +82,13 @@ class HistoryChart(QDockWidget):
         col.addWidget(self.note)
         self.setWidget(body)
         self.marker = None
+        #: a second history whose curve is drawn over this one's, with their difference
+        #: against time below (a predicted history and the solve of the same design)
+        self.overlay: FieldHistory | None = None
+        self.error_axes = None
+        self.error: tuple[np.ndarray, np.ndarray] | None = None  # (times, S - R) plotted
+        #: (field label, times, relative L2 error) of the overlay's field, drawn with the error
+        self.field_error: tuple[str, np.ndarray, np.ndarray] | None = None
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self)
         self.hide()
         playback.history_changed.connect(self.set_history)
@@ -93,6 +100,8 @@ class HistoryChart(QDockWidget):
     # -- content ------------------------------------------------------------------------------
     def set_history(self, history: FieldHistory | None) -> None:
         self.history = history
+        self.overlay = None  # set again by whoever compares (gui.history_prediction)
+        self.field_error = None
         self.probe = None
         current = self.curve_combo.currentData()
         self.curve_combo.blockSignals(True)
@@ -176,15 +185,52 @@ class HistoryChart(QDockWidget):
         self._ensure_canvas()
         from physapp.gui.line_plot import REFERENCE_COLOR, SURROGATE_COLOR
 
-        ax = self.axes
-        ax.clear()
-        self.marker = None
         s, h = self.series(), self.history
+        key = self.curve_combo.currentData()
+        ov = self.overlay if (self.overlay is not None and h is not None
+                              and key in self.overlay.curves) else None
+        self.figure.clear()  # one axes, or the curves over their difference (an overlay)
+        self.axes = ax = self.figure.add_subplot(211 if ov is not None else 111)
+        self.error_axes = (self.figure.add_subplot(212, sharex=ax) if ov is not None else None)
+        self.error = None
+        self.marker = None
         if s is not None and h is not None:
             label, values, unit = s
             color = SURROGATE_COLOR if h.source.startswith("surrogate") else REFERENCE_COLOR
-            ax.plot(h.times, values, color=color, lw=1.5)
-            ax.set_xlabel(f"{h.time_label} ({h.time_unit})" if h.time_unit else h.time_label)
+            ax.plot(h.times, values, color=color, lw=1.5,
+                    label="surrogate" if h.source.startswith("surrogate") else "solver")
+            for hist, c in ((h, color), (ov, None)):  # predicted curves: the +-2 std band
+                std = (hist.meta.get("curve_std") or {}).get(key) if hist is not None else None
+                if std is not None:
+                    v = np.asarray(hist.curves[key])
+                    ax.fill_between(hist.times, v - 2 * np.asarray(std), v + 2 * np.asarray(std),
+                                    color=c or SURROGATE_COLOR, alpha=0.2, lw=0,
+                                    label="±2 std")
+            if ov is not None:
+                sur = ov.source.startswith("surrogate")
+                ax.plot(ov.times, ov.curves[key], lw=1.5, ls="--",
+                        color=SURROGATE_COLOR if sur else REFERENCE_COLOR,
+                        label="surrogate" if sur else "solver")
+                pred, ref = (ov, h) if sur else (h, ov)
+                err = np.interp(ref.times, pred.times, pred.curves[key]) - ref.curves[key]
+                self.error = (np.asarray(ref.times), err)
+                ea = self.error_axes
+                ea.plot(ref.times, err, color="#a01010", lw=1.2)
+                ea.axhline(0.0, color="0.5", lw=0.8)
+                ea.set_ylabel(f"S \u2212 R ({unit})" if unit else "S \u2212 R")
+                ea.set_xlabel(f"{h.time_label} ({h.time_unit})" if h.time_unit
+                              else h.time_label)
+                ea.grid(True, alpha=0.3)
+                if self.field_error is not None:  # the field's error on a second scale
+                    name, ft, fe = self.field_error
+                    ea2 = ea.twinx()
+                    ea2.plot(ft, 100.0 * np.asarray(fe), color="0.35", ls=":", marker=".",
+                             lw=1.0)
+                    ea2.set_ylabel(f"{name} rel. L2 (%)", fontsize="small")
+                ax.legend(fontsize="small")
+            else:
+                ax.set_xlabel(f"{h.time_label} ({h.time_unit})" if h.time_unit
+                              else h.time_label)
             ax.set_ylabel(f"{label} ({unit})" if unit else label)
             ax.grid(True, alpha=0.3)
             step = min(self.playback.model.step, h.n_steps - 1)

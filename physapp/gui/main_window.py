@@ -55,6 +55,7 @@ from physapp.gui.export_actions import ExportController
 from physapp.gui.flow_view import FlowView
 from physapp.gui.gallery import GalleryDialog
 from physapp.gui.history_chart import HistoryChart
+from physapp.gui.history_prediction import HistoryPredictionController
 from physapp.gui.message_bar import MessageBar
 from physapp.gui.part_panel import PartController
 from physapp.gui.playback import PlaybackController
@@ -162,6 +163,8 @@ class MainWindow(QMainWindow):
         self.central_layout.addWidget(self.playback.bar)
         self.history_chart = HistoryChart(self, self.playback)
         self.playback.bar.setVisible(False)
+        # a history model's predicted history plays; compared with a solve of it (#18, #22)
+        self.history_predictions = HistoryPredictionController(self)
         if auto_solve:
             QTimer.singleShot(0, self.solve)
 
@@ -660,6 +663,7 @@ class MainWindow(QMainWindow):
             self.dataset_import.shutdown()
         self.compare.shutdown()  # the split view's panes: VTK before the window goes
         self.view_tools.shutdown()
+        self.history_predictions.shutdown()
         self.playback.shutdown()
         self.viewport.close_viewport()
         super().closeEvent(event)

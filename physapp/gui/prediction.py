@@ -54,6 +54,7 @@ PREDICT_MODULES = (
     "physapp.surrogates.storage", "physapp.surrogates.training",
     "scipy.spatial", "physapp.surrogates.models.mesh_agnostic",
     "physapp.surrogates.models.transolver", "physapp.surrogates.models.geo_field",
+    "physapp.surrogates.models.history_model",
 )
 #: imported on the loader thread before a model that needs no torch (POD-GP) is loaded
 NUMPY_MODULES = (

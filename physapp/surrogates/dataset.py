@@ -35,6 +35,16 @@ Data physapp did not make (``physapp dataset import``, :mod:`physapp.surrogates.
 stored the same way by :meth:`Dataset.from_mesh_samples` (study_id "" or the source's name; plan
 attrs ``param_units`` and ``input_names``; every sample done).
 
+Histories (format version 3; #18, #22): a sweep of a study whose solve is a history keeps, per
+sample, the fields at ``history_frames`` (root attr) times spread evenly over its span and the
+curves at those times (:func:`physapp.surrogates.history_data.resample_history`)::
+
+    /samples/history      attrs frames, time_label, time_unit, units, curve_units (JSON)
+                          times (n, F), complete (n,) int8, fields/<name> (n, F, n_out[, k])
+                          float32, curves/<name> (n, F)
+
+written with the sample (before it is marked done). :meth:`Dataset.history_data` reads them.
+
 A sample's group is written (and flushed) before its status is set to done; a group left by an
 interrupted write is replaced when the sample is solved again. :meth:`Dataset.mesh_samples`
 reads either layout as :class:`~physapp.surrogates.samples.MeshSamples`;
@@ -59,12 +69,14 @@ from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress, s
 from physapp.core.study import Study
 from physapp.surrogates import doe
 from physapp.surrogates.data import TrainingData
+from physapp.surrogates.history_data import HistoryData
 from physapp.surrogates.samples import MeshSamples
 
 FORMAT = "physapp-dataset"
-VERSION = 2
-#: versions this physapp reads (1: before per-sample meshes; read as fixed topology)
-READABLE = (1, 2)
+VERSION = 3
+#: versions this physapp reads (1: before per-sample meshes, read as fixed topology; 2: before
+#: histories, read as having none)
+READABLE = (1, 2, 3)
 PENDING, DONE, FAILED = 0, 1, 2
 MESSAGE_BYTES = 500
 
@@ -218,6 +230,7 @@ class Dataset:
         reference: Mapping[str, float] | None = None,
         overwrite: bool = False,
         check_morph: bool = True,
+        history_frames: int | None = None,
         progress: ProgressFn = no_progress,
         cancel: CancelToken = NEVER,
     ) -> Dataset:
@@ -245,6 +258,8 @@ class Dataset:
             refused: such a sample is then replaced during the sweep by the first morphable of
             up to 8 other points drawn for it (:meth:`alternates`, reproducible); ``replaced``
             marks them and ``X_planned`` keeps the original plan.
+        history_frames : frames kept per sample of a study whose solve is a history (default
+            :data:`~physapp.surrogates.history_data.DEFAULT_FRAMES`).
 
         Rows the study refuses (e.g. a hole too large for the plate) are replaced by further
         draws of the sampler, so that every planned sample can be built.
@@ -263,6 +278,11 @@ class Dataset:
             )
         if n < 3:
             raise ParameterError(f"A dataset needs at least 3 samples (got {n}).")
+        from physapp.surrogates.history_data import DEFAULT_FRAMES
+
+        frames = DEFAULT_FRAMES if history_frames is None else int(history_frames)
+        if not 2 <= frames <= 100_000:
+            raise ParameterError(f"history_frames must be between 2 and 100000 (got {frames}).")
         is_test = doe.split(n, test_fraction, seed)
         doe.check_method(method)
         design = doe.resolve_design(study, vary, fixed, bounds)
@@ -327,6 +347,7 @@ class Dataset:
                 a = f.attrs
                 a["format"], a["version"] = FORMAT, VERSION
                 a["fixed_topology"] = fixed_topology
+                a["history_frames"] = frames
                 a["study_id"], a["order"] = study.spec.id, order
                 a["method"], a["seed"], a["test_fraction"] = method, seed, test_fraction
                 a["created"] = datetime.datetime.now().isoformat(timespec="seconds")
@@ -476,6 +497,9 @@ class Dataset:
                 )
             self.version = version
             self.fixed_topology = bool(f.attrs.get("fixed_topology", True))
+            from physapp.surrogates.history_data import DEFAULT_FRAMES
+
+            self.history_frames = int(f.attrs.get("history_frames", DEFAULT_FRAMES))
             try:
                 a = f.attrs
                 self.study_id = str(a["study_id"])
@@ -710,12 +734,15 @@ class Dataset:
                      units: Mapping[str, str], key_quantities: Mapping[str, float],
                      cells: CellBlock, boundaries: Mapping[str, np.ndarray],
                      elapsed: float = float("nan"),
-                     values: Mapping[str, float] | None = None) -> None:
+                     values: Mapping[str, float] | None = None,
+                     history: Mapping[str, Any] | None = None) -> None:
         """Store a finished sample: node coordinates (n_out, dim), fields, key quantities.
 
         ``cells``/``boundaries`` are the output mesh's topology (kept from the first sample;
         later samples must match it). ``values`` are the parameters actually solved when they
-        replace the planned point (see :meth:`alternates`).
+        replace the planned point (see :meth:`alternates`). ``history`` is the sample's history
+        resampled by :func:`~physapp.surrogates.history_data.resample_history` (fixed-topology
+        data sets only).
         """
         row = None
         if values is not None:
@@ -736,6 +763,8 @@ class Dataset:
                 self._write_on_support(f, i, coords, fields, cells)
                 for name, ds in s["key_quantities"].items():
                     ds[i] = float(key_quantities.get(name, np.nan))
+                if history is not None:
+                    self._write_history(f, h5py, i, history, len(coords))
             s["elapsed"][i] = elapsed
             s["message"][i] = b""
             if row is not None:
@@ -765,6 +794,92 @@ class Dataset:
         s["coords"][i] = coords
         for name, arr in fields.items():
             s["fields"][name][i] = np.asarray(arr, dtype=np.float32)
+
+    def _write_history(self, f, h5py, i: int, history: Mapping[str, Any], n_out: int) -> None:
+        s = f["samples"]
+        times = np.asarray(history["times"], dtype=np.float64)
+        frames = len(times)
+        if "history" not in s:
+            g = s.create_group("history")
+            g.attrs["frames"] = frames
+            g.attrs["time_label"] = str(history.get("time_label", "time"))
+            g.attrs["time_unit"] = str(history.get("time_unit", "s"))
+            g.attrs["units"] = json.dumps(dict(history.get("units", {})))
+            g.attrs["curve_units"] = json.dumps(dict(history.get("curve_units", {})))
+            g.create_dataset("times", data=np.full((self.n_samples, frames), np.nan))
+            g.create_dataset("complete", data=np.zeros(self.n_samples, dtype=np.int8))
+            fg = g.create_group("fields")
+            for name, arr in history["fields"].items():
+                fg.create_dataset(name, shape=(self.n_samples, *np.shape(arr)),
+                                  dtype=np.float32, dcpl=_early(h5py))
+            cg = g.create_group("curves")
+            for name in history["curves"]:
+                cg.create_dataset(name, data=np.full((self.n_samples, frames), np.nan))
+            f.attrs["version"] = max(int(f.attrs.get("version", VERSION)), 3)
+        g = s["history"]
+        if frames != int(g.attrs["frames"]):
+            raise PhysappError(f"Sample {i}: its history has {frames} frames, the data set's "
+                               f"{int(g.attrs['frames'])}.")
+        if set(g["fields"]) ^ set(history["fields"]):
+            raise PhysappError(f"Sample {i}: history fields {sorted(history['fields'])} differ "
+                               f"from the data set's {sorted(g['fields'])}.")
+        for name, arr in history["fields"].items():
+            arr = np.asarray(arr, dtype=np.float32)
+            if arr.shape != g["fields"][name].shape[1:] or arr.shape[1] != n_out:
+                raise PhysappError(f"Sample {i}: history field {name} has shape {arr.shape}, "
+                                   f"the data set's {g['fields'][name].shape[1:]}.")
+            g["fields"][name][i] = arr
+        for name, ds in g["curves"].items():
+            ds[i] = np.asarray(history["curves"].get(name, np.full(frames, np.nan)), float)
+        g["times"][i] = times
+        g["complete"][i] = int(bool(history.get("complete", True)))
+
+    @property
+    def has_history(self) -> bool:
+        """True when the samples carry histories (a sweep of a history study)."""
+        with self._file() as f:
+            return "samples/history" in f
+
+    def history_data(self) -> HistoryData:
+        """The finished samples' histories (:class:`~physapp.surrogates.history_data.
+        HistoryData`): samples with an incomplete history or another time grid than most are
+        left out (``left_out`` says which and why); the same checks as :meth:`training_data`."""
+        from physapp.surrogates.history_data import HistoryData, common_grid
+
+        if not self.has_history:
+            raise PhysappError(
+                f"{self.path.name} holds no histories: its study ({self.study_id}) solves "
+                "one state, or the sweep was made before histories were kept (format "
+                f"version {self.version}); sweep again, or train a field model.")
+        done = self._done_for_training(False)
+        with self._file() as f:
+            s = f["samples"]
+            g = s["history"]
+            times = g["times"][()][done]
+            complete = g["complete"][()][done].astype(bool)
+            keep, grid = common_grid(times, complete)
+            notes = []
+            for i, ok, comp in zip(done, keep, complete, strict=True):
+                if not ok:
+                    why = "its history is incomplete" if not comp else "another time span"
+                    notes.append(f"sample {int(i)} left out: {why}")
+            idx = done[keep]
+            fields = {k: v[idx] for k, v in g["fields"].items()}
+            curves = {k: v[idx] for k, v in g["curves"].items()}
+            coords = s["coords"][idx]
+            mesh = self._support(f)
+            units = dict(json.loads(g.attrs["units"]))
+            curve_units = dict(json.loads(g.attrs["curve_units"]))
+            label, unit = str(g.attrs["time_label"]), str(g.attrs["time_unit"])
+        is_test = self.is_test[idx].copy()
+        if len(idx) < 3 or is_test.all() or not is_test.any():
+            raise PhysappError(
+                f"Only {len(idx)} complete histories on one time grid, "
+                f"{int(is_test.sum())} of them held out; at least 3 with a training and a test "
+                "sample are needed (" + "; ".join(notes[:3]) + ").")
+        return HistoryData(self.study_id, self.param_names, self.bounds.copy(), dict(self.fixed),
+                           mesh, self.X[idx].copy(), grid, coords, fields, curves, units,
+                           curve_units, is_test, label, unit, notes)
 
     def _write_own_mesh(self, f, i, coords, fields, units, key_quantities, cells,
                         boundaries) -> None:
@@ -815,7 +930,7 @@ class Dataset:
             raise PhysappError("The output mesh's midside nodes are not the midpoints of its "
                                "edges; this dataset format cannot store it.")
         s = f["samples"]
-        for name in ("coords", "fields", "key_quantities"):  # left by an interrupted first write
+        for name in ("coords", "fields", "key_quantities", "history"):  # an interrupted 1st write
             if name in s:
                 del s[name]
         shape = (n, *coords.shape)

@@ -110,12 +110,12 @@ def _fresh_registry():
 
 def test_builtin_models_readers_writers_register_through_the_manifest():
     from physapp.plugins import builtin_plugin, find_reader, find_writer, surrogate_class
-    from physapp.surrogates.models import KINDS, MESH_KINDS, model_class
+    from physapp.surrogates.models import HISTORY_KINDS, KINDS, MESH_KINDS, model_class
     from physapp.surrogates.models.pod import PodGPSurrogate
 
     info = builtin_plugin()
     assert ([c.id for c in info.contributions if c.kind == "surrogates"]
-            == [*KINDS, *MESH_KINDS])
+            == [*KINDS, *MESH_KINDS, *HISTORY_KINDS])
     assert model_class("pod-gp") is surrogate_class("pod-gp") is PodGPSurrogate
     assert find_reader(".vtu").contribution.plugin == "physapp"
     assert find_reader(".STEP").contribution.plugin == "physapp"

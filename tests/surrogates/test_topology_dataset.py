@@ -55,7 +55,7 @@ def test_sweep_of_a_topology_changing_study_stores_each_samples_own_mesh(tmp_pat
     assert proc.returncode == 0, proc.stderr
     assert "6 done, 0 failed" in proc.stdout
     ds = Dataset.open(out)
-    assert ds.version == 2 and not ds.fixed_topology
+    assert ds.version >= 2 and not ds.fixed_topology  # 3: histories (#18) kept too
     n_holes = ds.X[:, ds.param_names.index("n_holes")]
     assert set(n_holes) <= {1.0, 2.0, 3.0, 4.0} and len(set(n_holes)) > 1
     data = ds.mesh_samples()
@@ -107,8 +107,8 @@ def test_format_1_files_open_as_fixed_topology_and_give_mesh_samples(tmp_path):
         np.testing.assert_array_equal(s.outputs["von_mises"], td.fields["von_mises"][k])
         assert s.params["radius"] == td.X[k, 0]
     with h5py.File(path, "r+") as f:
-        f.attrs["version"] = 3
-    with pytest.raises(PhysappError, match="format version 3; this physapp reads versions 1, 2"):
+        f.attrs["version"] = 4
+    with pytest.raises(PhysappError, match="format version 4; this physapp reads versions 1, 2, 3"):
         Dataset.open(path)
 
 

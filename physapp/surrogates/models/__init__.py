@@ -10,13 +10,17 @@ from __future__ import annotations
 from physapp.core.errors import PhysappError
 from physapp.surrogates.models.base import FieldSurrogate, ModelInfo
 
-__all__ = ["FieldSurrogate", "ModelInfo", "model_class", "all_kinds", "KINDS", "MESH_KINDS"]
+__all__ = ["FieldSurrogate", "ModelInfo", "model_class", "all_kinds", "KINDS", "MESH_KINDS",
+           "HISTORY_KINDS"]
 
 #: the built-in kinds, declared in physapp/plugins/builtin.toml ([[surrogates]]); plugins add more
 KINDS = ("pod-gp", "pod-mlp", "neural-field", "linear", "nearest")
 #: built-in mesh-agnostic kinds (also in builtin.toml): they train on samples with different
 #: meshes too (physapp.surrogates.models.mesh_agnostic); not in ``train_all``'s default set
 MESH_KINDS = ("transolver", "geo-field")
+#: built-in history kinds (builtin.toml; #18, #22): they train on the histories a sweep of a
+#: history study keeps (physapp.surrogates.models.history_model)
+HISTORY_KINDS = ("pod-history", "curve-gp")
 
 
 def model_class(kind: str) -> type[FieldSurrogate]:

@@ -1,0 +1,118 @@
+"""`physapp train --model pod-history|curve-gp` and `physapp predict` of a history model
+(#18, #22): the histories a sweep of a history study keeps in its data set in, a model file out;
+a predicted history (``.pvd``/``.xdmf``/``.h5``/``.csv``, or the last frame as ``.vtu``) and its
+curves with their standard deviations (``--json``) back."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from physapp.core.errors import PhysappError
+
+
+def is_history_kind(kind: str) -> bool:
+    from physapp.surrogates.models import model_class
+
+    return bool(getattr(model_class(kind), "HISTORY", False))
+
+
+def read_history_data(path: str, *, isolate: bool = True, timeout: float | None = None):
+    """The histories of a sweep data set (read in an isolated child, as ``read_training_data``)."""
+    if isolate:
+        from physapp.core.isolate import run_isolated
+
+        if timeout is None:
+            try:
+                size = os.path.getsize(path)
+            except OSError:
+                size = 0
+            timeout = float(os.environ.get("PHYSAPP_READ_TIMEOUT", "") or 10 + int(size / 20e6))
+        return run_isolated(read_history_data, path, isolate=False, timeout=timeout,
+                            what=f"Reading the data set '{Path(path).name}'")
+    from physapp.surrogates.dataset import Dataset
+
+    try:
+        return Dataset.open(path).history_data()
+    except PhysappError:
+        raise
+    except (OSError, KeyError, ValueError, TypeError, IndexError, RuntimeError) as exc:
+        raise PhysappError(
+            f"'{Path(path).name}' cannot be read as a sweep data set of histories: it is "
+            f"damaged ({type(exc).__name__}: {str(exc)[:120]}). Run the sweep again.") from None
+
+
+def history_metrics_table(kind: str, metrics: dict) -> str:
+    lines = [f"{'model':<12} {'output':<22} {'rel L2':>9} {'max abs':>10} {'cov95':>6}"]
+    rows = [(f, m) for f, m in metrics.get("fields", {}).items()]
+    rows += [(f"curve {c}", m) for c, m in metrics.get("curves", {}).items()]
+    for j, (name, m) in enumerate(rows):
+        lines.append(f"{kind if j == 0 else '':<12} {name:<22} {m['rel_l2'] * 100:>8.3f}% "
+                     f"{m['max_abs']:>10.3g} {m.get('coverage95', float('nan')):>6.3f}")
+    lines.append(f"{'':<12} trained in {metrics.get('train_time_s', float('nan')):.2f} s, "
+                 f"{metrics.get('n_train', 0)} training / {metrics.get('n_test', 0)} held-out "
+                 f"histories of {metrics.get('n_frames', 0)} frames, one history in "
+                 f"{metrics.get('latency_ms', float('nan')):.1f} ms")
+    return "\n".join(lines)
+
+
+def cmd_train_history(args, progress) -> int:
+    from physapp.cli import EXIT_OK
+    from physapp.surrogates.models.history_model import train_history
+    from physapp.surrogates.storage import save_surrogate
+
+    data = read_history_data(args.data)
+    opts = {"iters": args.epochs} if args.epochs is not None else {}
+    model = train_history(args.model, data, seed=args.seed, progress=progress, **opts)
+    if not args.quiet and sys.stderr.isatty():
+        print(file=sys.stderr)
+    path = save_surrogate(model, args.out)
+    for note in data.left_out:
+        print(f"physapp: note: {note}", file=sys.stderr)
+    if args.json:
+        print(json.dumps({args.model: {"file": str(path), "device": model.device,
+                                       "metrics": model.metrics}}, indent=2))
+    else:
+        print(f"{data.study_id}: {int((~data.is_test).sum())} training / "
+              f"{int(data.is_test.sum())} held-out histories, parameters "
+              f"{', '.join(data.param_names)}")
+        print(history_metrics_table(args.model, model.metrics))
+        print(f"Wrote {path} ({args.model})")
+    return EXIT_OK
+
+
+def cmd_predict_history(args, model, values: dict) -> int:
+    """Write the predicted history (or its last frame for a single-state format)."""
+    from physapp.cli import EXIT_OK
+    from physapp.io.history_export import HISTORY_FORMATS, write_history_file
+    from physapp.io.results import write_result
+
+    out = Path(args.out)
+    history = model.predict_history(values)
+    if out.suffix.lower() in HISTORY_FORMATS:
+        path = write_history_file(history, out)
+    else:
+        path = write_result(history.frame(-1), out)
+    meta = history.meta
+    if meta["out_of_range"]:
+        print(f"physapp: warning: {', '.join(meta['out_of_range'])} outside the trained range; "
+              "the prediction is an extrapolation.", file=sys.stderr)
+    summary = {
+        "model": model.kind, "surrogate_id": model.id, "study": model.study_id,
+        "output": str(path), "params": meta["params"], "out_of_range": meta["out_of_range"],
+        "n_points": history.mesh.n_points, "fields": sorted(history.point_data),
+        "n_steps": history.n_steps, "time_label": history.time_label,
+        "time_unit": history.time_unit, "latency_ms": round(meta["latency_ms"], 3),
+        "curves": {history.time_label: history.times.tolist(),
+                   **{k: v.tolist() for k, v in history.curves.items()}},
+        "curves_std": {k: v.tolist() for k, v in meta["curve_std"].items()},
+        "curve_units": dict(history.curve_units),
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"Wrote {path} ({model.kind} history of {model.study_id}: {history.n_steps} "
+              f"frames, {history.mesh.n_points} nodes, {meta['latency_ms']:.1f} ms)")
+    return EXIT_OK
