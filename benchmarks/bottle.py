@@ -100,6 +100,16 @@ def _solve_design(row):
     return disp, force, vm, ok, time.perf_counter() - t0
 
 
+def _cache_dir():
+    """Where solved designs are cached (never committed): $PHYSAPP_BENCH_CACHE or
+    benchmarks/out/."""
+    import os
+    from pathlib import Path
+
+    env = os.environ.get("PHYSAPP_BENCH_CACHE")
+    return Path(env) if env else Path(__file__).resolve().parent / "out"
+
+
 def surrogate(batches: list[tuple[int, int]], workers: int = 2) -> None:
     from concurrent.futures import ProcessPoolExecutor
     from pathlib import Path
@@ -122,7 +132,7 @@ def surrogate(batches: list[tuple[int, int]], workers: int = 2) -> None:
 
     parts = []
     for n, seed in batches:  # each batch: n LHS designs from its seed, cached
-        cache = Path(__file__).resolve().parent / "out" / f"bottle_histories_{n}_{seed}.npz"
+        cache = _cache_dir() / f"bottle_histories_{n}_{seed}.npz"
         if not cache.is_file():
             X, _ = sample_feasible(bounds, n, "lhs", seed, feasible)
             t0 = time.perf_counter()
