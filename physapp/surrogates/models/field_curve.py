@@ -161,7 +161,7 @@ class FieldCurveSurrogate:
         each step: ``batch`` designs, a random subset of ``nodes`` nodes per design (all nodes
         when None); loss: mean squared error of the standardised field plus ``curve_weight``
         times that of the standardised curve). ``time_budget`` (s, over all members) ends
-        training early."""
+        training early (the learning-rate schedule follows the budget)."""
         X = np.asarray(X, np.float64)
         n = len(X)
         fields = np.asarray(fields, np.float32)
@@ -191,20 +191,32 @@ class FieldCurveSurrogate:
         U = torch.as_tensor(fields / self.u_scale.astype(np.float32), device=dev)
         F = torch.as_tensor(curves / self.f_scale, dtype=torch.float32, device=dev)
         t0 = time.perf_counter()
-        deadline = None if time_budget is None else t0 + time_budget
+        # learning rate: 5 % linear warm-up, then cosine decay over the member's progress, the
+        # larger of its step fraction and (with a time budget) its share of the budget spent, so
+        # a budget cut still ends at a small learning rate
+        member_budget = None if time_budget is None else time_budget / self.ensemble
+        steps_total = epochs * math.ceil(n / batch)
         self.nets = []
         for m in range(self.ensemble):
             net = FieldCurveNet(len(self.lo), coords.shape[-1], C, seed=self.seed + m,
                                 **self.options).to(dev)
             g = torch.Generator().manual_seed(self.seed + 1000 + m)
             opt = torch.optim.Adam(net.parameters(), lr=lr)
-            sched = torch.optim.lr_scheduler.OneCycleLR(
-                opt, max_lr=lr, total_steps=epochs * math.ceil(n / batch), pct_start=0.1)
             net.train()
+            t_m, step, done = time.perf_counter(), 0, False
             for ep in range(epochs):
                 perm = torch.randperm(n, generator=g)
                 total = 0.0
                 for b in range(0, n, batch):
+                    frac = step / steps_total
+                    if member_budget is not None:
+                        frac = max(frac, (time.perf_counter() - t_m) / member_budget)
+                    if frac >= 1.0:
+                        done = True
+                        break
+                    for group in opt.param_groups:
+                        group["lr"] = lr * min(1.0, (frac + 1e-3) / 0.05) * 0.5 * (
+                            1.0 + math.cos(math.pi * frac))
                     idx = perm[b:b + batch].to(dev)
                     if nodes is not None and nodes < P:
                         sel = torch.randperm(P, generator=g)[:nodes].to(dev)
@@ -216,18 +228,17 @@ class FieldCurveSurrogate:
                     opt.zero_grad()
                     loss.backward()
                     opt.step()
-                    sched.step()
+                    step += 1
                     total += float(loss.detach()) * len(idx)
+                if done:
+                    break
                 if m == 0:
                     self.history.append(total / n)
+                self.epochs_run = ep + 1
                 if progress is not None:
                     progress(m * epochs + ep + 1, total / n)
-                if deadline is not None and time.perf_counter() > deadline:
-                    break
             net.eval()
             self.nets.append(net)
-            if deadline is not None and time.perf_counter() > deadline:
-                break
         self.train_seconds = time.perf_counter() - t0
         return self
 
