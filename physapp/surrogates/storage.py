@@ -91,6 +91,19 @@ def read_header(path: str | os.PathLike) -> dict:
     return {k: v for k, v in payload.items() if k != "tensors"}
 
 
+def read_model_file(path: str | os.PathLike) -> dict:
+    """The whole checked payload (format fields, decoded ``meta``, ``tensors``) of a model file,
+    read with ``torch.load(weights_only=True)``: for models that rebuild themselves (e.g.
+    :class:`physapp.surrogates.models.field_curve.FieldCurveSurrogate`).
+
+    Raises
+    ------
+    PhysappError
+        As :func:`read_header`.
+    """
+    return _read(Path(path))
+
+
 def _read(path: Path) -> dict:
     import torch
 
