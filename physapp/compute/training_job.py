@@ -89,9 +89,17 @@ def run_plan(plan: TrainPlan, *, step, progress, on_epoch, cancel: CancelToken =
             f"{summary.failed_total} failed); a surrogate needs at least 3. The first failure: "
             f"{ds.failures()[0][2] if ds.failures() else 'none'}")
     step(2)
-    data = ds.training_data()
-    model = train_surrogate(plan.kind, data, device=plan.device, progress=progress,
-                            cancel=cancel, on_epoch=on_epoch, **dict(plan.options))
+    from physapp.surrogates.models import model_class
+
+    if getattr(model_class(plan.kind), "HISTORY", False):  # pod-history, curve-gp (#18, #22)
+        from physapp.surrogates.models.history_model import train_history
+
+        model = train_history(plan.kind, ds.history_data(), seed=plan.seed, progress=progress,
+                              cancel=cancel, **dict(plan.options))
+    else:
+        model = train_surrogate(plan.kind, ds.training_data(), device=plan.device,
+                                progress=progress, cancel=cancel, on_epoch=on_epoch,
+                                **dict(plan.options))
     cancel.check()
     plan.model_path.parent.mkdir(parents=True, exist_ok=True)
     path = save_surrogate(model, plan.model_path)

@@ -62,6 +62,10 @@ KINDS = (
     ("neural-field", "Neural field (slow to train)"),
     ("transolver", "Transolver ensemble \u2013 any mesh, more data (slow to train)"),
     ("geo-field", "Geometry-aware neural field \u2013 any mesh, query anywhere"),
+    ("curve-gp", "History: POD of whole histories + GP \u2013 transient or load-stepped "
+                 "studies, with the curves"),
+    ("pod-history", "History: space-time POD + GP on parameters and time \u2013 transient "
+                    "or load-stepped studies"),
 )
 SAMPLERS = (("lhs", "Latin hypercube (lhs)"), ("sobol", "Sobol sequence (sobol)"))
 DEFAULT_SAMPLES = 32

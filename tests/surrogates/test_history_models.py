@@ -61,7 +61,7 @@ def test_dataset_keeps_histories_and_reads_them_back(dataset):
 @pytest.mark.parametrize("kind", ["pod-history", "curve-gp"])
 def test_history_models_learn_save_and_load(dataset, tmp_path, kind):
     hd = dataset.history_data()
-    model = train_history(kind, hd, iters=60)
+    model = train_history(kind, hd, iters=30)
     m = model.metrics
     # the closed form is rank one in space-time: held-out errors well under 1 %
     assert m["fields"]["temperature"]["rel_l2"] < 0.01
@@ -97,6 +97,14 @@ def test_cli_trains_and_predicts_a_history(dataset, tmp_path, capsys):
                                 np.asarray(s["curves"]["time"]))
     np.testing.assert_allclose(s["curves"]["peak_temperature"], peak, atol=0.05)
     assert len(s["curves_std"]["peak_temperature"]) == 12
+    # a single-state format gets the last frame
+    assert main(["predict", str(out), "--set", "power=20", "--out", str(tmp_path / "p.vtu"),
+                 "--json"]) == 0
+    import meshio
+
+    last = meshio.read(tmp_path / "p.vtu").point_data["temperature"]
+    assert json.loads(capsys.readouterr().out)["n_steps"] == 12
+    assert float(np.max(last)) == pytest.approx(s["curves"]["peak_temperature"][-1], rel=1e-3)
 
 
 def test_history_model_refuses_a_dataset_without_histories(tmp_path):
