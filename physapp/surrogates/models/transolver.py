@@ -99,13 +99,16 @@ class TransolverNet(nn.Module):
 
     def __init__(self, n_feats: int, n_params: int, n_enc: int, n_channels: int, *,
                  width: int = 64, layers: int = 3, heads: int = 4, slices: int = 32,
-                 mlp_ratio: int = 1, film: bool = True, seed: int = 0) -> None:
+                 mlp_ratio: int = 1, film: bool = True, fourier: int = 0,
+                 fourier_scale: float = 2.0, seed: int = 0) -> None:
         super().__init__()
         self.n_feats, self.n_params, self.n_enc, self.n_channels = (n_feats, n_params, n_enc,
                                                                     n_channels)
+        g = torch.Generator().manual_seed(seed)
+        self.register_buffer("freqs", torch.randn(n_feats, fourier, generator=g) * fourier_scale)
         with torch.random.fork_rng(devices=[]):  # seeded initialisation, global RNG untouched
             torch.manual_seed(seed)
-            n_in = n_feats + n_params
+            n_in = n_feats + 2 * fourier + n_params
             self.lift = nn.Sequential(nn.Linear(n_in, width), nn.GELU(), nn.Linear(width, width))
             self.blocks = nn.ModuleList(TransolverBlock(width, heads, slices, mlp_ratio,
                                                         n_params if film else 0)
@@ -116,7 +119,11 @@ class TransolverNet(nn.Module):
     def forward(self, feats: torch.Tensor, w: torch.Tensor, mu: torch.Tensor,
                 enc: torch.Tensor) -> torch.Tensor:
         """feats (S, P, F), w (S, P), mu (S, p), enc (unused) -> (S, P, C)."""
-        x = torch.cat([feats, mu[:, None, :].expand(-1, feats.shape[1], -1)], -1)
+        parts = [feats]
+        if self.freqs.shape[1]:  # random Fourier features: sharper fields than raw coordinates
+            proj = 2.0 * math.pi * feats @ self.freqs
+            parts += [torch.sin(proj), torch.cos(proj)]
+        x = torch.cat([*parts, mu[:, None, :].expand(-1, feats.shape[1], -1)], -1)
         x = self.lift(x)
         for block in self.blocks:
             x = block(x, w, mu)
@@ -133,7 +140,7 @@ class TransolverSurrogate(MeshFieldSurrogate):
 
     kind = "transolver"
     OPTIONS = {**MeshFieldSurrogate.COMMON_OPTIONS, "width": 64, "layers": 3, "heads": 4,
-               "slices": 32, "mlp_ratio": 1, "film": True}
+               "slices": 32, "mlp_ratio": 1, "film": True, "fourier": 0, "fourier_scale": 2.0}
 
     @classmethod
     def _make_net(cls, n_feats: int, n_params: int, n_enc: int, n_channels: int,
@@ -142,4 +149,5 @@ class TransolverSurrogate(MeshFieldSurrogate):
         return TransolverNet(n_feats, n_params, n_enc, n_channels, width=int(o["width"]),
                              layers=int(o["layers"]), heads=int(o["heads"]),
                              slices=int(o["slices"]), mlp_ratio=int(o["mlp_ratio"]),
-                             film=bool(o.get("film", False)), seed=seed)
+                             film=bool(o.get("film", False)), fourier=int(o.get("fourier", 0)),
+                             fourier_scale=float(o.get("fourier_scale", 2.0)), seed=seed)
