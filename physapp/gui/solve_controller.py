@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject
 
 from physapp.app import AppModel
 from physapp.compute.tasks import HistoryRef, solve_study
+from physapp.core.history import FieldHistory
 from physapp.core.results import FieldResult
 from physapp.gui import history_jobs
 
@@ -95,6 +96,8 @@ class SolveController(QObject):
         history = None
         if isinstance(result, HistoryRef):  # a transient solve: its final state, then playback
             history, result = history_jobs.read(self, result.path)
+        elif isinstance(result.meta.get("history"), FieldHistory):
+            history = result.meta["history"]  # a load-stepped solve (the bottle): its steps play
         w, solve, design = self.window, self.app.solve, self.app.design
         version, params = solve.job_version, solve.job_params
         if design.geometry(params) != design.geometry():

@@ -18,3 +18,6 @@ def test_bottle_study_solves_in_the_window(qtbot, shared_runner):
     assert all(abs(hist.times - g).min() < 1e-12 for g in grid)
     assert hist.complete and "reaction_force" in hist.curves
     assert win.viewport.n_points == win.result.mesh.n_points
+    # the load steps play like a transient history: the time slider spans every step
+    assert win.app.playback.n_steps == hist.n_steps
+    assert win.playback.bar.slider.maximum() == hist.n_steps - 1
