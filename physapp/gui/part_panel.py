@@ -622,6 +622,9 @@ class PartPanel(QWidget):
         if what == "load" and promoted:
             value += "  (slider: " + ", ".join(p["name"] for p in promoted) + ")"
         region = item.get("region", "whole part") if what == "load" else item.get("region", "")
+        shape = next((r.get("shape") for r in self.region_info() if r["name"] == region), "")
+        if shape and region:  # readable: "face_3: plane z = 10 mm" (#13)
+            region = f"{region}: {shape}"
         for c, text in enumerate((kind, region or "\u2014", value)):
             cell = QTableWidgetItem(text)
             if what == "support":
@@ -1712,7 +1715,10 @@ class PartController(QObject):
         else:
             plotter.remove_actor(LABEL, render=False)
             return
-        plotter.add_text(text, position="lower_edge", font_size=9, color=color, name=LABEL)
+        actor = plotter.add_text(text, position="lower_edge", font_size=9, color=color,
+                                 name=LABEL)
+        if hasattr(actor, "SetMaximumFontSize"):  # a corner annotation grows with the view
+            actor.SetMaximumFontSize(14)  # (#13: it ran off both sides at 1280 px)
 
     def _overlay(self) -> None:
         """A part that cannot be solved yet says so instead of 'press F5'."""
