@@ -736,6 +736,11 @@ class PartPanel(QWidget):
                 self.region_combo.addItem("whole part", None)
             elif not item.get("region"):  # nothing applied until a region is picked (#13)
                 self.region_combo.addItem(CHOOSE_REGION, "")
+            # long readable names must not widen the panel past its dock (#13): the combo
+            # shows their start, its list the whole text
+            self.region_combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            self.region_combo.setMinimumContentsLength(18)
             kinds = {r["name"]: r for r in self.region_info()}
             for name in regions_for(self.ctl.mesh, setup.physics, key):
                 r = kinds.get(name)
@@ -746,6 +751,8 @@ class PartPanel(QWidget):
                 self.region_combo.addItem(text, name)
             self.region_combo.setCurrentIndex(max(self.region_combo.findData(item.get("region")),
                                                   0))
+            self.region_combo.view().setMinimumWidth(self.region_combo.view().sizeHintForColumn(0)
+                                                     + 24)
             self.region_combo.currentIndexChanged.connect(self._region_chosen)
             self.region_combo.setToolTip(
                 f"Regions this {'support' if what == 'support' else 'load'} accepts: "
