@@ -21,7 +21,9 @@ FIELD = "safety_factor"
 KEY = "min_safety_factor"
 #: largest safety factor shown (a nearly unstressed region would otherwise be ~1e9)
 SAFETY_CAP = 10.0
-SAFETY_FIELD = FieldSpec(FIELD, "Safety factor (yield / von Mises)", "1")
+#: (a short label: the colour bar's title sits at the view's right edge; the Display box's
+#: yield strength field says it is yield / von Mises)
+SAFETY_FIELD = FieldSpec(FIELD, "Safety factor", "1")
 #: the library material a study's material is read as when it names none (steel)
 DEFAULT_MATERIAL = "structural steel"
 

@@ -31,6 +31,7 @@ class AxisymmetricView:
         self.active = False
         self.mode = "section"
         self.combo: QComboBox | None = None
+        self._labelled: bool | None = None  # the axes show the revolved (True) or r-z labels
         self._last: tuple | None = None  # (input, mode, output) of the last revolve
 
     @property
@@ -43,17 +44,24 @@ class AxisymmetricView:
         self._last = None
 
     def viewport_created(self, viewport) -> None:
+        self._labelled = None
         self.label_axes(viewport)
+        viewport.shown_changed.connect(lambda: self.label_axes(viewport))
 
     def label_axes(self, viewport=None) -> None:
-        """r and z on the section's axes; x, y and z (the axis) on the revolved part."""
+        """r and z on the section's axes; x, y and z (the axis) on a revolved part (as shown:
+        a geometry preview stays the section)."""
         vp = viewport or self.window.viewport
-        if vp is None:
+        if vp is None or not self.active:
             return
-        if self.active and self.mode == "section":
-            vp.plotter.add_axes(color="black", xlabel="r", ylabel="z", zlabel="")
-        elif self.active:
+        revolved = vp.result is not None and "revolved" in vp.result.meta
+        if revolved == getattr(self, "_labelled", None):
+            return
+        self._labelled = revolved
+        if revolved:
             vp.plotter.add_axes(color="black", xlabel="x", ylabel="y", zlabel="z (axis)")
+        else:
+            vp.plotter.add_axes(color="black", xlabel="r", ylabel="z", zlabel="")
 
     def add_display_row(self, form: QFormLayout) -> None:
         self.combo = None
@@ -90,7 +98,6 @@ class AxisymmetricView:
             return
         self.mode = mode
         vp = self.window.viewport
-        self.label_axes(vp)
         if vp is None or vp.result is None:
             return
         original = self.source(vp.result)

@@ -11,6 +11,7 @@ A typed minimum that is not below the maximum is refused with a message at the f
 from __future__ import annotations
 
 import numpy as np
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -90,6 +91,8 @@ class ColorRangeControl:
         col.addWidget(self.error_label)
         form.addRow("Colour range", box)
         subscribe(box, self.view.events.clim, self._model_changed)
+        # another field: the fields show its range once the viewport has drawn it
+        subscribe(box, self.view.events.field, lambda *_: QTimer.singleShot(0, self._shown))
         self._model_changed(self.view.clim)
 
     # -- actions ---------------------------------------------------------------------------------

@@ -127,6 +127,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._place_window()
         self.app.messages.connect(self._on_message)
+        self.message_bar.cleared.connect(self._on_message_cleared)
         self.app.view.events.field.connect(self._on_field_changed)
         self.app.view.events.show_edges.connect(self._on_show_edges)
         self.app.solve.events.status.connect(lambda *_: self.actions.update_enabled())
@@ -502,7 +503,30 @@ class MainWindow(QMainWindow):
 
     def _on_message(self, text: str, level: str, tag: str) -> None:
         self.message_bar.show_message(text, level, tag)
-        self.statusBar().showMessage(text.splitlines()[0], 10000)
+        self.show_status(text.splitlines()[0], 10000)
+        self._status_echo = self.statusBar().currentMessage()
+
+    def show_status(self, text: str, timeout_ms: int = 8000) -> None:
+        """A status bar message that fits: shortened at a word with an ellipsis, not cut
+        mid-word behind the permanent labels (#13)."""
+        bar = self.statusBar()
+        room = bar.width() - sum(w.sizeHint().width() for w in (
+            self.device_label, self.info_label, self.state_label)) - 40
+        fm = bar.fontMetrics()
+        if room > 50 and fm.horizontalAdvance(text) > room:
+            cut = fm.elidedText(text, Qt.TextElideMode.ElideRight, room - fm.horizontalAdvance(
+                "…"))
+            head = cut.rstrip("…")
+            if " " in head:
+                head = head[: head.rfind(" ")]
+            text = head.rstrip(" ,;:-") + "…"
+        bar.showMessage(text, timeout_ms)
+
+    def _on_message_cleared(self, _tag: str) -> None:
+        """The message bar's message went: its echo in the status bar goes too (it said
+        'out of range' after the sliders were back in range, #13)."""
+        if getattr(self, "_status_echo", None) == self.statusBar().currentMessage():
+            self.statusBar().clearMessage()
 
     @property
     def field(self) -> tuple[str, str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
 
 _STYLES = {
@@ -18,6 +18,9 @@ _PREFIX = {"error": "Error: ", "warning": "Warning: ", "info": ""}
 
 class MessageBar(QFrame):
     """Shows one message at a time with a level (error / warning / info) and a close button."""
+
+    #: the message with this tag went (its echo in the status bar goes with it, #13)
+    cleared = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -52,6 +55,9 @@ class MessageBar(QFrame):
         """Hide the message; with ``tag`` only if that tag posted it."""
         if tag is not None and tag != self.tag:
             return
+        had = self.tag if self.level else None
         self.level = self.tag = self._text = ""
         self.label.clear()
         self.hide()
+        if had is not None:
+            self.cleared.emit(had)

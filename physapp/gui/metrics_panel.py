@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from physapp.core.results import FieldResult
-from physapp.viz.grids import display_unit
+from physapp.viz.grids import display_unit, key_label
 
 #: how each key quantity is read from nodal fields: name -> (field, reduction)
 _FROM_FIELDS: dict[str, tuple[str, str]] = {
@@ -229,7 +229,7 @@ class MetricsPanel(QGroupBox):
             unit = m.get("unit", "")
             std = m.get("std")
             size = m["reference"]  # one unit per row, from the reference value
-            cells = (name.replace("_", " "), _fmt(m["surrogate"], unit, magnitude=size),
+            cells = (key_label(name), _fmt(m["surrogate"], unit, magnitude=size),
                      _fmt(m["reference"], unit, magnitude=size),
                      _fmt(m["difference"], unit, signed=True, magnitude=size),
                      _pct(m["relative"], signed=True),

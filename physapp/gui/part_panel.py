@@ -622,6 +622,9 @@ class PartPanel(QWidget):
         if what == "load" and promoted:
             value += "  (slider: " + ", ".join(p["name"] for p in promoted) + ")"
         region = item.get("region", "whole part") if what == "load" else item.get("region", "")
+        shape = next((r.get("shape") for r in self.region_info() if r["name"] == region), "")
+        if shape and region:  # readable: "face_3: plane z = 10 mm" (#13)
+            region = f"{region}: {shape}"
         for c, text in enumerate((kind, region or "\u2014", value)):
             cell = QTableWidgetItem(text)
             if what == "support":
@@ -733,6 +736,11 @@ class PartPanel(QWidget):
                 self.region_combo.addItem("whole part", None)
             elif not item.get("region"):  # nothing applied until a region is picked (#13)
                 self.region_combo.addItem(CHOOSE_REGION, "")
+            # long readable names must not widen the panel past its dock (#13): the combo
+            # shows their start, its list the whole text
+            self.region_combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            self.region_combo.setMinimumContentsLength(18)
             kinds = {r["name"]: r for r in self.region_info()}
             for name in regions_for(self.ctl.mesh, setup.physics, key):
                 r = kinds.get(name)
@@ -743,6 +751,8 @@ class PartPanel(QWidget):
                 self.region_combo.addItem(text, name)
             self.region_combo.setCurrentIndex(max(self.region_combo.findData(item.get("region")),
                                                   0))
+            self.region_combo.view().setMinimumWidth(self.region_combo.view().sizeHintForColumn(0)
+                                                     + 24)
             self.region_combo.currentIndexChanged.connect(self._region_chosen)
             self.region_combo.setToolTip(
                 f"Regions this {'support' if what == 'support' else 'load'} accepts: "
@@ -1712,7 +1722,10 @@ class PartController(QObject):
         else:
             plotter.remove_actor(LABEL, render=False)
             return
-        plotter.add_text(text, position="lower_edge", font_size=9, color=color, name=LABEL)
+        actor = plotter.add_text(text, position="lower_edge", font_size=9, color=color,
+                                 name=LABEL)
+        if hasattr(actor, "SetMaximumFontSize"):  # a corner annotation grows with the view
+            actor.SetMaximumFontSize(14)  # (#13: it ran off both sides at 1280 px)
 
     def _overlay(self) -> None:
         """A part that cannot be solved yet says so instead of 'press F5'."""

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from physapp.app import SolveModel, ViewModel
 from physapp.gui.binding import subscribe
-from physapp.viz.grids import display_unit
+from physapp.viz.grids import display_unit, key_label
 
 
 class DisplayBox(QGroupBox):
@@ -113,5 +113,5 @@ def key_quantities_text(order, kq: Mapping[str, float], units: Mapping[str, str]
     lines = []
     for name in names:
         factor, unit = display_unit(units.get(name, ""), kq[name])
-        lines.append(f"{name.replace('_', ' ')}: {kq[name] * factor:.4g} {unit}".rstrip())
+        lines.append(f"{key_label(name)}: {kq[name] * factor:.4g} {unit}".rstrip())
     return "Last solve:\n" + "\n".join(lines)

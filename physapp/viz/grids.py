@@ -28,6 +28,30 @@ DISPLAY_UNITS: dict[str, tuple[tuple[float, str, float], ...]] = {
 }
 
 
+#: how key quantities are named on screen (side panel, metrics table); others: the name with
+#: spaces for underscores
+KEY_LABELS: dict[str, str] = {
+    "peak_von_mises": "Peak von Mises stress",
+    "max_displacement": "Max. displacement",
+    "hoop_stress_bore_lame": "Hoop stress at the bore (Lam\u00e9)",
+    "min_safety_factor": "Min. safety factor",
+    "peak_temperature": "Peak temperature",
+    "min_temperature": "Min. temperature",
+    "thermal_resistance": "Thermal resistance",
+    "thermal_impedance": "Thermal impedance",
+    "stress_concentration": "Stress concentration",
+    "pressure_drop": "Pressure drop",
+    "peak_top_load": "Peak top load",
+    "displacement_at_peak": "Displacement at peak",
+    "initial_stiffness": "Initial stiffness",
+}
+
+
+def key_label(name: str) -> str:
+    """A key quantity's name as shown (:data:`KEY_LABELS`)."""
+    return KEY_LABELS.get(name, name.replace("_", " "))
+
+
 def display_triangles(mesh: MeshData) -> np.ndarray:
     """All 2D cells of ``mesh`` as linear triangles ``(n, 3)`` for display."""
     tris = []

@@ -208,7 +208,7 @@ def test_split_view_compares_surrogate_and_reference(win, model, qtbot):
     assert umax["std"] is not None and umax["std"] > 0
     # ... and the panel shows them
     panel = c.widget.metrics_panel
-    assert panel.cell_text("kq", 0, 0) == "peak von mises"
+    assert panel.cell_text("kq", 0, 0) == "Peak von Mises stress"
     assert panel.cell_text("kq", 0, 1) == f"{peak['surrogate'] * 1e-6:.4g} MPa"
     assert panel.cell_text("kq", 0, 2) == f"{peak['reference'] * 1e-6:.4g} MPa"
     assert panel.cell_text("kq", 0, 4) == f"{peak['relative'] * 100:+.2f} %"

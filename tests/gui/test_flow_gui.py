@@ -295,5 +295,5 @@ def test_last_solve_text_uses_the_same_table():
     text = key_quantities_text(["pressure_drop", "peak_von_mises", "length"],
                                {"pressure_drop": 0.1166, "peak_von_mises": 3.2e7, "length": 0.08},
                                {"pressure_drop": "Pa", "peak_von_mises": "Pa", "length": "m"})
-    assert text.splitlines()[1:] == ["pressure drop: 0.1166 Pa", "peak von mises: 32 MPa",
+    assert text.splitlines()[1:] == ["Pressure drop: 0.1166 Pa", "Peak von Mises stress: 32 MPa",
                                      "length: 80 mm"]

@@ -235,7 +235,7 @@ def test_solve_shows_von_mises_and_a_promoted_pressure_drives_it(qtbot, win):
     peak = win.result.meta["key_quantities"]["peak_von_mises"]
     lo, hi = vp.clim
     assert 0 <= lo < hi and hi == pytest.approx(peak * 1e-6, rel=1e-5) and 1.0 < hi < 10.0
-    assert "peak von mises" in win.results_label.text() and "MPa" in win.results_label.text()
+    assert "Peak von Mises stress" in win.results_label.text() and "MPa" in win.results_label.text()
     assert parts.highlighted == "front"  # over the field: an outline, colours stay readable
     assert vp.plotter.actors["part_highlight"].prop.style == "Wireframe"
 
