@@ -73,3 +73,40 @@ def test_train_on_imported_samples_and_predict_on_a_finer_mesh(tmp_path, capsys)
     # POD kinds keep refusing, with the message pointing to the mesh-agnostic kinds
     assert main(["train", str(data), "--model", "pod-gp", "--out", str(tmp_path / "p.pt")]) == 1
     assert "mesh-agnostic" in capsys.readouterr().err
+
+
+def _boundary_loops(points, triangles) -> int:
+    """Connected boundary loops of a triangle mesh: 1 outer + one per hole."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    e = np.sort(np.vstack([triangles[:, [0, 1]], triangles[:, [1, 2]], triangles[:, [2, 0]]]),
+                axis=1)
+    uniq, counts = np.unique(e, axis=0, return_counts=True)
+    b = uniq[counts == 1]
+    n = len(points)
+    g = coo_matrix((np.ones(len(b)), (b[:, 0], b[:, 1])), shape=(n, n))
+    _, labels = connected_components(g, directed=False)
+    return len(np.unique(labels[np.unique(b)]))
+
+
+def test_topology_changing_study_trains_and_predicts_on_its_own_mesh_of_the_design(
+        tmp_path, capsys):
+    data = tmp_path / "perf.h5"
+    assert main(["sweep", "perforated-plate", "--samples", "5", "--order", "1", "--set",
+                 "mesh_size=0.02", "--vary", "n_holes,traction", "--test-fraction", "0.4",
+                 "--workers", "1", "--out", str(data), "-q"]) == 0
+    capsys.readouterr()
+    model_path = tmp_path / "m.pt"
+    assert main(["train", str(data), "--model", "geo-field", "--epochs", "3", "--out",
+                 str(model_path), "--json", "-q", "--device", "cpu"]) == 0
+    metrics = json.loads(capsys.readouterr().out)["geo-field"]["metrics"]
+    assert metrics["n_test"] == 2 and np.isfinite(metrics["fields"]["von_mises"]["rel_l2"])
+    for n_holes in (1, 3):
+        out = tmp_path / f"p{n_holes}.vtu"
+        assert main(["predict", str(model_path), "--set", f"n_holes={n_holes}", "--out",
+                     str(out)]) == 0, capsys.readouterr().err
+        pred = meshio.read(out)
+        tri = pred.cells_dict["triangle"]
+        assert _boundary_loops(pred.points, tri) == 1 + n_holes
+        assert np.all(np.isfinite(pred.point_data["von_mises"]))
