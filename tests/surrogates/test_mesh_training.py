@@ -110,3 +110,18 @@ def test_topology_changing_study_trains_and_predicts_on_its_own_mesh_of_the_desi
         tri = pred.cells_dict["triangle"]
         assert _boundary_loops(pred.points, tri) == 1 + n_holes
         assert np.all(np.isfinite(pred.point_data["von_mises"]))
+
+
+def test_the_apps_training_job_trains_a_mesh_agnostic_model_on_a_topology_changing_study(
+        tmp_path):
+    from physapp.compute.training_job import TrainPlan, run_plan
+
+    plan = TrainPlan("perforated-plate", "transolver", 5, "lhs", ("n_holes", "traction"),
+                     {"mesh_size": 0.02}, 1, 1, "cpu", tmp_path / "d.h5", tmp_path / "m.pt",
+                     test_fraction=0.4, options={"epochs": 2, "members": 3})
+    model, path = run_plan(plan, step=lambda i: None, progress=lambda f, m: None,
+                           on_epoch=lambda *a: None)
+    assert path.exists() and model.metrics["n_test"] == 2
+    assert 0.0 <= model.metrics["coverage95"] <= 1.0
+    loaded = load_surrogate(path, device="cpu")
+    assert loaded.kind == "transolver" and loaded.study_id == "perforated-plate"
