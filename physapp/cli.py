@@ -298,7 +298,10 @@ def _add_model_parsers(sub: argparse._SubParsersAction) -> None:
         "written by `physapp sweep`, score it on the held-out samples and save it. With "
         "--model all every kind is trained and saved as OUT-<kind>.pt.",
     )
-    train.add_argument("data", metavar="DATA.h5", help="data set (HDF5) of a parameter sweep")
+    train.add_argument("data", metavar="DATA.h5",
+                       help="data set (HDF5) of a parameter sweep, or one whose samples have "
+                       "their own meshes (a topology-changing study's sweep, `physapp dataset "
+                       "import`): then only the mesh-agnostic kinds train on it")
     train.add_argument("--model", default="pod-gp", metavar="KIND",
                        help=f"model kind: {', '.join(KINDS)}, all (those kinds), the "
                        f"mesh-agnostic {' or '.join(MESH_KINDS)} (any mesh, an ensemble with "
