@@ -298,7 +298,10 @@ def _add_model_parsers(sub: argparse._SubParsersAction) -> None:
         "written by `physapp sweep`, score it on the held-out samples and save it. With "
         "--model all every kind is trained and saved as OUT-<kind>.pt.",
     )
-    train.add_argument("data", metavar="DATA.h5", help="data set (HDF5) of a parameter sweep")
+    train.add_argument("data", metavar="DATA.h5",
+                       help="data set (HDF5) of a parameter sweep, or one whose samples have "
+                       "their own meshes (a topology-changing study's sweep, `physapp dataset "
+                       "import`): then only the mesh-agnostic kinds train on it")
     train.add_argument("--model", default="pod-gp", metavar="KIND",
                        help=f"model kind: {', '.join(KINDS)}, all (those kinds), the "
                        f"mesh-agnostic {' or '.join(MESH_KINDS)} (any mesh, an ensemble with "
@@ -344,6 +347,14 @@ def _add_model_parsers(sub: argparse._SubParsersAction) -> None:
                          help="predict without checking the design against the model's study "
                          "(for a model whose study is not installed)")
     predict.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    predict.add_argument("--mesh", default=None, metavar="FILE",
+                         help="mesh-agnostic models (transolver, geo-field): predict on the mesh "
+                         "of this file (.vtu, .vtk, .xdmf, .msh; e.g. a finer grid than the "
+                         "training meshes); its point arrays give the model's input fields. "
+                         "Without it, a model of a topology-changing study meshes the design "
+                         "with the study's own mesher")
+    predict.add_argument("--length-unit", default="m", metavar="UNIT",
+                         help="length unit of the --mesh file (default: %(default)s)")
 
 
 def _progress_printer(quiet: bool):
@@ -396,6 +407,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
         if is_history_kind(args.model):  # histories in, a history model out (#18, #22)
             return cmd_train_history(args, _progress_printer(args.quiet))
+    from physapp.surrogates.models import MESH_KINDS
+
+    if args.model in MESH_KINDS:  # samples with their own meshes: train_on_samples (#19)
+        samples = read_mesh_samples(args.data)
+        if samples is not None:
+            return _train_mesh_samples(args, samples, out)
     data = read_training_data(args.data)
     progress = _progress_printer(args.quiet)
     kinds = list(KINDS) if args.model == "all" else [args.model]
@@ -425,6 +442,66 @@ def _cmd_train(args: argparse.Namespace) -> int:
         print(metrics_table(models))
         for kind, path in written.items():
             print(f"Wrote {path} ({kind})")
+    return EXIT_OK
+
+
+def read_mesh_samples(path: str, *, isolate: bool = True):
+    """The samples of a data set whose samples have their own meshes (a topology-changing study's
+    sweep, an imported folder) as MeshSamples; None for a fixed-topology data set (read by
+    :func:`read_training_data`). Read in a child process, as that one."""
+    if isolate:
+        from physapp.core.isolate import run_isolated
+
+        size = os.path.getsize(path) if os.path.exists(path) else 0
+        return run_isolated(read_mesh_samples, path, isolate=False,
+                            timeout=float(10 + int(size / 20e6)),
+                            what=f"Reading the data set '{Path(path).name}'")
+    from physapp.surrogates.dataset import Dataset
+
+    try:
+        ds = Dataset.open(path)
+        if ds.fixed_topology:
+            return None
+        return ds.mesh_samples()
+    except PhysappError:
+        raise
+    except (OSError, KeyError, ValueError, TypeError, IndexError, RuntimeError,
+            AttributeError) as exc:
+        raise PhysappError(
+            f"'{Path(path).name}' cannot be read as a data set: it is damaged "
+            f"({type(exc).__name__}: {str(exc)[:120]}).") from None
+
+
+def _train_mesh_samples(args: argparse.Namespace, samples, out: Path) -> int:
+    """``physapp train`` of a mesh-agnostic kind on samples with their own meshes."""
+    from physapp.surrogates.ensemble import train_on_samples
+    from physapp.surrogates.models import model_class
+    from physapp.surrogates.storage import save_surrogate
+    from physapp.surrogates.training import metrics_table
+
+    opts = {}
+    if args.epochs is not None and "epochs" in model_class(args.model).OPTIONS:
+        opts["epochs"] = args.epochs
+    progress = _progress_printer(args.quiet)
+    model = train_on_samples(args.model, samples, device=args.device, seed=args.seed,
+                             progress=lambda f, m: progress(f, f"{args.model}: {m}"), **opts)
+    if not args.quiet and sys.stderr.isatty():
+        print(file=sys.stderr)
+    path = str(save_surrogate(model, out))
+    for notice in model.notices:
+        print(f"physapp: note: {notice}", file=sys.stderr)
+    if args.json:
+        print(json.dumps({args.model: {"file": path, "device": model.device,
+                                       "metrics": model.metrics}}, indent=2))
+    else:
+        train, test = samples.split()
+        print(f"{samples.study_id or 'imported data'}: {len(train)} training / {len(test)} "
+              f"held-out samples with their own meshes, parameters "
+              f"{', '.join(samples.param_names) or '(none)'}"
+              + (f", input fields {', '.join(samples.input_names)}" if samples.input_names
+                 else ""))
+        print(metrics_table({args.model: model}))
+        print(f"Wrote {path} ({args.model})")
     return EXIT_OK
 
 
@@ -480,8 +557,16 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     series = Path(args.out).suffix.lower() in HISTORY_FORMATS
     check_history_path(args.out) if series else check_output_path(args.out)
     model = load_surrogate(_model_path(args.model), device=args.device)
-    if not args.raw:
+    imported = str(model.study_id).startswith("import:")  # data physapp did not make (#19)
+    if not args.raw and not imported:
         _check_against_study(model, values)
+    if args.mesh is not None and not hasattr(model, "predict_on_mesh"):
+        raise PhysappError(f"A {model.kind} model predicts on its own mesh only; --mesh needs a "
+                           "mesh-agnostic model (transolver, geo-field).")
+    from physapp.surrogates.meshers import attach_study_mesher
+
+    if args.mesh is None:
+        attach_study_mesher(model)  # a topology-changing study: mesh the design (#19)
     from physapp.api import with_study_defaults
 
     if hasattr(model, "predict_history"):  # a history model (#18, #22): the whole history
@@ -494,7 +579,11 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         raise PhysappError(f"'{Path(args.out).name}' is a time series but {model.kind} models "
                            "predict one state; write .vtu, .vtk, .xdmf or .msh.")
 
-    result = model.predict(with_study_defaults(model, values))
+    if args.mesh is not None:
+        result = _predict_on_file(model, with_study_defaults(model, values), args.mesh,
+                                  args.length_unit)
+    else:
+        result = model.predict(with_study_defaults(model, values))
     path = write_result(result, args.out)
     meta = result.meta
     for notice in model.notices:
@@ -514,6 +603,24 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         print(f"Wrote {path} ({model.kind} surrogate of {model.study_id}, "
               f"{result.mesh.n_points} nodes, {meta['latency_ms']:.1f} ms)")
     return EXIT_OK
+
+
+def _predict_on_file(model, values: dict[str, float], mesh_path: str, length_unit: str):
+    """A mesh-agnostic prediction on the mesh of a result or mesh file, whose point arrays
+    (names with or without a ``[unit]`` suffix) give the model's input fields."""
+    from physapp.surrogates.external import read_results, split_unit
+
+    if not os.path.exists(mesh_path):
+        raise PhysappError(f"--mesh: the file '{mesh_path}' does not exist.")
+    read = read_results(Path(mesh_path), length_unit)
+    arrays = {split_unit(k)[0]: v for k, v in read["point_data"].items()}
+    missing = [n for n in getattr(model, "input_names", ()) if n not in arrays]
+    if missing:
+        raise PhysappError(f"--mesh: '{Path(mesh_path).name}' lacks the input field(s) "
+                           f"{', '.join(missing)} the model reads (point arrays found: "
+                           f"{', '.join(sorted(arrays)) or 'none'}).")
+    inputs = {n: arrays[n] for n in model.input_names} or None
+    return model.predict_on_mesh(values, read["mesh"], inputs)
 
 
 def _check_against_study(model, values: dict[str, float]) -> None:

@@ -96,6 +96,12 @@ def run_plan(plan: TrainPlan, *, step, progress, on_epoch, cancel: CancelToken =
 
         model = train_history(plan.kind, ds.history_data(), seed=plan.seed, progress=progress,
                               cancel=cancel, **dict(plan.options))
+    elif not ds.fixed_topology and plan.kind in _mesh_kinds():  # own meshes per sample (#19)
+        from physapp.surrogates.ensemble import train_on_samples
+
+        model = train_on_samples(plan.kind, ds.mesh_samples(), device=plan.device,
+                                 seed=plan.seed, progress=progress, cancel=cancel,
+                                 **dict(plan.options))
     else:
         model = train_surrogate(plan.kind, ds.training_data(), device=plan.device,
                                 progress=progress, cancel=cancel, on_epoch=on_epoch,
@@ -104,6 +110,12 @@ def run_plan(plan: TrainPlan, *, step, progress, on_epoch, cancel: CancelToken =
     plan.model_path.parent.mkdir(parents=True, exist_ok=True)
     path = save_surrogate(model, plan.model_path)
     return model, path
+
+
+def _mesh_kinds() -> tuple[str, ...]:
+    from physapp.surrogates.models import MESH_KINDS
+
+    return tuple(MESH_KINDS)
 
 
 class _EventToken(CancelToken):

@@ -913,6 +913,11 @@ class SurrogateController(QObject):
             entry = ModelEntry(key, "file", Path(key))
             self.entries.append(entry)
         entry.loaded = loaded
+        # a mesh-agnostic model of a topology-changing study meshes each design with the study's
+        # own mesher (gmsh, on the prediction worker), so topology sliders work (#19)
+        from physapp.surrogates.meshers import attach_study_mesher
+
+        attach_study_mesher(loaded.model)
         self._fill_combo()
         if entry.source == "file" or key == self.selected_key:
             self.selected_key = key

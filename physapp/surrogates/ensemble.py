@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -106,15 +106,56 @@ def train_on_samples(kind: str, samples: MeshSamples, *, device: str = "auto", s
     if not issubclass(cls, MeshFieldSurrogate):
         raise PhysappError(f"A {kind} surrogate needs samples on one mesh topology; choose "
                            "transolver or geo-field for samples with different meshes.")
+    from physapp.surrogates.scaling import study_scaling
+
+    scaling = options.pop("field_scaling", None)
+    if scaling is None:
+        scaling = study_scaling(samples.study_id)
+    learn, scaling = scale_samples(samples, scaling) if scaling else (samples, {})
     dev, notice = resolve_device(device)
     t0 = time.perf_counter()
     model, _, oom = with_cpu_fallback(
-        lambda d: cls.fit_samples(samples, device=d, seed=seed, progress=progress,
+        lambda d: cls.fit_samples(learn, device=d, seed=seed, progress=progress,
                                   cancel=cancel, **options), dev, what=f"{kind} training")
     train_s = time.perf_counter() - t0
+    model.field_scaling = dict(scaling)  # predictions are scaled back (base._unscale)
     model.notices.extend(n for n in (notice, oom) if n)
     train, test = samples.split()
     model.metrics = evaluate_samples(model, test) if test else {}
     model.metrics.update(n_train=len(train), n_test=len(test), train_time_s=round(train_s, 4))
     progress(1.0, f"{kind}: trained in {train_s:.1f} s")
     return model
+
+
+def scale_samples(samples: MeshSamples, spec: Mapping[str, Any]
+                  ) -> tuple[MeshSamples, dict[str, Any]]:
+    """``samples`` with the outputs a study's ``field_scaling`` declares in scaled form (see
+    :mod:`physapp.surrogates.scaling`: e.g. stresses / traction) and the spec used; the samples
+    unchanged and ``{}`` when the spec cannot apply (a parameter it needs is unknown, or a scale is
+    zero for some sample), so such data trains on raw fields."""
+    from types import SimpleNamespace
+
+    from physapp.surrogates.samples import MeshSample, MeshSamples
+    from physapp.surrogates.scaling import check_spec, factors, rule_for
+
+    view = SimpleNamespace(param_names=samples.param_names, fixed=samples.fixed, X=samples.X,
+                           fields=dict.fromkeys(samples.output_names))
+    try:
+        check_spec(spec, view)
+    except PhysappError:
+        return samples, {}
+    out = []
+    for s in samples.samples:
+        row = [{**samples.fixed, **s.params}]
+        outputs = {}
+        for name, arr in s.outputs.items():
+            rule = rule_for(spec, name)
+            if rule is None:
+                outputs[name] = arr
+                continue
+            offset, scale = factors(rule, row)
+            outputs[name] = (np.asarray(arr, np.float64) - offset[0]) / scale[0]
+        out.append(MeshSample(s.mesh, s.params, outputs, s.inputs, s.key_quantities, s.name))
+    return (MeshSamples(out, samples.param_names, samples.output_names, samples.input_names,
+                        dict(samples.units), samples.is_test.copy(), samples.bounds.copy(),
+                        samples.study_id, dict(samples.fixed)), dict(spec))
