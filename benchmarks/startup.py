@@ -88,6 +88,8 @@ def _child(study: str, switch: str | None, timeout: float, trace: bool = False) 
             return False
 
     os.environ.setdefault("PHYSAPP_AUTO_SURROGATE", "1")
+    from physapp.plugins import RESOURCES
+
     launcher = Launcher()
     window = launcher.start(study)
     spy_obj = PaintSpy()
@@ -103,7 +105,9 @@ def _child(study: str, switch: str | None, timeout: float, trace: bool = False) 
             if window.surrogates.showing and "surrogate_frame_s" not in out:
                 out["surrogate_frame_s"] = time.perf_counter() - T0
                 out["torch_loaded_at_surrogate_frame"] = "torch" in sys.modules
-            shipped = any(e.source == "built-in" for e in window.surrogates.entries)
+            # a study with a model on disk waits for it (the listing may come after the solve)
+            shipped = any(e.source == "built-in" for e in window.surrogates.entries) or (
+                RESOURCES / "surrogates" / window.study.id).is_dir()
             if "first_field_s" in out and ("surrogate_frame_s" in out or not shipped):
                 out["torch_imported_by"] = torch_thread[0] if torch_thread else ""
                 out["stall_start_ms"] = ticks["max"] * 1e3
