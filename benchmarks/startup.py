@@ -107,7 +107,7 @@ def _child(study: str, switch: str | None, timeout: float, trace: bool = False) 
                 out["torch_loaded_at_surrogate_frame"] = "torch" in sys.modules
             # a study with a model on disk waits for it (the listing may come after the solve)
             shipped = any(e.source == "built-in" for e in window.surrogates.entries) or (
-                RESOURCES / "surrogates" / window.study.id).is_dir()
+                RESOURCES / "surrogates" / window.spec.id).is_dir()
             if "first_field_s" in out and ("surrogate_frame_s" in out or not shipped):
                 out["torch_imported_by"] = torch_thread[0] if torch_thread else ""
                 out["stall_start_ms"] = ticks["max"] * 1e3
