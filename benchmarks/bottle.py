@@ -189,8 +189,8 @@ def surrogate(batches: list[tuple[int, int]], workers: int = 2,
                              ("disp", "displacement history", "<= 8 % (2.5-13 %)"),
                              ("loc", "displacement, top 5 % von Mises nodes", "reported"),
                              ("peak", "peak top load (relative)", "")):
-        cells = "".join(f" {100 * np.mean(rows[k][0][key]):>7.2f}% {100 * np.max(rows[k][0][key]):>7.2f}%"
-                        for k in labels)
+        errs = [100 * np.asarray(rows[k][0][key]) for k in labels]
+        cells = "".join(f" {e.mean():>7.2f}% {e.max():>7.2f}%" for e in errs)
         print(f"{label:<40}{cells}   {goal}")
     print(f"{'curve points inside the 2-sigma band':<40}"
           + "".join(f" {100 * np.mean(rows[k][0]['inside']):>16.0f}%" for k in labels))
