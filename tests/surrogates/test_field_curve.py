@@ -98,6 +98,19 @@ def test_load_refuses_other_kind(tmp_path):
         FieldCurveSurrogate.load(path)
 
 
+def test_time_budget_ends_training():
+    import time
+
+    X = _designs(16, 5)
+    C, U, F = _family(X)
+    t0 = time.perf_counter()
+    m = FieldCurveSurrogate(device="cpu", width=16, layers=1, heads=2, slices=4, rank=4,
+                            latent=16).fit(X, C, F, U, BOUNDS, epochs=100000, time_budget=1.0)
+    assert time.perf_counter() - t0 < 10.0
+    assert 0 < m.epochs_run < 100000 and len(m.nets) == 1
+    assert m.predict(X[:2], C[:2]).fields.shape == U[:2].shape
+
+
 def test_unknown_option():
     with pytest.raises(ValueError, match="unknown options"):
         FieldCurveSurrogate(depth=3)

@@ -131,6 +131,7 @@ class FieldCurveSurrogate:
         self.nets: list[FieldCurveNet] = []
         self.train_seconds = 0.0
         self.history: list[float] = []  # training loss per epoch (first member)
+        self.epochs_run = 0  # epochs completed by the last member
 
     # ------------------------------------------------------------------ normalisation
     def _norm_x(self, X: np.ndarray) -> torch.Tensor:
