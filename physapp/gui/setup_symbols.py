@@ -45,6 +45,7 @@ class SetupSymbols:
         self.viewport = None
         self._key = None
         self._cells = (None, None)  # (mesh, cell_index) of the last mesh
+        self._bounds = (None, None)  # (mesh, rounded bounds): a slider frame pays nothing
         self.n_supports = self.n_loads = 0
 
     def viewport_created(self, viewport) -> None:
@@ -94,8 +95,10 @@ class SetupSymbols:
         sig = _signature(setup)
         key = None
         if sig and mesh is not None:
-            lo, hi = mesh.bounds()
-            key = (mesh.n_points, tuple(np.round(np.r_[lo, hi], 9)), sig)
+            if self._bounds[0] is not mesh:
+                lo, hi = mesh.bounds()
+                self._bounds = (mesh, tuple(np.round(np.r_[lo, hi], 9)))
+            key = (mesh.n_points, self._bounds[1], sig)
         if key == self._key:
             return
         self._key = key
