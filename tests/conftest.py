@@ -17,3 +17,6 @@ def _isolated_config(tmp_path_factory, monkeypatch):
 @pytest.fixture(autouse=True)
 def _reference_at_start(monkeypatch):
     monkeypatch.setenv("PHYSAPP_AUTO_SURROGATE", "0")
+    # windows closed by tests with an unsaved part set-up close at once (the question to save
+    # it is tested in tests/gui/test_close_gui.py)
+    monkeypatch.setenv("PHYSAPP_ASK_TO_SAVE", "0")

@@ -134,7 +134,7 @@ class ExportController(QObject):
     # -- menu -----------------------------------------------------------------------------------
     def add_file_actions(self, menu: QMenu) -> None:
         """File > Export: Figure..., Mesh with fields..., Table (CSV)..., Animation..."""
-        sub = QMenu("&Export", menu)  # Python-made: see MainWindow._menu
+        sub = QMenu("&Export", menu)  # Python-made: see window_menus.python_menu
         menu.addMenu(sub)
         self.menu = sub
         w = self.window

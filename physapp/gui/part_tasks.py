@@ -2,11 +2,8 @@
 
 Nothing here imports Qt or VTK, so the functions can run in the job runner's child process
 (:func:`read_part`, :func:`probe_extent`, :func:`solve_part` are sent there by reference) and be
-unit-tested on plain arrays (:class:`BoundaryFacets`, :func:`grow_selection`).
-
-Face picking works on the mesh's boundary facets (triangles/quads of a solid, edges of a 2D
-part): a picked point selects the facet under it, and the selection grows over neighbours (sharing
-an edge in 3D, a node in 2D) whose outward normals differ by less than a feature angle.
+unit-tested. Face picking on arrays is :mod:`physapp.gui.part_facets`, the region list's helpers
+:mod:`physapp.gui.part_regions` (both re-exported here).
 """
 
 from __future__ import annotations
@@ -26,9 +23,22 @@ from physapp.core.errors import ParameterError
 from physapp.core.materials import MATERIALS, MaterialData, material
 from physapp.core.mesh import MeshData
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
-from physapp.io.readers import CAD, CORNERS, FACETS, LINEAR, SURFACES, UNIT_TO_M, ImportReport
+
+# face picking and the region list live in their own modules; their names stay importable here
+from physapp.gui.part_facets import BoundaryFacets, grow_selection, with_region  # noqa: E402,F401
+from physapp.gui.part_regions import (  # noqa: E402,F401
+    KIND_WORDS,
+    allowed_kinds,
+    allowed_text,
+    parse_selector,
+    quick_region_rows,
+    region_kind,
+    region_rows,
+    region_size_text,
+    regions_for,
+)
+from physapp.io.readers import CAD, SURFACES, UNIT_TO_M, ImportReport
 from physapp.studies.imported import (
-    ALLOWED,
     ELASTIC_LOADS,
     HEAT_LOADS,
     ImportedPartStudy,
@@ -435,108 +445,6 @@ def check_name(name: str, taken: set[str] | Mapping[str, Any], what: str) -> str
 
 
 # -- regions: what they are and which a support or load accepts -----------------------------------
-#: the set-up's region kinds (studies.imported.ALLOWED) in words
-KIND_WORDS = {"boundary": "face", "line": "edge", "point": "point", "subdomain": "subdomain",
-              "none": "whole part"}
-
-
-def region_kind(mesh: MeshData, name: str) -> str:
-    """The set-up kind of region ``name``: boundary, line, point or subdomain."""
-    if name in mesh.boundaries:
-        return "boundary"
-    if name in mesh.edges:
-        return "line"
-    if name in mesh.point_sets:
-        return "point"
-    return "subdomain"
-
-
-def region_rows(mesh: MeshData) -> list[dict[str, Any]]:
-    """:func:`physapp.core.regions.describe` rows with their set-up kind (``"use"``)."""
-    from physapp.core.region_names import region_label, region_shape
-    from physapp.core.regions import describe
-
-    seen = set()
-    rows = []
-    for r in describe(mesh):
-        if r["name"] in seen:  # a name in two families: the first (as _kind_of resolves it)
-            continue
-        seen.add(r["name"])
-        shape = region_shape(mesh, r["name"])  # "plane x = 0 mm", "cylinder r = 4 mm" (#13)
-        rows.append({**r, "use": region_kind(mesh, r["name"]), "shape": shape,
-                     "label": region_label(mesh, r["name"], shape)})
-    return rows
-
-
-def quick_region_rows(mesh: MeshData) -> list[dict[str, Any]]:
-    """Region rows with names, kinds and counts only (``size``, ``centroid``, ``normal`` None):
-    what the list shows while :func:`region_rows` measures them."""
-    word = {"boundary": "face" if mesh.dim == 3 else "edge", "line": "edge", "point": "point",
-            "subdomain": "subdomain"}
-    rows = []
-    for group in (mesh.boundaries, mesh.edges, mesh.point_sets, mesh.subdomains):
-        for name, items in group.items():
-            use = region_kind(mesh, name)
-            if any(r["name"] == name for r in rows):
-                continue
-            rows.append({"name": name, "kind": word[use], "use": use, "count": len(items),
-                         "size": None, "size_unit": "", "centroid": None, "normal": None})
-    return rows
-
-
-def allowed_kinds(physics: str, what: str) -> set[str]:
-    """Region kinds a support (``what="support"``) or a load kind accepts."""
-    return set(ALLOWED[(physics, what)])
-
-
-def allowed_text(physics: str, what: str, dim: int) -> str:
-    words = {"boundary": "face" if dim == 3 else "edge", "line": "edge", "point": "point",
-             "subdomain": "subdomain", "none": "whole part"}
-    return ", ".join(sorted({words[k] for k in allowed_kinds(physics, what)}))
-
-
-def regions_for(mesh: MeshData, physics: str, what: str) -> list[str]:
-    """Names of the regions a support or load of kind ``what`` may go on."""
-    ok = allowed_kinds(physics, what)
-    names = [*mesh.boundaries, *mesh.edges, *mesh.point_sets, *mesh.subdomains]
-    out = []
-    for n in dict.fromkeys(names):
-        if region_kind(mesh, n) in ok and not n.startswith("_"):
-            out.append(n)
-    return out
-
-
-def region_size_text(row: Mapping[str, Any], unit: str) -> str:
-    """'12.5 mm^2', '40 mm', '3 nodes' in the part's display ``unit``."""
-    if row["kind"] == "point":
-        return f"{row['count']} node{'s' if row['count'] != 1 else ''}"
-    f = 1.0 / UNIT_TO_M[unit]
-    power = 1
-    su = str(row.get("size_unit", ""))
-    if "^" in su:
-        power = int(su.rsplit("^", 1)[1])
-    return f"{row['size'] * f ** power:.4g} {unit}" + (f"^{power}" if power > 1 else "")
-
-
-def parse_selector(text: str) -> dict[str, Any]:
-    """A typed selector: the JSON object of docs/setup-format.md (the braces may be left out);
-    ParameterError with the reason otherwise."""
-    import json
-
-    text = text.strip()
-    if not text:
-        raise ParameterError('Type a selector, e.g. {"select": "plane", "point": [0, 0, 0], '
-                             '"normal": [0, 0, 1]}.')
-    if not text.startswith("{"):
-        text = "{" + text + "}"
-    try:
-        spec = json.loads(text)
-    except ValueError as exc:
-        raise ParameterError(f"The selector is not valid JSON ({exc.msg} at character "
-                             f"{exc.pos}).") from None
-    if not isinstance(spec, dict):
-        raise ParameterError("A selector is a JSON object.")
-    return spec
 
 
 # -- the set-up as a file (sweeps and surrogates of a part) ----------------------------------------
@@ -599,205 +507,5 @@ def copy_setup(setup: PartSetup) -> PartSetup:
 
 
 # -- face picking on arrays -----------------------------------------------------------------------
-class BoundaryFacets:
-    """The boundary facets of a mesh with outward unit normals and facet-to-facet adjacency.
-
-    ``facets[i]`` holds the corner nodes of facet ``i`` (``-1`` padded: triangles in a quad mesh);
-    neighbours share an edge (3D) or a node (2D meshes, whose facets are edges).
-    """
-
-    def __init__(self, mesh: MeshData) -> None:
-        self.mesh = mesh
-        pts = mesh.points
-        rows: dict[int, list[np.ndarray]] = {}
-        centres: dict[int, list[np.ndarray]] = {}
-        for block in mesh.cells:
-            base = LINEAR.get(block.type, block.type)
-            conn = block.connectivity[:, : CORNERS[base]]
-            centre = pts[conn].mean(axis=1)
-            for f in FACETS[base]:
-                rows.setdefault(len(f), []).append(conn[:, list(f)])
-                centres.setdefault(len(f), []).append(centre)
-        facets, owners = [], []
-        for width, parts in rows.items():
-            sub = np.concatenate(parts)
-            cen = np.concatenate(centres[width])
-            _, inv, counts = np.unique(np.sort(sub, axis=1), axis=0, return_inverse=True,
-                                       return_counts=True)
-            once = counts[inv.ravel()] == 1
-            padded = np.full((int(once.sum()), 4), -1, dtype=np.int64)
-            padded[:, :width] = sub[once]
-            facets.append(padded)
-            owners.append(cen[once])
-        self.facets = np.concatenate(facets) if facets else np.zeros((0, 4), np.int64)
-        self.width = (self.facets >= 0).sum(axis=1)
-        owner = np.concatenate(owners) if owners else np.zeros((0, 3))
-        self.normals = self._normals(owner)
-        safe = np.where(self.facets >= 0, self.facets, self.facets[:, :1])
-        mask = (self.facets >= 0)[:, :, None]
-        self.centres = (self.mesh.points[safe] * mask).sum(axis=1) / np.maximum(
-            self.width, 1)[:, None]
-        self._adjacency = self._build_adjacency()
-        self._index = {tuple(sorted(f[:w])): i for i, (f, w) in
-                       enumerate(zip(self.facets.tolist(), self.width.tolist(), strict=True))}
-
-    def __len__(self) -> int:
-        return len(self.facets)
-
-    def _normals(self, owner: np.ndarray) -> np.ndarray:
-        pts, f = self.mesh.points, self.facets
-        if len(f) == 0:
-            return np.zeros((0, 3))
-        if self.mesh.dim == 2:
-            t = pts[f[:, 1]] - pts[f[:, 0]]
-            n = np.column_stack([-t[:, 1], t[:, 0], np.zeros(len(t))])
-        else:
-            quad = self.width == 4
-            d1 = np.where(quad[:, None], pts[f[:, 2]] - pts[f[:, 0]], pts[f[:, 1]] - pts[f[:, 0]])
-            last = np.where(quad, f[:, 3], f[:, 2])
-            d2 = np.where(quad[:, None], pts[last] - pts[f[:, 1]], pts[f[:, 2]] - pts[f[:, 0]])
-            n = np.cross(d1, d2)
-        n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-300)
-        mid = pts[f[:, 0]]
-        flip = np.einsum("ij,ij->i", n, mid - owner) < 0  # point away from the owning cell
-        n[flip] *= -1
-        return n
-
-    def _build_adjacency(self):
-        from scipy.sparse import coo_matrix
-
-        n = len(self.facets)
-        keys, ids = [], []
-        for w in np.unique(self.width):
-            sel = np.flatnonzero(self.width == w)
-            f = self.facets[sel, :w]
-            if self.mesh.dim == 2:
-                for k in range(w):
-                    keys.append(np.column_stack([f[:, k], f[:, k]]))
-                    ids.append(sel)
-            else:
-                for k in range(w):
-                    keys.append(np.sort(np.column_stack([f[:, k], f[:, (k + 1) % w]]), axis=1))
-                    ids.append(sel)
-        if not keys:
-            return coo_matrix((n, n)).tocsr()
-        key = np.concatenate(keys)
-        fid = np.concatenate(ids)
-        _, inv = np.unique(key, axis=0, return_inverse=True)
-        inv = inv.ravel()
-        order = np.argsort(inv, kind="stable")
-        inv_s, fid_s = inv[order], fid[order]
-        starts = np.flatnonzero(np.r_[True, inv_s[1:] != inv_s[:-1]])
-        ends = np.r_[starts[1:], len(inv_s)]
-        rows, cols = [], []
-        for s, e in zip(starts, ends, strict=True):  # usually two facets per edge
-            group = fid_s[s:e]
-            if len(group) < 2:
-                continue
-            a, b = np.meshgrid(group, group)
-            mask = a != b
-            rows.append(a[mask])
-            cols.append(b[mask])
-        if not rows:
-            return coo_matrix((n, n)).tocsr()
-        r, c = np.concatenate(rows), np.concatenate(cols)
-        return coo_matrix((np.ones(len(r)), (r, c)), shape=(n, n)).tocsr()
-
-    def neighbours(self, i: int) -> np.ndarray:
-        a = self._adjacency
-        return a.indices[a.indptr[i]:a.indptr[i + 1]]
-
-    def grow(self, seed: int, feature_angle: float = 30.0) -> np.ndarray:
-        """Facet indices reached from ``seed`` over neighbours whose normals differ by less
-        than ``feature_angle`` degrees (sorted)."""
-        return grow_selection(self.normals, self._adjacency, seed, feature_angle)
-
-    def facet_at(self, point) -> int:
-        """The boundary facet under a picked point (on or next to the surface); -1 if none."""
-        p = np.asarray(point, dtype=float)
-        if len(self.facets) == 0:
-            return -1
-        pts = self.mesh.points
-        if self.mesh.dim == 2:
-            a, b = pts[self.facets[:, 0]], pts[self.facets[:, 1]]
-            t = b - a
-            s = np.clip(np.einsum("ij,ij->i", p - a, t) / np.maximum(
-                np.einsum("ij,ij->i", t, t), 1e-300), 0.0, 1.0)
-            d = np.linalg.norm(a + s[:, None] * t - p, axis=1)
-            return int(np.argmin(d))
-        # triangles (quads as two) with their facet index; distance from p to each triangle
-        tri, owner = [self.facets[:, :3]], [np.arange(len(self.facets))]
-        quad = np.flatnonzero(self.width == 4)
-        if len(quad):
-            tri.append(self.facets[quad][:, [0, 2, 3]])
-            owner.append(quad)
-        tri, owner = np.concatenate(tri), np.concatenate(owner)
-        d = _point_triangle_distance(p, pts[tri[:, 0]], pts[tri[:, 1]], pts[tri[:, 2]])
-        return int(owner[np.argmin(d)])
-
-    def index_of(self, facets: np.ndarray) -> np.ndarray:
-        """Indices of given facets (node rows, any order); -1 for rows that are not boundary
-        facets of this mesh."""
-        out = np.full(len(facets), -1, dtype=np.int64)
-        for k, row in enumerate(np.asarray(facets, dtype=np.int64).tolist()):
-            out[k] = self._index.get(tuple(sorted(v for v in row if v >= 0)), -1)
-        return out
-
-    def region_array(self, selection: np.ndarray) -> np.ndarray:
-        """The selected facets as a region array for MeshData (quads split into triangles
-        when the selection mixes triangles and quads)."""
-        sel = np.asarray(selection, dtype=np.int64)
-        f, w = self.facets[sel], self.width[sel]
-        widths = set(w.tolist())
-        if len(widths) == 1:
-            return f[:, : widths.pop()].copy()
-        tris = [f[w == 3, :3], f[w == 4][:, [0, 1, 2]], f[w == 4][:, [0, 2, 3]]]
-        return np.concatenate(tris)
 
 
-def grow_selection(normals: np.ndarray, adjacency, seed: int, feature_angle: float) -> np.ndarray:
-    """Flood fill over ``adjacency`` (a CSR matrix) from ``seed``, crossing only between facets
-    whose unit normals make an angle below ``feature_angle`` degrees."""
-    cos = math.cos(math.radians(float(feature_angle)))
-    seen = np.zeros(len(normals), dtype=bool)
-    seen[seed] = True
-    frontier = np.array([seed])
-    indptr, indices = adjacency.indptr, adjacency.indices
-    while len(frontier):
-        nxt = []
-        for i in frontier:
-            nb = indices[indptr[i]:indptr[i + 1]]
-            nb = nb[~seen[nb]]
-            ok = nb[normals[nb] @ normals[i] >= cos - 1e-12]
-            seen[ok] = True
-            nxt.append(ok)
-        frontier = np.concatenate(nxt) if nxt else np.array([], dtype=np.int64)
-    return np.flatnonzero(seen)
-
-
-def _point_triangle_distance(p, a, b, c) -> np.ndarray:
-    """Distance from point ``p`` to each triangle (a, b, c) (rows), vectorised."""
-    ab, ac, ap = b - a, c - a, p - a
-    n = np.cross(ab, ac)
-    nn = np.maximum(np.einsum("ij,ij->i", n, n), 1e-300)
-    # barycentric coordinates of the projection of p
-    v = np.einsum("ij,ij->i", np.cross(ap, ac), n) / nn
-    w = np.einsum("ij,ij->i", np.cross(ab, ap), n) / nn
-    u = 1 - v - w
-    inside = (u >= -1e-9) & (v >= -1e-9) & (w >= -1e-9)
-    d_plane = np.abs(np.einsum("ij,ij->i", ap, n)) / np.sqrt(nn)
-
-    def seg(x, y):
-        t = y - x
-        s = np.clip(np.einsum("ij,ij->i", p - x, t) / np.maximum(np.einsum("ij,ij->i", t, t),
-                                                                 1e-300), 0, 1)
-        return np.linalg.norm(x + s[:, None] * t - p, axis=1)
-
-    d_edge = np.minimum(np.minimum(seg(a, b), seg(b, c)), seg(c, a))
-    return np.where(inside, d_plane, d_edge)
-
-
-def with_region(mesh: MeshData, name: str, facets: np.ndarray) -> MeshData:
-    """A copy of ``mesh`` with one more boundary region."""
-    return MeshData(mesh.points, mesh.cells, {**mesh.boundaries, name: np.asarray(facets)},
-                    mesh.subdomains, mesh.dim, mesh.length_unit)

@@ -27,6 +27,10 @@ class WindowServices(Protocol):
     settings_store: Any
     runner: Any  # physapp.gui.qt_job_runner.QtJobRunner
     preview_relay: Any  # physapp.gui.relay.ThreadRelay of geometry previews
+    previews: Any  # physapp.gui.preview_controller.PreviewController
+    status: Any  # physapp.gui.window_status.WindowStatus
+    study_dock: Any  # the left dock: the study's panel (physapp.gui.study_view)
+    results_dock: Any  # the dock below it: Solve, progress, key quantities
     result: Any  # the reference solve on screen (FieldResult) or None
     closing: bool
     auto_solve: bool

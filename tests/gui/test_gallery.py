@@ -215,9 +215,11 @@ def test_help_menus_show_the_shortcuts_and_the_version(qtbot, shared_runner, sto
         else:
             QTimer.singleShot(50, read_and_close)
 
-    for method in (window._show_shortcuts, window._about):
+    from physapp.gui import window_menus
+
+    for method in (window_menus.show_shortcuts, window_menus.about):
         QTimer.singleShot(50, read_and_close)
-        method()  # modal: returns once read_and_close has closed it
+        method(window)  # modal: returns once read_and_close has closed it
     shortcuts, about = seen
     for keys in ("Ctrl+N", "Ctrl+,", "Ctrl+Q", "F5", "Esc", "Ctrl+R", "Ctrl+E"):
         assert keys in shortcuts, keys
