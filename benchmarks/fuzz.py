@@ -392,7 +392,7 @@ def read_one(kind: str, path: Path) -> str:
             model.predict({})
             return "read"
         if kind == "hdf5":
-            from physapp.cli import read_training_data
+            from physapp.cli_models import read_training_data
 
             read_training_data(str(path), timeout=5.0)  # isolated: a hang is stopped
             return "read"

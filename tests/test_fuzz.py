@@ -65,7 +65,7 @@ def test_a_data_set_that_makes_hdf5_loop_is_stopped():
 
     import numpy as np
 
-    from physapp.cli import read_training_data
+    from physapp.cli_models import read_training_data
     from physapp.core.errors import PhysappError
 
     t0 = time.monotonic()
