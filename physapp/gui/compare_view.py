@@ -27,28 +27,21 @@ thread.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QHBoxLayout,
-    QLabel,
     QMenu,
     QPushButton,
-    QSplitter,
-    QStackedWidget,
-    QVBoxLayout,
-    QWidget,
 )
 
 from physapp.compute.latest import LatestWinsWorker
 from physapp.core.results import FieldResult
-from physapp.gui.metrics_panel import MetricsPanel, compare_metrics
+from physapp.gui.compare_panes import PANE_WINDOW_CENTER, CompareView, _set_overlay, _style_pane
+from physapp.gui.metrics_panel import Pair, compare_pair
 from physapp.gui.relay import ThreadRelay
 from physapp.gui.view_settings import ViewSettings
 from physapp.gui.viewport import Viewport
@@ -71,126 +64,8 @@ DIFF_WAITING = "Waiting for a prediction at the solved design \u2026"
 COMPUTING = "Interpolating \u2026"
 DIFF_COLORMAP = "coolwarm"  # diverging, white at zero
 REL_COLORMAP = "plasma"  # |S - R| / max|R| >= 0: sequential
-TITLE_STYLE = "font-weight: bold; color: #1d3f5e; padding: 2px 4px;"
-MESSAGE_STYLE = ("color: #505050; font-size: 15px; background: white; "
-                 "border: 1px solid #d0d0d0; padding: 12px;")
-STALE_STYLE = TITLE_STYLE.replace("#1d3f5e", "#a01010")
 DIFF_FIELD = "difference"
 REL_UNIT = "% of max R"
-
-
-@dataclass(frozen=True)
-class _Pair:
-    """A surrogate prediction and a reference solve of the same design, compared."""
-
-    surrogate: FieldResult
-    reference: FieldResult
-    on_reference: FieldResult  # the surrogate's fields at the reference nodes
-    n_outside: int
-    interpolated: bool
-    metrics: dict[str, Any]
-
-
-def compare_pair(surrogate: FieldResult, reference: FieldResult, key_names=(),
-                 derived=None) -> _Pair:
-    """Interpolate ``surrogate`` to the reference nodes (unless both share the mesh) and compute
-    the metrics. Plain numpy: runs on any thread."""
-    names = [n for n in surrogate.point_data if not n.endswith("_std")
-             and n in reference.point_data]
-    far = 0.0
-    # imported here (scipy.spatial costs ~0.5 s, which start-up need not pay; #13), with
-    # PySide's thread-unsafe import hook bypassed when this runs on a worker
-    from physapp.gui.prediction import load_library
-
-    load_library(("physapp.solvers.interpolate",))
-    from physapp.solvers.interpolate import interpolate_result, same_mesh
-
-    if same_mesh(surrogate.mesh, reference.mesh):
-        on_ref, n_out, interpolated = surrogate, 0, False
-    else:
-        on_ref, loc = interpolate_result(surrogate, reference.mesh, names)
-        n_out, interpolated = loc.n_outside, True
-        far = float(loc.distance[loc.outside].max()) if n_out else 0.0
-    metrics = compare_metrics(surrogate, reference, on_ref, key_names=key_names,
-                              derived=derived, n_outside=n_out, interpolated=interpolated)
-    metrics["max_outside_distance"] = far  # m: how far the farthest of those nodes was
-    return _Pair(surrogate, reference, on_ref, n_out, interpolated, metrics)
-
-
-class CompareView(QWidget):
-    """Three titled panes side by side (a splitter) over the metrics panel, with a bar of
-    options on top. Built by :class:`CompareController` the first time it is needed."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        col = QVBoxLayout(self)
-        col.setContentsMargins(0, 0, 0, 0)
-        col.setSpacing(2)
-        bar = QHBoxLayout()
-        head = QLabel("<b>Compare surrogate with the reference solver</b>")
-        self.mode_combo = QComboBox()
-        self.mode_combo.addItem("Difference S \u2212 R", False)
-        self.mode_combo.addItem("Relative difference |S \u2212 R| / max|R|", True)
-        self.mode_combo.setToolTip("What the third pane shows")
-        self.lock_check = QCheckBox("Lock colour range")
-        self.lock_check.setToolTip("Keep the colour range of the surrogate and reference panes "
-                                   "while the sliders move (else it spans both fields)")
-        self.single_button = QPushButton("Single view  (F6)")
-        bar.addWidget(head)
-        bar.addStretch(1)
-        bar.addWidget(QLabel("Third pane:"))
-        bar.addWidget(self.mode_combo)
-        bar.addWidget(self.lock_check)
-        bar.addWidget(self.single_button)
-        col.addLayout(bar)
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.panes: list[Viewport] = []
-        self.titles: list[QLabel] = []
-        self.stacks: list[QStackedWidget] = []
-        self.messages: list[QLabel] = []
-        for _ in range(3):
-            box = QWidget()
-            v = QVBoxLayout(box)
-            v.setContentsMargins(0, 0, 0, 0)
-            v.setSpacing(0)
-            title = QLabel()
-            title.setStyleSheet(TITLE_STYLE)
-            title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            stack = QStackedWidget()
-            pane = Viewport(stack)
-            message = QLabel()
-            message.setWordWrap(True)
-            message.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            message.setStyleSheet(MESSAGE_STYLE)
-            stack.addWidget(pane)
-            stack.addWidget(message)
-            stack.setCurrentIndex(1)
-            v.addWidget(title)
-            v.addWidget(stack, 1)
-            self.splitter.addWidget(box)
-            self.panes.append(pane)
-            self.titles.append(title)
-            self.stacks.append(stack)
-            self.messages.append(message)
-        col.addWidget(self.splitter, 1)
-        self.metrics_panel = MetricsPanel()
-        col.addWidget(self.metrics_panel)
-
-    def set_message(self, index: int, text: str) -> None:
-        """Show ``text`` instead of pane ``index`` ('' shows the pane)."""
-        self.messages[index].setText(text)
-        self.stacks[index].setCurrentIndex(1 if text else 0)
-
-    def message(self, index: int) -> str:
-        return self.messages[index].text() if self.stacks[index].currentIndex() == 1 else ""
-
-    def set_title(self, index: int, text: str, stale: bool = False) -> None:
-        self.titles[index].setText(text)
-        self.titles[index].setStyleSheet(STALE_STYLE if stale else TITLE_STYLE)
-
-    def close_panes(self) -> None:
-        for pane in self.panes:
-            pane.close_viewport()
 
 
 class CompareController(QObject):
@@ -207,7 +82,7 @@ class CompareController(QObject):
         self.action: QAction | None = None
         self.button: QPushButton | None = None
         self.prediction: Prediction | None = None  # shown in the surrogate pane
-        self.pair: _Pair | None = None  # the last compared prediction and solve
+        self.pair: Pair | None = None  # the last compared prediction and solve
         self.difference = None  # physapp.solvers.interpolate.Difference shown in pane 3
         self.shared_clim: tuple[float, float] | None = None
         self.camera_syncs = 0  # repaints of the panes after a camera move (tests)
@@ -578,7 +453,7 @@ class CompareController(QObject):
                                             self._relay.send_error)
         self.pending_job = self._worker.submit((sur, ref, keys, derived))
 
-    def _on_compared(self, job_id: int, pair: _Pair) -> None:
+    def _on_compared(self, job_id: int, pair: Pair) -> None:
         if job_id != self.pending_job or self._closed:
             return
         self.pending_job = 0
@@ -692,42 +567,3 @@ class CompareController(QObject):
             pane.colormap = cmap  # set_colormap would render; the update below does
 
 
-
-#: colour bar of a pane: horizontal under the model (a vertical one leaves too little room for
-#: its title in a third of the window); the camera's window centre moves the model up to match
-BAR_POSITION = (0.27, 0.03)
-BAR_SIZE = (0.67, 0.13)
-PANE_WINDOW_CENTER = (0.0, -0.16)
-PANE_ZOOM = 1.15
-
-
-#: largest font of a pane's warning line: a third of the window is narrow, and the corner
-#: annotation grows its font with the pane's height ("ut of date - last solved desig", #13)
-PANE_OVERLAY_MAX_FONT = 13
-
-
-def _set_overlay(pane: Viewport, text: str) -> None:
-    """The pane's warning line, rendered only when it changes."""
-    if pane.overlay_text != text:
-        pane._overlay.SetMaximumFontSize(PANE_OVERLAY_MAX_FONT)
-        pane.set_overlay(text)
-
-
-def _style_pane(pane: Viewport) -> None:
-    """Horizontal colour bar at the bottom of ``pane``, the model moved up to clear it (cheap:
-    properties only, applied after every show because a new topology rebuilds the bar)."""
-    if not pane.has_field or not pane.plotter.scalar_bars:
-        return
-    bar = pane.plotter.scalar_bar
-    if bar.GetOrientation() != 0:
-        bar.SetOrientationToHorizontal()
-        bar.GetPositionCoordinate().SetValue(*BAR_POSITION)
-        bar.SetWidth(BAR_SIZE[0])
-        bar.SetHeight(BAR_SIZE[1])
-        bar.SetNumberOfLabels(5)
-        bar.SetTextPositionToPrecedeScalarBar()  # labels below the bar, the title above it
-        bar.SetBarRatio(0.28)
-    camera = pane.plotter.camera
-    if tuple(camera.GetWindowCenter()) != PANE_WINDOW_CENTER:  # a reset fitted it for a bar
-        camera.SetWindowCenter(*PANE_WINDOW_CENTER)  # at the side: use the room it left
-        camera.Zoom(PANE_ZOOM)

@@ -16,6 +16,7 @@ output a surrogate does not predict (heat rates through a boundary) are left emp
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -271,3 +272,41 @@ def _fit_height(table: QTableWidget, rows: int) -> None:
     """Room for the header and ``rows`` rows (more rows scroll)."""
     table.setFixedHeight(table.horizontalHeader().sizeHint().height()
                          + rows * table.verticalHeader().defaultSectionSize() + 4)
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A surrogate prediction and a reference solve of the same design, compared."""
+
+    surrogate: FieldResult
+    reference: FieldResult
+    on_reference: FieldResult  # the surrogate's fields at the reference nodes
+    n_outside: int
+    interpolated: bool
+    metrics: dict[str, Any]
+
+
+def compare_pair(surrogate: FieldResult, reference: FieldResult, key_names=(),
+                 derived=None) -> Pair:
+    """Interpolate ``surrogate`` to the reference nodes (unless both share the mesh) and compute
+    the metrics. Plain numpy: runs on any thread."""
+    names = [n for n in surrogate.point_data if not n.endswith("_std")
+             and n in reference.point_data]
+    far = 0.0
+    # imported here (scipy.spatial costs ~0.5 s, which start-up need not pay; #13), with
+    # PySide's thread-unsafe import hook bypassed when this runs on a worker
+    from physapp.gui.prediction import load_library
+
+    load_library(("physapp.solvers.interpolate",))
+    from physapp.solvers.interpolate import interpolate_result, same_mesh
+
+    if same_mesh(surrogate.mesh, reference.mesh):
+        on_ref, n_out, interpolated = surrogate, 0, False
+    else:
+        on_ref, loc = interpolate_result(surrogate, reference.mesh, names)
+        n_out, interpolated = loc.n_outside, True
+        far = float(loc.distance[loc.outside].max()) if n_out else 0.0
+    metrics = compare_metrics(surrogate, reference, on_ref, key_names=key_names,
+                              derived=derived, n_outside=n_out, interpolated=interpolated)
+    metrics["max_outside_distance"] = far  # m: how far the farthest of those nodes was
+    return Pair(surrogate, reference, on_ref, n_out, interpolated, metrics)
