@@ -2,18 +2,11 @@
 
 :class:`SurrogateController` belongs to one :class:`~physapp.gui.main_window.MainWindow` and
 builds the "Prediction source" box at the top of the side panel: "Reference solver only" or one
-of the models available for the current study -
-
-- built-in models, ``physapp/resources/surrogates/<study-id>/*.pt`` (shipped inside the package,
-  so a pip-installed or bundled physapp has them; a missing or empty folder adds nothing),
-- models saved under the user's data folder (``$XDG_DATA_HOME/physapp/surrogates/<study-id>``,
-  where Run > Train surrogate... puts them),
-- files opened with File > Load surrogate... (the loader refuses a model of another study or of
-  other parameters, and its message is shown).
-
-The combo box lists them with their kind and held-out error, read from the file's metadata
-without torch (:func:`peek_header`); a model is loaded (torch imported) on a worker thread only
-when it is first selected.
+of the models available for the current study:
+built-in ones shipped in the package, those saved under the user's data folder (where Run >
+Train surrogate... puts them) and files opened with File > Load surrogate...
+(:mod:`physapp.gui.surrogate_files`; the selector itself is :mod:`physapp.gui.surrogate_models`).
+A model is loaded (torch imported) on a worker thread only when it is first selected.
 
 With a model selected every slider change submits a prediction to the latest-wins worker of
 :class:`~physapp.gui.prediction.SurrogatePredictor`; the GUI thread applies only the newest result
@@ -27,20 +20,16 @@ surrogate.
 
 from __future__ import annotations
 
-import json
 import os
-import pickle
 import statistics
 import time
-import zipfile
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -56,11 +45,18 @@ from PySide6.QtWidgets import (
 )
 
 from physapp.gui.prediction import (
-    LoadedModel,
     Prediction,
     SurrogatePredictor,
 )
-from physapp.gui.train_dialog import pct as _pct
+from physapp.gui.surrogate_files import (  # noqa: F401 - importable here as before
+    ModelEntry,
+    builtin_model_dirs,
+    datasets_dir,
+    peek_header,
+    saved_models_dir,
+    user_data_dir,
+)
+from physapp.gui.surrogate_models import ModelListMixin
 from physapp.viz.grids import field_for_display
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -69,7 +65,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from physapp.gui.settings import AppSettings
     from physapp.gui.train_dialog import TrainDialog
 
-REFERENCE_ONLY = "Reference solver only"
 #: frames kept for the rolling median of the slider-to-screen time
 LATENCY_WINDOW = 60
 #: the status bar's latency text is refreshed at most this often during a drag
@@ -77,116 +72,11 @@ LABEL_INTERVAL_MS = 250
 #: while sliders move, predictions carry only the shown field (cheaper on large meshes); this
 #: long after the last move a complete prediction (every field) follows
 COMPLETE_AFTER_MS = 250
-#: where each kind of entry comes from, as shown in the combo box
-SOURCES = {"built-in": "built-in", "saved": "saved", "file": "file", "new": "new"}
 WARN_COLOR = "#c25e00"  # orange: predictions outside the trained range
 SURROGATE_COLOR = "#1d5fa0"
 
 
-# -- where models live ----------------------------------------------------------------------------
-def user_data_dir() -> Path:
-    """physapp's folder for the user's data (``$XDG_DATA_HOME/physapp``, as plugins use)."""
-    base = os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")
-    return Path(base) / "physapp"
-
-
-def saved_models_dir(study_id: str) -> Path:
-    """Where models trained in the app are saved for ``study_id``."""
-    return user_data_dir() / "surrogates" / _safe(study_id)
-
-
-def datasets_dir() -> Path:
-    """Where the app keeps the sweep data sets it solves for training."""
-    return user_data_dir() / "datasets"
-
-
-def _safe(study_id: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in study_id)
-
-
-def builtin_model_dirs(study_id: str) -> list[Path]:
-    """Folders of built-in models for ``study_id`` that exist (the package's own, then the ones
-    plugins ship); empty when there are none."""
-    out: list[Path] = []
-    from physapp.plugins import RESOURCES
-
-    builtin = RESOURCES / "surrogates" / study_id
-    if builtin.is_dir():
-        out.append(builtin)
-    try:  # models shipped by plugins ([[models]] in their manifest)
-        from physapp.plugins import model_files
-
-        for f in model_files(study_id):
-            if all(f.parent.resolve() != p.resolve() for p in out):
-                out.append(f.parent)
-    except Exception:  # noqa: BLE001 - a broken plugin never hides the built-in models
-        pass
-    return out
-
-
-class _HeaderUnpickler(pickle.Unpickler):
-    """Reads a surrogate file's pickle without torch: tensors become None, nothing else runs."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        if module == "collections" and name == "OrderedDict":
-            import collections
-
-            return collections.OrderedDict
-        if module.split(".")[0] == "torch":
-            return _nothing
-        raise pickle.UnpicklingError(f"unexpected object {module}.{name}")
-
-    def persistent_load(self, pid: Any) -> None:
-        return None
-
-
-def _nothing(*args: Any, **kwargs: Any) -> None:
-    return None
-
-
-def peek_header(path: str | os.PathLike) -> dict | None:
-    """The decoded ``meta`` of a surrogate file (kind, metrics, info) without importing torch
-    (the file is a zip holding one pickle; tensors are skipped). None when it cannot be read
-    this way - loading the model then says what is wrong."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = [n for n in archive.namelist() if n.endswith("data.pkl")]
-            if not names:
-                return None
-            with archive.open(names[0]) as f:
-                payload = _HeaderUnpickler(f).load()
-        if not isinstance(payload, dict) or payload.get("format") != "physapp-surrogate":
-            return None
-        meta = json.loads(payload["meta"])
-        return meta if isinstance(meta, dict) else None
-    except Exception:  # noqa: BLE001 - any damage: the loader reports it properly
-        return None
-
-
-@dataclass
-class ModelEntry:
-    """One model in the selector."""
-
-    key: str  # resolved file path, or "session:<id>" for a model not saved
-    source: str  # built-in, saved, file, new
-    path: Path | None
-    header: dict | None = None  # meta read without torch (kind, metrics, info)
-    loaded: LoadedModel | None = None
-
-    @property
-    def kind(self) -> str:
-        if self.loaded is not None:
-            return self.loaded.summary.kind
-        return str((self.header or {}).get("kind") or (self.path.stem if self.path else "model"))
-
-    @property
-    def metrics(self) -> Mapping[str, Any]:
-        if self.loaded is not None:
-            return self.loaded.summary.metrics
-        return (self.header or {}).get("metrics") or {}
-
-
-class SurrogateController(QObject):
+class SurrogateController(ModelListMixin, QObject):
     """Surrogates in one main window (see the module docstring)."""
 
     def __init__(self, window: WindowServices) -> None:
@@ -702,258 +592,4 @@ class SurrogateController(QObject):
         self.window.show_message(
             f"Solver check of this design: peak {label} {r:.4g} {shown} (solver) vs {s:.4g} "
             f"{shown} ({self.current.kind} surrogate), {diff:+.1f} %.", "info", "surrogate")
-
-    # -- models ---------------------------------------------------------------------------------
-    def _param_names(self) -> list[str]:
-        return [p.name for p in self.window.spec.parameters]
-
-    def _scan(self, study_id: str) -> None:
-        """Collect the built-in and saved models of ``study_id`` (headers read without torch)."""
-        keep = [e for e in self.entries if e.source in ("file", "new")
-                and (e.loaded.summary.study_id if e.loaded else "") == study_id]
-        self.entries, self.study_id = [], study_id
-        seen: set[str] = set()
-        for source, folders in (("built-in", builtin_model_dirs(study_id)),
-                                ("saved", [saved_models_dir(study_id)])):
-            files: list[Path] = []
-            for folder in folders:
-                if folder.is_dir():
-                    files.extend(sorted(folder.glob("*.pt")))
-            if source == "saved":
-                files.sort(key=lambda f: f.stat().st_mtime, reverse=True)
-            for f in files:
-                key = str(f.resolve())
-                if key in seen:
-                    continue
-                seen.add(key)
-                header = peek_header(f)
-                if header is not None and header.get("info", {}).get("study_id") not in (
-                        None, study_id):
-                    continue  # a stray model of another study
-                self.entries.append(ModelEntry(key, source, f, header))
-        self.entries.extend(e for e in keep if e.key not in seen)
-
-    def _entry(self, key: str) -> ModelEntry | None:
-        return next((e for e in self.entries if e.key == key), None)
-
-    def _fill_combo(self) -> None:
-        if self.group is None:
-            return
-        self.combo.blockSignals(True)
-        self.combo.clear()
-        self.combo.addItem(REFERENCE_ONLY, "")
-        self.combo.setItemData(0, "Sliders show a geometry preview; F5 solves the design with "
-                               "the finite-element reference solver.", Qt.ItemDataRole.ToolTipRole)
-        for e in self.entries:
-            self.combo.addItem(self._label(e), e.key)
-            self.combo.setItemData(self.combo.count() - 1, self._tooltip(e),
-                                   Qt.ItemDataRole.ToolTipRole)
-        self.combo.blockSignals(False)
-        self._set_combo(self.selected_key)
-
-    def _refresh_labels(self) -> None:
-        if self.group is not None and not self._closed:
-            self._fill_combo()
-            self._show_info()
-
-    def _set_combo(self, key: str) -> None:
-        if self.group is None:
-            return
-        index = max(self.combo.findData(key), 0)
-        self.combo.blockSignals(True)
-        self.combo.setCurrentIndex(index)
-        self.combo.blockSignals(False)
-        self.combo.setToolTip(self.combo.itemData(index, Qt.ItemDataRole.ToolTipRole) or "")
-
-    def _field_error(self, metrics: Mapping[str, Any]) -> tuple[str, float] | None:
-        """(field label, held-out relative error) of the field on screen, else the mean."""
-        fields = metrics.get("fields") or {}
-        name, label = self._shown_field()
-        entry = fields.get(name.partition("[")[0])
-        if isinstance(entry, Mapping) and isinstance(entry.get("rel_l2"), (int, float)):
-            return label, float(entry["rel_l2"])
-        err = metrics.get("rel_l2_mean")
-        return ("mean", float(err)) if isinstance(err, (int, float)) else None
-
-    def _shown_field(self) -> tuple[str, str]:
-        """(name, label) of the window's field (``app.view.field``)."""
-        name, label, _unit = self.window.field
-        return name, label
-
-    def _label(self, e: ModelEntry) -> str:
-        text = f"{e.kind} ({SOURCES.get(e.source, e.source)})"
-        err = self._field_error(e.metrics)
-        if err is not None:
-            text += f", held-out error {_pct(err[1])}"
-        return text
-
-    def _tooltip(self, e: ModelEntry) -> str:
-        m = e.metrics
-        lines = [f"{e.kind} surrogate ({SOURCES.get(e.source, e.source)})"]
-        if e.path is not None:
-            lines.append(f"File: {e.path}")
-        info = e.loaded.summary if e.loaded else None
-        names = info.param_names if info else tuple((e.header or {}).get("info", {}).get(
-            "param_names", ()))
-        bounds = info.bounds if info else tuple((e.header or {}).get("info", {}).get(
-            "bounds", ()))
-        spec = self.window.spec
-        varied = []
-        for name, b in zip(names, bounds, strict=False):
-            try:
-                p = spec.parameter(name)
-                varied.append(f"{p.label} {b[0] * p.scale:.4g} \u2013 {b[1] * p.scale:.4g} "
-                              f"{p.shown_unit}".rstrip())
-            except Exception:  # noqa: BLE001 - a name this study does not know
-                varied.append(name)
-        if varied:
-            lines.append("Trained range: " + "; ".join(varied))
-        fields = m.get("fields") or {}
-        if fields:
-            n_test = m.get("n_test")
-            head = "Held-out error (relative L2" + (f", {n_test} designs" if n_test else "") + ")"
-            parts = [f"{k} {_pct(float(v.get('rel_l2', 0.0)))}" for k, v in fields.items()]
-            lines.append(f"{head}: mean {_pct(float(m.get('rel_l2_mean', 0.0)))}")
-            lines.append("  " + ", ".join(parts))
-        if "coverage95" in m:
-            lines.append(f"95 % interval coverage on held-out designs: {m['coverage95']:.2f}")
-        if "n_train" in m:
-            lines.append(f"Trained on {m['n_train']} designs in {m.get('train_time_s', 0):.1f} s"
-                         + (f"; predicts in {m['latency_ms']:.1f} ms" if "latency_ms" in m
-                            else ""))
-        if not fields and not m:
-            lines.append("No held-out metrics stored.")
-        return "\n".join(lines)
-
-    def _show_info(self) -> None:
-        if self.group is None:
-            return
-        e = self._entry(self.selected_key) if self.selected_key else None
-        if e is None:
-            self.info_label.setText("Sliders show a geometry preview; F5 solves the design with "
-                                    "finite elements.")
-            self.uncertainty_check.setEnabled(False)
-            return
-        if e.loaded is None:
-            self.info_label.setText(f"Loading the {e.kind} surrogate \u2026")
-            self.uncertainty_check.setEnabled(False)
-            return
-        s = e.loaded.summary
-        m = s.metrics
-        spec = self.window.spec
-        design = [p.name for p in spec.parameters if not p.discretization]
-        if set(design) <= set(s.param_names):
-            varies = "all design parameters"
-        else:
-            labels = []
-            for n in s.param_names:
-                try:
-                    labels.append(spec.parameter(n).label)
-                except Exception:  # noqa: BLE001 - a name the study does not know
-                    labels.append(n)
-            varies = ", ".join(labels)
-        text = (f"{s.kind} varies {varies}; {s.n_points:,} nodes"
-                + (", geometry predicted" if s.coords_vary else "") + ".")
-        err = self._field_error(m)
-        if err is not None:
-            text += f" Held-out error: {err[0]} {_pct(err[1])}"
-            if err[0] != "mean" and isinstance(m.get("rel_l2_mean"), (int, float)):
-                text += f" (all fields {_pct(m['rel_l2_mean'])})"
-            if m.get("n_test"):
-                text += f", {m['n_test']} designs"
-            text += "."
-        self.info_label.setText(text)
-        self.uncertainty_check.setEnabled(s.uncertainty)
-        self.uncertainty_check.setToolTip(
-            "Show the model's standard deviation of the selected field instead of the field"
-            if s.uncertainty else f"A {s.kind} model gives no uncertainty (pod-gp and pod-mlp do)")
-
-    def _activate(self, entry: ModelEntry) -> None:
-        self.current = entry
-        self._last_applied_id = 0
-        self.out_of_range = []
-        self.window.message_bar.clear("surrogate")
-        s = entry.loaded.summary
-        for notice in s.notices:
-            if notice not in self._notices:
-                self._notices.add(notice)
-                self.window.statusBar().showMessage(notice, 15000)
-        self._status(f"Surrogate {s.kind} selected: the sliders now update its prediction")
-        self.request_prediction()
-
-    def _drop_current(self) -> None:
-        if self.showing:
-            self._restore_info()
-        self.current = None
-        self.showing = False
-        self._pending = None
-        self.last_prediction = None
-        w = self.window
-        w.message_bar.clear("surrogate-range")
-        w.message_bar.clear("surrogate")
-        self.out_of_range = []
-        if w.viewport is not None:
-            w.viewport.set_caption("")
-        w.show_device()
-        w.device_label.setToolTip("Compute device for surrogates (File > Settings..., Ctrl+,)")
-
-    def _restore_info(self) -> None:
-        if self._saved_info is not None:
-            self.window.info_label.setText(self._saved_info)
-            self._saved_info = None
-
-    def _on_loaded(self, load_id: int, key: str, loaded: LoadedModel) -> None:
-        if self._loading.get(key) != load_id:
-            return
-        del self._loading[key]
-        if loaded.summary.study_id != self.model_study_id():
-            return  # the study changed meanwhile
-        entry = self._entry(key)
-        if entry is None:  # File > Load: it passed the loader's checks
-            entry = ModelEntry(key, "file", Path(key))
-            self.entries.append(entry)
-        entry.loaded = loaded
-        # a mesh-agnostic model of a topology-changing study meshes each design with the study's
-        # own mesher (gmsh, on the prediction worker), so topology sliders work (#19)
-        from physapp.surrogates.meshers import attach_study_mesher
-
-        attach_study_mesher(loaded.model)
-        self._fill_combo()
-        if entry.source == "file" or key == self.selected_key:
-            self.selected_key = key
-            self._set_combo(key)
-            self._show_info()
-            self._activate(entry)
-
-    def _on_load_failed(self, load_id: int, key: str, message: str) -> None:
-        if self._loading.get(key) != load_id:
-            return
-        del self._loading[key]
-        self.window.show_message(f"Cannot use this surrogate: {message}", "error", "surrogate")
-        if key == self.selected_key:  # back to what was in use
-            self.selected_key = self.current.key if self.current is not None else ""
-            self._set_combo(self.selected_key)
-            self._show_info()
-
-    def _frame_has(self, field: tuple[str, str, str]) -> bool:
-        """True when the frame on screen has ``field`` (a partial one may not)."""
-        p = self.last_prediction
-        return p is not None and field[0].partition("[")[0] in p.result.point_data
-
-    def _on_combo(self, index: int) -> None:
-        self.select(self.combo.itemData(index) or "")
-
-    def _on_uncertainty_toggled(self, on: bool) -> None:
-        self._uncertainty_on = on
-        if self.showing and not self._frame_has(self.display_field()):
-            self._refresh_caption()
-            self.request_prediction()
-        elif self.showing:
-            self._refresh_caption()
-            self.window.viewport.set_field(self.display_field())
-        elif on and self.current is not None:
-            self.request_prediction()  # the uncertainty belongs to a prediction: show one
-
-    def _status(self, text: str) -> None:
-        self.window.statusBar().showMessage(text, 8000)
 
