@@ -570,7 +570,7 @@ def _pct(x: float) -> str:
 def open_online_dialog(window: Any) -> OnlineDialog:
     """Run > Learn while solving...: the (non-modal) dialog of ``window``'s study; a better
     model swaps into the window's surrogate selector as it learns."""
-    from physapp.gui.surrogate_files import datasets_dir, saved_models_dir
+    from physapp.gui.surrogate_panel import datasets_dir, saved_models_dir
 
     dlg = getattr(window, "online_dialog", None)
     if dlg is not None and dlg.running:
