@@ -27,6 +27,7 @@ from physapp.core.mesh import MeshData
 from physapp.core.results import FieldResult
 from physapp.gui.color_range import apply_ticks
 from physapp.gui.view_settings import COLORMAPS, ViewSettings
+from physapp.gui.viewport_camera import CAMERA_VIEWS, CameraMixin, _far_field_focus  # noqa: F401
 from physapp.viz.grids import (
     coarse_surface,
     field_for_display,
@@ -50,19 +51,9 @@ CAPTION_COLOR = "#1d3f5e"
 _UPPER_EDGE = 7  # vtkCornerAnnotation slot of position="upper_edge"
 BACKGROUND = "white"
 WARP_FIELD = "displacement"  # the vector field "warp by displacement" uses
-#: standard camera views: name -> (direction from the model to the camera, view up)
-CAMERA_VIEWS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = {
-    "+x": ((1, 0, 0), (0, 0, 1)),
-    "-x": ((-1, 0, 0), (0, 0, 1)),
-    "+y": ((0, 1, 0), (0, 0, 1)),
-    "-y": ((0, -1, 0), (0, 0, 1)),
-    "+z": ((0, 0, 1), (0, 1, 0)),
-    "-z": ((0, 0, -1), (0, 1, 0)),
-    "iso": ((1, 1, 1), (0, 0, 1)),
-}
 
 
-class Viewport(QWidget):
+class Viewport(CameraMixin, QWidget):
     """Shows a mesh preview (grey, with edges) or a solved field with a colour bar.
 
     View options (colour map, warp by displacement, clip plane, camera, ...) are read and set as
@@ -282,61 +273,6 @@ class Viewport(QWidget):
         self.fixed_clim = clim
         self.set_field(self.field)
 
-    def reset_camera(self) -> None:
-        """Look at a flat part from +Z, a solid from an isometric view, fitted to the window."""
-        flat = self.grid is None or np.ptp(self.grid.points[:, 2]) == 0
-        self.set_camera_view("+z" if flat else "iso")
-
-    def set_camera_view(self, name: str) -> None:
-        """A standard view fitted to the window: ``name`` in :data:`CAMERA_VIEWS` ('+x' looks
-        at the model from the +X side, i.e. along -X; 'iso' from (1, 1, 1))."""
-        direction, up = CAMERA_VIEWS[name]
-        cam = self.plotter.camera
-        focal = np.array(cam.GetFocalPoint())
-        cam.SetPosition(*(focal + np.asarray(direction, dtype=float)))
-        cam.SetViewUp(*up)
-        self.plotter.reset_camera()
-        if name == "+z" and self.focus is not None:
-            # a body in a far field (the airfoil): frame the body, not the far boundary
-            lo, hi = self.focus
-            centre = 0.5 * (lo + hi)
-            w, h = self.plotter.window_size
-            aspect = w / h if h else 1.0
-            pos = np.array(cam.GetPosition())
-            dist = float(np.linalg.norm(pos - np.array(cam.GetFocalPoint())))
-            cam.SetFocalPoint(*centre)
-            cam.SetPosition(centre[0], centre[1], centre[2] + dist)
-            cam.SetParallelScale(max(0.5 * (hi[1] - lo[1]), 0.5 * (hi[0] - lo[0]) / aspect))
-        # keep the model clear of the colour bar on the right: shrink a little and shift the
-        # image left (the window centre moves the projection without changing the view)
-        cam.zoom(0.82)
-        cam.SetWindowCenter(0.2, 0.0)
-        self.plotter.render()
-
-    @property
-    def view_direction(self) -> tuple[float, float, float]:
-        """Unit vector from the camera towards the focal point."""
-        d = np.asarray(self.plotter.camera.GetDirectionOfProjection(), dtype=float)
-        return tuple(float(v) for v in d / np.linalg.norm(d))
-
-    def camera_state(self) -> dict:
-        cam = self.plotter.camera
-        return {
-            "position": tuple(float(v) for v in cam.GetPosition()),
-            "focal_point": tuple(float(v) for v in cam.GetFocalPoint()),
-            "view_up": tuple(float(v) for v in cam.GetViewUp()),
-            "parallel_scale": float(cam.GetParallelScale()),
-        }
-
-    def set_camera_state(self, state: dict) -> None:
-        cam = self.plotter.camera
-        cam.SetPosition(*state["position"])
-        cam.SetFocalPoint(*state["focal_point"])
-        cam.SetViewUp(*state["view_up"])
-        cam.SetParallelScale(float(state["parallel_scale"]))
-        cam.SetWindowCenter(0.2, 0.0)
-        self.plotter.renderer.ResetCameraClippingRange()
-        self.plotter.render()
 
     # -- view options -----------------------------------------------------------------------------
     def set_colormap(self, name: str) -> None:
@@ -615,23 +551,6 @@ class Viewport(QWidget):
             self.plotter.scalar_bar.SetTitle(_bar_text(self._bar_key))
         self._apply_clip()
         self.reset_camera()
-
-
-def _far_field_focus(mesh: MeshData) -> tuple[np.ndarray, np.ndarray] | None:
-    """For a mesh with ``body`` and ``far_field`` boundaries whose body is small against the
-    domain: a box of the body and two body lengths around it (upstream, wake, above, below)."""
-    b = mesh.boundaries
-    if "body" not in b or "far_field" not in b:
-        return None
-    pts = np.asarray(mesh.points)
-    body = pts[np.unique(np.asarray(b["body"]))]
-    blo, bhi = body.min(axis=0), body.max(axis=0)
-    lo, hi = pts.min(axis=0), pts.max(axis=0)
-    size = float(np.max(bhi - blo))
-    if not 0 < 8 * size < float(np.min((hi - lo)[:2])):
-        return None
-    return (np.maximum(blo - np.array([1.0, 1.0, 0.0]) * size, lo),
-            np.minimum(bhi + np.array([2.0, 1.0, 0.0]) * size, hi))
 
 
 def _bar_text(title: str) -> str:
