@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import multiprocessing as mp
 import queue
+import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -156,22 +157,41 @@ class ProcessJobRunner:
         return JobEvent(kind, job_id, message=raw[2])
 
     def _kill(self) -> None:
-        if self._proc is not None:
-            self._proc.terminate()
-            self._proc.join(timeout=5)
-            if self._proc.is_alive():
-                self._proc.kill()
-                self._proc.join(timeout=5)
-        # queues may be corrupt after a terminate mid-write: start afresh
-        for q in (self._tasks, self._events):
-            if q is not None:
-                q.cancel_join_thread()
-                q.close()
+        _stop(self._proc, self._tasks, self._events, graceful=False)
         self._proc = self._tasks = self._events = None
 
-    def shutdown(self) -> None:
+    def shutdown(self, *, wait: bool = True) -> None:
+        """Stop the worker: it is asked to exit (2 s), then terminated. ``wait=False``: that
+        happens on a background thread and this returns at once (closing a window must not keep
+        the GUI thread waiting; a worker still alive when Python exits is terminated then)."""
         self._running = None
-        if self._proc is not None and self._proc.is_alive() and self._tasks is not None:
-            self._tasks.put(None)
-            self._proc.join(timeout=2)
-        self._kill()
+        proc, tasks, events = self._proc, self._tasks, self._events
+        self._proc = self._tasks = self._events = None
+        if proc is None:
+            return
+        if wait:
+            _stop(proc, tasks, events)
+        else:
+            threading.Thread(target=_stop, args=(proc, tasks, events), daemon=True,
+                             name="physapp-job-reaper").start()
+
+
+def _stop(proc, tasks, events, *, graceful: bool = True) -> None:
+    """End a worker process (asked first when ``graceful``) and close its queues."""
+    if proc is not None:
+        if graceful and proc.is_alive() and tasks is not None:
+            try:
+                tasks.put(None)
+                proc.join(timeout=2)
+            except (OSError, ValueError):  # a queue already closed
+                pass
+        proc.terminate()
+        proc.join(timeout=5)
+        if proc.is_alive():
+            proc.kill()
+            proc.join(timeout=5)
+    # queues may be corrupt after a terminate mid-write: start afresh
+    for q in (tasks, events):
+        if q is not None:
+            q.cancel_join_thread()
+            q.close()

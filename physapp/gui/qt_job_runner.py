@@ -72,13 +72,14 @@ class QtJobRunner(QObject):
         self._runner.cancel()
         self._poll()  # deliver the 'cancelled' event now, not one timer tick later
 
-    def shutdown(self) -> None:
-        """Stop the timer and the worker process; safe to call twice and while a job runs."""
+    def shutdown(self, *, wait: bool = True) -> None:
+        """Stop the timer and the worker process; safe to call twice and while a job runs.
+        ``wait=False``: the process is stopped on a background thread (a closing window)."""
         if self._closed:
             return
         self._closed = True
         self._timer.stop()
-        self._runner.shutdown()
+        self._runner.shutdown(wait=wait)
 
     def _poll(self) -> None:
         for event in self._runner.poll():

@@ -70,8 +70,8 @@ class SolveController(QObject):
 
     def shutdown(self) -> None:
         """The window closes: an owned runner stops, a shared one loses our job and slots."""
-        if self.owns_runner:
-            self.runner.shutdown()
+        if self.owns_runner:  # stopped off the GUI thread: closing is immediate (#13)
+            self.runner.shutdown(wait=False)
         else:
             if self.app.solve.job:
                 self.runner.cancel()
