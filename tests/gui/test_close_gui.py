@@ -1,0 +1,57 @@
+"""Closing the window with an unsaved part set-up asks Save / Discard / Cancel (#13)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QMessageBox
+
+from physapp.gui.main_window import MainWindow
+from physapp.studies import get_study
+
+
+def _unsaved_setup(win: MainWindow) -> None:
+    win.app.part.state = {"file": "part.msh", "setup": {"supports": [{"region": "x0"}],
+                                                        "loads": []}}
+    win.app.session.dirty = True
+
+
+def test_close_asks_to_save_an_unsaved_setup(qtbot, shared_runner, monkeypatch, tmp_path):
+    monkeypatch.delenv("PHYSAPP_ASK_TO_SAVE", raising=False)
+    win = MainWindow(get_study("plate-with-hole"), auto_solve=False, runner=shared_runner)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    assert not win.close_guard.unsaved_setup()  # a built-in study: nothing to ask
+
+    _unsaved_setup(win)
+    assert not win.close()  # asked, not closed
+    box = win.close_guard.box
+    assert box is not None and win.isVisible() and not win.closing
+    box.button(QMessageBox.StandardButton.Cancel).click()  # Cancel: the window stays
+    assert win.isVisible() and not win.closing and win.close_guard.box is None
+
+    saved = []
+    monkeypatch.setattr(win.sessions, "save", lambda: saved.append(1) or None)
+    win.close()
+    win.close_guard.box.button(QMessageBox.StandardButton.Save).click()
+    assert saved and win.isVisible()  # the save dialog was cancelled: still open
+
+    monkeypatch.setattr(win.sessions, "save", lambda: Path(tmp_path / "s.physapp"))
+    win.close()
+    win.close_guard.box.button(QMessageBox.StandardButton.Save).click()
+    assert win.closing and not win.isVisible()
+
+
+def test_discard_closes_and_a_saved_session_does_not_ask(qtbot, shared_runner, monkeypatch):
+    monkeypatch.delenv("PHYSAPP_ASK_TO_SAVE", raising=False)
+    win = MainWindow(get_study("plate-with-hole"), auto_solve=False, runner=shared_runner)
+    qtbot.addWidget(win)
+    win.show()
+    _unsaved_setup(win)
+    win.app.session.dirty = False  # in a session file already
+    assert not win.close_guard.unsaved_setup()
+    win.app.session.dirty = True
+    win.close()
+    win.close_guard.box.button(QMessageBox.StandardButton.Discard).click()
+    assert win.closing and not win.isVisible()
