@@ -44,6 +44,7 @@ from physapp.gui.part_tasks import (
     SELF_UNIT,
     SURFACE_SUFFIXES,
     UNIT_TO_M,
+    extent_text,
     needs_options,
     parse_number,
     probe_extent,
@@ -297,8 +298,7 @@ class ImportOptionsDialog(QDialog):
     def _unit_changed(self) -> None:
         u = self.shown_unit
         if self.extent:
-            dims = " \u00d7 ".join(f"{v * self._to_shown:.4g}" for v in self.extent)
-            self.size_label.setText(f"{dims} {u}")
+            self.size_label.setText(f"{extent_text(self.extent, self._to_shown)} {u}")
         else:
             self.size_label.setText("unknown")
         self.size_unit.setText(u)

@@ -48,6 +48,7 @@ from physapp.gui.part_tasks import (
     ValueField,
     describe_item,
     drop_load_parameters,
+    extent_text,
     material_field,
     material_values,
     new_load,
@@ -280,8 +281,8 @@ class PartPanel(ItemEditorMixin, RegionListMixin, QWidget):
         lo, hi = (np.array(v, dtype=float) for v in rep.bounding_box)
         self_unit = Path(info.path).suffix.lower() in (".step", ".stp", ".iges", ".igs")
         unit = "mm" if self_unit else rep.length_unit
-        ext = (hi - lo) / UNIT_TO_M[unit] if len(lo) else np.zeros(3)
-        dims = " \u00d7 ".join(f"{v:.4g}" for v in ext[: max(mesh.dim, 2)])
+        ext = (hi - lo) if len(lo) else np.zeros(3)
+        dims = extent_text(ext[: max(mesh.dim, 2)], 1.0 / UNIT_TO_M[unit])  # as the import dialog
         unit_text = ("from the file, converted to m" if self_unit else
                      f"{rep.length_unit}" + ("" if rep.length_unit == "m" else
                                              ", converted to m"))

@@ -101,6 +101,8 @@ def test_reading_job_meshes_cad_curved_and_refined(tmp_path):
     ext = probe_extent(str(path))  # isolated probe, metres for STEP
     np.testing.assert_allclose(ext, (0.04, 0.02, 0.01), atol=1e-6)  # OCC box tolerance
     coarse, _ = read_part(str(path), None, 0.008, 1, [], 0.0)
+    # the import dialog's size (the probe) is the Part panel's (the mesh's extent, #13)
+    np.testing.assert_allclose(ext, np.ptp(coarse.points, axis=0), atol=1e-7)
     hole = next(n for n, v in coarse.boundaries.items() if n.startswith("face_") and np.allclose(
         np.linalg.norm(coarse.points[np.unique(v)][:, :2] - [0.02, 0.01], axis=1), 0.004,
         atol=1e-6))
