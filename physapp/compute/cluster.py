@@ -71,7 +71,7 @@ def solve_sample(setup: dict, candidates: list[dict]) -> tuple[str, Any, float]:
     """Morph and solve one sample (runs on a worker): ``("done", payload, s)`` or
     ``("failed", message, s)``."""
     from physapp.solvers.reference import ReferenceSolver
-    from physapp.surrogates.morph import Morpher
+    from physapp.geometry.morph import Morpher
 
     t0 = time.perf_counter()
     key = setup["key"]

@@ -106,7 +106,7 @@ def _worker_main(wid: int, tasks: Any, results: Any, setup: dict) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
     try:
         from physapp.solvers.reference import ReferenceSolver
-        from physapp.surrogates.morph import Morpher
+        from physapp.geometry.morph import Morpher
 
         study = setup["study"]
         morpher = (Morpher(study, setup["reference_values"], setup["reference_mesh"],

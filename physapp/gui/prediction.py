@@ -68,7 +68,7 @@ WARM_MODULES = ("scipy.spatial", "physapp.solvers.interpolate")
 #: ... and before a training run (data set, sampling, morphing, the sweep's process pool)
 TRAIN_MODULES = PREDICT_MODULES + (
     "h5py", "scipy.stats", "scipy.spatial", "scipy.sparse.linalg", "scipy.sparse.csgraph",
-    "physapp.surrogates.doe", "physapp.surrogates.morph", "physapp.surrogates.dataset",
+    "physapp.surrogates.doe", "physapp.geometry.morph", "physapp.surrogates.dataset",
     "physapp.compute.sweep", "physapp.geometry.gmsh_session", "multiprocessing.queues",
     "multiprocessing.synchronize", "multiprocessing.resource_tracker",
     "multiprocessing.popen_spawn_posix",

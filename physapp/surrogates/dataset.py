@@ -3,7 +3,7 @@
 A dataset file holds the plan (every parameter row, the train/test split, the varied
 parameters with their bounds, the fixed values, the solver order and the reference mesh) from the
 moment it is created, and then, sample by sample, the node coordinates and fields of each solve
-on the reference mesh morphed to that sample's geometry (see :mod:`physapp.surrogates.morph`).
+on the reference mesh morphed to that sample's geometry (see :mod:`physapp.geometry.morph`).
 
 Writes are crash-safe per sample. Per-sample arrays are contiguous and allocated when the first
 result arrives, so later writes change raw data only, never the file's structure; the arrays of a
@@ -252,7 +252,7 @@ class Dataset:
             middle of the bounds when a default lies outside them).
         overwrite : replace an existing file.
         check_morph : find the range of each varied geometric parameter over which the
-            reference mesh can be morphed (:func:`~physapp.surrogates.morph.valid_range`); default
+            reference mesh can be morphed (:func:`~physapp.geometry.morph.valid_range`); default
             bounds are narrowed to it (see :attr:`notes`), explicit bounds beyond it are refused.
             Since the ranges hold one parameter at a time, a combination of values can still be
             refused: such a sample is then replaced during the sweep by the first morphable of
@@ -265,7 +265,7 @@ class Dataset:
         draws of the sampler, so that every planned sample can be built.
         """
         from physapp.studies import get_study
-        from physapp.surrogates.morph import Morpher, valid_range
+        from physapp.geometry.morph import Morpher, valid_range
 
         path = Path(path)
         if isinstance(study, str):

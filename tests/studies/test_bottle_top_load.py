@@ -93,7 +93,7 @@ def test_designs_share_one_mesh_topology():
 
 
 def test_sweeps_take_each_design_mesh_as_the_morph_of_the_reference():
-    from physapp.surrogates.morph import Morpher
+    from physapp.geometry.morph import Morpher
 
     study = get_study("bottle-top-load")
     ref_values = study.check({"mesh_size": 2e-3})

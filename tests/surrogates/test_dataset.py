@@ -24,7 +24,7 @@ from physapp.solvers.reference import ReferenceSolver
 from physapp.studies import get_study
 from physapp.surrogates import doe
 from physapp.surrogates.dataset import DONE, FAILED, Dataset, support_points
-from physapp.surrogates.morph import Morpher
+from physapp.geometry.morph import Morpher
 
 COARSE = {"mesh_size": 0.02}  # a 277-triangle quarter plate: fast sweeps
 

@@ -1,0 +1,417 @@
+"""Array operations of the mesh morph (:mod:`physapp.geometry.morph`): simplices and their
+signed volumes and shape quality, boundary facets and their normals, plane levels and curved
+patches of named regions, the pseudo-solid (linear elasticity that carries a boundary
+displacement into the interior), and the target surface that nodes are projected onto (closest
+points on facets, circle fits in 2D, Phong normals in 3D). numpy/scipy only."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from physapp.core.errors import GeometryError
+from physapp.core.mesh import MeshData
+
+#: adjacent facet normals further apart than this (degrees) make a feature edge or corner
+FEATURE_ANGLE = 40.0
+
+
+#: a node projects only onto target facets whose normal is within this angle (degrees) of its own
+COMPATIBLE_ANGLE = 60.0
+
+
+#: regions whose bounding-box diagonal is below this fraction of the domain's follow their own box
+TRUST_FRACTION = 0.5
+
+
+#: pseudo-solid per dimension: (Poisson ratio, stiffening exponent: Young's modulus ~
+#: (mean element volume / element volume) ** exponent). Tuned on the built-in studies: in 2D an
+#: auxetic solid lets elements scale rather than shear around a growing or shrinking hole; in 3D
+#: stiffer small elements keep fillets and holes intact while arms change length and thickness.
+PSEUDO_SOLID = {2: (-0.5, 1.0), 3: (0.0, 2.0)}
+
+
+#: facets within a class spreading more than this (degrees) from its mean make a curved boundary
+CURVED_ANGLE = 5.0
+
+
+#: elements within this many rings of a curved boundary node are stiffer in the first stage
+FEATURE_RINGS = 0
+
+
+FEATURE_STIFFNESS = 1.0
+
+
+#: candidates (nearest facet centroids) examined per projected node before a full search
+N_CANDIDATES = 24
+
+
+_COS_FEATURE = math.cos(math.radians(FEATURE_ANGLE))
+
+
+_COS_COMPAT = math.cos(math.radians(COMPATIBLE_ANGLE))
+
+
+_TRI_FACETS = np.array([[1, 2], [2, 0], [0, 1]])  # opposite vertex 0, 1, 2
+
+
+_TET_FACETS = np.array([[1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2]])
+
+
+def _simplices(mesh: MeshData) -> np.ndarray:
+    want = {2: "triangle", 3: "tetra"}.get(mesh.dim)
+    types = {b.type for b in mesh.cells}
+    if want is None or types != {want}:
+        raise GeometryError(
+            "Morphing needs a linear mesh of triangles or tetrahedra "
+            f"(got {', '.join(sorted(types))})."
+        )
+    return np.concatenate([b.connectivity for b in mesh.cells])
+
+
+def _signed_volumes(x: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Signed volumes and the edge matrices J (rows: vertex k - vertex 0) of simplices."""
+    d = x.shape[1]
+    jac = x[t[:, 1:]] - x[t[:, :1]]
+    return np.linalg.det(jac) / math.factorial(d), jac
+
+
+def _shape_quality(x: np.ndarray, t: np.ndarray, vol: np.ndarray) -> np.ndarray:
+    """Mean-ratio shape quality: 1 for equilateral simplices, 0 for flat ones."""
+    d = x.shape[1]
+    nv = d + 1
+    s = np.zeros(len(t))
+    for a in range(nv):
+        for b in range(a + 1, nv):
+            s += np.sum((x[t[:, a]] - x[t[:, b]]) ** 2, axis=1)
+    v = np.abs(vol)
+    if d == 2:
+        return 4.0 * math.sqrt(3.0) * v / np.maximum(s, 1e-300)
+    return 12.0 * (3.0 * v) ** (2.0 / 3.0) / np.maximum(s, 1e-300)
+
+
+def _boundary_facets(x: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Boundary facets (faces of one cell only), ordered so that the raw normal points outward."""
+    d = x.shape[1]
+    local = _TRI_FACETS if d == 2 else _TET_FACETS
+    faces = t[:, local].reshape(-1, d)
+    opposite = t.reshape(-1)  # face i of a cell is opposite its vertex i
+    key = np.sort(faces, axis=1)
+    _, inv, cnt = np.unique(key, axis=0, return_inverse=True, return_counts=True)
+    once = cnt[inv.ravel()] == 1
+    faces, opposite = faces[once].copy(), opposite[once]
+    normal = _raw_normals(x, faces)
+    inward = np.einsum("ij,ij->i", normal, x[opposite] - x[faces[:, 0]]) > 0
+    faces[inward, 0], faces[inward, 1] = faces[inward, 1], faces[inward, 0].copy()
+    return faces
+
+
+def _raw_normals(x: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """Facet normals scaled by the facet size (length in 2D, twice the area in 3D)."""
+    if x.shape[1] == 2:
+        e = x[f[:, 1]] - x[f[:, 0]]
+        return np.column_stack([e[:, 1], -e[:, 0]])
+    return np.cross(x[f[:, 1]] - x[f[:, 0]], x[f[:, 2]] - x[f[:, 0]])
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(v, axis=-1, keepdims=True)
+    return v / np.where(n > 0, n, 1.0)
+
+
+def _facet_regions(faces: np.ndarray, mesh: MeshData, names: list[str]) -> np.ndarray:
+    """Region index (into ``names``) of each facet; -1 for facets in no named region."""
+    reg = np.full(len(faces), -1, dtype=np.int64)
+    if not names:
+        return reg
+    key = np.sort(faces, axis=1)
+    q = [np.sort(np.asarray(mesh.boundaries[n])[:, : faces.shape[1]], axis=1) for n in names]
+    allq = np.concatenate([key] + q)
+    _, inv = np.unique(allq, axis=0, return_inverse=True)
+    inv = inv.ravel()
+    where = np.full(inv.max() + 1, -1, dtype=np.int64)
+    where[inv[: len(key)]] = np.arange(len(key))
+    start = len(key)
+    for r, arr in enumerate(q):
+        hit = where[inv[start:start + len(arr)]]
+        reg[hit[hit >= 0]] = r
+        start += len(arr)
+    return reg
+
+
+def _incidence_pairs(faces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All (facet f, corner j, facet g) with g sharing the vertex faces[f, j] (g == f included)."""
+    nf, k = faces.shape
+    inc_v = faces.ravel()
+    inc_f = np.repeat(np.arange(nf), k)
+    inc_j = np.tile(np.arange(k), nf)
+    order = np.argsort(inc_v, kind="stable")
+    v_sorted = inc_v[order]
+    _, start, count = np.unique(v_sorted, return_index=True, return_counts=True)
+    group = np.repeat(np.arange(len(start)), count)  # group of each sorted incidence
+    c_of = count[group]
+    rep = np.repeat(np.arange(len(order)), c_of)
+    offs = np.arange(len(rep)) - np.repeat(np.cumsum(c_of) - c_of, c_of)
+    partner = start[group[rep]] + offs
+    return inc_f[order][rep], inc_j[order][rep], inc_f[order][partner]
+
+
+def _plane_levels(x: np.ndarray, faces: np.ndarray, region: np.ndarray,
+                  tol: float) -> dict[tuple[int, int, int], tuple[np.ndarray, list[np.ndarray]]]:
+    """Axis-aligned flat parts of the boundary: (region, axis, sign of the outward normal) ->
+    (sorted distinct plane coordinates, nodes on each plane)."""
+    unit = _unit(_raw_normals(x, faces))
+    out = {}
+    for k in range(x.shape[1]):
+        for sign in (-1, 1):
+            on = np.flatnonzero(sign * unit[:, k] > 1.0 - 1e-9)
+            for r in np.unique(region[on]):
+                fs = on[region[on] == r]
+                coord = x[faces[fs], k].mean(axis=1)
+                order = np.argsort(coord)
+                cut = np.flatnonzero(np.diff(coord[order]) > tol) + 1
+                groups = np.split(order, cut)
+                levels = np.array([coord[g].mean() for g in groups])
+                out[(int(r), k, sign)] = (levels, [np.unique(faces[fs[g]]) for g in groups])
+    return out
+
+
+def _curved_patches(x: np.ndarray, faces: np.ndarray, region: np.ndarray,
+                    skip: set[int]) -> list[tuple[int, np.ndarray]]:
+    """Connected pieces of the boundary that are not axis-aligned planes (fillets, bosses,
+    chamfers), per region (regions in ``skip`` excepted): a list of (region, nodes)."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    unit = _unit(_raw_normals(x, faces))
+    curved = np.abs(unit).max(axis=1) < 1.0 - 1e-9
+    curved &= ~np.isin(region, sorted(skip))
+    ids = np.flatnonzero(curved)
+    if len(ids) == 0:
+        return []
+    k = faces.shape[1]
+    inc = csr_matrix((np.ones(len(ids) * k), (np.repeat(np.arange(len(ids)), k),
+                                              faces[ids].ravel())), shape=(len(ids), len(x)))
+    adj = inc @ inc.T
+    rows, cols = adj.nonzero()
+    same = region[ids[rows]] == region[ids[cols]]
+    adj = csr_matrix((np.ones(int(same.sum())), (rows[same], cols[same])), shape=adj.shape)
+    n, label = connected_components(adj, directed=False)
+    return [(int(region[ids[label == c][0]]), np.unique(faces[ids[label == c]]))
+            for c in range(n)]
+
+
+def _p1_gradients(x: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    vol, jac = _signed_volumes(x, t)
+    jinv = np.linalg.inv(jac)  # gradient of barycentric k+1 = column k
+    g = np.empty((len(t), x.shape[1] + 1, x.shape[1]))
+    g[:, 1:, :] = np.transpose(jinv, (0, 2, 1))
+    g[:, 0, :] = -g[:, 1:, :].sum(axis=1)
+    return g, np.abs(vol)
+
+
+def _elasticity_matrix(x: np.ndarray, t: np.ndarray, weight: np.ndarray, nu: float):
+    import scipy.sparse as sp
+
+    d = x.shape[1]
+    g, vol = _p1_gradients(x, t)
+    lam = nu / ((1 + nu) * (1 - 2 * nu))
+    mu = 1.0 / (2 * (1 + nu))
+    w = weight * vol
+    outer = g[:, :, :, None, None] * g[:, None, None, :, :]  # g_ai g_bj
+    dots = np.einsum("eak,ebk->eab", g, g)
+    ke = lam * outer + mu * outer.transpose(0, 1, 4, 3, 2)
+    ke = ke + mu * dots[:, :, None, :, None] * np.eye(d)[None, None, :, None, :]
+    ke = ke * w[:, None, None, None, None]
+    nv = t.shape[1]
+    dofs = (t[:, :, None] * d + np.arange(d)).reshape(len(t), nv * d)
+    m = nv * d
+    rows = np.repeat(dofs, m, axis=1).ravel()
+    cols = np.tile(dofs, (1, m)).ravel()
+    n = len(x) * d
+    return sp.csr_matrix((ke.reshape(len(t), m * m).ravel(), (rows, cols)), shape=(n, n))
+
+
+def _pseudo_solid(x: np.ndarray, t: np.ndarray, fixed: np.ndarray, goal: np.ndarray,
+                  steps: int, poisson: float, stiffening: float) -> np.ndarray:
+    """Move the DOFs ``fixed`` (mask over ``node * dim + k``) of node positions ``x`` to ``goal``
+    in ``steps`` increments; the other DOFs follow as a pseudo-solid (linear elasticity on the
+    current configuration, each element stiffened as (mean size / its size) ** stiffening)."""
+    from scipy.sparse import diags
+    from scipy.sparse.linalg import splu
+
+    x = x.copy()
+    d = x.shape[1]
+    free = ~fixed
+    flat = x.reshape(-1)
+    for i in range(steps):
+        inc = (goal - flat[fixed]) / (steps - i)
+        if not np.any(inc):
+            continue
+        vol, _ = _signed_volumes(x, t)
+        v = np.abs(vol)
+        w = (v.mean() / np.maximum(v, 1e-300 * v.max())) ** stiffening
+        k = _elasticity_matrix(x, t, w, poisson)
+        du = np.zeros(len(flat))
+        du[fixed] = inc
+        if free.any():
+            kff = k[free][:, free]
+            kff = kff + diags(np.full(kff.shape[0], 1e-10 * kff.diagonal().mean()))
+            du[free] = splu(kff.tocsc()).solve(-(k[free][:, fixed] @ inc))
+        flat = flat + du
+        x = flat.reshape(-1, d)
+    return x
+
+
+def _closest_on_segments(p, a, b):
+    e = b - a
+    ee = np.maximum(np.einsum("...i,...i->...", e, e), 1e-300)
+    t = np.einsum("...i,...i->...", p - a, e) / ee
+    t = np.clip(t, 0.0, 1.0)
+    q = a + t[..., None] * e
+    return q, np.stack([1 - t, t], axis=-1)
+
+
+def _closest_on_triangles(p, a, b, c):
+    """Closest points of p on triangles (a, b, c) (broadcast), with barycentric coordinates."""
+    e0, e1 = b - a, c - a
+    n = np.cross(e0, e1)
+    nn = np.maximum(np.einsum("...i,...i->...", n, n), 1e-300)
+    w = p - a
+    # barycentric of the plane projection
+    v = np.einsum("...i,...i->...", np.cross(w, e1), n) / nn
+    s = np.einsum("...i,...i->...", np.cross(e0, w), n) / nn
+    u = 1 - v - s
+    inside = (u >= 0) & (v >= 0) & (s >= 0)
+    proj = a + v[..., None] * e0 + s[..., None] * e1
+    best_q = proj
+    best_b = np.stack([u, v, s], axis=-1)
+    best_d = np.where(inside, np.sum((p - proj) ** 2, axis=-1), np.inf)
+    zero = np.zeros_like(u)
+    for (x0, x1, i0, i1) in ((a, b, 0, 1), (b, c, 1, 2), (a, c, 0, 2)):
+        q, bt = _closest_on_segments(p, x0, x1)
+        dist = np.sum((p - q) ** 2, axis=-1)
+        better = dist < best_d
+        bary = [zero, zero, zero]
+        bary[i0], bary[i1] = bt[..., 0], bt[..., 1]
+        best_q = np.where(better[..., None], q, best_q)
+        best_b = np.where(better[..., None], np.stack(bary, axis=-1), best_b)
+        best_d = np.where(better, dist, best_d)
+    return best_q, best_b
+
+
+class _Surface:
+    """The boundary of a target mesh, split by named region, with curvature information."""
+
+    def __init__(self, mesh: MeshData, names: list[str]) -> None:
+        from scipy.spatial import cKDTree
+
+        self.dim = mesh.dim
+        self.x = mesh.points[:, : self.dim]
+        t = _simplices(mesh)
+        self.faces = _boundary_facets(self.x, t)
+        self.region = _facet_regions(self.faces, mesh, names)
+        raw = _raw_normals(self.x, self.faces)
+        self.normal = _unit(raw)
+        self.centroid = self.x[self.faces].mean(axis=1)
+        self.trees: dict[int, tuple[np.ndarray, cKDTree]] = {}
+        for r in np.unique(self.region):
+            ids = np.flatnonzero(self.region == r)
+            self.trees[int(r)] = (ids, cKDTree(self.centroid[ids]))
+        f, j, g = _incidence_pairs(self.faces)
+        keep = (self.region[f] == self.region[g]) & (
+            np.einsum("ij,ij->i", self.normal[f], self.normal[g]) >= _COS_FEATURE)
+        f, j, g = f[keep], j[keep], g[keep]
+        if self.dim == 3:
+            vn = np.zeros((len(self.faces), 3, 3))
+            np.add.at(vn, (f, j), raw[g])
+            self.vertex_normal = _unit(vn)
+        else:
+            self._fit_circles(f, g)
+
+    def _fit_circles(self, f: np.ndarray, g: np.ndarray) -> None:
+        """Per facet, the circle (or line: radius nan) through its nodes and smooth neighbours."""
+        nf = len(self.faces)
+        self.center = np.zeros((nf, 2))
+        self.radius = np.full(nf, np.nan)
+        nbr: list[set[int]] = [set() for _ in range(nf)]
+        for a, b in zip(f.tolist(), g.tolist(), strict=True):
+            if a != b:
+                nbr[a].add(b)
+        for k in range(nf):
+            nodes = set(self.faces[k].tolist())
+            for m in nbr[k]:
+                nodes.update(self.faces[m].tolist())
+            if len(nodes) < 3:
+                continue
+            pts = self.x[sorted(nodes)]
+            seg = np.linalg.norm(self.x[self.faces[k, 1]] - self.x[self.faces[k, 0]])
+            c0 = pts.mean(axis=0)
+            q = (pts - c0) / seg
+            mat = np.column_stack([np.sum(q * q, axis=1), q, np.ones(len(q))])
+            coef = np.linalg.svd(mat)[2][-1]
+            if abs(coef[0]) < 1e-9 * np.abs(coef).max():
+                continue  # a line
+            cen = -coef[1:3] / (2 * coef[0])
+            rho2 = cen @ cen - coef[3] / coef[0]
+            if rho2 <= 0 or rho2 > 1e8:
+                continue
+            rho = math.sqrt(rho2)
+            if np.abs(np.linalg.norm(q - cen, axis=1) - rho).max() > 1e-6:
+                continue  # not an arc: keep the facet flat
+            self.center[k] = c0 + seg * cen
+            self.radius[k] = seg * rho
+
+    def closest(self, region: int, p: np.ndarray, normal: np.ndarray):
+        """Closest points of ``p`` on facets of ``region`` whose normal is compatible with
+        ``normal``: returns (curved point, facet unit normal)."""
+        if region not in self.trees:
+            raise GeometryError("The target geometry lacks a boundary region of the reference.")
+        ids, tree = self.trees[region]
+        k = min(N_CANDIDATES, len(ids))
+        _, cand = tree.query(p, k=k)
+        cand = ids[np.asarray(cand).reshape(len(p), k)]
+        q, bary, dist = self._candidates(p, normal, cand)
+        rows = np.arange(len(p))
+        best = np.argmin(dist, axis=1)
+        qq, bb, ff = q[rows, best], bary[rows, best], cand[rows, best]
+        lost = np.flatnonzero(~np.isfinite(dist[rows, best]))
+        chunk = max(1, 200_000 // len(ids))
+        for start in range(0, len(lost), chunk):  # no compatible facet nearby: search the region
+            sel = lost[start:start + chunk]
+            full = np.broadcast_to(ids, (len(sel), len(ids)))
+            q2, b2, d2 = self._candidates(p[sel], normal[sel], full)
+            none = ~np.isfinite(d2).any(axis=1)  # nothing compatible at all: plain nearest
+            d2[none] = np.sum((q2[none] - p[sel][none][:, None, :]) ** 2, axis=-1)
+            r2, best2 = np.arange(len(sel)), np.argmin(d2, axis=1)
+            qq[sel], bb[sel], ff[sel] = q2[r2, best2], b2[r2, best2], full[r2, best2]
+        return self._curved(qq, bb, ff), self.normal[ff]
+
+    def _project(self, p, cand):
+        v = self.x[self.faces[cand]]  # (m, k, dim, dim)
+        pp = p[:, None, :]
+        if self.dim == 2:
+            return _closest_on_segments(pp, v[..., 0, :], v[..., 1, :])
+        return _closest_on_triangles(pp, v[..., 0, :], v[..., 1, :], v[..., 2, :])
+
+    def _candidates(self, p, normal, cand):
+        q, bary = self._project(p, cand)
+        dist = np.sum((q - p[:, None, :]) ** 2, axis=-1)
+        ok = np.einsum("mkd,md->mk", self.normal[cand], normal) >= _COS_COMPAT
+        return q, bary, np.where(ok, dist, np.inf)
+
+    def _curved(self, q, bary, facet):
+        if self.dim == 2:
+            rad = self.radius[facet]
+            arc = np.isfinite(rad)
+            if np.any(arc):
+                c = self.center[facet[arc]]
+                q = q.copy()
+                q[arc] = c + rad[arc, None] * _unit(q[arc] - c)
+            return q
+        # Phong interpolation (alpha = 1/2: second-order accurate on circles)
+        v = self.x[self.faces[facet]]  # (m, 3, 3)
+        m = self.vertex_normal[facet]  # (m, 3, 3)
+        h = np.einsum("mjd,mjd->mj", q[:, None, :] - v, m)
+        return q - 0.5 * np.einsum("mj,mj,mjd->md", bary, h, m)
