@@ -8,13 +8,14 @@ faces at sharp edges (``face_1``, ``face_2``, ...), and ``boundary`` always name
 
 Safe repairs are made with a notice (coincident nodes merged, unused nodes dropped, cells of a
 lower dimension not on the boundary ignored); anything else is a clear :class:`ImportError_`.
-Coordinates are converted to metres from the unit the user states.
+Coordinates are converted to metres from the unit the user states. The report and error are
+:mod:`physapp.io.import_report`, the checks before reading :mod:`physapp.io.file_checks`, the
+clean-up after it :mod:`physapp.io.mesh_cleanup`.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -23,57 +24,31 @@ from physapp.core.errors import PhysappError
 from physapp.core.mesh import CELL_INFO, CellBlock, MeshData
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
 from physapp.core.regions import CORNERS, FACETS  # noqa: F401 - re-exported
-
-UNIT_TO_M = {"m": 1.0, "mm": 1e-3, "cm": 1e-2, "um": 1e-6, "in": 0.0254, "ft": 0.3048}
-CAD = {".step", ".stp", ".iges", ".igs", ".brep"}
-SURFACES = {".stl", ".obj", ".ply"}
-LINEAR = {"triangle6": "triangle", "quad8": "quad", "quad9": "quad", "tetra10": "tetra",
-          "hexahedron20": "hexahedron", "hexahedron27": "hexahedron", "wedge15": "wedge",
-          "pyramid13": "pyramid", "line3": "line"}
-
-
-class ImportError_(PhysappError):  # noqa: N801 - "ImportError" is a builtin
-    """A file could not be turned into a mesh; the message says why and what to do (one line:
-    line breaks of a library's message are folded, and it is cut at 600 characters)."""
-
-    def __init__(self, message: str = "") -> None:
-        text = " ".join(str(message).split())
-        super().__init__(text if len(text) <= 600 else text[:597] + "...")
-
-
-@dataclass
-class ImportReport:
-    """What the reader understood of a file (printed by ``physapp info``)."""
-
-    path: str
-    format: str
-    n_points: int = 0
-    cells: dict[str, int] = field(default_factory=dict)
-    dimension: int = 0
-    boundaries: dict[str, int] = field(default_factory=dict)
-    subdomains: dict[str, int] = field(default_factory=dict)
-    bounding_box: tuple[tuple[float, ...], tuple[float, ...]] = ((), ())
-    length_unit: str = "m"
-    repairs: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-    def text(self) -> str:
-        lo, hi = self.bounding_box
-        lines = [f"{self.path}: {self.format}, {self.dimension}D, {self.n_points} nodes",
-                 "cells: " + ", ".join(f"{n} {t}" for t, n in self.cells.items()),
-                 f"bounding box (m): {tuple(round(v, 9) for v in lo)} .. "
-                 f"{tuple(round(v, 9) for v in hi)}  (file unit: {self.length_unit})"]
-        if self.boundaries:
-            lines.append("boundary regions: " + ", ".join(
-                f"{k} ({v} facets)" for k, v in self.boundaries.items()))
-        if self.subdomains:
-            lines.append("subdomains: " + ", ".join(
-                f"{k} ({v} cells)" for k, v in self.subdomains.items()))
-        lines += [f"repaired: {r}" for r in self.repairs] + [f"note: {n}" for n in self.notes]
-        return "\n".join(lines)
+from physapp.io.file_checks import (
+    _check_cad_header,
+    _check_legacy_vtk,
+    _check_magic,
+    _check_ply,
+    _check_stl,
+    _kind,
+)
+from physapp.io.import_report import (  # noqa: F401 - re-exported: readers' public names
+    CAD,
+    LINEAR,
+    SURFACES,
+    UNIT_TO_M,
+    ImportError_,
+    ImportReport,
+)
+from physapp.io.mesh_cleanup import (
+    _boundary_facets,
+    _check_cells,
+    _corners,
+    _facet_array,
+    _feature_faces,
+    _repair_nodes,
+    _stack,
+)
 
 
 def read_mesh(path: str | os.PathLike, *, length_unit: str | None = None,
@@ -158,21 +133,6 @@ def _builtin_reads(suffix: str) -> bool:
 #: lines and Python objects on the way; CAD is meshed at the requested size, checked later)
 READ_FACTOR = {".msh": 6, ".vtk": 6, ".vtu": 6, ".inp": 8, ".stl": 8, ".obj": 8, ".ply": 8,
                ".step": 4, ".stp": 4, ".iges": 4, ".igs": 4, ".brep": 4}
-#: how text mesh formats begin (after blank space and a byte-order mark)
-MESH_MAGIC = {".msh": (b"$MeshFormat", b"$NOD", b"$Comments", b"$Comment"),
-              ".vtk": (b"# vtk DataFile",), ".vtu": (b"<",), ".xdmf": (b"<",), ".xmf": (b"<",)}
-
-
-def _check_magic(path: Path, suffix: str) -> None:
-    magic = MESH_MAGIC.get(suffix)
-    if magic is None:
-        return
-    with open(path, "rb") as fh:
-        head = fh.read(4096).lstrip(b"\xef\xbb\xbf").lstrip()
-    if not any(head.startswith(m) for m in magic):
-        raise ImportError_(f"'{path.name}' is not a {_kind(path)} file (it does not begin with "
-                           f"'{magic[0].decode()}'): it is corrupt, truncated at the start, or "
-                           "another format with the wrong extension.")
 
 
 def _read_isolated(path: Path, unit: str, size, feature_angle, progress, cancel, timeout,
@@ -212,17 +172,6 @@ def _read_in_child(path: str, unit: str, size, feature_angle, options,
                      progress=progress, isolate=False, **options)
 
 
-def _kind(path: Path) -> str:
-    """A short name of the file's type for messages ("STL", "Gmsh MSH", "STEP", ...)."""
-    s = path.suffix.lower()
-    names = {".step": "STEP", ".stp": "STEP", ".iges": "IGES", ".igs": "IGES", ".brep": "BREP",
-             ".stl": "STL", ".obj": "OBJ", ".ply": "PLY", ".msh": "Gmsh MSH", ".vtu": "VTU",
-             ".vtk": "legacy VTK", ".xdmf": "XDMF", ".xmf": "XDMF", ".inp": "Abaqus INP",
-             ".med": "MED", ".nas": "Nastran", ".bdf": "Nastran", ".fem": "Nastran",
-             ".mesh": "Medit", ".meshb": "Medit", ".su2": "SU2", ".f3grid": "FLAC3D"}
-    return names.get(s, s[1:].upper() or "unknown type")
-
-
 def _plugin_reader(suffix: str):
     """The plugin contribution reading ``suffix`` (None for the built-in readers, declared in
     physapp/plugins/builtin.toml, unless a plugin overrides them)."""
@@ -256,83 +205,6 @@ def _read_with_plugin(c, path: Path, unit: str) -> tuple[MeshData, ImportReport]
         report = _report(path, str(title), mesh, unit)
         report.notes.append(f"read by plugin '{c.plugin}' ({c.entry})")
     return mesh, report
-
-
-#: how each CAD format begins (after leading blank space): a file that does not is refused before
-#: OpenCASCADE tries to parse it
-CAD_MAGIC = {".step": (b"ISO-10303-21",), ".stp": (b"ISO-10303-21",),
-             ".brep": (b"DBRep_DrawableShape", b"CASCADE Topology")}
-
-
-def _check_cad_header(path: Path, suffix: str) -> None:
-    magic = CAD_MAGIC.get(suffix)
-    if magic is None:
-        return
-    with open(path, "rb") as fh:
-        head = fh.read(4096).lstrip()
-    if not any(head.startswith(m) for m in magic):
-        kind = _kind(path)
-        raise ImportError_(f"'{path.name}' is not a {kind} file (it does not begin with "
-                           f"'{magic[0].decode()}'): it is corrupt, truncated at the start, or "
-                           "another format with the wrong extension.")
-
-
-PLY_SIZES = {"char": 1, "uchar": 1, "int8": 1, "uint8": 1, "short": 2, "ushort": 2, "int16": 2,
-             "uint16": 2, "int": 4, "uint": 4, "int32": 4, "uint32": 4, "float": 4, "float32": 4,
-             "double": 8, "float64": 8}
-
-
-def _check_ply(path: Path) -> None:
-    """A PLY header must end (``end_header``) and announce no more data than the file holds
-    (meshio loops for ever on a header without its end)."""
-    size = path.stat().st_size
-    with open(path, "rb") as fh:
-        head = fh.read(65536)
-    end = head.find(b"end_header")
-    if not head.startswith(b"ply") or end < 0:
-        raise ImportError_(f"'{path.name}' is not a complete PLY file (its header does not end "
-                           "with 'end_header'): it is truncated or corrupt.")
-    lines = head[:end].decode("latin-1").splitlines()
-    binary = any(ln.startswith("format binary") for ln in lines)
-    elements: list[tuple[str, int, int]] = []  # name, count, minimal bytes per item
-    for ln in lines:
-        w = ln.split()
-        if len(w) == 3 and w[0] == "element":
-            if not w[2].isdigit():
-                raise ImportError_(f"'{path.name}': PLY element count '{w[2]}' is not a number.")
-            elements.append((w[1], int(w[2]), 0))
-        elif len(w) >= 3 and w[0] == "property" and elements:
-            name, count, nbytes = elements[-1]
-            if w[1] == "list" and len(w) >= 5:
-                nbytes += PLY_SIZES.get(w[2], 1)  # at least the list's length
-            else:
-                nbytes += PLY_SIZES.get(w[1], 1)
-            elements[-1] = (name, count, nbytes)
-    body = size - end - len("end_header") - 1
-    need = sum(c * (b if binary else 2) for _, c, b in elements)
-    if need > body:
-        counts = ", ".join(f"{c} {n}" for n, c, _ in elements)
-        raise ImportError_(f"'{path.name}' announces {counts} in its header, more than the "
-                           f"{max(body, 0)} bytes after it hold: it is truncated or corrupt.")
-
-
-def _check_stl(path: Path) -> None:
-    """A binary STL (even one whose header begins with "solid") must be exactly 84 + 50 bytes per
-    triangle long; an ASCII one must hold facets."""
-    size = path.stat().st_size
-    with open(path, "rb") as fh:
-        head = fh.read(1024)
-    text = head.lstrip().lower().startswith(b"solid") and b"\0" not in head[:min(len(head), 512)]
-    if text and (b"facet" in head or b"endsolid" in head or size < 84):
-        return
-    if size < 84:
-        raise ImportError_(f"'{path.name}' is too short to be an STL file ({size} bytes).")
-    n = int.from_bytes(head[80:84], "little")
-    need = 84 + 50 * n
-    if need != size:
-        raise ImportError_(
-            f"'{path.name}' is a binary STL whose header announces {n} triangles ({need} bytes) "
-            f"but the file has {size} bytes: it is truncated or corrupt. Export it again.")
 
 
 def _read_with_gmsh(path, suffix, unit, size, progress, cancel, options=None):
@@ -395,25 +267,6 @@ def _meshio_read(path: Path):
             f"Could not read '{path.name}': the file looks truncated or corrupt "
             f"({type(exc).__name__}: {exc})."
         ) from None
-
-
-def _check_legacy_vtk(path: Path) -> None:
-    """Refuse legacy VTK data sets that are not volume meshes with a message that says so."""
-    with open(path, "rb") as fh:
-        head = fh.read(1024)
-    for line in head.splitlines()[:6]:
-        words = line.strip().upper().split()
-        if len(words) >= 2 and words[0] == b"DATASET":
-            kind = words[1].decode(errors="replace")
-            if kind == "POLYDATA":
-                raise ImportError_(
-                    f"'{path.name}' is a legacy VTK POLYDATA file (a surface, lines or points), "
-                    "not a volume mesh. Save the surface as STL to have it filled with tetrahedra, "
-                    "or export the volume mesh as an UNSTRUCTURED_GRID (.vtk or .vtu).")
-            if kind not in ("UNSTRUCTURED_GRID", "STRUCTURED_POINTS", "STRUCTURED_GRID",
-                            "RECTILINEAR_GRID"):
-                raise ImportError_(f"'{path.name}' holds a VTK data set of type {kind}, which "
-                                   "physapp cannot read; export an UNSTRUCTURED_GRID.")
 
 
 def _read_partitioned(path: Path):
@@ -598,140 +451,6 @@ def _tag_names(m) -> dict:
         if len(arr) >= 2:
             out[(int(arr[0]), int(arr[1]))] = name
     return out
-
-
-def _corners(cell_type: str, data: np.ndarray) -> np.ndarray:
-    base = LINEAR.get(cell_type, cell_type)
-    return np.asarray(data)[:, : CORNERS.get(base, data.shape[1])]
-
-
-def _facet_array(facets: list[np.ndarray]) -> np.ndarray:
-    by_len: dict[int, list[np.ndarray]] = {}
-    for f in facets:
-        by_len.setdefault(len(f), []).append(f)
-    return _stack([np.asarray(v) for v in by_len.values()])
-
-
-def _stack(parts: list[np.ndarray]) -> np.ndarray:
-    parts = [np.asarray(p).reshape(len(p), -1) for p in parts if len(p)]
-    if not parts:
-        return np.zeros((0, 3), dtype=np.int64)
-    widths = {p.shape[1] for p in parts}
-    if len(widths) == 1:
-        return np.concatenate(parts)
-    # a region mixing triangles and quads: split quads into two triangles each
-    out = []
-    for p in parts:
-        out.append(p if p.shape[1] == 3 else np.concatenate([p[:, [0, 1, 2]], p[:, [0, 2, 3]]]))
-    return np.concatenate(out)
-
-
-def _repair_nodes(pts, cells, boundaries, report):
-    scale = max(np.ptp(pts, axis=0).max(), 1e-300)
-    key = np.round(pts / scale * 1e10).astype(np.int64)
-    _, first, remap = np.unique(key, axis=0, return_index=True, return_inverse=True)
-    remap = remap.ravel()
-    if len(first) < len(pts):
-        report.repairs.append(f"merged {len(pts) - len(first)} coincident node(s)")
-        pts = pts[first]
-        cells = [CellBlock(c.type, remap[c.connectivity]) for c in cells]
-        boundaries = {k: [remap[p] for p in v] for k, v in boundaries.items()}
-    used = np.zeros(len(pts), dtype=bool)
-    for c in cells:
-        used[c.connectivity.ravel()] = True
-    if not used.all():
-        report.repairs.append(f"dropped {int((~used).sum())} node(s) used by no cell")
-        new = np.cumsum(used) - 1
-        pts = pts[used]
-        cells = [CellBlock(c.type, new[c.connectivity]) for c in cells]
-        boundaries = {k: [new[p] for p in v if used[p].all()] for k, v in boundaries.items()}
-        boundaries = {k: v for k, v in boundaries.items() if v}
-    return pts, cells, boundaries
-
-
-def _boundary_facets(cells) -> list[np.ndarray]:
-    """Facets (corner nodes) that belong to exactly one domain cell."""
-    faces: dict[tuple[int, ...], np.ndarray] = {}
-    count: dict[tuple[int, ...], int] = {}
-    for c in cells:
-        base = LINEAR.get(c.type, c.type)
-        conn = c.connectivity[:, : CORNERS[base]]
-        for f in FACETS[base]:
-            sub = conn[:, list(f)]
-            keys = np.sort(sub, axis=1)
-            for k, row in zip(map(tuple, keys), sub, strict=True):
-                count[k] = count.get(k, 0) + 1
-                faces.setdefault(k, row)
-    return [faces[k] for k, n in count.items() if n == 1]
-
-
-def _feature_faces(pts, facets, dim, angle) -> dict[str, np.ndarray]:
-    """Split boundary facets into faces: grow over neighbours whose normals differ < angle."""
-    if not facets:
-        return {}
-    tri = [f if len(f) in (2, 3) else f[[0, 1, 2]] for f in facets]
-    F = np.asarray([f for f in tri])
-    if dim == 2:
-        t = pts[F[:, 1], :2] - pts[F[:, 0], :2]
-        n = np.column_stack([-t[:, 1], t[:, 0], np.zeros(len(t))])
-    else:
-        n = np.cross(pts[F[:, 1]] - pts[F[:, 0]], pts[F[:, 2]] - pts[F[:, 0]])
-    n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-300)
-    # neighbours: facets sharing a node (2D) or an edge (3D)
-    shared: dict[tuple[int, ...], list[int]] = {}
-    for i, f in enumerate(facets):
-        ring = [(int(f[k]),) for k in range(len(f))] if dim == 2 else [
-            tuple(sorted((int(f[k]), int(f[(k + 1) % len(f)])))) for k in range(len(f))]
-        for key in ring:
-            shared.setdefault(key, []).append(i)
-    cos = np.cos(np.radians(angle))
-    label = np.full(len(facets), -1)
-    current = 0
-    for seed in range(len(facets)):
-        if label[seed] >= 0:
-            continue
-        label[seed] = current
-        stack = [seed]
-        while stack:
-            i = stack.pop()
-            f = facets[i]
-            ring = [(int(f[k]),) for k in range(len(f))] if dim == 2 else [
-                tuple(sorted((int(f[k]), int(f[(k + 1) % len(f)])))) for k in range(len(f))]
-            for key in ring:
-                for j in shared[key]:
-                    if label[j] < 0 and abs(np.dot(n[i], n[j])) >= cos and np.dot(n[i], n[j]) > 0:
-                        label[j] = current
-                        stack.append(j)
-        current += 1
-    return {f"face_{k + 1}": _facet_array([facets[i] for i in np.flatnonzero(label == k)])
-            for k in range(current)}
-
-
-def _check_cells(mesh: MeshData, path: Path) -> int:
-    """Refuse degenerate cells (zero size); count inverted simplices (the solvers reorder them)."""
-    inverted = 0
-    for block in mesh.cells:
-        base = LINEAR.get(block.type, block.type)
-        c = block.connectivity[:, : CORNERS[base]]
-        p = mesh.points
-        if base in ("triangle", "quad"):
-            a = np.cross(p[c[:, 1]] - p[c[:, 0]], p[c[:, 2]] - p[c[:, 0]])
-            size = np.linalg.norm(a, axis=1)
-            signed = a[:, 2]
-        else:
-            signed = np.einsum("ij,ij->i", p[c[:, 1]] - p[c[:, 0]],
-                               np.cross(p[c[:, 2]] - p[c[:, 0]], p[c[:, -1]] - p[c[:, 0]]))
-            size = np.abs(signed)
-        if base in ("triangle", "tetra"):
-            inverted += int(np.sum(signed < 0))
-        scale = np.ptp(p, axis=0).max() ** (2 if base in ("triangle", "quad") else 3)
-        bad = int(np.sum(size <= 1e-14 * scale)) if base in ("triangle", "tetra") else 0
-        if bad:
-            raise ImportError_(
-                f"'{path.name}' has {bad} degenerate {block.type} cell(s) (zero area/volume); "
-                "remesh the part or repair it in your pre-processor."
-            )
-    return inverted
 
 
 def _report(path: Path, fmt: str, mesh: MeshData, unit: str) -> ImportReport:

@@ -1,0 +1,147 @@
+"""Mesh clean-up after reading: coincident and unused nodes (repaired with a notice), boundary
+facets of the cells, the boundary split into faces at sharp edges (``face_1``, ...), and cell
+checks (inverted or degenerate cells are refused). Used by :mod:`physapp.io.readers`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from physapp.core.mesh import CellBlock, MeshData
+from physapp.core.regions import CORNERS, FACETS  # noqa: F401 - re-exported
+from physapp.io.import_report import LINEAR, ImportError_
+
+
+def _corners(cell_type: str, data: np.ndarray) -> np.ndarray:
+    base = LINEAR.get(cell_type, cell_type)
+    return np.asarray(data)[:, : CORNERS.get(base, data.shape[1])]
+
+
+def _facet_array(facets: list[np.ndarray]) -> np.ndarray:
+    by_len: dict[int, list[np.ndarray]] = {}
+    for f in facets:
+        by_len.setdefault(len(f), []).append(f)
+    return _stack([np.asarray(v) for v in by_len.values()])
+
+
+def _stack(parts: list[np.ndarray]) -> np.ndarray:
+    parts = [np.asarray(p).reshape(len(p), -1) for p in parts if len(p)]
+    if not parts:
+        return np.zeros((0, 3), dtype=np.int64)
+    widths = {p.shape[1] for p in parts}
+    if len(widths) == 1:
+        return np.concatenate(parts)
+    # a region mixing triangles and quads: split quads into two triangles each
+    out = []
+    for p in parts:
+        out.append(p if p.shape[1] == 3 else np.concatenate([p[:, [0, 1, 2]], p[:, [0, 2, 3]]]))
+    return np.concatenate(out)
+
+
+def _repair_nodes(pts, cells, boundaries, report):
+    scale = max(np.ptp(pts, axis=0).max(), 1e-300)
+    key = np.round(pts / scale * 1e10).astype(np.int64)
+    _, first, remap = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    remap = remap.ravel()
+    if len(first) < len(pts):
+        report.repairs.append(f"merged {len(pts) - len(first)} coincident node(s)")
+        pts = pts[first]
+        cells = [CellBlock(c.type, remap[c.connectivity]) for c in cells]
+        boundaries = {k: [remap[p] for p in v] for k, v in boundaries.items()}
+    used = np.zeros(len(pts), dtype=bool)
+    for c in cells:
+        used[c.connectivity.ravel()] = True
+    if not used.all():
+        report.repairs.append(f"dropped {int((~used).sum())} node(s) used by no cell")
+        new = np.cumsum(used) - 1
+        pts = pts[used]
+        cells = [CellBlock(c.type, new[c.connectivity]) for c in cells]
+        boundaries = {k: [new[p] for p in v if used[p].all()] for k, v in boundaries.items()}
+        boundaries = {k: v for k, v in boundaries.items() if v}
+    return pts, cells, boundaries
+
+
+def _boundary_facets(cells) -> list[np.ndarray]:
+    """Facets (corner nodes) that belong to exactly one domain cell."""
+    faces: dict[tuple[int, ...], np.ndarray] = {}
+    count: dict[tuple[int, ...], int] = {}
+    for c in cells:
+        base = LINEAR.get(c.type, c.type)
+        conn = c.connectivity[:, : CORNERS[base]]
+        for f in FACETS[base]:
+            sub = conn[:, list(f)]
+            keys = np.sort(sub, axis=1)
+            for k, row in zip(map(tuple, keys), sub, strict=True):
+                count[k] = count.get(k, 0) + 1
+                faces.setdefault(k, row)
+    return [faces[k] for k, n in count.items() if n == 1]
+
+
+def _feature_faces(pts, facets, dim, angle) -> dict[str, np.ndarray]:
+    """Split boundary facets into faces: grow over neighbours whose normals differ < angle."""
+    if not facets:
+        return {}
+    tri = [f if len(f) in (2, 3) else f[[0, 1, 2]] for f in facets]
+    F = np.asarray([f for f in tri])
+    if dim == 2:
+        t = pts[F[:, 1], :2] - pts[F[:, 0], :2]
+        n = np.column_stack([-t[:, 1], t[:, 0], np.zeros(len(t))])
+    else:
+        n = np.cross(pts[F[:, 1]] - pts[F[:, 0]], pts[F[:, 2]] - pts[F[:, 0]])
+    n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-300)
+    # neighbours: facets sharing a node (2D) or an edge (3D)
+    shared: dict[tuple[int, ...], list[int]] = {}
+    for i, f in enumerate(facets):
+        ring = [(int(f[k]),) for k in range(len(f))] if dim == 2 else [
+            tuple(sorted((int(f[k]), int(f[(k + 1) % len(f)])))) for k in range(len(f))]
+        for key in ring:
+            shared.setdefault(key, []).append(i)
+    cos = np.cos(np.radians(angle))
+    label = np.full(len(facets), -1)
+    current = 0
+    for seed in range(len(facets)):
+        if label[seed] >= 0:
+            continue
+        label[seed] = current
+        stack = [seed]
+        while stack:
+            i = stack.pop()
+            f = facets[i]
+            ring = [(int(f[k]),) for k in range(len(f))] if dim == 2 else [
+                tuple(sorted((int(f[k]), int(f[(k + 1) % len(f)])))) for k in range(len(f))]
+            for key in ring:
+                for j in shared[key]:
+                    if label[j] < 0 and abs(np.dot(n[i], n[j])) >= cos and np.dot(n[i], n[j]) > 0:
+                        label[j] = current
+                        stack.append(j)
+        current += 1
+    return {f"face_{k + 1}": _facet_array([facets[i] for i in np.flatnonzero(label == k)])
+            for k in range(current)}
+
+
+def _check_cells(mesh: MeshData, path: Path) -> int:
+    """Refuse degenerate cells (zero size); count inverted simplices (the solvers reorder them)."""
+    inverted = 0
+    for block in mesh.cells:
+        base = LINEAR.get(block.type, block.type)
+        c = block.connectivity[:, : CORNERS[base]]
+        p = mesh.points
+        if base in ("triangle", "quad"):
+            a = np.cross(p[c[:, 1]] - p[c[:, 0]], p[c[:, 2]] - p[c[:, 0]])
+            size = np.linalg.norm(a, axis=1)
+            signed = a[:, 2]
+        else:
+            signed = np.einsum("ij,ij->i", p[c[:, 1]] - p[c[:, 0]],
+                               np.cross(p[c[:, 2]] - p[c[:, 0]], p[c[:, -1]] - p[c[:, 0]]))
+            size = np.abs(signed)
+        if base in ("triangle", "tetra"):
+            inverted += int(np.sum(signed < 0))
+        scale = np.ptp(p, axis=0).max() ** (2 if base in ("triangle", "quad") else 3)
+        bad = int(np.sum(size <= 1e-14 * scale)) if base in ("triangle", "tetra") else 0
+        if bad:
+            raise ImportError_(
+                f"'{path.name}' has {bad} degenerate {block.type} cell(s) (zero area/volume); "
+                "remesh the part or repair it in your pre-processor."
+            )
+    return inverted
