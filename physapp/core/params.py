@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from physapp.core.errors import ParameterError
+from physapp.core.labels import pretty_unit
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,8 @@ class ParameterSpec:
 
     @property
     def shown_unit(self) -> str:
-        return self.display_unit or self.unit
+        """The unit as read on screen ("°C" for "degC", :mod:`physapp.core.labels`)."""
+        return pretty_unit(self.display_unit or self.unit)
 
     def validate(self, value: float) -> float:
         """Return ``value`` as float or raise :class:`ParameterError` with the allowed range."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pyvista as pv
 
+from physapp.core.labels import pretty_unit
 from physapp.core.mesh import MeshData
 from physapp.core.results import FieldResult
 
@@ -108,7 +109,7 @@ def display_unit(unit: str, magnitude: float | None = None) -> tuple[float, str]
     (or a zero / non-finite one) the first choice: MPa for Pa."""
     choices = DISPLAY_UNITS.get(unit)
     if not choices:
-        return 1.0, unit
+        return 1.0, pretty_unit(unit)  # "degC" -> "°C" (:mod:`physapp.core.labels`)
     if magnitude is not None and np.isfinite(magnitude) and magnitude != 0:
         for factor, shown, start in choices:
             if abs(magnitude) >= start:

@@ -379,7 +379,7 @@ def test_slider_frames_carry_the_shown_field_then_every_field(win, models, qtbot
     _set(win, qtbot, "traction", 27.0)
     win.field_combo.setCurrentIndex(win.field_combo.findData("sigma_xx"))
     qtbot.waitUntil(lambda: "sigma_xx" in c.last_prediction.result.point_data, timeout=FRAME_MS)
-    qtbot.waitUntil(lambda: win.viewport.colorbar_title.startswith("Stress sigma_xx"),
+    qtbot.waitUntil(lambda: win.viewport.colorbar_title.startswith("Stress \u03c3xx"),
                     timeout=FRAME_MS)
 
 
