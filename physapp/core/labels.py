@@ -52,6 +52,48 @@ NAMES: dict[str, str] = {
     "safety_factor": "Safety factor",
 }
 
+#: how key quantities are named on screen (side panel, metrics table, charts); others: the
+#: name with spaces for underscores, capitalised
+KEY_LABELS: dict[str, str] = {
+    "peak_von_mises": "Peak von Mises stress",
+    "max_displacement": "Max. displacement",
+    "hoop_stress_bore_lame": "Hoop stress at the bore (Lam\u00e9)",
+    "min_safety_factor": "Min. safety factor",
+    "peak_temperature": "Peak temperature",
+    "min_temperature": "Min. temperature",
+    "thermal_resistance": "Thermal resistance",
+    "thermal_impedance": "Thermal impedance",
+    "stress_concentration": "Stress concentration",
+    "pressure_drop": "Pressure drop",
+    "peak_top_load": "Peak top load",
+    "displacement_at_peak": "Displacement at peak",
+    "initial_stiffness": "Initial stiffness",
+    "cd": "Drag coefficient Cd",
+    "cl": "Lift coefficient Cl",
+    "cd_max": "Max. drag coefficient Cd",
+    "cd_mean": "Mean drag coefficient Cd",
+    "cl_max": "Max. lift coefficient Cl",
+    "cl_amplitude": "Lift amplitude Cl",
+    "strouhal": "Strouhal number St",
+    "frequency": "Shedding frequency",
+    "reynolds": "Reynolds number Re",
+    "recirculation_length": "Recirculation length",
+    "vortex_x": "Vortex centre x",
+    "vortex_y": "Vortex centre y",
+    "vortex_psi": "Vortex stream function \u03c8",
+    "vortex_vorticity": "Vortex vorticity \u03c9",
+    "kinetic_energy": "Kinetic energy",
+}
+
+
+def key_label(name: str) -> str:
+    """A key quantity's name as shown (:data:`KEY_LABELS`; else "peak_x" -> "Peak x")."""
+    if name in KEY_LABELS:
+        return KEY_LABELS[name]
+    text = name.replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
 _SUB_DIGITS = str.maketrans("0123456789", "\u2080\u2081\u2082\u2083\u2084\u2085\u2086\u2087"
                             "\u2088\u2089")
 # a symbol with a subscript: sigma_theta, tau_xz, u_x, sigma_1, epsilon_zz, q_z

@@ -71,9 +71,10 @@ class ParameterSpec:
         if not math.isfinite(value):
             raise ParameterError(f"{self.label} ({self.name}) must be a finite number.")
         if not self.lower <= value <= self.upper:
+            unit = pretty_unit(self.unit)
             raise ParameterError(
-                f"{self.label} ({self.name}) = {value:g} {self.unit} is outside its range "
-                f"[{self.lower:g}, {self.upper:g}] {self.unit}."
+                f"{self.label} ({self.name}) = {value:g} {unit} is outside its range "
+                f"[{self.lower:g}, {self.upper:g}] {unit}."
             )
         if self.integer:
             value = float(min(max(round(value), math.ceil(self.lower)), math.floor(self.upper)))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pyvista as pv
 
-from physapp.core.labels import pretty_unit
+from physapp.core.labels import KEY_LABELS, key_label, pretty_unit  # noqa: F401 (re-exported)
 from physapp.core.mesh import MeshData
 from physapp.core.results import FieldResult
 
@@ -27,30 +27,6 @@ DISPLAY_UNITS: dict[str, tuple[tuple[float, str, float], ...]] = {
     "m": ((1e3, "mm", 0.0),),
     "1": ((1.0, "", 0.0),),  # dimensionless (Cp): no unit shown
 }
-
-
-#: how key quantities are named on screen (side panel, metrics table); others: the name with
-#: spaces for underscores
-KEY_LABELS: dict[str, str] = {
-    "peak_von_mises": "Peak von Mises stress",
-    "max_displacement": "Max. displacement",
-    "hoop_stress_bore_lame": "Hoop stress at the bore (Lam\u00e9)",
-    "min_safety_factor": "Min. safety factor",
-    "peak_temperature": "Peak temperature",
-    "min_temperature": "Min. temperature",
-    "thermal_resistance": "Thermal resistance",
-    "thermal_impedance": "Thermal impedance",
-    "stress_concentration": "Stress concentration",
-    "pressure_drop": "Pressure drop",
-    "peak_top_load": "Peak top load",
-    "displacement_at_peak": "Displacement at peak",
-    "initial_stiffness": "Initial stiffness",
-}
-
-
-def key_label(name: str) -> str:
-    """A key quantity's name as shown (:data:`KEY_LABELS`)."""
-    return KEY_LABELS.get(name, name.replace("_", " "))
 
 
 def display_triangles(mesh: MeshData) -> np.ndarray:
