@@ -27,9 +27,9 @@ import pyvista as pv
 
 from physapp.core.errors import Cancelled, PhysappError
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
-from physapp.viz.fonts import use_unicode_font
 from physapp.core.results import FieldResult
 from physapp.io.export import atomic_write
+from physapp.viz.fonts import use_unicode_font
 from physapp.viz.grids import field_for_display, mesh_to_grid
 
 FIGURE_EXTS = (".png",)
