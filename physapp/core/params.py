@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from physapp.core.errors import ParameterError
+from physapp.core.labels import pretty_unit
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,8 @@ class ParameterSpec:
 
     @property
     def shown_unit(self) -> str:
-        return self.display_unit or self.unit
+        """The unit as read on screen ("°C" for "degC", :mod:`physapp.core.labels`)."""
+        return pretty_unit(self.display_unit or self.unit)
 
     def validate(self, value: float) -> float:
         """Return ``value`` as float or raise :class:`ParameterError` with the allowed range."""
@@ -69,9 +71,10 @@ class ParameterSpec:
         if not math.isfinite(value):
             raise ParameterError(f"{self.label} ({self.name}) must be a finite number.")
         if not self.lower <= value <= self.upper:
+            unit = pretty_unit(self.unit)
             raise ParameterError(
-                f"{self.label} ({self.name}) = {value:g} {self.unit} is outside its range "
-                f"[{self.lower:g}, {self.upper:g}] {self.unit}."
+                f"{self.label} ({self.name}) = {value:g} {unit} is outside its range "
+                f"[{self.lower:g}, {self.upper:g}] {unit}."
             )
         if self.integer:
             value = float(min(max(round(value), math.ceil(self.lower)), math.floor(self.upper)))

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from physapp.core.errors import ParameterError
+from physapp.core.labels import pretty_label
 from physapp.core.mesh import MeshData
 from physapp.core.params import ParameterSpec, validate_params
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
@@ -18,8 +19,11 @@ class FieldSpec:
     (``"displacement[0]"`` addresses a component, a bare vector name its magnitude)."""
 
     name: str
-    label: str
-    unit: str
+    label: str  # as read on screen: :func:`physapp.core.labels.pretty_label` is applied
+    unit: str  # SI, ASCII ("degC", "W/m^2"); shown through the display-unit table
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "label", pretty_label(self.label))
 
 
 @dataclass(frozen=True)

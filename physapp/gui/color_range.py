@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from vtkmodules.vtkCommonCore import vtkDoubleArray
 
 from physapp.gui.binding import subscribe
+from physapp.viz.fonts import use_unicode_font
 from physapp.viz.ticks import nice_ticks, tick_format
 
 MODES = (("auto", "Automatic"), ("fixed", "Fixed (typed)"), ("locked", "Locked at current"))
@@ -42,6 +43,8 @@ def apply_ticks(scalar_bar, clim: tuple[float, float]) -> None:
     scalar_bar.SetCustomLabels(labels)
     scalar_bar.SetLabelFormat(tick_format(ticks))
     scalar_bar.SetTextPad(TEXT_PAD)
+    # σθ, °C: VTK's Arial has no Greek letters (:mod:`physapp.viz.fonts`)
+    use_unicode_font(scalar_bar.GetTitleTextProperty(), scalar_bar.GetLabelTextProperty())
 
 
 def _fmt(v: float) -> str:

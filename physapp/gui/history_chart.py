@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from physapp.core.history import FieldHistory
+from physapp.core.labels import key_label, pretty_unit
 from physapp.io.history_export import curve_rows
 
 #: while playing, the time marker moves at most this often (matplotlib redraws are slow)
@@ -111,8 +112,9 @@ class HistoryChart(QDockWidget):
             axis = getattr(self.window_.model.study, "transient", None)
             preferred = [c for c in getattr(axis, "curves", ()) if c in history.curves]
             for name in preferred + [c for c in order if c not in preferred]:
-                unit = history.curve_units.get(name, "")
-                self.curve_combo.addItem(f"{name} ({unit})" if unit else name, name)
+                unit = pretty_unit(history.curve_units.get(name, ""))
+                self.curve_combo.addItem(f"{key_label(name)} ({unit})" if unit
+                                         else key_label(name), name)
             i = self.curve_combo.findData(current)
             self.curve_combo.setCurrentIndex(max(i, 0))
         self.curve_combo.blockSignals(False)
@@ -142,7 +144,7 @@ class HistoryChart(QDockWidget):
         values = probe_history(h, name, loc.nodes[0], loc.weights[0])
         p = tools.probe_point
         where = ", ".join(f"{x:.4g}" for x in (p if p is not None else ()))
-        self.probe = (f"{label} at ({where})", values, unit)
+        self.probe = (f"{label} at ({where})", values, pretty_unit(unit))
         self._select_probe(True)
 
     def _select_probe(self, on: bool) -> None:
@@ -166,7 +168,7 @@ class HistoryChart(QDockWidget):
             return None
         if key == PROBE_ITEM:
             return self.probe
-        return key, np.asarray(h.curves[key]), h.curve_units.get(key, "")
+        return key_label(key), np.asarray(h.curves[key]), pretty_unit(h.curve_units.get(key, ""))
 
     def _ensure_canvas(self) -> None:
         if self.canvas is not None:

@@ -168,7 +168,7 @@ def _fmt(value: float | None, unit: str, signed: bool = False,
         return "\u2013"
     factor, shown = display_unit(unit, value if magnitude is None else magnitude)
     text = f"{value * factor:+.4g}" if signed else f"{value * factor:.4g}"
-    shown = {"degC": "\u00b0C", "m/m": ""}.get(shown, shown)
+    shown = {"m/m": ""}.get(shown, shown)  # "degC" -> "°C" came from display_unit
     return f"{text} {shown}".rstrip()
 
 

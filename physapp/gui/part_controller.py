@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 from physapp.core.errors import ParameterError
 from physapp.core.mesh import MeshData
 from physapp.gui.binding import subscribe
+from physapp.gui.dock_layout import PartDockLayout
 from physapp.gui.open_file import FileOpener, RecentFiles
 from physapp.gui.part_files import PartFilesMixin, _report_of
 from physapp.gui.part_panel import PartPanel
@@ -209,6 +210,8 @@ class PartController(PartFilesMixin, PartViewMixin, QObject):
         self.dock.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
         self.dock.setWidget(scroll)
         self.window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+        # a tab beside the Study dock in a narrow window (the view keeps the width; #13)
+        self.dock_layout = PartDockLayout(self.window, self.window.study_dock, self.dock)
 
     def default_region(self, *, support: bool, kind: str = "") -> str | None:
         """A region for a new support/load (of ``kind``): one it accepts, not used yet, other

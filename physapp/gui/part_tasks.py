@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from physapp.core.errors import ParameterError
+from physapp.core.labels import pretty_unit
 from physapp.core.materials import MATERIALS, MaterialData, material
 from physapp.core.mesh import MeshData
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
@@ -235,7 +236,7 @@ class ValueField:
 
 
 def _f(key, label, unit, default, shown=None, scale=1.0) -> ValueField:
-    return ValueField(key, label, unit, shown or unit, scale, default)
+    return ValueField(key, label, unit, pretty_unit(shown or unit), scale, default)  # °C
 
 
 def _vec(label, unit, default, shown=None, scale=1.0) -> tuple[ValueField, ...]:

@@ -1,6 +1,7 @@
-"""Support and load symbols in the viewport (#13): cones for fixed components, arrows for
-pressures, tractions and forces (:mod:`physapp.viz.symbols`), for every study whose set-up
-names its supports and loads (built-in elasticity studies, imported parts).
+"""Set-up symbols in the viewport (#13): cones for fixed components, arrows for pressures,
+tractions and forces; discs for fixed temperatures, arrows for heat fluxes and convection;
+arrows for inflow velocities and outlets, discs on no-slip walls (:mod:`physapp.viz.symbols`),
+for every study whose set-up names its boundary conditions (built-in studies, imported parts).
 
 Drawn on the GUI thread after the viewport shows a mesh or a result, and again when the set-up
 changes (a part's set-up panel, a load slider that flips a sign). The geometry is rebuilt only
@@ -11,12 +12,17 @@ surrogate frames cost a comparison. "Show supports and loads" in the Display box
 from __future__ import annotations
 
 import numpy as np
+import pyvista as pv
 from PySide6.QtWidgets import QCheckBox, QFormLayout
 
 from physapp.viz.symbols import LOAD_COLOR, SUPPORT_COLOR, cell_index, setup_symbols
 
 SUPPORTS = "setup_supports"  # actor names in the plotter
 LOADS = "setup_loads"
+_EMPTY = pv.PolyData()
+#: actor names of the heat and flow groups (:func:`physapp.viz.symbols.heat_symbols`, ...)
+EXTRA = tuple(f"setup_{n}" for n in ("fixed_temperature", "heat_flux", "convection", "inflow",
+                                      "walls", "outlet"))
 
 
 def _signature(setup) -> tuple:
@@ -32,6 +38,18 @@ def _signature(setup) -> tuple:
         v = np.asarray(t.vector, dtype=float)
         n = float(np.linalg.norm(v))
         out.append(("t", t.region, tuple(np.round(v / n, 6)) if n else ()))
+    for f in getattr(setup, "fixed", ()):
+        out.append(("T", f.region))
+    for q in getattr(setup, "fluxes", ()):
+        out.append(("q", q.region, float(np.sign(q.value))))
+    for c in getattr(setup, "convections", ()):
+        out.append(("h", c.region, c.h > 0))
+    for bc in getattr(setup, "velocity", ()):
+        v = np.asarray(bc.value, dtype=float)
+        n = float(np.linalg.norm(v))
+        out.append(("v", bc.region, tuple(np.round(v / n, 6)) if n else ()))
+    for w in getattr(setup, "walls", ()):
+        out.append(("w", w))
     return tuple(out)
 
 
@@ -47,11 +65,12 @@ class SetupSymbols:
         self._cells = (None, None)  # (mesh, cell_index) of the last mesh
         self._bounds = (None, None)  # (mesh, rounded bounds): a slider frame pays nothing
         self.n_supports = self.n_loads = 0
+        self.groups: dict[str, int] = {}  # heat / flow group actor name -> points drawn
 
     def viewport_created(self, viewport) -> None:
         self.viewport = viewport
         self._key = "redraw"
-        viewport.clip_also |= {SUPPORTS, LOADS}  # a section cuts them with the part
+        viewport.clip_also |= {SUPPORTS, LOADS, *EXTRA}  # a section cuts them with the part
         viewport.shown_changed.connect(self.refresh)
 
     def add_display_row(self, form: QFormLayout) -> None:
@@ -62,7 +81,8 @@ class SetupSymbols:
         self.check = QCheckBox("Show supports and loads")
         self.check.setChecked(self.visible)
         self.check.setToolTip("Cones: fixed displacement components; arrows: pressures, "
-                              "tractions and forces")
+                              "tractions, forces, heat fluxes, convection (out), inflow and "
+                              "outflow; discs: fixed temperatures and no-slip walls")
         self.check.toggled.connect(self.set_visible)
         form.addRow("", self.check)
 
@@ -104,9 +124,11 @@ class SetupSymbols:
         self._key = key
         plotter = vp.plotter
         if key is None:
-            removed = plotter.remove_actor(SUPPORTS, render=False)
-            removed = plotter.remove_actor(LOADS, render=False) or removed
+            removed = False
+            for name in (SUPPORTS, LOADS, *EXTRA):
+                removed = plotter.remove_actor(name, render=False) or removed
             self.n_supports = self.n_loads = 0
+            self.groups = {}
             if removed:
                 plotter.render()
             return
@@ -114,8 +136,11 @@ class SetupSymbols:
             self._cells = (mesh, cell_index(mesh))
         sym = setup_symbols(mesh, setup, cells=self._cells[1])
         self.n_supports, self.n_loads = sym.n_supports, sym.n_loads
+        self.groups = {f"setup_{n}": poly.n_points for n, poly, _ in sym.extra}
+        groups = {f"setup_{n}": (poly, color) for n, poly, color in sym.extra}
         for name, poly, color in ((SUPPORTS, sym.supports, SUPPORT_COLOR),
-                                  (LOADS, sym.loads, LOAD_COLOR)):
+                                  (LOADS, sym.loads, LOAD_COLOR),
+                                  *((n, *groups.get(n, (_EMPTY, ""))) for n in EXTRA)):
             if poly.n_points:
                 plotter.add_mesh(poly, color=color, name=name, pickable=False, render=False,
                                  reset_camera=False, show_scalar_bar=False, smooth_shading=True)

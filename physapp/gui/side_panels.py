@@ -97,12 +97,20 @@ class SolveBox(QGroupBox):
     def show_state(self, *_info) -> None:
         s = self.solve
         self.cancel_button.setEnabled(s.busy)
-        self.progress.setValue(int(round(100 * s.progress)))
-        if s.busy:
-            self.progress.setFormat(s.message if s.message.endswith("\u2026")
-                                    else f"{s.message} \u2013 %p%")
-        else:
-            self.progress.setFormat(s.status)
+        # QProgressBar.setValue repaints at once, and a synchronous repaint paints every pending
+        # widget of the window, the 3D view included: a software-GL render inside whatever
+        # changed the state (a study switch cancelling its solve). With updates off it is
+        # painted on the next pass with everything else.
+        self.progress.setUpdatesEnabled(False)
+        try:
+            self.progress.setValue(int(round(100 * s.progress)))
+            if s.busy:
+                self.progress.setFormat(s.message if s.message.endswith("\u2026")
+                                        else f"{s.message} \u2013 %p%")
+            else:
+                self.progress.setFormat(s.status)
+        finally:
+            self.progress.setUpdatesEnabled(True)  # schedules the repaint
 
 
 def key_quantities_text(order, kq: Mapping[str, float], units: Mapping[str, str] | None) -> str:

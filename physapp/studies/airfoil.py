@@ -59,7 +59,7 @@ class AirfoilStudy:
         parameters=PARAMETERS,
         fields=FLOW_FIELDS,
         default_field="pressure_coefficient",
-        unit_system="SI (m, m/s, Pa); chord 1 m, free stream 1 m/s, rho = 1 kg/m^3",
+        unit_system="SI (m, m/s, Pa); chord 1 m, free stream 1 m/s, ρ = 1 kg/m³",
         notes="Unit chord, leading edge at the origin; far field 15 chords away. The angle of "
               "attack turns the free stream. Surface Cp against x/c: result curves['cp'].",
         key_quantities=("cl", "cd"),

@@ -25,7 +25,7 @@ RE_MAX = 45.0
 MM = {"scale": 1e3, "display_unit": "mm"}
 PARAMETERS = (
     ParameterSpec("mean_speed", "Mean inflow speed", "m/s", 0.02, 0.45, 0.2,
-                  description="Reynolds number Re = U D / nu with nu = 1e-3 m^2/s (the default "
+                  description="Reynolds number Re = U D / ν with ν = 1e-3 m²/s (the default "
                               "is Re = 20); the steady flow is kept below Re = 45."),
     ParameterSpec("diameter", "Cylinder diameter", "m", 0.06, 0.14, 0.1, geometric=True, **MM),
     ParameterSpec("y_position", "Cylinder centre height", "m", 0.15, 0.26, 0.2, geometric=True,
@@ -50,9 +50,9 @@ class CylinderInChannelStudy:
         parameters=PARAMETERS,
         fields=FLOW_FIELDS,
         default_field="velocity",
-        unit_system="SI (m, m/s, Pa); nu = 1e-3 m^2/s, rho = 1 kg/m^3",
+        unit_system="SI (m, m/s, Pa); ν = 1e-3 m²/s, ρ = 1 kg/m³",
         notes="Parabolic inflow at x = 0, do-nothing outlet at x = 2.2 m; drag and lift "
-              "coefficients 2 F / (rho U^2 D) with the mean inflow speed U; pressure drop "
+              "coefficients 2 F / (ρ U² D) with the mean inflow speed U; pressure drop "
               "between the front and back of the cylinder; recirculation length behind it.",
         key_quantities=("cd", "cl", "pressure_drop", "recirculation_length", "reynolds"),
     )

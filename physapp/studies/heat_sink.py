@@ -48,7 +48,7 @@ class HeatSinkStudy:
         parameters=PARAMETERS,
         fields=FIELDS,
         default_field="temperature",
-        unit_system="SI (m, W, degC)",
+        unit_system="SI (m, W, °C)",
         notes="Six fins on a 60 x 50 mm base; convection on every face except the heated underside.",
         key_quantities=("peak_temperature", "thermal_resistance"),
     )

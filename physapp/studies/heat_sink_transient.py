@@ -59,7 +59,7 @@ class HeatSinkTransientStudy(HeatSinkStudy):
         parameters=TRANSIENT_PARAMETERS,
         fields=FIELDS,
         default_field="temperature",
-        unit_system="SI (m, W, degC, s)",
+        unit_system="SI (m, W, °C, s)",
         notes="Starts at the air temperature; the power comes on at t = 0 and stays on. "
               "Play the result with the time slider; the chart shows the temperatures over time.",
         key_quantities=("peak_temperature", "thermal_impedance"),

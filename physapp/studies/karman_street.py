@@ -34,8 +34,8 @@ FRAMES = 250
 MM = {"scale": 1e3, "display_unit": "mm"}
 PARAMETERS = (
     ParameterSpec("mean_speed", "Mean inflow speed", "m/s", 0.4, 1.5, 1.0,
-                  description="Mean speed U of the parabolic inflow (peak 1.5 U); Re = U D / nu "
-                              "with nu = 1e-3 m^2/s (the default is Re = 100). Below Re of "
+                  description="Mean speed U of the parabolic inflow (peak 1.5 U); Re = U D / ν "
+                              "with ν = 1e-3 m²/s (the default is Re = 100). Below Re of "
                               "about 45 the wake settles and does not shed."),
     ParameterSpec("diameter", "Cylinder diameter", "m", 0.06, 0.14, 0.1, geometric=True, **MM),
     ParameterSpec("x_position", "Cylinder centre x", "m", 0.15, 0.6, 0.2, geometric=True, **MM),
@@ -78,9 +78,9 @@ class KarmanStreetStudy:
         parameters=PARAMETERS,
         fields=FIELDS,
         default_field="vorticity",
-        unit_system="SI (m, m/s, Pa, s); nu = 1e-3 m^2/s, rho = 1 kg/m^3",
+        unit_system="SI (m, m/s, Pa, s); ν = 1e-3 m²/s, ρ = 1 kg/m³",
         notes="Starts from rest; parabolic inflow at x = 0, do-nothing outlet at x = 2.2 m. "
-              "Drag and lift coefficients 2 F / (rho U^2 D) with the mean inflow speed U; "
+              "Drag and lift coefficients 2 F / (ρ U² D) with the mean inflow speed U; "
               "Strouhal number f D / U from the lift frequency; maxima over the last three "
               "lift periods.",
         key_quantities=("cd_max", "cl_max", "strouhal", "cd_mean", "reynolds"),

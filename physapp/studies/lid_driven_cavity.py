@@ -47,7 +47,7 @@ class LidDrivenCavityStudy:
         parameters=PARAMETERS,
         fields=FLOW_FIELDS,
         default_field="velocity",
-        unit_system="SI (m, m/s, Pa); rho = 1 kg/m^3",
+        unit_system="SI (m, m/s, Pa); ρ = 1 kg/m³",
         notes="Width 1 m; the lid slides along +x; the other walls are no-slip. Key quantities: "
               "the primary vortex centre and its strength (stream function and vorticity).",
         key_quantities=("vortex_x", "vortex_y", "vortex_psi", "vortex_vorticity"),

@@ -29,6 +29,7 @@ from physapp.core.errors import Cancelled, PhysappError
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
 from physapp.core.results import FieldResult
 from physapp.io.export import atomic_write
+from physapp.viz.fonts import use_unicode_font
 from physapp.viz.grids import field_for_display, mesh_to_grid
 
 FIGURE_EXTS = (".png",)
@@ -118,6 +119,9 @@ class _Scene:
                 title_font_size=title_fs, label_font_size=fs, bold=False, font_family="arial",
                 shadow=False),
         )
+        bar = plotter.scalar_bars._scalar_bar_actors.get(self.bar_title)
+        if bar is not None:  # σθ, °C need a font with those glyphs (VTK's Arial has none)
+            use_unicode_font(bar.GetTitleTextProperty(), bar.GetLabelTextProperty())
         self.width = width
         self.flow: dict[str, pv.PolyData] = {}  # streamlines / arrows, rewritten per frame
         self._flow(pane.result, index)
@@ -140,6 +144,7 @@ class _Scene:
                                       font_size=max(3, self.font(size) // 2), color=TEXT_COLOR,
                                       name=name)
         prop = actor.GetTextProperty()
+        use_unicode_font(prop)
         {"left": prop.SetJustificationToLeft, "center": prop.SetJustificationToCentered,
          "right": prop.SetJustificationToRight}[halign]()
         {"top": prop.SetVerticalJustificationToTop, "bottom":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pyvista as pv
 
+from physapp.core.labels import KEY_LABELS, key_label, pretty_unit  # noqa: F401 (re-exported)
 from physapp.core.mesh import MeshData
 from physapp.core.results import FieldResult
 
@@ -26,30 +27,6 @@ DISPLAY_UNITS: dict[str, tuple[tuple[float, str, float], ...]] = {
     "m": ((1e3, "mm", 0.0),),
     "1": ((1.0, "", 0.0),),  # dimensionless (Cp): no unit shown
 }
-
-
-#: how key quantities are named on screen (side panel, metrics table); others: the name with
-#: spaces for underscores
-KEY_LABELS: dict[str, str] = {
-    "peak_von_mises": "Peak von Mises stress",
-    "max_displacement": "Max. displacement",
-    "hoop_stress_bore_lame": "Hoop stress at the bore (Lam\u00e9)",
-    "min_safety_factor": "Min. safety factor",
-    "peak_temperature": "Peak temperature",
-    "min_temperature": "Min. temperature",
-    "thermal_resistance": "Thermal resistance",
-    "thermal_impedance": "Thermal impedance",
-    "stress_concentration": "Stress concentration",
-    "pressure_drop": "Pressure drop",
-    "peak_top_load": "Peak top load",
-    "displacement_at_peak": "Displacement at peak",
-    "initial_stiffness": "Initial stiffness",
-}
-
-
-def key_label(name: str) -> str:
-    """A key quantity's name as shown (:data:`KEY_LABELS`)."""
-    return KEY_LABELS.get(name, name.replace("_", " "))
 
 
 def display_triangles(mesh: MeshData) -> np.ndarray:
@@ -108,7 +85,7 @@ def display_unit(unit: str, magnitude: float | None = None) -> tuple[float, str]
     (or a zero / non-finite one) the first choice: MPa for Pa."""
     choices = DISPLAY_UNITS.get(unit)
     if not choices:
-        return 1.0, unit
+        return 1.0, pretty_unit(unit)  # "degC" -> "°C" (:mod:`physapp.core.labels`)
     if magnitude is not None and np.isfinite(magnitude) and magnitude != 0:
         for factor, shown, start in choices:
             if abs(magnitude) >= start:

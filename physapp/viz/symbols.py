@@ -6,7 +6,13 @@ pressures (along the normal: into the part for a positive pressure), tractions a
 their vector; the tip on the surface when they push, the tail when they pull). Symbols sit at up to :data:`PER_REGION` points spread over
 each region (farthest-point sampling of facet centres) and are sized by the part's diagonal.
 
-Qt-free; the GUI adds the two PolyData to its plotter (:mod:`physapp.gui.setup_symbols`).
+Heat set-ups (:func:`heat_symbols`): discs flat on the surface for fixed temperatures, arrows
+into the part for a heat flux in (out for a negative one), arrows out of the part for convection
+(heat leaves to the fluid). Flow set-ups (:func:`flow_symbols`): arrows along prescribed
+velocities (inlets, moving lids), grey discs on no-slip walls, arrows out of the outlets (regions
+named "outlet..."; other unlisted regions are do-nothing too but not marked).
+
+Qt-free; the GUI adds the PolyData to its plotter (:mod:`physapp.gui.setup_symbols`).
 """
 
 from __future__ import annotations
@@ -23,6 +29,11 @@ ARROW_LENGTH = 0.09  # of the part's diagonal
 CONE_HEIGHT = 0.035
 SUPPORT_COLOR = "#1f5fbf"
 LOAD_COLOR = "#d62728"
+FIXED_T_COLOR = "#7b2d8e"  # fixed temperature (a constraint, like a support)
+HEAT_FLUX_COLOR = "#e8590c"
+CONVECTION_COLOR = "#0b9aa8"
+WALL_COLOR = "#5f6b73"
+OUTLET_COLOR = "#2b8a3e"
 
 
 @dataclass(frozen=True)
@@ -33,6 +44,8 @@ class Symbols:
     loads: pv.PolyData
     n_supports: int  # symbols (cones) drawn
     n_loads: int  # arrows drawn
+    #: further groups (name, geometry, colour): heat and flow boundary conditions
+    extra: tuple[tuple[str, pv.PolyData, str], ...] = ()
 
 
 def _corners(mesh: MeshData, facets: np.ndarray) -> np.ndarray:
@@ -146,25 +159,70 @@ def _unit(v) -> np.ndarray | None:
     return v / n if n > 0 else None
 
 
+class _Placer:
+    """Anchors of regions on one mesh (cached) and arrows / cones / discs placed at them."""
+
+    def __init__(self, mesh: MeshData, cells=None) -> None:
+        lo, hi = mesh.bounds()
+        diag = float(np.linalg.norm(np.asarray(hi) - np.asarray(lo))) or 1.0
+        self.mesh, self.arrow, self.cone = mesh, ARROW_LENGTH * diag, CONE_HEIGHT * diag
+        self.cells = cell_index(mesh) if cells is None else cells
+        self.centre = np.asarray(mesh.points, dtype=np.float64).mean(axis=0)
+        self._cache: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
+
+    def anchors(self, region: str):
+        if region not in self._cache:
+            self._cache[region] = region_anchors(self.mesh, region, cells=self.cells)
+        return self._cache[region]
+
+    def arrows(self, region: str, starts: list, dirs: list, direction=None,
+               sign: float = 1.0) -> None:
+        """Arrows on ``region`` along ``direction`` (else ``sign`` x the inward normal)."""
+        found = self.anchors(region)
+        if found is None:
+            return
+        for p, n in zip(*found, strict=True):
+            d = direction if direction is not None else (sign * -n if np.any(n) else None)
+            if d is None:
+                continue
+            # pushing: the tip on the surface; pulling (along the outward normal): the tail
+            pulls = np.any(n) and float(np.dot(d, n)) > 1e-6
+            starts.append(p if pulls else p - self.arrow * d)
+            dirs.append(d)
+
+    def discs(self, region: str, starts: list, dirs: list) -> None:
+        """Flat markers lying on ``region`` (oriented by its normal; 3D edges and points: by
+        the direction from the part's centre)."""
+        found = self.anchors(region)
+        if found is None:
+            return
+        for p, n in zip(*found, strict=True):
+            d = n if np.any(n) else _unit(p - self.centre)
+            starts.append(p)
+            dirs.append(d if d is not None else np.array([0.0, 0.0, 1.0]))
+
+
+def _arrow_geom() -> pv.PolyData:
+    # the arrow's tail at the origin: glyphs start at the tail and end at the surface
+    return pv.Arrow(start=(0.0, 0.0, 0.0), direction=(1.0, 0.0, 0.0), tip_length=0.3,
+                    tip_radius=0.09, shaft_radius=0.03, scale=1.0)
+
+
+def _disc_geom() -> pv.PolyData:
+    # a thin cylinder along x (glyphs orient +x = the normal), centred on the surface
+    return pv.Cylinder(center=(0.0, 0.0, 0.0), direction=(1.0, 0.0, 0.0), radius=0.5,
+                       height=0.12, resolution=20)
+
+
 def setup_symbols(mesh: MeshData, setup, cells=None) -> Symbols:
-    """The symbols of ``setup`` (an ``ElasticSetup`` or anything with ``supports``,
-    ``pressures``, ``tractions``, ``nodal_forces``) on ``mesh``; ``cells``: the mesh's
-    :func:`cell_index` when the caller keeps it."""
-    lo, hi = mesh.bounds()
-    diag = float(np.linalg.norm(np.asarray(hi) - np.asarray(lo))) or 1.0
-    arrow, cone = ARROW_LENGTH * diag, CONE_HEIGHT * diag
-    cells = cell_index(mesh) if cells is None else cells
-    centre = np.asarray(mesh.points, dtype=np.float64).mean(axis=0)
-    cache: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
-
-    def anchors(region):
-        if region not in cache:
-            cache[region] = region_anchors(mesh, region, cells=cells)
-        return cache[region]
-
+    """The symbols of ``setup`` on ``mesh``: an ``ElasticSetup`` (or anything with
+    ``supports``, ``pressures``, ``tractions``, ``nodal_forces``), a heat set-up (``fixed``,
+    ``fluxes``, ``convections``) or a flow set-up (``velocity``, ``walls``); ``cells``: the
+    mesh's :func:`cell_index` when the caller keeps it."""
+    place = _Placer(mesh, cells)
     c_starts, c_dirs = [], []
     for s in getattr(setup, "supports", ()):
-        found = anchors(s.region)
+        found = place.anchors(s.region)
         if found is None:
             continue
         at, normals = found
@@ -173,7 +231,7 @@ def setup_symbols(mesh: MeshData, setup, cells=None) -> Symbols:
             mean = normals.mean(axis=0)
             comps = [int(np.argmax(np.abs(mean)))] if np.any(mean) else []
         for p, n in zip(at, normals, strict=True):
-            out = n if np.any(n) else _unit(p - centre)
+            out = n if np.any(n) else _unit(p - place.centre)
             for c in comps:
                 e = np.zeros(3)
                 e[c] = 1.0
@@ -182,34 +240,72 @@ def setup_symbols(mesh: MeshData, setup, cells=None) -> Symbols:
                 c_starts.append(p)
                 c_dirs.append(-side * e)
     a_starts, a_dirs = [], []
-
-    def add_arrows(region, direction=None, sign=1.0):
-        found = anchors(region)
-        if found is None:
-            return
-        at, normals = found
-        for p, n in zip(at, normals, strict=True):
-            d = direction if direction is not None else (sign * -n if np.any(n) else None)
-            if d is None:
-                continue
-            # pushing: the tip on the surface; pulling (along the outward normal): the tail
-            pulls = np.any(n) and float(np.dot(d, n)) > 1e-6
-            a_starts.append(p if pulls else p - arrow * d)
-            a_dirs.append(d)
-
     for pr in getattr(setup, "pressures", ()):
         if pr.value != 0:
-            add_arrows(pr.region, sign=1.0 if pr.value > 0 else -1.0)
+            place.arrows(pr.region, a_starts, a_dirs, sign=1.0 if pr.value > 0 else -1.0)
     for t in (*getattr(setup, "tractions", ()), *getattr(setup, "nodal_forces", ())):
         d = _unit(t.vector)
         if d is not None:
-            add_arrows(t.region, direction=d)
+            place.arrows(t.region, a_starts, a_dirs, direction=d)
     # a cone of height 1 whose tip is at the origin, base towards -x (glyphs orient +x)
     cone_geom = pv.Cone(center=(-0.5, 0.0, 0.0), direction=(1.0, 0.0, 0.0), height=1.0,
                         radius=0.35, resolution=16)
-    # the arrow's tail at the origin: glyphs start at the tail and end at the surface
-    arrow_geom = pv.Arrow(start=(0.0, 0.0, 0.0), direction=(1.0, 0.0, 0.0), tip_length=0.3,
-                          tip_radius=0.09, shaft_radius=0.03, scale=1.0)
-    cones = _glyphs(c_starts, c_dirs, cone_geom, cone)
-    arrows = _glyphs(a_starts, a_dirs, arrow_geom, arrow)
-    return Symbols(cones, arrows, len(c_starts), len(a_starts))
+    cones = _glyphs(c_starts, c_dirs, cone_geom, place.cone)
+    arrows = _glyphs(a_starts, a_dirs, _arrow_geom(), place.arrow)
+    extra = (*heat_symbols(place, setup), *flow_symbols(place, setup))
+    return Symbols(cones, arrows, len(c_starts), len(a_starts), extra)
+
+
+def heat_symbols(place: _Placer, setup) -> list[tuple[str, pv.PolyData, str]]:
+    """Fixed temperatures (discs), heat fluxes (arrows in for heat in) and convection (arrows
+    out) of a heat set-up; empty for other set-ups."""
+    groups = []
+    starts, dirs = [], []
+    for f in getattr(setup, "fixed", ()):
+        place.discs(f.region, starts, dirs)
+    if starts:
+        groups.append(("fixed_temperature", _glyphs(starts, dirs, _disc_geom(), place.cone),
+                       FIXED_T_COLOR))
+    starts, dirs = [], []
+    for q in getattr(setup, "fluxes", ()):
+        if q.value != 0:  # heat in: along the inward normal
+            place.arrows(q.region, starts, dirs, sign=1.0 if q.value > 0 else -1.0)
+    if starts:
+        groups.append(("heat_flux", _glyphs(starts, dirs, _arrow_geom(), place.arrow),
+                       HEAT_FLUX_COLOR))
+    starts, dirs = [], []
+    for c in getattr(setup, "convections", ()):
+        if c.h > 0:  # heat leaves to the fluid: along the outward normal
+            place.arrows(c.region, starts, dirs, sign=-1.0)
+    if starts:
+        groups.append(("convection", _glyphs(starts, dirs, _arrow_geom(), 0.8 * place.arrow),
+                       CONVECTION_COLOR))
+    return groups
+
+
+def flow_symbols(place: _Placer, setup) -> list[tuple[str, pv.PolyData, str]]:
+    """Prescribed velocities (arrows along them), no-slip walls (discs) and outlets (arrows
+    out) of a flow set-up; empty for other set-ups."""
+    groups = []
+    starts, dirs = [], []
+    for bc in getattr(setup, "velocity", ()):
+        d = _unit(bc.value)
+        if d is not None:
+            place.arrows(bc.region, starts, dirs, direction=d)
+    if starts:
+        groups.append(("inflow", _glyphs(starts, dirs, _arrow_geom(), place.arrow), LOAD_COLOR))
+    starts, dirs = [], []
+    for w in getattr(setup, "walls", ()):
+        place.discs(w, starts, dirs)
+    if starts:
+        groups.append(("walls", _glyphs(starts, dirs, _disc_geom(), 0.6 * place.cone),
+                       WALL_COLOR))
+    starts, dirs = [], []
+    if hasattr(setup, "walls"):
+        for name in place.mesh.boundaries:
+            if name.lower().startswith("outlet"):
+                place.arrows(name, starts, dirs, sign=-1.0)
+    if starts:
+        groups.append(("outlet", _glyphs(starts, dirs, _arrow_geom(), place.arrow),
+                       OUTLET_COLOR))
+    return groups

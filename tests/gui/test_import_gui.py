@@ -277,7 +277,7 @@ def test_heat_set_up_solves_temperature_and_elasticity_comes_back(qtbot, win):
         _choose(panel.region_combo, region)
         _type(panel.editor_rows[0].edit, value)
     _solve(qtbot, win)
-    assert win.viewport.colorbar_title == "Temperature [degC]"
+    assert win.viewport.colorbar_title == "Temperature [\u00b0C]"
     lo, hi = win.viewport.clim
     assert lo == pytest.approx(0.0, abs=1e-6) and hi == pytest.approx(100.0, rel=1e-6)
     _choose(panel.physics_combo, "elasticity")  # the elastic set-up was kept aside

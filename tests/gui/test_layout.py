@@ -93,6 +93,6 @@ def test_a_study_switch_keeps_the_window_on_screen(qtbot, shared_runner, store):
 
 def test_long_colour_bar_titles_put_their_unit_on_a_second_line():
     assert _bar_text("von Mises stress [MPa]") == "von Mises stress\n[MPa]"
-    assert _bar_text("Hoop stress sigma_theta [MPa]") == "Hoop stress sigma_theta\n[MPa]"
+    assert _bar_text("Hoop stress \u03c3\u03b8 [MPa]") == "Hoop stress \u03c3\u03b8\n[MPa]"
     assert _bar_text("Temperature [K]") == "Temperature [K]"  # short: one line
     assert _bar_text("Displacement magnitude") == "Displacement magnitude"  # no unit to move

@@ -80,7 +80,7 @@ def test_field_selector_rewrites_the_field_in_place(window):
     grid_before = vp.grid
     window.field_combo.setCurrentIndex(window.field_combo.findData("displacement[0]"))
     assert vp.grid is grid_before  # same topology: no new actor
-    assert vp.colorbar_title == "Displacement u_x [mm]"
+    assert vp.colorbar_title == "Displacement ux [mm]"
     lo, hi = vp.clim
     assert lo == pytest.approx(0.0, abs=1e-6) and hi > 0  # symmetry plane fixed, pulled in +x
 

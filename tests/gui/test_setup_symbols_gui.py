@@ -1,4 +1,5 @@
-"""Support and load symbols in the viewport, and no region chosen for a new load (#13)."""
+"""Support and load symbols in the viewport, no region chosen for a new load, and the part's
+set-up beside the view without taking its width (#13)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
+from physapp.gui.dock_layout import WIDE
 from physapp.gui.part_panel import CHOOSE_REGION
 from physapp.gui.part_tasks import PartInfo, make_part_study
 from physapp.gui.setup_symbols import LOADS, SUPPORTS
@@ -70,3 +73,15 @@ def test_a_new_load_is_applied_to_no_face_until_a_region_is_picked(window, qtbot
     h = 0.035 * np.sqrt(3)  # cone height: 3.5 % of the cube's diagonal
     assert cones.bounds[5] < 0.4 * h  # at the clamped back face (z = 0): at most a cone radius
     assert cones.bounds[4] == pytest.approx(-h, rel=0.05)  # the u_z cones' bases outside
+    # the 3D view keeps most of the width (#13): the set-up is a tab beside the Study dock in
+    # a narrow window, a column on the right in a wide one
+    dock = window.parts.dock
+    window.showNormal()
+    window.resize(1280, 800)
+    qtbot.waitUntil(lambda: window.viewport.width() > 0.6 * window.width(), timeout=5000)
+    assert dock in window.tabifiedDockWidgets(window._dock)
+    assert not dock.visibleRegion().isEmpty()  # the set-up's tab is in front
+    window.resize(WIDE + 100, 900)
+    qtbot.waitUntil(lambda: window.dockWidgetArea(dock) == Qt.DockWidgetArea.RightDockWidgetArea,
+                    timeout=5000)
+    assert window._dock.isVisible() and dock.isVisible()

@@ -70,8 +70,8 @@ def test_probe_by_click_reads_every_field_as_numpy_interpolation(window, qtbot):
     table = vt.probe_table
     rows = {table.item(i, 0).text(): (table.item(i, 1).text(), table.item(i, 2).text())
             for i in range(table.rowCount())}
-    assert rows["von Mises stress"][1] == "MPa" and rows["Displacement u_x"][1] == "mm"
-    assert float(rows["Stress sigma_xx"][0]) == pytest.approx(vt.probe_values["sigma_xx"],
+    assert rows["von Mises stress"][1] == "MPa" and rows["Displacement ux"][1] == "mm"
+    assert float(rows["Stress \u03c3xx"][0]) == pytest.approx(vt.probe_values["sigma_xx"],
                                                               rel=1e-4)
     # the marker sits at the probed point and shows the field on screen
     assert vt._marker.GetVisibility()
@@ -132,7 +132,7 @@ def test_line_plot_data_is_the_pure_sampling_and_exports_csv(window, tmp_path):
     assert "outside the part" in dlg.status.text()
     ax = dlg.axes
     assert ax.get_xlabel() == "Distance along the line [mm]"
-    assert ax.get_ylabel() == "Stress sigma_xx [MPa]"
+    assert ax.get_ylabel() == "Stress \u03c3xx [MPa]"
     assert ax.get_legend() is not None
     # the line is drawn in the view
     assert "view_line" in window.viewport.plotter.actors
@@ -141,7 +141,7 @@ def test_line_plot_data_is_the_pure_sampling_and_exports_csv(window, tmp_path):
     with open(path, newline="") as fh:
         rows = list(csv.reader(fh))
     assert rows[0] == ["distance [mm]", "x [mm]", "y [mm]", "z [mm]",
-                       "Reference (FE solve): Stress sigma_xx [MPa]"]
+                       "Reference (FE solve): Stress \u03c3xx [MPa]"]
     assert len(rows) == 102
     got = np.array([float(r[4]) if r[4] else np.nan for r in rows[1:]])
     np.testing.assert_allclose(got, vals, rtol=1e-8, equal_nan=True)
@@ -291,7 +291,7 @@ def test_view_settings_round_trip_through_apply_and_into_another_viewport(window
         other.apply_view_settings(vs, window.spec.fields)
         got = other.view_settings()
         assert got.field == "sigma_xx" and got.camera == vs.camera and got == vs
-        assert other.colorbar_title == "Stress sigma_xx [MPa]"
+        assert other.colorbar_title == "Stress \u03c3xx [MPa]"
         np.testing.assert_allclose(other.grid.points, vp.grid.points)
         if other.size() == vp.size():
             diff = np.abs(other.screenshot().astype(int) - img.astype(int)).max(-1)
