@@ -69,11 +69,18 @@ class _FieldGP:
         h = gp.hyper()
         idx = torch.arange(sl.start, sl.stop, device=gp.x.device)
         self.ls = h["lengthscale"][idx]
-        if ls_cap > 0:  # no input is taken as irrelevant on the say of few samples
-            self.ls = self.ls.clamp_max(float(ls_cap))
         self.sf2 = h["signal_var"][idx]
         self.sn2 = h["noise_var"][idx]
         self.L = gp.L[idx]
+        if ls_cap > 0 and bool((self.ls > ls_cap).any()):
+            # no input is taken as irrelevant on the say of few samples: the variance of a GP
+            # whose length scales are at most ls_cap (its own factor)
+            from physapp.surrogates.gp import _cholesky
+
+            self.ls = self.ls.clamp_max(float(ls_cap))
+            self.L = _cholesky(self.kernel, gp.x, {"lengthscale": self.ls,
+                                                   "signal_var": self.sf2,
+                                                   "noise_var": self.sn2})
         self.x = gp.x
         self.weight = gp.y_scale[idx].pow(2)  # standardised -> coefficient (field) units
         self.empty = len(idx) == 0

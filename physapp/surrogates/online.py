@@ -118,7 +118,7 @@ class OnlineConfig:
     #: L2 error sums them) or "scale" (the square of the study's physical field scale only)
     weighting: str = "scale"
     #: cap on the GP length scales the acquisition uses (normalised inputs; 0: none)
-    ls_cap: float = 0.0
+    ls_cap: float = 2.0
 
     def check(self) -> None:
         if not (isinstance(self.target, (int, float)) and math.isfinite(self.target)
