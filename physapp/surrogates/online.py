@@ -13,16 +13,19 @@ Run > Learn while solving call it)::
   them in order. ``active`` solves the first ``n_init`` of them, then rewrites each pending row,
   just before it is handed out, with the candidate of a Sobol pool that has the largest
   integrated predictive variance (:mod:`physapp.surrogates.active`; batches stay diverse by
-  kriging believer). A row is written before it is solved and never changed once done or
+  kriging believer; the variance is that of the GP with its length scales capped at ``ls_cap``,
+  so that an input the first samples showed as flat still gets spread). A row is written
+  (:mod:`physapp.surrogates.online_data`) before it is solved and never changed once done or
   failed, so a rerun on the same file continues without repeating a design, and a design that
   failed is recorded with its message and not tried again (its neighbourhood counts as known).
-* Workers: local processes at a lower priority with one BLAS thread each (the app's
-  predictions come first), a Dask cluster (``scheduler``), or this process (``workers=0``). New
-  designs are handed out as soon as a worker is free, while the model is refitted: the solves
-  keep streaming.
-* Refits: the POD basis is recomputed from every sample (cheap), the GP hyper-parameters are
-  warm-started from the previous fit with few iterations, and fully re-optimised whenever the
-  number of samples has grown by half since the last full fit.
+* Workers (:mod:`physapp.surrogates.online_exec`): local processes at a lower priority with one
+  BLAS thread each (the app's predictions come first), a Dask cluster (``scheduler``), or this
+  process (``workers=0``). New designs are handed out as soon as a worker is free, while the
+  model is refitted: the solves keep streaming.
+* Refits (:mod:`physapp.surrogates.online_fit`): the POD basis is recomputed from every sample
+  (cheap), the GP hyper-parameters are warm-started from the previous fit with few iterations,
+  and fully re-optimised whenever the number of samples has grown by half since the last full
+  fit.
 * Error estimate: the GP's closed-form leave-one-out residuals of the POD coefficients plus the
   leave-one-out POD truncation residual, in physical units (undoing the study's field scaling),
   aggregated as ||error|| / ||field|| over all samples like the held-out metric of
