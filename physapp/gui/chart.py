@@ -1,9 +1,10 @@
-"""The app's small live line charts (QPainter, no plotting library): a white framed widget that
+"""The app's small live charts (QPainter, no plotting library): a white framed widget that
 shows a note until there is data, then axes labelled with their ranges and a title.
 
-:class:`LineChart` draws the frame, the axes and the lines; :class:`LossPlot` (the training
+:class:`Chart` draws the frame, the axes and the lines; :class:`LossPlot` (the training
 loss of Run > Train surrogate) and :class:`ErrorChart` (the estimated error of Run > Learn while
-solving) say what their points are and draw their own extras (a legend, a band, a target).
+solving) say what their points are and draw their own extras (a legend, a band, a target);
+the online dialog's design scatter draws on the same frame.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 BLUE, RED, GREEN = QColor("#1f77b4"), QColor("#d62728"), QColor("#2ca02c")
 
 
-class LineChart(QWidget):
+class Chart(QWidget):
     """Base of a live line chart: :meth:`paintEvent` draws the frame and the note, then calls
     :meth:`draw` with a painter, its font metrics and the widget's size."""
 
@@ -47,12 +48,16 @@ class LineChart(QWidget):
         font.setPointSizeF(max(font.pointSizeF() - 1, 7))
         p.setFont(font)
         fm = p.fontMetrics()
-        if len(self.points) < self.MIN_POINTS:
+        if not self.has_data():
             p.setPen(QColor("#707070"))
             p.drawText(self.rect().adjusted(8, 8, -8, -8),
                        Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.note)
             return
         self.draw(p, fm)
+
+    def has_data(self) -> bool:
+        """Whether to draw the chart (else the note)."""
+        return len(self.points) >= self.MIN_POINTS
 
     def draw(self, p: QPainter, fm: QFontMetrics) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -104,7 +109,7 @@ class LineChart(QWidget):
         p.drawPath(path)
 
 
-class LossPlot(LineChart):
+class LossPlot(Chart):
     """A small live plot of the training loss (and the held-out loss when reported)."""
 
     MIN_POINTS = 2
@@ -156,7 +161,7 @@ class LossPlot(LineChart):
                 p.drawText(lx + 20, ly + fm.ascent(), ("training", "held-out")[k])
 
 
-class ErrorChart(LineChart):
+class ErrorChart(Chart):
     """Estimated error (%) against solves, its +- 1 std band, and the target."""
 
     def __init__(self, parent: QWidget | None = None) -> None:

@@ -65,8 +65,8 @@ from physapp.gui.qt_parameter_panel import QtParameterPanel
 from physapp.gui.relay import ThreadRelay
 from physapp.gui.safety import SafetyController
 from physapp.gui.session_controller import SessionController
-from physapp.gui.setup_symbols import SetupSymbols
 from physapp.gui.settings import AppSettings, SettingsDialog, load_settings, open_store
+from physapp.gui.setup_symbols import SetupSymbols
 from physapp.gui.side_panels import DisplayBox, SolveBox, key_quantities_text
 from physapp.gui.solve_controller import SolveController
 from physapp.gui.surrogate_panel import SurrogateController

@@ -39,14 +39,13 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
-    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from physapp.core.study import Study
-from physapp.gui.chart import ErrorChart
+from physapp.gui.chart import Chart, ErrorChart
 from physapp.gui.chart import pct as _pct
 
 POLL_MS = 100
@@ -54,14 +53,13 @@ STRATEGIES = (("active", "Active: solve where the model is least sure"),
               ("sobol", "Space filling (Sobol sequence)"))
 
 
-class DesignScatter(QWidget):
+class DesignScatter(Chart):
     """Solved designs (black), failed ones (red crosses) over candidates coloured by the
     model's standard deviation (blue: sure, red: unsure), in the plane of two parameters."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__("The solved designs appear here.", parent)
         self.setMinimumSize(240, 170)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.view: dict | None = None
         self.ix, self.iy = 0, 1
         self.labels: list[str] = []
@@ -74,19 +72,12 @@ class DesignScatter(QWidget):
         self.ix, self.iy = ix, iy
         self.update()
 
-    def paintEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p.fillRect(self.rect(), QColor("white"))
-        p.setPen(QPen(QColor("#b4b4b4")))
-        p.drawRect(self.rect().adjusted(0, 0, -1, -1))
+    def has_data(self) -> bool:
+        return bool(self.view and self.view.get("bounds"))
+
+    def draw(self, p: QPainter, fm: Any) -> None:
         v = self.view
-        if not v or not v.get("bounds"):
-            p.setPen(QColor("#707070"))
-            p.drawText(self.rect().adjusted(8, 8, -8, -8),
-                       Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
-                       "The solved designs appear here.")
-            return
+        assert v is not None
         b = v["bounds"]
         d = len(b)
         ix, iy = min(self.ix, d - 1), min(self.iy, d - 1)
