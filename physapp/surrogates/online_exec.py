@@ -116,21 +116,14 @@ class ProcessExecutor:
             self._spawn()
 
     def _spawn(self) -> None:
-        saved = {k: os.environ.get(k) for k in _THREAD_VARS}
-        for k in _THREAD_VARS:
-            os.environ[k] = "1"
-        try:
+        from physapp.compute.sweep import _single_threaded_children
+
+        with _single_threaded_children(1, force=True):
             tasks = self._ctx.Queue()
             proc = self._ctx.Process(target=_nice_worker_main, daemon=True,
                                      args=(self._next, tasks, self._results, self.setup,
                                            self.niceness), name=f"physapp-online-{self._next}")
             proc.start()
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
         self._pool[self._next] = {"proc": proc, "tasks": tasks, "task": None, "ready": False}
         self._next += 1
 
