@@ -80,7 +80,8 @@ def reseed(path: Path, seed: int) -> None:
 
 
 def one_run(study_id: str, strategy: str, seed: int, tmpl: Path, test, budget: int, batch: int,
-            folder: Path, target: float, criterion: str = "ivr") -> dict:
+            folder: Path, target: float, criterion: str = "ivr", ls_cap: float = 2.0,
+            weighting: str = "scale") -> dict:
     path = folder / f"{study_id}-{strategy}-{seed}.h5"
     shutil.copy(tmpl, path)
     reseed(path, seed)
@@ -88,7 +89,7 @@ def one_run(study_id: str, strategy: str, seed: int, tmpl: Path, test, budget: i
     cfg = OnlineConfig(study_id=study_id, target=1e-6, budget=budget, field=FIELD,
                        strategy=strategy, workers=batch, fixed=STUDIES[study_id]["fixed"],
                        order=1, seed=seed, pool_size=1024, full_model=False,
-                       criterion=criterion)
+                       criterion=criterion, ls_cap=ls_cap, weighting=weighting)
     t0 = time.perf_counter()
     res = run_online(cfg, path, None, executor=InlineExecutor(solve_setup(ds), batch), test=test)
     hist = res.history
@@ -143,12 +144,16 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--budget", type=int, default=96)
     ap.add_argument("--batch", type=int, default=8, help="designs per batch (parallel workers)")
-    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--seeds", default="3",
+                    help="how many seeds (0, 1, ...), or a comma-separated list of seeds")
     ap.add_argument("--target", type=float, default=0.02)
     ap.add_argument("--studies", default="plate-with-hole,l-bracket")
     ap.add_argument("--criterion", default="ivr",
                     help="acquisition of the active strategy: ivr, variance, ivr-loo, "
                     "variance-loo (default: %(default)s)")
+    ap.add_argument("--ls-cap", type=float, default=2.0,
+                    help="cap on the length scales the acquisition uses (0: none)")
+    ap.add_argument("--weighting", default="scale", choices=("scale", "magnitude"))
     ap.add_argument("--strategies", default="sobol,active")
     ap.add_argument("--json", action="store_true", help="print the runs as JSON")
     args = ap.parse_args(argv)
@@ -166,10 +171,13 @@ def main(argv: list[str] | None = None) -> int:
                                  random_designs(ds, 32, seed=12345))
             print(f"{study_id}: plan and 32 test solves in {time.perf_counter() - t0:.1f} s",
                   file=sys.stderr)
-            for seed in range(args.seeds):
+            seeds = ([int(v) for v in args.seeds.split(",") if v] if "," in args.seeds
+                     else list(range(int(args.seeds))))
+            for seed in seeds:
                 for strategy in args.strategies.split(","):
                     r = one_run(study_id, strategy, seed, tmpl, test, args.budget, args.batch,
-                                folder, args.target, args.criterion)
+                                folder, args.target, args.criterion, args.ls_cap,
+                                args.weighting)
                     runs.append(r)
                     print(f"  {strategy} seed {seed}: to target {r['solves_to_target']}, "
                           f"measured at budget {r['measured_at_budget'] * 100:.2f} %, stop "

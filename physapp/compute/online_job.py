@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import queue
 import time
 import traceback
 from pathlib import Path
@@ -90,7 +89,11 @@ def _child(cfg: Any, data_path: Path, model_path: Path, live_path: Path, events:
 
 
 class OnlineProcess(TrainProcess):
-    """One learning run in a spawned child process; :meth:`poll` returns its events."""
+    """One learning run in a spawned child process; :meth:`poll` (of
+    :class:`~physapp.compute.training_job.TrainProcess`) returns its events."""
+
+    DIED = ("The learning process stopped unexpectedly (exit code {code}); it may have run out "
+            "of memory. Every solved design is kept in the data set.")
 
     def __init__(self, cfg: Any, data_path: Path, model_path: Path, live_path: Path,
                  grace: float = CANCEL_GRACE_S) -> None:
@@ -118,39 +121,3 @@ class OnlineProcess(TrainProcess):
     @property
     def paused(self) -> bool:
         return self._pause.is_set()
-
-    def poll(self) -> list[tuple]:
-        """Events since the last call; never blocks (the GUI polls from a timer): a finished
-        child exits by itself and is reaped on a later call."""
-        out: list[tuple] = []
-        while not self.finished:
-            try:
-                ev = self._events.get_nowait()
-            except (queue.Empty, OSError, ValueError):
-                break
-            out.append(ev)
-            if ev[0] in ("done", "failed", "cancelled"):
-                self.finished = True
-        if self.finished:
-            self._proc.join(timeout=0)
-            return out
-        if self._cancel_at is not None and time.monotonic() - self._cancel_at > self.grace:
-            self.kill()
-            out.append(("cancelled",))
-        elif not self._proc.is_alive():
-            self._proc.join(timeout=0)
-            try:  # the last events may have arrived since
-                while True:
-                    ev = self._events.get_nowait()
-                    out.append(ev)
-                    if ev[0] in ("done", "failed", "cancelled"):
-                        self.finished = True
-                        return out
-            except (queue.Empty, OSError, ValueError):
-                pass
-            self.finished = True
-            code = self._proc.exitcode
-            out.append(("cancelled",) if self._cancel_at is not None else (
-                "failed", f"The learning process stopped unexpectedly (exit code {code}); it "
-                "may have run out of memory. Every solved design is kept in the data set."))
-        return out

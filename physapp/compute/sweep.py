@@ -145,12 +145,16 @@ def _worker_main(wid: int, tasks: Any, results: Any, setup: dict) -> None:
 
 
 @contextlib.contextmanager
-def _single_threaded_children(n_workers: int) -> Iterator[None]:
-    """Workers started inside inherit one BLAS/OpenMP thread each (unless the user chose)."""
+def _single_threaded_children(n_workers: int, force: bool = False) -> Iterator[None]:
+    """Workers started inside inherit one BLAS/OpenMP thread each (unless the user chose; with
+    ``force`` whatever was chosen)."""
     saved = {k: os.environ.get(k) for k in _THREAD_VARS}
-    if n_workers > 1:
+    if n_workers > 1 or force:
         for k in _THREAD_VARS:
-            os.environ.setdefault(k, "1")
+            if force:
+                os.environ[k] = "1"
+            else:
+                os.environ.setdefault(k, "1")
     try:
         yield
     finally:

@@ -193,42 +193,44 @@ class TrainProcess:
             self._stop.set()
             self._cancel_at = time.monotonic()
 
+    #: the ``failed`` message when the child died without a word (``{code}``: its exit code)
+    DIED = ("The training process stopped unexpectedly (exit code {code}); it may have run out "
+            "of memory. Try fewer designs or a coarser mesh.")
+    #: the events after which the child sends nothing more
+    LAST = ("done", "failed", "cancelled")
+
     def poll(self) -> list[tuple]:
-        """Events since the last call (non-blocking). A job that was killed or died reports
-        ``cancelled`` or ``failed`` once."""
+        """Events since the last call. Never blocks (the GUI polls from a timer): a finished
+        child exits by itself and is reaped by a later call. A job that was killed or died
+        reports ``cancelled`` or ``failed`` (:attr:`DIED`) once."""
         out: list[tuple] = []
-        while not self.finished:
-            try:
-                ev = self._events.get_nowait()
-            except (queue.Empty, OSError, ValueError):
-                break
-            out.append(ev)
-            if ev[0] in ("done", "failed", "cancelled"):
-                self.finished = True
-        if self.finished:
-            self._proc.join(timeout=5)
+        if self.finished or self._drain(out):
+            self._proc.join(timeout=0)
             return out
         if self._cancel_at is not None and time.monotonic() - self._cancel_at > self.grace:
             self.kill()
             out.append(("cancelled",))
         elif not self._proc.is_alive():
-            self._proc.join(timeout=1)
-            # the last events may still be in the pipe
-            try:
-                while True:
-                    ev = self._events.get(timeout=0.2)
-                    out.append(ev)
-                    if ev[0] in ("done", "failed", "cancelled"):
-                        self.finished = True
-                        return out
-            except (queue.Empty, OSError, ValueError):
-                pass
+            self._proc.join(timeout=0)
+            if self._drain(out):  # the last events may have arrived since
+                return out
             self.finished = True
             code = self._proc.exitcode
             out.append(("cancelled",) if self._cancel_at is not None else (
-                "failed", f"The training process stopped unexpectedly (exit code {code}); it "
-                "may have run out of memory. Try fewer designs or a coarser mesh."))
+                "failed", self.DIED.format(code=code)))
         return out
+
+    def _drain(self, out: list[tuple]) -> bool:
+        """Append the queued events to ``out``; True (and finished) at the last one."""
+        while True:
+            try:
+                ev = self._events.get_nowait()
+            except (queue.Empty, OSError, ValueError):
+                return False
+            out.append(ev)
+            if ev[0] in self.LAST:
+                self.finished = True
+                return True
 
     def kill(self) -> None:
         """Stop the job now, sweep workers included."""

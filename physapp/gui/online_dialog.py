@@ -20,7 +20,6 @@ Every solved design stays in the data set file, and Start with the same settings
 from __future__ import annotations
 
 import datetime
-import math
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -28,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -40,115 +39,27 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
-    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from physapp.core.study import Study
+from physapp.gui.chart import Chart, ErrorChart
+from physapp.gui.chart import pct as _pct
 
 POLL_MS = 100
 STRATEGIES = (("active", "Active: solve where the model is least sure"),
               ("sobol", "Space filling (Sobol sequence)"))
 
 
-class ErrorChart(QWidget):
-    """Estimated error (%) against solves, its +- 1 std band, and the target."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setMinimumSize(360, 170)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.points: list[tuple[int, float, float]] = []  # (solves, estimate, std)
-        self.target = 0.02
-        self.budget = 100
-        self.note = "The estimated error appears here after the first solves."
-
-    def clear(self) -> None:
-        self.points = []
-        self.update()
-
-    def add(self, solves: int, estimate: float, std: float) -> None:
-        if math.isfinite(estimate) and estimate > 0:
-            self.points.append((int(solves), float(estimate), float(max(std, 0.0))))
-            self.update()
-
-    def paintEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p.fillRect(self.rect(), QColor("white"))
-        p.setPen(QPen(QColor("#b4b4b4")))
-        p.drawRect(self.rect().adjusted(0, 0, -1, -1))
-        font = QFont(self.font())
-        font.setPointSizeF(max(font.pointSizeF() - 1, 7))
-        p.setFont(font)
-        fm = p.fontMetrics()
-        if not self.points:
-            p.setPen(QColor("#707070"))
-            p.drawText(self.rect().adjusted(8, 8, -8, -8),
-                       Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.note)
-            return
-        ys = [e for _, e, _ in self.points] + [e + s for _, e, s in self.points] + [self.target]
-        ys += [max(e - s, e * 0.2) for _, e, s in self.points]
-        lo, hi = math.log10(min(ys)), math.log10(max(ys))
-        if hi - lo < 0.3:
-            lo, hi = lo - 0.15, hi + 0.15
-        x0, x1 = 0, max(self.budget, max(x for x, _, _ in self.points), 1)
-        left = fm.horizontalAdvance("100 %") + 12
-        top, right, bottom = fm.height() + 10, 10, fm.height() * 2 + 8
-        w, h = self.width() - left - right, self.height() - top - bottom
-
-        def at(x: float, y: float) -> QPointF:
-            return QPointF(left + (x - x0) / (x1 - x0) * w,
-                           top + (1 - (math.log10(max(y, 1e-12)) - lo) / (hi - lo)) * h)
-
-        p.setPen(QPen(QColor("#404040")))
-        p.drawLine(left, top, left, top + h)
-        p.drawLine(left, top + h, left + w, top + h)
-        for value in (10 ** hi, 10 ** lo):
-            text = _pct(value)
-            y = at(0, value).y()
-            p.drawText(left - 6 - fm.horizontalAdvance(text), int(y + fm.ascent() / 2), text)
-        p.drawText(left, top + h + fm.height(), "0")
-        p.drawText(left + w - fm.horizontalAdvance(str(x1)), top + h + fm.height(), str(x1))
-        label = "solves"
-        p.drawText(left + (w - fm.horizontalAdvance(label)) // 2, top + h + 2 * fm.height(),
-                   label)
-        p.drawText(left, top - 6, "Estimated error of the field (log scale)")
-        band = QPainterPath()
-        upper = [at(x, e + s) for x, e, s in self.points]
-        lower = [at(x, max(e - s, 1e-12)) for x, e, s in self.points]
-        band.moveTo(upper[0])
-        for pt in upper[1:]:
-            band.lineTo(pt)
-        for pt in reversed(lower):
-            band.lineTo(pt)
-        band.closeSubpath()
-        p.fillPath(band, QColor(31, 119, 180, 50))
-        line = QPainterPath()
-        line.moveTo(at(self.points[0][0], self.points[0][1]))
-        for x, e, _ in self.points[1:]:
-            line.lineTo(at(x, e))
-        p.setPen(QPen(QColor("#1f77b4"), 1.8))
-        p.drawPath(line)
-        for x, e, _ in self.points:
-            p.drawEllipse(at(x, e), 2.0, 2.0)
-        ty = at(0, self.target).y()
-        pen = QPen(QColor("#2ca02c"), 1.2, Qt.PenStyle.DashLine)
-        p.setPen(pen)
-        p.drawLine(QPointF(left, ty), QPointF(left + w, ty))
-        p.drawText(QPointF(left + w - fm.horizontalAdvance("target") - 2, ty - 3), "target")
-
-
-class DesignScatter(QWidget):
+class DesignScatter(Chart):
     """Solved designs (black), failed ones (red crosses) over candidates coloured by the
     model's standard deviation (blue: sure, red: unsure), in the plane of two parameters."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__("The solved designs appear here.", parent)
         self.setMinimumSize(240, 170)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.view: dict | None = None
         self.ix, self.iy = 0, 1
         self.labels: list[str] = []
@@ -161,19 +72,12 @@ class DesignScatter(QWidget):
         self.ix, self.iy = ix, iy
         self.update()
 
-    def paintEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p.fillRect(self.rect(), QColor("white"))
-        p.setPen(QPen(QColor("#b4b4b4")))
-        p.drawRect(self.rect().adjusted(0, 0, -1, -1))
+    def has_data(self) -> bool:
+        return bool(self.view and self.view.get("bounds"))
+
+    def draw(self, p: QPainter, fm: Any) -> None:
         v = self.view
-        if not v or not v.get("bounds"):
-            p.setPen(QColor("#707070"))
-            p.drawText(self.rect().adjusted(8, 8, -8, -8),
-                       Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
-                       "The solved designs appear here.")
-            return
+        assert v is not None
         b = v["bounds"]
         d = len(b)
         ix, iy = min(self.ix, d - 1), min(self.iy, d - 1)
@@ -560,11 +464,6 @@ class OnlineDialog(QDialog):
             wdg.setEnabled(on)
         self.pause_button.setEnabled(not on)
         self.cancel_button.setEnabled(not on)
-
-
-def _pct(x: float) -> str:
-    x = 100 * float(x)
-    return f"{x:.2g} %" if x < 10 else f"{x:.0f} %"
 
 
 def open_online_dialog(window: Any) -> OnlineDialog:

@@ -21,15 +21,14 @@ selects it.
 from __future__ import annotations
 
 import datetime
-import math
 import re
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QPointF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -41,7 +40,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
-    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -50,6 +48,7 @@ from PySide6.QtWidgets import (
 from physapp.compute.training_job import TrainPlan, TrainProcess, run_plan  # noqa: F401
 from physapp.core.errors import PhysappError
 from physapp.core.study import Study
+from physapp.gui.chart import LossPlot  # noqa: F401 - re-exported (its home was here)
 from physapp.gui.prediction import TRAIN_MODULES, preload
 
 #: (kind, description) in the order the dialog offers them
@@ -97,110 +96,6 @@ class _JobRelay(QObject):
                 getattr(self, signal).emit(*args)
         except RuntimeError:  # the dialog is gone
             pass
-
-
-class LossPlot(QWidget):
-    """A small live plot of the training loss (and the held-out loss when reported)."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setMinimumSize(360, 170)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.points: list[tuple[int, float, float | None]] = []
-        self.x_label = "iteration"
-        self.y_label = "loss"
-        self.total: int | None = None  # the x axis runs to here (the run's last epoch)
-        self.note = "The loss curve appears here while the model trains."
-
-    def clear(self, note: str = "") -> None:
-        self.points = []
-        self.total = None
-        if note:
-            self.note = note
-        self.update()
-
-    def add(self, epoch: int, loss: float, val: float | None) -> None:
-        if math.isfinite(loss):
-            self.points.append((epoch, loss, val if val is None or math.isfinite(val) else None))
-            self.update()
-
-    def axes(self) -> tuple[int, int, bool]:
-        """(first, last epoch) on the x axis and whether y is logarithmic: the axis follows
-        the epochs done, and y is a log axis whenever the losses are positive (#13)."""
-        xs = [pt[0] for pt in self.points] or [0]
-        ys = [v for pt in self.points for v in pt[1:] if v is not None]
-        x0, x1 = min(xs), max(xs)
-        return x0, (x1 if x1 > x0 else x0 + 1), bool(ys) and min(ys) > 0
-
-    def paintEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p.fillRect(self.rect(), QColor("white"))
-        p.setPen(QPen(QColor("#b4b4b4")))
-        p.drawRect(self.rect().adjusted(0, 0, -1, -1))
-        font = QFont(self.font())
-        font.setPointSizeF(max(font.pointSizeF() - 1, 7))
-        p.setFont(font)
-        fm = p.fontMetrics()
-        if len(self.points) < 2:
-            p.setPen(QColor("#707070"))
-            p.drawText(self.rect().adjusted(8, 8, -8, -8),
-                       Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.note)
-            return
-        xs = [pt[0] for pt in self.points]
-        series = [[pt[1] for pt in self.points]]
-        vals = [pt[2] for pt in self.points]
-        if any(v is not None for v in vals):
-            series.append(vals)
-        ys = [v for s in series for v in s if v is not None]
-        x0, x1, log = self.axes()
-        f = (lambda v: math.log10(v)) if log else (lambda v: v)
-        lo, hi = f(min(ys)), f(max(ys))
-        if hi <= lo:
-            hi = lo + (abs(lo) or 1.0) * 1e-3
-        left = fm.horizontalAdvance("-0.000e+00") + 10
-        top, right, bottom = fm.height() + 10, 10, fm.height() * 2 + 8
-        w = self.width() - left - right
-        h = self.height() - top - bottom
-
-        def to_screen(x: float, y: float) -> QPointF:
-            return QPointF(left + (x - x0) / (x1 - x0) * w, top + (1 - (f(y) - lo) / (hi - lo)) * h)
-
-        p.setPen(QPen(QColor("#404040")))
-        p.drawLine(left, top, left, top + h)
-        p.drawLine(left, top + h, left + w, top + h)
-        for value, y in ((max(ys), top), (min(ys), top + h)):
-            text = f"{value:.3g}"
-            p.drawText(left - 6 - fm.horizontalAdvance(text), int(y + fm.ascent() / 2), text)
-        p.drawText(left, top + h + fm.height(), f"{x0}")
-        last = f"{x1}"
-        p.drawText(left + w - fm.horizontalAdvance(last), top + h + fm.height(), last)
-        p.drawText(left + (w - fm.horizontalAdvance(self.x_label)) // 2,
-                   top + h + 2 * fm.height(), self.x_label)
-        title = f"Training {self.y_label}" + (" (log scale)" if log else "")
-        p.drawText(left, top - 6, title)
-        colours = (QColor("#1f77b4"), QColor("#d62728"))
-        names = ("training", "held-out")
-        for k, s in enumerate(series):
-            path = QPainterPath()
-            started = False
-            for x, y in zip(xs, s, strict=True):
-                if y is None:
-                    continue
-                pt = to_screen(x, y)
-                if started:
-                    path.lineTo(pt)
-                else:
-                    path.moveTo(pt)
-                    started = True
-            p.setPen(QPen(colours[k], 1.6))
-            p.drawPath(path)
-            if len(series) > 1:
-                lx = left + w - 90
-                ly = top + 6 + k * fm.height()
-                p.drawLine(lx, ly + fm.height() // 2 - 2, lx + 16, ly + fm.height() // 2 - 2)
-                p.setPen(QColor("#404040"))
-                p.drawText(lx + 20, ly + fm.ascent(), names[k])
 
 
 class TrainDialog(QDialog):

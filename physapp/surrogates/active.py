@@ -52,7 +52,7 @@ def candidate_pool(bounds: np.ndarray, n: int, seed: int = 0,
 class _FieldGP:
     """The GPs of one field's POD coefficients of a POD-GP model (float64 torch tensors)."""
 
-    def __init__(self, model: Any, field: str) -> None:
+    def __init__(self, model: Any, field: str, ls_cap: float = 0.0) -> None:
         import torch
 
         gp = getattr(model, "gp", None)
@@ -72,6 +72,15 @@ class _FieldGP:
         self.sf2 = h["signal_var"][idx]
         self.sn2 = h["noise_var"][idx]
         self.L = gp.L[idx]
+        if ls_cap > 0 and bool((self.ls > ls_cap).any()):
+            # no input is taken as irrelevant on the say of few samples: the variance of a GP
+            # whose length scales are at most ls_cap (its own factor)
+            from physapp.surrogates.gp import _cholesky
+
+            self.ls = self.ls.clamp_max(float(ls_cap))
+            self.L = _cholesky(self.kernel, gp.x, {"lengthscale": self.ls,
+                                                   "signal_var": self.sf2,
+                                                   "noise_var": self.sn2})
         self.x = gp.x
         self.weight = gp.y_scale[idx].pow(2)  # standardised -> coefficient (field) units
         self.empty = len(idx) == 0
@@ -109,6 +118,28 @@ def field_variance(model: Any, field: str, X: np.ndarray) -> np.ndarray:
         return (g.weight.unsqueeze(1) * var).sum(0).cpu().numpy()
 
 
+def field_norm2(model: Any, field: str, X: np.ndarray) -> np.ndarray:
+    """Squared norm of the predicted ``field`` (sum over nodes, in the model's learned units) at
+    each row of ``X`` (m, p), from the GP mean of its POD coefficients (the modes are
+    orthonormal: ||mean + modes c||^2 = ||mean||^2 + 2 (modes^T mean) . c + ||c||^2), without
+    reconstructing the field."""
+    import torch
+
+    g = _FieldGP(model, field)
+    basis = model.pod.bases[field]
+    mean = basis.mean.double()
+    base = float(mean.pow(2).sum())
+    X = np.atleast_2d(X)
+    if g.empty:
+        return np.full(len(X), base)
+    sl = model.pod.slices()[field]
+    with torch.no_grad():
+        mu, _ = model.gp.predict(g.xn(X), include_noise=False)  # (m, R) every output
+        c = mu[:, sl]
+        proj = basis.modes.double().T @ mean  # (r,)
+        return (base + 2.0 * c @ proj + c.pow(2).sum(1)).clamp_min(0.0).cpu().numpy()
+
+
 CRITERIA = ("ivr", "variance")
 
 
@@ -116,7 +147,7 @@ def select_batch(model: Any, field: str, pool: np.ndarray, k: int, *,
                  pending: np.ndarray | None = None,
                  row_weight: np.ndarray | None = None,
                  criterion: str = "ivr", n_integration: int = 256,
-                 local_weight: np.ndarray | None = None,
+                 local_weight: np.ndarray | None = None, ls_cap: float = 0.0,
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Choose ``k`` diverse rows of ``pool`` (m, p) to solve next (kriging believer).
 
@@ -152,7 +183,7 @@ def select_batch(model: Any, field: str, pool: np.ndarray, k: int, *,
     k = int(min(k, len(pool)))
     if k <= 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
-    g = _FieldGP(model, field)
+    g = _FieldGP(model, field, ls_cap)
     if g.empty:  # nothing varies: any spread-out points will do
         return np.arange(k), np.zeros(k)
     extra = np.zeros((0, pool.shape[1])) if pending is None else np.atleast_2d(pending)

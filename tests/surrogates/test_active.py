@@ -13,7 +13,13 @@ import torch
 
 from physapp.core.errors import ParameterError
 from physapp.core.mesh import CellBlock, MeshData
-from physapp.surrogates.active import candidate_pool, field_variance, select_batch, spread
+from physapp.surrogates.active import (
+    candidate_pool,
+    field_norm2,
+    field_variance,
+    select_batch,
+    spread,
+)
 from physapp.surrogates.data import TrainingData
 from physapp.surrogates.gp import BatchedGP
 from physapp.surrogates.online import fit_pod_gp
@@ -102,3 +108,27 @@ def test_a_local_weight_steers_the_choice_to_where_the_gp_was_surprised(model):
     for crit in ("variance", "ivr"):
         idx, _ = select_batch(model, "u", pool, 3, criterion=crit, local_weight=w)
         assert region[idx].all()
+
+
+def test_field_norm_is_the_norm_of_the_predicted_field(model):
+    """Oracle: the squared norm of the field the model predicts (reconstructed on the mesh)."""
+    X = candidate_pool(model.bounds, 8, seed=6)
+    pred = model.predict_arrays(X)["u"].astype(np.float64)
+    np.testing.assert_allclose(field_norm2(model, "u", X), (pred**2).sum(1), rtol=1e-4)
+
+
+def test_a_length_scale_cap_keeps_a_flat_looking_input_in_play():
+    """Input b plays no part in the field: its fitted length scale is long, so a design that
+    differs from a solved one in b only counts as known; with the length scales capped (the
+    GP refactored with them) it does not."""
+    data = synthetic(8)
+    data.fields["u"] = (data.fields["u"] - data.X[:, 1:] * np.linspace(0, 1, 40) ** 2
+                        ).astype(np.float32)  # no b at all
+    m = fit_pod_gp(data, iters=80, restarts=1)
+    assert float(m.gp.hyper()["lengthscale"][0, 1]) > 3.0
+    moved = data.X.copy()
+    moved[:, 1] = 1.0 - moved[:, 1]
+    _, free = select_batch(m, "u", moved, 1, criterion="variance")
+    _, capped = select_batch(m, "u", moved, 1, criterion="variance", ls_cap=0.5)
+    solved = select_batch(m, "u", data.X, 1, criterion="variance", ls_cap=0.5)[1]
+    assert capped[0] > 100 * free[0] and capped[0] > 100 * solved[0]

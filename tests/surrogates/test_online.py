@@ -107,7 +107,7 @@ def test_an_unreachable_target_stops_at_the_budget_with_the_model(tmp_path):
 def test_failures_are_recorded_not_retried_and_a_rerun_repeats_no_design(tmp_path):
     cfg = config(target=1e-6, budget=10)
     ds, _ = open_or_create(cfg, tmp_path / "d.h5")
-    ex = CountingExecutor(ds, 2, fail_above=0.07)
+    ex = CountingExecutor(ds, 4, fail_above=0.07)
     run_online(cfg, tmp_path / "d.h5", executor=ex)
     first = Dataset.open(tmp_path / "d.h5")
     failed = np.flatnonzero(first.status == FAILED)
@@ -115,7 +115,7 @@ def test_failures_are_recorded_not_retried_and_a_rerun_repeats_no_design(tmp_pat
     assert np.all(first.X[failed, 0] > 0.07) and first.counts()["pending"] == 0
     # continue with a larger budget on the same file
     cfg2 = config(target=1e-6, budget=16)
-    ex2 = CountingExecutor(first, 2, fail_above=0.07)
+    ex2 = CountingExecutor(first, 4, fail_above=0.07)
     res = run_online(cfg2, tmp_path / "d.h5", executor=ex2)
     again = Dataset.open(tmp_path / "d.h5")
     old = np.flatnonzero(first.status != 0)
@@ -158,17 +158,17 @@ def test_the_same_run_on_a_dask_cluster(tmp_path):
 
     from physapp.surrogates.online import DaskExecutor
 
-    cfg = config(target=1e-6, budget=6, strategy="active", n_init=4)
+    cfg = config(target=1e-6, budget=5, strategy="active", n_init=3)
     ds, _ = open_or_create(cfg, tmp_path / "d.h5")
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
                       dashboard_address=None) as cluster, Client(cluster) as client:
         ex = DaskExecutor(solve_setup(ds), client)
         assert ex.capacity == 2
         res = run_online(cfg, tmp_path / "d.h5", executor=ex)
-    assert res.stopped == "budget" and res.solved_this_run == 6
+    assert res.stopped == "budget" and res.solved_this_run == 5
     again = Dataset.open(tmp_path / "d.h5")
-    assert again.counts()["done"] == 6
-    assert len(np.unique(again.X.round(12), axis=0)) == 6
+    assert again.counts()["done"] == 5
+    assert len(np.unique(again.X.round(12), axis=0)) == 5
 
 
 def test_stream_ratios_compare_new_errors_with_the_reported_std():
