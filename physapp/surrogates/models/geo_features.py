@@ -8,8 +8,8 @@ and the radial direction. Coordinates alone make a network rediscover this for e
 position and size; these features hand it over for any mesh (no study code, so imported data
 sets get them too):
 
-* ``g``: the unit vector from the nearest boundary point to the node (on the boundary itself the
-  inward normal of the nearest boundary facet): the gradient of the distance to the boundary;
+* ``g``: the inward normal of the boundary at the nearest boundary point (interpolated along the
+  boundary edge from its nodes' normals): near a smooth boundary, the gradient of the distance;
 * in 2D the harmonics ``g_x^2 - g_y^2`` and ``2 g_x g_y`` (``cos 2theta``, ``sin 2theta``);
 * ``s = 1 / (1 + kappa d)`` and ``s^2``, with ``d`` the distance to the boundary and ``kappa``
   the signed curvature of the boundary at the nearest point (positive where the boundary curves
@@ -118,11 +118,15 @@ def boundary_features(mesh: MeshData, dim: int, points: np.ndarray | None = None
     rows = np.arange(len(q))
     best, tb = cand[rows, j], t[rows, j]
     d = np.sqrt(d2[rows, j])
-    diff = q - foot[rows, j]
-    unit = seg[best] / np.sqrt(seg_len2[best])[:, None]
+    # the inward normal interpolated along the nearest edge from its end nodes' normals (mean
+    # of their two edges'): smooth along the boundary, so a chord's kink does not show
+    unit = seg / np.sqrt(seg_len2)[:, None]
     normal = np.column_stack([-unit[:, 1], unit[:, 0]])
-    on = d <= 1e-9 * max(float(np.ptp(pts, 0).max()), 1e-300)
-    g = np.where(on[:, None], normal, diff / np.maximum(d, 1e-300)[:, None])
+    node_n = np.zeros_like(pts)
+    np.add.at(node_n, edges[:, 0], normal)
+    np.add.at(node_n, edges[:, 1], normal)
+    g = ((1 - tb)[:, None] * node_n[edges[best, 0]] + tb[:, None] * node_n[edges[best, 1]])
+    g = g / np.maximum(np.linalg.norm(g, axis=1), 1e-300)[:, None]
     kn = _node_curvature(pts, edges)
     kappa = (1 - tb) * kn[edges[best, 0]] + tb * kn[edges[best, 1]]
     s = 1.0 / (1.0 + np.clip(kappa * d, -0.5, 50.0))
