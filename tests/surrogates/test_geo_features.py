@@ -8,8 +8,12 @@ solution); on the outer circle it is -1/b. The direction to the nearest boundary
 import numpy as np
 
 from physapp.core.mesh import CellBlock, MeshData
-from physapp.surrogates.models.geo_features import (_node_curvature, boundary_features,
-                                                    n_features, oriented_edges)
+from physapp.surrogates.models.geo_features import (
+    _node_curvature,
+    boundary_features,
+    n_features,
+    oriented_edges,
+)
 
 A, B = 1.0, 3.0
 
