@@ -23,6 +23,8 @@ the Transolver and the geometry-aware field sit in the study tables next to POD-
 same held-out designs). ``superres``: each plate design meshed by gmsh on its own (the meshes
 differ, a MeshSamples), trained at one element size and scored on the held-out designs solved
 at that size and at half of it (zero-shot super-resolution: the ratio of the two errors).
+``topology``: the topology-changing perforated plate (``benchmarks/perforated.py``: 160 / 40
+designs with their own meshes, von Mises target <= 5 %).
 ``neural-latency``: the slider-to-field time of the mesh-agnostic models on the ~100k-node plate
 while a slider drags (``predict(params, fields=[...])``: a 1024-node subsample, the rest filled
 from the nearest evaluated node) and when it rests (every node); "no GPU" when there is none.
@@ -356,8 +358,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer designs and epochs")
     parser.add_argument("--workers", type=int, default=1, help="sweep worker processes")
     parser.add_argument("--sections", default="studies,latency",
-                        help="comma-separated tables: studies, latency, superres, neural-latency "
-                             "(default: studies,latency)")
+                        help="comma-separated tables: studies, latency, superres, neural-latency, "
+                             "topology (default: studies,latency)")
     parser.add_argument("--study", default="", help="only this study in the study tables")
     parser.add_argument("--kinds", default="",
                         help="models of the study tables, e.g. pod-gp,transolver,geo-field "
@@ -394,6 +396,10 @@ def main() -> None:
             neural = superres_table(device, 8, 2, 20)
         if "neural-latency" in sections:
             neural_latency_table(neural, device)
+        if "topology" in sections:  # the perforated plate: benchmarks/perforated.py
+            from perforated import topology_table
+
+            topology_table(epochs=300 if args.quick else 0, members=1 if args.quick else 0)
     print(f"\ntotal {time.perf_counter() - t0:.0f} s")
 
 

@@ -126,8 +126,12 @@ def cmd_train(args: argparse.Namespace) -> int:
             return cmd_train_history(args, _progress_printer(args.quiet))
     from physapp.surrogates.models import MESH_KINDS
 
-    if args.model in MESH_KINDS:  # samples with their own meshes: train_on_samples (#19)
+    if args.model in (*MESH_KINDS, "all"):  # samples with their own meshes (#19)
         samples = read_mesh_samples(args.data)
+        if samples is not None and args.model == "all":
+            from physapp.cli_mesh_train import train_all_mesh_samples
+
+            return train_all_mesh_samples(args, samples, out, _progress_printer(args.quiet))
         if samples is not None:
             return _train_mesh_samples(args, samples, out)
     data = read_training_data(args.data)

@@ -159,3 +159,38 @@ def scale_samples(samples: MeshSamples, spec: Mapping[str, Any]
     return (MeshSamples(out, samples.param_names, samples.output_names, samples.input_names,
                         dict(samples.units), samples.is_test.copy(), samples.bounds.copy(),
                         samples.study_id, dict(samples.fixed)), dict(spec))
+
+
+def train_all_on_samples(samples: MeshSamples, kinds: Sequence[str] | None = None, *,
+                         device: str = "auto", seed: int = 0,
+                         progress: ProgressFn = no_progress, cancel: CancelToken = NEVER,
+                         options: Mapping[str, Mapping[str, Any]] | None = None,
+                         ) -> tuple[dict[str, MeshFieldSurrogate], dict[str, str]]:
+    """Every kind of ``kinds`` (default: the built-in and plug-in kinds) that learns from samples
+    with their own meshes, trained on ``samples`` and scored on the held-out part; returns
+    (kind -> model, skipped kind -> why). ``options``: per-kind training options."""
+    from physapp.core.progress import scaled
+    from physapp.surrogates.models import MESH_KINDS, all_kinds, model_class
+    from physapp.surrogates.models.mesh_agnostic import MeshFieldSurrogate
+
+    names = list(dict.fromkeys(kinds or [*all_kinds(), *MESH_KINDS]))
+    usable, skipped = [], {}
+    for kind in names:
+        try:
+            cls = model_class(kind)
+        except PhysappError as exc:
+            skipped[kind] = str(exc)
+            continue
+        if issubclass(cls, MeshFieldSurrogate):
+            usable.append(kind)
+        else:
+            skipped[kind] = ("needs every sample on one mesh topology (a morphed sweep); these "
+                             "samples have their own meshes")
+    models = {}
+    for i, kind in enumerate(usable):
+        sub = scaled(progress, i / len(usable), (i + 1) / len(usable))
+        models[kind] = train_on_samples(
+            kind, samples, device=device, seed=seed, cancel=cancel,
+            progress=lambda f, m, _k=kind, _s=sub: _s(f, f"{_k}: {m}"),
+            **dict((options or {}).get(kind, {})))
+    return models, skipped

@@ -42,12 +42,18 @@ def _import(tmp_path, capsys):
 
 def test_train_on_imported_samples_and_predict_on_a_finer_mesh(tmp_path, capsys):
     data = _import(tmp_path, capsys)
-    model_path = tmp_path / "m.pt"
-    code = main(["train", str(data), "--model", "transolver", "--epochs", "4", "--out",
-                 str(model_path), "--json", "-q", "--device", "cpu"])
+    # --model all: the kinds that learn across meshes, the others skipped with the reason
+    code = main(["train", str(data), "--model", "all", "--epochs", "4", "--out",
+                 str(tmp_path / "m.pt"), "--json", "-q", "--device", "cpu"])
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    metrics = json.loads(captured.out)["transolver"]["metrics"]
+    out = json.loads(captured.out)
+    assert set(out["models"]) == {"transolver", "geo-field"}
+    assert {"pod-gp", "pod-mlp", "neural-field", "linear", "nearest"} <= set(out["skipped"])
+    assert "one mesh topology" in out["skipped"]["pod-gp"]
+    model_path = tmp_path / "m-transolver.pt"
+    assert out["models"]["transolver"]["file"] == str(model_path)
+    metrics = out["models"]["transolver"]["metrics"]
     assert metrics["n_train"] == 5 and metrics["n_test"] == 1
     assert np.isfinite(metrics["fields"]["u"]["rel_l2"])
     assert 0.0 <= metrics["coverage95"] <= 1.0

@@ -143,7 +143,18 @@ class MeshGeometry:
         _, cents = _cells_geometry(mesh)
         g = cls(pts, m, boundary_samples(mesh, dim), cents[:, :dim], ids)
         g.simplices = (_simplices(mesh, dim), pts)
+        g.mesh = mesh
         return g
+
+    def boundary_features(self) -> np.ndarray:
+        """Geometric node features (:mod:`~physapp.surrogates.models.geo_features`), cached."""
+        out = self.__dict__.get("_bfeat")
+        if out is None:
+            from physapp.surrogates.models.geo_features import boundary_features
+
+            out = self._bfeat = boundary_features(self.mesh, self.points.shape[1],
+                                                  boundary=self.boundary)
+        return out
 
     def wall_distance(self, points: np.ndarray) -> np.ndarray:
         from scipy.spatial import cKDTree
@@ -183,6 +194,7 @@ class MeshGeometry:
         return ((bary >= -1e-9).all(-1) & ok).any(-1)
 
     simplices: Any = (None, None)  #: (simplex corner ids, points) of the cells, or None
+    mesh: Any = None  #: the mesh itself (geometric features)
 
 
 #: corner sets splitting a cell into simplices
@@ -236,7 +248,7 @@ class MeshFieldSurrogate(FieldSurrogate):
     #: options shared by every mesh-agnostic model (subclasses add their network's)
     COMMON_OPTIONS: ClassVar[dict[str, Any]] = {
         "members": 3, "epochs": 600, "lr": 2e-3, "weight_decay": 1e-5, "samples_per_step": 4,
-        "points": 512, "calibrate": 0.15,
+        "points": 512, "calibrate": 0.15, "geo_features": True,
     }
 
     def __init__(self, info: ModelInfo, device: str, options: dict[str, Any],
@@ -310,6 +322,9 @@ class MeshFieldSurrogate(FieldSurrogate):
         xc = 2.0 * (pts - lo) / span - 1.0
         wd = geom.wall_distance(pts) / float(self.norm["diag"])
         cols = [xc, (4.0 * wd)[:, None]]
+        if self.options.get("geo_features"):
+            bf = geom.boundary_features()
+            cols.append(bf if ids is None else bf[ids])
         if self.input_names:
             if inputs is None:
                 raise ParameterError(
@@ -498,21 +513,26 @@ class MeshFieldSurrogate(FieldSurrogate):
         for epoch in range(1, epochs + 1):
             rep.tick()
             si = torch.randperm(n, generator=gen)[:S].tolist()
-            feats, ws, ys = [], [], []
-            for i in si:
-                s = prep[i]
-                k = s.feats.shape[0]
-                idx = (torch.randint(k, (P,), generator=gen) if k > P
-                       else torch.arange(k).repeat(math.ceil(P / k))[:P]).to(dev)
-                feats.append(s.feats[idx])
-                ws.append(s.w[idx])
-                ys.append(s.y[idx])
+            if P > 0:
+                feats, ws, ys = [], [], []
+                for i in si:
+                    s = prep[i]
+                    k = s.feats.shape[0]
+                    idx = (torch.randint(k, (P,), generator=gen) if k > P
+                           else torch.arange(k).repeat(math.ceil(P / k))[:P]).to(dev)
+                    feats.append(s.feats[idx])
+                    ws.append(s.w[idx])
+                    ys.append(s.y[idx])
+                ft, wt, yt, mask = torch.stack(feats), torch.stack(ws), torch.stack(ys), None
+            else:  # every node of each sample, padded (weight 0, masked out of the loss)
+                ft, wt, yt, mask = _padded([prep[i] for i in si])
             mu = torch.stack([prep[i].mu for i in si])
             enc = torch.stack([prep[i].enc for i in si])
             opt.zero_grad(set_to_none=True)
             with _autocast(dev):
-                out = net(torch.stack(feats), torch.stack(ws), mu, enc)
-            loss = (out.float() - torch.stack(ys)).pow(2).mean()
+                out = net(ft, wt, mu, enc)
+            err = (out.float() - yt).pow(2)
+            loss = err.mean() if mask is None else (err.mean(-1) * mask).sum() / mask.sum()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
             opt.step()
@@ -726,6 +746,7 @@ class MeshFieldSurrogate(FieldSurrogate):
     def _restore(cls, info: ModelInfo, options: dict[str, Any], meta: dict[str, Any],
                  tensors: Mapping[str, torch.Tensor], device: str) -> MeshFieldSurrogate:
         opts = dict(cls.OPTIONS)
+        opts["geo_features"] = False  # files from before the option: coordinates and distance
         opts.update(options)
         nets = []
         for i in range(int(meta["members"])):
@@ -749,6 +770,21 @@ class MeshFieldSurrogate(FieldSurrogate):
 def _autocast(device: str) -> Any:
     """bfloat16 mixed precision on a GPU (no loss scaling needed); a no-op on the CPU."""
     return torch.autocast("cuda", dtype=torch.bfloat16, enabled=str(device).startswith("cuda"))
+
+
+def _padded(batch: Sequence[_Prepared]) -> tuple[torch.Tensor, ...]:
+    """Features, weights, targets and node mask of samples padded to the largest one."""
+    n = max(s.feats.shape[0] for s in batch)
+    ref = batch[0]
+    S = len(batch)
+    ft = ref.feats.new_zeros((S, n, ref.feats.shape[1]))
+    wt = ref.w.new_zeros((S, n))
+    yt = ref.y.new_zeros((S, n, ref.y.shape[1]))
+    mask = ref.w.new_zeros((S, n))
+    for j, s in enumerate(batch):
+        k = s.feats.shape[0]
+        ft[j, :k], wt[j, :k], yt[j, :k], mask[j, :k] = s.feats, s.w, s.y, 1.0
+    return ft, wt, yt, mask
 
 
 def _spacing(encs: np.ndarray) -> float:
