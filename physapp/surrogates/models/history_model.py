@@ -81,6 +81,10 @@ def fit_coords_gp(info: ModelInfo, data: Any, xn: np.ndarray, arrays: dict[str, 
                          seed=seed, cancel=cancel)
 
 
+#: arrays of at least this many values are stored in single precision
+BIG_ARRAY = 65536
+
+
 class HistorySurrogate(FieldSurrogate):
     """Base of the history kinds (see the module docstring)."""
 
@@ -325,8 +329,11 @@ class HistorySurrogate(FieldSurrogate):
             "curve_units": self.curve_units, "time_label": self.time_label,
             "time_unit": self.time_unit, "n_curve": self.n_curve,
             "arrays": sorted(self.arrays)}
-        tensors = {f"a/{k}": torch.from_numpy(np.ascontiguousarray(v, dtype=np.float64))
-                   for k, v in self.arrays.items()}
+        # the large arrays (POD bases of whole histories) in single precision: half the file,
+        # ~1e-7 relative (read back as float64)
+        tensors = {f"a/{k}": torch.from_numpy(np.ascontiguousarray(
+            v, dtype=np.float32 if np.size(v) >= BIG_ARRAY else np.float64))
+            for k, v in self.arrays.items()}
         gmeta, gt = self.gp.state()
         meta["gp"] = gmeta
         tensors.update({f"gp/{k}": v for k, v in gt.items()})
