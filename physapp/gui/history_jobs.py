@@ -95,7 +95,7 @@ def keep_cancelled(ctrl, job_id: int, failure: str | None = None) -> bool:
         n = read_history(path).n_steps
     except PhysappError:
         return False
-    if n == 0:
+    if n == 0 or (failure is not None and n < 2):  # a failure before a step: its message only
         return False
     ctrl._on_solved(job_id, HistoryRef(path, n, False))
     history = ctrl.window.playback.history
