@@ -2,6 +2,10 @@
 with the key quantities; a mesh-convergence row for the default design.
 
 Run: .venv/bin/python benchmarks/bottle.py  [--quick]
+     .venv/bin/python benchmarks/bottle.py --dataset DATA.h5 [--hybrid-budget S] [--frames F]
+     (the app's kinds curve-gp and field-curve, as `physapp train DATA --model
+     curve-gp,field-curve` trains them, on a sweep data set of bottle-top-load: held-out errors
+     and the share inside the calibrated +-1.96 std band)
      .venv/bin/python benchmarks/bottle.py --surrogate N[:SEED][,N2:SEED2]  (N designs of the
      4-variable family per LHS batch,
      solved with 2 worker processes and cached in $PHYSAPP_BENCH_CACHE or benchmarks/out/;
@@ -257,8 +261,65 @@ def _hybrid(study, names, X, U, F, VM, tr, te, bounds, budget, ensemble=2, nodes
             model.train_seconds)
 
 
+def app_models(path: str, kinds: str = "curve-gp,field-curve", budget: float = 600.0,
+               frames: int | None = None) -> None:
+    """The app's history kinds (``physapp train DATA --model curve-gp,field-curve``) on a sweep
+    data set of the bottle (e.g. the one tools/train_builtin.py --keep-data leaves): held-out
+    relative L2 of the top-load curve, the displacement and von Mises histories and the
+    displacement in the localised region (the top 5 % von Mises nodes of the last frame), and the
+    share of held-out values inside mean +- 1.96 std (the band's calibration); ``frames``: every
+    k-th frame only so that the model has at most that many."""
+    import numpy as np
+    import torch
+
+    from physapp.surrogates.dataset import Dataset
+    from physapp.surrogates.models.history_model import train_history
+
+    torch.set_num_threads(1)
+    data = Dataset.open(path).history_data()
+    if frames is not None:
+        data = data.thinned(frames)
+    test = data.test()
+    print(f"{path}: {int((~data.is_test).sum())} training / {test.n_samples} held-out designs, "
+          f"{data.n_frames} frames, {data.mesh.n_points} nodes")
+    rows = {}
+    for kind in kinds.split(","):
+        opts = {"time_budget": budget} if kind == "field-curve" else {}
+        model = train_history(kind, data, **opts)
+        pred = model.predict_history_arrays(test.X, with_std=True)
+        U, Up = test.fields["displacement"].astype(float), pred["fields"]["displacement"]
+        loc = []
+        for i in range(test.n_samples):
+            vm = test.fields["von_mises"][i, -1]
+            hot = vm >= np.quantile(vm, 0.95)
+            loc.append(np.linalg.norm(Up[i][:, hot] - U[i][:, hot]) / np.linalg.norm(U[i][:, hot]))
+        m = model.metrics
+        rows[kind] = {"curve": m["curves"]["reaction_force"]["rel_l2"],
+                      "disp": m["fields"]["displacement"]["rel_l2"],
+                      "vm": m["fields"]["von_mises"]["rel_l2"], "loc": float(np.mean(loc)),
+                      "cov_curve": m["curves"]["reaction_force"]["coverage95"],
+                      "cov_disp": m["fields"]["displacement"]["coverage95"],
+                      "time": m["train_time_s"], "ms": m["latency_ms"]}
+    print(f"{'held-out (relative L2 over all designs)':<44}" + "".join(f" {k:>12}" for k in rows))
+    for key, label in (("curve", "top-load curve"), ("disp", "displacement history"),
+                       ("vm", "von Mises history"),
+                       ("loc", "displacement, top 5 % von Mises (mean)"),
+                       ("cov_curve", "curve points inside +-1.96 std"),
+                       ("cov_disp", "displacement values inside +-1.96 std")):
+        print(f"{label:<44}" + "".join(f" {100 * r[key]:>11.2f}%" for r in rows.values()))
+    print(f"{'training time (s)':<44}" + "".join(f" {r['time']:>12.1f}" for r in rows.values()))
+    print(f"{'one history predicted (ms)':<44}" + "".join(f" {r['ms']:>12.1f}"
+                                                         for r in rows.values()))
+
+
 if __name__ == "__main__":
-    if "--surrogate" in sys.argv:
+    if "--dataset" in sys.argv:  # the app's kinds on a sweep data set
+        k = sys.argv.index("--dataset")
+        budget = (float(sys.argv[sys.argv.index("--hybrid-budget") + 1])
+                  if "--hybrid-budget" in sys.argv else 600.0)
+        frames = int(sys.argv[sys.argv.index("--frames") + 1]) if "--frames" in sys.argv else None
+        app_models(sys.argv[k + 1], budget=budget, frames=frames)
+    elif "--surrogate" in sys.argv:
         k = sys.argv.index("--surrogate")  # N[:seed][,N2:seed2 ...]: batches of designs
         spec = sys.argv[k + 1] if len(sys.argv) > k + 1 else "40"
         budget = (float(sys.argv[sys.argv.index("--hybrid-budget") + 1])

@@ -1,4 +1,4 @@
-"""`physapp train --model pod-history|curve-gp` and `physapp predict` of a history model
+"""`physapp train --model pod-history|curve-gp|field-curve` (or a comma list) and `physapp predict` of a history model
 (#18, #22): the histories a sweep of a history study keeps in its data set in, a model file out;
 a predicted history (``.pvd``/``.xdmf``/``.h5``/``.csv``, or the last frame as ``.vtu``) and its
 curves with their standard deviations (``--json``) back."""
@@ -45,41 +45,58 @@ def read_history_data(path: str, *, isolate: bool = True, timeout: float | None 
 
 
 def history_metrics_table(kind: str, metrics: dict) -> str:
+    return history_comparison_table({kind: metrics})
+
+
+def history_comparison_table(models: dict[str, dict]) -> str:
+    """Held-out scores of history models (kind -> metrics), one block of rows per model."""
     lines = [f"{'model':<12} {'output':<22} {'rel L2':>9} {'max abs':>10} {'cov95':>6}"]
-    rows = [(f, m) for f, m in metrics.get("fields", {}).items()]
-    rows += [(f"curve {c}", m) for c, m in metrics.get("curves", {}).items()]
-    for j, (name, m) in enumerate(rows):
-        lines.append(f"{kind if j == 0 else '':<12} {name:<22} {m['rel_l2'] * 100:>8.3f}% "
-                     f"{m['max_abs']:>10.3g} {m.get('coverage95', float('nan')):>6.3f}")
-    lines.append(f"{'':<12} trained in {metrics.get('train_time_s', float('nan')):.2f} s, "
-                 f"{metrics.get('n_train', 0)} training / {metrics.get('n_test', 0)} held-out "
-                 f"histories of {metrics.get('n_frames', 0)} frames, one history in "
-                 f"{metrics.get('latency_ms', float('nan')):.1f} ms")
+    for kind, metrics in models.items():
+        rows = [(f, m) for f, m in metrics.get("fields", {}).items()]
+        rows += [(f"curve {c}", m) for c, m in metrics.get("curves", {}).items()]
+        for j, (name, m) in enumerate(rows):
+            lines.append(f"{kind if j == 0 else '':<12} {name:<22} {m['rel_l2'] * 100:>8.3f}% "
+                         f"{m['max_abs']:>10.3g} {m.get('coverage95', float('nan')):>6.3f}")
+        lines.append(f"{'':<12} trained in {metrics.get('train_time_s', float('nan')):.2f} s, "
+                     f"{metrics.get('n_train', 0)} training / {metrics.get('n_test', 0)} "
+                     f"held-out histories of {metrics.get('n_frames', 0)} frames, one history "
+                     f"in {metrics.get('latency_ms', float('nan')):.1f} ms")
     return "\n".join(lines)
 
 
 def cmd_train_history(args, progress) -> int:
+    """Train the history kind(s) of ``args.model`` (a comma list: each on the same data, one
+    table; files ``<out stem>-<kind>.pt``)."""
     from physapp.cli import EXIT_OK
+    from physapp.surrogates.models import model_class
     from physapp.surrogates.models.history_model import train_history
     from physapp.surrogates.storage import save_surrogate
 
     data = read_history_data(args.data)
-    opts = {"iters": args.epochs} if args.epochs is not None else {}
-    model = train_history(args.model, data, seed=args.seed, progress=progress, **opts)
+    kinds = list(dict.fromkeys(args.model.split(",")))
+    out = Path(args.out)
+    models, written = {}, {}
+    for kind in kinds:
+        opts = {}
+        if args.epochs is not None:  # network epochs, or GP iterations
+            opts["epochs" if "epochs" in model_class(kind).OPTIONS else "iters"] = args.epochs
+        models[kind] = train_history(kind, data, seed=args.seed, progress=progress, **opts)
+        path = out if len(kinds) == 1 else out.with_name(f"{out.stem}-{kind}{out.suffix or '.pt'}")
+        written[kind] = str(save_surrogate(models[kind], path))
     if not args.quiet and sys.stderr.isatty():
         print(file=sys.stderr)
-    path = save_surrogate(model, args.out)
     for note in data.left_out:
         print(f"physapp: note: {note}", file=sys.stderr)
     if args.json:
-        print(json.dumps({args.model: {"file": str(path), "device": model.device,
-                                       "metrics": model.metrics}}, indent=2))
+        print(json.dumps({k: {"file": written[k], "device": m.device, "metrics": m.metrics}
+                          for k, m in models.items()}, indent=2))
     else:
         print(f"{data.study_id}: {int((~data.is_test).sum())} training / "
               f"{int(data.is_test.sum())} held-out histories, parameters "
               f"{', '.join(data.param_names)}")
-        print(history_metrics_table(args.model, model.metrics))
-        print(f"Wrote {path} ({args.model})")
+        print(history_comparison_table({k: m.metrics for k, m in models.items()}))
+        for kind, path in written.items():
+            print(f"Wrote {path} ({kind})")
     return EXIT_OK
 
 

@@ -35,9 +35,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                        help=f"model kind: {', '.join(KINDS)}, all (those kinds), the "
                        f"mesh-agnostic {' or '.join(MESH_KINDS)} (any mesh, an ensemble with "
                        "std fields), the history models pod-history (POD of space-time "
-                       "snapshots, GPs on parameters and time) and curve-gp (POD of whole "
-                       "histories and curves, GPs on the parameters) for a sweep of a history "
-                       "study, or an architecture a plugin registers (`physapp plugins`) "
+                       "snapshots, GPs on parameters and time), curve-gp (POD of whole "
+                       "histories and curves, GPs on the parameters) and field-curve (the "
+                       "DeepONet-Transolver hybrid, conformal band) for a sweep of a history "
+                       "study (a comma list, e.g. curve-gp,field-curve, compares them in one "
+                       "table), or an architecture a plugin registers (`physapp plugins`) "
                        "(default: %(default)s)")
     train.add_argument("--out", required=True, metavar="MODEL.pt", help="model file to write")
     train.add_argument("--device", default="auto",
@@ -118,11 +120,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     from physapp.surrogates.models import model_class as _check_kind
 
     if args.model != "all":
-        _check_kind(args.model)  # unknown kind: a clear error before reading the data
-    if args.model != "all":
         from physapp.cli_history_models import cmd_train_history, is_history_kind
 
-        if is_history_kind(args.model):  # histories in, a history model out (#18, #22)
+        for kind in args.model.split(","):  # a list: history kinds compared (#22)
+            _check_kind(kind)  # unknown kind: a clear error before reading the data
+        if all(is_history_kind(k) for k in args.model.split(",")):  # histories in (#18, #22)
             return cmd_train_history(args, _progress_printer(args.quiet))
     from physapp.surrogates.models import MESH_KINDS
 

@@ -58,3 +58,39 @@ def solve_study_history(
     finally:
         writer.close()
     return HistoryRef(str(path), history.n_steps, history.complete)
+
+
+def is_load_stepped(study) -> bool:
+    """True for a study solved along a load path (large deformation: the bottle), whose steps
+    a GUI solve streams to a file (:func:`solve_study_stepped`)."""
+    from physapp.core.nonlinear import HyperelasticSetup
+
+    try:
+        return isinstance(study.setup(study.spec.defaults()), HyperelasticSetup)
+    except Exception:  # noqa: BLE001 - an incomplete set-up is not known to be stepped
+        return False
+
+
+def solve_study_stepped(
+    study_id: str,
+    params: Mapping[str, float],
+    order: int,
+    path: str,
+    *,
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken = NEVER,
+) -> FieldResult:
+    """Solve a load-stepped study (the result, with ``meta["history"]``, as :func:`solve_study`)
+    streaming every converged step to ``path`` as it comes (HDF5, flushed per step): a job
+    cancelled or killed mid-path leaves the steps it finished there (#22)."""
+    from physapp.io.history import HistoryWriter
+    from physapp.solvers.reference import ReferenceSolver
+    from physapp.studies import get_study
+
+    study = get_study(study_id)
+    writer = HistoryWriter(path)
+    try:
+        return ReferenceSolver(order=order).solve(study, params, progress=progress,
+                                                  cancel=cancel, sink=writer)
+    finally:
+        writer.close()

@@ -1,6 +1,7 @@
 """Axisymmetric studies in the viewport (#13): r and z on the axes of the r-z section, and a
 3D view of the part revolved about its axis (a 270 degree sector or the full revolution) as a
-Display option. The revolved result is made from the shown one on the GUI thread
+Display option (a study whose section is hard to read, the bottle's thin wall, opens revolved:
+its ``axisymmetric_view`` attribute, a key of MODES). The revolved result is made from the shown one on the GUI thread
 (:func:`physapp.viz.revolve.revolve`, ~1 ms per thousand nodes); the solved and predicted
 results stay 2D (probe, line plot, export and the split view use them)."""
 
@@ -40,7 +41,9 @@ class AxisymmetricView:
 
     def study_opened(self, study) -> None:
         self.active = is_axisymmetric(study, self.window.model.params)
-        self.mode = "section"
+        # a study may open revolved (the bottle: its wall is a hairline in the r-z section)
+        mode = getattr(study, "axisymmetric_view", "section")
+        self.mode = mode if mode in dict((k, a) for k, _, a in MODES) else "section"
         self._last = None
 
     def viewport_created(self, viewport) -> None:

@@ -1,5 +1,7 @@
 """Transient solves in the app (#18): the job streams its steps to an HDF5 file in a temporary
-folder of the window, the result is read back lazily and played.
+folder of the window, the result is read back lazily and played. A load-stepped solve (the
+bottle, #22) streams its steps the same way but returns its result as a steady solve does (with
+``meta["history"]``); its file is what a cancelled or failed solve leaves on screen.
 
 Helpers of :class:`~physapp.gui.solve_controller.SolveController` (kept here so that file stays
 small): :func:`job_for` turns a study solve into a history job when the study has a time axis;
@@ -16,7 +18,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from physapp.compute.tasks import HistoryRef, solve_study_history
+from physapp.compute.tasks import (
+    HistoryRef,
+    is_load_stepped,
+    solve_study_history,
+    solve_study_stepped,
+)
 from physapp.core.errors import PhysappError
 from physapp.core.history import FieldHistory
 from physapp.core.results import FieldResult
@@ -34,14 +41,18 @@ def _folder(ctrl) -> Path:
 
 
 def job_for(ctrl, study, job: tuple) -> tuple:
-    """``job`` unchanged for a steady study; for a transient one the history job and its file."""
+    """``job`` unchanged for a steady study; for a transient one the history job and its file;
+    for a load-stepped one (the bottle, #22) a job that returns its result as before and
+    streams its steps to a file too (kept when the solve is cancelled or dies)."""
     ctrl._history_path = None
-    if time_axis(study) is None:
+    stepped = time_axis(study) is None and is_load_stepped(study)
+    if time_axis(study) is None and not stepped:
         return job
     _, study_id, params, order = job
     path = _folder(ctrl) / f"history-{next(_COUNTER)}.h5"
     ctrl._history_path = str(path)
-    return (solve_study_history, study_id, params, order, str(path))
+    return (solve_study_stepped if stepped else solve_study_history, study_id, params, order,
+            str(path))
 
 
 def read(ctrl, path: str) -> tuple[FieldHistory, FieldResult]:
@@ -72,8 +83,9 @@ def show(ctrl, history: FieldHistory | None) -> None:
         playback.set_history(history)
 
 
-def keep_cancelled(ctrl, job_id: int) -> bool:
-    """After a cancel: show the steps the job finished, if any (True), else nothing (False)."""
+def keep_cancelled(ctrl, job_id: int, failure: str | None = None) -> bool:
+    """After a cancel (or a failure, ``failure`` its message): show the steps the job finished,
+    if any (True), else nothing (False)."""
     path = getattr(ctrl, "_history_path", None)
     if not path or not Path(path).is_file():
         return False
@@ -83,15 +95,21 @@ def keep_cancelled(ctrl, job_id: int) -> bool:
         n = read_history(path).n_steps
     except PhysappError:
         return False
-    if n == 0:
+    if n == 0 or (failure is not None and n < 2):  # a failure before a step: its message only
         return False
     ctrl._on_solved(job_id, HistoryRef(path, n, False))
     history = ctrl.window.playback.history
     if history is not None:
         t = float(history.times[-1])
-        ctrl.window.show_message(
-            f"Solve cancelled at {history.time_label} = {t:.4g} {history.time_unit}: the "
-            f"{history.n_steps} steps done are shown; press F5 to solve again.", "info", "solve")
+        where = f"{history.time_label} = {t:.4g} {history.time_unit}"
+        if failure is not None:
+            ctrl.window.show_message(
+                f"The solve stopped at {where}: {failure} The {history.n_steps} steps done are "
+                "shown.", "error", "solve")
+        else:
+            ctrl.window.show_message(
+                f"Solve cancelled at {where}: the {history.n_steps} steps done are shown; "
+                "press F5 to solve again.", "info", "solve")
     return True
 
 

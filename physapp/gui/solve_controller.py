@@ -127,6 +127,8 @@ class SolveController(QObject):
     def _on_failed(self, job_id: int, message: str, user_error: bool) -> None:
         if not self._ours(job_id):
             return
+        if user_error and history_jobs.keep_cancelled(self, job_id, message):
+            return  # the steps a streamed solve finished are shown, with why it stopped
         self.app.solve.finish("failed", message)
         if not user_error:
             print(message, file=sys.stderr)  # full traceback for the bug report

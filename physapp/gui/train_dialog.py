@@ -65,6 +65,8 @@ KINDS = (
                  "studies, with the curves"),
     ("pod-history", "History: space-time POD + GP on parameters and time \u2013 transient "
                     "or load-stepped studies"),
+    ("field-curve", "History: field-and-curve DeepONet-Transolver ensemble, conformal band "
+                    "\u2013 load-stepped studies (slow to train)"),
 )
 SAMPLERS = (("lhs", "Latin hypercube (lhs)"), ("sobol", "Sobol sequence (sobol)"))
 DEFAULT_SAMPLES = 32

@@ -760,9 +760,11 @@ def solve_hyperelastic(mesh: MeshData, setup: HyperelasticSetup, *, order: int =
                        progress: ProgressFn = no_progress, cancel: CancelToken = NEVER,
                        on_step: StepCallback | None = None, rtol: float = 1e-9,
                        stop: Callable[[np.ndarray, float], bool] | None = None,
-                       checkpoints=()) -> NonlinearSolution:
+                       checkpoints=(), sink=None) -> NonlinearSolution:
     """Solve ``setup`` on ``mesh`` along its load path; every converged step's fields go to the
-    history (and to ``on_step(t, fields, curves)`` as it comes, e.g. a streaming writer).
+    history (and to ``on_step(t, fields, curves)`` as it comes, and to ``sink``, a
+    :class:`~physapp.core.history_sink.HistorySink` such as ``io.history.HistoryWriter`` that
+    streams them to a file, so a killed solve leaves its steps there).
 
     A path that stops early is returned (``history.complete`` False, ``history.meta["stopped"]``
     the reason) unless not even the first step converged (SolverError). Cancelling raises
@@ -774,6 +776,12 @@ def solve_hyperelastic(mesh: MeshData, setup: HyperelasticSetup, *, order: int =
     steps: list[dict[str, np.ndarray]] = []
     ts: list[float] = []
     curve: list[float] = []
+    units = {"displacement": "m", "von_mises": "Pa", "plastic_strain": "1"}
+    curve_units = {"reaction_force": "N"} if setup.reaction is not None else {}
+    if sink is not None:
+        sink.begin(out_mesh, source="solver:hyperelastic", units=units,
+                   curve_units=curve_units, time_label=setup.time_label,
+                   time_unit=setup.time_unit)
 
     def each(lam: float, x: np.ndarray, i: int) -> None:
         fields = model.nodal_fields(x)
@@ -788,6 +796,8 @@ def solve_hyperelastic(mesh: MeshData, setup: HyperelasticSetup, *, order: int =
             curves["reaction_force"] = curve[-1]
         if on_step is not None:
             on_step(t, fields, curves)
+        if sink is not None:
+            sink.append(t, steps[-1], curves)
 
     grid = ()
     if setup.uniform_steps:
@@ -812,10 +822,9 @@ def solve_hyperelastic(mesh: MeshData, setup: HyperelasticSetup, *, order: int =
     hist = FieldHistory(
         out_mesh, np.asarray(ts),
         {name: np.stack([s[name] for s in steps]) for name in steps[0]},
-        "solver:hyperelastic", meta, {"displacement": "m", "von_mises": "Pa",
-                                      "plastic_strain": "1"},
+        "solver:hyperelastic", meta, units,
         curves={"reaction_force": np.asarray(curve)} if curve else {},
-        curve_units={"reaction_force": "N"} if curve else {},
+        curve_units=curve_units if curve else {},
         time_label=setup.time_label, time_unit=setup.time_unit, complete=path.complete)
     warnings = [path.message] if path.message else []
     if order == 1:
@@ -835,5 +844,9 @@ def solve_hyperelastic(mesh: MeshData, setup: HyperelasticSetup, *, order: int =
         unit = setup.time_unit if setup.time_unit != "1" else ""
         stats["key_units"] = {names[0]: "N", names[1]: unit,
                               names[2]: f"N/{unit}" if unit else "N"}
+    if sink is not None:
+        sink.end(complete=path.complete, meta={k: v for k, v in stats.items()
+                                               if k in ("key_quantities", "key_units",
+                                                        "warnings", *meta)})
     progress(1.0, "Done" if path.complete else "Stopped early")
     return NonlinearSolution(out_mesh, fields, hist, path, stats)

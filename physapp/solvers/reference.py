@@ -108,9 +108,12 @@ class ReferenceSolver:
         progress: ProgressFn = no_progress,
         cancel: CancelToken = NEVER,
         mesh: MeshData | None = None,
+        sink=None,
     ) -> FieldResult:
         """Mesh the study at ``params`` (or use ``mesh``, e.g. a morph of a reference mesh) and
-        solve it. Raises ParameterError/GeometryError/SolverError with a message, or Cancelled."""
+        solve it. Raises ParameterError/GeometryError/SolverError with a message, or Cancelled.
+        ``sink`` (a HistorySink) receives every step of a load-stepped solve as it converges
+        (the bottle; :func:`physapp.compute.tasks.solve_study_stepped` streams them to a file)."""
         if time_axis(study) is not None:  # a transient study: its final state
             history = self.solve_history(study, params, progress=progress, cancel=cancel,
                                          mesh=mesh)
@@ -125,7 +128,10 @@ class ReferenceSolver:
         split_note, setup, solve, kind = p["split_note"], p["setup"], p["solve"], p["kind"]
         warnings = mesh_warnings(mesh)
         sub = scaled(progress, 0.15, 1.0)
-        sol = solve(mesh, setup, order=self.order, progress=sub, cancel=cancel)
+        if sink is not None:
+            sol = solve(mesh, setup, order=self.order, progress=sub, cancel=cancel, sink=sink)
+        else:
+            sol = solve(mesh, setup, order=self.order, progress=sub, cancel=cancel)
         fields = sol.fields
         warnings = warnings + list(sol.stats.get("warnings", []))  # the solver's own (flow)
         p1_error = None

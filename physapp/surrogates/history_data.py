@@ -12,7 +12,7 @@ back as :class:`HistoryData`, the training input of the history surrogates
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -110,6 +110,18 @@ class HistoryData:
             {k: v[idx] for k, v in self.curves.items()}, dict(self.units),
             dict(self.curve_units), self.is_test[idx], self.time_label, self.time_unit,
             list(self.left_out))
+
+    def thinned(self, max_frames: int) -> HistoryData:
+        """Every k-th frame (and the last), so that at most ``max_frames`` remain (a smaller
+        model of a history with many frames; the bottle's shipped one)."""
+        F = self.n_frames
+        if F <= max_frames:
+            return self
+        k = int(np.ceil((F - 1) / max(max_frames - 1, 1)))
+        sel = np.unique(np.r_[np.arange(0, F, k), F - 1])
+        return replace(self, times=self.times[sel],
+                       fields={n: v[:, sel] for n, v in self.fields.items()},
+                       curves={n: v[:, sel] for n, v in self.curves.items()})
 
     def train(self) -> HistoryData:
         return self.subset(~self.is_test)

@@ -208,3 +208,47 @@ def test_newton_accepts_the_round_off_floor_but_not_a_falling_residual():
     assert system.converged(R, 1.0, [1.0, 4.6e-6, 1.4e-9, 1.2e-9])  # stalled at 1.2e-9
     assert not system.converged(R * 1e3, 1.0, [1.0, 1.3e-6, 1.2e-6])  # stalled, but far off
     assert system.converged(R / 10, 1.0, [1.0])  # below rtol
+
+
+def test_a_step_that_does_not_converge_is_cut_and_retried():
+    """One load step of 8 EI/L^2 on the cantilever is too large for Newton from the unloaded
+    state: the step is cut (retried with half the increment) until it converges, and the path
+    still reaches the full load, with the cuts counted."""
+    mesh, setup = _cantilever(n_steps=1, load=8.0, follower=False)
+    sol = solve_hyperelastic(mesh, setup)
+    print(f"cuts {sol.path.cuts}, steps {sol.history.n_steps - 1}")
+    assert sol.path.cuts >= 1 and sol.history.meta["step_cuts"] == sol.path.cuts
+    assert sol.history.complete and sol.path.load_factors[-1] == pytest.approx(1.0)
+    assert sol.history.n_steps > 2  # more steps than the one asked for
+
+
+def test_steps_stream_to_a_history_file_and_a_cancelled_solve_keeps_them(tmp_path):
+    """The sink (io.history.HistoryWriter, as a GUI solve of the bottle uses) holds every
+    converged step as it comes: a solve cancelled after some steps leaves those in the file."""
+    from physapp.core.errors import Cancelled
+    from physapp.io.history import HistoryWriter, read_history
+
+    mesh, setup = _cantilever(n_steps=4, load=1.0, follower=False)
+    w = HistoryWriter(tmp_path / "full.h5")
+    sol = solve_hyperelastic(mesh, setup, sink=w)
+    full = read_history(tmp_path / "full.h5")
+    assert full.complete and full.n_steps == sol.history.n_steps
+    np.testing.assert_allclose(full.curves.get("reaction_force", np.zeros(0)),
+                               sol.history.curves.get("reaction_force", np.zeros(0)))
+    np.testing.assert_allclose(full.point_data["displacement"][-1],
+                               sol.history.point_data["displacement"][-1], rtol=1e-6)
+
+    class CancelAtStep:  # cancels once the third state (two load steps) is in the file
+        def check(self):
+            if w2.n_steps >= 3:
+                raise Cancelled()
+
+        cancelled = False
+
+    w2 = HistoryWriter(tmp_path / "cut.h5")
+    with pytest.raises(Cancelled):
+        solve_hyperelastic(mesh, setup, sink=w2, cancel=CancelAtStep())
+    w2.close()
+    kept = read_history(tmp_path / "cut.h5")
+    assert not kept.complete and kept.n_steps == 3
+    np.testing.assert_allclose(kept.times, full.times[:3])

@@ -27,6 +27,7 @@ def test_both_families_are_registered_with_their_design_variables():
 @pytest.mark.parametrize("change, words", [
     ({"shoulder_angle": 20.0, "wall_thickness": 0.2e-3}, None),  # a valid corner of the box
     ({"mesh_size": 3e-3, "wall_thickness": 0.25e-3}, "too coarse"),
+    ({"wall_thickness": 0.1e-3}, r"Wall thickness .* outside its range \[0.0002, 0.0006\] m"),
 ])
 def test_design_limits_are_refused_with_the_constraint(change, words):
     study = get_study("bottle-top-load")
@@ -55,13 +56,22 @@ def test_mesh_has_the_wall_regions_and_thickness():
     assert np.ptp(top[:, 1]) < 1e-9 and top[0, 1] > 0.17
 
 
-def test_coarse_top_load_solve_matches_the_linear_stiffness_and_streams_a_history():
+def test_coarse_top_load_solve_matches_the_linear_stiffness_and_streams_a_history(tmp_path):
+    from physapp.compute.tasks import is_load_stepped, solve_study_stepped
+    from physapp.io.history import read_history
     from physapp.solvers.elasticity2d import solve_plane
 
     study = get_study("bottle-top-load-2v")
     v = study.check(COARSE)
-    res = ReferenceSolver(order=2).solve(study, v)
+    # the GUI's job: the result as a solve gives it, every step streamed to a file as it came
+    assert is_load_stepped(study) and not is_load_stepped(get_study("plate-with-hole"))
+    res = solve_study_stepped("bottle-top-load-2v", v, 2, str(tmp_path / "h.h5"))
     hist = res.meta["history"]
+    streamed = read_history(tmp_path / "h.h5")
+    assert streamed.complete and streamed.n_steps == hist.n_steps
+    np.testing.assert_allclose(streamed.curves["reaction_force"], hist.curves["reaction_force"])
+    assert streamed.meta["key_quantities"]["peak_top_load"] == pytest.approx(
+        res.meta["key_quantities"]["peak_top_load"])
     assert hist.complete and hist.n_steps == 7 and hist.time_label == "top displacement"
     assert np.allclose(hist.times, np.linspace(0, 0.6e-3, 7))
     force = hist.curves["reaction_force"]

@@ -66,7 +66,7 @@ class FieldCurveNet(nn.Module):
 
     def __init__(self, n_params: int, n_coords: int, n_channels: int, *, width: int = 64,
                  layers: int = 2, heads: int = 4, slices: int = 16, rank: int = 16,
-                 latent: int = 64, seed: int = 0) -> None:
+                 latent: int = 64, seed: int = 0, n_curves: int = 1) -> None:
         super().__init__()
         self.n_channels, self.rank = n_channels, rank
         n_t = 1 + 2 * N_FREQ
@@ -79,12 +79,12 @@ class FieldCurveNet(nn.Module):
             self.node_head = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, width),
                                            nn.GELU(), nn.Linear(width, rank * n_channels))
             self.step_net = _mlp([n_t + latent, latent, latent, rank * n_channels])
-            self.curve_head = _mlp([latent + width + n_t, latent, latent, 1])
+            self.curve_head = _mlp([latent + width + n_t, latent, latent, max(n_curves, 1)])
 
     def forward(self, mu: torch.Tensor, coords: torch.Tensor, w: torch.Tensor,
                 s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """mu (S, p), coords (S, P, d), w (S, P) nodal measures, s (T,) steps in [0, 1]
-        -> fields (S, T, P, C), curve (S, T)."""
+        -> fields (S, T, P, C), curves (S, T, K)."""
         S, P, _ = coords.shape
         T, C, R = len(s), self.n_channels, self.rank
         z = self.branch(mu)
@@ -100,7 +100,7 @@ class FieldCurveNet(nn.Module):
         pooled = (x * w[..., None]).sum(1) / (w.sum(1, keepdim=True) + 1e-12)  # (S, width)
         cin = torch.cat([z[:, None, :].expand(-1, T, -1), pooled[:, None, :].expand(-1, T, -1),
                          sf[None].expand(S, -1, -1)], -1)
-        curve = self.curve_head(cin)[..., 0] * s[None, :]
+        curve = self.curve_head(cin) * s[None, :, None]
         return fields, curve
 
 
@@ -109,7 +109,8 @@ class FieldCurveSurrogate:
 
     Data: designs ``X`` (n, p) within ``bounds`` (p, 2); node coordinates ``coords`` (n, P, d)
     per design (or (P, d) shared; one node numbering for every design); per design a curve
-    (n, T) over the steps and a nodal field history (n, T, P, C); optional nodal measures
+    (n, T) over the steps (or K curves, (n, T, K)) and a nodal field history (n, T, P, C);
+    optional nodal measures
     (n, P) or (P,) (uniform when omitted); step coordinates ``steps`` (T,) (default: T points
     from 0 to 1).
     """
@@ -157,12 +158,14 @@ class FieldCurveSurrogate:
             steps: np.ndarray | None = None, epochs: int = 300, lr: float = 3e-3,
             batch: int = 8, nodes: int | None = 512, curve_weight: float = 1.0,
             time_budget: float | None = None,
-            progress: Callable[[int, float], None] | None = None) -> FieldCurveSurrogate:
+            progress: Callable[[int, float], None] | None = None,
+            cancel: Any = None) -> FieldCurveSurrogate:
         """Train ``ensemble`` members for ``epochs`` epochs each (Adam, cosine learning rate;
         each step: ``batch`` designs, a random subset of ``nodes`` nodes per design (all nodes
         when None); loss: mean squared error of the standardised field plus ``curve_weight``
         times that of the standardised curve). ``time_budget`` (s, over all members) ends
-        training early (the learning-rate schedule follows the budget)."""
+        training early (the learning-rate schedule follows the budget). ``cancel`` (a
+        CancelToken) is checked at every optimiser step."""
         X = np.asarray(X, np.float64)
         n = len(X)
         fields = np.asarray(fields, np.float32)
@@ -172,7 +175,10 @@ class FieldCurveSurrogate:
         coords = np.asarray(coords, np.float64)
         if coords.ndim == 2:
             coords = np.broadcast_to(coords, (n, *coords.shape))
-        curves = np.asarray(curves, np.float64).reshape(n, T)
+        curves = np.asarray(curves, np.float64)
+        self.squeeze = curves.ndim == 2  # one curve: predictions are (q, T)
+        curves = curves.reshape(n, T, -1)
+        K = curves.shape[2]
         bounds = np.asarray(bounds, np.float64)
         self.lo, self.span = bounds[:, 0], np.where(bounds[:, 1] > bounds[:, 0],
                                                     bounds[:, 1] - bounds[:, 0], 1.0)
@@ -182,7 +188,8 @@ class FieldCurveSurrogate:
         self.steps = (np.linspace(0.0, 1.0, T) if steps is None
                       else np.asarray(steps, np.float64))
         self.u_scale = np.sqrt(np.mean(fields.astype(np.float64) ** 2, axis=(0, 1, 2))) + 1e-30
-        self.f_scale = float(np.sqrt(np.mean(curves**2))) or 1.0
+        f_rms = np.sqrt(np.mean(curves**2, axis=(0, 1))) if K else np.zeros(0)
+        self.f_scale = np.where(f_rms > 0, f_rms, 1.0)
         self.shape = (T, P, C)
         dev = self.device
         mu = self._norm_x(X)
@@ -200,7 +207,7 @@ class FieldCurveSurrogate:
         self.nets = []
         for m in range(self.ensemble):
             net = FieldCurveNet(len(self.lo), coords.shape[-1], C, seed=self.seed + m,
-                                **self.options).to(dev)
+                                n_curves=K, **self.options).to(dev)
             g = torch.Generator().manual_seed(self.seed + 1000 + m)
             opt = torch.optim.Adam(net.parameters(), lr=lr)
             net.train()
@@ -218,14 +225,17 @@ class FieldCurveSurrogate:
                     for group in opt.param_groups:
                         group["lr"] = lr * min(1.0, (frac + 1e-3) / 0.05) * 0.5 * (
                             1.0 + math.cos(math.pi * frac))
+                    if cancel is not None:
+                        cancel.check()
                     idx = perm[b:b + batch].to(dev)
                     if nodes is not None and nodes < P:
                         sel = torch.randperm(P, generator=g)[:nodes].to(dev)
                     else:
                         sel = torch.arange(P, device=dev)
                     pu, pf = net(mu[idx], xc[idx][:, sel], w[idx][:, sel], s)
-                    loss = (torch.mean((pu - U[idx][:, :, sel]) ** 2)
-                            + curve_weight * torch.mean((pf - F[idx]) ** 2))
+                    loss = torch.mean((pu - U[idx][:, :, sel]) ** 2)
+                    if K:
+                        loss = loss + curve_weight * torch.mean((pf[..., :K] - F[idx]) ** 2)
                     opt.zero_grad()
                     loss.backward()
                     opt.step()
@@ -248,7 +258,8 @@ class FieldCurveSurrogate:
                 ) -> CurveHistoryPrediction:
         """Mean over the ensemble of the curves (q, T) and field histories (q, T, P, C) of
         the designs ``X`` (q, p) on nodes ``coords`` ((q, P, d) or shared (P, d)); ``curve_std``
-        is the ensemble spread (zeros for one member); ``field_std`` likewise."""
+        is the ensemble spread (zeros for one member); ``field_std`` likewise. Curves are
+        (q, T, K) for a model trained on K curves given as (n, T, K)."""
         X = np.atleast_2d(np.asarray(X, np.float64))
         q = len(X)
         coords = np.asarray(coords, np.float64)
@@ -264,12 +275,15 @@ class FieldCurveSurrogate:
                 for i in range(q):  # one design at a time: memory ~ T x P x rank
                     pu, pf = net(mu[i:i + 1], xc[i:i + 1], w[i:i + 1], s)
                     u_m.append(pu[0].cpu().numpy())
-                    f_m.append(pf[0].cpu().numpy())
+                    f_m.append(pf[0, :, : len(self.f_scale)].cpu().numpy())
                 us.append(np.stack(u_m))
                 fs.append(np.stack(f_m))
         U = np.stack(us).astype(np.float64) * self.u_scale
         F = np.stack(fs).astype(np.float64) * self.f_scale
-        pred = CurveHistoryPrediction(F.mean(0), F.std(0), U.mean(0))
+        F_mean, F_std = F.mean(0), F.std(0)
+        if self.squeeze:
+            F_mean, F_std = F_mean[..., 0], F_std[..., 0]
+        pred = CurveHistoryPrediction(F_mean, F_std, U.mean(0))
         pred.field_std = U.std(0)  # type: ignore[attr-defined]
         return pred
 
@@ -277,7 +291,7 @@ class FieldCurveSurrogate:
     def state(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
         """(JSON metadata, tensors) for :func:`physapp.surrogates.storage.save_surrogate`."""
         meta = {"kind": KIND, "options": self.options, "ensemble": len(self.nets),
-                "seed": self.seed, "shape": list(self.shape),
+                "seed": self.seed, "shape": list(self.shape), "squeeze": self.squeeze,
                 "train_seconds": self.train_seconds,
                 "info": {"study_id": getattr(self, "study_id", ""),
                          "param_names": list(getattr(self, "param_names", [])
@@ -287,7 +301,7 @@ class FieldCurveSurrogate:
             "lo": torch.as_tensor(self.lo), "span": torch.as_tensor(self.span),
             "c_lo": torch.as_tensor(self.c_lo), "c_span": torch.as_tensor(self.c_span),
             "steps": torch.as_tensor(self.steps), "u_scale": torch.as_tensor(self.u_scale),
-            "f_scale": torch.as_tensor(self.f_scale, dtype=torch.float64)}
+            "f_scale": torch.as_tensor(np.atleast_1d(self.f_scale), dtype=torch.float64)}
         for m, net in enumerate(self.nets):
             for k, v in net.state_dict().items():
                 tensors[f"net{m}.{k}"] = v
@@ -305,7 +319,8 @@ class FieldCurveSurrogate:
                    **meta["options"])
         for k in ("lo", "span", "c_lo", "c_span", "steps", "u_scale"):
             setattr(self, k, tensors[k].cpu().numpy().astype(np.float64))
-        self.f_scale = float(tensors["f_scale"])
+        self.f_scale = np.atleast_1d(tensors["f_scale"].cpu().numpy().astype(np.float64))
+        self.squeeze = bool(meta.get("squeeze", True))
         self.shape = tuple(meta["shape"])
         self.train_seconds = float(meta.get("train_seconds", 0.0))
         info = meta.get("info", {})
@@ -313,7 +328,7 @@ class FieldCurveSurrogate:
         T, P, C = self.shape
         for m in range(self.ensemble):
             net = FieldCurveNet(len(self.lo), len(self.c_lo), C, seed=self.seed + m,
-                                **self.options)
+                                n_curves=len(self.f_scale), **self.options)
             prefix = f"net{m}."
             net.load_state_dict({k[len(prefix):]: v for k, v in tensors.items()
                                  if k.startswith(prefix)})

@@ -53,6 +53,38 @@ def _pod(Y: np.ndarray, energy: float, max_modes: int) -> tuple[np.ndarray, np.n
     return mean, Vt[:r]
 
 
+def history_info(data: Any, log_inputs: bool) -> ModelInfo:
+    """The ModelInfo of a history model of ``data`` (HistoryData; fields as at the last
+    frame)."""
+    last = {k: v[:, -1] for k, v in data.fields.items()}
+    ns = SimpleNamespace(mesh=data.mesh, coords=data.coords, fields=last, bounds=data.bounds,
+                         param_names=data.param_names, study_id=data.study_id,
+                         fixed=data.fixed, units=data.units, scaled_out=())
+    return ModelInfo.from_data(ns, log_inputs=log_inputs)
+
+
+def fit_coords_gp(info: ModelInfo, data: Any, xn: np.ndarray, arrays: dict[str, np.ndarray],
+                  opts: Mapping[str, Any], seed: int, cancel: CancelToken) -> Any:
+    """A POD-GP of the node coordinates on the parameters when they vary with the design
+    (``p_mean``, ``p_basis`` go into ``arrays``); None when they do not."""
+    if not info.coords_vary:
+        return None
+    import torch
+
+    from physapp.surrogates.gp import BatchedGP
+
+    P = data.coords.reshape(len(xn), -1).astype(np.float64)
+    p_mean, p_basis = _pod(P, 1 - 1e-10, opts["max_modes"])
+    arrays.update(p_mean=p_mean, p_basis=p_basis)
+    return BatchedGP.fit(torch.as_tensor(xn), torch.as_tensor((P - p_mean) @ p_basis.T),
+                         kernel=opts["kernel"], restarts=1, iters=max(50, opts["iters"] // 2),
+                         seed=seed, cancel=cancel)
+
+
+#: arrays of at least this many values are stored in single precision
+BIG_ARRAY = 65536
+
+
 class HistorySurrogate(FieldSurrogate):
     """Base of the history kinds (see the module docstring)."""
 
@@ -103,11 +135,7 @@ class HistorySurrogate(FieldSurrogate):
         if n < cls.MIN_SAMPLES:
             raise PhysappError(f"A {cls.kind} model needs at least {cls.MIN_SAMPLES} training "
                                f"histories; the data set has {n}.")
-        last = {k: v[:, -1] for k, v in data.fields.items()}
-        ns = SimpleNamespace(mesh=data.mesh, coords=data.coords, fields=last, bounds=data.bounds,
-                             param_names=data.param_names, study_id=data.study_id,
-                             fixed=data.fixed, units=data.units, scaled_out=())
-        info = ModelInfo.from_data(ns, log_inputs=bool(opts["log_inputs"]))
+        info = history_info(data, bool(opts["log_inputs"]))
         names = list(info.field_shapes)
         # (n, F, W): every field flattened per frame, side by side, each divided by its own
         # spread (a heat flux of 1e4 W/m^2 must not drown a temperature of 1e1 K in the POD)
@@ -158,15 +186,7 @@ class HistorySurrogate(FieldSurrogate):
         gp = BatchedGP.fit(torch.as_tensor(x), torch.as_tensor(y), kernel=opts["kernel"],
                            restarts=opts["restarts"], iters=opts["iters"], seed=seed,
                            report=report, cancel=cancel)
-        coords_gp = None
-        if info.coords_vary:
-            P = data.coords.reshape(n, -1).astype(np.float64)
-            p_mean, p_basis = _pod(P, 1 - 1e-10, opts["max_modes"])
-            arrays.update(p_mean=p_mean, p_basis=p_basis)
-            coords_gp = BatchedGP.fit(torch.as_tensor(xn),
-                                      torch.as_tensor((P - p_mean) @ p_basis.T),
-                                      kernel=opts["kernel"], restarts=1,
-                                      iters=max(50, opts["iters"] // 2), seed=seed, cancel=cancel)
+        coords_gp = fit_coords_gp(info, data, xn, arrays, opts, seed, cancel)
         model = cls(info, device, opts, times=data.times, curve_names=curve_names,
                     curve_units={k: data.curve_units.get(k, "") for k in curve_names},
                     time_label=data.time_label, time_unit=data.time_unit, arrays=arrays, gp=gp,
@@ -309,8 +329,11 @@ class HistorySurrogate(FieldSurrogate):
             "curve_units": self.curve_units, "time_label": self.time_label,
             "time_unit": self.time_unit, "n_curve": self.n_curve,
             "arrays": sorted(self.arrays)}
-        tensors = {f"a/{k}": torch.from_numpy(np.ascontiguousarray(v, dtype=np.float64))
-                   for k, v in self.arrays.items()}
+        # the large arrays (POD bases of whole histories) in single precision: half the file,
+        # ~1e-7 relative (read back as float64)
+        tensors = {f"a/{k}": torch.from_numpy(np.ascontiguousarray(
+            v, dtype=np.float32 if np.size(v) >= BIG_ARRAY else np.float64))
+            for k, v in self.arrays.items()}
         gmeta, gt = self.gp.state()
         meta["gp"] = gmeta
         tensors.update({f"gp/{k}": v for k, v in gt.items()})
