@@ -341,7 +341,8 @@ class ExportController(QObject):
     def export_table(self, path: str, dataset: str | None = None) -> str | None:
         """A CSV of this design (parameters, key quantities, the split view's metrics) or of a
         data set's samples; small: written at once. Returns the path (None on failure)."""
-        from physapp.io.export import write_dataset_csv, write_results_csv
+        from physapp.io.export import write_results_csv
+        from physapp.surrogates.dataset_table import write_dataset_csv
 
         w = self.window
         try:
