@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -24,10 +24,11 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMenu,
-    QProgressDialog,
     QPushButton,
     QWidget,
 )
+
+from physapp.gui.job_progress import JobProgressDialog, failure_text
 
 #: modules the import child loads before its job
 IMPORT_PRELOAD = ("physapp.surrogates.external", "physapp.io.readers", "meshio")
@@ -148,7 +149,7 @@ class DatasetImportController(QObject):
         super().__init__(window)
         self.window = window
         self.runner = None  # QtJobRunner, made at the first import
-        self.progress: QProgressDialog | None = None
+        self.progress: JobProgressDialog | None = None
         self.dialog: ImportDatasetDialog | None = None
         self.last_result: dict | None = None
         self.last_error = ""
@@ -186,16 +187,8 @@ class DatasetImportController(QObject):
             self.runner.cancelled.connect(self._on_cancelled)
         self._job = self.runner.submit(import_for_gui, folder, out, options)
         if self.progress is None:
-            self.progress = QProgressDialog("", "Cancel", 0, 100, self.window)
-            self.progress.setWindowTitle("Import data set")
-            self.progress.setWindowModality(Qt.WindowModality.NonModal)
-            self.progress.setMinimumDuration(0)
-            self.progress.setAutoClose(False)
-            self.progress.setAutoReset(False)
-            self.progress.canceled.connect(self.cancel)
-        self.progress.setLabelText(f"Importing {Path(folder).name} \u2026")
-        self.progress.setValue(0)
-        self.progress.show()
+            self.progress = JobProgressDialog("Import data set", self.cancel, self.window)
+        self.progress.start(f"Importing {Path(folder).name} \u2026")
         self.window.statusBar().showMessage(f"Importing {folder} \u2026")
         return self._job
 
@@ -212,16 +205,12 @@ class DatasetImportController(QObject):
 
     def _on_progress(self, job_id: int, fraction: float, message: str) -> None:
         if job_id == self._job and self.progress is not None:
-            self.progress.setLabelText(message)
-            self.progress.setValue(int(100 * fraction))
+            self.progress.step(fraction, message)
 
     def _done(self) -> None:
         self._job = None
         if self.progress is not None:
-            self.progress.blockSignals(True)
-            self.progress.reset()
-            self.progress.hide()
-            self.progress.blockSignals(False)
+            self.progress.finish()
 
     def _on_finished(self, job_id: int, result: object) -> None:
         if job_id != self._job:
@@ -242,12 +231,7 @@ class DatasetImportController(QObject):
         if job_id != self._job:
             return
         self._done()
-        if not user_error:
-            import sys
-
-            print(message, file=sys.stderr)
-            message = "The import failed unexpectedly: " + message.splitlines()[0]
-        self._fail(message)
+        self._fail(failure_text(message, user_error, "import"))
 
     def _on_cancelled(self, job_id: int, message: str) -> None:
         if job_id != self._job:
