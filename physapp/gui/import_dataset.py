@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -28,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from physapp.gui.dialog_parts import error_label, ok_cancel
 from physapp.gui.job_progress import JobProgressDialog, failure_text
 
 #: modules the import child loads before its job
@@ -71,16 +71,9 @@ class ImportDatasetDialog(QDialog):
         self.out = QLineEdit()
         self.out.setPlaceholderText("data set to write (.h5)")
         form.addRow("Write to", self._with_browse(self.out, self._pick_out))
-        self.error = QLabel("")
-        self.error.setStyleSheet("color: #b00020;")
-        self.error.setWordWrap(True)
+        self.error = error_label()
         form.addRow(self.error)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Import")
-        buttons.accepted.connect(self._accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        form.addRow(ok_cancel(self, self._accept, "Import"))
         self.resize(560, self.sizeHint().height())
 
     def _with_browse(self, edit: QLineEdit, pick) -> QWidget:
