@@ -126,7 +126,9 @@ def cmd_export(args: argparse.Namespace, progress) -> int:
     if args.dataset:
         if fmt != "csv":
             raise PhysappError("--dataset writes a table: use -o FILE.csv.")
-        path = export.write_dataset_csv(args.dataset, out)
+        from physapp.surrogates.dataset_table import write_dataset_csv
+
+        path = write_dataset_csv(args.dataset, out)
         return _done(args, {"output": str(path), "dataset": args.dataset})
     view: dict[str, Any] = {}
     sets = _sets(args.set)

@@ -70,8 +70,8 @@ def check_address(address: str) -> None:
 def solve_sample(setup: dict, candidates: list[dict]) -> tuple[str, Any, float]:
     """Morph and solve one sample (runs on a worker): ``("done", payload, s)`` or
     ``("failed", message, s)``."""
-    from physapp.solvers.reference import ReferenceSolver
     from physapp.geometry.morph import Morpher
+    from physapp.solvers.reference import ReferenceSolver
 
     t0 = time.perf_counter()
     key = setup["key"]

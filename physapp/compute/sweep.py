@@ -105,8 +105,8 @@ def _worker_main(wid: int, tasks: Any, results: Any, setup: dict) -> None:
     die_with_parent()  # the parent killed (even kill -9): do not linger as an orphan
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
     try:
-        from physapp.solvers.reference import ReferenceSolver
         from physapp.geometry.morph import Morpher
+        from physapp.solvers.reference import ReferenceSolver
 
         study = setup["study"]
         morpher = (Morpher(study, setup["reference_values"], setup["reference_mesh"],

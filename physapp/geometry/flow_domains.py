@@ -16,49 +16,15 @@ import numpy as np
 from physapp.core.errors import GeometryError
 from physapp.core.mesh import MeshData
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
-from physapp.geometry.gmsh_session import extract_mesh, gmsh_model
+from physapp.geometry.gmsh_session import (
+    background_field,
+    generate_triangles,
+    gmsh_model,
+    threshold_field,
+)
 
 #: points per airfoil surface (cosine spacing, clustered at the leading and trailing edges)
 AIRFOIL_POINTS = 81
-
-
-def _threshold(curves: list[int], size_min: float, size_max: float, dist_min: float,
-               dist_max: float) -> int:
-    field = gmsh.model.mesh.field
-    dist = field.add("Distance")
-    field.setNumbers(dist, "CurvesList", curves)
-    field.setNumber(dist, "Sampling", 300)
-    thr = field.add("Threshold")
-    field.setNumber(thr, "InField", dist)
-    field.setNumber(thr, "SizeMin", size_min)
-    field.setNumber(thr, "SizeMax", size_max)
-    field.setNumber(thr, "DistMin", dist_min)
-    field.setNumber(thr, "DistMax", dist_max)
-    return thr
-
-
-def _background(fields: list[int]) -> None:
-    field = gmsh.model.mesh.field
-    if len(fields) == 1:
-        field.setAsBackgroundMesh(fields[0])
-    else:
-        mn = field.add("Min")
-        field.setNumbers(mn, "FieldsList", fields)
-        field.setAsBackgroundMesh(mn)
-    gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 0)
-    gmsh.option.setNumber("Mesh.MeshSizeFromPoints", 0)
-    gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 0)
-    gmsh.option.setNumber("Mesh.Algorithm", 6)
-
-
-def _generate(progress: ProgressFn, cancel: CancelToken) -> MeshData:
-    cancel.check()
-    progress(0.2, "Meshing")
-    gmsh.model.mesh.generate(2)
-    cancel.check()
-    mesh = extract_mesh(2)
-    progress(1.0, f"Meshed {mesh.n_cells} triangles")
-    return mesh
 
 
 # ------------------------------------------------------------------------------------------------
@@ -113,14 +79,14 @@ def mesh_channel_cylinder(length: float, height: float, xc: float, yc: float, di
         for name, curves in groups.items():
             gmsh.model.addPhysicalGroup(1, curves, name=name)
         gmsh.model.addPhysicalGroup(2, [surf], name="fluid")
-        near = _threshold(groups["cylinder"], hc, size, 0.0, 2.5 * diameter)
+        near = threshold_field(groups["cylinder"], hc, size, 0.0, 2.5 * diameter)
         box = gmsh.model.mesh.field.add("Box")
         for k, v in {"VIn": min(2.0 * hc, size), "VOut": size, "XMin": xc,
                      "XMax": min(xc + 8 * diameter, length), "YMin": yc - 1.2 * diameter,
                      "YMax": yc + 1.2 * diameter, "Thickness": 2 * diameter}.items():
             gmsh.model.mesh.field.setNumber(box, k, v)
-        _background([near, box])
-        return _generate(progress, cancel)
+        background_field([near, box])
+        return generate_triangles(progress, cancel)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -149,8 +115,8 @@ def mesh_cavity(width: float, height: float, size: float, *, corner_size: float 
         gmsh.model.addPhysicalGroup(1, lid, name="lid")
         gmsh.model.addPhysicalGroup(1, walls, name="walls")
         gmsh.model.addPhysicalGroup(2, [surf], name="fluid")
-        _background([_threshold(lid + walls, hw, size, 0.0, 0.25 * min(width, height))])
-        return _generate(progress, cancel)
+        background_field([threshold_field(lid + walls, hw, size, 0.0, 0.25 * min(width, height))])
+        return generate_triangles(progress, cancel)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -225,8 +191,8 @@ def _far_field_mesh(body_curves: list[int], body_loop: int, centre: tuple[float,
     gmsh.model.addPhysicalGroup(1, [outer], name="far_field")
     gmsh.model.addPhysicalGroup(2, [surf], name="fluid")
     far = min(size, 2 * math.pi * radius / 48)
-    fields = [_threshold(body_curves, body_size, far, 0.0, 0.5 * radius)]
-    mid = _threshold(body_curves, 4 * body_size, far, 0.0, 0.08 * radius)
+    fields = [threshold_field(body_curves, body_size, far, 0.0, 0.5 * radius)]
+    mid = threshold_field(body_curves, 4 * body_size, far, 0.0, 0.08 * radius)
     fields.append(mid)
     for x, y, h in refine:  # finer spots (leading and trailing edges)
         pt = occ.addPoint(x, y, 0.0)
@@ -238,8 +204,8 @@ def _far_field_mesh(body_curves: list[int], body_loop: int, centre: tuple[float,
                      "DistMax": 60 * h}.items():
             gmsh.model.mesh.field.setNumber(thr, k, v)
         fields.append(thr)
-    _background(fields)
-    return _generate(progress, cancel)
+    background_field(fields)
+    return generate_triangles(progress, cancel)
 
 
 def mesh_airfoil(camber: float, position: float, thickness: float, size: float, *,

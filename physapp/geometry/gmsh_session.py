@@ -12,6 +12,7 @@ import numpy as np
 
 from physapp.core.errors import GeometryError
 from physapp.core.mesh import CellBlock, MeshData
+from physapp.core.progress import CancelToken, ProgressFn
 
 _LOCK = threading.RLock()
 
@@ -164,3 +165,47 @@ def unpartition_msh(src, dst) -> int:
         gmsh.option.setNumber("Mesh.Binary", 1)
         gmsh.write(str(dst))
     return n
+
+
+def threshold_field(curves: list[int], size_min: float, size_max: float, dist_min: float,
+                    dist_max: float, *, sampling: int = 300) -> int:
+    """A size field: ``size_min`` within ``dist_min`` of ``curves``, growing to ``size_max`` at
+    ``dist_max``. Returns its tag (for :func:`background_field`)."""
+    field = gmsh.model.mesh.field
+    dist = field.add("Distance")
+    field.setNumbers(dist, "CurvesList", curves)
+    field.setNumber(dist, "Sampling", sampling)
+    thr = field.add("Threshold")
+    field.setNumber(thr, "InField", dist)
+    field.setNumber(thr, "SizeMin", size_min)
+    field.setNumber(thr, "SizeMax", size_max)
+    field.setNumber(thr, "DistMin", dist_min)
+    field.setNumber(thr, "DistMax", dist_max)
+    return thr
+
+
+def background_field(fields: list[int]) -> None:
+    """Mesh with the smallest of ``fields`` (sizes from points, boundary and curvature off) and
+    the Frontal-Delaunay 2D algorithm."""
+    field = gmsh.model.mesh.field
+    if len(fields) == 1:
+        field.setAsBackgroundMesh(fields[0])
+    else:
+        mn = field.add("Min")
+        field.setNumbers(mn, "FieldsList", fields)
+        field.setAsBackgroundMesh(mn)
+    gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 0)
+    gmsh.option.setNumber("Mesh.MeshSizeFromPoints", 0)
+    gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 0)
+    gmsh.option.setNumber("Mesh.Algorithm", 6)
+
+
+def generate_triangles(progress: ProgressFn, cancel: CancelToken) -> MeshData:
+    """Mesh the 2D model and read it (cancellable before and after gmsh's meshing)."""
+    cancel.check()
+    progress(0.2, "Meshing")
+    gmsh.model.mesh.generate(2)
+    cancel.check()
+    mesh = extract_mesh(2)
+    progress(1.0, f"Meshed {mesh.n_cells} triangles")
+    return mesh

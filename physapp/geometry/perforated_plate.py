@@ -18,7 +18,13 @@ import gmsh
 from physapp.core.errors import GeometryError
 from physapp.core.mesh import MeshData
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
-from physapp.geometry.gmsh_session import extract_mesh, gmsh_model
+from physapp.geometry.gmsh_session import (
+    background_field,
+    generate_triangles,
+    gmsh_model,
+    threshold_field,
+)
+from physapp.geometry.plate_with_hole import classify_edges
 
 #: refuse meshes larger than this (element count estimated from area / size^2)
 MAX_ELEMENTS = 2_000_000
@@ -103,42 +109,17 @@ def mesh_perforated_plate(
         if len(out) != 1:
             raise GeometryError("The holes split the plate; move them apart.")
         surf = out[0][1]
-        groups = _classify_edges(surf, hx, hy)
+        groups = classify_edges(surf, {"left": (0, -hx), "right": (0, hx), "bottom": (1, -hy),
+                                        "top": (1, hy)}, "holes", max(hx, hy))
         for name, curves in groups.items():
             gmsh.model.addPhysicalGroup(1, curves, name=name)
         gmsh.model.addPhysicalGroup(2, [surf], name="plate")
         for name, (cx, cy) in (("corner_ll", (-hx, -hy)), ("corner_lr", (hx, -hy))):
             gmsh.model.addPhysicalGroup(0, [_vertex_at(surf, cx, cy, hx, hy)], name=name)
-        _size_field(groups["holes"], h_hole, size, r)
-        gmsh.option.setNumber("Mesh.Algorithm", 6)
-        cancel.check()
-        progress(0.2, "Meshing")
-        gmsh.model.mesh.generate(2)
-        cancel.check()
-        mesh = extract_mesh(2)
-    progress(1.0, f"Meshed {mesh.n_cells} triangles")
-    return mesh
-
-
-def _classify_edges(surf: int, hx: float, hy: float) -> dict[str, list[int]]:
-    groups: dict[str, list[int]] = {k: [] for k in ("left", "right", "bottom", "top", "holes")}
-    tol = 1e-6 * max(hx, hy)
-    for _, curve in gmsh.model.getBoundary([(2, surf)], oriented=False):
-        cx, cy, _ = gmsh.model.occ.getCenterOfMass(1, curve)
-        if abs(cx + hx) < tol:
-            groups["left"].append(curve)
-        elif abs(cx - hx) < tol:
-            groups["right"].append(curve)
-        elif abs(cy + hy) < tol:
-            groups["bottom"].append(curve)
-        elif abs(cy - hy) < tol:
-            groups["top"].append(curve)
-        else:
-            groups["holes"].append(curve)
-    missing = [k for k, v in groups.items() if not v]
-    if missing:
-        raise GeometryError(f"Could not identify the plate edges {missing}; check the dimensions.")
-    return groups
+        # element size h_hole on the hole(s), growing to size at three radii from them
+        background_field([threshold_field(groups["holes"], min(h_hole, size), size, 0.0,
+                                          3.0 * r, sampling=200)])
+        return generate_triangles(progress, cancel)
 
 
 def _vertex_at(surf: int, x: float, y: float, hx: float, hy: float) -> int:
@@ -148,20 +129,3 @@ def _vertex_at(surf: int, x: float, y: float, hx: float, hy: float) -> int:
         if abs(px - x) < tol and abs(py - y) < tol:
             return tag
     raise GeometryError(f"No plate corner at ({_mm(x)}, {_mm(y)}).")
-
-
-def _size_field(hole_curves: list[int], h_hole: float, h: float, radius: float) -> None:
-    """Element size h_hole on the holes, growing to h at three radii from them."""
-    dist = gmsh.model.mesh.field.add("Distance")
-    gmsh.model.mesh.field.setNumbers(dist, "CurvesList", hole_curves)
-    gmsh.model.mesh.field.setNumber(dist, "Sampling", 200)
-    thr = gmsh.model.mesh.field.add("Threshold")
-    gmsh.model.mesh.field.setNumber(thr, "InField", dist)
-    gmsh.model.mesh.field.setNumber(thr, "SizeMin", min(h_hole, h))
-    gmsh.model.mesh.field.setNumber(thr, "SizeMax", h)
-    gmsh.model.mesh.field.setNumber(thr, "DistMin", 0.0)
-    gmsh.model.mesh.field.setNumber(thr, "DistMax", 3.0 * radius)
-    gmsh.model.mesh.field.setAsBackgroundMesh(thr)
-    gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 0)
-    gmsh.option.setNumber("Mesh.MeshSizeFromPoints", 0)
-    gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 0)

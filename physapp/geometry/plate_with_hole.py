@@ -18,7 +18,12 @@ import gmsh
 from physapp.core.errors import GeometryError
 from physapp.core.mesh import MeshData
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
-from physapp.geometry.gmsh_session import extract_mesh, gmsh_model
+from physapp.geometry.gmsh_session import (
+    background_field,
+    generate_triangles,
+    gmsh_model,
+    threshold_field,
+)
 
 #: refuse meshes larger than this (element count estimated from area / size^2)
 MAX_ELEMENTS = 2_000_000
@@ -76,54 +81,30 @@ def mesh_plate_with_hole(
         if len(out) != 1:
             raise GeometryError("The hole splits the plate; reduce the radius.")
         surf = out[0][1]
-        groups = _classify_edges(surf, hx, hy, radius)
+        groups = classify_edges(surf, {"symmetry_x": (0, 0.0), "symmetry_y": (1, 0.0),
+                                        "loaded": (0, hx), "free": (1, hy)}, "hole", max(hx, hy))
         for name, curves in groups.items():
             gmsh.model.addPhysicalGroup(1, curves, name=name)
         gmsh.model.addPhysicalGroup(2, [surf], name="plate")
-        _size_field(groups["hole"], h_hole, size, radius)
-        gmsh.option.setNumber("Mesh.Algorithm", 6)
-        cancel.check()
-        progress(0.2, "Meshing")
-        gmsh.model.mesh.generate(2)
-        cancel.check()
-        mesh = extract_mesh(2)
-    progress(1.0, f"Meshed {mesh.n_cells} triangles")
-    return mesh
+        # element size h_hole on the hole(s), growing to size at three radii from them
+        background_field([threshold_field(groups["hole"], min(h_hole, size), size, 0.0,
+                                          3.0 * radius, sampling=200)])
+        return generate_triangles(progress, cancel)
 
 
-def _classify_edges(surf: int, hx: float, hy: float, radius: float) -> dict[str, list[int]]:
-    groups: dict[str, list[int]] = {k: [] for k in ("symmetry_x", "symmetry_y", "loaded", "free", "hole")}
-    tol = 1e-6 * max(hx, hy)
+def classify_edges(surf: int, sides: dict[str, tuple[int, float]], rest: str,
+                   scale: float) -> dict[str, list[int]]:
+    """Name the boundary curves of a plate: a curve whose centre has coordinate ``axis`` equal to
+    ``value`` (``sides``: name -> (axis, value), the first match wins) gets that name, every
+    other curve (the holes) ``rest``. Every name must get a curve."""
+    groups: dict[str, list[int]] = {k: [] for k in (*sides, rest)}
+    tol = 1e-6 * scale
     for _, curve in gmsh.model.getBoundary([(2, surf)], oriented=False):
-        cx, cy, _ = gmsh.model.occ.getCenterOfMass(1, curve)
-        if abs(cx) < tol:
-            groups["symmetry_x"].append(curve)
-        elif abs(cy) < tol:
-            groups["symmetry_y"].append(curve)
-        elif abs(cx - hx) < tol:
-            groups["loaded"].append(curve)
-        elif abs(cy - hy) < tol:
-            groups["free"].append(curve)
-        else:
-            groups["hole"].append(curve)
+        centre = gmsh.model.occ.getCenterOfMass(1, curve)
+        name = next((k for k, (axis, value) in sides.items()
+                     if abs(centre[axis] - value) < tol), rest)
+        groups[name].append(curve)
     missing = [k for k, v in groups.items() if not v]
     if missing:
         raise GeometryError(f"Could not identify the plate edges {missing}; check the dimensions.")
     return groups
-
-
-def _size_field(hole_curves: list[int], h_hole: float, h: float, radius: float) -> None:
-    """Element size h_hole on the hole, growing to h at three radii from it."""
-    dist = gmsh.model.mesh.field.add("Distance")
-    gmsh.model.mesh.field.setNumbers(dist, "CurvesList", hole_curves)
-    gmsh.model.mesh.field.setNumber(dist, "Sampling", 200)
-    thr = gmsh.model.mesh.field.add("Threshold")
-    gmsh.model.mesh.field.setNumber(thr, "InField", dist)
-    gmsh.model.mesh.field.setNumber(thr, "SizeMin", min(h_hole, h))
-    gmsh.model.mesh.field.setNumber(thr, "SizeMax", h)
-    gmsh.model.mesh.field.setNumber(thr, "DistMin", 0.0)
-    gmsh.model.mesh.field.setNumber(thr, "DistMax", 3.0 * radius)
-    gmsh.model.mesh.field.setAsBackgroundMesh(thr)
-    gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 0)
-    gmsh.option.setNumber("Mesh.MeshSizeFromPoints", 0)
-    gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 0)

@@ -8,9 +8,7 @@ for the reference, the predicted field at the body's nodes for a surrogate.
 
 from __future__ import annotations
 
-import csv
 import os
-import tempfile
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +20,6 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -31,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from physapp.core.results import FieldResult
+from physapp.gui.csv_export import export_csv_dialog, write_rows
 from physapp.gui.line_plot import REFERENCE_COLOR, SURROGATE_COLOR
 from physapp.gui.services import WindowServices
 from physapp.viz.surface_curve import has_surface, reference_curve, surface_curve
@@ -161,37 +159,18 @@ class CpChartDialog(QDialog):
     def export_csv(self, path: str | os.PathLike) -> Path:
         """Rows of (curve, surface, x/c, Cp, Cp std) for every plotted curve; written to a
         temporary file in the same folder, then renamed over ``path``."""
-        path = Path(path)
-        fd, tmp = tempfile.mkstemp(prefix=".cp-", suffix=".csv", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-                out = csv.writer(fh)
-                out.writerow(["curve", "surface", "x/c", "Cp", "Cp std"])
-                for c in self.curves:
-                    for side in ("upper", "lower"):
-                        s = c.sides[side]
-                        std = s["std"] if s["std"] is not None else [None] * len(s["x"])
-                        for x, v, e in zip(s["x"], s["value"], std, strict=True):
-                            out.writerow([c.label, side, f"{x:.9g}", f"{v:.9g}",
-                                          "" if e is None else f"{e:.9g}"])
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        self.last_csv = path
-        return path
+        rows: list[list[str]] = [["curve", "surface", "x/c", "Cp", "Cp std"]]
+        for c in self.curves:
+            for side in ("upper", "lower"):
+                s = c.sides[side]
+                std = s["std"] if s["std"] is not None else [None] * len(s["x"])
+                rows += [[c.label, side, f"{x:.9g}", f"{v:.9g}", "" if e is None else f"{e:.9g}"]
+                         for x, v, e in zip(s["x"], s["value"], std, strict=True)]
+        self.last_csv = write_rows(path, rows)
+        return self.last_csv
 
     def _export_dialog(self) -> None:
-        start = str(self.last_csv.parent if self.last_csv else Path.cwd())
-        path, _ = QFileDialog.getSaveFileName(self, "Export the Cp curve",
-                                              str(Path(start) / "cp.csv"), "CSV files (*.csv)")
-        if path:
-            try:
-                self.export_csv(path)
-            except OSError as exc:
-                self.status.setText(f"Could not write {path}: {exc.strerror or exc}")
-                return
-            self.status.setText(f"Saved {Path(path).name}")
+        export_csv_dialog(self, "Export the Cp curve", "cp.csv")
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
         self._timer.stop()

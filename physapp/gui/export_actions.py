@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMenu,
-    QProgressDialog,
     QPushButton,
     QRadioButton,
     QSpinBox,
@@ -39,6 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from physapp.core.errors import PhysappError
+from physapp.gui.job_progress import JobProgressDialog, failure_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from physapp.gui.services import WindowServices
@@ -124,7 +124,7 @@ class ExportController(QObject):
         self.window = window
         self.runner = None  # QtJobRunner, made at the first export that needs it
         self.dialog: ExportDialog | None = None
-        self.progress: QProgressDialog | None = None
+        self.progress: JobProgressDialog | None = None
         self.last_path = ""
         self.last_error = ""
         self._job: tuple[int, str] | None = None  # job id, path
@@ -341,7 +341,8 @@ class ExportController(QObject):
     def export_table(self, path: str, dataset: str | None = None) -> str | None:
         """A CSV of this design (parameters, key quantities, the split view's metrics) or of a
         data set's samples; small: written at once. Returns the path (None on failure)."""
-        from physapp.io.export import write_dataset_csv, write_results_csv
+        from physapp.io.export import write_results_csv
+        from physapp.surrogates.dataset_table import write_dataset_csv
 
         w = self.window
         try:
@@ -447,16 +448,8 @@ class ExportController(QObject):
 
     def _show_progress(self, text: str) -> None:
         if self.progress is None:
-            self.progress = QProgressDialog(text, "Cancel", 0, 100, self.window)
-            self.progress.setWindowTitle("Export")
-            self.progress.setWindowModality(Qt.WindowModality.NonModal)
-            self.progress.setMinimumDuration(0)
-            self.progress.setAutoClose(False)
-            self.progress.setAutoReset(False)
-            self.progress.canceled.connect(self.cancel)
-        self.progress.setLabelText(text)
-        self.progress.setValue(0)
-        self.progress.show()
+            self.progress = JobProgressDialog("Export", self.cancel, self.window)
+        self.progress.start(text)
 
     def cancel(self) -> None:
         """Stop the running export (its child process is terminated; nothing is written)."""
@@ -465,8 +458,7 @@ class ExportController(QObject):
 
     def _on_progress(self, job_id: int, fraction: float, message: str) -> None:
         if self._job and job_id == self._job[0] and self.progress is not None:
-            self.progress.setLabelText(message)
-            self.progress.setValue(int(100 * fraction))
+            self.progress.step(fraction, message)
 
     def _on_finished(self, job_id: int, result: object) -> None:
         if not self._job or job_id != self._job[0]:
@@ -480,12 +472,7 @@ class ExportController(QObject):
             return
         self._job = None
         self._hide_progress()
-        if not user_error:
-            import sys
-
-            print(message, file=sys.stderr)
-            message = "The export failed unexpectedly: " + message.splitlines()[0]
-        self._fail(message)
+        self._fail(failure_text(message, user_error, "export"))
 
     def _on_cancelled(self, job_id: int, message: str) -> None:
         if not self._job or job_id != self._job[0]:
@@ -496,10 +483,7 @@ class ExportController(QObject):
 
     def _hide_progress(self) -> None:
         if self.progress is not None:
-            self.progress.blockSignals(True)
-            self.progress.reset()
-            self.progress.hide()
-            self.progress.blockSignals(False)
+            self.progress.finish()
 
     def _written(self, path: str) -> None:
         self.last_path = path

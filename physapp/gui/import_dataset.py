@@ -12,22 +12,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QMenu,
-    QProgressDialog,
     QPushButton,
     QWidget,
 )
+
+from physapp.gui.dialog_parts import error_label, ok_cancel
+from physapp.gui.job_progress import JobProgressDialog, failure_text
 
 #: modules the import child loads before its job
 IMPORT_PRELOAD = ("physapp.surrogates.external", "physapp.io.readers", "meshio")
@@ -70,16 +71,9 @@ class ImportDatasetDialog(QDialog):
         self.out = QLineEdit()
         self.out.setPlaceholderText("data set to write (.h5)")
         form.addRow("Write to", self._with_browse(self.out, self._pick_out))
-        self.error = QLabel("")
-        self.error.setStyleSheet("color: #b00020;")
-        self.error.setWordWrap(True)
+        self.error = error_label()
         form.addRow(self.error)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Import")
-        buttons.accepted.connect(self._accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        form.addRow(ok_cancel(self, self._accept, "Import"))
         self.resize(560, self.sizeHint().height())
 
     def _with_browse(self, edit: QLineEdit, pick) -> QWidget:
@@ -148,7 +142,7 @@ class DatasetImportController(QObject):
         super().__init__(window)
         self.window = window
         self.runner = None  # QtJobRunner, made at the first import
-        self.progress: QProgressDialog | None = None
+        self.progress: JobProgressDialog | None = None
         self.dialog: ImportDatasetDialog | None = None
         self.last_result: dict | None = None
         self.last_error = ""
@@ -186,16 +180,8 @@ class DatasetImportController(QObject):
             self.runner.cancelled.connect(self._on_cancelled)
         self._job = self.runner.submit(import_for_gui, folder, out, options)
         if self.progress is None:
-            self.progress = QProgressDialog("", "Cancel", 0, 100, self.window)
-            self.progress.setWindowTitle("Import data set")
-            self.progress.setWindowModality(Qt.WindowModality.NonModal)
-            self.progress.setMinimumDuration(0)
-            self.progress.setAutoClose(False)
-            self.progress.setAutoReset(False)
-            self.progress.canceled.connect(self.cancel)
-        self.progress.setLabelText(f"Importing {Path(folder).name} \u2026")
-        self.progress.setValue(0)
-        self.progress.show()
+            self.progress = JobProgressDialog("Import data set", self.cancel, self.window)
+        self.progress.start(f"Importing {Path(folder).name} \u2026")
         self.window.statusBar().showMessage(f"Importing {folder} \u2026")
         return self._job
 
@@ -212,16 +198,12 @@ class DatasetImportController(QObject):
 
     def _on_progress(self, job_id: int, fraction: float, message: str) -> None:
         if job_id == self._job and self.progress is not None:
-            self.progress.setLabelText(message)
-            self.progress.setValue(int(100 * fraction))
+            self.progress.step(fraction, message)
 
     def _done(self) -> None:
         self._job = None
         if self.progress is not None:
-            self.progress.blockSignals(True)
-            self.progress.reset()
-            self.progress.hide()
-            self.progress.blockSignals(False)
+            self.progress.finish()
 
     def _on_finished(self, job_id: int, result: object) -> None:
         if job_id != self._job:
@@ -242,12 +224,7 @@ class DatasetImportController(QObject):
         if job_id != self._job:
             return
         self._done()
-        if not user_error:
-            import sys
-
-            print(message, file=sys.stderr)
-            message = "The import failed unexpectedly: " + message.splitlines()[0]
-        self._fail(message)
+        self._fail(failure_text(message, user_error, "import"))
 
     def _on_cancelled(self, job_id: int, message: str) -> None:
         if job_id != self._job:

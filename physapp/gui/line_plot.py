@@ -7,9 +7,7 @@ NaN outside the part, which leaves gaps in the curves). The plotted numbers can 
 
 from __future__ import annotations
 
-import csv
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,7 +21,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDoubleSpinBox,
-    QFileDialog,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -34,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from physapp.core.results import FieldResult
+from physapp.gui.csv_export import export_csv_dialog, write_rows
 from physapp.viz.grids import display_unit, field_display_unit
 from physapp.viz.probe import line_points
 
@@ -232,27 +230,18 @@ class LinePlotDialog(QDialog):
     def export_csv(self, path: str | os.PathLike) -> Path:
         """Write the plotted numbers (distance, x, y, z, one column per curve; empty = outside)
         to ``path``: a temporary file in the same folder, then renamed over it."""
-        path = Path(path)
         spec = self.window_.spec.field_spec(self.field_name())
         unit = getattr(self, "unit", None) or display_unit(spec.unit)[1]
         lu = self.length_unit
         header = [f"distance [{lu}]", f"x [{lu}]", f"y [{lu}]", f"z [{lu}]"]
         header += [f"{c.label}: {spec.label} [{unit}]" for c in self.curves]
-        fd, tmp = tempfile.mkstemp(prefix=".lineplot-", suffix=".csv", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-                out = csv.writer(fh)
-                out.writerow(header)
-                for i in range(len(self.distance)):
-                    row = [self.distance[i], *self.points[i]]
-                    row += [c.values[i] for c in self.curves]
-                    out.writerow(["" if np.isnan(v) else f"{v:.9g}" for v in row])
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        self.last_csv = path
-        return path
+        rows: list[list] = [header]
+        for i in range(len(self.distance)):
+            row = [self.distance[i], *self.points[i]]
+            row += [c.values[i] for c in self.curves]
+            rows.append(["" if np.isnan(v) else f"{v:.9g}" for v in row])
+        self.last_csv = write_rows(path, rows)
+        return self.last_csv
 
     # -- internals ------------------------------------------------------------------------------
     def _mesh_unit(self) -> str:
@@ -304,17 +293,8 @@ class LinePlotDialog(QDialog):
             self.pick_button.blockSignals(False)
 
     def _export_dialog(self) -> None:
-        start = str(self.last_csv.parent if self.last_csv else Path.cwd())
         name = f"{self.field_name().replace('[', '_').replace(']', '')}_line.csv"
-        path, _ = QFileDialog.getSaveFileName(self, "Export line data", str(Path(start) / name),
-                                              "CSV files (*.csv)")
-        if path:
-            try:
-                self.export_csv(path)
-            except OSError as exc:
-                self.status.setText(f"Could not write {path}: {exc.strerror or exc}")
-                return
-            self.status.setText(f"Saved {Path(path).name}")
+        export_csv_dialog(self, "Export line data", name)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
         self._timer.stop()

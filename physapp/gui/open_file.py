@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -37,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from physapp.core.mesh import MeshData
+from physapp.gui.dialog_parts import error_label, ok_cancel
 from physapp.gui.part_tasks import (
     CAD_SUFFIXES,
     LENGTH_UNITS,
@@ -214,16 +214,9 @@ class ImportOptionsDialog(QDialog):
             w.setEnabled(self.cad)
             if not self.cad:
                 w.setToolTip("Closed surfaces are meshed at one size and order 1")
-        self.error_label = QLabel()
-        self.error_label.setStyleSheet("color: #b00;")
-        self.error_label.setWordWrap(True)
+        self.error_label = error_label()
         col.addWidget(self.error_label)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Mesh and open")
-        buttons.accepted.connect(self._accept)
-        buttons.rejected.connect(self.reject)
-        col.addWidget(buttons)
+        col.addWidget(ok_cancel(self, self._accept, "Mesh and open"))
         self.unit_combo.currentIndexChanged.connect(self._unit_changed)
         self._unit_changed()
         if self.default_size is not None:

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QGridLayout,
     QHBoxLayout,
@@ -20,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from physapp.gui.dialog_parts import error_label, ok_cancel
 from physapp.gui.part_tasks import (
     ValueField,
     check_name,
@@ -71,15 +71,9 @@ class PromoteDialog(QDialog):
             form.addRow(text, row)
         form.addRow("Parameter name", self.name_edit)
         col.addLayout(form)
-        self.error_label = QLabel()
-        self.error_label.setStyleSheet("color: #b00;")
-        self.error_label.setWordWrap(True)
+        self.error_label = error_label()
         col.addWidget(self.error_label)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self._accept)
-        buttons.rejected.connect(self.reject)
-        col.addWidget(buttons)
+        col.addWidget(ok_cancel(self, self._accept))
         self.result_range: tuple[str, float, float] | None = None
 
     @staticmethod

@@ -385,47 +385,6 @@ def write_results_csv(path: str | os.PathLike, params: Mapping[str, float],
     return write_csv(results_rows(params, result, **kw), path)
 
 
-def dataset_rows(dataset_path: str | os.PathLike) -> list[list[Any]]:
-    """Rows (header first) of every sample of a sweep data set (HDF5): index, status, split,
-    whether the planned point was replaced, the parameter values (varied and fixed) and the
-    key quantities (empty for samples not solved), and the failure message."""
-    from physapp.surrogates.dataset import DONE, FAILED, Dataset
-
-    ds = Dataset.open(dataset_path)
-    kq: dict[str, np.ndarray] = {}
-    with ds._file() as f:  # key quantities are stored per sample, NaN until solved
-        group = f["samples"].get("key_quantities")
-        if group is not None:
-            kq = {name: np.asarray(group[name][()], dtype=float) for name in group}
-    fixed = [n for n in ds.fixed if n not in ds.param_names]
-    header = ["sample", "status", "split", "replaced", *ds.param_names, *fixed, *kq, "message"]
-    rows: list[list[Any]] = [header]
-    names = {DONE: "done", FAILED: "failed"}
-    for i in range(ds.n_samples):
-        values = ds.values(i)
-        status = names.get(int(ds.status[i]), "pending")
-        row = [i, status, "test" if ds.is_test[i] else "train", str(bool(ds.replaced[i]))]
-        row += [_num(values[n]) for n in (*ds.param_names, *fixed)]
-        row += [_num(kq[k][i]) if status == "done" else "" for k in kq]
-        row.append(ds.message(i) if status == "failed" else "")
-        rows.append(row)
-    return rows
-
-
-def write_dataset_csv(dataset_path: str | os.PathLike, path: str | os.PathLike) -> Path:
-    """CSV of a data set's samples (see :func:`dataset_rows`)."""
-    check_folder(path)
-    try:
-        rows = dataset_rows(dataset_path)
-    except PhysappError:
-        raise
-    except (OSError, KeyError, ValueError, TypeError, IndexError, RuntimeError) as exc:
-        raise PhysappError(
-            f"'{Path(dataset_path).name}' cannot be read as a sweep data set: it is damaged "
-            f"({type(exc).__name__}: {str(exc)[:120]}). Run the sweep again.") from None
-    return write_csv(rows, path)
-
-
 # -- jobs for the app's export process (positional arguments, progress and cancel keywords) --------
 def mesh_job(result: FieldResult, path: str, *, progress: Callable[[float, str], None]
              = lambda f, m: None, cancel: Any = None) -> str:

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from physapp.core.errors import GeometryError, ParameterError
 from physapp.core.flow_setup import NavierStokesSetup, VelocityBC
 from physapp.core.mesh import MeshData
 from physapp.core.params import ParameterSpec
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
 from physapp.core.study import StudySpec
-from physapp.studies.flow_common import FLOW_FIELDS
+from physapp.studies.flow_common import FLOW_FIELDS, check_cylinder_in_channel
 
 LENGTH, HEIGHT, X_CENTRE, NU, RHO = 2.2, 0.41, 0.2, 1e-3, 1.0
 #: largest Reynolds number of a steady solution the study accepts
@@ -59,20 +58,11 @@ class CylinderInChannelStudy:
 
     def check(self, params: Mapping[str, float]) -> dict[str, float]:
         v = self.spec.validate(params)
-        re = reynolds(v)
-        if re > RE_MAX:
-            raise ParameterError(
-                f"Re = U D / nu = {re:.3g} is above {RE_MAX:g}, where the flow behind the "
-                "cylinder sheds vortices and no steady solution is physical; lower the speed "
-                "or the diameter.")
-        from physapp.geometry.flow_domains import check_channel
-
-        try:
-            check_channel(LENGTH, HEIGHT, X_CENTRE, v["y_position"], v["diameter"],
-                          v["mesh_size"])
-        except GeometryError as exc:
-            raise ParameterError(str(exc)) from None
-        return v
+        return check_cylinder_in_channel(
+            v, reynolds(v), RE_MAX,
+            "the flow behind the cylinder sheds vortices and no steady solution is "
+            "physical",
+            LENGTH, HEIGHT, X_CENTRE)
 
     def build_mesh(self, params: Mapping[str, float], *, progress: ProgressFn = no_progress,
                    cancel: CancelToken = NEVER) -> MeshData:

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from physapp.core.errors import GeometryError, ParameterError
 from physapp.core.flow_setup import NavierStokesSetup, TransientFlowSetup, VelocityBC
 from physapp.core.mesh import MeshData
 from physapp.core.params import ParameterSpec
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
 from physapp.core.study import FieldSpec, StudySpec
 from physapp.core.transient import TimeAxis
+from physapp.studies.flow_common import check_cylinder_in_channel
 
 LENGTH, HEIGHT, NU, RHO = 2.2, 0.41, 1e-3, 1.0
 #: above this the wake behind a cylinder turns three-dimensional; a 2D model no longer holds
@@ -88,20 +88,11 @@ class KarmanStreetStudy:
 
     def check(self, params: Mapping[str, float]) -> dict[str, float]:
         v = self.spec.validate(params)
-        re = reynolds(v)
-        if re > RE_MAX:
-            raise ParameterError(
-                f"Re = U D / nu = {re:.3g} is above {RE_MAX:g}, where the wake of a cylinder "
-                "becomes three-dimensional and a 2D model does not describe it; lower the speed "
-                "or the diameter.")
-        from physapp.geometry.flow_domains import check_channel
-
-        try:
-            check_channel(LENGTH, HEIGHT, v["x_position"], v["y_position"], v["diameter"],
-                          v["mesh_size"])
-        except GeometryError as exc:
-            raise ParameterError(str(exc)) from None
-        return v
+        return check_cylinder_in_channel(
+            v, reynolds(v), RE_MAX,
+            "the wake of a cylinder becomes three-dimensional and a 2D model does "
+            "not describe it",
+            LENGTH, HEIGHT, v["x_position"])
 
     def build_mesh(self, params: Mapping[str, float], *, progress: ProgressFn = no_progress,
                    cancel: CancelToken = NEVER) -> MeshData:

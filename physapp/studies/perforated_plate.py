@@ -16,7 +16,8 @@ from physapp.core.errors import GeometryError, ParameterError
 from physapp.core.mesh import MeshData
 from physapp.core.params import ParameterSpec
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
-from physapp.core.study import ElasticSetup, FieldSpec, Material, StudySpec, Support, Traction
+from physapp.core.study import ElasticSetup, Material, StudySpec, Support, Traction
+from physapp.studies.plate_with_hole import FIELDS, TENSION_SCALING
 
 LENGTH, WIDTH = 0.2, 0.1
 MAX_HOLES = 4
@@ -48,18 +49,6 @@ PARAMETERS = (
                   discretization=True, scale=1e3, display_unit="mm"),
 )
 
-FIELDS = (
-    FieldSpec("von_mises", "von Mises stress", "Pa"),
-    FieldSpec("displacement", "Displacement magnitude", "m"),
-    FieldSpec("displacement[0]", "Displacement u_x", "m"),
-    FieldSpec("displacement[1]", "Displacement u_y", "m"),
-    FieldSpec("sigma_xx", "Stress sigma_xx", "Pa"),
-    FieldSpec("sigma_yy", "Stress sigma_yy", "Pa"),
-    FieldSpec("tau_xy", "Shear stress tau_xy", "Pa"),
-    FieldSpec("sigma_1", "Max. principal stress sigma_1", "Pa"),
-    FieldSpec("sigma_2", "Min. principal stress sigma_2", "Pa"),
-)
-
 
 def hole_centres(values: Mapping[str, float]) -> list[tuple[float, float]]:
     """The centres of the holes in use (the first ``n_holes``)."""
@@ -73,9 +62,7 @@ class PerforatedPlateStudy:
     #: the mesh topology depends on the parameters: sweeps store each sample's own mesh
     fixed_topology = False
     #: linear elasticity: displacement ~ traction / E, stresses ~ traction (surrogates.scaling)
-    field_scaling = {"displacement": {"powers": {"traction": 1, "youngs_modulus": -1}},
-                     "sigma_*": {"powers": {"traction": 1}}, "tau_*": {"powers": {"traction": 1}},
-                     "von_mises": {"powers": {"traction": 1}, "abs": True}}
+    field_scaling = TENSION_SCALING
 
     spec = StudySpec(
         id="perforated-plate",

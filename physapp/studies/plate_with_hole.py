@@ -31,6 +31,7 @@ PARAMETERS = (
                   scale=1e3, display_unit="mm"),
 )
 
+#: plane-stress fields (also the perforated plate's)
 FIELDS = (
     FieldSpec("von_mises", "von Mises stress", "Pa"),
     FieldSpec("displacement", "Displacement magnitude", "m"),
@@ -43,14 +44,17 @@ FIELDS = (
     FieldSpec("sigma_2", "Min. principal stress sigma_2", "Pa"),
 )
 
+#: linear elasticity under a traction: displacement ~ traction / E, stresses ~ traction
+#: (surrogates.scaling); also the perforated plate's
+TENSION_SCALING = {"displacement": {"powers": {"traction": 1, "youngs_modulus": -1}},
+                   "sigma_*": {"powers": {"traction": 1}}, "tau_*": {"powers": {"traction": 1}},
+                   "von_mises": {"powers": {"traction": 1}, "abs": True}}
+
 
 class PlateWithHoleStudy:
     """Quarter model of a plate with a hole, pulled along x by a uniform traction."""
 
-    #: linear elasticity: displacement ~ traction / E, stresses ~ traction (surrogates.scaling)
-    field_scaling = {"displacement": {"powers": {"traction": 1, "youngs_modulus": -1}},
-                     "sigma_*": {"powers": {"traction": 1}}, "tau_*": {"powers": {"traction": 1}},
-                     "von_mises": {"powers": {"traction": 1}, "abs": True}}
+    field_scaling = TENSION_SCALING
 
     spec = StudySpec(
         id="plate-with-hole",

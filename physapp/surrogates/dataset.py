@@ -269,6 +269,14 @@ class Dataset(DatasetCreateMixin, DatasetWriterMixin):
                         dict(self.reference_mesh.subdomains), self.reference_mesh.dim,
                         self.reference_mesh.length_unit)
 
+    def key_quantities(self) -> dict[str, np.ndarray]:
+        """Each key quantity per sample (NaN until the sample is solved); {} when none."""
+        with self._file() as f:
+            group = f["samples"].get("key_quantities")
+            if group is None:
+                return {}
+            return {name: np.asarray(group[name][()], dtype=float) for name in group}
+
     def training_data(self, include_failed: bool = False) -> TrainingData:
         """The finished samples as :class:`TrainingData` (coordinates and fields per sample).
 

@@ -15,11 +15,11 @@ from physapp.core.errors import PhysappError
 from physapp.io.export import (
     MESH_FORMATS,
     surface_triangles,
-    write_dataset_csv,
     write_mesh,
     write_results_csv,
 )
 from physapp.io.readers import read_mesh
+from physapp.surrogates.dataset_table import write_dataset_csv
 
 DATA = os.path.join(os.path.dirname(__file__), "..", "data", "meshes")
 
