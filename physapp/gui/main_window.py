@@ -49,6 +49,7 @@ from physapp.core.results import FieldResult
 from physapp.core.study import Study
 from physapp.gui.actions import ActionRegistry
 from physapp.gui.axisym import AxisymmetricView
+from physapp.gui.camera_fit import CameraFit
 from physapp.gui.color_range import ColorRangeControl
 from physapp.gui.compare_view import CompareController
 from physapp.gui.export_actions import ExportController
@@ -141,6 +142,7 @@ class MainWindow(QMainWindow):
         )
         self.safety = SafetyController(self)  # yield strength, safety factor (#13)
         self.symbols = SetupSymbols(self)  # support and load symbols in the view (#13)
+        self.camera_fit = CameraFit(self)  # refit after the view changes size (#13)
         self.color_range = ColorRangeControl(self)  # automatic / fixed / locked range (#13)
         self.axisym = AxisymmetricView(self)  # r-z axes, revolved 3D view (#13)
         self.parts = PartController(self)  # imported parts: File > Open, set-up panel, picking
@@ -224,6 +226,7 @@ class MainWindow(QMainWindow):
         self.view_tools.viewport_created(self.viewport)
         self.flow.viewport_created(self.viewport)
         self.symbols.viewport_created(self.viewport)
+        self.camera_fit.viewport_created(self.viewport)
         self.color_range.viewport_created(self.viewport)
         self.axisym.viewport_created(self.viewport)
         if old is None:
