@@ -5,10 +5,9 @@ controllers change. What is built per study is :mod:`physapp.gui.study_view`, th
 :mod:`physapp.gui.window_menus`, the status bar :mod:`physapp.gui.window_status`, previews
 :mod:`physapp.gui.preview_controller`, closing :mod:`physapp.gui.close_guard`.
 
-Threads: geometry previews run on a worker thread and reference solves in a child process
-(:class:`QtJobRunner`); both deliver immutable results that only the GUI thread applies to widgets
-and VTK. :meth:`MainWindow.set_study` (File > New study...) sets the model's study; the model,
-its subscribers, menus and warm solver process stay.
+Threads: previews run on a worker thread, solves in a child process (:class:`QtJobRunner`); only
+the GUI thread applies their results to widgets and VTK. :meth:`MainWindow.set_study` sets the
+model's study; the model, its subscribers, menus and warm solver process stay.
 """
 
 from __future__ import annotations
@@ -23,6 +22,7 @@ from physapp.core.study import Study
 from physapp.gui import study_view, window_dialogs, window_geometry, window_menus
 from physapp.gui.actions import ActionRegistry
 from physapp.gui.axisym import AxisymmetricView
+from physapp.gui.camera_fit import CameraFit
 from physapp.gui.close_guard import CloseGuard
 from physapp.gui.color_range import ColorRangeControl
 from physapp.gui.compare_view import CompareController
@@ -101,6 +101,7 @@ class MainWindow(QMainWindow):
         self.preview_relay = self.previews.relay
         self.safety = SafetyController(self)  # yield strength, safety factor (#13)
         self.symbols = SetupSymbols(self)  # support and load symbols in the view (#13)
+        self.camera_fit = CameraFit(self)  # refit after the view changes size (#13)
         self.color_range = ColorRangeControl(self)  # automatic / fixed / locked range (#13)
         self.axisym = AxisymmetricView(self)  # r-z axes, revolved 3D view (#13)
         self.parts = PartController(self)  # imported parts: File > Open, set-up panel, picking

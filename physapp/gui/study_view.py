@@ -40,7 +40,7 @@ def show_study(w: WindowServices, study: Study) -> None:
     w.viewport = Viewport(w)
     w.viewport.derive = lambda r: w.axisym.derive(w.safety.derive(r))
     w.viewport.set_show_edges(w.app.view.show_edges)
-    for decoration in (w.view_tools, w.flow, w.symbols, w.color_range, w.axisym):
+    for decoration in (w.view_tools, w.flow, w.symbols, w.camera_fit, w.color_range, w.axisym):
         decoration.viewport_created(w.viewport)
     if old is None:
         w.central_layout.addWidget(w.viewport, 1)

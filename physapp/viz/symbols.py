@@ -264,7 +264,7 @@ def heat_symbols(place: _Placer, setup) -> list[tuple[str, pv.PolyData, str]]:
     for f in getattr(setup, "fixed", ()):
         place.discs(f.region, starts, dirs)
     if starts:
-        groups.append(("fixed_temperature", _glyphs(starts, dirs, _disc_geom(), place.cone),
+        groups.append(("fixed_temperature", _glyphs(starts, dirs, _disc_geom(), 1.8 * place.cone),
                        FIXED_T_COLOR))
     starts, dirs = [], []
     for q in getattr(setup, "fluxes", ()):
@@ -298,7 +298,7 @@ def flow_symbols(place: _Placer, setup) -> list[tuple[str, pv.PolyData, str]]:
     for w in getattr(setup, "walls", ()):
         place.discs(w, starts, dirs)
     if starts:
-        groups.append(("walls", _glyphs(starts, dirs, _disc_geom(), 0.6 * place.cone),
+        groups.append(("walls", _glyphs(starts, dirs, _disc_geom(), place.cone),
                        WALL_COLOR))
     starts, dirs = [], []
     if hasattr(setup, "walls"):

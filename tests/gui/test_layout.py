@@ -96,3 +96,27 @@ def test_long_colour_bar_titles_put_their_unit_on_a_second_line():
     assert _bar_text("Hoop stress \u03c3\u03b8 [MPa]") == "Hoop stress \u03c3\u03b8\n[MPa]"
     assert _bar_text("Temperature [K]") == "Temperature [K]"  # short: one line
     assert _bar_text("Displacement magnitude") == "Displacement magnitude"  # no unit to move
+
+
+def test_the_camera_is_fitted_again_when_the_view_gets_narrower(qtbot, shared_runner, store):
+    """VTK keeps the vertical view angle: a narrower view (a probe dock, a smaller window) cut
+    the part's sides until the camera was fitted again (#13 item 6)."""
+    from physapp.gui.camera_fit import corners_outside
+
+    w = _window(qtbot, shared_runner, store)
+    w.resize(1400, 900)
+    w.show()
+    qtbot.waitExposed(w)
+    vp = w.viewport
+    qtbot.waitUntil(lambda: vp.grid is not None and vp.grid.n_points > 0, timeout=20_000)
+
+    def outside():
+        r = vp.plotter.renderer
+        return corners_outside(r, vp.grid.bounds, *r.GetSize(), right=1.0)
+
+    qtbot.waitUntil(lambda: not outside(), timeout=5000)
+    before = w.camera_fit.refits
+    w.resize(860, 900)  # the r-z section is wider than tall: its sides would leave the view
+    qtbot.waitUntil(lambda: w.camera_fit.refits > before, timeout=5000)
+    assert not outside()
+    w.close()
