@@ -30,8 +30,8 @@ VARY = ("n_holes", "diameter", "traction")
 BOUNDS = {"diameter": (0.005, 0.03), "traction": (10e6, 100e6)}
 MESH_SIZE = 0.005
 #: training options of the table (CPU; full meshes of ~2000 nodes)
-OPTIONS = {"transolver": {"members": 3, "epochs": 2000},
-           "geo-field": {"members": 3, "epochs": 2000}}
+OPTIONS = {"transolver": {"members": 3, "epochs": 1500},
+           "geo-field": {"members": 3, "epochs": 1500}}
 
 
 def make_data(path: Path, n: int, workers: int = 1):

@@ -159,8 +159,10 @@ def test_fixed_topology_training_data_trains_through_train_surrogate():
     coords = np.broadcast_to(mesh.points[:, :2].astype(np.float32), (8, mesh.n_points, 2)).copy()
     data = TrainingData("rectangles", ("amp",), np.array([[0.5, 2.0]]), {}, mesh, X, coords,
                         {"T": T}, {"T": "K"}, np.arange(8) % 4 == 1)
+    # geo_features off: a smooth field on a rectangle, where the nearest-edge normal jumps on the
+    # diagonals and slows a 60-step run; the other tests train with them
     model = train_surrogate("transolver", data, device="cpu", epochs=60, members=3,
-                            field_scaling={}, **TINY["transolver"])
+                            field_scaling={}, geo_features=False, **TINY["transolver"])
     assert model.metrics["fields"]["T"]["rel_l2"] < 0.1
     assert "coverage95" in model.metrics
     res = model.predict({"amp": 1.0})
