@@ -235,6 +235,11 @@ class HistoryChart(QDockWidget):
                               else h.time_label)
             ax.set_ylabel(f"{label} ({unit})" if unit else label)
             ax.grid(True, alpha=0.3)
+            from matplotlib.ticker import MaxNLocator
+
+            for a in (ax, self.error_axes):  # long tick labels (metres) must not run together
+                if a is not None:
+                    a.xaxis.set_major_locator(MaxNLocator(4))
             step = min(self.playback.model.step, h.n_steps - 1)
             self.marker = ax.axvline(h.times[step], color="0.3", lw=1, ls="--")
         self.canvas.draw_idle()

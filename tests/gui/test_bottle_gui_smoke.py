@@ -1,4 +1,5 @@
-"""The bottle top-load study in the main window (#22): a solve shows the last load step."""
+"""The bottle top-load study in the main window (#22): a solve shows the last load step, revolved,
+and its steps were streamed to the window's history file."""
 
 
 from physapp.gui.main_window import MainWindow
@@ -17,7 +18,16 @@ def test_bottle_study_solves_in_the_window(qtbot, shared_runner):
     grid = [k * 0.1e-3 for k in range(6)]  # uniform steps (a cut step adds states between)
     assert all(abs(hist.times - g).min() < 1e-12 for g in grid)
     assert hist.complete and "reaction_force" in hist.curves
-    assert win.viewport.n_points == win.result.mesh.n_points
+    # it opens revolved (the wall is a hairline in the r-z section): the shown result is the
+    # solved section swept about the axis
+    assert win.axisym.mode == "sector" and "revolved" in win.viewport.result.meta
+    assert win.axisym.source(win.viewport.result).mesh.n_points == win.result.mesh.n_points
+    assert win.viewport.n_points > win.result.mesh.n_points
+    # the steps were streamed to the window's history file as they came (kept on a cancel)
+    from physapp.io.history import read_history
+
+    streamed = read_history(win.solves._history_path)
+    assert streamed.complete and streamed.n_steps == hist.n_steps
     # the load steps play like a transient history: the time slider spans every step
     assert win.app.playback.n_steps == hist.n_steps
     assert win.playback.bar.slider.maximum() == hist.n_steps - 1
