@@ -23,6 +23,7 @@ from physapp.core.errors import ParameterError
 from physapp.core.labels import pretty_unit
 from physapp.core.materials import MATERIALS, MaterialData, material
 from physapp.core.mesh import MeshData
+from physapp.core.paths import user_data_dir
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
 
 # face picking and the region list live in their own modules; their names stay importable here
@@ -472,14 +473,6 @@ def setup_file_data(setup: PartSetup, info: PartInfo) -> dict[str, Any]:
             "curvature": info.curvature}
     data["mesh"] = {k: v for k, v in mesh.items() if v}
     return data
-
-
-def user_data_dir() -> Path:
-    """physapp's folder for the user's data (``$XDG_DATA_HOME/physapp``)."""
-    import os
-
-    base = os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")
-    return Path(base) / "physapp"
 
 
 def setup_file_path(data: Mapping[str, Any], part_path: str) -> Path:

@@ -11,32 +11,10 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from physapp.gui.prediction import (
-    LoadedModel,
-)
-
-if TYPE_CHECKING:  # pragma: no cover
-    pass
-
-REFERENCE_ONLY = "Reference solver only"
-#: frames kept for the rolling median of the slider-to-screen time
-LATENCY_WINDOW = 60
-#: the status bar's latency text is refreshed at most this often during a drag
-LABEL_INTERVAL_MS = 250
-#: while sliders move, predictions carry only the shown field (cheaper on large meshes); this
-#: long after the last move a complete prediction (every field) follows
-COMPLETE_AFTER_MS = 250
-#: where each kind of entry comes from, as shown in the combo box
-SOURCES = {"built-in": "built-in", "saved": "saved", "file": "file", "new": "new"}
-WARN_COLOR = "#c25e00"  # orange: predictions outside the trained range
-SURROGATE_COLOR = "#1d5fa0"
-
-def user_data_dir() -> Path:
-    """physapp's folder for the user's data (``$XDG_DATA_HOME/physapp``, as plugins use)."""
-    base = os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")
-    return Path(base) / "physapp"
+from physapp.core.paths import user_data_dir
+from physapp.gui.prediction import LoadedModel
 
 
 def saved_models_dir(study_id: str) -> Path:

@@ -234,5 +234,6 @@ def load_session(path: str | os.PathLike) -> dict[str, Any]:
 
 def autosave_path() -> Path:
     """Where the app autosaves (``$XDG_DATA_HOME/physapp/autosave.physapp``)."""
-    base = os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")
-    return Path(base) / "physapp" / f"autosave{SUFFIX}"
+    from physapp.core.paths import user_data_dir
+
+    return user_data_dir() / f"autosave{SUFFIX}"

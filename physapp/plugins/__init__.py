@@ -267,8 +267,9 @@ def _read_manifest(path: Path, source: str) -> PluginInfo:
 
 
 def _user_plugin_dir() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")
-    return Path(base) / "physapp" / "plugins"
+    from physapp.core.paths import user_data_dir
+
+    return user_data_dir() / "plugins"
 
 
 def _disabled() -> set[str]:
@@ -280,8 +281,9 @@ def _disabled() -> set[str]:
 
 
 def _config_file() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
-    return Path(base) / "physapp" / "plugins.json"
+    from physapp.core.paths import user_config_dir
+
+    return user_config_dir() / "plugins.json"
 
 
 def set_enabled(name: str, enabled: bool) -> None:
