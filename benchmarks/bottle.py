@@ -53,9 +53,26 @@ Measured (2026-12-07, 2 cores shared with other jobs, load average ~10):
   peak top load (relative)                    1.25%    4.15%    3.21%    8.25%
   curve points inside the 2-sigma band                   89%               38%
   training time on this CPU (s)                          7.6             400.1
-  (The hybrid's band is a 2-member ensemble spread, not calibrated. With torch on 2 threads on
+  (In this --surrogate table the hybrid's band is the raw 2-member ensemble spread; the app
+  kind field-curve calibrates it, measured with --dataset below. With torch on 2 threads on
   the loaded machine the same 400 s gave 32 epochs and 16 % / 20 %: train on one thread.
   40 designs, 32 / 8, POD-GP: curve 0.99 %, displacement 7.8 %, top-5 % region 7.1 %.)
+
+  The app's kinds on the sweep tools/train_builtin.py keeps (--dataset DATA.h5 --frames 11
+  --hybrid-budget 600; 64 LHS designs of the 4-variable family, 51 train / 13 held out, 11 of
+  the 21 steps; 2026-12-07, load ~12 on 2 cores, so the hybrid's 600 s bought few epochs;
+  field-curve: 41 designs train the network, 10 calibrate its band (split conformal)):
+  held-out (relative L2 over all designs)          curve-gp  field-curve
+  top-load curve                                      0.53%        2.77%
+  displacement history                                7.34%        8.98%
+  von Mises history                                  22.65%       34.76%
+  displacement, top 5 % von Mises (mean)              4.97%        8.55%
+  curve points inside +-1.96 std                     90.21%       95.10%
+  displacement values inside +-1.96 std              82.64%       94.27%
+  training time (s)                                    52.1        608.3
+  one history predicted (ms)                           20.6        269.8
+  (Both learn displacement and von Mises together here; the --surrogate table learns the
+  displacement alone, 21 steps. The shipped curve-gp keeps 12 modes: 0.38 % / 7.6 % / 23 %.)
 """
 
 from __future__ import annotations

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 
 import numpy as np
 
 from physapp.core.errors import SolverError
+from physapp.core.history import FieldHistory
 from physapp.core.mesh import MeshData
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress, scaled
 from physapp.core.results import FieldResult
@@ -151,6 +153,11 @@ class ReferenceSolver:
                     key_quantities=kq,
                     key_units={k: sol.stats.get("key_units", {}).get(k, KEY_UNITS.get(
                         k, "W" if k.startswith("heat_rate") else "")) for k in kq})
+        hist = meta.get("history")
+        if isinstance(hist, FieldHistory):  # a load-stepped path: it knows its design (the app
+            # overlays a predicted history of the same design on it)
+            meta["history"] = replace(hist, meta={**hist.meta, "study": study.spec.id,
+                                                  "params": dict(values)})
         units = {name: sol.stats.get("field_units", {}).get(name, field_unit(name))
                  for name in fields}
         return FieldResult(sol.out_mesh, fields, f"solver:{kind}", meta, units)

@@ -67,6 +67,7 @@ def test_coarse_top_load_solve_matches_the_linear_stiffness_and_streams_a_histor
     assert is_load_stepped(study) and not is_load_stepped(get_study("plate-with-hole"))
     res = solve_study_stepped("bottle-top-load-2v", v, 2, str(tmp_path / "h.h5"))
     hist = res.meta["history"]
+    assert hist.meta["params"]["wall_thickness"] == v["wall_thickness"]  # its design
     streamed = read_history(tmp_path / "h.h5")
     assert streamed.complete and streamed.n_steps == hist.n_steps
     np.testing.assert_allclose(streamed.curves["reaction_force"], hist.curves["reaction_force"])
