@@ -58,8 +58,11 @@ def train_all_mesh_samples(args: argparse.Namespace, samples: Any, out: Path,
     print(f"{samples.study_id or 'imported data'}: {len(train)} training / {len(test)} held-out "
           f"samples with their own meshes, parameters {', '.join(samples.param_names) or '(none)'}")
     print(metrics_table(models))
+    by_reason: dict[str, list[str]] = {}
     for kind, why in skipped.items():
-        print(f"Skipped {kind}: {why}.")
+        by_reason.setdefault(why, []).append(kind)
+    for why, kinds in by_reason.items():
+        print(f"Skipped {', '.join(kinds)}: {why}.")
     for kind, path in written.items():
         print(f"Wrote {path} ({kind})")
     return EXIT_OK

@@ -32,7 +32,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                        "their own meshes (a topology-changing study's sweep, `physapp dataset "
                        "import`): then only the mesh-agnostic kinds train on it")
     train.add_argument("--model", default="pod-gp", metavar="KIND",
-                       help=f"model kind: {', '.join(KINDS)}, all (those kinds), the "
+                       help=f"model kind: {', '.join(KINDS)}, all (those kinds; on samples "
+                       "with their own meshes every mesh-agnostic kind, the rest named as "
+                       "skipped), the "
                        f"mesh-agnostic {' or '.join(MESH_KINDS)} (any mesh, an ensemble with "
                        "std fields), the history models pod-history (POD of space-time "
                        "snapshots, GPs on parameters and time), curve-gp (POD of whole "
