@@ -22,9 +22,10 @@ The tokens of the physics attention and the pooled readout are measure-weighted 
 network trains on random node subsets of each design (cheap) and predicts on all nodes. A deep
 ensemble (``ensemble`` members from different seeds) gives the spread of the curve and the field.
 Saved with :func:`physapp.surrogates.storage.save_surrogate` (tensors + JSON metadata, read back
-with ``weights_only=True``); :meth:`FieldCurveSurrogate.load`. Not an app surrogate kind yet
-(the CLI needs data sets that keep histories): ``benchmarks/bottle.py --surrogate`` trains and
-scores it next to the POD-GP baseline (:mod:`physapp.surrogates.models.curve_gp`).
+with ``weights_only=True``); :meth:`FieldCurveSurrogate.load`. The app kind ``field-curve``
+(:mod:`physapp.surrogates.models.field_curve_model`) wraps it for the histories a sweep keeps,
+with a calibrated band; ``benchmarks/bottle.py --surrogate`` trains and scores it next to the
+POD-GP baseline (:mod:`physapp.surrogates.models.curve_gp`).
 """
 
 from __future__ import annotations
