@@ -112,11 +112,18 @@ def test_the_camera_is_fitted_again_when_the_view_gets_narrower(qtbot, shared_ru
 
     def outside():
         r = vp.plotter.renderer
-        return corners_outside(r, vp.grid.bounds, *r.GetSize(), right=1.0)
+        return corners_outside(r.GetActiveCamera(), vp.grid.bounds, *r.GetSize(), right=1.0)
 
     qtbot.waitUntil(lambda: not outside(), timeout=5000)
     before = w.camera_fit.refits
     w.resize(860, 900)  # the r-z section is wider than tall: its sides would leave the view
     qtbot.waitUntil(lambda: w.camera_fit.refits > before, timeout=5000)
     assert not outside()
+    # a view the user zoomed into is theirs: a resize leaves it
+    vp.plotter.camera.Zoom(4.0)
+    vp.plotter.render()
+    done = w.camera_fit.refits
+    w.resize(800, 900)
+    qtbot.wait(600)
+    assert w.camera_fit.refits == done and outside()
     w.close()
