@@ -164,13 +164,15 @@ class ProcessJobRunner:
         """Stop the worker: it is asked to exit (2 s), then terminated. ``wait=False``: that
         happens on a background thread and this returns at once (closing a window must not keep
         the GUI thread waiting; a worker still alive when Python exits is terminated then)."""
-        self._running = None
+        busy, self._running = self._running is not None, None
         proc, tasks, events = self._proc, self._tasks, self._events
         self._proc = self._tasks = self._events = None
         if proc is None:
             return
         if wait:
             _stop(proc, tasks, events)
+        elif busy:  # a job runs: the worker cannot read the request; terminated now (fast)
+            _stop(proc, tasks, events, graceful=False)
         else:
             threading.Thread(target=_stop, args=(proc, tasks, events), daemon=True,
                              name="physapp-job-reaper").start()

@@ -22,7 +22,7 @@ All VTK calls happen on the GUI thread; reading, meshing and solving run in chil
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal
@@ -101,8 +101,7 @@ class PartController(PartFilesMixin, PartViewMixin, QObject):
         self._stash: dict[str, tuple] = {}
         self._pending: dict | None = None
         self._viewport = None
-        self._observers: list[tuple[Any, int]] = []
-        self._press: tuple[int, int] | None = None
+        self._clicks = None  # ClickObserver of the picking mode
         self.panel: PartPanel | None = None
         self.dock: QDockWidget | None = None
         self.recent_menu: QMenu | None = None
@@ -137,7 +136,7 @@ class PartController(PartFilesMixin, PartViewMixin, QObject):
             # pyvistaqt's own drop handler would add the raw file to the scene: let the window
             # take drops and read them with physapp's readers
             w.viewport.plotter.setAcceptDrops(False)
-            self._observers = []
+            self._clicks = None  # the old viewport's observer went with it
             self.pick_mode = False
             self.highlighted = None
             if self.panel is not None:

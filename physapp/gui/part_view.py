@@ -14,6 +14,7 @@ import pyvista as pv
 
 from physapp.core.errors import ParameterError
 from physapp.core.mesh import MeshData
+from physapp.gui.click_pick import ClickObserver
 from physapp.gui.part_tasks import (
     BoundaryFacets,
     check_name,
@@ -50,7 +51,6 @@ NOT_SET_UP_TEXT = "Set-up incomplete (see right)"
 NO_RESULT_TEXT = "No result yet - press F5 to solve"
 
 
-CLICK_TOLERANCE_PX = 4  # a press and release closer than this is a click, not a rotation
 
 
 class PartViewMixin:
@@ -203,40 +203,23 @@ class PartViewMixin:
     def set_pick_mode(self, on: bool) -> None:
         """Clicks on the part select faces (drag still rotates); off: the selection is dropped."""
         plotter = self.window.viewport.plotter
-        iren = plotter.iren.interactor if plotter.iren is not None else None
-        if on and not self.pick_mode and iren is not None and self.mesh is not None:
-            # release events reach the interactor style, not the interactor (pyvista #4976)
-            style = plotter.iren.style or iren
-            self._observers = [
-                (iren, iren.AddObserver("LeftButtonPressEvent", self._on_press)),
-                (style, style.AddObserver("LeftButtonReleaseEvent", self._on_release))]
+        if on and not self.pick_mode and plotter.iren is not None and self.mesh is not None:
+            self._clicks = ClickObserver(
+                plotter, lambda x, y, shift: self.pick_display(x, y, add=shift))
             self.pick_mode = True
             if self.panel is not None:  # one colour at a time: the picked faces in orange
                 self.panel.table.clearSelection()
             self.highlight(None)
         elif not on and self.pick_mode:
-            for target, obs in self._observers:
-                target.RemoveObserver(obs)
-            self._observers = []
+            if self._clicks is not None:
+                self._clicks.remove()
+                self._clicks = None
             self.pick_mode = False
             self.clear_selection()
         self._label()
         if self.panel is not None:
             self.panel.show_pick_mode(self.pick_mode)
         plotter.render()
-
-    def _on_press(self, iren, _event) -> None:
-        self._press = iren.GetEventPosition()
-
-    def _on_release(self, _style, _event) -> None:
-        iren = self.window.viewport.plotter.iren.interactor
-        if self._press is None:
-            return
-        x, y = iren.GetEventPosition()
-        px, py = self._press
-        self._press = None
-        if abs(x - px) <= CLICK_TOLERANCE_PX and abs(y - py) <= CLICK_TOLERANCE_PX:
-            self.pick_display(x, y, add=bool(iren.GetShiftKey()))
 
     def pick_display(self, x: int, y: int, *, add: bool = False) -> bool:
         """Pick the part at display pixel (x, y) (VTK's origin: bottom left); True if a face was

@@ -35,6 +35,7 @@ from vtkmodules.vtkCommonCore import reference
 from vtkmodules.vtkRenderingCore import vtkBillboardTextActor3D, vtkCellPicker
 
 from physapp.core.mesh import MeshData
+from physapp.gui.click_pick import ClickObserver
 from physapp.gui.probe_tool import ProbeMixin
 from physapp.gui.view_settings import COLORMAPS
 from physapp.viz.grids import display_unit
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
     from physapp.gui.services import WindowServices
     from physapp.gui.viewport import Viewport
 
-CLICK_TOLERANCE_PX = 4  # a press and release this close is a click; more is a camera drag
 LINE = "view_line"
 LINE_COLOR = "#111111"
 CLIP_AXES = {"X": (1.0, 0.0, 0.0), "Y": (0.0, 1.0, 0.0), "Z": (0.0, 0.0, 1.0)}
@@ -92,8 +92,7 @@ class ViewTools(ProbeMixin, QObject):
         # clicks
         self._pick: str | None = None  # "probe", "line" or None
         self._line_clicks: list[np.ndarray] = []
-        self._press: tuple[int, int] | None = None
-        self._observers: list = []
+        self._clicks: ClickObserver | None = None  # of the current viewport
         self._locators: dict[int, tuple[MeshData, Locator]] = {}
         self._grid_seen = None
         self._marker = None
@@ -158,14 +157,9 @@ class ViewTools(ProbeMixin, QObject):
             self.line_dialog.deleteLater()
             self.line_dialog = None
             self.line = None
-        iren = vp.plotter.iren.interactor if vp.plotter.iren is not None else None
-        self._observers = []
-        if iren is not None:
-            # release events reach the interactor style, not the interactor (pyvista #4976)
-            style = vp.plotter.iren.style or iren
-            self._observers = [
-                (iren, iren.AddObserver("LeftButtonPressEvent", self._on_press)),
-                (style, style.AddObserver("LeftButtonReleaseEvent", self._on_release))]
+        # clicks of the probe and line tools (not drags); none off screen
+        self._clicks = ClickObserver(vp.plotter, lambda x, y, _shift: self.pick_display(x, y),
+                                     wanted=lambda: bool(self._pick))
         if self.line is not None:
             self.show_line(self.line)
         if self.probe_mode:
@@ -274,9 +268,8 @@ class ViewTools(ProbeMixin, QObject):
     def shutdown(self) -> None:
         if self.line_dialog is not None:
             self.line_dialog.close()
-        for target, obs in self._observers:
-            target.RemoveObserver(obs)
-        self._observers = []
+        if self._clicks is not None:
+            self._clicks.remove()
 
     # -- view options ---------------------------------------------------------------------------
     def set_colormap(self, name: str) -> None:
@@ -437,18 +430,6 @@ class ViewTools(ProbeMixin, QObject):
         return loc
 
     # -- clicks ---------------------------------------------------------------------------------
-    def _on_press(self, iren, _event) -> None:
-        self._press = iren.GetEventPosition() if self._pick else None
-
-    def _on_release(self, _style, _event) -> None:
-        if self._press is None or self.viewport is None:
-            return
-        x, y = self.viewport.plotter.iren.interactor.GetEventPosition()
-        px, py = self._press
-        self._press = None
-        if abs(x - px) <= CLICK_TOLERANCE_PX and abs(y - py) <= CLICK_TOLERANCE_PX:
-            self.pick_display(x, y)
-
     def pick_display(self, x: int, y: int) -> np.ndarray | None:
         """Act on a click at display pixel (x, y) (VTK: origin bottom left) in the current mode;
         returns the model point (undeformed coordinates) or None when the part was missed."""

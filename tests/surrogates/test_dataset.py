@@ -20,11 +20,11 @@ import pytest
 from physapp.compute.sweep import run_sweep
 from physapp.core.errors import Cancelled, GeometryError, ParameterError, PhysappError
 from physapp.core.progress import CancelToken
+from physapp.geometry.morph import Morpher
 from physapp.solvers.reference import ReferenceSolver
 from physapp.studies import get_study
 from physapp.surrogates import doe
 from physapp.surrogates.dataset import DONE, FAILED, Dataset, support_points
-from physapp.geometry.morph import Morpher
 
 COARSE = {"mesh_size": 0.02}  # a 277-triangle quarter plate: fast sweeps
 
