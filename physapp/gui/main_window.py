@@ -6,8 +6,7 @@ controllers change. What is built per study is :mod:`physapp.gui.study_view`, th
 :mod:`physapp.gui.preview_controller`, closing :mod:`physapp.gui.close_guard`.
 
 Threads: previews run on a worker thread, solves in a child process (:class:`QtJobRunner`); only
-the GUI thread applies their results to widgets and VTK. :meth:`MainWindow.set_study` sets the
-model's study; the model, its subscribers, menus and warm solver process stay.
+the GUI thread applies their results to widgets and VTK. A study switch keeps the model.
 """
 
 from __future__ import annotations
