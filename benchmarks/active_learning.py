@@ -1,12 +1,13 @@
 """Active learning vs Sobol sampling: solves needed to reach a von Mises error, and how well the
 run's own error estimate matches the measured error when it stops.
 
-Run: .venv/bin/python benchmarks/active_learning.py [--budget 96] [--batch 8] [--seeds 3]
-     [--studies plate-with-hole,l-bracket] [--json]
+Run: .venv/bin/python benchmarks/active_learning.py [--budget 96] [--batch 8] [--seeds 3|0,2]
+     [--studies plate-with-hole,l-bracket] [--ls-cap 2] [--weighting scale|magnitude] [--json]
 
 For each study (the plate with every design parameter varied, the L-bracket with all nine) and
 each strategy (``sobol``: the designs of a scrambled Sobol sequence in order; ``active``: an
-initial Sobol design of 2p points, then integrated-variance-reduction batches, see
+initial Sobol design of 2p points, then integrated-variance-reduction batches computed with the
+GP's length scales capped at ``--ls-cap`` (2; 0 gives the uncapped acquisition), see
 :mod:`physapp.surrogates.active`), :func:`physapp.surrogates.online.run_online` solves designs in
 batches of ``--batch`` (as many parallel workers), refits the POD-GP of the von Mises stress after
 every batch and measures its relative L2 error on a fixed independent test set of 32 random
