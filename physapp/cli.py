@@ -306,9 +306,12 @@ def _add_model_parsers(sub: argparse._SubParsersAction) -> None:
                        help=f"model kind: {', '.join(KINDS)}, all (those kinds), the "
                        f"mesh-agnostic {' or '.join(MESH_KINDS)} (any mesh, an ensemble with "
                        "std fields), the history models pod-history (POD of space-time "
-                       "snapshots, GPs on parameters and time) and curve-gp (POD of whole "
-                       "histories and curves, GPs on the parameters) for a sweep of a history "
-                       "study, or an architecture a plugin registers (`physapp plugins`) "
+                       "snapshots, GPs on parameters and time), pod-history-phase (the same "
+                       "with the phase of a periodic curve such as the lift as an input: "
+                       "vortex shedding), curve-gp (POD of whole histories and curves, GPs on "
+                       "the parameters) and neural-field-history (a neural field of "
+                       "parameters, time and position) for a sweep of a history study, or an "
+                       "architecture a plugin registers (`physapp plugins`) "
                        "(default: %(default)s)")
     train.add_argument("--out", required=True, metavar="MODEL.pt", help="model file to write")
     train.add_argument("--device", default="auto",
@@ -339,7 +342,7 @@ def _add_model_parsers(sub: argparse._SubParsersAction) -> None:
                          help="set a parameter (repeatable), e.g. --set traction=2e7")
     predict.add_argument("--out", required=True, metavar="FILE",
                          help="output file: .vtu, .vtk, .xdmf or .msh; for a history model "
-                         "(pod-history, curve-gp) also .pvd, .h5 or .csv (the predicted "
+                         "(pod-history, curve-gp, ...) also .pvd, .h5 or .csv (the predicted "
                          "history; .xdmf is then a time series too)")
     predict.add_argument("--device", default="auto",
                          help="auto, cpu, cuda or cuda:N (default: %(default)s)")

@@ -1,5 +1,5 @@
-"""`physapp train --model pod-history|curve-gp` and `physapp predict` of a history model
-(#18, #22): the histories a sweep of a history study keeps in its data set in, a model file out;
+"""`physapp train --model pod-history|pod-history-phase|curve-gp|neural-field-history` and
+`physapp predict` of a history model (#18, #22): the histories a sweep of a history study keeps in its data set in, a model file out;
 a predicted history (``.pvd``/``.xdmf``/``.h5``/``.csv``, or the last frame as ``.vtu``) and its
 curves with their standard deviations (``--json``) back."""
 
@@ -64,7 +64,9 @@ def cmd_train_history(args, progress) -> int:
     from physapp.surrogates.storage import save_surrogate
 
     data = read_history_data(args.data)
-    opts = {"iters": args.epochs} if args.epochs is not None else {}
+    opts = {}
+    if args.epochs is not None:  # network steps of the neural field, GP iterations otherwise
+        opts = {"epochs" if args.model == "neural-field-history" else "iters": args.epochs}
     model = train_history(args.model, data, seed=args.seed, progress=progress, **opts)
     if not args.quiet and sys.stderr.isatty():
         print(file=sys.stderr)

@@ -17,6 +17,12 @@ The flow studies (not in the default list; ~N minutes on 2 cores):
 
     .venv/bin/python tools/train_builtin.py --studies cylinder-in-channel,airfoil,lid-driven-cavity
 
+The history model of the Karman street (#18: the phase-aware ``pod-history-phase`` on 12 coarse
+runs of 2.5 s, mean inflow speed 0.8-1.2 m/s; ~N minutes on 2 cores):
+
+    nice .venv/bin/python tools/train_builtin.py --studies karman-street --samples 12 \
+        --kinds pod-history-phase --keep-data /tmp/kds
+
 The sweeps are resumable: with --keep-data the HDF5 data sets are kept there and a rerun only
 solves what is missing.
 """
@@ -50,17 +56,24 @@ DESIGN_BOUNDS = {
                 "thickness": (0.08, 0.16), "alpha": (-4.0, 8.0)},
     "lid-driven-cavity": {"reynolds": (10.0, 400.0), "aspect_ratio": (0.7, 1.5),
                           "lid_speed": (0.5, 2.0)},
+    # transient: Re 80-120, periodic shedding after the start-up kick in every design
+    "karman-street": {"mean_speed": (0.8, 1.2)},
 }
 #: what a sweep varies and holds fixed when not every design parameter should vary (the shipped
 #: plugin model stays small: a coarser wall mesh, material fixed)
 VARY = {"pressure_vessel/vessel": ("radius", "thickness", "length", "pressure"),
-        "airfoil": ("camber", "camber_position", "thickness", "alpha")}
+        "airfoil": ("camber", "camber_position", "thickness", "alpha"),
+        "karman-street": ("mean_speed",)}
 #: the flow models are trained on the potential model of the airfoil, and on coarser meshes
 #: with vertex output (order 1: a quarter of the nodes) so the three stay within ~3 MB
 FIXED = {"pressure_vessel/vessel": {"mesh_size": 0.02},
          "cylinder-in-channel": {"mesh_size": 0.05}, "airfoil": {"model": 0, "mesh_size": 0.03},
-         "lid-driven-cavity": {"mesh_size": 0.05}}
-ORDER = {"cylinder-in-channel": 1, "airfoil": 1, "lid-driven-cavity": 1}
+         "lid-driven-cavity": {"mesh_size": 0.05},
+         # coarse mesh, 10 ms steps, 2.5 s: about 5 shedding periods after the start-up
+         "karman-street": {"mesh_size": 0.08, "time_step": 0.01, "t_end": 2.5}}
+ORDER = {"cylinder-in-channel": 1, "airfoil": 1, "lid-driven-cavity": 1, "karman-street": 1}
+#: frames kept per history of a history study's sweep (enough to time the shedding's phase)
+FRAMES = {"karman-street": 126}
 FLOW_STUDIES = ("cylinder-in-channel", "airfoil", "lid-driven-cavity")
 
 
@@ -145,15 +158,29 @@ def main(argv: list[str] | None = None) -> int:
             ds = Dataset.create(path, study_id, args.samples, "lhs", 0, 0.2,
                                 vary=VARY.get(study_id), fixed=FIXED.get(study_id),
                                 order=ORDER.get(study_id, args.order),
-                                bounds=DESIGN_BOUNDS.get(study_id))
+                                bounds=DESIGN_BOUNDS.get(study_id),
+                                history_frames=FRAMES.get(study_id))
             for note in ds.notes:
                 print(f"  note: {note}")
         summary = run_sweep(ds, args.workers, progress=lambda f, m, s=study_id: print(
             f"\r  {s}: {m:<60}", end="", flush=True))
         print(f"\r  {study_id}: {summary.done_total} samples, {summary.failed_total} failed, "
               f"sweep {time.perf_counter() - t0:.0f} s")
-        data = Dataset.open(path).training_data()
+        ds = Dataset.open(path)
+        data = None if ds.has_history else ds.training_data()
         for kind in args.kinds.split(","):
+            if ds.has_history:  # a history study: a history kind (#18)
+                from physapp.cli_history_models import history_metrics_table
+                from physapp.surrogates.models.history_model import train_history
+
+                model = train_history(kind, ds.history_data(),
+                                      **MODEL_OPTIONS.get(study_id, {}).get(kind, {}))
+                target = model_folder(study_id) / f"{kind}.pt"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                save_surrogate(model, target)
+                print(history_metrics_table(kind, model.metrics))
+                print(f"  {study_id} {kind}: {target.stat().st_size / 1e6:.1f} MB")
+                continue
             model = train_surrogate(kind, data, device="cpu",
                                     **MODEL_OPTIONS.get(study_id, {}).get(kind, {}))
             if study_id in KEY_QUANTITY_ERRORS:

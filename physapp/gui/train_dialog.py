@@ -66,6 +66,10 @@ KINDS = (
                  "studies, with the curves"),
     ("pod-history", "History: space-time POD + GP on parameters and time \u2013 transient "
                     "or load-stepped studies"),
+    ("pod-history-phase", "History, periodic: space-time POD + GP on parameters and the "
+                          "shedding phase \u2013 vortex streets (needs a periodic curve)"),
+    ("neural-field-history", "History: neural field of parameters, time and position "
+                             "(slow to train)"),
 )
 SAMPLERS = (("lhs", "Latin hypercube (lhs)"), ("sobol", "Sobol sequence (sobol)"))
 DEFAULT_SAMPLES = 32
