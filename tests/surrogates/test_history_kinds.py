@@ -132,3 +132,12 @@ def test_neural_field_with_time_as_an_input(tmp_path):
     np.testing.assert_allclose(b.point_data["temperature"], a.point_data["temperature"],
                                rtol=1e-5)
     assert b.n_steps == 12 and b.point_data["temperature"].shape == (12, 2 * NX)
+
+
+def test_sweeps_keep_enough_frames_to_time_the_shedding():
+    from physapp.studies import get_study
+    from physapp.surrogates.history_data import DEFAULT_FRAMES, default_frames
+
+    karman = get_study("karman-street")
+    assert default_frames(karman, {"t_end": 3.0}) == 121  # 40 per second
+    assert default_frames(get_study("heat-sink-transient"), {"t_end": 600.0}) == DEFAULT_FRAMES
