@@ -153,14 +153,17 @@ class HistorySurrogate(FieldSurrogate):
             a_f = ((Y.reshape(n * F, -1) - f_mean) @ f_basis.T).reshape(n, F, -1)
             arrays.update(f_mean=f_mean, f_basis=f_basis)
             stride = max(1, int(np.ceil(n * F / max(int(opts["max_points"]), n))))
-            sel = np.unique(np.r_[np.arange(0, F, stride), F - 1])
+            # every stride-th frame, shifted by one frame per design: together the designs
+            # cover every frame (a short start-up transient too); as many rows per design
+            m = len(np.arange(stride - 1, F, stride))
+            sel = np.array([np.arange(i % stride, F, stride)[:m] for i in range(n)])  # (n, m)
             feats = cls._fit_time_features(data, xn, opts, extra_gps, seed, cancel)  # (n, F, k)
-            x = np.column_stack([np.repeat(xn, len(sel), axis=0),
-                                 feats[:, sel].reshape(n * len(sel), -1)])
-            y = np.concatenate([Cs[:, sel].reshape(n * len(sel), -1),
-                                a_f[:, sel].reshape(n * len(sel), -1)], axis=1)
+            rows = np.arange(n)[:, None]
+            x = np.column_stack([np.repeat(xn, m, axis=0),
+                                 feats[rows, sel].reshape(n * m, -1)])
+            y = np.concatenate([Cs[rows, sel].reshape(n * m, -1),
+                                a_f[rows, sel].reshape(n * m, -1)], axis=1)
             n_curve = Cs.shape[2]
-            arrays["gp_frames"] = sel.astype(np.float64)
         progress(0.1, f"{cls.kind}: fitting {y.shape[1]} GPs on {len(x)} points")
 
         def report(it: int, total: int, nll: float) -> None:
