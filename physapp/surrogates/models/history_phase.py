@@ -117,10 +117,11 @@ class PodHistoryPhaseSurrogate(HistorySurrogate):
         lines = np.array(lines)  # (n, 2): frequency, phase at t_ref
         per_period = 1.0 / (lines[:, 0].max() * float(np.mean(np.diff(t))))
         if per_period < MIN_FRAMES_PER_PERIOD:
+            need = int(np.ceil(len(t) * MIN_FRAMES_PER_PERIOD / per_period))
             raise PhysappError(
                 f"The histories keep {per_period:.1f} frames per period of '{name}'; the phase "
                 f"needs at least {MIN_FRAMES_PER_PERIOD}. Sweep again with more frames "
-                f"(physapp sweep --frames {int(np.ceil(len(t) * MIN_FRAMES_PER_PERIOD / per_period))}).")
+                f"(physapp sweep --frames {need}).")
         extra_gps["phase"] = BatchedGP.fit(torch.as_tensor(xn), torch.as_tensor(lines),
                                            kernel=opts["kernel"], restarts=opts["restarts"],
                                            iters=opts["iters"], seed=seed, cancel=cancel)
