@@ -89,6 +89,9 @@ def live(ctrl) -> None:
     now = time.monotonic()
     if not path or now - getattr(ctrl, "_live_t", 0.0) < LIVE_INTERVAL_S:
         return
+    solve = getattr(getattr(ctrl, "app", None), "solve", None)
+    if solve is not None and not solve.busy:  # a late progress event: the result is shown
+        return
     ctrl._live_t = now
     playback = getattr(ctrl.window, "playback", None)
     if playback is None or not Path(path).is_file():
@@ -105,9 +108,13 @@ def live(ctrl) -> None:
         if getattr(ctrl, "_live_n", 0):  # the same steps: keep showing them
             playback.set_history(history, playback.model.step)
         return
+    try:  # the writer may extend the file while it is read: try again at the next look
+        newest = history.frame(n - 1)
+    except OSError:
+        return
     w = ctrl.window
     if not getattr(ctrl, "_live_n", 0):  # the first step: the history's mesh on screen
-        w.viewport.show_result(history.frame(n - 1), w.field)
+        w.viewport.show_result(newest, w.field)
     ctrl._live_n = n
     playback.set_history(history)  # the newest step, written in place
 
