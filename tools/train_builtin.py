@@ -18,7 +18,8 @@ The flow studies (not in the default list; ~N minutes on 2 cores):
     .venv/bin/python tools/train_builtin.py --studies cylinder-in-channel,airfoil,lid-driven-cavity
 
 The history model of the Karman street (#18: the phase-aware ``pod-history-phase`` on 12 coarse
-runs of 2.5 s, mean inflow speed 0.8-1.2 m/s; ~N minutes on 2 cores):
+runs of 2.5 s, mean inflow speed 0.8-1.2 m/s; a 9 min sweep and 4-9 min of training measured on
+the shared 2-core machine):
 
     nice .venv/bin/python tools/train_builtin.py --studies karman-street --samples 12 \
         --kinds pod-history-phase --keep-data /tmp/kds
