@@ -19,7 +19,7 @@ from physapp.surrogates.models.history_model import train_history
 from physapp.surrogates.storage import load_surrogate, save_surrogate
 
 NX = 30
-TIMES = np.linspace(0.0, 4.0, 49)
+TIMES = np.linspace(0.0, 4.0, 41)
 
 
 def _strip() -> MeshData:
@@ -52,7 +52,7 @@ def wave_data(train=np.linspace(0.0, 1.0, 7), test=np.array([0.25, 0.58, 0.83]))
 @pytest.fixture(scope="module")
 def waves():
     data = wave_data()
-    opts = {"iters": 25, "restarts": 1, "max_points": 200}
+    opts = {"iters": 20, "restarts": 1, "max_points": 150}
     return data, {k: train_history(k, data, **opts) for k in ("pod-history-phase", "pod-history")}
 
 
