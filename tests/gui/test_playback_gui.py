@@ -114,11 +114,6 @@ def test_cancel_keeps_the_steps_done(transient_window, qtbot):
         return int(found.group(1)) if found else 0
 
     qtbot.waitUntil(lambda: steps_done() >= 3, timeout=SOLVE_TIMEOUT_MS)
-    # while it runs, the newest step is on screen (read from the file being written)
-    qtbot.waitUntil(lambda: win.playback.history is not None, timeout=SOLVE_TIMEOUT_MS)
-    live = win.playback.history
-    assert win.app.solve.busy and not live.complete and win.viewport.has_field
-    assert win.app.playback.step == live.n_steps - 1
     win.cancel_solve()
     qtbot.waitUntil(lambda: not win.app.solve.busy, timeout=10_000)
     h = win.playback.history
