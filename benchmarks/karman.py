@@ -51,7 +51,9 @@ def developed_time(t, cd, cl, t_from, tol=0.01) -> float:
     return float(starts[first])
 
 
-def run(mesh_size: float, dt: float, t_end: float) -> None:
+def run(mesh_size: float, dt: float, t_end: float, sink=None) -> dict:
+    """Solve DFG 2D-2 and print the table; ``sink`` (e.g. an HDF5 ``HistoryWriter``) keeps the
+    history. Returns the measured numbers."""
     study = get_study("karman-street")
     params = study.check({"mesh_size": mesh_size, "time_step": dt, "t_end": t_end})
     t0 = time.perf_counter()
@@ -63,7 +65,7 @@ def run(mesh_size: float, dt: float, t_end: float) -> None:
     def on_step(t, fields, curves):
         log.append((t, curves["cd"], curves["cl"], time.perf_counter() - t0))
 
-    h = solve_transient_navier_stokes(mesh, setup, order=1, on_step=on_step)
+    h = solve_transient_navier_stokes(mesh, setup, order=1, on_step=on_step, sink=sink)
     wall = time.perf_counter() - t0
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t, cd, cl, clock = (np.array(c) for c in zip(*log, strict=True))
@@ -100,6 +102,8 @@ def run(mesh_size: float, dt: float, t_end: float) -> None:
         inside = "inside" if lo <= val <= hi else "outside"
         print(f"  {name:<12} {val:>9.4f} {f'[{lo}, {hi}]':>15} {mid:>6.3f} "
               f"{100 * (val - mid) / mid:>+6.2f}%  {inside}")
+    return {"n_dofs": m["n_dofs"], "steps": m["n_steps"], "wall_three": wall_three,
+            "peak_mb": peak_mb, "nodes": h.mesh.n_points, "frames": h.n_steps}
 
 
 # -- history surrogates ------------------------------------------------------------------------
@@ -205,11 +209,70 @@ def surrogates(cache: str | None, stride: int = 3) -> None:
     print("  velocity: relative L2 over space and time; vel. fluct. and lift: relative to the "
           "variation about the time mean (predicting the mean flow scores 100 %); the rollout "
           "starts from the solved state at the window start (or the aligned model's prediction)")
+    app_kinds(runs, speeds, ntr)
     ph = aligned["model"].predict_phase(p_te, times)
     for i, s in enumerate(TEST_SPEEDS):
         print(f"  U = {s:.2f} m/s: frequency {freqs[ntr + i]:.3f} Hz, predicted "
               f"{(ph[i, -1] - ph[i, 0]) / (times[-1] - times[0]):.3f}; start phase "
               f"{phases[ntr + i, 0]:.3f}, predicted {ph[i, 0]:.3f} cycles")
+
+
+#: the GP options of the app kinds here and in the shipped model (tools/train_builtin.py)
+APP_OPTIONS = {"max_points": 300, "iters": 80, "restarts": 1, "max_modes": 12}
+
+
+def app_kinds(runs: list[dict], speeds: np.ndarray, ntr: int,
+              kinds=("pod-history-phase", "pod-history", "neural-field-history")) -> None:
+    """The app's history kinds (``physapp train --model ...``) on the same designs, trained on
+    the whole runs (every second step, 0 to 2.5 s, as a sweep keeps them): held-out velocity and
+    lift errors over the whole run and over the window the models above learn, the share of
+    held-out values inside the calibrated +-1.96 std bands (coverage, nominal 0.95), training
+    time."""
+    from physapp.core.mesh import MeshData
+    from physapp.surrogates.history_data import HistoryData
+    from physapp.surrogates.models.history_model import train_history
+    from physapp.surrogates.models.pod_history import relative_error
+
+    study = get_study("karman-street")
+    mesh = study.build_mesh(study.check({**SURROGATE_RUN, "mean_speed": 1.0}))
+    win = np.arange(0, len(runs[0]["t"]), 2)
+    t = runs[0]["t"][win]
+    late = t >= WINDOW_FROM
+    n = len(runs)
+    pts = np.asarray(mesh.points)
+    if len(pts) != runs[0]["u"].shape[1]:  # the runs keep the vertices (order 1)
+        pts = pts[: runs[0]["u"].shape[1]]
+        mesh = MeshData(pts, mesh.cells, dict(mesh.boundaries), dict(mesh.subdomains), 2)
+    data = HistoryData(
+        "karman-street", ("mean_speed",), np.array([[TRAIN_SPEEDS[0], TRAIN_SPEEDS[-1]]]), {},
+        mesh, speeds[:, None], t, np.broadcast_to(pts[:, :2], (n, len(pts), 2)).copy(),
+        {"velocity": np.array([r["u"][win] for r in runs], np.float32)},
+        {"cl": np.array([r["cl"][win] for r in runs])},
+        is_test=np.r_[np.zeros(ntr, bool), np.ones(n - ntr, bool)])
+    test = data.test()
+    print(f"  app kinds (physapp train --model KIND) on the same {ntr} / {n - ntr} designs:")
+    print(f"  {'kind':<22} {'velocity':>9} {'vel. fluct.':>11} {'lift':>7} {'window: u':>10} "
+          f"{'lift':>6} {'cov95 u':>8} {'cov95 cl':>8} {'train':>7}")
+    for kind in kinds:
+        opts = dict(APP_OPTIONS)
+        if kind == "neural-field-history":
+            opts.update(epochs=1500)
+        ts = time.perf_counter()
+        model = train_history(kind, data, **opts)
+        secs = time.perf_counter() - ts
+        pred = model.predict_history_arrays(test.X)
+        u_p, u_t = pred["fields"]["velocity"], test.fields["velocity"].astype(np.float64)
+        l_p, l_t = pred["curves"]["cl"], test.curves["cl"]
+        m = model.metrics
+        cov_u = m["fields"]["velocity"].get("coverage95", float("nan"))
+        lp, lt = l_p[..., None], l_t[..., None]
+        print(f"  {kind:<22} {100 * relative_error(u_p, u_t):>8.2f}% "
+              f"{100 * relative_error(u_p, u_t, fluctuation=True):>10.1f}% "
+              f"{100 * relative_error(lp, lt, fluctuation=True):>6.1f}% "
+              f"{100 * relative_error(u_p[:, late], u_t[:, late]):>9.2f}% "
+              f"{100 * relative_error(lp[:, late], lt[:, late], fluctuation=True):>5.1f}% "
+              f"{cov_u:>8.2f} {m['curves']['cl']['coverage95']:>8.2f} {secs:>6.0f} s")
+    print(f"  whole run: 0 to {t[-1]:.2f} s, {len(t)} frames; window: t >= {WINDOW_FROM} s")
 
 
 if __name__ == "__main__":
@@ -220,8 +283,15 @@ if __name__ == "__main__":
     ap.add_argument("--surrogate", action="store_true",
                     help="only the history surrogates (10 coarse solves, then three models)")
     ap.add_argument("--cache", default=None, help="npz file keeping the surrogate's solves")
+    ap.add_argument("--app-kinds", action="store_true",
+                    help="with --surrogate and a filled --cache: only the app kinds")
     a = ap.parse_args()
-    if a.surrogate:
+    if a.surrogate and a.app_kinds and a.cache:
+        z = np.load(a.cache)
+        speeds = np.concatenate([TRAIN_SPEEDS, TEST_SPEEDS])
+        app_kinds([{k: z[f"{k}{i}"] for k in ("t", "u", "cl")} for i in range(len(speeds))],
+                  speeds, len(TRAIN_SPEEDS))
+    elif a.surrogate:
         surrogates(a.cache)
     else:
         run(a.mesh_size, a.dt, a.t_end)

@@ -17,8 +17,13 @@ Heat part:
    while the player's timer runs at 4x (80 frames per second asked; frames are read lazily from
    the file, written in place into the grid, rendered once).
 
-Karman part: a section for the transient Navier-Stokes benchmark (filled in by its owner; see
-``karman_section``).
+Karman part (``--only karman``): DFG 2D-2 from rest to developed shedding (benchmarks/karman.py):
+DOFs, steps, wall time to three developed periods, peak memory, c_D / c_L / St against the
+published intervals; playback of that history in the app (frames per second); with
+``--surrogate`` the history surrogates on 10 coarse runs (Re 80-120): direct phase-aligned,
+direct with time as an input, a step-by-step rollout, and the app kinds (``physapp train
+--model pod-history-phase|pod-history|neural-field-history``) with the held-out velocity and
+lift errors and the coverage of their calibrated +-1.96 std bands.
 """
 
 from __future__ import annotations
@@ -146,7 +151,7 @@ def plate_history(folder: Path) -> Path:
     return path
 
 
-def playback_fps(paths: list[Path]) -> None:
+def playback_fps(paths: list[Path], study_id: str = "heat-sink-transient") -> list[list]:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
@@ -160,7 +165,7 @@ def playback_fps(paths: list[Path]) -> None:
     rows = []
     for path in paths:
         store = QSettings(str(path.with_suffix(".conf")), QSettings.Format.IniFormat)
-        win = MainWindow(get_study("heat-sink-transient"), auto_solve=False, settings_store=store)
+        win = MainWindow(get_study(study_id), auto_solve=False, settings_store=store)
         win.resize(1400, 900)
         win.show()
         _wait(app, lambda w=win: w.viewport.grid is not None)   # the geometry preview first
@@ -171,7 +176,9 @@ def playback_fps(paths: list[Path]) -> None:
         for _ in range(20):
             app.processEvents()
             time.sleep(0.01)
-        name = f"{'3D heat sink' if h.mesh.dim == 3 else '2D plate'} ({h.mesh.n_points} nodes)"
+        kind = ("Karman street" if study_id == "karman-street" else
+                "3D heat sink" if h.mesh.dim == 3 else "2D plate")
+        name = f"{kind} ({h.mesh.n_points} nodes)"
         pb = win.playback
         for lit in (True, False):
             fps = pb.benchmark(40, fast_shading=not lit)
@@ -196,6 +203,7 @@ def playback_fps(paths: list[Path]) -> None:
     table("Playback in the app (1400 x 900 window, software GL under Xvfb, frames read lazily "
           "from HDF5 and written in place)",
           ["history", "mode", "fps (wall)", "CPU ms/frame", "fps at 1 core", "load avg"], rows)
+    return rows
 
 
 def _wait(app, cond, timeout: float = 60.0) -> None:
@@ -216,10 +224,23 @@ def karman_section(args, folder: Path) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import karman
 
+    from physapp.io.history import HistoryWriter
+
     print("\nKarman street (DFG 2D-2, Re = 100):")
-    karman.run(0.04, 0.005, 1.5 if args.quick else 3.5)
+    path = folder / "karman.h5"
+    out = karman.run(0.04, 0.005, 1.5 if args.quick else 3.5, sink=HistoryWriter(path))
+    fps = {}
+    if not args.no_gui:
+        rows = playback_fps([path], "karman-street")
+        fps = {r[1]: r[2] for r in rows}
+    table("Karman street summary (machine shared: timings 2-5x an idle one's)",
+          ["DOFs", "steps", "wall to 3 developed periods (s)", "peak RSS (MB)", "nodes shown",
+           "playback fps (player, 4x)", "playback fps (synchronous, unlit)"],
+          [[out["n_dofs"], out["steps"], f"{out['wall_three']:.1f}", f"{out['peak_mb']:.0f}",
+            out["nodes"], fps.get("player at 4x (80 fps asked)", "-"),
+            fps.get("synchronous, unlit (as playing)", "-")]])
     if args.surrogate:
-        karman.surrogates(None)
+        karman.surrogates(args.cache)
 
 
 def main() -> int:
@@ -228,7 +249,11 @@ def main() -> int:
     parser.add_argument("--no-gui", action="store_true", help="skip the playback measurement")
     parser.add_argument("--only", choices=("heat", "karman"), default=None)
     parser.add_argument("--surrogate", action="store_true",
-                        help="also train and compare the Karman history surrogates (10 solves)")
+                        help="also train and compare the Karman history surrogates (10 solves; "
+                        "the three model families of benchmarks/karman.py and the app kinds "
+                        "with their calibrated coverage)")
+    parser.add_argument("--cache", default=None, metavar="FILE.npz",
+                        help="keep the surrogate's 10 solves there (a rerun reuses them)")
     args = parser.parse_args()
     if not args.no_gui and not os.environ.get("DISPLAY") and shutil.which("xvfb-run") \
             and not os.environ.get("PHYSAPP_BENCH_XVFB"):

@@ -1,5 +1,6 @@
-"""`physapp train --model pod-history|curve-gp|field-curve` (or a comma list) and `physapp predict` of a history model
-(#18, #22): the histories a sweep of a history study keeps in its data set in, a model file out;
+"""`physapp train --model pod-history|pod-history-phase|curve-gp|neural-field-history|field-curve`
+(or a comma list) and `physapp predict` of a history model (#18, #22): the histories a sweep of a
+history study keeps in its data set in, a model file out;
 a predicted history (``.pvd``/``.xdmf``/``.h5``/``.csv``, or the last frame as ``.vtu``) and its
 curves with their standard deviations (``--json``) back."""
 

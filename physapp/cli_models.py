@@ -37,11 +37,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                        "skipped), the "
                        f"mesh-agnostic {' or '.join(MESH_KINDS)} (any mesh, an ensemble with "
                        "std fields), the history models pod-history (POD of space-time "
-                       "snapshots, GPs on parameters and time), curve-gp (POD of whole "
-                       "histories and curves, GPs on the parameters) and field-curve (the "
-                       "DeepONet-Transolver hybrid, conformal band) for a sweep of a history "
-                       "study (a comma list, e.g. curve-gp,field-curve, compares them in one "
-                       "table), or an architecture a plugin registers (`physapp plugins`) "
+                       "snapshots, GPs on parameters and time), pod-history-phase (the same "
+                       "with the phase of a periodic curve such as the lift as an input: "
+                       "vortex shedding), curve-gp (POD of whole histories and curves, GPs on "
+                       "the parameters), neural-field-history (a neural field of parameters, "
+                       "time and position) and field-curve (the DeepONet-Transolver hybrid, "
+                       "conformal band) for a sweep of a history study (a comma list, e.g. "
+                       "curve-gp,field-curve, compares them in one table), or an architecture "
+                       "a plugin registers (`physapp plugins`) "
                        "(default: %(default)s)")
     train.add_argument("--out", required=True, metavar="MODEL.pt", help="model file to write")
     train.add_argument("--device", default="auto",

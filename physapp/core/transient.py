@@ -32,6 +32,8 @@ class TimeAxis:
     ``t_end_param`` / ``dt_param`` name the parameters holding the time span and the step (None:
     the fixed ``t_end`` / ``t_end / n_steps``). ``curves`` are the names of the curves over time
     the solver produces (the first is charted by default), ``label`` / ``unit`` name the axis.
+    ``frames_per_unit``: frames a sweep keeps per unit of time (0: a fixed number per history,
+    see :func:`physapp.surrogates.history_data.default_frames`).
     """
 
     t_end_param: str | None = "t_end"
@@ -41,6 +43,7 @@ class TimeAxis:
     label: str = "time"
     unit: str = "s"
     curves: tuple[str, ...] = ()
+    frames_per_unit: float = 0.0
 
     def span(self, params: Mapping[str, float]) -> float:
         return float(params[self.t_end_param]) if self.t_end_param else float(self.t_end)

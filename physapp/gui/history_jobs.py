@@ -8,7 +8,8 @@ small): :func:`job_for` turns a study solve into a history job when the study ha
 :func:`read` opens the file (the final state becomes the window's result); :func:`show` hands
 the history to the player (or clears it for a steady result); :func:`keep_cancelled` shows the
 steps a cancelled job finished (Cancel terminates the job's process; the file keeps every step
-flushed before); :func:`cleanup` removes the folder when the window closes.
+flushed before); :func:`live` shows the newest step while the job runs (the playback follows
+it); :func:`cleanup` removes the folder when the window closes.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import itertools
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from physapp.compute.tasks import (
@@ -30,6 +32,8 @@ from physapp.core.results import FieldResult
 from physapp.core.transient import time_axis
 
 _COUNTER = itertools.count(1)
+#: while a transient solve runs, its newest step is shown at most this often (seconds)
+LIVE_INTERVAL_S = 1.0
 
 
 def _folder(ctrl) -> Path:
@@ -45,6 +49,7 @@ def job_for(ctrl, study, job: tuple) -> tuple:
     for a load-stepped one (the bottle, #22) a job that returns its result as before and
     streams its steps to a file too (kept when the solve is cancelled or dies)."""
     ctrl._history_path = None
+    ctrl._live_n, ctrl._live_t = 0, time.monotonic()  # the first live step after a second
     stepped = time_axis(study) is None and is_load_stepped(study)
     if time_axis(study) is None and not stepped:
         return job
@@ -55,11 +60,27 @@ def job_for(ctrl, study, job: tuple) -> tuple:
             str(path))
 
 
+def _release(ctrl, path: str) -> None:
+    """Close the file handle of the live history of ``path`` on screen: HDF5 shares one file
+    object per process, so a handle left open would show the next read its stale steps."""
+    playback = getattr(ctrl.window, "playback", None)
+    history = getattr(playback, "history", None)
+    if history is None:
+        return
+    from physapp.io.history import H5Frames
+
+    for values in history.point_data.values():
+        if isinstance(values, H5Frames) and str(values._file.path) == str(path):
+            values._file.close()
+            return
+
+
 def read(ctrl, path: str) -> tuple[FieldHistory, FieldResult]:
     """The history in ``path`` (lazy) and its last step as the result (with key quantities from
     the curves when the solve did not get to write them)."""
     from physapp.io.history import read_history
 
+    _release(ctrl, path)
     history = read_history(path)
     result = history.frame(-1)
     if "key_quantities" not in result.meta:  # cut short: the curves' last values
@@ -69,6 +90,44 @@ def read(ctrl, path: str) -> tuple[FieldHistory, FieldResult]:
         result = FieldResult(result.mesh, dict(result.point_data), result.source, meta,
                              dict(result.units))
     return history, result
+
+
+def live(ctrl) -> None:
+    """While a transient solve runs (called on its progress events): show its newest step, at
+    most every :data:`LIVE_INTERVAL_S` (the file is read while its writer lives; the grid is
+    built for the first step, then the playback writes each newest step in place)."""
+    path = getattr(ctrl, "_history_path", None)
+    now = time.monotonic()
+    if not path or now - getattr(ctrl, "_live_t", 0.0) < LIVE_INTERVAL_S:
+        return
+    solve = getattr(getattr(ctrl, "app", None), "solve", None)
+    if solve is not None and not solve.busy:  # a late progress event: the result is shown
+        return
+    ctrl._live_t = now
+    playback = getattr(ctrl.window, "playback", None)
+    if playback is None or not Path(path).is_file():
+        return
+    try:
+        from physapp.io.history import read_history
+
+        _release(ctrl, path)
+        history = read_history(path)
+    except (PhysappError, OSError, KeyError, ValueError):  # not started yet / being created
+        return
+    n = history.n_steps
+    if n == 0 or n == getattr(ctrl, "_live_n", 0):
+        if getattr(ctrl, "_live_n", 0):  # the same steps: keep showing them
+            playback.set_history(history, playback.model.step)
+        return
+    try:  # the writer may extend the file while it is read: try again at the next look
+        newest = history.frame(n - 1)
+    except OSError:
+        return
+    w = ctrl.window
+    if not getattr(ctrl, "_live_n", 0):  # the first step: the history's mesh on screen
+        w.viewport.show_result(newest, w.field)
+    ctrl._live_n = n
+    playback.set_history(history)  # the newest step, written in place
 
 
 def show(ctrl, history: FieldHistory | None) -> None:
@@ -92,6 +151,7 @@ def keep_cancelled(ctrl, job_id: int, failure: str | None = None) -> bool:
     try:
         from physapp.io.history import read_history
 
+        _release(ctrl, path)
         n = read_history(path).n_steps
     except PhysappError:
         return False

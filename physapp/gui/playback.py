@@ -228,7 +228,10 @@ class PlaybackController(QObject):
             return
         w = self.window
         self.model.time = float(h.times[step])
-        frame = self._frame(step, self._names())
+        try:
+            frame = self._frame(step, self._names())
+        except OSError:  # a file still being written (a live solve): the next look shows it
+            return
         name, _, unit = w.field
         vp = w.viewport
         clim = w.app.view.clim

@@ -89,6 +89,7 @@ class SolveController(QObject):
         if self._ours(job_id):
             self.app.solve.message = message
             self.app.solve.progress = fraction
+            history_jobs.live(self)  # a transient solve: its newest step on screen
 
     def _on_solved(self, job_id: int, result: FieldResult | HistoryRef) -> None:
         if not self._ours(job_id):

@@ -67,6 +67,10 @@ KINDS = (
                     "or load-stepped studies"),
     ("field-curve", "History: field-and-curve DeepONet-Transolver ensemble, conformal band "
                     "\u2013 load-stepped studies (slow to train)"),
+    ("pod-history-phase", "History, periodic: space-time POD + GP on parameters and the "
+                          "shedding phase \u2013 vortex streets (needs a periodic curve)"),
+    ("neural-field-history", "History: neural field of parameters, time and position "
+                             "(slow to train)"),
 )
 SAMPLERS = (("lhs", "Latin hypercube (lhs)"), ("sobol", "Sobol sequence (sobol)"))
 DEFAULT_SAMPLES = 32

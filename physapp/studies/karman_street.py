@@ -66,9 +66,10 @@ def reynolds(values: Mapping[str, float]) -> float:
 class KarmanStreetStudy:
     """Vortex shedding behind a cylinder in a channel (transient Navier-Stokes, DFG 2D-2)."""
 
-    #: the time axis: span and step from the sliders; drag and lift over time
+    #: the time axis: span and step from the sliders; drag and lift over time; a sweep keeps 40
+    #: frames per second (>= 5 per shedding period up to 7.5 Hz, for pod-history-phase)
     transient = TimeAxis(t_end_param="t_end", dt_param="time_step",
-                         curves=("cl", "cd", "kinetic_energy"))
+                         curves=("cl", "cd", "kinetic_energy"), frames_per_unit=40.0)
 
     spec = StudySpec(
         id="karman-street",

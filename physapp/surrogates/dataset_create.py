@@ -81,7 +81,7 @@ class DatasetCreateMixin:
             up to 8 other points drawn for it (:meth:`alternates`, reproducible); ``replaced``
             marks them and ``X_planned`` keeps the original plan.
         history_frames : frames kept per sample of a study whose solve is a history (default
-            :data:`~physapp.surrogates.history_data.DEFAULT_FRAMES`).
+            :func:`~physapp.surrogates.history_data.default_frames`).
 
         Rows the study refuses (e.g. a hole too large for the plate) are replaced by further
         draws of the sampler, so that every planned sample can be built.
@@ -123,6 +123,10 @@ class DatasetCreateMixin:
                 raise ParameterError(f"reference: {name} is not a varied parameter.")
             ref[name] = float(value)
         ref = study.check(ref)
+        if history_frames is None:  # the study may ask for more (a fast periodic flow)
+            from physapp.surrogates.history_data import default_frames
+
+            frames = default_frames(study, ref)
         cancel.check()
         progress(0.0, "Meshing the reference geometry")
         mesh = study.build_mesh(ref, progress=scaled(progress, 0.0, 0.1), cancel=cancel)

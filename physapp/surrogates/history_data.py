@@ -23,6 +23,19 @@ from physapp.core.mesh import MeshData
 DEFAULT_FRAMES = 40
 
 
+def default_frames(study: Any, values: Any) -> int:
+    """Frames a sweep keeps per history unless told: :data:`DEFAULT_FRAMES`, or more when the
+    study's time axis asks for ``frames_per_unit`` (e.g. the Karman street: 40 per second, so a
+    phase-aware model can time the shedding) over the span at ``values``."""
+    from physapp.core.transient import time_axis
+
+    axis = time_axis(study)
+    per = float(getattr(axis, "frames_per_unit", 0.0) or 0.0) if axis is not None else 0.0
+    if per <= 0:
+        return DEFAULT_FRAMES
+    return int(min(2000, max(DEFAULT_FRAMES, np.ceil(per * axis.span(values)) + 1)))
+
+
 def resample_history(history: Any, frames: int = DEFAULT_FRAMES) -> dict[str, Any]:
     """A ``FieldHistory`` at ``frames`` evenly spaced times over its span: ``{"times" (F,),
     "fields" {name: (F, n[, k]) float32}, "curves" {name: (F,)}, "complete", "time_label",

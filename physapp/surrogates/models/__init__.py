@@ -20,7 +20,8 @@ KINDS = ("pod-gp", "pod-mlp", "neural-field", "linear", "nearest")
 MESH_KINDS = ("transolver", "geo-field")
 #: built-in history kinds (builtin.toml; #18, #22): they train on the histories a sweep of a
 #: history study keeps (physapp.surrogates.models.history_model)
-HISTORY_KINDS = ("pod-history", "curve-gp", "field-curve")
+HISTORY_KINDS = ("pod-history", "curve-gp", "field-curve", "pod-history-phase",
+                 "neural-field-history")
 
 
 def model_class(kind: str) -> type[FieldSurrogate]:

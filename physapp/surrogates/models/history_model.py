@@ -96,12 +96,17 @@ class HistorySurrogate(FieldSurrogate):
     OPTIONS: ClassVar[dict[str, Any]] = {
         "energy": 0.9999, "curve_energy": 0.99999, "max_modes": 24, "iters": 200,
         "restarts": 2, "kernel": "matern52", "max_points": 400, "log_inputs": True,
+        "calibrate": True,
     }
+    #: the fields come from the POD-GP (False: a kind predicts them otherwise, the GP has the
+    #: curves only)
+    FIELD_GP: ClassVar[bool] = True
 
     def __init__(self, info: ModelInfo, device: str, options: dict[str, Any], *,
                  times: np.ndarray, curve_names: Sequence[str], curve_units: Mapping[str, str],
                  time_label: str, time_unit: str, arrays: dict[str, np.ndarray], gp: Any,
-                 coords_gp: Any, n_curve: int) -> None:
+                 coords_gp: Any, n_curve: int, extra_gps: dict[str, Any] | None = None
+                 ) -> None:
         super().__init__(info, device, options)
         self.times = np.asarray(times, dtype=np.float64)
         self.curve_names = tuple(curve_names)
@@ -110,6 +115,8 @@ class HistorySurrogate(FieldSurrogate):
         self.arrays = arrays  # POD means/bases, curve scaling (numpy float64)
         self.gp, self.coords_gp = gp, coords_gp
         self.n_curve = int(n_curve)  # GP outputs that belong to the curves (first ones)
+        #: further GPs of a kind (e.g. the phase-aligned kind's frequency and start phase)
+        self.extra_gps: dict[str, Any] = dict(extra_gps or {})
 
     # -- layout -------------------------------------------------------------------------------
     @property
@@ -152,7 +159,10 @@ class HistorySurrogate(FieldSurrogate):
         xn = info.normalise(data.X)
         arrays: dict[str, np.ndarray] = {"c_mean": c_mean, "c_scale": c_scale,
                                          "f_scale": f_scale}
+        extra_gps: dict[str, Any] = {}
         progress(0.05, f"{cls.kind}: POD of {n} histories x {F} frames")
+        if not cls.FIELD_GP:  # the fields come from elsewhere (a network): curves only
+            f_mean, f_basis = np.zeros(Y.shape[2]), np.zeros((0, Y.shape[2]))
         if cls.SPACE_TIME:
             f_mean, f_basis = _pod(Y.reshape(n, -1), opts["energy"], opts["max_modes"])
             a_f = (Y.reshape(n, -1) - f_mean) @ f_basis.T
@@ -166,15 +176,21 @@ class HistorySurrogate(FieldSurrogate):
             x, y = xn, np.concatenate([a_c, a_f], axis=1)
             n_curve = a_c.shape[1]
         else:
-            f_mean, f_basis = _pod(Y.reshape(n * F, -1), opts["energy"], opts["max_modes"])
+            if cls.FIELD_GP:
+                f_mean, f_basis = _pod(Y.reshape(n * F, -1), opts["energy"], opts["max_modes"])
             a_f = ((Y.reshape(n * F, -1) - f_mean) @ f_basis.T).reshape(n, F, -1)
             arrays.update(f_mean=f_mean, f_basis=f_basis)
             stride = max(1, int(np.ceil(n * F / max(int(opts["max_points"]), n))))
-            sel = np.unique(np.r_[np.arange(0, F, stride), F - 1])
-            tn = (data.times - data.times[0]) / max(float(np.ptp(data.times)), 1e-300)
-            x = np.column_stack([np.repeat(xn, len(sel), axis=0), np.tile(tn[sel], n)])
-            y = np.concatenate([Cs[:, sel].reshape(n * len(sel), -1),
-                                a_f[:, sel].reshape(n * len(sel), -1)], axis=1)
+            # every stride-th frame, shifted by one frame per design: together the designs
+            # cover every frame (a short start-up transient too); as many rows per design
+            m = len(np.arange(stride - 1, F, stride))
+            sel = np.array([np.arange(i % stride, F, stride)[:m] for i in range(n)])  # (n, m)
+            feats = cls._fit_time_features(data, xn, opts, extra_gps, seed, cancel)  # (n, F, k)
+            rows = np.arange(n)[:, None]
+            x = np.column_stack([np.repeat(xn, m, axis=0),
+                                 feats[rows, sel].reshape(n * m, -1)])
+            y = np.concatenate([Cs[rows, sel].reshape(n * m, -1),
+                                a_f[rows, sel].reshape(n * m, -1)], axis=1)
             n_curve = Cs.shape[2]
         progress(0.1, f"{cls.kind}: fitting {y.shape[1]} GPs on {len(x)} points")
 
@@ -185,14 +201,58 @@ class HistorySurrogate(FieldSurrogate):
 
         gp = BatchedGP.fit(torch.as_tensor(x), torch.as_tensor(y), kernel=opts["kernel"],
                            restarts=opts["restarts"], iters=opts["iters"], seed=seed,
-                           report=report, cancel=cancel)
+                           report=report, cancel=cancel) if y.shape[1] else None
         coords_gp = fit_coords_gp(info, data, xn, arrays, opts, seed, cancel)
         model = cls(info, device, opts, times=data.times, curve_names=curve_names,
                     curve_units={k: data.curve_units.get(k, "") for k in curve_names},
                     time_label=data.time_label, time_unit=data.time_unit, arrays=arrays, gp=gp,
-                    coords_gp=coords_gp, n_curve=n_curve)
+                    coords_gp=coords_gp, n_curve=n_curve, extra_gps=extra_gps)
+        model._fit_more(data, progress=progress, cancel=cancel, seed=seed)
+        if opts.get("calibrate", True) and n >= cls.MIN_SAMPLES:
+            from physapp.surrogates.models.history_calibration import calibrate
+
+            progress(0.92, f"{cls.kind}: calibrating the bands on left-out training histories")
+            calibrate(model, data, xn, x, y, Y, Cs)
         progress(1.0, f"{cls.kind}: {f_basis.shape[0]} field modes")
         return model
+
+    # -- hooks of the kinds ---------------------------------------------------------------------
+    @classmethod
+    def _fit_time_features(cls, data: Any, xn: np.ndarray, opts: dict[str, Any],
+                           extra_gps: dict[str, Any], seed: int, cancel: CancelToken
+                           ) -> np.ndarray:
+        """(n, F, k) inputs that stand for the time of every training frame (besides the
+        parameters): the time scaled to [0, 1]. A kind may fit GPs of its own into
+        ``extra_gps``."""
+        tn = (data.times - data.times[0]) / max(float(np.ptp(data.times)), 1e-300)
+        return np.broadcast_to(tn[None, :, None], (len(xn), len(tn), 1))
+
+    def _time_features(self, xn: np.ndarray, *, leave_out: int | None = None) -> np.ndarray:
+        """(q, F, k) the time inputs of the designs ``xn`` (their predicted phase for the
+        phase-aligned kind; ``leave_out``: as if training design ``leave_out`` had not been
+        seen, for the calibration)."""
+        tn = (self.times - self.times[0]) / max(float(np.ptp(self.times)), 1e-300)
+        return np.broadcast_to(tn[None, :, None], (len(xn), len(tn), 1))
+
+    def _predict_frames(self, xn: np.ndarray, *, gp: Any = None, leave_out: int | None = None
+                        ) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and variance (q * F, outputs) of the GP (``gp`` or the model's) at every frame of
+        the designs ``xn``."""
+        F = self.n_frames
+        feats = self._time_features(xn, leave_out=leave_out)
+        x = np.column_stack([np.repeat(xn, F, axis=0), feats.reshape(len(xn) * F, -1)])
+        return self._gp(self.gp if gp is None else gp, x)
+
+    def _fit_more(self, data: Any, **kw: Any) -> None:
+        """Further training of a kind after the GPs (the neural-field kind's network)."""
+
+    def _std_scales(self) -> tuple[np.ndarray, np.ndarray]:
+        """(per field, per curve) factors of the GP standard deviations from the calibration
+        (ones for a model saved before it)."""
+        a = self.arrays
+        fs = a.get("f_std_scale", np.ones(len(self.field_names)))
+        cs = a.get("c_std_scale", np.ones(len(self.curve_names)))
+        return np.asarray(fs, dtype=np.float64), np.asarray(cs, dtype=np.float64)
 
     @classmethod
     def fit(cls, data, **kw):  # noqa: ANN001 - the field-data entry point does not apply
@@ -202,6 +262,9 @@ class HistorySurrogate(FieldSurrogate):
     # -- prediction ----------------------------------------------------------------------------
     def _gp(self, gp: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         import torch
+
+        if gp is None:  # no GP outputs (a network kind without curves)
+            return np.zeros((len(x), 0)), np.zeros((len(x), 0))
 
         with torch.no_grad():
             m, v = gp.predict(torch.as_tensor(x, dtype=torch.float64), include_noise=False)
@@ -224,16 +287,17 @@ class HistorySurrogate(FieldSurrogate):
             else:
                 Cs = Cstd = np.zeros((q, F, 0))
         else:
-            tn = (self.times - self.times[0]) / max(float(np.ptp(self.times)), 1e-300)
-            x = np.column_stack([np.repeat(xn, F, axis=0), np.tile(tn, q)])
-            mean, var = self._gp(self.gp, x)
+            mean, var = self._predict_frames(xn)
             Y = (a["f_mean"] + mean[:, nc:] @ a["f_basis"]).reshape(q, F, -1)
             Ystd = (np.sqrt(var[:, nc:] @ a["f_basis"] ** 2).reshape(q, F, -1)
                     if with_std else None)
             Cs = mean[:, :nc].reshape(q, F, -1)
             Cstd = np.sqrt(var[:, :nc]).reshape(q, F, -1)
         curves = a["c_mean"] + Cs * a["c_scale"]
-        return Y, Ystd, curves, Cstd * a["c_scale"]
+        f_sc, c_sc = self._std_scales()
+        if Ystd is not None:
+            Ystd = Ystd * np.repeat(f_sc, [w for _, w in self._widths()])
+        return Y, Ystd, curves, Cstd * a["c_scale"] * c_sc
 
     def _coords(self, xn: np.ndarray) -> np.ndarray:
         if self.coords_gp is None:
@@ -266,7 +330,7 @@ class HistorySurrogate(FieldSurrogate):
                "curves": {k: C[:, :, j] for j, k in enumerate(self.curve_names)},
                "curves_std": {k: Cstd[:, :, j] for j, k in enumerate(self.curve_names)},
                "coords": self._coords(xn)}
-        if with_std:
+        if with_std and Ystd is not None:
             out["fields_std"] = self._split(Ystd)
         return out
 
@@ -288,7 +352,7 @@ class HistorySurrogate(FieldSurrogate):
                         m.length_unit)
         data = {k: v[0] for k, v in arr["fields"].items()}
         units = dict(self.units)
-        if with_std:
+        if with_std and "fields_std" in arr:
             for k, v in arr["fields_std"].items():
                 data[f"{k}_std"] = v[0]
                 units[f"{k}_std"] = self.units.get(k, "")
@@ -305,14 +369,15 @@ class HistorySurrogate(FieldSurrogate):
         """The last frame (the single-state answer of every FieldSurrogate)."""
         Y, Ystd, _, _ = self._history_arrays(np.asarray(xn, dtype=np.float64), True)
         last = self._split(Y[:, -1:])
-        std = self._split(Ystd[:, -1:])
+        std = self._split(Ystd[:, -1:]) if Ystd is not None else None
         out = {}
         for name in self.field_names:
             v = last[name][:, 0]
             if name in NON_NEGATIVE:
                 v = np.maximum(v, 0.0)
             out[name] = v.astype(np.float32)
-            out[f"{name}_std"] = std[name][:, 0].astype(np.float32)
+            if std is not None:
+                out[f"{name}_std"] = std[name][:, 0].astype(np.float32)
         if with_coords and self.coords_vary:
             out[COORDS] = self._coords(xn).astype(np.float32)
         return out
@@ -334,9 +399,16 @@ class HistorySurrogate(FieldSurrogate):
         tensors = {f"a/{k}": torch.from_numpy(np.ascontiguousarray(
             v, dtype=np.float32 if np.size(v) >= BIG_ARRAY else np.float64))
             for k, v in self.arrays.items()}
-        gmeta, gt = self.gp.state()
-        meta["gp"] = gmeta
-        tensors.update({f"gp/{k}": v for k, v in gt.items()})
+        meta["gp"] = None
+        if self.gp is not None:
+            gmeta, gt = self.gp.state()
+            meta["gp"] = gmeta
+            tensors.update({f"gp/{k}": v for k, v in gt.items()})
+        meta["extra_gps"] = {}
+        for name, g in self.extra_gps.items():
+            xmeta, xt = g.state()
+            meta["extra_gps"][name] = xmeta
+            tensors.update({f"xgp/{name}/{k}": v for k, v in xt.items()})
         if self.coords_gp is not None:
             cmeta, ct = self.coords_gp.state()
             meta["coords_gp"] = cmeta
@@ -349,8 +421,14 @@ class HistorySurrogate(FieldSurrogate):
         from physapp.surrogates.gp import BatchedGP
 
         arrays = {k: _np(tensors[f"a/{k}"]).astype(np.float64) for k in meta["arrays"]}
-        gp = BatchedGP.from_state(meta["gp"], {k[3:]: v for k, v in tensors.items()
-                                               if k.startswith("gp/")}, "cpu")
+        gp = None if meta["gp"] is None else BatchedGP.from_state(
+            meta["gp"], {k[3:]: v for k, v in tensors.items() if k.startswith("gp/")}, "cpu")
+        extra = {}
+        for name, xmeta in meta.get("extra_gps", {}).items():
+            pre = f"xgp/{name}/"
+            extra[name] = BatchedGP.from_state(xmeta, {k[len(pre):]: v for k, v in
+                                                       tensors.items() if k.startswith(pre)},
+                                               "cpu")
         coords_gp = None
         if meta.get("coords_gp") is not None:
             coords_gp = BatchedGP.from_state(meta["coords_gp"], {
@@ -361,7 +439,7 @@ class HistorySurrogate(FieldSurrogate):
         return cls(info, "cpu", options, times=times, curve_names=meta["curve_names"],
                    curve_units=meta["curve_units"], time_label=meta["time_label"],
                    time_unit=meta["time_unit"], arrays=arrays, gp=gp, coords_gp=coords_gp,
-                   n_curve=int(meta["n_curve"]))
+                   n_curve=int(meta["n_curve"]), extra_gps=extra)
 
 
 class PodHistorySurrogate(HistorySurrogate):
@@ -402,11 +480,13 @@ def evaluate_history(model: HistorySurrogate, data: Any) -> dict[str, Any]:
         p = pred["fields"][name]
         err = p - true
         mask = np.broadcast_to(model.varying_mask(name), true.shape[2:])
+        out["fields"][name] = {"rel_l2": _rel(err, true), "max_abs": float(np.abs(err).max())}
+        if "fields_std" not in pred:  # a kind without field bands (the neural field)
+            continue
         e = np.abs(err)[:, :, mask]
         s = pred["fields_std"][name][:, :, mask]
         inside = e <= 1.96 * s + 1e-9 * float(np.sqrt(np.mean(true**2)))
-        out["fields"][name] = {"rel_l2": _rel(err, true), "max_abs": float(np.abs(err).max()),
-                               "coverage95": float(inside.mean()) if inside.size else 1.0}
+        out["fields"][name]["coverage95"] = float(inside.mean()) if inside.size else 1.0
         hits, total = hits + int(inside.sum()), total + inside.size
     for name in model.curve_names:
         true = data.curves[name].astype(np.float64)
@@ -437,13 +517,17 @@ def train_history(kind: str, data: Any, *, seed: int = 0, progress: ProgressFn =
 
     cls = model_class(kind)
     if not getattr(cls, "HISTORY", False):
-        raise PhysappError(f"'{kind}' is not a history model (pod-history, curve-gp).")
+        raise PhysappError(f"'{kind}' is not a history model (pod-history, curve-gp, "
+                           "pod-history-phase, neural-field-history).")
     t0 = time.perf_counter()
     model = cls.fit_history(data.train(), seed=seed, progress=progress, cancel=cancel,
                             **options)
     train_time = time.perf_counter() - t0
     test = data.test()
+    scales = dict(getattr(model, "metrics", {}) or {}).get("std_scale")
     model.metrics = evaluate_history(model, test)
+    if scales:
+        model.metrics["std_scale"] = scales
     model.metrics.update(n_train=int((~data.is_test).sum()), n_test=test.n_samples,
                          train_time_s=round(train_time, 4), n_frames=data.n_frames,
                          left_out=list(data.left_out))
