@@ -98,6 +98,9 @@ def test_save_load_round_trip_is_exact(kind, tmp_path):
     assert a.meta["geometry_distance"] == b.meta["geometry_distance"]
     np.testing.assert_array_equal(model.predict({"amp": 1.0}).point_data["T"],
                                   back.predict({"amp": 1.0}).point_data["T"])
+    if kind == "geo-field":  # any points of the geometry: at its nodes, the nodal prediction
+        at = back.predict_points({"amp": 0.7}, mesh.points[:, :2], mesh)
+        np.testing.assert_allclose(at["T"], b.point_data["T"], rtol=1e-5, atol=1e-6)
     # the file holds tensors and JSON only
     payload = torch.load(path, weights_only=True)
     assert all(isinstance(v, torch.Tensor) for v in payload["tensors"].values())

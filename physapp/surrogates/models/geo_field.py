@@ -106,6 +106,7 @@ class GeoFieldSurrogate(MeshFieldSurrogate):
         geom = self._geometry(mesh if mesh is not None else self._mesh_at(xn, values))
         probe = MeshGeometry(pts[:, : self.dim], np.ones(len(pts)), geom.boundary,
                              geom.centroids, geom.boundary_ids)
+        probe.mesh = geom.mesh  # the boundary the geometric features of the points refer to
         feats, w = self._features(probe, inputs)
         with torch.inference_mode():
             mean, std = self._run_eval(feats, w, xn[0], self._encoding(geom))

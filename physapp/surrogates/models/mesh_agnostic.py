@@ -153,7 +153,7 @@ class MeshGeometry:
             from physapp.surrogates.models.geo_features import boundary_features
 
             out = self._bfeat = boundary_features(self.mesh, self.points.shape[1],
-                                                  boundary=self.boundary)
+                                                  points=self.points, boundary=self.boundary)
         return out
 
     def wall_distance(self, points: np.ndarray) -> np.ndarray:
