@@ -296,4 +296,4 @@ def test_last_solve_text_uses_the_same_table():
                                {"pressure_drop": 0.1166, "peak_von_mises": 3.2e7, "length": 0.08},
                                {"pressure_drop": "Pa", "peak_von_mises": "Pa", "length": "m"})
     assert text.splitlines()[1:] == ["Pressure drop: 0.1166 Pa", "Peak von Mises stress: 32 MPa",
-                                     "length: 80 mm"]
+                                     "Length: 80 mm"]

@@ -79,9 +79,9 @@ def test_a_new_load_is_applied_to_no_face_until_a_region_is_picked(window, qtbot
     window.showNormal()
     window.resize(1280, 800)
     qtbot.waitUntil(lambda: window.viewport.width() > 0.6 * window.width(), timeout=5000)
-    assert dock in window.tabifiedDockWidgets(window._dock)
+    assert dock in window.tabifiedDockWidgets(window.study_dock)
     assert not dock.visibleRegion().isEmpty()  # the set-up's tab is in front
     window.resize(WIDE + 100, 900)
     qtbot.waitUntil(lambda: window.dockWidgetArea(dock) == Qt.DockWidgetArea.RightDockWidgetArea,
                     timeout=5000)
-    assert window._dock.isVisible() and dock.isVisible()
+    assert window.study_dock.isVisible() and dock.isVisible()
