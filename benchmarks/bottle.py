@@ -253,7 +253,7 @@ def _hybrid(study, names, X, U, F, VM, tr, te, bounds, budget, ensemble=2, nodes
     import numpy as np
     import torch
 
-    from physapp.solvers.hyperelastic import HyperelasticModel
+    from physapp.solvers.hyperelastic_model import HyperelasticModel
     from physapp.surrogates.models.field_curve import FieldCurveSurrogate
     from physapp.surrogates.models.mesh_agnostic import nodal_measure
 

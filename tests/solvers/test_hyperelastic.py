@@ -199,7 +199,7 @@ def test_elastic_plastic_uniaxial_stretch_matches_j2_in_log_strain(analysis):
 
 
 def test_newton_accepts_the_round_off_floor_but_not_a_falling_residual():
-    from physapp.solvers.hyperelastic import _System
+    from physapp.solvers.hyperelastic_path import _System
 
     mesh, setup = _cantilever()
     system = _System(HyperelasticModel(mesh, setup), rtol=1e-9, max_iter=25)
