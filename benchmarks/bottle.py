@@ -255,7 +255,7 @@ def _hybrid(study, names, X, U, F, VM, tr, te, bounds, budget, ensemble=2, nodes
 
     from physapp.solvers.hyperelastic_model import HyperelasticModel
     from physapp.surrogates.models.field_curve import FieldCurveSurrogate
-    from physapp.surrogates.models.mesh_agnostic import nodal_measure
+    from physapp.surrogates.models.mesh_geometry import nodal_measure
 
     t0 = time.perf_counter()
     coords, measure = [], []

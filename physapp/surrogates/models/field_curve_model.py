@@ -85,7 +85,7 @@ class FieldCurveHistorySurrogate(HistorySurrogate):
     def _measure(self, coords: np.ndarray) -> np.ndarray:
         """(q, P) lumped nodal measures of the reference topology at ``coords`` (q, P, dim)."""
         from physapp.core.mesh import MeshData
-        from physapp.surrogates.models.mesh_agnostic import nodal_measure
+        from physapp.surrogates.models.mesh_geometry import nodal_measure
 
         m = self.mesh
         out = []

@@ -23,7 +23,8 @@ from torch import nn
 
 from physapp.core.errors import ParameterError
 from physapp.core.mesh import MeshData
-from physapp.surrogates.models.mesh_agnostic import MeshFieldSurrogate, MeshGeometry
+from physapp.surrogates.models.mesh_agnostic import MeshFieldSurrogate
+from physapp.surrogates.models.mesh_geometry import MeshGeometry
 
 
 def _mlp(sizes: list[int]) -> nn.Sequential:

@@ -28,15 +28,18 @@ super-resolution). :class:`MeshFieldSurrogate` turns such a network into a
   evaluated node; the complete prediction once the slider rests runs on every node;
 * persistence through :mod:`physapp.surrogates.storage` (tensors and JSON only).
 
+What the model reads of a mesh (boundary, nodal measure, signed distance) is
+:mod:`~physapp.surrogates.models.mesh_geometry` (torch-free); training is
+:mod:`~physapp.surrogates.models.mesh_training`; their public names are importable from here.
+
 Subclasses give the network (``_make_net``) and its JSON description.
 """
 
+
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -46,14 +49,31 @@ from torch import nn
 from physapp.core.errors import ParameterError, PhysappError
 from physapp.core.mesh import MeshData
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
-from physapp.core.regions import CORNERS, FACETS, _cells_geometry
 from physapp.core.results import FieldResult
-from physapp.surrogates.models.base import COORDS, FieldSurrogate, ModelInfo, check_options
-from physapp.surrogates.training import EpochReporter, lr_schedule
+from physapp.surrogates.models.base import COORDS, FieldSurrogate, ModelInfo
+from physapp.surrogates.models.mesh_geometry import (
+    MeshGeometry,
+    boundary_facets,
+    boundary_node_ids,
+    boundary_samples,
+    nodal_measure,
+    probe_grid,
+)
+from physapp.surrogates.models.mesh_training import (
+    autocast,
+    fit_mesh_model,
+    info_of,
+    training_samples,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from physapp.surrogates.data import TrainingData
     from physapp.surrogates.samples import MeshSamples
+
+#: names that moved to mesh_geometry / mesh_training, importable from here as before
+__all__ = ["BOX_REACH", "FAR_FACTOR", "FAR_FLOOR", "SUBSAMPLE_MIN", "SUBSAMPLE_POINTS",
+           "MeshFieldSurrogate", "MeshGeometry", "boundary_facets", "boundary_node_ids",
+           "boundary_samples", "nodal_measure", "probe_grid", "training_samples"]
 
 #: meshes above this many nodes are subsampled for drag-time predictions (``fields=`` given)
 SUBSAMPLE_MIN = 20_000
@@ -66,173 +86,7 @@ FAR_FLOOR = 0.01
 #: a mesh reaching this fraction of the training box diagonal beyond that box warns
 BOX_REACH = 0.05
 
-
-# -- geometry ----------------------------------------------------------------------------------
-def boundary_facets(mesh: MeshData) -> list[np.ndarray]:
-    """Corner-node facets that belong to exactly one domain cell (vectorised), one array per
-    facet size."""
-    groups: dict[int, list[np.ndarray]] = {}
-    for block in mesh.cells:
-        base = block.type.rstrip("0123456789")
-        conn = block.connectivity[:, : CORNERS[base]]
-        for face in FACETS[base]:
-            groups.setdefault(len(face), []).append(conn[:, list(face)])
-    out = []
-    for faces in groups.values():
-        f = np.concatenate(faces)
-        _, first, counts = np.unique(np.sort(f, axis=1), axis=0, return_index=True,
-                                     return_counts=True)
-        out.append(f[first[counts == 1]])
-    return out
-
-
-def boundary_node_ids(mesh: MeshData) -> np.ndarray:
-    """Corner nodes of the boundary facets (every node when there are none)."""
-    ids = [f.ravel() for f in boundary_facets(mesh)]
-    out = np.unique(np.concatenate(ids)) if ids else np.zeros(0, np.int64)
-    return out if len(out) else np.arange(mesh.n_points)
-
-
-def boundary_samples(mesh: MeshData, dim: int) -> np.ndarray:
-    """Points on the boundary: the corner nodes and, on every facet, points between them (so
-    distances to the boundary depend little on the element size)."""
-    pts = np.asarray(mesh.points, np.float64)[:, :dim]
-    out = [pts[boundary_node_ids(mesh)]]
-    for f in boundary_facets(mesh):
-        p = pts[f]  # (m, k, dim)
-        if f.shape[1] == 2:
-            for t in (0.25, 0.5, 0.75):
-                out.append((1 - t) * p[:, 0] + t * p[:, 1])
-        else:
-            out.append(p.mean(1))
-            for a in range(f.shape[1]):
-                out.append(0.5 * (p[:, a] + p[:, (a + 1) % f.shape[1]]))
-    return np.concatenate(out)
-
-
-def nodal_measure(mesh: MeshData) -> np.ndarray:
-    """Lumped nodal area/volume: each cell's measure shared equally by its nodes."""
-    vols, _ = _cells_geometry(mesh)
-    out = np.zeros(mesh.n_points)
-    start = 0
-    for block in mesh.cells:
-        conn = block.connectivity
-        v = vols[start:start + len(conn)]
-        start += len(conn)
-        np.add.at(out, conn.ravel(), np.repeat(v / conn.shape[1], conn.shape[1]))
-    return out
-
-
-@dataclass
-class MeshGeometry:
-    """What the networks read of one mesh: coordinates, nodal measure, boundary."""
-
-    points: np.ndarray  #: (n, d) float64
-    measure: np.ndarray  #: (n,) lumped nodal measure, mean 1
-    boundary: np.ndarray  #: (b, d) points on the boundary (see boundary_samples)
-    centroids: np.ndarray  #: (c, d) cell centroids (inside test of the signed distance)
-    boundary_ids: np.ndarray  #: (b,) node ids of ``boundary``
-
-    @classmethod
-    def of(cls, mesh: MeshData, dim: int, boundary_ids: np.ndarray | None = None
-           ) -> MeshGeometry:
-        pts = np.asarray(mesh.points, np.float64)[:, :dim]
-        m = nodal_measure(mesh)
-        m = m / max(float(m.mean()), 1e-300)
-        ids = boundary_node_ids(mesh) if boundary_ids is None else boundary_ids
-        _, cents = _cells_geometry(mesh)
-        g = cls(pts, m, boundary_samples(mesh, dim), cents[:, :dim], ids)
-        g.simplices = (_simplices(mesh, dim), pts)
-        g.mesh = mesh
-        return g
-
-    def boundary_features(self) -> np.ndarray:
-        """Geometric node features (:mod:`~physapp.surrogates.models.geo_features`), cached."""
-        out = self.__dict__.get("_bfeat")
-        if out is None:
-            from physapp.surrogates.models.geo_features import boundary_features
-
-            out = self._bfeat = boundary_features(self.mesh, self.points.shape[1],
-                                                  points=self.points, boundary=self.boundary)
-        return out
-
-    def wall_distance(self, points: np.ndarray) -> np.ndarray:
-        from scipy.spatial import cKDTree
-
-        if not hasattr(self, "_btree"):
-            self._btree = cKDTree(self.boundary)
-        return self._btree.query(points, k=1)[0]
-
-    def signed_distance(self, probes: np.ndarray) -> np.ndarray:
-        """Distance to the boundary, negative inside the domain."""
-        d_b = self.wall_distance(probes)
-        return np.where(self.inside(probes), -d_b, d_b)
-
-    def inside(self, probes: np.ndarray) -> np.ndarray:
-        """True for probes in a cell (exact for simplices and quads split in two; other cells
-        count a probe inside when their centroid is nearer than the boundary)."""
-        from scipy.spatial import cKDTree
-
-        simplices, verts = self.simplices
-        if simplices is None:
-            if not hasattr(self, "_ctree"):
-                self._ctree = cKDTree(self.centroids)
-            return self._ctree.query(probes, k=1)[0] < self.wall_distance(probes)
-        if not hasattr(self, "_stree"):
-            self._stree = cKDTree(verts[simplices].mean(1))
-        k = min(8, len(simplices))
-        _, cand = self._stree.query(probes, k=k)
-        cand = cand.reshape(len(probes), k)
-        v = verts[simplices[cand]]  # (m, k, d+1, d)
-        T = np.swapaxes(v[..., 1:, :] - v[..., :1, :], -1, -2)  # (m, k, d, d)
-        rhs = probes[:, None, :] - v[..., 0, :]
-        det = np.linalg.det(T)
-        ok = np.abs(det) > 1e-300
-        lam = np.zeros_like(rhs)
-        lam[ok] = np.linalg.solve(T[ok], rhs[ok][..., None])[..., 0]
-        bary = np.concatenate([1.0 - lam.sum(-1, keepdims=True), lam], -1)
-        return ((bary >= -1e-9).all(-1) & ok).any(-1)
-
-    simplices: Any = (None, None)  #: (simplex corner ids, points) of the cells, or None
-    mesh: Any = None  #: the mesh itself (geometric features)
-
-
-#: corner sets splitting a cell into simplices
-_SPLIT = {"triangle": ((0, 1, 2),), "quad": ((0, 1, 2), (0, 2, 3)), "tetra": ((0, 1, 2, 3),)}
-
-
-def _simplices(mesh: MeshData, dim: int) -> np.ndarray | None:
-    """Every cell as simplices of dimension ``dim`` (None when a cell type cannot be split)."""
-    out = []
-    for block in mesh.cells:
-        split = _SPLIT.get(block.type.rstrip("0123456789"))
-        if split is None or len(split[0]) != dim + 1:
-            return None
-        out.extend(block.connectivity[:, list(s)] for s in split)
-    return np.concatenate(out)
-
-
-def probe_grid(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Fixed probe points over the (5 % enlarged) box: 16 per axis in 2D, 8 in 3D."""
-    d = len(lo)
-    n = 16 if d <= 2 else 8
-    pad = 0.05 * (hi - lo)
-    axes = [np.linspace(a - p, b + p, n) for a, b, p in zip(lo, hi, pad, strict=True)]
-    return np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, d)
-
-
 # -- the adapter -------------------------------------------------------------------------------
-@dataclass
-class _Prepared:
-    """One sample as tensors: node features, measure weights, targets, parameters, encoding."""
-
-    feats: torch.Tensor  # (n, F)
-    w: torch.Tensor  # (n,)
-    y: torch.Tensor | None  # (n, C) normalised targets
-    mu: torch.Tensor  # (p,)
-    enc: torch.Tensor  # (E,)
-
-
 class MeshFieldSurrogate(FieldSurrogate):
     """Base of mesh-agnostic models: an ensemble of networks ``net(feats, w, mu, enc)``.
 
@@ -365,8 +219,9 @@ class MeshFieldSurrogate(FieldSurrogate):
             from physapp.surrogates.models.neural_field import _CoordsGP
 
             coords_model = _CoordsGP.fit(data, info, device, seed, cancel)
-        return cls._fit(info, samples, (), device=device, seed=seed, progress=progress,
-                        cancel=cancel, val=vals, coords_model=coords_model, **options)
+        return fit_mesh_model(cls, info, samples, (), device=device, seed=seed,
+                              progress=progress, cancel=cancel, val=vals,
+                              coords_model=coords_model, **options)
 
     @classmethod
     def fit_samples(cls, samples: MeshSamples, *, device: str = "cpu", seed: int = 0,
@@ -379,176 +234,14 @@ class MeshFieldSurrogate(FieldSurrogate):
         if len(train) < cls.MIN_SAMPLES:
             raise PhysappError(f"A {cls.kind} surrogate needs at least {cls.MIN_SAMPLES} "
                                f"training samples; the data set has {len(train)}.")
-        info = _info_of(samples, train, reference)
+        info = info_of(samples, train, reference)
         rows = [(s.mesh, np.array([s.params[p] for p in samples.param_names]), s.inputs,
                  s.outputs) for s in train]
         vals = [(s.mesh, np.array([s.params[p] for p in samples.param_names]), s.inputs,
                  s.outputs) for s in test] or None
-        model = cls._fit(info, rows, samples.input_names, device=device, seed=seed,
-                         progress=progress, cancel=cancel, val=vals,
-                         ref_inputs=train[reference].inputs, **options)
-        return model
-
-    @classmethod
-    def _fit(cls, info: ModelInfo, rows: list, input_names: Sequence[str], *, device: str,
-             seed: int, progress: ProgressFn, cancel: CancelToken, val: list | None,
-             coords_model: Any = None, ref_inputs: Mapping[str, np.ndarray] | None = None,
-             **options: Any) -> MeshFieldSurrogate:
-        opts = check_options(cls, options)
-        t0 = time.perf_counter()
-        dim = info.coord_dim
-        geoms = _shared_geometries([r[0] for r in rows], dim)
-        allpts = np.concatenate([g.points for g in geoms])
-        lo, hi = allpts.min(0), allpts.max(0)
-        span = np.where(hi - lo > 0, hi - lo, 1.0)
-        diag = float(np.linalg.norm(hi - lo)) or 1.0
-        C = sum(max(k, 1) for k in info.field_shapes.values())
-        Y = [np.concatenate([np.asarray(r[3][f], np.float64).reshape(len(g.points), -1)
-                             for f in info.field_shapes], 1) for r, g in zip(rows, geoms,
-                                                                               strict=True)]
-        ycat = np.concatenate(Y)
-        y_mean, y_std = ycat.mean(0), ycat.std(0)
-        y_std = np.where(y_std > 1e-7 * np.maximum(np.abs(ycat).max(0), 1e-300), y_std, 0.0)
-        norm: dict[str, torch.Tensor] = {
-            "lo": torch.as_tensor(lo), "span": torch.as_tensor(span),
-            "diag": torch.tensor(diag, dtype=torch.float64),
-            "y_mean": torch.as_tensor(y_mean, dtype=torch.float32),
-            "y_std": torch.as_tensor(y_std, dtype=torch.float32),
-            "probes": torch.as_tensor(probe_grid(lo, hi)),
-            "std_scale": torch.tensor(1.0),
-        }
-        if input_names:
-            icat = np.concatenate([np.concatenate(
-                [np.asarray(r[2][f], np.float64).reshape(len(g.points), -1)
-                 for f in input_names], 1) for r, g in zip(rows, geoms, strict=True)])
-            i_std = icat.std(0)
-            norm["in_mean"] = torch.as_tensor(icat.mean(0))
-            norm["in_std"] = torch.as_tensor(np.where(i_std > 0, i_std, 1.0))
-            ref = ref_inputs or rows[0][2]
-            norm["ref_inputs"] = torch.as_tensor(np.concatenate(
-                [np.asarray(ref[f], np.float32).reshape(info.n_points, -1)
-                 for f in input_names], 1))
-        model = cls(info, device, opts, [], norm, tuple(input_names), coords_model)
-        # prepared samples (features computed once; identical geometries share them)
-        prep = [model._prepare(g, r[2], info.normalise(r[1][None])[0], y)
-                for r, g, y in zip(rows, geoms, Y, strict=True)]
-        encs = torch.stack([p.enc for p in prep])
-        model.norm["train_enc"] = encs.to(device)
-        model.norm["enc_spacing"] = torch.tensor(_spacing(encs.numpy()), dtype=torch.float32)
-        vprep = None
-        if val:
-            vgeoms = _shared_geometries([r[0] for r in val[:4]], dim)
-            vprep = [model._prepare(g, r[2], info.normalise(r[1][None])[0], np.concatenate(
-                [np.asarray(r[3][f], np.float64).reshape(len(g.points), -1)
-                 for f in info.field_shapes], 1)) for r, g in zip(val[:4], vgeoms, strict=True)]
-        n_members = max(1, int(opts["members"]))
-        epochs = int(opts["epochs"])
-        # calibration samples: held out of every member, they scale the ensemble's spread
-        frac = float(opts["calibrate"] or 0.0)
-        n_cal = (max(2, round(frac * len(prep))) if frac > 0 and n_members > 1
-                 and len(prep) >= 8 else 0)
-        order = np.random.default_rng(seed).permutation(len(prep))
-        cal = [prep[i] for i in order[:n_cal]]
-        fit_set = [prep[i] for i in sorted(order[n_cal:])]
-        rep = EpochReporter(epochs * n_members, progress, cancel, options.get("on_epoch"))
-        for m in range(n_members):
-            net = cls._make_net(prep[0].feats.shape[1], len(info.param_names), encs.shape[1], C,
-                                opts, seed + 1000 * m).to(device)
-            model._train_member(net, fit_set, vprep, opts, seed + 1000 * m, rep, m * epochs)
-            net.eval()
-            for p in net.parameters():
-                p.requires_grad_(False)
-            model.nets.append(net)
-        if cal:
-            model.norm["std_scale"] = torch.tensor(model._calibration(cal), dtype=torch.float32,
-                                                   device=device)
-        model.history = rep.history
-        model.norm["n_calibration"] = torch.tensor(n_cal)
-        model.metrics = {"fit_s": round(time.perf_counter() - t0, 3)}
-        return model
-
-    def _calibration(self, cal: list[_Prepared]) -> float:
-        """Factor on the members' spread that puts 95 % of the calibration samples' nodal errors
-        inside mean +- 1.96 std (channels that vary only)."""
-        ratios = []
-        live = self.norm["y_std"] > 0
-        with torch.no_grad():
-            for s in cal:
-                outs = torch.stack([net.evaluate(s.feats, s.w, s.mu, s.enc) for net in self.nets])
-                err = (outs.mean(0) - s.y).abs()[:, live]
-                std = outs.std(0, unbiased=False)[:, live]
-                ratios.append((err / (std + 1e-6)).flatten())
-        r = torch.cat(ratios)
-        if r.numel() == 0:
-            return 1.0
-        return float(min(max(torch.quantile(r.float().cpu()[:1_000_000], 0.95) / 1.96, 0.1),
-                         1e3))
-
-    def _prepare(self, geom: MeshGeometry, inputs: Mapping[str, np.ndarray], xn: np.ndarray,
-                 y: np.ndarray | None) -> _Prepared:
-        feats, w = self._features(geom, inputs)
-        dev = self.device
-        yt = None
-        if y is not None:
-            yt = ((torch.as_tensor(y, dtype=torch.float32) - self.norm["y_mean"].cpu())
-                  / self._target_scale().cpu()).to(dev)
-        return _Prepared(torch.as_tensor(feats, device=dev), torch.as_tensor(w, device=dev), yt,
-                         torch.as_tensor(self._mu(xn), device=dev),
-                         torch.as_tensor(self._encoding(geom), device=dev))
-
-    def _train_member(self, net: nn.Module, prep: list[_Prepared], vprep: list | None,
-                      opts: Mapping[str, Any], seed: int, rep: EpochReporter, offset: int
-                      ) -> None:
-        epochs = int(opts["epochs"])
-        n = len(prep)
-        S = max(1, min(int(opts["samples_per_step"]), n))
-        P = int(opts["points"])
-        opt = torch.optim.AdamW(net.parameters(), lr=float(opts["lr"]),
-                                weight_decay=float(opts["weight_decay"]))
-        sched = lr_schedule(opt, epochs)
-        gen = torch.Generator(device="cpu").manual_seed(seed)
-        dev = self.device
-        running = None
-        net.train()
-        for epoch in range(1, epochs + 1):
-            rep.tick()
-            si = torch.randperm(n, generator=gen)[:S].tolist()
-            if P > 0:
-                feats, ws, ys = [], [], []
-                for i in si:
-                    s = prep[i]
-                    k = s.feats.shape[0]
-                    idx = (torch.randint(k, (P,), generator=gen) if k > P
-                           else torch.arange(k).repeat(math.ceil(P / k))[:P]).to(dev)
-                    feats.append(s.feats[idx])
-                    ws.append(s.w[idx])
-                    ys.append(s.y[idx])
-                ft, wt, yt, mask = torch.stack(feats), torch.stack(ws), torch.stack(ys), None
-            else:  # every node of each sample, padded (weight 0, masked out of the loss)
-                ft, wt, yt, mask = _padded([prep[i] for i in si])
-            mu = torch.stack([prep[i].mu for i in si])
-            enc = torch.stack([prep[i].enc for i in si])
-            opt.zero_grad(set_to_none=True)
-            with _autocast(dev):
-                out = net(ft, wt, mu, enc)
-            err = (out.float() - yt).pow(2)
-            loss = err.mean() if mask is None else (err.mean(-1) * mask).sum() / mask.sum()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-            opt.step()
-            sched.step()
-            lv = float(loss.detach())
-            running = lv if running is None else 0.9 * running + 0.1 * lv
-            if rep.due(offset + epoch):
-                v = None
-                if vprep:
-                    net.eval()
-                    with torch.no_grad():
-                        v = float(np.mean([
-                            (net.evaluate(s.feats, s.w, s.mu, s.enc) - s.y).pow(2).mean().item()
-                            for s in vprep]))
-                    net.train()
-                rep.report(offset + epoch, running, v)
+        return fit_mesh_model(cls, info, rows, samples.input_names, device=device, seed=seed,
+                              progress=progress, cancel=cancel, val=vals,
+                              ref_inputs=train[reference].inputs, **options)
 
     # -- evaluation -----------------------------------------------------------------------------
     def _eval(self, feats: np.ndarray, w: np.ndarray, xn: np.ndarray, enc: np.ndarray
@@ -559,7 +252,7 @@ class MeshFieldSurrogate(FieldSurrogate):
         wt = torch.as_tensor(w, device=dev)
         mu = torch.as_tensor(self._mu(xn), device=dev)
         e = torch.as_tensor(enc, device=dev)
-        with _autocast(dev):
+        with autocast(dev):
             outs = torch.stack([net.evaluate(f, wt, mu, e) for net in self.nets]).float()
         # constant channels (u_z of a plane problem: std 0) return their mean exactly
         mean = outs.mean(0) * self.norm["y_std"] + self.norm["y_mean"]
@@ -765,86 +458,3 @@ class MeshFieldSurrogate(FieldSurrogate):
 
             cm = _CoordsGP.restore(meta["coords_model"], tensors, device)
         return cls(info, device, opts, nets, norm, tuple(meta.get("input_names", ())), cm)
-
-
-def _autocast(device: str) -> Any:
-    """bfloat16 mixed precision on a GPU (no loss scaling needed); a no-op on the CPU."""
-    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=str(device).startswith("cuda"))
-
-
-def _padded(batch: Sequence[_Prepared]) -> tuple[torch.Tensor, ...]:
-    """Features, weights, targets and node mask of samples padded to the largest one."""
-    n = max(s.feats.shape[0] for s in batch)
-    ref = batch[0]
-    S = len(batch)
-    ft = ref.feats.new_zeros((S, n, ref.feats.shape[1]))
-    wt = ref.w.new_zeros((S, n))
-    yt = ref.y.new_zeros((S, n, ref.y.shape[1]))
-    mask = ref.w.new_zeros((S, n))
-    for j, s in enumerate(batch):
-        k = s.feats.shape[0]
-        ft[j, :k], wt[j, :k], yt[j, :k], mask[j, :k] = s.feats, s.w, s.y, 1.0
-    return ft, wt, yt, mask
-
-
-def _spacing(encs: np.ndarray) -> float:
-    """Median RMS distance of each training encoding to its nearest other one."""
-    uniq = np.unique(np.round(encs, 6), axis=0)
-    if len(uniq) < 2:
-        return 0.0
-    d = np.sqrt(((uniq[:, None, :] - uniq[None, :, :]) ** 2).mean(-1))
-    np.fill_diagonal(d, np.inf)
-    return float(np.median(d.min(1)))
-
-
-def _shared_geometries(meshes: Sequence[MeshData], dim: int) -> list[MeshGeometry]:
-    """Geometry of each mesh; meshes with the same points and cells share one."""
-    out: list[MeshGeometry] = []
-    seen: dict[tuple, MeshGeometry] = {}
-    bids: dict[int, np.ndarray] = {}
-    for m in meshes:
-        key = (m.n_points, id(m.cells), hash(np.asarray(m.points, np.float32).tobytes()))
-        if key not in seen:
-            ids = bids.get(id(m.cells))
-            if ids is None:
-                ids = bids[id(m.cells)] = boundary_node_ids(m)
-            seen[key] = MeshGeometry.of(m, dim, ids)
-        out.append(seen[key])
-    return out
-
-
-def training_samples(data: TrainingData) -> list:
-    """Fixed-topology samples as (mesh, params, inputs, outputs) rows (one mesh per sample;
-    samples with equal coordinates share one mesh object)."""
-    rows = []
-    ref = data.mesh
-    cache: dict[bytes, MeshData] = {}
-    for i in range(data.n_samples):
-        c = np.asarray(data.coords[i], np.float32)
-        key = c.tobytes()
-        if key not in cache:
-            pts = np.zeros((len(c), 3))
-            pts[:, : c.shape[1]] = c
-            cache[key] = MeshData(pts, ref.cells, dict(ref.boundaries), dict(ref.subdomains),
-                                  ref.dim, ref.length_unit)
-        rows.append((cache[key], data.X[i], {}, {k: v[i] for k, v in data.fields.items()}))
-    return rows
-
-
-def _info_of(samples: MeshSamples, train: list, reference: int) -> ModelInfo:
-    ref = train[reference].mesh
-    dim = 2 if ref.dim == 2 and np.allclose(ref.points[:, 2], 0.0) else 3
-    mesh32 = MeshData(np.asarray(ref.points, np.float32), ref.cells, dict(ref.boundaries),
-                      dict(ref.subdomains), ref.dim, ref.length_unit)
-    shapes = {}
-    for name in samples.output_names:
-        a = train[reference].outputs[name]
-        shapes[name] = 0 if a.ndim == 1 else int(a.shape[1])
-    varying = {n: np.ones((ref.n_points,) if k == 0 else (ref.n_points, k), bool)
-               for n, k in shapes.items()}
-    bounds = np.asarray(samples.bounds, np.float64)
-    defaults = {n: float(0.5 * (lo + hi)) for n, (lo, hi) in zip(samples.param_names, bounds,
-                                                                 strict=True)}
-    return ModelInfo(samples.study_id, tuple(samples.param_names), bounds, dict(samples.fixed),
-                     shapes, {k: samples.units.get(k, "") for k in shapes}, mesh32, dim, False,
-                     varying, defaults, ())
