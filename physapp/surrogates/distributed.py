@@ -235,7 +235,7 @@ def _fit_neural_field(cls, data, ctx, opts, seed, batch_size, progress, cancel):
 
     from physapp.surrogates.models.base import ModelInfo
     from physapp.surrogates.models.neural_field import FieldNet, _CoordsGP
-    from physapp.surrogates.models.pod import _normalise
+    from physapp.surrogates.models.pod_basis import _normalise
     from physapp.surrogates.training import EpochReporter, lr_schedule
 
     dev = ctx.device

@@ -29,7 +29,7 @@ from physapp.core.mesh import MeshData
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
 from physapp.core.results import FieldResult
 from physapp.surrogates.models.base import COORDS, FieldSurrogate, ModelInfo, check_options
-from physapp.surrogates.models.pod import PodBasis, _normalise, snapshots
+from physapp.surrogates.models.pod_basis import PodBasis, _normalise, snapshots
 from physapp.surrogates.training import EpochReporter, lr_schedule
 
 if TYPE_CHECKING:  # pragma: no cover
