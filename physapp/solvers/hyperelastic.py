@@ -1,39 +1,13 @@
 """Large-deformation elasticity: total-Lagrangian compressible neo-Hookean solids (#22).
 
-Kinematics and material
-    ``F = I + Grad u`` (3 x 3 in every analysis: plane strain has ``F_zz = 1``, axisymmetric
-    models (x = r, y = z) have the hoop stretch ``F_tt = 1 + u_r / R``). Strain energy
-    ``W = mu/2 (tr C - 3) - mu ln J + lam/2 (ln J)^2``; first Piola-Kirchhoff stress
-    ``P = mu (F - F^-T) + lam ln J F^-T``; Cauchy stress ``sigma = (mu (b - I) + lam ln J I) / J``.
-    The consistent tangent ``A = dP/dF`` is
-    ``A_iJkL = mu d_ik d_JL + (mu - lam ln J) Finv_Li Finv_Jk + lam Finv_Ji Finv_Lk``.
-
-Discretisation
-    P1 or P2 triangles / tetrahedra; scikit-fem supplies the shape functions, their gradients and
-    the quadrature, and its vector-basis DOF numbering (so the supports of the linear solvers,
-    :func:`physapp.solvers.elasticity2d.prescribed_dofs`, apply as they are); the residual and the
-    tangent are assembled here, vectorised over elements and quadrature points. A follower
-    pressure (plane analyses) adds its load stiffness, so the tangent stays consistent (then it is
-    unsymmetric; the linear systems are solved by a sparse LU either way).
-
-Path following
-    ``lambda`` scales every prescribed displacement and load. Load control: Newton's method with a
-    line search at each step (the first from the tangent predictor, later ones extrapolated from
-    the last increment); a step that fails (no convergence, a negative Jacobian, or a jump to a
-    distant equilibrium: its secant stiffness below a fifth of the last step's) is cut in half
-    and retried, a step that converged quickly lets the next one grow; when the step cannot be
-    cut further the solve stops and returns the steps so far (``complete = False``) with a
-    message (a limit point -- the tangent stiffness along the path has fallen to about zero --
-    says "try arc-length"). ``yield_stress > 0`` selects the elastic-plastic material of
-    :mod:`physapp.solvers.plasticity` instead of the neo-Hookean one. Arc length: Crisfield's cylindrical constraint
-    ``|du|^2 = dl^2`` with the root of the quadratic closest to the previous direction, which
-    follows a path through limit points (snap-through).
-
-Modules
-    :mod:`~physapp.solvers.hyperelastic_model` (the discrete problem: residual, tangent, loads,
-    nodal output), :mod:`~physapp.solvers.hyperelastic_path` (Newton, load control, arc length)
-    and this one (:func:`solve_hyperelastic`: the path as a solution and a history). The names
-    of both are importable from here.
+:func:`solve_hyperelastic` builds the discrete problem
+(:class:`~physapp.solvers.hyperelastic_model.HyperelasticModel`: kinematics, material, P1/P2
+discretisation, dead and follower loads, nodal output; ``yield_stress > 0`` selects the
+elastic-plastic material of :mod:`physapp.solvers.plasticity`), follows its equilibrium path
+(:func:`~physapp.solvers.hyperelastic_path.follow_path`: load control with step cutting, or
+Crisfield's arc length through limit points) and returns the last state with the whole path as
+a :class:`~physapp.core.history.FieldHistory`. The names of both modules are importable from
+here.
 """
 
 from __future__ import annotations
