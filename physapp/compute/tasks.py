@@ -46,6 +46,14 @@ def solve_study_history(
 ) -> HistoryRef:
     """Solve a transient study, streaming every step to ``path`` (HDF5, flushed per step: a job
     cancelled by terminating its process leaves the steps it finished there)."""
+    history = _streamed("solve_history", study_id, params, order, path, progress, cancel)
+    return HistoryRef(str(path), history.n_steps, history.complete)
+
+
+def _streamed(method: str, study_id: str, params: Mapping[str, float], order: int, path: str,
+              progress: ProgressFn, cancel: CancelToken):
+    """``ReferenceSolver(order).<method>(study, params, sink=...)`` with its steps streamed to
+    an HDF5 history file at ``path`` (closed whatever happens)."""
     from physapp.io.history import HistoryWriter
     from physapp.solvers.reference import ReferenceSolver
     from physapp.studies import get_study
@@ -53,11 +61,10 @@ def solve_study_history(
     study = get_study(study_id)
     writer = HistoryWriter(path)
     try:
-        history = ReferenceSolver(order=order).solve_history(study, params, sink=writer,
+        return getattr(ReferenceSolver(order=order), method)(study, params, sink=writer,
                                                              progress=progress, cancel=cancel)
     finally:
         writer.close()
-    return HistoryRef(str(path), history.n_steps, history.complete)
 
 
 def is_load_stepped(study) -> bool:
@@ -83,14 +90,4 @@ def solve_study_stepped(
     """Solve a load-stepped study (the result, with ``meta["history"]``, as :func:`solve_study`)
     streaming every converged step to ``path`` as it comes (HDF5, flushed per step): a job
     cancelled or killed mid-path leaves the steps it finished there (#22)."""
-    from physapp.io.history import HistoryWriter
-    from physapp.solvers.reference import ReferenceSolver
-    from physapp.studies import get_study
-
-    study = get_study(study_id)
-    writer = HistoryWriter(path)
-    try:
-        return ReferenceSolver(order=order).solve(study, params, progress=progress,
-                                                  cancel=cancel, sink=writer)
-    finally:
-        writer.close()
+    return _streamed("solve", study_id, params, order, path, progress, cancel)

@@ -9,7 +9,7 @@ Computations are float64 (the training sets are small; float32 Cholesky factors 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from physapp.core.progress import NEVER, CancelToken
@@ -26,6 +26,26 @@ LOG_LS_RANGE = (math.log(1e-2), math.log(1e2))
 LOG_SF2_RANGE = (math.log(1e-3), math.log(1e2))
 _SQRT5 = math.sqrt(5.0)
 
+
+
+def store_gp(gp: BatchedGP | None, meta: dict[str, Any], key: str,
+             tensors: dict[str, Any], prefix: str) -> None:
+    """Put ``gp``'s state into a model file: its settings in ``meta[key]``, its tensors in
+    ``tensors`` under ``prefix`` (nothing when ``gp`` is None). :func:`load_gp` reads it back."""
+    if gp is None:
+        return
+    gmeta, gt = gp.state()
+    meta[key] = gmeta
+    tensors.update({f"{prefix}{k}": v for k, v in gt.items()})
+
+
+def load_gp(gmeta: dict[str, Any] | None, tensors: Mapping[str, Any], prefix: str,
+            device: str) -> BatchedGP | None:
+    """The GP that :func:`store_gp` stored under ``prefix`` (None when ``gmeta`` is None)."""
+    if gmeta is None:
+        return None
+    return BatchedGP.from_state(gmeta, {k[len(prefix):]: v for k, v in tensors.items()
+                                        if k.startswith(prefix)}, device)
 
 def _bounded(raw: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
     import torch

@@ -38,6 +38,7 @@ import numpy as np
 
 from physapp.core.errors import PhysappError
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
+from physapp.surrogates.gp import load_gp, store_gp
 from physapp.surrogates.models.base import ModelInfo, _np, check_options
 from physapp.surrogates.models.history_model import (
     HistorySurrogate,
@@ -216,10 +217,7 @@ class FieldCurveHistorySurrogate(HistorySurrogate):
         tensors = {f"a/{k}": torch.from_numpy(np.ascontiguousarray(v, dtype=np.float64))
                    for k, v in self.arrays.items()}
         tensors.update({f"e/{k}": v for k, v in etensors.items()})
-        if self.coords_gp is not None:
-            cmeta, ct = self.coords_gp.state()
-            meta["coords_gp"] = cmeta
-            tensors.update({f"cgp/{k}": v for k, v in ct.items()})
+        store_gp(self.coords_gp, meta, "coords_gp", tensors, "cgp/")
         return meta, tensors
 
     @classmethod
@@ -227,17 +225,13 @@ class FieldCurveHistorySurrogate(HistorySurrogate):
                  tensors: Mapping[str, Any], device: str) -> FieldCurveHistorySurrogate:
         import torch
 
-        from physapp.surrogates.gp import BatchedGP
         from physapp.surrogates.models.field_curve import FieldCurveSurrogate
 
         arrays = {k: _np(tensors[f"a/{k}"]).astype(np.float64) for k in meta["arrays"]}
         engine = FieldCurveSurrogate.from_state(
             meta["engine"], {k[2:]: torch.as_tensor(v) for k, v in tensors.items()
                              if k.startswith("e/")}, device)
-        coords_gp = None
-        if meta.get("coords_gp") is not None:
-            coords_gp = BatchedGP.from_state(meta["coords_gp"], {
-                k[4:]: v for k, v in tensors.items() if k.startswith("cgp/")}, "cpu")
+        coords_gp = load_gp(meta.get("coords_gp"), tensors, "cgp/", "cpu")
         times = np.asarray(meta["times"], dtype=np.float64)
         if times.ndim != 1 or len(times) < 2:
             raise ValueError("bad time grid")

@@ -32,6 +32,7 @@ import numpy as np
 
 from physapp.core.errors import PhysappError
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
+from physapp.surrogates.gp import load_gp, store_gp
 from physapp.surrogates.models.base import (
     COORDS,
     NON_NEGATIVE,
@@ -400,39 +401,21 @@ class HistorySurrogate(FieldSurrogate):
             v, dtype=np.float32 if np.size(v) >= BIG_ARRAY else np.float64))
             for k, v in self.arrays.items()}
         meta["gp"] = None
-        if self.gp is not None:
-            gmeta, gt = self.gp.state()
-            meta["gp"] = gmeta
-            tensors.update({f"gp/{k}": v for k, v in gt.items()})
+        store_gp(self.gp, meta, "gp", tensors, "gp/")
         meta["extra_gps"] = {}
         for name, g in self.extra_gps.items():
-            xmeta, xt = g.state()
-            meta["extra_gps"][name] = xmeta
-            tensors.update({f"xgp/{name}/{k}": v for k, v in xt.items()})
-        if self.coords_gp is not None:
-            cmeta, ct = self.coords_gp.state()
-            meta["coords_gp"] = cmeta
-            tensors.update({f"cgp/{k}": v for k, v in ct.items()})
+            store_gp(g, meta["extra_gps"], name, tensors, f"xgp/{name}/")
+        store_gp(self.coords_gp, meta, "coords_gp", tensors, "cgp/")
         return meta, tensors
 
     @classmethod
     def _restore(cls, info: ModelInfo, options: dict[str, Any], meta: dict[str, Any],
                  tensors: Mapping[str, Any], device: str) -> HistorySurrogate:
-        from physapp.surrogates.gp import BatchedGP
-
         arrays = {k: _np(tensors[f"a/{k}"]).astype(np.float64) for k in meta["arrays"]}
-        gp = None if meta["gp"] is None else BatchedGP.from_state(
-            meta["gp"], {k[3:]: v for k, v in tensors.items() if k.startswith("gp/")}, "cpu")
-        extra = {}
-        for name, xmeta in meta.get("extra_gps", {}).items():
-            pre = f"xgp/{name}/"
-            extra[name] = BatchedGP.from_state(xmeta, {k[len(pre):]: v for k, v in
-                                                       tensors.items() if k.startswith(pre)},
-                                               "cpu")
-        coords_gp = None
-        if meta.get("coords_gp") is not None:
-            coords_gp = BatchedGP.from_state(meta["coords_gp"], {
-                k[4:]: v for k, v in tensors.items() if k.startswith("cgp/")}, "cpu")
+        gp = load_gp(meta["gp"], tensors, "gp/", "cpu")
+        extra = {name: load_gp(xmeta, tensors, f"xgp/{name}/", "cpu")
+                 for name, xmeta in meta.get("extra_gps", {}).items()}
+        coords_gp = load_gp(meta.get("coords_gp"), tensors, "cgp/", "cpu")
         times = np.asarray(meta["times"], dtype=np.float64)
         if times.ndim != 1 or len(times) < 2:
             raise ValueError("bad time grid")

@@ -28,6 +28,7 @@ from physapp.core.errors import ParameterError
 from physapp.core.mesh import MeshData
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
 from physapp.core.results import FieldResult
+from physapp.surrogates.gp import load_gp, store_gp
 from physapp.surrogates.models.base import COORDS, FieldSurrogate, ModelInfo, check_options
 from physapp.surrogates.models.pod_basis import PodBasis, _normalise, snapshots
 from physapp.surrogates.training import EpochReporter, lr_schedule
@@ -103,23 +104,14 @@ class _CoordsGP:
     def tensors(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
         t = self.basis.tensors("coords_pod")
         meta: dict[str, Any] = {"n_train": self.basis.n_train, "gp": None}
-        if self.gp is not None:
-            gmeta, gt = self.gp.state()
-            meta["gp"] = gmeta
-            t.update({f"coords_gp/{k}": v for k, v in gt.items()})
+        store_gp(self.gp, meta, "gp", t, "coords_gp/")
         return meta, t
 
     @classmethod
     def restore(cls, meta: dict[str, Any], tensors: Mapping[str, torch.Tensor], device: str
                 ) -> _CoordsGP:
-        from physapp.surrogates.gp import BatchedGP
-
         basis = PodBasis.restore(tensors, "coords_pod", meta["n_train"], device)
-        gp = None
-        if meta["gp"] is not None:
-            gp = BatchedGP.from_state(meta["gp"], {k[10:]: v for k, v in tensors.items()
-                                                   if k.startswith("coords_gp/")}, device)
-        return cls(basis, gp)
+        return cls(basis, load_gp(meta["gp"], tensors, "coords_gp/", device))
 
     def to(self, device: str) -> _CoordsGP:
         return _CoordsGP(self.basis.to(device), None if self.gp is None else self.gp.to(device))

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
+from physapp.surrogates.gp import load_gp, store_gp
 from physapp.surrogates.models.base import COORDS, FieldSurrogate, ModelInfo, check_options
 from physapp.surrogates.models.baselines import LinearSurrogate, NearestSurrogate
 from physapp.surrogates.models.pod_basis import (
@@ -125,10 +126,8 @@ class PodGPSurrogate(FieldSurrogate):
     def _tensors(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
         meta: dict[str, Any] = {"pod": self.pod.meta(), "gp": None}
         tensors = self.pod.tensors()
+        store_gp(self.gp, meta, "gp", tensors, "gp/")
         if self.gp is not None:
-            gmeta, gt = self.gp.state()
-            meta["gp"] = gmeta
-            tensors.update({f"gp/{k}": v for k, v in gt.items()})
             h = self.gp.hyper()
             meta["hyperparameters"] = {k: v.detach().cpu().tolist() for k, v in h.items()}
         return meta, tensors
@@ -136,14 +135,8 @@ class PodGPSurrogate(FieldSurrogate):
     @classmethod
     def _restore(cls, info: ModelInfo, options: dict[str, Any], meta: dict[str, Any],
                  tensors: Mapping[str, torch.Tensor], device: str) -> PodGPSurrogate:
-        from physapp.surrogates.gp import BatchedGP
-
         pod = PodSet.restore(meta["pod"], tensors, device)
-        gp = None
-        if meta.get("gp") is not None:
-            gp = BatchedGP.from_state(meta["gp"], {k[3:]: v for k, v in tensors.items()
-                                                   if k.startswith("gp/")}, device)
-        return cls(info, device, options, pod, gp)
+        return cls(info, device, options, pod, load_gp(meta.get("gp"), tensors, "gp/", device))
 
 
 # ------------------------------------------------------------------------------------------------
