@@ -38,3 +38,15 @@ def window(qtbot, shared_runner):
     yield win
     win.close()
     assert not win.runner.busy
+
+
+@pytest.fixture(autouse=True)
+def _closed_windows_deleted_here(qapp):
+    """pytest-qt closes a test's widgets and calls deleteLater() on them after the test; Qt
+    deletes them at the next event loop, which was the next test's (or the next module's)
+    first wait, while its own window is being built (a native crash seen there, #14). Delete
+    them now, on the GUI thread, at the end of the test that made them."""
+    yield
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
