@@ -16,10 +16,12 @@ from physapp.studies import get_study  # noqa: E402
 SOLVE_TIMEOUT_MS = 30_000
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def shared_runner(qapp):
-    """One warm solver process for a module's windows: spawning it and importing the solver
-    stack costs ~3 s, which would otherwise be paid by every test."""
+    """One warm solver process for the session's windows: spawning it and importing the solver
+    stack costs ~3 s, which would otherwise be paid by every test (or module). A window closes
+    with its slots disconnected and its running job cancelled (SolveController.shutdown), so
+    the next window finds the runner idle."""
     runner = QtJobRunner()
     runner.warm_up()
     yield runner
