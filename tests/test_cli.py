@@ -1,4 +1,6 @@
-"""The headless command line, run as a user would (a real subprocess)."""
+"""The headless command line, run as a user would (a real subprocess); checks that repeat one
+command with other arguments run ``physapp.cli.main`` in this process (the same code without a
+Python start each), a real subprocess keeping each exit status and the JSON on stdout."""
 
 import json
 import os
@@ -12,6 +14,18 @@ import numpy as np
 def physapp(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "physapp", *args], capture_output=True,
                           text=True, cwd=cwd, timeout=120)
+
+
+def in_process(capsys, *args):
+    """``physapp ARGS`` run by ``main()`` in this process: (exit status, stdout, stderr)."""
+    from physapp.cli import main
+
+    try:
+        code = main([str(a) for a in args])
+    except SystemExit as exc:  # argparse: --help, usage errors
+        code = exc.code
+    out = capsys.readouterr()
+    return code, out.out, out.err
 
 
 def test_solve_writes_vtu_with_all_fields(tmp_path):
@@ -32,21 +46,21 @@ def test_solve_writes_vtu_with_all_fields(tmp_path):
     assert not list(tmp_path.glob(".result-*")), "temporary file left behind"
 
 
-def test_help_and_studies():
-    top = physapp("--help")
-    assert top.returncode == 0 and "solve" in top.stdout and "studies" in top.stdout
-    sub = physapp("solve", "--help")
-    assert sub.returncode == 0 and "--set" in sub.stdout and "--out" in sub.stdout
-    listing = physapp("studies")
-    assert listing.returncode == 0
-    assert "plate-with-hole" in listing.stdout and "radius" in listing.stdout
-    js = json.loads(physapp("studies", "--json").stdout)["studies"]
+def test_help_and_studies(capsys):
+    code, out, _ = in_process(capsys, "--help")
+    assert code == 0 and "solve" in out and "studies" in out
+    code, out, _ = in_process(capsys, "solve", "--help")
+    assert code == 0 and "--set" in out and "--out" in out
+    code, out, _ = in_process(capsys, "studies")
+    assert code == 0
+    assert "plate-with-hole" in out and "radius" in out
+    js = json.loads(physapp("studies", "--json").stdout)["studies"]  # real stdout
     assert {p["name"] for p in js[0]["parameters"]} >= {"radius", "width", "length", "traction",
                                                         "youngs_modulus", "poissons_ratio",
                                                         "mesh_size"}
 
 
-def test_bad_input_gives_one_line_and_nonzero_exit(tmp_path):
+def test_bad_input_gives_one_line_and_nonzero_exit(tmp_path, capsys, monkeypatch):
     cases = [
         (["solve", "no-such-study", "--out", "x.vtu"], "Unknown study 'no-such-study'"),
         (["solve", "plate-with-hole", "--set", "colour=3", "--out", "x.vtu"], "Unknown parameter"),
@@ -57,12 +71,17 @@ def test_bad_input_gives_one_line_and_nonzero_exit(tmp_path):
         (["solve", "plate-with-hole", "--out", "x.docx"], "unknown extension"),
         (["solve", "plate-with-hole", "--out", "missing/dir/x.vtu"], "does not exist"),
     ]
-    for args, message in cases:
-        proc = physapp(*args, "-q", cwd=tmp_path)
-        assert proc.returncode == 1, (args, proc.stderr)
-        assert message in proc.stderr, (args, proc.stderr)
-        assert "Traceback" not in proc.stderr
-        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    monkeypatch.chdir(tmp_path)
+    for i, (args, message) in enumerate(cases):
+        if i == 0:  # a real process: its exit status and its stderr
+            proc = physapp(*args, "-q", cwd=tmp_path)
+            code, err = proc.returncode, proc.stderr
+        else:
+            code, _, err = in_process(capsys, *args, "-q")
+        assert code == 1, (args, err)
+        assert message in err, (args, err)
+        assert "Traceback" not in err
+        assert len(err.strip().splitlines()) == 1, err
     assert physapp("frobnicate").returncode == 2
 
 
@@ -74,20 +93,20 @@ def _json(proc):
     return obj
 
 
-def test_every_command_has_help_and_the_exit_codes_are_documented():
+def test_every_command_has_help_and_the_exit_codes_are_documented(capsys):
     top = physapp("--help")
     assert top.returncode == 0
     for code in ("0 ", "1 ", "2 ", "3 ", "70 ", "130 "):
         assert f"\n  {code}" in top.stdout
     for cmd in ("solve", "studies", "sweep", "train", "predict", "info", "plugins", "export"):
-        proc = physapp(cmd, "--help")
-        assert proc.returncode == 0 and "usage: physapp" in proc.stdout, cmd
+        code, out, _ = in_process(capsys, cmd, "--help")
+        assert code == 0 and "usage: physapp" in out, cmd
         if cmd != "info":
-            assert "--json" in proc.stdout, cmd
-    assert "--ddp" in physapp("train", "--help").stdout
+            assert "--json" in out, cmd
+    assert "--ddp" in in_process(capsys, "train", "--help")[1]
 
 
-def test_json_output_of_sweep_train_predict_export_studies_plugins(tmp_path):
+def test_json_output_of_sweep_train_predict_export_studies_plugins(tmp_path, capsys):
     data = tmp_path / "cyl.h5"
     sweep = _json(physapp("sweep", "thick-cylinder", "--samples", "8", "--vary",
                           "pressure,youngs_modulus", "--order", "1", "--workers", "1", "--out",
@@ -105,9 +124,14 @@ def test_json_output_of_sweep_train_predict_export_studies_plugins(tmp_path):
     pred = _json(physapp("predict", str(model), "--set", "pressure=5e7", "--out",
                          str(tmp_path / "p.vtu"), "--json"))
     assert pred["model"] == "pod-gp" and pred["out_of_range"] == [] and pred["n_points"] > 10
-    studies = _json(physapp("studies", "--json"))["studies"]
+    # studies and plugins: main() here (test_help_and_studies runs studies --json for real)
+    code, out, err = in_process(capsys, "studies", "--json")
+    assert code == 0, err
+    studies = json.loads(out)["studies"]
     assert "thick-cylinder" in [s["id"] for s in studies]
-    plugins = _json(physapp("plugins", "--json"))["plugins"]
+    code, out, err = in_process(capsys, "plugins", "--json")
+    assert code == 0, err
+    plugins = json.loads(out)["plugins"]
     builtin = next(p for p in plugins if p["name"] == "physapp")
     assert "surrogates:pod-gp" in builtin["contributions"]
     export = _json(physapp("export", "--study", "thick-cylinder", "--set", "mesh_size=0.02",

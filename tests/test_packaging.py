@@ -19,8 +19,16 @@ ROOT = Path(__file__).resolve().parents[1]
 def built(tmp_path_factory):
     pytest.importorskip("build")
     out = tmp_path_factory.mktemp("dist")
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--sdist", "--outdir", str(out),
-                    str(ROOT)], check=True, capture_output=True, text=True, timeout=600)
+    # the build backend (setuptools) is installed here: build with it rather than in a fresh
+    # isolated environment (which installs setuptools again for each of sdist and wheel)
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        isolation = ["--no-isolation"] if int(version("setuptools").split(".")[0]) >= 68 else []
+    except (PackageNotFoundError, ValueError):
+        isolation = []
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--sdist", *isolation, "--outdir",
+                    str(out), str(ROOT)], check=True, capture_output=True, text=True, timeout=600)
     wheel = next(out.glob("physapp-*.whl"))
     sdist = next(out.glob("physapp-*.tar.gz"))
     return (zipfile.ZipFile(wheel).namelist(),

@@ -52,8 +52,17 @@ class CameraFit(QObject):
         self._timer.timeout.connect(self.check)
 
     def viewport_created(self, viewport) -> None:
+        if self.viewport is not None and self.viewport is not viewport:
+            self.viewport.removeEventFilter(self)  # the study's old viewport goes away
         self.viewport = viewport
         viewport.installEventFilter(self)
+
+    def shutdown(self) -> None:
+        """The window closes: no refit may fire on its closed viewport (#14)."""
+        self._timer.stop()
+        if self.viewport is not None:
+            self.viewport.removeEventFilter(self)
+            self.viewport = None
 
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
         if obj is self.viewport and event.type() == QEvent.Type.Resize:

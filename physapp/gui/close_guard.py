@@ -73,6 +73,7 @@ class CloseGuard:
         w.app.messages.disconnect(w.status.on_message)
         w.previews.close()
         for controller in (w.parts, w.surrogates, w.sessions, w.exports, w.dataset_import,
-                           w.compare, w.view_tools, w.history_predictions, w.playback):
+                           w.compare, w.view_tools, w.history_predictions, w.playback,
+                           w.camera_fit):
             controller.shutdown()  # sessions: a clean exit, the autosave goes
         w.viewport.close_viewport()

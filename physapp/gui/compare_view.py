@@ -92,6 +92,7 @@ class CompareController(QObject):
         self._cam_scheduled = False
         self._shown: dict[int, tuple[object, tuple]] = {}  # pane -> what it shows (skip unchanged updates)
         self._closed = False
+        self._cam_observer = None  # (the panes' shared vtkCamera, observer id)
         self._worker: LatestWinsWorker | None = None
         self._relay = ThreadRelay(self)
         self._relay.result.connect(self._on_compared, Qt.ConnectionType.QueuedConnection)
@@ -150,6 +151,7 @@ class CompareController(QObject):
         self._relay.closed = True
         if self._worker is not None:
             self._worker.close()
+        self._unobserve_camera()
         if self.widget is not None:
             self.widget.close_panes()
 
@@ -502,15 +504,23 @@ class CompareController(QObject):
         camera = first.camera
         for pane in view.panes[1:]:
             pane.plotter.camera = camera  # one vtkCamera: every pane looks the same way
-        camera.AddObserver("ModifiedEvent", self._camera_moved)
+        self._cam_observer = (camera, camera.AddObserver("ModifiedEvent", self._camera_moved))
 
     def _drop_widget(self) -> None:
         view, self.widget = self.widget, None
         w = self.window
         w.central_layout.removeWidget(view)
+        self._unobserve_camera()
         view.close_panes()
         view.hide()
         view.deleteLater()
+
+    def _unobserve_camera(self) -> None:
+        """The panes close: their camera stops calling back here (#14)."""
+        if self._cam_observer is not None:
+            camera, tag = self._cam_observer
+            camera.RemoveObserver(tag)
+            self._cam_observer = None
 
     def _camera_moved(self, camera, _event) -> None:
         """VTK observer (GUI thread): the shared camera changed; repaint every pane once."""

@@ -112,7 +112,8 @@ class Viewport(CameraMixin, QWidget):
         self._labels: dict[str, tuple[str, str]] = {}  # field name -> (label, unit) seen so far
         self._pane_settings = (False, False)  # split, relative_difference: kept for the caller
         self._frame_waiters: list[Callable[[float], None]] = []
-        self.plotter.render_window.AddObserver("EndEvent", self._frame_rendered)
+        self._end_observer = self.plotter.render_window.AddObserver("EndEvent",
+                                                                    self._frame_rendered)
         self.lod_enabled = True  # coarse frames while streaming on large meshes (see above)
         self._lod: tuple[np.ndarray, pv.PolyData, object] | None = None  # ids, surface, actor
         self._settle = QTimer(self)
@@ -378,8 +379,17 @@ class Viewport(CameraMixin, QWidget):
         return self.plotter.screenshot(return_img=True)
 
     def close_viewport(self) -> None:
-        """Release VTK resources; call before the window goes away."""
+        """Release VTK resources; call before the window goes away (again: nothing). The render
+        window's observer goes first (it holds this viewport), then the plotter finalizes its
+        render window here, on the GUI thread, not whenever Python frees it (#14)."""
         self._settle.stop()
+        self._frame_waiters = []
+        if getattr(self.plotter, "_closed", True):
+            return
+        ren_win = self.plotter.render_window
+        if ren_win is not None and self._end_observer is not None:
+            ren_win.RemoveObserver(self._end_observer)
+        self._end_observer = None
         self.plotter.close()
 
     # -- internals ------------------------------------------------------------------------------

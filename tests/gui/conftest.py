@@ -16,10 +16,12 @@ from physapp.studies import get_study  # noqa: E402
 SOLVE_TIMEOUT_MS = 30_000
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def shared_runner(qapp):
-    """One warm solver process for a module's windows: spawning it and importing the solver
-    stack costs ~3 s, which would otherwise be paid by every test."""
+    """One warm solver process for the session's windows: spawning it and importing the solver
+    stack costs ~3 s, which would otherwise be paid by every test (or module). A window closes
+    with its slots disconnected and its running job cancelled (SolveController.shutdown), so
+    the next window finds the runner idle."""
     runner = QtJobRunner()
     runner.warm_up()
     yield runner
@@ -38,3 +40,15 @@ def window(qtbot, shared_runner):
     yield win
     win.close()
     assert not win.runner.busy
+
+
+@pytest.fixture(autouse=True)
+def _closed_windows_deleted_here(qapp):
+    """pytest-qt closes a test's widgets and calls deleteLater() on them after the test; Qt
+    deletes them at the next event loop, which was the next test's (or the next module's)
+    first wait, while its own window is being built (a native crash seen there, #14). Delete
+    them now, on the GUI thread, at the end of the test that made them."""
+    yield
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)

@@ -55,3 +55,38 @@ def test_discard_closes_and_a_saved_session_does_not_ask(qtbot, shared_runner, m
     win.close()
     win.close_guard.box.button(QMessageBox.StandardButton.Discard).click()
     assert win.closing and not win.isVisible()
+
+
+def test_close_stops_timers_and_releases_vtk_on_this_thread(window, qtbot):
+    """A native crash after a window's tests (#14): nothing of a closed window may fire later.
+    Closing stops every timer of the window, removes the refit's event filter and the VTK
+    observers that call back into Python, and finalizes every render window (the main view and
+    the split view's three panes) here, on the GUI thread."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QResizeEvent
+    from PySide6.QtWidgets import QStatusBar
+
+    window.compare.set_split(True)
+    panes = window.compare.panes
+    assert len(panes) == 3
+    camera = panes[0].plotter.camera
+    assert camera.HasObserver("ModifiedEvent")
+    viewports = [window.viewport, *panes]
+    window.resize(window.width() - 40, window.height())  # a refit is pending
+    qtbot.wait(10)
+    window.close()
+    assert window.closing
+    # every timer of ours (a status bar message's own timer only clears its text, in Qt)
+    active = [t.parent() for t in window.findChildren(QTimer)
+              if t.isActive() and not isinstance(t.parent(), QStatusBar)]
+    assert active == []
+    fit = window.camera_fit
+    assert fit.viewport is None and not fit._timer.isActive()
+    # a late resize of the old viewport (were it still delivered) starts no refit
+    old = viewports[0]
+    fit.eventFilter(old, QResizeEvent(old.size(), old.size()))
+    assert not fit._timer.isActive()
+    assert not camera.HasObserver("ModifiedEvent")
+    for vp in viewports:
+        assert vp.plotter._closed and vp._end_observer is None
+        vp.close_viewport()  # twice: nothing

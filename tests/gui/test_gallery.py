@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 
 import numpy as np
 import pytest
@@ -20,10 +21,29 @@ pytestmark = pytest.mark.gui
 THUMB_TIMEOUT_MS = 60_000
 
 
+@pytest.fixture(scope="module")
+def rendered(qapp, tmp_path_factory):
+    """Every study's thumbnail rendered once for the module (meshing them all takes seconds):
+    the folder of PNGs and the gallery that rendered them into it (from an empty cache)."""
+    configure_pyvista()
+    folder = tmp_path_factory.mktemp("thumbs")
+    dialog = GalleryDialog(cache_dir=folder)
+    dialog.show()
+    from pytestqt.qtbot import QtBot
+
+    QtBot(None).waitUntil(lambda: dialog.ready, timeout=THUMB_TIMEOUT_MS)
+    dialog.hide()  # read by the tests, not in the way of their windows
+    yield folder, dialog
+    dialog.close()
+    dialog.deleteLater()
+
+
 @pytest.fixture(autouse=True)
-def _temporary_cache_and_settings(tmp_path, monkeypatch):
-    """Thumbnails go to a temporary cache (QStandardPaths reads XDG_CACHE_HOME each call)."""
+def _temporary_cache_and_settings(tmp_path, monkeypatch, rendered):
+    """Thumbnails go to a temporary cache (QStandardPaths reads XDG_CACHE_HOME each call),
+    which holds a copy of the module's rendered thumbnails: a window's gallery opens at once."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    shutil.copytree(rendered[0], tmp_path / "cache" / "physapp" / "thumbnails")
     configure_pyvista()
 
 
@@ -46,9 +66,9 @@ def _open_gallery(qtbot, **kwargs) -> GalleryDialog:
     return dialog
 
 
-def test_gallery_lists_every_study_with_a_real_thumbnail(qtbot, tmp_path):
+def test_gallery_lists_every_study_with_a_real_thumbnail(rendered):
     studies = list_studies()
-    dialog = _open_gallery(qtbot, cache_dir=tmp_path / "thumbs")
+    folder, dialog = rendered  # opened on an empty cache
     listed = [dialog.list.item(r).data(Qt.ItemDataRole.UserRole)
               for r in range(dialog.list.count())]
     assert listed == [s.spec.id for s in studies]
@@ -62,15 +82,15 @@ def test_gallery_lists_every_study_with_a_real_thumbnail(qtbot, tmp_path):
         # the part, not only the white background (a thin vessel wall covers little of it)
         steel = (np.abs(px.astype(int) - (255, 255, 255)).sum(-1) > 60).mean()
         assert 0.01 < steel < 0.95, f"{study.spec.id}: {steel:.2f} of the picture is the part"
-        assert (tmp_path / "thumbs" / thumbnail_key(study)).is_file()
+        assert (folder / thumbnail_key(study)).is_file()
     assert dialog.provider.rendered == len(studies) and dialog.provider.from_cache == 0
     assert f"{len(studies)} studies" in dialog.status.text()
 
 
-def test_second_opening_uses_the_png_cache_at_once(qtbot, tmp_path):
-    first = _open_gallery(qtbot, cache_dir=tmp_path / "thumbs")
+def test_second_opening_uses_the_png_cache_at_once(qtbot, tmp_path, rendered):
+    folder, first = rendered  # the first opening rendered every thumbnail into ``folder``
     first_img = first.thumbnail("l-bracket")
-    first.reject()
+    shutil.copytree(folder, tmp_path / "thumbs")
     second = GalleryDialog(cache_dir=tmp_path / "thumbs")  # no waiting: all from the cache
     qtbot.addWidget(second)
     assert second.ready and second.provider.rendered == 0
@@ -90,7 +110,9 @@ def test_second_opening_uses_the_png_cache_at_once(qtbot, tmp_path):
 
 
 def test_placeholder_while_meshing_then_the_thumbnail(qtbot, tmp_path):
-    dialog = GalleryDialog(cache_dir=tmp_path / "thumbs")
+    # an empty cache: two studies are meshed and rendered (all of them: see `rendered`)
+    dialog = GalleryDialog([get_study("heat-sink"), get_study("l-bracket")],
+                           cache_dir=tmp_path / "thumbs")
     qtbot.addWidget(dialog)
     dialog.show()
     # right after opening nothing has been meshed yet: every card waits on its placeholder

@@ -35,13 +35,14 @@ def _one_torch_thread():
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
     """A real sweep: 12 thick-cylinder designs (bore radius, pressure), P1, 9 train / 3 test."""
-    from physapp.compute.sweep import run_sweep
+    from physapp.api import _InProcess
+    from physapp.compute.cluster import run_sweep_on
     from physapp.surrogates.dataset import Dataset
 
     path = tmp_path_factory.mktemp("ddp") / "cyl.h5"
     ds = Dataset.create(path, "thick-cylinder", 12, "lhs", 0, 0.25,
                         vary=["pressure", "inner_radius"], order=1)
-    summary = run_sweep(ds, 1)
+    summary = run_sweep_on(ds, _InProcess(), poll=0.0)  # in this process: no worker start
     assert summary.done_total == 12
     return path
 
