@@ -103,8 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="mesh or CAD file to open as an imported part (Gmsh, VTU, Abaqus, "
                        "STEP, IGES, STL, ...; `physapp info FILE` shows what is read)")
     gui.add_argument("--screenshot", default=None, metavar="PNG",
-                     help="save a PNG of the window once the first field is shown (or the "
-                     "gallery is drawn), then quit: for documentation and smoke tests")
+                     help="save a PNG of the window once the first field is shown (the "
+                     "gallery is drawn, or the part of --file is shown), then quit: for "
+                     "documentation and smoke tests")
 
     solve = sub.add_parser(
         "solve", help="solve a study with the reference solver and write the fields",

@@ -90,6 +90,7 @@ class Launcher(QObject):
         self.opener: FileOpener | None = None
         self.error_dialog: QMessageBox | None = None
         self.recovery = None  # the crash-recovery offer at start, if any
+        self.screenshot: str | None = None  # --screenshot with --file: saved once the part shows
 
     def start(self, study_id: str | None, file: str | None = None) -> QWidget | None:
         """Show the main window on ``study_id`` or, when None, the start screen; returns it.
@@ -142,6 +143,10 @@ class Launcher(QObject):
         self.window.parts.recent.add(opened.path)
         self.window.show()
         QApplication.instance().setQuitOnLastWindowClosed(True)
+        if self.screenshot:  # the part and its region list (sizes measured) are on screen
+            window = self.window
+            _save_when(window, lambda: window.parts.panel is not None
+                       and window.parts.panel.regions_ready, self.screenshot)
 
     def _file_failed(self, path: str, message: str) -> None:
         gallery = self.show_gallery()
@@ -193,8 +198,8 @@ def run_gui(
     study_id : the study to open; None shows the study gallery (start screen) first.
     file : a mesh or CAD file to open as an imported part (instead of a study).
     screenshot : if given, save a PNG of the first window to this path once it is complete (the
-        start-up solve on screen, or every gallery thumbnail drawn), then quit (for documentation
-        and smoke tests).
+        start-up solve on screen, every gallery thumbnail drawn, or the part of ``file`` shown
+        with its region list), then quit (for documentation and smoke tests).
     """
     configure_pyvista()
     app = QApplication.instance() or QApplication(sys.argv if argv is None else ["physapp", *argv])
@@ -203,6 +208,7 @@ def run_gui(
     app.setDesktopFileName("physapp")  # matches the installed physapp.desktop entry
     app.setWindowIcon(QIcon(str(RESOURCES / "icons" / "physapp.svg")))
     launcher = Launcher()
+    launcher.screenshot = screenshot if file is not None else None
     try:
         first = launcher.start(study_id, file)
     except PhysappError as exc:

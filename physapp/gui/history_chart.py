@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from physapp.core.history import FieldHistory
 from physapp.core.labels import key_label, pretty_unit
+from physapp.gui.playback import step_axis
 from physapp.io.history_export import curve_rows
 
 #: while playing, the time marker moves at most this often (matplotlib redraws are slow)
@@ -188,6 +189,8 @@ class HistoryChart(QDockWidget):
         from physapp.gui.line_plot import REFERENCE_COLOR, SURROGATE_COLOR
 
         s, h = self.series(), self.history
+        tf, t_unit = step_axis(h)  # the step axis in mm like other lengths (#13)
+        t_text = "" if h is None else (f"{h.time_label} ({t_unit})" if t_unit else h.time_label)
         key = self.curve_combo.currentData()
         ov = self.overlay if (self.overlay is not None and h is not None
                               and key in self.overlay.curves) else None
@@ -199,40 +202,39 @@ class HistoryChart(QDockWidget):
         if s is not None and h is not None:
             label, values, unit = s
             color = SURROGATE_COLOR if h.source.startswith("surrogate") else REFERENCE_COLOR
-            ax.plot(h.times, values, color=color, lw=1.5,
+            ax.plot(np.asarray(h.times) * tf, values, color=color, lw=1.5,
                     label="surrogate" if h.source.startswith("surrogate") else "solver")
             for hist, c in ((h, color), (ov, None)):  # predicted curves: the +-2 std band
                 std = (hist.meta.get("curve_std") or {}).get(key) if hist is not None else None
                 if std is not None:
                     v = np.asarray(hist.curves[key])
-                    ax.fill_between(hist.times, v - 2 * np.asarray(std), v + 2 * np.asarray(std),
+                    ax.fill_between(np.asarray(hist.times) * tf, v - 2 * np.asarray(std),
+                                    v + 2 * np.asarray(std),
                                     color=c or SURROGATE_COLOR, alpha=0.2, lw=0,
                                     label="±2 std")
             if ov is not None:
                 sur = ov.source.startswith("surrogate")
-                ax.plot(ov.times, ov.curves[key], lw=1.5, ls="--",
+                ax.plot(np.asarray(ov.times) * tf, ov.curves[key], lw=1.5, ls="--",
                         color=SURROGATE_COLOR if sur else REFERENCE_COLOR,
                         label="surrogate" if sur else "solver")
                 pred, ref = (ov, h) if sur else (h, ov)
                 err = np.interp(ref.times, pred.times, pred.curves[key]) - ref.curves[key]
                 self.error = (np.asarray(ref.times), err)
                 ea = self.error_axes
-                ea.plot(ref.times, err, color="#a01010", lw=1.2)
+                ea.plot(np.asarray(ref.times) * tf, err, color="#a01010", lw=1.2)
                 ea.axhline(0.0, color="0.5", lw=0.8)
                 ea.set_ylabel(f"S \u2212 R ({unit})" if unit else "S \u2212 R")
-                ea.set_xlabel(f"{h.time_label} ({h.time_unit})" if h.time_unit
-                              else h.time_label)
+                ea.set_xlabel(t_text)
                 ea.grid(True, alpha=0.3)
                 if self.field_error is not None:  # the field's error on a second scale
                     name, ft, fe = self.field_error
                     ea2 = ea.twinx()
-                    ea2.plot(ft, 100.0 * np.asarray(fe), color="0.35", ls=":", marker=".",
+                    ea2.plot(np.asarray(ft) * tf, 100.0 * np.asarray(fe), color="0.35", ls=":", marker=".",
                              lw=1.0)
                     ea2.set_ylabel(f"{name} rel. L2 (%)", fontsize="small")
                 ax.legend(fontsize="small")
             else:
-                ax.set_xlabel(f"{h.time_label} ({h.time_unit})" if h.time_unit
-                              else h.time_label)
+                ax.set_xlabel(t_text)
             ax.set_ylabel(f"{label} ({unit})" if unit else label)
             ax.grid(True, alpha=0.3)
             from matplotlib.ticker import MaxNLocator
@@ -241,7 +243,7 @@ class HistoryChart(QDockWidget):
                 if a is not None:
                     a.xaxis.set_major_locator(MaxNLocator(4))
             step = min(self.playback.model.step, h.n_steps - 1)
-            self.marker = ax.axvline(h.times[step], color="0.3", lw=1, ls="--")
+            self.marker = ax.axvline(h.times[step] * tf, color="0.3", lw=1, ls="--")
         self.canvas.draw_idle()
 
     def _on_step(self, step: int) -> None:
@@ -252,7 +254,7 @@ class HistoryChart(QDockWidget):
             self._marker_late = True  # placed when playing stops
             return
         self._marker_t = now
-        t = float(self.history.times[step])
+        t = float(self.history.times[step]) * step_axis(self.history)[0]
         self.marker.set_xdata([t, t])
         self.canvas.draw_idle()
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QDoubleSpinBox, QSpinBox
 
 from physapp.core.errors import PhysappError
+from physapp.gui.playback import step_text
 
 SERIES_FILTER = ("ParaView time series, VTU per step (*.pvd);;XDMF + HDF5 time series (*.xdmf);;"
                  "physapp history (*.h5);;Curves over time (*.csv)")
@@ -56,8 +57,8 @@ def animation_dialog(ctrl):
     d.form.addRow("Frames", d.frames_spin)
     d.form.addRow("Frames per second", d.fps_spin)
     d.size_rows(960, 640)
-    d.note.setText(f"The history on screen ({h.n_steps} steps to {h.time_label} = "
-                   f"{h.times[-1]:.4g} {h.time_unit}), frames spread evenly over it, with one "
+    d.note.setText(f"The history on screen ({h.n_steps} steps to "
+                   f"{step_text(h, float(h.times[-1]))}), frames spread evenly over it, with one "
                    "colour range over all of them. .gif or .mp4.")
     return ctrl._open(d, lambda d: export_animation(
         ctrl, d.path_row.path, d.frames_spin.value(), fps=d.fps_spin.value(), size=d.image_size))

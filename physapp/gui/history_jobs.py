@@ -30,6 +30,7 @@ from physapp.core.errors import PhysappError
 from physapp.core.history import FieldHistory
 from physapp.core.results import FieldResult
 from physapp.core.transient import time_axis
+from physapp.gui.playback import step_text
 
 _COUNTER = itertools.count(1)
 #: while a transient solve runs, its newest step is shown at most this often (seconds)
@@ -160,8 +161,7 @@ def keep_cancelled(ctrl, job_id: int, failure: str | None = None) -> bool:
     ctrl._on_solved(job_id, HistoryRef(path, n, False))
     history = ctrl.window.playback.history
     if history is not None:
-        t = float(history.times[-1])
-        where = f"{history.time_label} = {t:.4g} {history.time_unit}"
+        where = step_text(history, float(history.times[-1]))
         if failure is not None:
             ctrl.window.show_message(
                 f"The solve stopped at {where}: {failure} The {history.n_steps} steps done are "

@@ -110,7 +110,7 @@ class MainWindow(QMainWindow):
         self.flow = FlowView(self)  # streamlines and velocity arrows of flow results
         self.sessions = SessionController(self)  # File > Save/Open session, autosave
         self.exports = ExportController(self)  # File > Export: figure, mesh, table, animation
-        self.close_guard = CloseGuard(self)  # asks to save an unsaved part set-up (#13)
+        self.close_guard = CloseGuard(self.app, self)  # unsaved part set-up: ask (#13)
         self.setAcceptDrops(True)  # a mesh or CAD file dropped on the window opens it
         window_menus.build_menus(self)
 

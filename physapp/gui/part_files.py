@@ -82,8 +82,13 @@ class PartFilesMixin:
         CAD and surface files first ask their unit and element size (unless ``options``).
         A session file (``.physapp``) is opened as a session."""
         if str(path).lower().endswith(".physapp"):
-            self.window.sessions.open_session(path)
+            self.window.sessions.ask_and_open(path)
             return
+        # the file replaces the part on screen: an unsaved set-up is offered for saving (#13)
+        self.window.close_guard.ask_then(lambda: self._read(path, options), "Save it as a "
+                                         f"session before opening {Path(path).name}?")
+
+    def _read(self, path: str | Path, options: ImportOptions | None) -> None:
         self.window.statusBar().showMessage(f"Opening {Path(path).name} \u2026")
         self.opener.open(path, options)
 

@@ -60,8 +60,11 @@ from physapp.gui.part_widgets import (  # noqa: F401 - CHOOSE_REGION: tests impo
     CHOOSE_REGION,
     PHYSICS,
     SUPPORT_TYPES,
+    TABLE_ROWS,
+    MaterialToggle,
     PromoteDialog,
     ValueRow,
+    fit_rows,
     fmt,
     set_invalid,
 )
@@ -86,17 +89,17 @@ class PartPanel(ItemEditorMixin, RegionListMixin, QWidget):
         col.setContentsMargins(4, 4, 4, 4)
 
         part = QGroupBox("Part")
-        pl = QVBoxLayout(part)
+        pl = QHBoxLayout(part)  # the summary and, for CAD, Remesh beside it (#13: room)
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        pl.addWidget(self.summary)
+        pl.addWidget(self.summary, 1)
         self.remesh_button = QPushButton("Remesh\u2026")
         self.remesh_button.setToolTip("Mesh the CAD part again: element size, order, local sizes "
                                       "and curvature (the set-up is kept: CAD region names do not "
                                       "change with the mesh)")
         self.remesh_button.clicked.connect(self.ctl.remesh)
-        pl.addWidget(self.remesh_button, 0, Qt.AlignmentFlag.AlignRight)
+        pl.addWidget(self.remesh_button, 0, Qt.AlignmentFlag.AlignTop)
         col.addWidget(part)
 
         phys = QGroupBox("Physics and material")
@@ -112,7 +115,13 @@ class PartPanel(ItemEditorMixin, RegionListMixin, QWidget):
         self.material_combo.setToolTip("Library values are typical; choose 'custom' to type yours")
         self.material_combo.currentIndexChanged.connect(self._material_chosen)
         form.addRow("Material", self.material_combo)
+        # a library material's values in one line; its rows (and their Slider... buttons) open
+        # on a click, and by themselves for a custom material or a value made a slider (#13)
+        self.material_toggle = MaterialToggle()
+        self.material_toggle.toggled.connect(lambda on: self.material_box.setVisible(on))
+        form.addRow("Properties", self.material_toggle)
         self.material_box = QWidget()
+        self.material_box.setVisible(False)
         self.material_grid = QGridLayout(self.material_box)
         self.material_grid.setContentsMargins(0, 0, 0, 0)
         form.addRow(self.material_box)
@@ -124,21 +133,7 @@ class PartPanel(ItemEditorMixin, RegionListMixin, QWidget):
 
         bcs = QGroupBox("Supports and loads")
         bl = QVBoxLayout(bcs)
-        self.table = QTableWidget(0, 3)
-        self.table.setHorizontalHeaderLabels(["Type", "Region", "Value"])
-        self.table.verticalHeader().hide()
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        head = self.table.horizontalHeader()
-        head.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        head.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        head.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        self.table.setMinimumHeight(110)
-        self.table.setMaximumHeight(170)
-        self.table.itemSelectionChanged.connect(self._selection_changed)
-        bl.addWidget(self.table)
-        row = QHBoxLayout()
+        row = QHBoxLayout()  # the main actions first: in view at 1280x800 without scrolling
         self.add_support_button = QPushButton("+ Support")
         self.add_support_button.setToolTip("Fix a region: clamped, in chosen directions, or a "
                                            "symmetry plane")
@@ -150,6 +145,18 @@ class PartPanel(ItemEditorMixin, RegionListMixin, QWidget):
         for b in (self.add_support_button, self.add_load_button, self.remove_button):
             row.addWidget(b)
         bl.addLayout(row)
+        self.table = QTableWidget(0, 3)
+        self.table.setHorizontalHeaderLabels(["Type", "Region", "Value"])
+        self.table.verticalHeader().hide()
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        head = self.table.horizontalHeader()
+        head.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        head.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        head.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.table.itemSelectionChanged.connect(self._selection_changed)
+        bl.addWidget(self.table)
         self.editor = QGroupBox("Selected")
         self.editor_layout = QGridLayout(self.editor)
         bl.addWidget(self.editor)
@@ -293,14 +300,15 @@ class PartPanel(ItemEditorMixin, RegionListMixin, QWidget):
         lines = [f"<b>{html.escape(Path(info.path).name)}</b> \u2014 {html.escape(rep.format)}, "
                  f"{mesh.dim}D",
                  f"{mesh.n_points:,} nodes, {cells}",
-                 f"Size {dims} {unit} &nbsp;(length unit: {unit_text})",
-                 f"Boundary regions (facets): {regions}"]
+                 f"Size {dims} {unit} &nbsp;(length unit: {unit_text})"]
         lines += [f"<span style='color:#805000'>Repaired: {html.escape(r)}</span>"
                   for r in rep.repairs]
         lines += [f"<span style='color:#505050'>Note: {html.escape(n)}</span>" for n in rep.notes]
         self.summary.setText("<br>".join(lines))
         self.remesh_button.setVisible(Path(info.path).suffix.lower() in CAD_SUFFIXES)
-        self.summary.setToolTip(rep.text())
+        # the regions are listed in the Regions box below; their facet counts in the tooltip
+        self.summary.setToolTip(f"<p>Boundary regions (facets): {regions}</p>"
+                                f"<pre>{html.escape(rep.text())}</pre>")
 
     def refresh_material(self) -> None:
         """Rebuild the material rows for the physics (values of the library or custom)."""
@@ -400,6 +408,10 @@ class PartPanel(ItemEditorMixin, RegionListMixin, QWidget):
         for r in self.material_rows:
             r.show(values[r.field.key], editable=custom, param=parameter_for(setup, r.target))
             self._show_error(r)
+        self.material_toggle.show_values(
+            [(r.field, values[r.field.key]) for r in self.material_rows],
+            open_=custom or any(parameter_for(setup, r.target) is not None
+                                or r.target in self.input_errors for r in self.material_rows))
 
     def refresh_table(self, select: tuple[str, int] | None = None) -> None:
         """Rewrite the table; keep (or set) the selected item."""
@@ -415,6 +427,7 @@ class PartPanel(ItemEditorMixin, RegionListMixin, QWidget):
         if current in self._rows:
             self.table.selectRow(self._rows.index(current))
         self.table.blockSignals(False)
+        fit_rows(self.table, len(self._rows), TABLE_ROWS)
         heat = setup.physics == "heat"
         self.add_support_button.setEnabled(not heat)
         self.add_support_button.setToolTip(

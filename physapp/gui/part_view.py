@@ -45,7 +45,7 @@ LABEL = "part_label"  # one line at the bottom of the view: the pick hint or the
 
 
 #: the window's preview overlay says "press F5"; for a part that is not set up that misleads
-NOT_SET_UP_TEXT = "Set-up incomplete (see right)"
+NOT_SET_UP_TEXT = "Set-up incomplete (see Part set-up)"
 
 
 NO_RESULT_TEXT = "No result yet - press F5 to solve"

@@ -14,6 +14,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QSizePolicy,
+    QTableWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -36,8 +38,60 @@ SUPPORT_TYPES = (("fixed", "Fixed (all directions)"), ("components", "Fixed in c
 CHOOSE_REGION = "\u2014 choose a region \u2014"
 
 
+#: rows of the supports-and-loads table in view (more scroll inside it): the editor of the
+#: selected item stays above the fold at 1280x800 (#13)
+TABLE_ROWS = 4
+
+
 def fmt(value: float) -> str:
     return f"{value:.6g}"
+
+
+def fit_rows(table: QTableWidget, rows: int, most: int) -> None:
+    """Make ``table`` as high as ``rows`` rows (at least one, at most ``most``): no empty space
+    under a short list, a scroll bar inside a long one."""
+    shown = min(max(rows, 1), most)
+    head = table.horizontalHeader().sizeHint().height()
+    table.setFixedHeight(head + shown * table.verticalHeader().defaultSectionSize()
+                         + 2 * table.frameWidth())
+
+
+def value_text(field: ValueField, si_value: float) -> str:
+    """A value in its shown unit, short: "E 200 GPa", "\u03b1 12e-6/K"."""
+    symbol = field.label.split(" ")[-1]
+    unit = field.shown_unit
+    if unit.startswith("1e"):  # a scaled unit: 12 "1e-6/K" reads 12e-6/K
+        return f"{symbol} {fmt(si_value * field.scale)}{unit[1:]}"
+    return f"{symbol} {fmt(si_value * field.scale)}" + ("" if unit in ("", "\u2013") else
+                                                        f" {unit}")
+
+
+class MaterialToggle(QToolButton):
+    """The material's values in one line (a library material: read only); a click opens the
+    rows (their typed values and Slider... buttons)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setCheckable(True)
+        self.setAutoRaise(True)
+        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.setArrowType(Qt.ArrowType.RightArrow)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.toggled.connect(self._arrow)
+
+    def _arrow(self, on: bool) -> None:
+        self.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
+        self.setToolTip("Hide the rows" if on else
+                        "Show the values as rows (to type a custom material's or make a slider)")
+
+    def show_values(self, values: list[tuple[ValueField, float]], open_: bool) -> None:
+        """Write ``values`` (field, SI value); ``open_``: the rows must be seen (a custom
+        material, a slider, an input error) and open. Otherwise the user's choice stays."""
+        text = ", ".join(value_text(f, v) for f, v in values)
+        self.setText(text)
+        self._arrow(self.isChecked())
+        if open_:
+            self.setChecked(True)
 
 
 def set_invalid(edit: QLineEdit, message: str) -> None:

@@ -38,10 +38,29 @@ from physapp.viz.grids import display_unit
 WARP_FIELD = "displacement"
 #: while playing, the slider and time label update at most this often
 BAR_INTERVAL_S = 0.25
+#: the slider's least width (px): in a narrow bar the time label drops its axis name first
+#: (the name stays in its tooltip) rather than squeeze the slider away or clip ("(21/2", #13)
+SLIDER_WIDTH = 100
 
 
 def format_time(t: float, unit: str) -> str:
     return f"{t:.4g} {unit}".strip()
+
+
+def step_axis(history: FieldHistory | None) -> tuple[float, str]:
+    """The factor and unit the step axis of ``history`` is shown in: lengths in mm like every
+    other length (a plate travel of 0.0035 m reads 3.5 mm), seconds as they are
+    (:func:`~physapp.viz.grids.display_unit`)."""
+    if history is None:
+        return 1.0, ""
+    times = np.abs(np.asarray(history.times, dtype=float))
+    return display_unit(history.time_unit, float(times.max()) if times.size else None)
+
+
+def step_text(history: FieldHistory, t: float) -> str:
+    """"top displacement = 3.5 mm": step-axis value ``t`` (SI) of ``history`` as shown."""
+    factor, unit = step_axis(history)
+    return f"{history.time_label} = {format_time(t * factor, unit)}"
 
 
 class PlaybackBar(QWidget):
@@ -60,9 +79,11 @@ class PlaybackBar(QWidget):
         self.play_button.toggled.connect(lambda on: setattr(self.model, "playing", on))
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setToolTip("Step of the history shown")
+        self.slider.setMinimumWidth(SLIDER_WIDTH)
         self.slider.valueChanged.connect(lambda v: setattr(self.model, "step", v))
+        self.time_factor = 1.0  # shown = SI x factor (m -> mm)
         self.time_label = QLabel()
-        self.time_label.setMinimumWidth(150)
+        self._short: bool | None = None  # the label without the axis name (a narrow bar)
         self.speed_combo = QComboBox()
         for s in PLAYBACK_SPEEDS:
             self.speed_combo.addItem(f"{s:g}x", s)
@@ -108,10 +129,47 @@ class PlaybackBar(QWidget):
                 self.speed_combo.setCurrentIndex(i)
         with QSignalBlocker(self.loop_check):
             self.loop_check.setChecked(m.loop)
-        self.time_label.setText(f"{self.time_label_text} = "
-                                f"{format_time(m.time, self.time_unit)}  "
-                                f"({m.step + 1 if m.n_steps else 0}/{m.n_steps})")
+        self._show_time()
         self.setVisible(m.n_steps > 0)
+
+    def _show_time(self) -> None:
+        """The time label: "top displacement = 3 mm  (21/21)", or "3 mm  (21/21)" when the bar
+        is too narrow for it and a usable slider. It widens to its longest text so far and does
+        not shrink while the steps play (the slider does not jitter)."""
+        m = self.model
+        value = (f"{format_time(m.time * self.time_factor, self.time_unit)}  "
+                 f"({m.step + 1 if m.n_steps else 0}/{m.n_steps})")
+        full = f"{self.time_label_text} = {value}"
+        fm = self.time_label.fontMetrics()
+        short = fm.horizontalAdvance(full) + 6 > self._room()
+        text = value if short else full
+        self.time_label.setText(text)
+        self.time_label.setToolTip(full)
+        need = fm.horizontalAdvance(text) + 6
+        if short != self._short or need > self.time_label.minimumWidth():
+            self._short = short
+            self.time_label.setMinimumWidth(need)
+
+    def _room(self) -> int:
+        """Width (px) the bar leaves the time label beside the others and a usable slider."""
+        row = self.layout()
+        margins = row.contentsMargins()
+        others = [w for w in (self.play_button, self.speed_combo, self.loop_check,
+                              self.fps_label) if not w.isHidden()]
+        used = (sum(w.sizeHint().width() for w in others) + SLIDER_WIDTH
+                + row.spacing() * len(others) + margins.left() + margins.right())
+        return self.width() - used
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        if self.model.n_steps:
+            self._show_time()  # the axis name comes and goes with the room
+
+    def new_axis(self, label: str, factor: float, unit: str) -> None:
+        """Another history's step axis: the label is fitted to it afresh."""
+        self.time_label_text, self.time_factor, self.time_unit = label, factor, unit
+        self.time_label.setMinimumWidth(0)
+        self._short = None
 
 
 class PlaybackController(QObject):
@@ -154,8 +212,8 @@ class PlaybackController(QObject):
         """Show ``history`` (at ``step``, default the last), or none (the bar hides)."""
         self.model.playing = False
         self.history = history
-        self.bar.time_label_text = history.time_label if history is not None else "time"
-        self.bar.time_unit = history.time_unit if history is not None else ""
+        self.bar.new_axis(history.time_label if history is not None else "time",
+                          *step_axis(history))
         n = 0 if history is None else history.n_steps
         self.model.n_steps = n
         self.history_changed.emit(history)

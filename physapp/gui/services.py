@@ -45,6 +45,7 @@ class WindowServices(Protocol):
     solves: Any
     playback: Any  # physapp.gui.playback.PlaybackController (a history on screen, #18)
     safety: Any  # physapp.gui.safety.SafetyController (yield strength, safety factor, #13)
+    close_guard: Any  # physapp.gui.close_guard.CloseGuard (asks to save a part set-up, #13)
 
     @property
     def spec(self) -> Any: ...

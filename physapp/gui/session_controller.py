@@ -183,7 +183,12 @@ class SessionController(QObject):
         start = str(self.path.parent if self.path else Path.cwd())
         path, _ = QFileDialog.getOpenFileName(self.window, "Open session", start, FILTER)
         if path:
-            self.open_session(path)
+            self.ask_and_open(path)
+
+    def ask_and_open(self, path: str | os.PathLike) -> None:
+        """:meth:`open_session` once an unsaved part set-up is saved or discarded (#13)."""
+        self.window.close_guard.ask_then(lambda: self.open_session(path), "Save it as a "
+                                         f"session before opening {Path(path).name}?")
 
     def open_session(self, path: str | os.PathLike) -> bool:
         """Read ``path`` and restore it; a file that cannot be used shows why (False)."""

@@ -26,12 +26,15 @@ def open_gallery(w: WindowServices) -> GalleryDialog:
 
 
 def switch_to(w: WindowServices, study_id: str) -> None:
+    """Show the study ``study_id``; an unsaved part set-up is offered for saving first (Cancel
+    keeps the part and its set-up, #13)."""
     try:
         study = get_study(study_id)
     except PhysappError as exc:  # e.g. a plugin study that went away
         w.show_message(str(exc), "error", "study")
         return
-    w.set_study(study)
+    w.close_guard.ask_then(lambda: w.set_study(study), "Save it as a session before opening "
+                           f"the study \u2018{study.spec.title}\u2019?")
 
 
 def open_settings(w: WindowServices) -> SettingsDialog:

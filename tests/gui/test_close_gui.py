@@ -90,3 +90,61 @@ def test_close_stops_timers_and_releases_vtk_on_this_thread(window, qtbot):
     for vp in viewports:
         assert vp.plotter._closed and vp._end_observer is None
         vp.close_viewport()  # twice: nothing
+
+
+def _plate_window(qtbot, runner, monkeypatch) -> MainWindow:
+    monkeypatch.delenv("PHYSAPP_ASK_TO_SAVE", raising=False)
+    win = MainWindow(get_study("plate-with-hole"), auto_solve=False, runner=runner)
+    qtbot.addWidget(win)
+    win.show()
+    return win
+
+
+def test_switching_study_asks_and_cancel_keeps_everything(qtbot, shared_runner, monkeypatch,
+                                                          tmp_path):
+    from physapp.gui.window_dialogs import switch_to
+
+    win = _plate_window(qtbot, shared_runner, monkeypatch)
+    _unsaved_setup(win)
+    state = dict(win.app.part.state)
+    switch_to(win, "l-bracket")  # File > New study... > L-bracket
+    box = win.close_guard.box
+    assert box is not None and "L-bracket" in box.informativeText()
+    assert win.spec.id == "plate-with-hole"  # nothing switched while asking
+    box.button(QMessageBox.StandardButton.Cancel).click()
+    assert win.spec.id == "plate-with-hole" and win.close_guard.box is None
+    assert win.app.part.state == state and win.app.session.dirty  # the set-up is kept
+
+    saved = []
+    monkeypatch.setattr(win.sessions, "save", lambda: saved.append(1) or None)
+    switch_to(win, "l-bracket")
+    win.close_guard.box.button(QMessageBox.StandardButton.Save).click()
+    assert saved and win.spec.id == "plate-with-hole"  # the save dialog was cancelled
+
+    monkeypatch.setattr(win.sessions, "save", lambda: Path(tmp_path / "s.physapp"))
+    switch_to(win, "l-bracket")
+    win.close_guard.box.button(QMessageBox.StandardButton.Save).click()
+    assert win.spec.id == "l-bracket" and win.isVisible()  # saved, then switched
+    assert not win.closing
+
+
+def test_opening_a_file_or_session_asks_and_discard_goes_on(qtbot, shared_runner, monkeypatch,
+                                                            tmp_path):
+    win = _plate_window(qtbot, shared_runner, monkeypatch)
+    reads, sessions = [], []
+    monkeypatch.setattr(win.parts.opener, "open", lambda path, options=None: reads.append(path))
+    monkeypatch.setattr(win.sessions, "open_session", lambda path: sessions.append(path))
+    _unsaved_setup(win)
+    win.open_file(str(tmp_path / "other.msh"))
+    assert not reads and "other.msh" in win.close_guard.box.informativeText()
+    win.close_guard.box.button(QMessageBox.StandardButton.Cancel).click()
+    assert not reads and win.app.part.state is not None
+    win.open_file(str(tmp_path / "other.msh"))
+    win.close_guard.box.button(QMessageBox.StandardButton.Discard).click()
+    assert reads == [str(tmp_path / "other.msh")]  # read once discarded
+    win.sessions.ask_and_open(tmp_path / "s.physapp")  # File > Open session...
+    win.close_guard.box.button(QMessageBox.StandardButton.Cancel).click()
+    assert not sessions
+    win.app.session.dirty = False  # saved meanwhile: no question
+    win.sessions.ask_and_open(tmp_path / "s.physapp")
+    assert sessions == [tmp_path / "s.physapp"] and win.close_guard.box is None
