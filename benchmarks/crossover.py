@@ -80,14 +80,12 @@ def heat(h: float, dim: int):
     return _capture(ht, lambda: ht.solve_heat(mesh, setup, order=2))
 
 
+ELASTIC_SIZES = [0.04, 0.028, 0.02, 0.01] if not QUICK else [0.04, 0.02]
 CASES = {
-    ("elasticity", 2): (lambda h: elastic2d(h, "plane_stress"),
-                        [0.02, 0.01, 0.007, 0.005] if not QUICK else [0.02, 0.01]),
-    ("axisymmetric", 2): (lambda h: elastic2d(h, "axisymmetric"),
-                          [0.02, 0.01, 0.007, 0.005] if not QUICK else [0.02, 0.01]),
-    ("heat", 2): (lambda h: heat(h, 2), [0.01, 0.005, 0.0035, 0.0025, 0.0018]
-                  if not QUICK else [0.01, 0.005]),
-    ("heat", 3): (lambda h: heat(h, 3), [0.006, 0.004, 0.003, 0.0025] if not QUICK else [0.006]),
+    ("elasticity", 2): (lambda h: elastic2d(h, "plane_stress"), ELASTIC_SIZES),
+    ("axisymmetric", 2): (lambda h: elastic2d(h, "axisymmetric"), ELASTIC_SIZES),
+    ("heat", 2): (lambda h: heat(h, 2), [0.02, 0.01, 0.005, 0.0035] if not QUICK else [0.02, 0.01]),
+    ("heat", 3): (lambda h: heat(h, 3), [0.008, 0.006, 0.004] if not QUICK else [0.008]),
 }
 
 
