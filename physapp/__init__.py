@@ -9,7 +9,14 @@ The scripting API (:mod:`physapp.api`) is available from the package, loaded on 
 
 from __future__ import annotations
 
+import os as _os
 from typing import Any
+
+# idle OpenMP/OpenBLAS threads sleep instead of spinning; set here, before numpy or torch load
+# them, and never over the user's choice (physapp.core.threads.ENV_DEFAULTS, #16)
+for _k, _v in (("OMP_WAIT_POLICY", "PASSIVE"), ("KMP_BLOCKTIME", "0"),
+               ("OPENBLAS_THREAD_TIMEOUT", "4")):
+    _os.environ.setdefault(_k, _v)
 
 __version__ = "0.1.0"
 

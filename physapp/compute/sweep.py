@@ -24,7 +24,6 @@ from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
 
 #: a sweep gives up when workers die this many times (e.g. every sample runs out of memory)
 MAX_WORKER_DEATHS = 8
-_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 @dataclass(frozen=True)
@@ -147,14 +146,12 @@ def _worker_main(wid: int, tasks: Any, results: Any, setup: dict) -> None:
 @contextlib.contextmanager
 def _single_threaded_children(n_workers: int, force: bool = False) -> Iterator[None]:
     """Workers started inside inherit one BLAS/OpenMP thread each (unless the user chose; with
-    ``force`` whatever was chosen)."""
-    saved = {k: os.environ.get(k) for k in _THREAD_VARS}
+    ``force`` whatever was chosen) and pools that do not spin (physapp.core.threads)."""
+    from physapp.core.threads import ENV_DEFAULTS, THREAD_VARS, single_thread_env
+
+    saved = {k: os.environ.get(k) for k in (*THREAD_VARS, *ENV_DEFAULTS)}
     if n_workers > 1 or force:
-        for k in _THREAD_VARS:
-            if force:
-                os.environ[k] = "1"
-            else:
-                os.environ.setdefault(k, "1")
+        os.environ.update(single_thread_env(force=force))
     try:
         yield
     finally:

@@ -25,6 +25,7 @@ from physapp.core.study import ElasticSetup
 from physapp.solvers.fem_mesh import (
     nodal_force_vector,
     oriented_cells,
+    p0_field,
     prepare,
     region_dofs,
     region_facets,
@@ -131,7 +132,6 @@ def solve_plane(
     basis = skfem.Basis(m, skfem.ElementVector(elem), intorder=intorder)
     E_e, nu_e = element_materials(setup, mesh, m.nelements)
     lam, mu, coef = _element_lame(setup, E_e, nu_e)  # per element
-    dg = skfem.Basis(m, skfem.ElementDG(skfem.ElementTriP0()), quadrature=basis.quadrature)
 
     @skfem.BilinearForm
     def stiffness(u, v, w):
@@ -141,7 +141,7 @@ def solve_plane(
         val = w["lam"] * tr_u * (trace(ev) + hv) + 2.0 * w["mu"] * (ddot(eu, ev) + hu * hv)
         return val * w.x[0] if axisym else val
 
-    K = stiffness.assemble(basis, lam=dg.interpolate(lam), mu=dg.interpolate(mu))
+    K = stiffness.assemble(basis, lam=p0_field(m, basis, lam), mu=p0_field(m, basis, mu))
     cancel.check()
     f = _loads(m, mesh, basis, setup, body_force, order, lam, mu, fe.point_mids)
     cancel.check()
@@ -161,7 +161,8 @@ def solve_plane(
     progress(0.3, f"Solving {len(free)} unknowns")
     t1 = time.perf_counter()
     amg_modes = rigid_body_modes(basis.doflocs, comp)[free]
-    y, stats = solve_spd(A, b, amg_modes, dim=2, progress=scaled(progress, 0.3, 0.9), cancel=cancel)
+    y, stats = solve_spd(A, b, amg_modes, dim=2, physics="axisymmetric" if axisym else "elasticity",
+                         progress=scaled(progress, 0.3, 0.9), cancel=cancel)
     x = np.asarray(x, dtype=float).copy()
     x[free] = y
     t_solve = time.perf_counter() - t1
@@ -237,6 +238,8 @@ def _loads(m, mesh, basis, setup, body_force, order, lam, mu, mids=None) -> np.n
             raise SolverError("A point force in an axisymmetric model is a ring load: give it as "
                               "a force on an edge instead.")
         f += nodal_force_vector(basis, m, mesh, nf.region, nf.vector, mids)
+    if body_force is None and not setup.body_force and setup.thermal is None:
+        return f
     vol = skfem.Basis(m, basis.elem, intorder=2 * order + 2)
     if body_force is not None or setup.body_force:
 
@@ -255,7 +258,6 @@ def _loads(m, mesh, basis, setup, body_force, order, lam, mu, mids=None) -> np.n
         coef = _element_lame(setup, E_e, nu_e)[2]
         dt_basis = skfem.Basis(m, skfem.ElementTriP1(), quadrature=vol.quadrature)
         dt = dt_basis.interpolate(_delta_t(setup, m))
-        dg = skfem.Basis(m, skfem.ElementDG(skfem.ElementTriP0()), quadrature=vol.quadrature)
 
         @skfem.LinearForm
         def thermal(v, w):
@@ -263,7 +265,7 @@ def _loads(m, mesh, basis, setup, body_force, order, lam, mu, mids=None) -> np.n
             val = w["coef"] * w["dt"] * (trace(ev) + hv)
             return val * w.x[0] if axisym else val
 
-        f += thermal.assemble(vol, dt=dt, coef=dg.interpolate(coef))
+        f += thermal.assemble(vol, dt=dt, coef=p0_field(m, vol, coef))
     return f
 
 

@@ -116,7 +116,7 @@ def prepare(mesh: MeshData, order: int = 1) -> FeMesh:
             point_mids[name] = vmap[pairs]
     lin = MeshData(mesh.points[used], (CellBlock(kind, t),), boundaries, dict(mesh.subdomains),
                    mesh.dim, mesh.length_unit, edges, point_sets)
-    m = cls1(np.ascontiguousarray(p.T), np.ascontiguousarray(t.T))
+    m = share_topology(cls1(np.ascontiguousarray(p.T), np.ascontiguousarray(t.T)))
     curved = False
     if order == 2 and full.shape[1] > nc:
         pairs = np.stack([vmap[full[:, [a, b]]] for a, b in _MID_EDGES[kind]], axis=1)
@@ -133,6 +133,31 @@ def prepare(mesh: MeshData, order: int = 1) -> FeMesh:
             curved = True
             m = _curved(cls2, m, pairs.reshape(-1, 2), mids.reshape(-1, dim))
     return FeMesh(m, lin, vmap, curved, point_mids)
+
+
+#: scikit-fem's lazily built topology (and this module's facet keys): the same for every mesh
+#: with the same cells, whatever the node positions
+_TOPOLOGY_ATTRS = ("_facets", "_t2f", "_f2t", "_edges", "_t2e", "_physapp_facet_keys")
+#: a few recent meshes by (class, cells): the designs of a sweep and slider moves morph one
+#: reference mesh, so their solves share its topology instead of sorting it again each time
+_TOPOLOGY_CACHE: dict[tuple, skfem.Mesh] = {}
+_TOPOLOGY_CACHE_SIZE = 2
+
+
+def share_topology(m: skfem.Mesh) -> skfem.Mesh:
+    """Give ``m`` the facets, edges and their maps of an earlier mesh with identical cells (the
+    same class and ``t``), computed once; ``m`` becomes that earlier mesh's stand-in. Returns
+    ``m``."""
+    key = (type(m).__name__, m.t.shape, hash(m.t.tobytes()))
+    old = _TOPOLOGY_CACHE.pop(key, None)
+    if old is not None and old is not m and np.array_equal(old.t, m.t):
+        for name in _TOPOLOGY_ATTRS:
+            if name in old.__dict__ and name not in m.__dict__:
+                setattr(m, name, old.__dict__[name])
+    _TOPOLOGY_CACHE[key] = m  # the newest holds (and extends) what is known
+    while len(_TOPOLOGY_CACHE) > _TOPOLOGY_CACHE_SIZE:
+        _TOPOLOGY_CACHE.pop(next(iter(_TOPOLOGY_CACHE)))
+    return m
 
 
 def mid_node_pairs(mesh: MeshData) -> np.ndarray:
@@ -153,7 +178,7 @@ def _curved(cls2, m: skfem.Mesh, pairs: np.ndarray, mids: np.ndarray) -> skfem.M
     """A quadratic scikit-fem mesh of ``m`` whose edge nodes sit at ``mids`` (per vertex pair)."""
     from dataclasses import replace
 
-    M = cls2.from_mesh(m)
+    M = share_topology(cls2.from_mesh(m))
     nv = m.nvertices
     keys = np.sort(pairs, axis=1) @ np.array([nv, 1])
     ukeys, first = np.unique(keys, return_index=True)
@@ -164,12 +189,38 @@ def _curved(cls2, m: skfem.Mesh, pairs: np.ndarray, mids: np.ndarray) -> skfem.M
         q = np.minimum(va, vb) * nv + np.maximum(va, vb)
         pos = np.searchsorted(ukeys, q)
         doflocs[:, M.dofs.element_dofs[len(M.t) + k]] = mids[first[pos]].T
-    return replace(M, doflocs=doflocs)
+    return share_topology(replace(M, doflocs=doflocs))
+
+
+def p0_field(m: skfem.Mesh, basis: skfem.CellBasis, per_element: np.ndarray):
+    """A per-element value at the quadrature points of ``basis`` (elements x points)."""
+    values = np.asarray(per_element, dtype=np.float64)
+    return skfem.DiscreteField(np.broadcast_to(values[:, None], (m.nelements, basis.X.shape[-1])))
 
 
 def to_skfem(mesh: MeshData) -> skfem.Mesh:
     """Linear cells of ``mesh`` as a scikit-fem mesh (vertices only; see :func:`prepare`)."""
     return prepare(mesh, 1).m
+
+
+def _facet_keys(m: skfem.Mesh) -> tuple[np.ndarray, np.ndarray] | None:
+    """Sorted int64 keys of the mesh's facets (sorted vertex tuples) and the facet of each, kept
+    on the mesh (and shared by meshes of the same topology, see :func:`prepare`); None when the
+    vertex count is too large for an exact key."""
+    cached = getattr(m, "_physapp_facet_keys", None)
+    if cached is not None:
+        return cached
+    k, nv = m.facets.shape[0], int(m.nvertices)
+    if nv ** k >= 2**62:
+        return None
+    f = np.sort(m.facets, axis=0).astype(np.int64)
+    keys = f[0]
+    for row in f[1:]:
+        keys = keys * nv + row
+    order = np.argsort(keys, kind="stable")
+    out = (keys[order], order)
+    m._physapp_facet_keys = out
+    return out
 
 
 def region_facets(m: skfem.Mesh, mesh: MeshData, region: str) -> np.ndarray:
@@ -178,8 +229,19 @@ def region_facets(m: skfem.Mesh, mesh: MeshData, region: str) -> np.ndarray:
         known = ", ".join(mesh.boundaries) or "none"
         raise SolverError(f"No boundary region named '{region}' (regions: {known}).")
     k = m.facets.shape[0]
-    facets = np.sort(m.facets, axis=0).T
     query = np.sort(np.asarray(mesh.boundaries[region])[:, :k], axis=1)
+    sorted_keys = _facet_keys(m)
+    if sorted_keys is not None and len(query):
+        keys, order = sorted_keys
+        nv = int(m.nvertices)
+        q = query[:, 0].astype(np.int64)
+        for c in range(1, k):
+            q = q * nv + query[:, c]
+        pos = np.minimum(np.searchsorted(keys, q), len(keys) - 1)
+        if np.any((keys[pos] != q) | (query.min(axis=1) < 0) | (query.max(axis=1) >= nv)):
+            raise SolverError(f"Region '{region}' has facets that are not on the mesh boundary.")
+        return order[pos]
+    facets = np.sort(m.facets, axis=0).T
     _, ids = np.unique(np.concatenate([facets, query]), axis=0, return_inverse=True)
     ids = ids.ravel()
     where = np.full(ids.max() + 1, -1, dtype=np.int64)

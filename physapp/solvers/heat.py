@@ -22,6 +22,7 @@ from physapp.core.study import HeatSetup
 from physapp.solvers.fem_mesh import (
     fe_kind,
     oriented_cells,
+    p0_field,
     prepare,
     region_dofs,
     region_facets,
@@ -102,12 +103,6 @@ def element_values(value, mesh: MeshData, m: skfem.Mesh, what: str) -> np.ndarra
     if not np.all(np.isfinite(per)) or per.min() <= 0:
         raise SolverError(f"The {what} must be positive everywhere.")
     return per
-
-
-def p0_field(m: skfem.Mesh, basis: skfem.CellBasis, per_element: np.ndarray):
-    """A per-element value at the quadrature points of ``basis``."""
-    return skfem.Basis(m, skfem.ElementDG(skfem.ElementTriP0() if m.dim() == 2 else skfem.ElementTetP0()),
-                       quadrature=basis.quadrature).interpolate(per_element)
 
 
 def assemble_heat(mesh: MeshData, setup: HeatSetup, order: int = 2,
@@ -195,7 +190,8 @@ def solve_heat(
     A, b, x_full, free = skfem.condense(K, f, x=x, D=D)
     progress(0.3, f"Solving {len(free)} unknowns")
     t1 = time.perf_counter()
-    y, stats = solve_spd(A, b, None, dim=m.dim(), progress=scaled(progress, 0.3, 0.9), cancel=cancel)
+    y, stats = solve_spd(A, b, None, dim=m.dim(), physics="heat",
+                         progress=scaled(progress, 0.3, 0.9), cancel=cancel)
     T = np.asarray(x_full, dtype=float).copy()
     T[free] = y
     progress(0.9, "Heat fluxes")

@@ -60,7 +60,7 @@ class _Factor:
         elif forced in ("direct", "amg-cg"):
             self.method = forced
         else:
-            self.method = choose_method(n, A.nnz, dim)
+            self.method = choose_method(n, A.nnz, dim, "heat")
         self.iterations = 0
         if self.method == "direct":
             self._lu = spla.splu(self.A.tocsc(), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,

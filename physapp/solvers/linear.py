@@ -26,6 +26,7 @@ from pyamg.relaxation.relaxation import gauss_seidel
 
 from physapp.core.errors import SolverError
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
+from physapp.core.threads import limited
 from physapp.solvers.krylov import pcg
 
 
@@ -138,10 +139,12 @@ def sa_hierarchy(A: sp.spmatrix, modes: np.ndarray | None, max_coarse: int = 100
     return VCycle(ml)
 
 
-#: Below these numbers of unknowns a direct factorisation beats AMG-CG (measured with
-#: benchmarks/solver_scaling.py on 2D P2 plates and 3D P1/P2 cantilevers: 2D 30k DOFs direct
-#: 0.46 s vs AMG-CG 0.50 s, 3D P2 30k DOFs 2.9 s vs 6.9 s, 60k DOFs 11.4 s vs 7.4 s).
-DIRECT_MAX_DOFS = {1: 10**7, 2: 60_000, 3: 40_000}
+#: Below these numbers of unknowns a direct factorisation beats AMG-CG, per (physics, dimension)
+#: (measured with benchmarks/crossover.py on P2 rectangles and boxes, and
+#: benchmarks/solver_scaling.py on 3D P1/P2 cantilevers: 3D P2 30k DOFs 2.9 s vs 6.9 s, 60k DOFs
+#: 11.4 s vs 7.4 s). ``physics`` is ``"elasticity"``, ``"axisymmetric"`` or ``"heat"``.
+DIRECT_MAX_DOFS = {("elasticity", 2): 60_000, ("axisymmetric", 2): 60_000, ("heat", 2): 60_000,
+                   ("elasticity", 3): 40_000, ("heat", 3): 40_000}
 #: a direct factorisation may use at most this share of the memory available now
 DIRECT_MEMORY_SHARE = 0.5
 
@@ -174,9 +177,19 @@ def direct_fits(n: int, nnz: int, dim: int) -> bool:
     return direct_memory_estimate(n, nnz, dim) <= DIRECT_MEMORY_SHARE * available_memory()
 
 
-def choose_method(n: int, nnz: int, dim: int) -> str:
-    """``"direct"`` below the measured crossover when the factor fits in memory, else ``"amg-cg"``."""
-    if n <= DIRECT_MAX_DOFS.get(dim, DIRECT_MAX_DOFS[3]) and direct_fits(n, nnz, dim):
+def crossover_key(physics: str, dim: int) -> tuple[str, int]:
+    """The :data:`DIRECT_MAX_DOFS` entry for ``physics`` in ``dim`` dimensions (1D systems count
+    as 2D; an unknown physics as elasticity)."""
+    dim = 3 if dim >= 3 else 2
+    key = (physics, dim)
+    return key if key in DIRECT_MAX_DOFS else ("elasticity", dim)
+
+
+def choose_method(n: int, nnz: int, dim: int, physics: str = "elasticity") -> str:
+    """``"direct"`` below the measured crossover of ``physics`` in ``dim`` dimensions when the
+    factor fits in memory (estimated first), else ``"amg-cg"``: never a direct factorisation
+    that would not fit."""
+    if n <= DIRECT_MAX_DOFS[crossover_key(physics, dim)] and direct_fits(n, nnz, dim):
         return "direct"
     return "amg-cg"
 
@@ -226,18 +239,25 @@ def solve_spd(
     maxiter: int = 2000,
     method: str = "auto",
     max_coarse: int = 500,
+    physics: str = "elasticity",
     progress: ProgressFn = no_progress,
     cancel: CancelToken = NEVER,
 ) -> tuple[np.ndarray, dict]:
     """Solve the SPD system ``A x = b``; return ``x`` and statistics.
 
-    ``method`` is ``"auto"`` (:func:`choose_method`, unless the environment variable
+    ``method`` is ``"auto"`` (:func:`choose_method` for ``physics``, unless the environment variable
     ``PHYSAPP_LINEAR_SOLVER`` says ``direct`` or ``amg-cg``), ``"direct"`` or ``"amg-cg"``. ``A`` may be a
     BSR matrix whose blocks are the node's components (the AMG then aggregates whole nodes);
     ``modes`` are the near-null-space vectors for the AMG (rigid-body modes). Statistics:
     ``method``, ``iterations``, ``residual`` (true relative residual), ``t_setup`` (factorisation
     or AMG set-up, s), ``amg_levels``, and ``fallback`` (why CG gave way to the direct solve).
     """
+    with limited():  # one BLAS thread: CG's dot products must not wait on a parked thread
+        return _solve_spd(A, b, modes, dim, rtol, maxiter, method, max_coarse, physics,
+                          progress, cancel)
+
+
+def _solve_spd(A, b, modes, dim, rtol, maxiter, method, max_coarse, physics, progress, cancel):
     A_in = A
     A = sp.csr_matrix(A)
     b = np.asarray(b, dtype=np.float64)
@@ -249,7 +269,7 @@ def solve_spd(
     if method == "auto":
         method = os.environ.get("PHYSAPP_LINEAR_SOLVER", "auto").strip().lower() or "auto"
     if method == "auto":
-        method = choose_method(n, A.nnz, dim)
+        method = choose_method(n, A.nnz, dim, physics)
     if method not in ("direct", "amg-cg"):
         raise SolverError(f"Unknown linear solver {method!r}: use auto, direct or amg-cg "
                           "(PHYSAPP_LINEAR_SOLVER).")

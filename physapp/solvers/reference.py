@@ -14,6 +14,7 @@ from physapp.core.mesh import MeshData
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress, scaled
 from physapp.core.results import FieldResult
 from physapp.core.study import Study
+from physapp.core.threads import limited
 from physapp.core.transient import time_axis
 
 KEY_UNITS = {"peak_von_mises": "Pa", "max_displacement": "m", "peak_temperature": "degC",
@@ -92,6 +93,11 @@ class ReferenceSolver:
         parameters, warnings and the final key quantities."""
         from physapp.io.history import SpillingHistorySink
 
+        with limited():
+            return self._solve_history(study, params, sink, progress, cancel, mesh,
+                                       SpillingHistorySink)
+
+    def _solve_history(self, study, params, sink, progress, cancel, mesh, SpillingHistorySink):
         p = self._prepare(study, params, progress, cancel, mesh)
         if not p["history"]:
             raise SolverError(f"'{study.spec.id}' is a steady study: it has one state, not a "
@@ -122,6 +128,10 @@ class ReferenceSolver:
             if history.n_steps == 0:
                 raise SolverError("The solve stopped before its first step.")
             return history.frame(-1)
+        with limited():  # small dense work: one BLAS/OpenMP thread (physapp.core.threads)
+            return self._solve(study, params, progress, cancel, mesh, sink)
+
+    def _solve(self, study, params, progress, cancel, mesh, sink) -> FieldResult:
         p = self._prepare(study, params, progress, cancel, mesh)
         if p["history"]:
             raise SolverError(f"The set-up of '{study.spec.id}' has a time axis but the study "

@@ -19,7 +19,6 @@ from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
 
 #: niceness added to local worker processes (the app's predictions and GUI come first)
 WORKER_NICE = 10
-_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def background(niceness: int) -> None:
@@ -30,11 +29,11 @@ def background(niceness: int) -> None:
             os.nice(int(niceness))
         except OSError:  # pragma: no cover - not allowed: the normal priority
             pass
-    for k in _THREAD_VARS:
-        os.environ[k] = "1"
-    import torch
+    import torch  # noqa: F401 - its pool is sized below with the others
 
-    torch.set_num_threads(1)
+    from physapp.core.threads import configure_worker
+
+    configure_worker(1)
 
 
 class InlineExecutor:

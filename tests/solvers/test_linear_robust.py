@@ -194,3 +194,80 @@ def test_inverted_and_degenerate_elements_are_reported_with_a_place():
     pts[inner, :2] += [0.6, 0.0] if pts[inner, 0] < 0.5 else [-0.6, 0.0]
     warnings = element_quality_warnings(pts, cells)
     assert any("inverted" in w and "near (" in w for w in warnings)
+
+
+def _heat_system():
+    """The condensed system of 2D steady conduction (P2 rectangle, fixed end, flux, source)."""
+    from physapp.core.study import HeatFlux
+    from physapp.solvers import heat as ht
+
+    captured = {}
+    real = ht.solve_spd
+
+    def spy(A, b, modes, **kw):
+        captured.update(A=A, b=b, kw=kw)
+        return real(A, b, modes, **kw)
+
+    mesh = mesh_rectangle(0.0, 0.0, 1.0, 0.5, 0.1)
+    setup = HeatSetup("planar", 20.0, (FixedTemperature("left", 0.0),), (HeatFlux("right", 1e3),),
+                      source=1e4)
+    ht.solve_spd = spy
+    try:
+        sol = ht.solve_heat(mesh, setup, order=2)
+    finally:
+        ht.solve_spd = real
+    return captured, sol
+
+
+@pytest.mark.parametrize("physics", ["elasticity", "axisymmetric", "heat"])
+def test_the_automatic_choice_switches_at_the_crossover_and_agrees_to_1e_8(monkeypatch, physics):
+    """With the crossover put just below and just above the system's size, ``auto`` takes the
+    direct and then the iterative path, and both answers agree to 1e-8."""
+    import physapp.solvers.linear as lin
+
+    if physics == "heat":
+        cap, _ = _heat_system()
+        assert cap["kw"]["physics"] == "heat"
+        A, b, modes = cap["A"], cap["b"], None
+    else:
+        cap, _, _ = _cantilever_system(10, 2)
+        A, b, modes = cap["A"], cap["b"], cap["modes"]
+    n = A.shape[0]
+    key = lin.crossover_key(physics, 2)
+    assert key == (physics, 2)
+    monkeypatch.delenv("PHYSAPP_LINEAR_SOLVER", raising=False)
+    monkeypatch.setitem(lin.DIRECT_MAX_DOFS, key, n)  # n is at the crossover: direct
+    xd, sd = solve_spd(A, b, modes, dim=2, physics=physics, rtol=1e-12)
+    monkeypatch.setitem(lin.DIRECT_MAX_DOFS, key, n - 1)  # one DOF past it: AMG-CG
+    xi, si = solve_spd(A, b, modes, dim=2, physics=physics, rtol=1e-12)
+    assert sd["method"] == "direct" and si["method"] == "amg-cg" and "fallback" not in si
+    assert np.linalg.norm(xd - xi) <= 1e-8 * np.linalg.norm(xd)
+    assert float(np.linalg.norm(A @ xd - b)) <= 1e-10 * np.linalg.norm(b)
+
+
+def test_heat_in_the_solver_reports_the_auto_choice_and_the_exact_linear_profile():
+    """1D conduction with a source: T(x) = q x / k + s x (2L - x) / (2k) along the rectangle."""
+    cap, sol = _heat_system()
+    assert sol.stats["method"] == "direct"  # 2D heat of a few hundred DOFs: below the crossover
+    x = sol.out_mesh.points[:, 0]
+    exact = 1e3 * x / 20.0 + 1e4 * x * (2.0 - x) / (2 * 20.0)
+    assert np.abs(sol.fields["temperature"] - exact).max() <= 1e-9 * exact.max()
+
+
+def test_a_direct_factorisation_that_would_not_fit_goes_iterative_never_the_reverse(monkeypatch):
+    import physapp.solvers.linear as lin
+
+    cap, _, _ = _cantilever_system(10, 2)
+    A, b, modes = cap["A"], cap["b"], cap["modes"]
+    need = lin.direct_memory_estimate(A.shape[0], A.nnz, 2)
+    monkeypatch.delenv("PHYSAPP_LINEAR_SOLVER", raising=False)
+    monkeypatch.setattr(lin, "available_memory", lambda: 1.5 * need)  # 0.5 share: too little
+    assert choose_method(A.shape[0], A.nnz, 2) == "amg-cg"
+    x, stats = solve_spd(A, b, modes, dim=2, rtol=1e-12)
+    assert stats["method"] == "amg-cg"
+    xd, _ = solve_spd(A, b, modes, dim=2, method="amg-cg", rtol=1e-12)
+    np.testing.assert_array_equal(x, xd)
+    with pytest.raises(SolverError, match="needs about"):
+        solve_spd(A, b, modes, dim=2, method="direct")  # asked for: refused with the estimate
+    monkeypatch.setattr(lin, "available_memory", lambda: 3.0 * need)
+    assert choose_method(A.shape[0], A.nnz, 2) == "direct"

@@ -20,6 +20,7 @@ from physapp.core.errors import ParameterError, PhysappError
 from physapp.core.mesh import CellBlock, MeshData
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
 from physapp.core.results import FieldResult
+from physapp.core.threads import limited
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -332,7 +333,8 @@ class FieldSurrogate:
         subset = None
         if fields is not None and self.FIELD_SUBSET:
             subset = [f for f in dict.fromkeys(fields) if f in self.info.field_shapes]
-        arrays = self._run(self.normalise(x[None, :]), with_coords=True, fields=subset)
+        with limited():  # a 2-thread BLAS call waits on a parked thread under contention
+            arrays = self._run(self.normalise(x[None, :]), with_coords=True, fields=subset)
         points = arrays.pop(COORDS)[0] if COORDS in arrays else self.mesh.points
         return self._result(self._mesh_with(points), {k: v[0] for k, v in arrays.items()},
                             values, out_of_range, t0, partial=subset is not None)
@@ -375,8 +377,9 @@ class FieldSurrogate:
                 f"({', '.join(self.param_names)}), got {X.shape[1]}.")
         Xn = self.normalise(X)
         parts: list[dict[str, np.ndarray]] = []
-        for s in range(0, len(Xn), chunk):
-            parts.append(self._run(Xn[s:s + chunk], with_coords=include_coords))
+        with limited():
+            for s in range(0, len(Xn), chunk):
+                parts.append(self._run(Xn[s:s + chunk], with_coords=include_coords))
         if not parts:
             return {}
         out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
