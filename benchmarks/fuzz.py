@@ -394,7 +394,9 @@ def read_one(kind: str, path: Path) -> str:
         if kind == "hdf5":
             from physapp.cli_models import read_training_data
 
-            read_training_data(str(path), timeout=5.0)  # isolated: a hang is stopped
+            # in this worker process: the runner's time limit stops a hang and restarts the
+            # worker (the CLI reads in a child process of its own for the same reason)
+            read_training_data(str(path), isolate=False)
             return "read"
         from physapp.io.readers import read_mesh
 
