@@ -7,11 +7,8 @@ curves with their standard deviations (``--json``) back."""
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
-
-from physapp.core.errors import PhysappError
 
 
 def is_history_kind(kind: str) -> bool:
@@ -22,27 +19,14 @@ def is_history_kind(kind: str) -> bool:
 
 def read_history_data(path: str, *, isolate: bool = True, timeout: float | None = None):
     """The histories of a sweep data set (read in an isolated child, as ``read_training_data``)."""
-    if isolate:
-        from physapp.core.isolate import run_isolated
+    from physapp.cli_models import read_isolated, read_or_damaged
 
-        if timeout is None:
-            try:
-                size = os.path.getsize(path)
-            except OSError:
-                size = 0
-            timeout = float(os.environ.get("PHYSAPP_READ_TIMEOUT", "") or 10 + int(size / 20e6))
-        return run_isolated(read_history_data, path, isolate=False, timeout=timeout,
-                            what=f"Reading the data set '{Path(path).name}'")
+    if isolate:
+        return read_isolated(read_history_data, path, timeout)
     from physapp.surrogates.dataset import Dataset
 
-    try:
-        return Dataset.open(path).history_data()
-    except PhysappError:
-        raise
-    except (OSError, KeyError, ValueError, TypeError, IndexError, RuntimeError) as exc:
-        raise PhysappError(
-            f"'{Path(path).name}' cannot be read as a sweep data set of histories: it is "
-            f"damaged ({type(exc).__name__}: {str(exc)[:120]}). Run the sweep again.") from None
+    return read_or_damaged(lambda: Dataset.open(path).history_data(), path,
+                           "a sweep data set of histories", " Run the sweep again.")
 
 
 def history_metrics_table(kind: str, metrics: dict) -> str:
@@ -68,7 +52,7 @@ def history_comparison_table(models: dict[str, dict]) -> str:
 def cmd_train_history(args, progress) -> int:
     """Train the history kind(s) of ``args.model`` (a comma list: each on the same data, one
     table; files ``<out stem>-<kind>.pt``)."""
-    from physapp.cli import EXIT_OK
+    from physapp.cli_models import end_progress, model_file, report_models
     from physapp.surrogates.models import model_class
     from physapp.surrogates.models.history_model import train_history
     from physapp.surrogates.storage import save_surrogate
@@ -82,23 +66,14 @@ def cmd_train_history(args, progress) -> int:
         if args.epochs is not None:  # network epochs, or GP iterations
             opts["epochs" if "epochs" in model_class(kind).OPTIONS else "iters"] = args.epochs
         models[kind] = train_history(kind, data, seed=args.seed, progress=progress, **opts)
-        path = out if len(kinds) == 1 else out.with_name(f"{out.stem}-{kind}{out.suffix or '.pt'}")
-        written[kind] = str(save_surrogate(models[kind], path))
-    if not args.quiet and sys.stderr.isatty():
-        print(file=sys.stderr)
-    for note in data.left_out:
-        print(f"physapp: note: {note}", file=sys.stderr)
-    if args.json:
-        print(json.dumps({k: {"file": written[k], "device": m.device, "metrics": m.metrics}
-                          for k, m in models.items()}, indent=2))
-    else:
-        print(f"{data.study_id}: {int((~data.is_test).sum())} training / "
-              f"{int(data.is_test.sum())} held-out histories, parameters "
-              f"{', '.join(data.param_names)}")
-        print(history_comparison_table({k: m.metrics for k, m in models.items()}))
-        for kind, path in written.items():
-            print(f"Wrote {path} ({kind})")
-    return EXIT_OK
+        # saved at once: a later kind that fails leaves the earlier ones written
+        written[kind] = str(save_surrogate(models[kind], model_file(out, kind, len(kinds) > 1)))
+    end_progress(args, data.left_out)
+    return report_models(args, models, written,
+                         f"{data.study_id}: {int((~data.is_test).sum())} training / "
+                         f"{int(data.is_test.sum())} held-out histories, parameters "
+                         f"{', '.join(data.param_names)}",
+                         history_comparison_table({k: m.metrics for k, m in models.items()}))
 
 
 def cmd_predict_history(args, model, values: dict) -> int:

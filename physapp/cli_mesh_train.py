@@ -8,21 +8,17 @@ the other fixed-topology kinds need one mesh topology). Model files are ``OUT-<k
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
 from physapp.core.errors import PhysappError
 
-EXIT_OK = 0
-
 
 def train_all_mesh_samples(args: argparse.Namespace, samples: Any, out: Path,
                            progress: Any) -> int:
+    from physapp.cli_models import end_progress, report_models, save_models
     from physapp.surrogates.ensemble import train_all_on_samples
     from physapp.surrogates.models import model_class
-    from physapp.surrogates.storage import save_surrogate
     from physapp.surrogates.training import metrics_table
 
     opts: dict[str, dict[str, Any]] = {}
@@ -41,28 +37,16 @@ def train_all_mesh_samples(args: argparse.Namespace, samples: Any, out: Path,
         raise PhysappError("No surrogate kind can learn from samples with their own meshes here "
                            "(skipped: " + "; ".join(f"{k}: {v}" for k, v in skipped.items())
                            + ").")
-    if not args.quiet and sys.stderr.isatty():
-        print(file=sys.stderr)
-    written = {}
-    for kind, model in models.items():
-        written[kind] = str(save_surrogate(model, out.with_name(
-            f"{out.stem}-{kind}{out.suffix or '.pt'}")))
-        for notice in model.notices:
-            print(f"physapp: note: {notice}", file=sys.stderr)
-    if args.json:
-        print(json.dumps({"models": {k: {"file": written[k], "device": m.device,
-                                         "metrics": m.metrics} for k, m in models.items()},
-                          "skipped": skipped}, indent=2))
-        return EXIT_OK
+    end_progress(args)
+    written = save_models(models, out, several=True)
     train, test = samples.split()
-    print(f"{samples.study_id or 'imported data'}: {len(train)} training / {len(test)} held-out "
-          f"samples with their own meshes, parameters {', '.join(samples.param_names) or '(none)'}")
-    print(metrics_table(models))
     by_reason: dict[str, list[str]] = {}
     for kind, why in skipped.items():
         by_reason.setdefault(why, []).append(kind)
-    for why, kinds in by_reason.items():
-        print(f"Skipped {', '.join(kinds)}: {why}.")
-    for kind, path in written.items():
-        print(f"Wrote {path} ({kind})")
-    return EXIT_OK
+    return report_models(
+        args, models, written,
+        f"{samples.study_id or 'imported data'}: {len(train)} training / {len(test)} held-out "
+        f"samples with their own meshes, parameters {', '.join(samples.param_names) or '(none)'}",
+        metrics_table(models),
+        [f"Skipped {', '.join(kinds)}: {why}." for why, kinds in by_reason.items()],
+        extra={"skipped": skipped})

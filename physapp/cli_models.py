@@ -47,8 +47,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                        "a plugin registers (`physapp plugins`) "
                        "(default: %(default)s)")
     train.add_argument("--out", required=True, metavar="MODEL.pt", help="model file to write")
-    train.add_argument("--device", default="auto",
-                       help="auto, cpu, cuda or cuda:N (default: %(default)s)")
+    train.add_argument("--device", default=None,
+                       help="auto, cpu, cuda or cuda:N (default: the app's Settings, else auto)")
     train.add_argument("--epochs", type=int, default=None, metavar="N",
                        help="training epochs (pod-mlp, neural-field; optimiser steps for pod-gp "
                        "and per ensemble member for transolver, geo-field)")
@@ -77,8 +77,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                          help="output file: .vtu, .vtk, .xdmf or .msh; for a history model "
                          "(pod-history, curve-gp) also .pvd, .h5 or .csv (the predicted "
                          "history; .xdmf is then a time series too)")
-    predict.add_argument("--device", default="auto",
-                         help="auto, cpu, cuda or cuda:N (default: %(default)s)")
+    predict.add_argument("--device", default=None,
+                         help="auto, cpu, cuda or cuda:N (default: the app's Settings, else "
+                         "auto)")
     predict.add_argument("--raw", action="store_true",
                          help="predict without checking the design against the model's study "
                          "(for a model whose study is not installed)")
@@ -93,10 +94,18 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                          help="length unit of the --mesh file (default: %(default)s)")
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    from pathlib import Path
+def settings_device(args: argparse.Namespace) -> None:
+    """--device left out: the device of the user's settings (the app's Settings dialog)."""
+    if args.device is None:
+        from physapp.app.settings import load_settings
 
+        args.device = load_settings().device
+
+
+def cmd_train(args: argparse.Namespace) -> int:
     from physapp.core.progress import scaled
+
+    settings_device(args)
 
     out = Path(args.out)
     if not (out.parent if str(out.parent) else Path(".")).is_dir():
@@ -113,8 +122,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     except ImportError:
         raise PhysappError("Reading sweep data sets is not available in this installation "
                            "(physapp.surrogates.dataset is missing).") from None
-    from physapp.surrogates.models import KINDS, model_class
-    from physapp.surrogates.storage import save_surrogate
+    from physapp.surrogates.models import KINDS
     from physapp.surrogates.training import metrics_table, train_surrogate
 
     if args.ddp:
@@ -146,30 +154,74 @@ def cmd_train(args: argparse.Namespace) -> int:
     kinds = list(KINDS) if args.model == "all" else [args.model]
     models = {}
     for i, kind in enumerate(kinds):
-        opts = {}
-        if args.epochs is not None and "epochs" in model_class(kind).OPTIONS:
-            opts["epochs"] = args.epochs
         sub = scaled(progress, i / len(kinds), (i + 1) / len(kinds))
         models[kind] = train_surrogate(
             kind, data, device=args.device, seed=args.seed,
-            progress=lambda f, m, _k=kind, _s=sub: _s(f, f"{_k}: {m}"), **opts)
+            progress=lambda f, m, _k=kind, _s=sub: _s(f, f"{_k}: {m}"),
+            **epoch_option(args, kind))
+    end_progress(args)
+    written = save_models(models, out, several=len(models) > 1)
+    return report_models(args, models, written,
+                         f"{data.study_id}: {data.train().n_samples} training / "
+                         f"{data.test().n_samples} held-out samples, parameters "
+                         f"{', '.join(data.param_names)}", metrics_table(models))
+
+
+def epoch_option(args: argparse.Namespace, kind: str) -> dict[str, int]:
+    """``{"epochs": --epochs}`` for a kind that has the option (else, or without --epochs,
+    nothing; an unknown kind is a PhysappError)."""
+    from physapp.surrogates.models import model_class
+
+    if args.epochs is None or "epochs" not in model_class(kind).OPTIONS:
+        return {}
+    return {"epochs": args.epochs}
+
+
+def model_file(out: Path, kind: str, several: bool) -> Path:
+    """Where a trained ``kind`` goes: ``--out`` itself, or ``<stem>-<kind>.pt`` beside it when
+    several kinds are trained at once."""
+    return out.with_name(f"{out.stem}-{kind}{out.suffix or '.pt'}") if several else out
+
+
+def end_progress(args: argparse.Namespace, notes=()) -> None:
+    """End the progress line on a terminal and print ``notes`` to stderr."""
     if not args.quiet and sys.stderr.isatty():
         print(file=sys.stderr)
+    print_notes(notes)
+
+
+def print_notes(notes) -> None:
+    for note in notes:
+        print(f"physapp: note: {note}", file=sys.stderr)
+
+
+def save_models(models: dict, out: Path, *, several: bool) -> dict[str, str]:
+    """Save every model (:func:`model_file`) and print its notices; kind -> file written."""
+    from physapp.surrogates.storage import save_surrogate
+
     written = {}
     for kind, model in models.items():
-        path = out if len(models) == 1 else out.with_name(f"{out.stem}-{kind}{out.suffix or '.pt'}")
-        written[kind] = str(save_surrogate(model, path))
-        for notice in model.notices:
-            print(f"physapp: note: {notice}", file=sys.stderr)
+        written[kind] = str(save_surrogate(model, model_file(out, kind, several)))
+        print_notes(model.notices)
+    return written
+
+
+def report_models(args: argparse.Namespace, models: dict, written: dict[str, str],
+                  summary: str, table: str, lines=(), extra: dict | None = None) -> int:
+    """The end of ``physapp train``: with --json the file, device and metrics of each kind
+    (under ``models`` beside ``extra`` when given), else ``summary``, the metrics ``table``,
+    ``lines`` and the files written."""
+    entries = {k: {"file": written[k], "device": m.device, "metrics": m.metrics}
+               for k, m in models.items()}
     if args.json:
-        print(json.dumps({k: {"file": written[k], "device": m.device, "metrics": m.metrics}
-                          for k, m in models.items()}, indent=2))
-    else:
-        print(f"{data.study_id}: {data.train().n_samples} training / {data.test().n_samples} "
-              f"held-out samples, parameters {', '.join(data.param_names)}")
-        print(metrics_table(models))
-        for kind, path in written.items():
-            print(f"Wrote {path} ({kind})")
+        print(json.dumps(entries if extra is None else {"models": entries, **extra}, indent=2))
+        return EXIT_OK
+    print(summary)
+    print(table)
+    for line in lines:
+        print(line)
+    for kind, path in written.items():
+        print(f"Wrote {path} ({kind})")
     return EXIT_OK
 
 
@@ -178,59 +230,69 @@ def read_mesh_samples(path: str, *, isolate: bool = True):
     sweep, an imported folder) as MeshSamples; None for a fixed-topology data set (read by
     :func:`read_training_data`). Read in a child process, as that one."""
     if isolate:
-        from physapp.core.isolate import run_isolated
-
-        size = os.path.getsize(path) if os.path.exists(path) else 0
-        return run_isolated(read_mesh_samples, path, isolate=False,
-                            timeout=float(10 + int(size / 20e6)),
-                            what=f"Reading the data set '{Path(path).name}'")
+        return read_isolated(read_mesh_samples, path)
     from physapp.surrogates.dataset import Dataset
 
-    try:
+    def read():
         ds = Dataset.open(path)
-        if ds.fixed_topology:
-            return None
-        return ds.mesh_samples()
+        return None if ds.fixed_topology else ds.mesh_samples()
+
+    return read_or_damaged(read, path, "a data set")
+
+
+def read_isolated(reader, path: str, timeout: float | None = None):
+    """``reader(path, isolate=False)`` in a child process (:func:`~physapp.core.isolate.
+    run_isolated`), stopped after ``timeout`` s (default ``$PHYSAPP_READ_TIMEOUT``, else 10 s +
+    1 s per 20 MB of the file)."""
+    from physapp.core.isolate import run_isolated
+
+    if timeout is None:
+        try:
+            timeout = float(os.environ.get("PHYSAPP_READ_TIMEOUT", "") or "nan")
+        except ValueError:
+            timeout = float("nan")
+        if not timeout > 0:
+            try:
+                size = os.path.getsize(path)
+            except OSError:
+                size = 0
+            timeout = float(10 + int(size / 20e6))
+    return run_isolated(reader, path, isolate=False, timeout=timeout,
+                        what=f"Reading the data set '{Path(path).name}'")
+
+
+def read_or_damaged(read, path: str, what: str, hint: str = ""):
+    """``read()``; an error a damaged file raises becomes one PhysappError: "'NAME' cannot be
+    read as WHAT: it is damaged (...).HINT"."""
+    try:
+        return read()
     except PhysappError:
         raise
     except (OSError, KeyError, ValueError, TypeError, IndexError, RuntimeError,
             AttributeError) as exc:
         raise PhysappError(
-            f"'{Path(path).name}' cannot be read as a data set: it is damaged "
-            f"({type(exc).__name__}: {str(exc)[:120]}).") from None
+            f"'{Path(path).name}' cannot be read as {what}: it is damaged "
+            f"({type(exc).__name__}: {str(exc)[:120]}).{hint}") from None
 
 
 def _train_mesh_samples(args: argparse.Namespace, samples, out: Path) -> int:
     """``physapp train`` of a mesh-agnostic kind on samples with their own meshes."""
     from physapp.surrogates.ensemble import train_on_samples
-    from physapp.surrogates.models import model_class
-    from physapp.surrogates.storage import save_surrogate
     from physapp.surrogates.training import metrics_table
 
-    opts = {}
-    if args.epochs is not None and "epochs" in model_class(args.model).OPTIONS:
-        opts["epochs"] = args.epochs
     progress = _progress_printer(args.quiet)
-    model = train_on_samples(args.model, samples, device=args.device, seed=args.seed,
-                             progress=lambda f, m: progress(f, f"{args.model}: {m}"), **opts)
-    if not args.quiet and sys.stderr.isatty():
-        print(file=sys.stderr)
-    path = str(save_surrogate(model, out))
-    for notice in model.notices:
-        print(f"physapp: note: {notice}", file=sys.stderr)
-    if args.json:
-        print(json.dumps({args.model: {"file": path, "device": model.device,
-                                       "metrics": model.metrics}}, indent=2))
-    else:
-        train, test = samples.split()
-        print(f"{samples.study_id or 'imported data'}: {len(train)} training / {len(test)} "
-              f"held-out samples with their own meshes, parameters "
-              f"{', '.join(samples.param_names) or '(none)'}"
-              + (f", input fields {', '.join(samples.input_names)}" if samples.input_names
-                 else ""))
-        print(metrics_table({args.model: model}))
-        print(f"Wrote {path} ({args.model})")
-    return EXIT_OK
+    models = {args.model: train_on_samples(
+        args.model, samples, device=args.device, seed=args.seed,
+        progress=lambda f, m: progress(f, f"{args.model}: {m}"), **epoch_option(args, args.model))}
+    end_progress(args)
+    written = save_models(models, out, several=False)
+    train, test = samples.split()
+    return report_models(
+        args, models, written,
+        f"{samples.study_id or 'imported data'}: {len(train)} training / {len(test)} held-out "
+        f"samples with their own meshes, parameters {', '.join(samples.param_names) or '(none)'}"
+        + (f", input fields {', '.join(samples.input_names)}" if samples.input_names else ""),
+        metrics_table(models))
 
 
 def read_training_data(path: str, *, isolate: bool = True, timeout: float | None = None):
@@ -240,36 +302,17 @@ def read_training_data(path: str, *, isolate: bool = True, timeout: float | None
     make the HDF5 library loop for ever (found by the fuzz run); the child is stopped after
     ``timeout`` s (default ``$PHYSAPP_READ_TIMEOUT``, else 10 s + 1 s per 20 MB)."""
     if isolate:
-        from physapp.core.isolate import run_isolated
-
-        if timeout is None:
-            try:
-                timeout = float(os.environ.get("PHYSAPP_READ_TIMEOUT", "") or "nan")
-            except ValueError:
-                timeout = float("nan")
-            if not timeout > 0:
-                try:
-                    size = os.path.getsize(path)
-                except OSError:
-                    size = 0
-                timeout = float(10 + int(size / 20e6))
-        return run_isolated(read_training_data, path, isolate=False, timeout=timeout,
-                            what=f"Reading the data set '{Path(path).name}'")
+        return read_isolated(read_training_data, path, timeout)
     import numpy as np
 
     from physapp.surrogates.dataset import Dataset
 
-    try:
+    def read():
         data = Dataset.open(path).training_data()
         arrays = [data.X, data.coords, *data.fields.values()]
-        finite = all(np.all(np.isfinite(np.asarray(a, dtype=float))) for a in arrays)
-    except PhysappError:
-        raise
-    except (OSError, KeyError, ValueError, TypeError, IndexError, RuntimeError,
-            AttributeError) as exc:
-        raise PhysappError(
-            f"'{Path(path).name}' cannot be read as a sweep data set: it is damaged "
-            f"({type(exc).__name__}: {str(exc)[:120]}). Run the sweep again.") from None
+        return data, all(np.all(np.isfinite(np.asarray(a, dtype=float))) for a in arrays)
+
+    data, finite = read_or_damaged(read, path, "a sweep data set", " Run the sweep again.")
     if not finite:
         raise PhysappError(f"'{Path(path).name}' holds NaN or infinite values: the file is "
                            "damaged. Run the sweep again.")
@@ -281,6 +324,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from physapp.io.results import check_output_path, write_result
     from physapp.surrogates.storage import load_surrogate
 
+    settings_device(args)
     values = parse_sets(args.set)
     series = Path(args.out).suffix.lower() in HISTORY_FORMATS
     check_history_path(args.out) if series else check_output_path(args.out)

@@ -67,7 +67,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        help="frames of each history kept for a study whose solve is a history "
                        "(transient, load-stepped), evenly spaced over its span (default: 40)")
     sweep.add_argument("--workers", type=int, default=None, metavar="N",
-                       help="worker processes (default: the number of CPUs)")
+                       help="worker processes (default: the app's Settings, else the number "
+                       "of CPUs)")
     sweep.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="run the samples on a Dask distributed cluster, e.g. "
                        "tcp://host:8786 (its workers need physapp installed); results stream "
@@ -130,6 +131,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     tty = sys.stderr.isatty()
+    if args.workers is None:  # the user's settings (the app's Settings dialog)
+        from physapp.app.settings import load_settings
+
+        args.workers = load_settings().workers
     if args.setup is not None:  # physapp sweep PART --setup SETUP.json
         from physapp.cli_parts import sweep_study_id
 

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from physapp.core.mesh import MeshData
-from physapp.core.results import FieldResult
+from physapp.core.results import FieldResult, describe_fields
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,17 @@ class FieldHistory:
     @property
     def n_steps(self) -> int:
         return len(self.times)
+
+    def __repr__(self) -> str:
+        t = self.times
+        span = f"{t[0]:.4g} to {t[-1]:.4g}" if len(t) else "empty"
+        unit = f" {self.time_unit}" if self.time_unit not in ("", "1") else ""
+        text = (f"FieldHistory({self.source!r}, {self.n_steps} steps of {self.time_label} "
+                f"{span}{unit}, {self.mesh.n_points:,} points, fields: "
+                f"{describe_fields(self.point_data, self.units, 2)}")
+        if self.curves:
+            text += f"; curves: {', '.join(self.curves)}"
+        return text + ("" if self.complete else "; incomplete") + ")"
 
     def frame(self, i: int) -> FieldResult:
         """The state at step ``i`` (negative counts from the end) as a ``FieldResult``; its

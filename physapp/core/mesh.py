@@ -127,6 +127,14 @@ class MeshData:
     def n_points(self) -> int:
         return self.points.shape[0]
 
+    def __repr__(self) -> str:
+        cells = ", ".join(f"{len(b):,} {b.type}" for b in self.cells)
+        regions = [*self.boundaries, *self.subdomains]
+        more = f"; regions: {', '.join(regions[:8])}" + (" ..." if len(regions) > 8 else "") \
+            if regions else ""
+        return (f"MeshData({self.n_points:,} points, {cells}, {self.dim}D, "
+                f"unit {self.length_unit}{more})")
+
     @property
     def n_cells(self) -> int:
         return sum(len(b) for b in self.cells)

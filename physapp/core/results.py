@@ -49,6 +49,22 @@ class FieldResult:
             object.__setattr__(self, k, v)
         self.__post_init__()
 
+    def __repr__(self) -> str:
+        params = self.meta.get("params") or {}
+        text = (f"FieldResult({self.source!r}, {self.mesh.n_points:,} points, fields: "
+                f"{describe_fields(self.point_data, self.units, 1)}")
+        if params:
+            text += "; " + ", ".join(f"{k}={_number(v)}" for k, v in params.items())
+        return text + ")"
+
+    def to_pyvista(self) -> Any:
+        """The mesh with every field as point data, as a ``pyvista.UnstructuredGrid`` (cells as
+        they are: quadratic elements become VTK's quadratic cells; vectors (n, 3); the units in
+        ``grid.field_data["units"]`` as ``name=unit``). Needs pyvista (installed with physapp)."""
+        from physapp.viz.grids import result_to_pyvista
+
+        return result_to_pyvista(self)
+
     def scalar(self, name: str) -> np.ndarray:
         """A scalar view of a field: components are addressed as ``name[i]``, vectors by magnitude."""
         if name in self.point_data:
@@ -56,3 +72,19 @@ class FieldResult:
             return arr if arr.ndim == 1 else np.linalg.norm(arr, axis=1).astype(np.float32)
         base, _, idx = name.partition("[")
         return self.point_data[base][:, int(idx.rstrip("]"))]
+
+
+def _number(v: Any) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def describe_fields(point_data: Mapping[str, Any], units: Mapping[str, str], axis: int) -> str:
+    """``"displacement (3) [m], von_mises [Pa]"``: field names, components (the size of
+    ``axis`` beyond the points) and units, for reprs."""
+    out = []
+    for name, arr in point_data.items():
+        shape = tuple(getattr(arr, "shape", ()))
+        comps = f" ({shape[axis]})" if len(shape) > axis else ""
+        unit = units.get(name, "")
+        out.append(f"{name}{comps}" + (f" [{unit}]" if unit and unit != "1" else ""))
+    return ", ".join(out) or "none"

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -29,7 +28,6 @@ from PySide6.QtCore import (
     QObject,
     QRect,
     QSize,
-    QStandardPaths,
     Qt,
     QThread,
     Signal,
@@ -67,9 +65,11 @@ STATE_ROLE = Qt.ItemDataRole.UserRole + 3  # "pending", "ready" or the failure m
 
 # -- thumbnails -----------------------------------------------------------------------------------
 def default_cache_dir() -> Path:
-    """``<user cache>/physapp/thumbnails`` (``~/.cache/physapp/thumbnails`` on Linux)."""
-    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericCacheLocation)
-    return Path(base or tempfile.gettempdir()) / "physapp" / "thumbnails"
+    """``<user cache>/thumbnails`` (``~/.cache/physapp/thumbnails`` on Linux; see
+    :func:`physapp.core.paths.user_cache_dir`)."""
+    from physapp.core.paths import user_cache_dir
+
+    return user_cache_dir() / "thumbnails"
 
 
 def thumbnail_key(study: Study, size: QSize = THUMB_SIZE) -> str:

@@ -1,10 +1,10 @@
-"""Application settings: compute device, worker processes, element order.
+"""The settings dialog (compute device, worker processes, element order, surrogates, Dask
+scheduler) over the Qt-free settings of :mod:`physapp.app.settings`.
 
-:class:`AppSettings` is a plain (Qt-free) frozen dataclass that the rest of the GUI hands to
-whoever needs a value (e.g. ``settings.element_order`` to the solve job, ``settings.device`` to a
-surrogate). :func:`load_settings` / :func:`save_settings` persist it with ``QSettings``
-(organisation and application "physapp"; ``~/.config/physapp/physapp.conf`` on Linux); both take
-an explicit ``QSettings`` so tests can use a temporary file.
+:class:`AppSettings`, the store (:func:`open_store`: the user's ``settings.json``) and
+:func:`load_settings` / :func:`save_settings` live there, so the command line reads the same
+settings; they are importable from here as before. The dialog and the main window take a store
+(the user's file by default; tests pass a temporary ``QSettings`` or :class:`SettingsFile`).
 
 The settings dialog lists CUDA devices without importing torch into the GUI process (torch costs
 seconds and memory, and only ``physapp.surrogates`` may import it): a short-lived
@@ -14,12 +14,10 @@ seconds and memory, and only ``physapp.surrogates`` may import it): a short-live
 from __future__ import annotations
 
 import json
-import os
-import re
 import sys
-from dataclasses import dataclass, field, replace
+from typing import Any
 
-from PySide6.QtCore import QProcess, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QProcess, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -34,108 +32,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-ORGANIZATION = "physapp"
-APPLICATION = "physapp"
-ELEMENT_ORDERS = (1, 2)
-MAX_WORKERS = 256
-_DEVICE_RE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
-_SCHEDULER_RE = re.compile(r"^(tcp|tls|ucx|inproc)://[^\s/]+(:\d+)?/?$")
+from physapp.app.settings import (
+    ELEMENT_ORDERS,
+    MAX_WORKERS,
+    AppSettings,
+    SettingsFile,
+    UserSettings,
+    cpu_count,
+    load_settings,
+    open_store,
+    save_settings,
+)
 
-
-def cpu_count() -> int:
-    """CPUs this process may run on (respects taskset/cgroup affinity where the OS tells)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
-
-
-@dataclass(frozen=True)
-class AppSettings:
-    """User settings (Qt-free, immutable; ``replace()`` gives a changed copy).
-
-    ``device``: ``"auto"`` (CUDA when torch finds one, else CPU), ``"cpu"`` or ``"cuda:N"``.
-    ``workers``: worker processes for parallel batch work. ``element_order``: 1 (P1) or 2 (P2)
-    for the reference solver. ``auto_surrogate``: a study opens with its shipped (pre-trained)
-    surrogate selected, so the sliders answer at once.
-    """
-
-    device: str = "auto"
-    workers: int = field(default_factory=cpu_count)
-    element_order: int = 2
-    auto_surrogate: bool = True
-    #: Dask scheduler for sweeps ("tcp://host:8786"); "" = local worker processes
-    scheduler: str = ""
-
-    def __post_init__(self) -> None:
-        if not _DEVICE_RE.match(self.device):
-            raise ValueError(f"device must be 'auto', 'cpu' or 'cuda:N', not {self.device!r}")
-        if not 1 <= self.workers <= MAX_WORKERS:
-            raise ValueError(f"workers must be between 1 and {MAX_WORKERS}, not {self.workers}")
-        if self.element_order not in ELEMENT_ORDERS:
-            raise ValueError(f"element_order must be 1 or 2, not {self.element_order}")
-        if self.scheduler and not _SCHEDULER_RE.match(self.scheduler):
-            raise ValueError(f"scheduler must look like tcp://host:8786, not {self.scheduler!r}")
-
-    @property
-    def device_label(self) -> str:
-        """How the status bar names the device: ``cpu``, ``cuda:0``, ``auto``."""
-        return "cuda:0" if self.device == "cuda" else self.device
-
-
-#: QSettings keys of the AppSettings fields
-_KEYS = {"device": "compute/device", "workers": "compute/workers",
-         "element_order": "solver/element_order", "auto_surrogate": "surrogates/auto_select",
-         "scheduler": "compute/scheduler"}
-
-
-def open_store() -> QSettings:
-    """The user's settings store (organisation and application 'physapp')."""
-    return QSettings(ORGANIZATION, APPLICATION)
-
-
-def load_settings(store: QSettings | None = None) -> AppSettings:
-    """Read the settings; a missing or broken value falls back to its default (never raises)."""
-    store = open_store() if store is None else store
-    defaults = AppSettings()
-    values = {}
-    for name, key in _KEYS.items():
-        raw = store.value(key)
-        if raw is None:
-            continue
-        try:
-            if name == "device":
-                values[name] = str(raw).strip().lower()
-            elif name == "scheduler":
-                values[name] = str(raw).strip()
-            elif name == "auto_surrogate":  # QSettings' INI files give "true"/"false" back
-                text = str(raw).strip().lower()
-                if text not in ("true", "false", "1", "0"):
-                    continue
-                values[name] = text in ("true", "1")
-            else:
-                values[name] = int(raw)
-        except (TypeError, ValueError):
-            continue
-    try:
-        return replace(defaults, **values)
-    except ValueError:  # one bad value (hand-edited file): keep the good ones
-        good = {}
-        for name, value in values.items():
-            try:
-                replace(defaults, **{name: value})
-            except ValueError:
-                continue
-            good[name] = value
-        return replace(defaults, **good)
-
-
-def save_settings(settings: AppSettings, store: QSettings | None = None) -> None:
-    """Write the settings and flush them to disk."""
-    store = open_store() if store is None else store
-    for name, key in _KEYS.items():
-        store.setValue(key, getattr(settings, name))
-    store.sync()
+__all__ = ["CUDA_PROBE", "ELEMENT_ORDERS", "MAX_WORKERS", "AppSettings", "SettingsDialog",
+           "SettingsFile", "cpu_count", "load_settings", "open_store", "parse_cuda_probe",
+           "save_settings"]
 
 
 #: run by ``sys.executable -c``: what torch sees, as one JSON line (no torch in the GUI process)
@@ -171,12 +82,12 @@ class SettingsDialog(QDialog):
 
     PROBE_TIMEOUT_MS = 60_000
 
-    def __init__(self, store: QSettings | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, store: Any = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setMinimumWidth(520)
-        self._store = open_store() if store is None else store
-        self.settings = load_settings(self._store)
+        self.user = UserSettings(store)  # the evented settings: OK applies them
+        self.settings = self.user.value
         self.probe_done = False  # set when the CUDA check has answered (tests wait on it)
 
         form = QFormLayout()
@@ -264,7 +175,7 @@ class SettingsDialog(QDialog):
         except ValueError as exc:  # e.g. a mistyped scheduler address: say so, stay open
             QMessageBox.warning(self, "Settings", f"{exc}.")
             return
-        save_settings(self.settings, self._store)
+        self.user.apply(self.settings)
         self._stop_probe()
         super().accept()
         self.applied.emit(self.settings)

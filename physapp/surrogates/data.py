@@ -73,6 +73,15 @@ class TrainingData:
     def n_samples(self) -> int:
         return len(self.X)
 
+    def __repr__(self) -> str:
+        from physapp.core.results import describe_fields
+
+        n_test = int(np.sum(self.is_test))
+        return (f"TrainingData({self.study_id!r}, {self.n_samples} samples "
+                f"({self.n_samples - n_test} training / {n_test} held out), parameters "
+                f"{', '.join(self.param_names)}, {self.mesh.n_points:,} points, fields: "
+                f"{describe_fields(self.fields, self.units, 2)})")
+
     def subset(self, mask: np.ndarray) -> TrainingData:
         """The samples where ``mask`` is True (a boolean or index array)."""
         return TrainingData(self.study_id, self.param_names, self.bounds, dict(self.fixed),

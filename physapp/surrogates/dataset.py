@@ -196,6 +196,13 @@ class Dataset(DatasetCreateMixin, DatasetWriterMixin):
     def n_samples(self) -> int:
         return len(self.X)
 
+    def __repr__(self) -> str:
+        c = self.counts()
+        state = ", ".join(f"{v} {k}" for k, v in c.items() if v) or "empty"
+        kind = "" if self.fixed_topology else ", samples with their own meshes"
+        return (f"Dataset({self.path.name!r}, {self.study_id!r}, {self.n_samples} samples "
+                f"({state}), parameters {', '.join(self.param_names)}, P{self.order}{kind})")
+
     @property
     def study(self) -> Study:
         from physapp.studies import get_study

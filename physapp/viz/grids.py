@@ -194,3 +194,15 @@ def coarse_surface(points: np.ndarray, triangles: np.ndarray, target_points: int
     t = t[keep]
     _, unique_rows = np.unique(np.sort(t, axis=1), axis=0, return_index=True)
     return used[first], t[np.sort(unique_rows)]
+
+
+def result_to_pyvista(result: FieldResult) -> pv.UnstructuredGrid:
+    """``result`` as a pyvista grid for scripts (:meth:`FieldResult.to_pyvista`): the cells as
+    they are (no display split), every field as point data, ``field_data["units"]`` the fields'
+    units as ``name=unit`` and ``field_data["source"]`` where the result comes from."""
+    from physapp.io.results import to_meshio
+
+    grid = pv.from_meshio(to_meshio(result))
+    grid.field_data["units"] = [f"{k}={v}" for k, v in result.units.items()] or [""]
+    grid.field_data["source"] = [result.source]
+    return grid

@@ -191,3 +191,42 @@ def test_scheduler_address_round_trips_and_a_bad_one_is_refused(qtbot, ini):
     assert dialog.scheduler_edit.text() == "tcp://cluster.example:8786"
     dialog.scheduler_edit.setText("tcp://10.0.0.5:8786")
     assert dialog.current().scheduler == "tcp://10.0.0.5:8786"
+
+
+def test_an_earlier_qsettings_file_is_copied_over_once(tmp_path):
+    """Earlier versions kept the settings in QSettings (physapp.conf); the JSON store copies
+    them, and the recent files, the first time it opens (read as text, without Qt)."""
+    from PySide6.QtCore import QByteArray
+
+    from physapp.gui.open_file import RecentFiles
+    from physapp.gui.settings import open_store
+
+    old = _store(str(tmp_path / "physapp.conf"))
+    mine = AppSettings(device="cpu", workers=3, element_order=1, auto_surrogate=False,
+                       scheduler="tcp://10.0.0.5:8786")
+    save_settings(mine, old)
+    old.setValue("recent/files", ["/parts/a.step", "/parts/b, c.msh"])
+    old.setValue("window/geometry", QByteArray(b"\x01\xd9\xd0\xcb\x00\x03"))
+    old.sync()
+    store = open_store(tmp_path / "settings.json")
+    assert load_settings(store) == mine
+    assert RecentFiles(store).paths() == ["/parts/a.step", "/parts/b, c.msh"]
+    assert store.value("window/geometry") is None  # Qt's binary notation stays behind
+    assert (tmp_path / "settings.json").is_file()
+
+
+def test_the_window_geometry_round_trips_through_the_json_store(qtbot, tmp_path):
+    from PySide6.QtWidgets import QWidget
+
+    from physapp.gui.settings import SettingsFile
+    from physapp.gui.window_geometry import place_window, save_geometry
+
+    first = QWidget()
+    qtbot.addWidget(first)
+    first.resize(640, 480)
+    first.show()
+    save_geometry(first, SettingsFile(tmp_path / "settings.json"))
+    second = QWidget()
+    qtbot.addWidget(second)
+    place_window(second, SettingsFile(tmp_path / "settings.json"))
+    assert (second.width(), second.height()) == (640, 480)

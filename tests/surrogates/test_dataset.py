@@ -210,6 +210,8 @@ def test_dataset_plan_is_written_before_any_solve_and_reopens(tmp_path):
     assert again.X.shape == (6, 2) and np.all((again.X[:, 0] >= 0.01) & (again.X[:, 0] <= 0.03))
     assert again.is_test.sum() == 2
     assert list(again.pending()) == list(range(6))
+    assert repr(again) == ("Dataset('plate.h5', 'plate-with-hole', 6 samples (6 pending), "
+                           "parameters radius, traction, P1)")
     assert again.fixed["mesh_size"] == 0.02 and again.values(0)["width"] == 0.2
     np.testing.assert_array_equal(again.reference_mesh.points, ds.reference_mesh.points)
     assert set(again.reference_mesh.boundaries) == {"hole", "free", "loaded", "symmetry_x",
