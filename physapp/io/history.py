@@ -24,6 +24,7 @@ Layout (format version 1)::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -37,6 +38,7 @@ from physapp.core.errors import PhysappError
 from physapp.core.history import FieldHistory
 from physapp.core.history_sink import frame_ranges, merge_ranges, range_keys
 from physapp.core.mesh import CellBlock, MeshData
+from physapp.io.step_lock import WriterLock, reading
 
 FORMAT = "physapp-history"
 VERSION = 1
@@ -111,13 +113,29 @@ class HistoryWriter:
         self._cap = 0
         self._fields: dict[str, Any] = {}
         self._curves: dict[str, Any] = {}
+        self._lock: WriterLock | None = None  # held while the file changes (step_lock)
+
+    def _held(self):
+        return self._lock.held() if self._lock is not None else contextlib.nullcontext()
 
     # -- sink protocol -------------------------------------------------------------------------
     def begin(self, mesh: MeshData, *, source: str, units=None, curve_units=None,
               time_label: str = "time", time_unit: str = "s", meta=None) -> None:
-        h5py = _h5py()
         if self._f is not None:
             raise RuntimeError("begin() called twice")
+        self._lock = WriterLock(self.path)  # before the file: a reader that sees it waits
+        try:
+            with self._lock.held():
+                self._begin(mesh, source=source, units=units, curve_units=curve_units,
+                            time_label=time_label, time_unit=time_unit, meta=meta)
+        except BaseException:
+            self._lock.close()
+            self._lock = None
+            raise
+
+    def _begin(self, mesh: MeshData, *, source: str, units=None, curve_units=None,
+               time_label: str = "time", time_unit: str = "s", meta=None) -> None:
+        h5py = _h5py()
         self.mesh = mesh
         try:
             f = h5py.File(self.path, "w", libver="earliest")
@@ -162,6 +180,11 @@ class HistoryWriter:
                curves: Mapping[str, float] | None = None) -> None:
         if self._f is None:
             raise RuntimeError("append() before begin() (or after end())")
+        with self._held():  # readers in other processes wait for the whole step
+            self._append(time, point_data, curves)
+
+    def _append(self, time: float, point_data: Mapping[str, np.ndarray],
+                curves: Mapping[str, float] | None) -> None:
         n = self._n
         if not self._fields:
             for name, values in point_data.items():
@@ -198,20 +221,25 @@ class HistoryWriter:
         """Mark the file complete (or not), add ``meta``, close it and read it back lazily."""
         if self._f is None:
             raise RuntimeError("end() before begin()")
-        a = self._f.attrs
-        if meta:
-            a["meta"] = _dumps({**json.loads(a["meta"]), **dict(meta)})
-        a["complete"] = bool(complete)
+        with self._held():
+            a = self._f.attrs
+            if meta:
+                a["meta"] = _dumps({**json.loads(a["meta"]), **dict(meta)})
+            a["complete"] = bool(complete)
         self.close()
         return read_history(self.path)
 
     def close(self) -> None:
         if self._f is not None:
-            try:
-                self._f.flush()
-            finally:
-                self._f.close()
-                self._f = None
+            with self._held():
+                try:
+                    self._f.flush()
+                finally:
+                    self._f.close()
+                    self._f = None
+        if self._lock is not None:  # the file is whole: readers need not wait any more
+            self._lock.close()
+            self._lock = None
 
     def __enter__(self) -> HistoryWriter:
         return self
@@ -297,12 +325,13 @@ class H5Frames:
 
     def __getitem__(self, key) -> np.ndarray:
         first, rest = self._norm(key)
-        ds = self._file.get()[self._key]
-        if isinstance(first, np.ndarray):  # h5py wants increasing unique indices
-            order = np.unique(first)
-            block = ds[(order, *rest)]
-            return np.asarray(block)[np.searchsorted(order, first)]
-        return np.asarray(ds[(first, *rest)])
+        with reading(self._file.path):  # not while a writer in another process changes it
+            ds = self._file.get()[self._key]
+            if isinstance(first, np.ndarray):  # h5py wants increasing unique indices
+                order = np.unique(first)
+                block = ds[(order, *rest)]
+                return np.asarray(block)[np.searchsorted(order, first)]
+            return np.asarray(ds[(first, *rest)])
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         a = self[0: self.shape[0]]
@@ -322,8 +351,13 @@ def history_file(history: FieldHistory) -> Path | None:
 
 def read_history(path: str | os.PathLike, *, lazy: bool = True) -> FieldHistory:
     """Read a history file: every finished step, also of a file whose writer was killed
-    (``complete`` is then False). ``lazy=False`` loads every frame into memory."""
-    path = Path(path)
+    (``complete`` is then False), or whose writer is still adding steps (read between two
+    of them: see :mod:`physapp.io.step_lock`). ``lazy=False`` loads every frame into memory."""
+    with reading(path):
+        return _read_history(Path(path), lazy)
+
+
+def _read_history(path: Path, lazy: bool) -> FieldHistory:
     if not path.is_file():
         raise HistoryFileError(f"No history file '{path}'.")
     handle = _OpenFile(path)

@@ -31,7 +31,8 @@ FRAME_MS = 15_000  # the first prediction loads the model (torch)
 def model(tmp_path_factory):
     import torch
 
-    from physapp.compute.sweep import run_sweep
+    from physapp.api import _InProcess
+    from physapp.compute.cluster import run_sweep_on
     from physapp.surrogates.dataset import Dataset
     from physapp.surrogates.storage import save_surrogate
     from physapp.surrogates.training import train_surrogate
@@ -42,7 +43,7 @@ def model(tmp_path_factory):
     data = Dataset.create(out / "plate.h5", "plate-with-hole", 8, "lhs", 0, 0.25,
                           vary=["traction", "radius"], fixed={"mesh_size": 0.01},
                           bounds={"traction": (5e6, 50e6), "radius": (0.010, 0.030)}, order=1)
-    run_sweep(data, workers=1)
+    run_sweep_on(data, _InProcess(), poll=0.0)  # in this process: no worker start
     gp = train_surrogate("pod-gp", data.training_data(), device="cpu", restarts=1, epochs=60)
     torch.set_num_threads(threads)
     return SimpleNamespace(path=save_surrogate(gp, out / "plate-pod-gp.pt"))

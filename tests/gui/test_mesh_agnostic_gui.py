@@ -22,7 +22,8 @@ FRAME_MS = 30_000  # the first prediction loads torch and meshes with gmsh on a 
 def model_path(tmp_path_factory):
     import torch
 
-    from physapp.compute.sweep import run_sweep
+    from physapp.api import _InProcess
+    from physapp.compute.cluster import run_sweep_on
     from physapp.surrogates.dataset import Dataset
     from physapp.surrogates.ensemble import train_on_samples
     from physapp.surrogates.storage import save_surrogate
@@ -32,7 +33,7 @@ def model_path(tmp_path_factory):
     out = tmp_path_factory.mktemp("perf")
     ds = Dataset.create(out / "perf.h5", "perforated-plate", 5, "lhs", 0, 0.4,
                         vary=["n_holes", "traction"], fixed={"mesh_size": 0.02}, order=1)
-    run_sweep(ds, workers=1)
+    run_sweep_on(ds, _InProcess(), poll=0.0)  # in this process: no worker start
     model = train_on_samples("transolver", ds.mesh_samples(), device="cpu", epochs=2)
     torch.set_num_threads(threads)
     return save_surrogate(model, out / "perf-transolver.pt")

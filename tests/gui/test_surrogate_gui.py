@@ -34,7 +34,8 @@ def models(tmp_path_factory):
     """A POD-GP of the plate (traction and hole radius vary) and a model of another study."""
     import torch
 
-    from physapp.compute.sweep import run_sweep
+    from physapp.api import _InProcess
+    from physapp.compute.cluster import run_sweep_on
     from physapp.surrogates.dataset import Dataset
     from physapp.surrogates.storage import save_surrogate
     from physapp.surrogates.training import train_surrogate
@@ -45,11 +46,11 @@ def models(tmp_path_factory):
     plate = Dataset.create(out / "plate.h5", "plate-with-hole", 10, "lhs", 0, 0.3,
                            vary=["traction", "radius"], fixed={"mesh_size": 0.01},
                            bounds={"traction": TRACTION, "radius": RADIUS}, order=1)
-    run_sweep(plate, workers=1)
+    run_sweep_on(plate, _InProcess(), poll=0.0)  # in this process: no worker start
     gp = train_surrogate("pod-gp", plate.training_data(), device="cpu", restarts=1, epochs=60)
     cyl = Dataset.create(out / "cylinder.h5", "thick-cylinder", 4, "lhs", 0, 0.25,
                          vary=["pressure"], fixed={"mesh_size": 0.02}, order=1)
-    run_sweep(cyl, workers=1)
+    run_sweep_on(cyl, _InProcess(), poll=0.0)  # in this process: no worker start
     lin = train_surrogate("linear", cyl.training_data(), device="cpu")
     torch.set_num_threads(threads)
     return SimpleNamespace(plate=save_surrogate(gp, out / "plate-pod-gp.pt"),

@@ -321,7 +321,8 @@ def linear_model(tmp_path_factory):
     """A linear surrogate of the plate (traction varies; P1, 10 mm elements)."""
     import torch
 
-    from physapp.compute.sweep import run_sweep
+    from physapp.api import _InProcess
+    from physapp.compute.cluster import run_sweep_on
     from physapp.surrogates.dataset import Dataset
     from physapp.surrogates.storage import save_surrogate
     from physapp.surrogates.training import train_surrogate
@@ -332,7 +333,7 @@ def linear_model(tmp_path_factory):
     ds = Dataset.create(out / "plate.h5", "plate-with-hole", 4, "lhs", 0, 0.25,
                         vary=["traction"], fixed={"mesh_size": 0.01},
                         bounds={"traction": (5e6, 50e6)}, order=1)
-    run_sweep(ds, workers=1)
+    run_sweep_on(ds, _InProcess(), poll=0.0)  # in this process: no worker start
     model = train_surrogate("linear", ds.training_data(), device="cpu")
     torch.set_num_threads(threads)
     return SimpleNamespace(path=save_surrogate(model, out / "plate-linear.pt"))

@@ -150,3 +150,67 @@ def test_a_history_larger_than_its_memory_share_spills_to_disk():
     np.testing.assert_allclose(np.asarray(h.point_data["u"]), u, rtol=1e-6)
     np.testing.assert_allclose(h.curves["q"], 3 * t)
     assert h.meta["field_ranges"]["T"] == pytest.approx([T.min(), T.max()], rel=1e-6)
+
+
+
+def _write_holding_a_step(path: str, gates: list) -> None:
+    """The solve's process: step 0; then the lock held as in the middle of step 1 until the
+    test says go; step 1; end."""
+    t, T, u = _frames(2)
+    w = HistoryWriter(path)
+    w.begin(_mesh(), source="solver:test", units={"T": "K", "u": "m"})
+    w.append(t[0], {"T": T[0], "u": u[0]}, {"c": 0.0})
+    gates[0].set()
+    with w._held():
+        gates[1].set()
+        gates[2].wait(30)
+        w._append(t[1], {"T": T[1], "u": u[1]}, {"c": 1.0})
+    gates[3].wait(30)
+    w.end()
+
+
+def test_a_reader_waits_for_the_step_being_written_and_the_lock_goes_with_the_writer(tmp_path):
+    """The app reads a history while its solve's process writes it (#14): a reader never
+    reads the file while a step is being written (the writer's lock on <file>.lock), and
+    once the writer closed the file nothing waits any more (the lock file is gone)."""
+    import multiprocessing
+    import threading
+
+    from physapp.io.step_lock import lock_path
+
+    path = tmp_path / "h.h5"
+    mp = multiprocessing.get_context("spawn")
+    gates = [mp.Event() for _ in range(4)]
+    proc = mp.Process(target=_write_holding_a_step, args=(str(path), gates))
+    proc.start()
+    try:
+        assert gates[0].wait(60)
+        lazy = read_history(path)  # between two steps: at once
+        assert lazy.n_steps == 1 and lock_path(path).is_file()
+        assert gates[1].wait(30)  # the writer is in the middle of step 1
+        # (HDF5 shares one file object per process: an open handle would keep its stale
+        # steps, which is why the app releases its live handle before reading; see read())
+        lazy.point_data["T"]._file.close()  # its next frame opens the file again
+        seen: list[int] = []
+        reader = threading.Thread(target=lambda: seen.append(read_history(path).n_steps))
+        frame = threading.Thread(target=lambda: seen.append(len(lazy.point_data["T"][0])))
+        reader.start()
+        frame.start()
+        reader.join(0.5)
+        frame.join(0.5)
+        assert reader.is_alive() and frame.is_alive() and seen == []  # both wait
+        gates[2].set()
+        reader.join(30)
+        frame.join(30)
+        assert sorted(seen) == [2, 4]  # the whole new step; the frame of the 4 nodes
+        lazy.point_data["T"]._file.close()
+        gates[3].set()
+        proc.join(30)
+        assert proc.exitcode == 0 and not lock_path(path).exists()
+        h = read_history(path)
+        assert h.complete and h.n_steps == 2
+        np.testing.assert_allclose(np.asarray(h.point_data["T"][1]), _frames(2)[1][1])
+    finally:
+        for gate in gates:
+            gate.set()
+        proc.join(10)

@@ -137,7 +137,8 @@ def test_a_studys_field_scaling_applies_to_samples_with_their_own_meshes(tmp_pat
     """Stresses / traction (the perforated plate's declared scaling): the scaled outputs times
     the traction give the stored fields back; von Mises by |traction|; the trained model keeps
     the spec through a save and load, and its predictions scale with the traction."""
-    from physapp.compute.sweep import run_sweep
+    from physapp.api import _InProcess
+    from physapp.compute.cluster import run_sweep_on
     from physapp.surrogates.dataset import Dataset
     from physapp.surrogates.ensemble import scale_samples, train_on_samples
     from physapp.surrogates.scaling import study_scaling
@@ -146,7 +147,7 @@ def test_a_studys_field_scaling_applies_to_samples_with_their_own_meshes(tmp_pat
     ds = Dataset.create(tmp_path / "d.h5", "perforated-plate", 4, "lhs", 0, 0.25,
                         vary=["n_holes", "traction"], fixed={"mesh_size": 0.02},
                         bounds={"traction": (5e6, 50e6)}, order=1)
-    run_sweep(ds, workers=1)
+    run_sweep_on(ds, _InProcess(), poll=0.0)  # in this process: no worker start
     samples = ds.mesh_samples()
     spec = study_scaling("perforated-plate")
     scaled, used = scale_samples(samples, spec)
