@@ -140,11 +140,14 @@ def sa_hierarchy(A: sp.spmatrix, modes: np.ndarray | None, max_coarse: int = 100
 
 
 #: Below these numbers of unknowns a direct factorisation beats AMG-CG, per (physics, dimension)
-#: (measured with benchmarks/crossover.py on P2 rectangles and boxes, and
-#: benchmarks/solver_scaling.py on 3D P1/P2 cantilevers: 3D P2 30k DOFs 2.9 s vs 6.9 s, 60k DOFs
-#: 11.4 s vs 7.4 s). ``physics`` is ``"elasticity"``, ``"axisymmetric"`` or ``"heat"``.
-DIRECT_MAX_DOFS = {("elasticity", 2): 60_000, ("axisymmetric", 2): 60_000, ("heat", 2): 60_000,
-                   ("elasticity", 3): 40_000, ("heat", 3): 40_000}
+#: ``physics`` is ``"elasticity"``, ``"axisymmetric"`` or ``"heat"``. Measured with
+#: benchmarks/crossover.py (P2 rectangles and boxes, CPU seconds): 2D elasticity direct faster at
+#: 12k DOFs, AMG-CG at 47k; axisymmetric direct still faster at 47k (one near-null mode makes its
+#: AMG weaker); 2D heat direct at 23k, AMG-CG at 93k; 3D heat direct at 10k, AMG-CG at 20k; 3D
+#: elasticity from benchmarks/solver_scaling.py's cantilevers (P2 30k DOFs 2.9 s vs 6.9 s, 60k
+#: 11.4 s vs 7.4 s).
+DIRECT_MAX_DOFS = {("elasticity", 2): 30_000, ("axisymmetric", 2): 60_000, ("heat", 2): 40_000,
+                   ("elasticity", 3): 40_000, ("heat", 3): 15_000}
 #: a direct factorisation may use at most this share of the memory available now
 DIRECT_MEMORY_SHARE = 0.5
 
