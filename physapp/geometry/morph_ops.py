@@ -339,29 +339,36 @@ class _Surface:
         for a, b in zip(f.tolist(), g.tolist(), strict=True):
             if a != b:
                 nbr[a].add(b)
+        groups: dict[int, list[tuple[int, list[int]]]] = {}
+        faces = self.faces.tolist()
         for k in range(nf):
-            nodes = set(self.faces[k].tolist())
+            nodes = set(faces[k])
             for m in nbr[k]:
-                nodes.update(self.faces[m].tolist())
-            if len(nodes) < 3:
-                continue
-            pts = self.x[sorted(nodes)]
-            seg = np.linalg.norm(self.x[self.faces[k, 1]] - self.x[self.faces[k, 0]])
-            c0 = pts.mean(axis=0)
-            q = (pts - c0) / seg
-            mat = np.column_stack([np.sum(q * q, axis=1), q, np.ones(len(q))])
-            coef = np.linalg.svd(mat)[2][-1]
-            if abs(coef[0]) < 1e-9 * np.abs(coef).max():
-                continue  # a line
-            cen = -coef[1:3] / (2 * coef[0])
-            rho2 = cen @ cen - coef[3] / coef[0]
-            if rho2 <= 0 or rho2 > 1e8:
-                continue
-            rho = math.sqrt(rho2)
-            if np.abs(np.linalg.norm(q - cen, axis=1) - rho).max() > 1e-6:
-                continue  # not an arc: keep the facet flat
-            self.center[k] = c0 + seg * cen
-            self.radius[k] = seg * rho
+                nodes.update(faces[m])
+            if len(nodes) >= 3:
+                groups.setdefault(len(nodes), []).append((k, sorted(nodes)))
+        for items in groups.values():  # one batched SVD per node count (the same LAPACK calls)
+            ks = np.array([k for k, _ in items])
+            pts = self.x[np.array([n for _, n in items])]  # (m, c, 2)
+            seg = np.linalg.norm(self.x[self.faces[ks, 1]] - self.x[self.faces[ks, 0]], axis=1)
+            c0 = pts.mean(axis=1)
+            q = (pts - c0[:, None, :]) / seg[:, None, None]
+            mat = np.concatenate([np.sum(q * q, axis=2)[..., None], q,
+                                  np.ones(q.shape[:2] + (1,))], axis=2)
+            coef = np.linalg.svd(mat)[2][:, -1, :]  # (m, 4)
+            for j, k in enumerate(ks.tolist()):
+                c = coef[j]
+                if abs(c[0]) < 1e-9 * np.abs(c).max():
+                    continue  # a line
+                cen = -c[1:3] / (2 * c[0])
+                rho2 = cen @ cen - c[3] / c[0]
+                if rho2 <= 0 or rho2 > 1e8:
+                    continue
+                rho = math.sqrt(rho2)
+                if np.abs(np.linalg.norm(q[j] - cen, axis=1) - rho).max() > 1e-6:
+                    continue  # not an arc: keep the facet flat
+                self.center[k] = c0[j] + seg[j] * cen
+                self.radius[k] = seg[j] * rho
 
     def closest(self, region: int, p: np.ndarray, normal: np.ndarray):
         """Closest points of ``p`` on facets of ``region`` whose normal is compatible with
