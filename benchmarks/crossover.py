@@ -4,11 +4,13 @@ For each kind of system the solvers produce (2D plane-stress elasticity, axisymm
 elasticity, 2D heat, 3D heat, all P2 on a rectangle / box refined step by step) the condensed
 system is captured from a real solve and solved both ways by
 :func:`physapp.solvers.linear.solve_spd` (one BLAS thread, as the app runs). The table gives
-both times, the DOFs, the factor's estimated memory, the answer's agreement and the crossover:
-the largest size at which the direct solve was still faster. These numbers set
+both CPU times (the process's CPU seconds: both paths run on one thread, so this is their work
+and, unlike wall-clock time, hardly depends on what else the machine runs), the DOFs, the
+factor's estimated memory, the answers' agreement and the crossover: the largest size at which
+the direct solve was still faster. These numbers set
 ``physapp.solvers.linear.DIRECT_MAX_DOFS`` (3D elasticity's 40k comes from
-benchmarks/solver_scaling.py's cantilevers). Each time is the best of two runs; print the load
-with it (``/proc/loadavg``).
+benchmarks/solver_scaling.py's cantilevers). Each time is the best of two runs; the load is printed
+(``/proc/loadavg``).
 
 Run: .venv/bin/python benchmarks/crossover.py [--quick]
 """
@@ -92,17 +94,17 @@ CASES = {
 def best_of(system: dict, dim: int, method: str, n: int = 2) -> tuple[float, object]:
     best, out = float("inf"), None
     for _ in range(n):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         out = lin.solve_spd(system["A"], system["b"], system["modes"], dim=dim, method=method,
                             rtol=1e-10)
-        best = min(best, time.perf_counter() - t0)
+        best = min(best, time.process_time() - t0)
     return best, out
 
 
 def main() -> None:
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     print(f"direct (SuperLU, MMD) vs AMG-CG (pyamg SA, rtol 1e-10), P2; loadavg at start {load}")
-    print(f"{'physics':13s} {'dim':>3s} {'DOFs':>8s} {'direct s':>9s} {'amg-cg s':>9s} "
+    print(f"{'physics':13s} {'dim':>3s} {'DOFs':>8s} {'direct cpu s':>12s} {'amg-cg cpu s':>12s} "
           f"{'its':>4s} {'faster':>7s} {'est. GB':>8s} {'|xd-xi|/|xd|':>13s}")
     for (physics, dim), (make, sizes) in CASES.items():
         last_direct = 0
@@ -117,7 +119,7 @@ def main() -> None:
             faster = "direct" if td < ti else "amg-cg"
             if td < ti:
                 last_direct = n
-            print(f"{physics:13s} {dim:>3d} {n:>8d} {td:>9.3f} {ti:>9.3f} "
+            print(f"{physics:13s} {dim:>3d} {n:>8d} {td:>12.3f} {ti:>12.3f} "
                   f"{si['iterations']:>4d} {faster:>7s} {est:>8.3f} {err:>13.1e}", flush=True)
         key = lin.crossover_key(physics, dim)
         print(f"  -> direct still faster up to {last_direct} DOFs; "

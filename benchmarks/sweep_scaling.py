@@ -6,7 +6,9 @@ process running the sweep of the checkout it is given, so ``--before REV`` (a gi
 this repository, e.g. ``main``) measures the code before a change beside the code now, in the
 same run and under the same load. ``--loaded`` adds the same runs with a 2-thread numpy matmul
 loop running beside the sweep (the "other job" of #16). ``--dask`` adds a Dask LocalCluster row.
-``/proc/loadavg`` is printed: on a shared machine compare figures of one run only.
+``/proc/loadavg`` is printed: on a shared machine compare figures of one run only. The first row
+counts designs per minute of CPU time (morph and solve one after the other in one process),
+which the machine's load hardly changes.
 
 Goals (#16): >= 1.8x from 1 to 2 local workers (2 cores); >= 4x designs per minute against the
 code before the per-design reuse (morph factors, topology, region look-ups).
@@ -60,6 +62,27 @@ def measure(workers: int, n: int) -> float:
         return 60.0 * s.done_total / (time.perf_counter() - t0)
 
 
+def measure_cpu(n: int) -> float:
+    """Designs per minute of CPU time: the designs morphed and solved one after the other in this
+    process (after one warm-up design), counted in CPU seconds (hardly affected by the load)."""
+    from physapp.compute.sweep import solve_candidates
+    from physapp.geometry.morph import Morpher
+    from physapp.solvers.reference import ReferenceSolver
+    from physapp.surrogates.dataset import Dataset
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ds = Dataset.create(Path(tmp) / "s.h5", "plate-with-hole", n + 1, "lhs", 0, 0.25,
+                            vary=VARY, order=2)
+        morpher = Morpher(ds.study, ds.reference_values, ds.reference_mesh,
+                          valid_ranges=ds.valid_ranges)
+        solver = ReferenceSolver(2, check_p1=False, check_memory=False)
+        solve_candidates(morpher, solver, ds.study, [ds.values(0)], 2)
+        t0 = time.process_time()
+        for i in range(1, n + 1):
+            solve_candidates(morpher, solver, ds.study, [ds.values(i)], 2)
+        return 60.0 * n / (time.process_time() - t0)
+
+
 def _tree(rev: str, tmp: str) -> Path:
     out = Path(tmp) / "before"
     out.mkdir()
@@ -80,7 +103,7 @@ def _run(tree: Path, workers: int, n: int, loaded: bool) -> float:
     try:
         # this file from ``tree`` when it has it (the code measured), else this one
         script = tree / "benchmarks" / "sweep_scaling.py"
-        script = script if script.exists() and "def measure" in script.read_text() else __file__
+        script = script if script.exists() and "def measure_cpu" in script.read_text() else __file__
         out = subprocess.run([sys.executable, str(script), "measure", str(workers), str(n)],
                              env=env, capture_output=True, text=True, check=False, cwd=tree)
     finally:
@@ -101,7 +124,7 @@ def main() -> None:
     n = int(args[args.index("--samples") + 1]) if "--samples" in args else 16
     before = args[args.index("--before") + 1] if "--before" in args else None
     modes = [False, True] if "--loaded" in args else [False]
-    rows = [1, 2] + ([0] if "--dask" in args else [])
+    rows = [-1, 1, 2] + ([0] if "--dask" in args else [])
     print(f"plate-with-hole P2, {n} designs per run, varying {', '.join(VARY)}; designs/min "
           f"(worker start-up included); {os.cpu_count()} cores; loadavg at start {_loadavg()}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -122,7 +145,8 @@ def main() -> None:
         head += f" {'loaded/quiet now':>17s}"
     print(head)
     for workers in rows:
-        label = "dask LocalCluster x2" if workers == 0 else f"local processes x{workers}"
+        label = ("dask LocalCluster x2" if workers == 0 else "1 process, per CPU-min"
+                 if workers < 0 else f"local processes x{workers}")
         line = f"{label:22s}"
         for loaded in modes:
             for name, _ in trees:
@@ -141,6 +165,7 @@ def main() -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "measure":
-        print(measure(int(sys.argv[2]), int(sys.argv[3])))
+        w = int(sys.argv[2])
+        print(measure_cpu(int(sys.argv[3])) if w < 0 else measure(w, int(sys.argv[3])))
     else:
         main()

@@ -58,7 +58,6 @@ from physapp.geometry.morph_ops import (  # noqa: F401 - the tunables are import
     N_CANDIDATES,
     PSEUDO_SOLID,
     TRUST_FRACTION,
-    ReferenceFactors,
     _boundary_facets,
     _curved_patches,
     _facet_regions,
@@ -303,14 +302,10 @@ class Morpher:
             )
         surf = _Surface(target, self.names)
         claimed, goal, lost = self._claims(surf)
-        if getattr(self, "_factors", None) is None:
-            self._factors = ReferenceFactors(self.x, self.t, *self.pseudo_solid)
-        guess = _pseudo_solid(self.x, self.t, claimed, goal, self.steps, *self.pseudo_solid,
-                              reference=self._factors)
+        guess = _pseudo_solid(self.x, self.t, claimed, goal, self.steps, *self.pseudo_solid)
         xb = self._project(surf, guess)
         new = _pseudo_solid(guess, self.t, self._boundary_dofs,
-                            xb.reshape(-1)[self._boundary_dofs], 1, *self.pseudo_solid,
-                            reference=self._factors)
+                            xb.reshape(-1)[self._boundary_dofs], 1, *self.pseudo_solid)
         quality = self.quality_of(new, lost)
         pts = np.zeros((len(new), 3))
         pts[:, : self.dim] = new

@@ -233,77 +233,12 @@ def _elasticity_matrix(x: np.ndarray, t: np.ndarray, weight: np.ndarray, nu: flo
     return sp.csr_matrix((ke.reshape(len(t), m * m).ravel(), (rows, cols)), shape=(n, n))
 
 
-def _regularised(kff):
-    from scipy.sparse import diags
-
-    return kff + diags(np.full(kff.shape[0], 1e-10 * kff.diagonal().mean()))
-
-
-class ReferenceFactors:
-    """Sparse LU factors of the pseudo-solid matrix at the reference node positions, one per set
-    of moved DOFs, made on first use and kept: the preconditioner of every later pseudo-solid
-    solve of this mesh (the designs of a sweep, slider moves), whose matrices differ from the
-    reference one only by the element shapes the morph changes."""
-
-    def __init__(self, x: np.ndarray, t: np.ndarray, poisson: float, stiffening: float,
-                 keep: int = 4) -> None:
-        self.x, self.t, self.poisson, self.stiffening, self.keep = x, t, poisson, stiffening, keep
-        self._lu: dict[bytes, object] = {}
-
-    def __getstate__(self) -> dict:  # factors do not pickle: a copy makes its own
-        return {**self.__dict__, "_lu": {}}
-
-    def get(self, free: np.ndarray):
-        from scipy.sparse.linalg import splu
-
-        key = np.packbits(free).tobytes()
-        lu = self._lu.pop(key, None)
-        if lu is None:
-            v = np.abs(_signed_volumes(self.x, self.t)[0])
-            w = (v.mean() / np.maximum(v, 1e-300 * v.max())) ** self.stiffening
-            k = _elasticity_matrix(self.x, self.t, w, self.poisson)
-            lu = splu(_regularised(k[free][:, free]).tocsc())
-        self._lu[key] = lu
-        while len(self._lu) > self.keep:
-            self._lu.pop(next(iter(self._lu)))
-        return lu
-
-
-def _pcg(A, b: np.ndarray, solve, rtol: float = 1e-12, maxiter: int = 200) -> np.ndarray | None:
-    """CG on the SPD ``A`` preconditioned by ``solve``; None unless it converges to ``rtol``."""
-    x = np.zeros_like(b)
-    r = b.copy()
-    bn = float(np.linalg.norm(b))
-    if bn == 0.0:
-        return x
-    z = solve(r)
-    p = z.copy()
-    rz = float(r @ z)
-    for _ in range(maxiter):
-        ap = A @ p
-        pap = float(p @ ap)
-        if not pap > 0.0:
-            return None
-        alpha = rz / pap
-        x += alpha * p
-        r -= alpha * ap
-        if float(np.linalg.norm(r)) <= rtol * bn:
-            return x if float(np.linalg.norm(b - A @ x)) <= 10 * rtol * bn else None
-        z = solve(r)
-        rz_new = float(r @ z)
-        p = z + (rz_new / rz) * p
-        rz = rz_new
-    return None
-
-
 def _pseudo_solid(x: np.ndarray, t: np.ndarray, fixed: np.ndarray, goal: np.ndarray,
-                  steps: int, poisson: float, stiffening: float,
-                  reference: ReferenceFactors | None = None) -> np.ndarray:
+                  steps: int, poisson: float, stiffening: float) -> np.ndarray:
     """Move the DOFs ``fixed`` (mask over ``node * dim + k``) of node positions ``x`` to ``goal``
     in ``steps`` increments; the other DOFs follow as a pseudo-solid (linear elasticity on the
-    current configuration, each element stiffened as (mean size / its size) ** stiffening).
-    With ``reference`` each step is solved by CG preconditioned with the reference
-    configuration's factors (no factorisation per step; a direct solve where CG fails)."""
+    current configuration, each element stiffened as (mean size / its size) ** stiffening)."""
+    from scipy.sparse import diags
     from scipy.sparse.linalg import splu
 
     x = x.copy()
@@ -321,10 +256,9 @@ def _pseudo_solid(x: np.ndarray, t: np.ndarray, fixed: np.ndarray, goal: np.ndar
         du = np.zeros(len(flat))
         du[fixed] = inc
         if free.any():
-            kff = _regularised(k[free][:, free]).tocsr()
-            rhs = -(k[free][:, fixed] @ inc)
-            sol = None if reference is None else _pcg(kff, rhs, reference.get(free).solve)
-            du[free] = sol if sol is not None else splu(kff.tocsc()).solve(rhs)
+            kff = k[free][:, free]
+            kff = kff + diags(np.full(kff.shape[0], 1e-10 * kff.diagonal().mean()))
+            du[free] = splu(kff.tocsc()).solve(-(k[free][:, fixed] @ inc))
         flat = flat + du
         x = flat.reshape(-1, d)
     return x
@@ -405,29 +339,36 @@ class _Surface:
         for a, b in zip(f.tolist(), g.tolist(), strict=True):
             if a != b:
                 nbr[a].add(b)
+        groups: dict[int, list[tuple[int, list[int]]]] = {}
+        faces = self.faces.tolist()
         for k in range(nf):
-            nodes = set(self.faces[k].tolist())
+            nodes = set(faces[k])
             for m in nbr[k]:
-                nodes.update(self.faces[m].tolist())
-            if len(nodes) < 3:
-                continue
-            pts = self.x[sorted(nodes)]
-            seg = np.linalg.norm(self.x[self.faces[k, 1]] - self.x[self.faces[k, 0]])
-            c0 = pts.mean(axis=0)
-            q = (pts - c0) / seg
-            mat = np.column_stack([np.sum(q * q, axis=1), q, np.ones(len(q))])
-            coef = np.linalg.svd(mat)[2][-1]
-            if abs(coef[0]) < 1e-9 * np.abs(coef).max():
-                continue  # a line
-            cen = -coef[1:3] / (2 * coef[0])
-            rho2 = cen @ cen - coef[3] / coef[0]
-            if rho2 <= 0 or rho2 > 1e8:
-                continue
-            rho = math.sqrt(rho2)
-            if np.abs(np.linalg.norm(q - cen, axis=1) - rho).max() > 1e-6:
-                continue  # not an arc: keep the facet flat
-            self.center[k] = c0 + seg * cen
-            self.radius[k] = seg * rho
+                nodes.update(faces[m])
+            if len(nodes) >= 3:
+                groups.setdefault(len(nodes), []).append((k, sorted(nodes)))
+        for items in groups.values():  # one batched SVD per node count (the same LAPACK calls)
+            ks = np.array([k for k, _ in items])
+            pts = self.x[np.array([n for _, n in items])]  # (m, c, 2)
+            seg = np.linalg.norm(self.x[self.faces[ks, 1]] - self.x[self.faces[ks, 0]], axis=1)
+            c0 = pts.mean(axis=1)
+            q = (pts - c0[:, None, :]) / seg[:, None, None]
+            mat = np.concatenate([np.sum(q * q, axis=2)[..., None], q,
+                                  np.ones(q.shape[:2] + (1,))], axis=2)
+            coef = np.linalg.svd(mat)[2][:, -1, :]  # (m, 4)
+            for j, k in enumerate(ks.tolist()):
+                c = coef[j]
+                if abs(c[0]) < 1e-9 * np.abs(c).max():
+                    continue  # a line
+                cen = -c[1:3] / (2 * c[0])
+                rho2 = cen @ cen - c[3] / c[0]
+                if rho2 <= 0 or rho2 > 1e8:
+                    continue
+                rho = math.sqrt(rho2)
+                if np.abs(np.linalg.norm(q[j] - cen, axis=1) - rho).max() > 1e-6:
+                    continue  # not an arc: keep the facet flat
+                self.center[k] = c0[j] + seg[j] * cen
+                self.radius[k] = seg[j] * rho
 
     def closest(self, region: int, p: np.ndarray, normal: np.ndarray):
         """Closest points of ``p`` on facets of ``region`` whose normal is compatible with

@@ -113,28 +113,6 @@ def test_plate_morph_puts_the_boundary_on_the_new_geometry(plate_morpher):
     assert np.all(np.hypot(p[:, 0], p[:, 1]) >= 0.03 * (1 - 1e-6))  # nothing inside the hole
 
 
-def test_morph_with_reference_factors_matches_a_factorisation_per_step(plate_morpher,
-                                                                      monkeypatch):
-    """The pseudo-solid steps solved by CG preconditioned with the reference factors (#16) put
-    the nodes where a fresh factorisation per step puts them."""
-    import physapp.geometry.morph_ops as ops
-
-    m = plate_morpher
-    values = {**m.reference_values, "radius": 0.028, "length": 0.45}
-    fast = m.morph(values).points
-    calls = []
-    real = ops._pcg
-
-    def refuse(*args, **kw):  # CG gives up: every step takes the direct path
-        calls.append(real(*args, **kw) is not None)
-        return None
-
-    monkeypatch.setattr(ops, "_pcg", refuse)
-    slow = m.morph(values).points
-    assert calls and all(calls)  # CG had converged on every step it was used for
-    np.testing.assert_allclose(fast, slow, rtol=0, atol=1e-9 * 0.45)
-
-
 def test_p2_solve_on_a_morph_matches_a_fresh_mesh_and_keeps_the_topology(plate_morpher):
     m = plate_morpher
     study = m.study
