@@ -188,6 +188,10 @@ class PartPanel(ItemEditorMixin, RegionListMixin, QWidget):
                                      "flat faces); double-click one to use it for the selected "
                                      "support or load")
         self.region_table.cellDoubleClicked.connect(self._region_double_clicked)
+        # hovering a row outlines its region in the view (#13); leaving the list ends it
+        self.region_table.setMouseTracking(True)
+        self.region_table.cellEntered.connect(self._region_hovered)
+        self.region_table.viewport().installEventFilter(self)
         self.region_table.itemSelectionChanged.connect(self._region_row_selected)
         rl.addWidget(self.region_table)
         self.selector_edit = QLineEdit()

@@ -9,6 +9,7 @@ import html
 import threading
 from pathlib import Path
 
+from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QTableWidgetItem
 
 from physapp.core.mesh import MeshData
@@ -74,6 +75,15 @@ class RegionListMixin:
                                              f"{region_size_text(r, unit)})")
             except RuntimeError:  # the editor was rebuilt meanwhile
                 pass
+
+    def _region_hovered(self, row: int, _col: int = 0) -> None:
+        if 0 <= row < len(self._region_rows):
+            self.ctl.region_hover.show(self._region_rows[row]["name"])
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
+        if event.type() == QEvent.Type.Leave and obj is self.region_table.viewport():
+            self.ctl.region_hover.show(None)  # the mouse left the list
+        return False
 
     def shown_kinds(self) -> set[str] | None:
         """Region kinds the selected support or load accepts (None: nothing selected)."""
