@@ -53,7 +53,6 @@ from physapp.gui.part_tasks import (
     material_values,
     new_load,
     parameter_for,
-    parse_number,
     set_value,
 )
 from physapp.gui.part_widgets import (  # noqa: F401 - CHOOSE_REGION: tests import it here
@@ -383,16 +382,9 @@ class PartPanel(ItemEditorMixin, RegionListMixin, QWidget):
             self.input_errors.pop(target, None)
             set_invalid(edit, "")
         else:
-            try:
-                value = parse_number(text) / f.scale
-            except ValueError:
-                message = f"{f.label} of '{name}': '{text}' is not a number."
-                self.input_errors[target] = (message, text)
-                set_invalid(edit, message)
-                self.ctl.setup_changed()
+            value = self.typed_number(edit, target, f"{f.label} of '{name}'", f.scale)
+            if value is None:
                 return
-            self.input_errors.pop(target, None)
-            set_invalid(edit, "")
             own[f.key] = value
         if own:
             setup.regions[name] = own
