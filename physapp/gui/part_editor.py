@@ -148,6 +148,10 @@ class ItemEditorMixin:
             self.region_combo.view().setMinimumWidth(self.region_combo.view().sizeHintForColumn(0)
                                                      + 24)
             self.region_combo.currentIndexChanged.connect(self._region_chosen)
+            # the region under the mouse in the open list is outlined in the view (#13)
+            self.region_combo.highlighted.connect(
+                lambda i, c=self.region_combo: self.ctl.region_hover.show(c.itemData(i) or None))
+            self.region_combo.view().installEventFilter(self)  # list closed: outline gone
             self.region_combo.setToolTip(
                 f"Regions this {'support' if what == 'support' else 'load'} accepts: "
                 f"{allowed_text(setup.physics, key, self.ctl.mesh.dim)}; 'Pick faces' or a "

@@ -81,9 +81,18 @@ class RegionListMixin:
             self.ctl.region_hover.show(self._region_rows[row]["name"])
 
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
-        if event.type() == QEvent.Type.Leave and obj is self.region_table.viewport():
-            self.ctl.region_hover.show(None)  # the mouse left the list
+        kind = event.type()
+        if (kind == QEvent.Type.Leave and obj is self.region_table.viewport()) or (
+                kind == QEvent.Type.Hide and self._is_combo_view(obj)):
+            self.ctl.region_hover.show(None)  # the mouse left the list, or the list closed
         return False
+
+    def _is_combo_view(self, obj) -> bool:
+        combo = getattr(self, "region_combo", None)
+        try:
+            return combo is not None and obj is combo.view()
+        except RuntimeError:  # the editor was rebuilt: the combo is gone
+            return False
 
     def shown_kinds(self) -> set[str] | None:
         """Region kinds the selected support or load accepts (None: nothing selected)."""

@@ -85,3 +85,15 @@ def test_hovering_the_part_in_the_view_finds_the_region_under_the_mouse(qtbot, p
     hover._pos = (2, 2)
     hover._look()
     assert hover.region is None
+
+
+def test_hovering_an_item_of_a_loads_region_list_outlines_it(qtbot, part_window):
+    w = part_window
+    panel, hover = w.parts.panel, w.parts.region_hover
+    panel.add_load()
+    combo = panel.region_combo
+    combo.highlighted.emit(combo.findData("back"))  # the mouse over 'back' in the open list
+    assert hover.region == "back" and HOVER in w.viewport.plotter.actors
+    assert panel.ctl.setup.loads[0]["region"] == ""  # hovering chooses nothing
+    panel.eventFilter(combo.view(), QEvent(QEvent.Type.Hide))  # the list closed
+    assert hover.region is None and HOVER not in w.viewport.plotter.actors
