@@ -108,6 +108,10 @@ def test_regions_listed_once(qtbot, shared_runner, tmp_path, box_mesh):
     names = {panel.region_table.item(r, 0).text().split()[0]
              for r in range(panel.region_table.rowCount())}
     assert {"front", "back", "top"} <= names
+    # back on a built-in study the Study dock is alone: its title bar returns
+    assert w.study_dock.titleBarWidget() is not None
+    w.set_study(get_study("plate-with-hole"))
+    assert not w.parts.dock.isVisible() and w.study_dock.titleBarWidget() is None
 
 
 def test_screenshot_of_an_opened_file(qtbot, shared_runner, tmp_path, box_mesh):
