@@ -11,9 +11,15 @@ before the resize (the user zoomed in) is left alone.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication
+
+if TYPE_CHECKING:
+    from physapp.app import AppModel
+    from physapp.gui.services import WindowServices
 
 SETTLE_MS = 200
 #: fraction of the view's width on the right that the colour bar covers
@@ -38,11 +44,14 @@ def corners_outside(camera, bounds, width: int, height: int,
 
 
 class CameraFit(QObject):
-    """Watches the window's viewport and refits its camera after a resize when needed."""
+    """Watches the window's viewport and refits its camera after a resize when needed.
 
-    def __init__(self, window) -> None:
-        super().__init__(window)
-        self.window = window
+    Built like the other controllers from the window's model and its services
+    (``CameraFit(app, services)``); the camera itself is VTK's, outside the model."""
+
+    def __init__(self, app: AppModel, services: WindowServices) -> None:
+        super().__init__(services)  # type: ignore[arg-type] - the main window, a QObject
+        self.app, self.window = app, services
         self.viewport = None
         self.refits = 0  # how often the camera was fitted again (tests)
         self._was_inside = True  # the part was in view before the current resize

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg, NavigationToolbar2QT
-from matplotlib.figure import Figure
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -29,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from physapp.core.results import FieldResult
 from physapp.gui.csv_export import export_csv_dialog, write_rows
-from physapp.gui.line_plot import REFERENCE_COLOR, SURROGATE_COLOR
+from physapp.gui.plot_style import REFERENCE_COLOR, SURROGATE_COLOR
 from physapp.gui.services import WindowServices
 from physapp.viz.surface_curve import has_surface, reference_curve, surface_curve
 
@@ -71,6 +69,11 @@ class CpChartDialog(QDialog):
         self.curves: list[CpCurve] = []
         self.last_csv: Path | None = None
         col = QVBoxLayout(self)
+        # matplotlib when the chart opens: cp_sources() decides at every study's first view
+        # whether it is offered (importing it then stalled the GUI thread ~100 ms, #13)
+        from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg, NavigationToolbar2QT
+        from matplotlib.figure import Figure
+
         self.figure = Figure(figsize=(7, 4), layout="constrained")
         self.canvas = FigureCanvasQTAgg(self.figure)
         self.axes = self.figure.add_subplot(111)

@@ -32,14 +32,12 @@ from PySide6.QtWidgets import (
 
 from physapp.core.results import FieldResult
 from physapp.gui.csv_export import export_csv_dialog, write_rows
+from physapp.gui.plot_style import REFERENCE_COLOR, SURROGATE_COLOR  # noqa: F401 - importers
 from physapp.viz.grids import display_unit, field_display_unit
 from physapp.viz.probe import line_points
 
 if TYPE_CHECKING:
     from physapp.gui.view_tools import ViewTools
-
-REFERENCE_COLOR = "#1f4e79"
-SURROGATE_COLOR = "#d95f02"
 
 
 @dataclass(frozen=True)

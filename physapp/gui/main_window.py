@@ -100,7 +100,7 @@ class MainWindow(QMainWindow):
         self.preview_relay = self.previews.relay
         self.safety = SafetyController(self)  # yield strength, safety factor (#13)
         self.symbols = SetupSymbols(self)  # support and load symbols in the view (#13)
-        self.camera_fit = CameraFit(self)  # refit after the view changes size (#13)
+        self.camera_fit = CameraFit(self.app, self)  # refit when the view's size changes (#13)
         self.color_range = ColorRangeControl(self)  # automatic / fixed / locked range (#13)
         self.axisym = AxisymmetricView(self)  # r-z axes, revolved 3D view (#13)
         self.parts = PartController(self)  # imported parts: File > Open, set-up panel, picking

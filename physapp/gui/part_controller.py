@@ -40,6 +40,7 @@ from physapp.gui.binding import subscribe
 from physapp.gui.dock_layout import PartDockLayout
 from physapp.gui.open_file import FileOpener, RecentFiles
 from physapp.gui.part_files import PartFilesMixin, _report_of
+from physapp.gui.part_hover import RegionHover
 from physapp.gui.part_panel import PartPanel
 from physapp.gui.part_tasks import (
     LOAD_KINDS,
@@ -102,6 +103,7 @@ class PartController(PartFilesMixin, PartViewMixin, QObject):
         self._pending: dict | None = None
         self._viewport = None
         self._clicks = None  # ClickObserver of the picking mode
+        self.region_hover = RegionHover(self)  # the region under the mouse, outlined (#13)
         self.panel: PartPanel | None = None
         self.dock: QDockWidget | None = None
         self.recent_menu: QMenu | None = None
@@ -137,6 +139,7 @@ class PartController(PartFilesMixin, PartViewMixin, QObject):
             # take drops and read them with physapp's readers
             w.viewport.plotter.setAcceptDrops(False)
             self._clicks = None  # the old viewport's observer went with it
+            self.region_hover.watch(w.viewport.plotter)
             self.pick_mode = False
             self.highlighted = None
             if self.panel is not None:

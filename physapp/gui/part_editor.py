@@ -148,6 +148,10 @@ class ItemEditorMixin:
             self.region_combo.view().setMinimumWidth(self.region_combo.view().sizeHintForColumn(0)
                                                      + 24)
             self.region_combo.currentIndexChanged.connect(self._region_chosen)
+            # the region under the mouse in the open list is outlined in the view (#13)
+            self.region_combo.highlighted.connect(
+                lambda i, c=self.region_combo: self.ctl.region_hover.show(c.itemData(i) or None))
+            self.region_combo.view().installEventFilter(self)  # list closed: outline gone
             self.region_combo.setToolTip(
                 f"Regions this {'support' if what == 'support' else 'load'} accepts: "
                 f"{allowed_text(setup.physics, key, self.ctl.mesh.dim)}; 'Pick faces' or a "
@@ -219,18 +223,10 @@ class ItemEditorMixin:
     def _displacement_edited(self, component: int, edit: QLineEdit) -> None:
         """A prescribed displacement typed (mm); all zero: the support holds the region."""
         what, i = self.selected()
-        target = f"supports.{i}.values.{component}"
-        text = edit.text()
-        try:
-            value = parse_number(text) / DISPLACEMENT_SCALE
-        except ValueError:
-            message = f"Support {i + 1} u{'xyz'[component]}: '{text}' is not a number."
-            self.input_errors[target] = (message, text)
-            set_invalid(edit, message)
-            self.ctl.setup_changed()
+        value = self.typed_number(edit, f"supports.{i}.values.{component}",
+                                  f"Support {i + 1} u{'xyz'[component]}", DISPLACEMENT_SCALE)
+        if value is None:
             return
-        self.input_errors.pop(target, None)
-        set_invalid(edit, "")
         item = self._item()
         comps = list(item.get("components", ()))
         values = list(item.get("values") or [0.0] * len(comps))
@@ -294,8 +290,25 @@ class ItemEditorMixin:
         self.ctl.setup_changed()
 
     # -- values ---------------------------------------------------------------------------------
+    def typed_number(self, edit: QLineEdit, target: str, where: str,
+                     scale: float = 1.0) -> float | None:
+        """The number typed in ``edit`` over ``scale`` (shown -> SI), its error at ``target``
+        cleared; None when it is not a number: the message ("<where>: 'x' is not a number.")
+        stays at the field, red, until corrected, and the set-up is told (Solve says why)."""
+        text = edit.text()
+        try:
+            value = parse_number(text) / scale
+        except ValueError:
+            message = f"{where}: '{text}' is not a number."
+            self.input_errors[target] = (message, text)
+            set_invalid(edit, message)
+            self.ctl.setup_changed()
+            return None
+        self.input_errors.pop(target, None)
+        set_invalid(edit, "")
+        return value
+
     def value_edited(self, row: ValueRow) -> None:
-        text = row.edit.text()
         if not row.edit.isEnabled():
             return
         where = row.field.label
@@ -303,16 +316,9 @@ class ItemEditorMixin:
             i = int(row.target.split(".")[1])
             kind = self.ctl.setup.loads[i]["kind"]
             where = f"{LOAD_KINDS[self.ctl.setup.physics][kind][0]} {where} (load {i + 1})"
-        try:
-            shown = parse_number(text)
-        except ValueError:
-            self.input_errors[row.target] = (f"{where}: '{text}' is not a number.", text)
-            self._show_error(row)
-            self.ctl.setup_changed()
+        si = self.typed_number(row.edit, row.target, where, row.field.scale)
+        if si is None:
             return
-        self.input_errors.pop(row.target, None)
-        set_invalid(row.edit, "")
-        si = shown / row.field.scale
         setup = self.ctl.setup
         parts = row.target.split(".")
         if parts[0] == "material":

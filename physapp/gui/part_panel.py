@@ -53,7 +53,6 @@ from physapp.gui.part_tasks import (
     material_values,
     new_load,
     parameter_for,
-    parse_number,
     set_value,
 )
 from physapp.gui.part_widgets import (  # noqa: F401 - CHOOSE_REGION: tests import it here
@@ -188,6 +187,10 @@ class PartPanel(ItemEditorMixin, RegionListMixin, QWidget):
                                      "flat faces); double-click one to use it for the selected "
                                      "support or load")
         self.region_table.cellDoubleClicked.connect(self._region_double_clicked)
+        # hovering a row outlines its region in the view (#13); leaving the list ends it
+        self.region_table.setMouseTracking(True)
+        self.region_table.cellEntered.connect(self._region_hovered)
+        self.region_table.viewport().installEventFilter(self)
         self.region_table.itemSelectionChanged.connect(self._region_row_selected)
         rl.addWidget(self.region_table)
         self.selector_edit = QLineEdit()
@@ -379,16 +382,9 @@ class PartPanel(ItemEditorMixin, RegionListMixin, QWidget):
             self.input_errors.pop(target, None)
             set_invalid(edit, "")
         else:
-            try:
-                value = parse_number(text) / f.scale
-            except ValueError:
-                message = f"{f.label} of '{name}': '{text}' is not a number."
-                self.input_errors[target] = (message, text)
-                set_invalid(edit, message)
-                self.ctl.setup_changed()
+            value = self.typed_number(edit, target, f"{f.label} of '{name}'", f.scale)
+            if value is None:
                 return
-            self.input_errors.pop(target, None)
-            set_invalid(edit, "")
             own[f.key] = value
         if own:
             setup.regions[name] = own

@@ -9,6 +9,7 @@ import html
 import threading
 from pathlib import Path
 
+from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QTableWidgetItem
 
 from physapp.core.mesh import MeshData
@@ -74,6 +75,24 @@ class RegionListMixin:
                                              f"{region_size_text(r, unit)})")
             except RuntimeError:  # the editor was rebuilt meanwhile
                 pass
+
+    def _region_hovered(self, row: int, _col: int = 0) -> None:
+        if 0 <= row < len(self._region_rows):
+            self.ctl.region_hover.show(self._region_rows[row]["name"])
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
+        kind = event.type()
+        if (kind == QEvent.Type.Leave and obj is self.region_table.viewport()) or (
+                kind == QEvent.Type.Hide and self._is_combo_view(obj)):
+            self.ctl.region_hover.show(None)  # the mouse left the list, or the list closed
+        return False
+
+    def _is_combo_view(self, obj) -> bool:
+        combo = getattr(self, "region_combo", None)
+        try:
+            return combo is not None and obj is combo.view()
+        except RuntimeError:  # the editor was rebuilt: the combo is gone
+            return False
 
     def shown_kinds(self) -> set[str] | None:
         """Region kinds the selected support or load accepts (None: nothing selected)."""

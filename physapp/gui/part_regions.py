@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from physapp.core.errors import ParameterError
+from physapp.core.labels import pretty_unit
 from physapp.core.mesh import MeshData
 from physapp.io.readers import UNIT_TO_M
 from physapp.studies.imported import (
@@ -86,7 +87,7 @@ def regions_for(mesh: MeshData, physics: str, what: str) -> list[str]:
 
 
 def region_size_text(row: Mapping[str, Any], unit: str) -> str:
-    """'12.5 mm^2', '40 mm', '3 nodes' in the part's display ``unit``."""
+    """'12.5 mm²', '40 mm', '3 nodes' in the part's display ``unit``."""
     if row["kind"] == "point":
         return f"{row['count']} node{'s' if row['count'] != 1 else ''}"
     f = 1.0 / UNIT_TO_M[unit]
@@ -94,7 +95,8 @@ def region_size_text(row: Mapping[str, Any], unit: str) -> str:
     su = str(row.get("size_unit", ""))
     if "^" in su:
         power = int(su.rsplit("^", 1)[1])
-    return f"{row['size'] * f ** power:.4g} {unit}" + (f"^{power}" if power > 1 else "")
+    return pretty_unit(f"{row['size'] * f ** power:.4g} {unit}"
+                       + (f"^{power}" if power > 1 else ""))  # mm² (core.labels)
 
 
 def parse_selector(text: str) -> dict[str, Any]:

@@ -35,6 +35,9 @@ HIGHLIGHT_COLOR = "#e0119d"  # the selected support/load region: magenta stands 
 PICK_COLOR = "#ff7f0e"  # the face selection of the picking mode
 
 
+HOVER_TEXT_COLOR = "#8a6d00"  # the bottom line naming the hovered region (gui.part_hover)
+
+
 HIGHLIGHT = "part_highlight"
 
 
@@ -129,8 +132,9 @@ class PartViewMixin:
             text = (f"Selected {n} facets - Shift+click adds" if n else
                     "Pick faces: click a face, Shift+click adds")
             color = "#c05600"
-        elif self.highlighted is not None:
-            m, name = self.mesh, self.highlighted
+        elif self.highlighted is not None or self.region_hover.region is not None:
+            m = self.mesh
+            name = self.region_hover.region or self.highlighted  # the hovered one first
             what = ("facets" if name in m.boundaries else "segments" if name in m.edges else
                     "nodes" if name in m.point_sets else "cells")
             group = (m.boundaries.get(name) if name in m.boundaries else m.edges.get(name)
@@ -139,7 +143,8 @@ class PartViewMixin:
             shape = next((r.get("shape") for r in (self.panel.region_info() if self.panel
                                                    else ()) if r["name"] == name), "")
             text, color = (f"Region '{name}'{f' - {shape}' if shape else ''} "
-                           f"({len(group)} {what})", HIGHLIGHT_COLOR)
+                           f"({len(group)} {what})",
+                           HIGHLIGHT_COLOR if name == self.highlighted else HOVER_TEXT_COLOR)
         else:
             plotter.remove_actor(LABEL, render=False)
             return

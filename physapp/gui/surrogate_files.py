@@ -71,10 +71,26 @@ def _nothing(*args: Any, **kwargs: Any) -> None:
     return None
 
 
+#: peek_header's answers by file: (path, mtime ns, size) -> header. A study switch lists the
+#: study's models again; unzipping each header every time cost the GUI thread (#13)
+_HEADERS: dict[tuple[str, int, int], dict | None] = {}
+
+
 def peek_header(path: str | os.PathLike) -> dict | None:
     """The decoded ``meta`` of a surrogate file (kind, metrics, info) without importing torch
     (the file is a zip holding one pickle; tensors are skipped). None when it cannot be read
-    this way - loading the model then says what is wrong."""
+    this way - loading the model then says what is wrong. Read once per version of the file."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    key = (os.fspath(path), st.st_mtime_ns, st.st_size)
+    if key not in _HEADERS:
+        _HEADERS[key] = _read_header(path)
+    return _HEADERS[key]
+
+
+def _read_header(path: str | os.PathLike) -> dict | None:
     try:
         with zipfile.ZipFile(path) as archive:
             names = [n for n in archive.namelist() if n.endswith("data.pkl")]

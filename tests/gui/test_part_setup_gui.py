@@ -164,7 +164,7 @@ def test_region_list_describes_regions_and_filters_by_what_the_load_accepts(qtbo
     qtbot.waitUntil(lambda: panel.regions_ready, timeout=5000)
     front = _names(panel).index("front")  # z = 1: area 1, centroid (0.5, 0.5, 1), normal +z
     cells = [panel.region_table.item(front, c).text() for c in range(5)]
-    assert cells[1] == "face" and cells[2] == "1 m^2"
+    assert cells[1] == "face" and cells[2] == "1 m\u00b2"
     assert cells[3] == "0.5, 0.5, 1" and cells[4] == "0, 0, 1"
     assert panel.region_table.horizontalHeaderItem(3).text() == "Centroid (m)"
     edge = _names(panel).index("bottom_edge")

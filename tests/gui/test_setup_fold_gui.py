@@ -108,3 +108,29 @@ def test_regions_listed_once(qtbot, shared_runner, tmp_path, box_mesh):
     names = {panel.region_table.item(r, 0).text().split()[0]
              for r in range(panel.region_table.rowCount())}
     assert {"front", "back", "top"} <= names
+    # back on a built-in study the Study dock is alone: its title bar returns
+    assert w.study_dock.titleBarWidget() is not None
+    w.set_study(get_study("plate-with-hole"))
+    assert not w.parts.dock.isVisible() and w.study_dock.titleBarWidget() is None
+
+
+def test_screenshot_of_an_opened_file(qtbot, shared_runner, tmp_path, box_mesh):
+    """`physapp gui --file part.msh --screenshot x.png`: the window on the part is saved once
+    its region list is measured, then closed."""
+    from physapp.gui.app import Launcher
+    from physapp.gui.open_file import ImportOptions, OpenedPart
+
+    store = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    launcher = Launcher(settings_store=store)
+    launcher.runner = shared_runner  # (the reading process, in the app)
+    launcher.screenshot = str(tmp_path / "part.png")
+    mesh, report = box_mesh
+    launcher._file_opened(OpenedPart(str(BOX), mesh, report, ImportOptions()))
+    win = launcher.window
+    qtbot.addWidget(win)
+    qtbot.waitUntil(lambda: (tmp_path / "part.png").exists(), timeout=10_000)
+    from PySide6.QtGui import QImage
+
+    shot = QImage(str(tmp_path / "part.png"))
+    assert (shot.width(), shot.height()) == (win.width(), win.height())
+    assert win.parts.panel.regions_ready and not win.isVisible()  # saved, then closed
