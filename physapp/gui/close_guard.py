@@ -42,18 +42,25 @@ class CloseGuard:
     def may_close(self) -> bool:
         """True when the window may close now; else the question is shown (window-modal, not
         blocking) and its answer closes the window again."""
-        if self._confirmed:
+        if self._confirmed or not self._must_ask():
             return True
-        return self.ask_then(self._close, "Save it as a session before closing?")
+        self._ask(self._close, "Save it as a session before closing?")
+        return False
 
     def ask_then(self, action: Callable[[], None], question: str) -> bool:
         """Run ``action`` now when there is no unsaved set-up (True); else ask ``question``
         (Save / Discard / Cancel, window-modal, not blocking) and return False: Save (once
         saved) or Discard runs it, Cancel keeps everything as it is."""
-        if os.environ.get(ASK_ENV) == "0" or not self.unsaved_setup():
-            if action is not self._close:
-                action()
+        if not self._must_ask():
+            action()
             return True
+        self._ask(action, question)
+        return False
+
+    def _must_ask(self) -> bool:
+        return os.environ.get(ASK_ENV) != "0" and self.unsaved_setup()
+
+    def _ask(self, action: Callable[[], None], question: str) -> None:
         self._then = action
         if self.box is None:
             box = QMessageBox(QMessageBox.Icon.Question, "Save the part set-up?",
@@ -67,7 +74,6 @@ class CloseGuard:
             self.box = box
             box.open()
         self.box.setInformativeText(question)
-        return False
 
     def _answered(self, button: QMessageBox.StandardButton) -> None:
         box, self.box = self.box, None

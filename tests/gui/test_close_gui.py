@@ -148,3 +148,12 @@ def test_opening_a_file_or_session_asks_and_discard_goes_on(qtbot, shared_runner
     win.app.session.dirty = False  # saved meanwhile: no question
     win.sessions.ask_and_open(tmp_path / "s.physapp")
     assert sessions == [tmp_path / "s.physapp"] and win.close_guard.box is None
+
+
+def test_closing_without_a_question_shuts_down_once(qtbot, shared_runner, monkeypatch):
+    win = _plate_window(qtbot, shared_runner, monkeypatch)
+    calls = []
+    shut_down = win.close_guard.shut_down
+    monkeypatch.setattr(win.close_guard, "shut_down", lambda: calls.append(1) or shut_down())
+    assert win.close() and win.closing and calls == [1]  # nothing to ask: closed at once
+    assert win.close_guard.box is None
