@@ -15,7 +15,12 @@ Every input is read in a worker process (restarted when it dies) with the reader
 * ``read``: accepted (``repair`` when the report lists a repair),
 * ``clear``: refused with a PhysappError of one line (what the CLI prints with exit 1),
 * ``crash``: any other exception (a would-be exit 70) or the worker killed by a signal,
-* ``hang``: no answer within the time limit (10 s).
+* ``hang``: no answer within the time limit (10 s), and again none when a fresh worker gets the
+  same input with a limit of 60 s (an input that answers then is counted as ``slow``: a busy
+  machine starved the worker).
+
+Inputs that crash or hang are written to ``--save DIR`` as soon as they are found; with ``--json``
+the table is rewritten after every reader, so a long run stopped early keeps what it found.
 
 Usage::
 
@@ -463,13 +468,14 @@ class Runner:
         self.proc.start()
         child.close()
 
-    def run(self, kind: str, data: bytes) -> tuple[str, str]:
+    def run(self, kind: str, data: bytes, limit: float | None = None) -> tuple[str, str]:
         if self.proc is None or not self.proc.is_alive():
             self._start()
         self.conn.send((kind, data))
         t0 = time.monotonic()
         # the first input of a kind imports its libraries (torch, h5py, gmsh): not a hang
-        limit = self.timeout if kind in self.warm else max(self.timeout, 120.0)
+        if limit is None:
+            limit = self.timeout if kind in self.warm else max(self.timeout, 120.0)
         while time.monotonic() - t0 < limit:
             if self.conn.poll(0.05):
                 try:
@@ -498,7 +504,7 @@ OUTCOMES = ("read", "repair", "clear", "crash", "hang")
 
 
 def fuzz_reader(kind: str, seeds: list[Path], n: int, runner: Runner, *, seed: int = 0,
-                examples: list | None = None) -> Counter:
+                examples: list | None = None, save: Path | None = None) -> Counter:
     """Feed ``n`` hypothesis-drawn mutations of ``seeds`` to the reader ``kind``."""
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import strategies as st
@@ -516,9 +522,19 @@ def fuzz_reader(kind: str, seeds: list[Path], n: int, runner: Runner, *, seed: i
         except (ValueError, TypeError, RecursionError, KeyError, IndexError, OverflowError):
             data = blobs[which][: len(blobs[which]) // 2]
         outcome, detail = runner.run(kind, data)
+        if outcome == "hang":
+            # a busy machine can starve the worker past the limit: a fresh worker gets the
+            # same input once more with a long limit before it counts as a hang
+            outcome, detail = runner.run(kind, data, limit=max(60.0, 6 * runner.timeout))
+            if outcome != "hang":
+                counts["slow"] += 1
         counts[outcome] += 1
         if outcome in ("crash", "hang") and examples is not None:
             examples.append((kind, outcome, detail, data))
+            if save is not None:  # at once: a long run stopped early keeps what it found
+                save.mkdir(parents=True, exist_ok=True)
+                (save / f"{len(examples) - 1:03d}-{kind}-{outcome}{SUFFIX[kind]}").write_bytes(
+                    data)
 
     import random
 
@@ -545,16 +561,21 @@ def main(argv: list[str] | None = None) -> int:
     runner = Runner(args.timeout)
     rows, examples = {}, []
     print(f"{'reader':<14} {'inputs':>7} {'read':>6} {'repair':>6} {'clear':>6} {'crash':>6} "
-          f"{'hang':>5} {'s/input':>8}", flush=True)
+          f"{'hang':>5} {'s/input':>8} {'slow':>5}", flush=True)
     try:
         for kind in kinds:
             t0 = time.monotonic()
-            c = fuzz_reader(kind, seeds[kind], args.per_reader, runner, examples=examples)
-            dt = (time.monotonic() - t0) / max(sum(c.values()), 1)
-            rows[kind] = {**{o: c[o] for o in OUTCOMES}, "inputs": sum(c.values()),
+            c = fuzz_reader(kind, seeds[kind], args.per_reader, runner, examples=examples,
+                            save=Path(args.save) if args.save else None)
+            dt = (time.monotonic() - t0) / max(sum(c[o] for o in OUTCOMES), 1)
+            rows[kind] = {**{o: c[o] for o in OUTCOMES}, "slow": c["slow"],
+                          "inputs": sum(c[o] for o in OUTCOMES),
                           "s_per_input": round(dt, 4)}
-            print(f"{kind:<14} {sum(c.values()):>7} {c['read']:>6} {c['repair']:>6} "
-                  f"{c['clear']:>6} {c['crash']:>6} {c['hang']:>5} {dt:>8.3f}", flush=True)
+            print(f"{kind:<14} {rows[kind]['inputs']:>7} {c['read']:>6} {c['repair']:>6} "
+                  f"{c['clear']:>6} {c['crash']:>6} {c['hang']:>5} {dt:>8.3f} {c['slow']:>5}",
+                  flush=True)
+            if args.json:  # after every reader: a long run stopped early keeps its rows
+                Path(args.json).write_text(json.dumps({"readers": rows}, indent=2))
     finally:
         runner.stop()
     total = {o: sum(r[o] for r in rows.values()) for o in (*OUTCOMES, "inputs")}
@@ -563,9 +584,6 @@ def main(argv: list[str] | None = None) -> int:
     for i, (kind, outcome, detail, data) in enumerate(examples):
         if i < 20:
             print(f"  {outcome} in {kind}: {detail} (input starts {data[:60]!r})")
-        if args.save:
-            Path(args.save).mkdir(parents=True, exist_ok=True)
-            (Path(args.save) / f"{i:03d}-{kind}-{outcome}{SUFFIX[kind]}").write_bytes(data)
     if args.json:
         Path(args.json).write_text(json.dumps({"readers": rows, "total": total,
                                                "examples": [e[:3] for e in examples[:50]]},
