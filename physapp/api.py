@@ -82,7 +82,7 @@ class _InProcess:
 def sweep(study: str | Study, path: str | os.PathLike, samples: int = 32, *,
           vary: Sequence[str] | None = None, fixed: Mapping[str, float] | None = None,
           bounds: Mapping[str, tuple[float, float]] | None = None, sampler: str = "lhs",
-          seed: int = 0, test_fraction: float = 0.2, order: int = 2, workers: int | None = None,
+          seed: int = 0, test_fraction: float = 0.2, order: int = 2, workers: int | None = 0,
           resume: bool = False, overwrite: bool = False, progress: ProgressFn = no_progress,
           cancel: CancelToken = NEVER) -> Dataset:
     """Plan a design of experiments and solve every sample into the HDF5 data set ``path``.
@@ -90,9 +90,10 @@ def sweep(study: str | Study, path: str | os.PathLike, samples: int = 32, *,
     Parameters
     ----------
     vary, fixed, bounds : which parameters vary, values of the fixed ones, narrower ranges.
-    workers : worker processes (default: one per CPU); ``0`` solves in this process (no
-        ``if __name__ == "__main__":`` guard needed in a script); with ``N >= 1`` a script must
-        guard its top level, since the workers are spawned.
+    workers : ``0`` (the default) solves in this process, which runs safely in a plain
+        script; ``N >= 1`` spawns N worker processes and ``None`` one per usable CPU; then a
+        script must guard its top level with ``if __name__ == "__main__":`` since spawned
+        workers import it again (as scikit-learn's ``n_jobs``: parallel only when asked).
     resume : continue an existing data set (solve its pending samples).
 
     Returns the :class:`~physapp.surrogates.dataset.Dataset` (``training_data()`` for training).
