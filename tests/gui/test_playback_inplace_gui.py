@@ -20,7 +20,7 @@ from physapp.studies import get_study
 pytestmark = pytest.mark.gui
 
 SQUARE = Path(__file__).parents[1] / "data" / "meshes" / "square.msh"
-N_STEPS = 12
+N_STEPS = 6
 
 
 class CountingFrames:
@@ -58,6 +58,7 @@ def test_playing_writes_frames_in_place_reading_each_once(qtbot, shared_runner):
     configure_pyvista()
     win = MainWindow(get_study("plate-with-hole"), auto_solve=False, runner=shared_runner)
     qtbot.addWidget(win)
+    win.resize(900, 600)  # small: fewer pixels to render on a loaded machine
     win.show()
     qtbot.waitExposed(win)
     qtbot.waitUntil(lambda: win.viewport.grid is not None, timeout=20_000)  # the preview first
