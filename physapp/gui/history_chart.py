@@ -30,8 +30,8 @@ from physapp.core.labels import key_label, pretty_unit
 from physapp.gui.playback import step_axis
 from physapp.io.history_export import curve_rows
 
-#: while playing, the time marker moves at most this often (matplotlib redraws are slow)
-MARKER_INTERVAL_S = 2.0
+#: while playing, the time marker moves at most this often (it is blitted: a few ms, #18)
+MARKER_INTERVAL_S = 0.25
 PROBE_ITEM = "__probe__"
 
 
@@ -181,6 +181,15 @@ class HistoryChart(QDockWidget):
         self.canvas = FigureCanvasQTAgg(self.figure)
         self.axes = self.figure.add_subplot(111)
         self._col.insertWidget(1, self.canvas, 1)
+        self._background = None  # the figure without the marker, for blitting
+        self.canvas.mpl_connect("draw_event", self._on_draw)
+
+    def _on_draw(self, _event) -> None:
+        """A full draw (the marker is animated, so not in it): keep the image to blit the
+        marker onto, and draw the marker into this frame."""
+        self._background = self.canvas.copy_from_bbox(self.figure.bbox)
+        if self.marker is not None:
+            self.marker.axes.draw_artist(self.marker)
 
     def redraw(self) -> None:
         if self.history is None and self.canvas is None:
@@ -243,7 +252,9 @@ class HistoryChart(QDockWidget):
                 if a is not None:
                     a.xaxis.set_major_locator(MaxNLocator(4))
             step = min(self.playback.model.step, h.n_steps - 1)
-            self.marker = ax.axvline(h.times[step] * tf, color="0.3", lw=1, ls="--")
+            self.marker = ax.axvline(h.times[step] * tf, color="0.3", lw=1, ls="--",
+                                     animated=True)  # moved by blitting (see _on_step)
+        self._background = None
         self.canvas.draw_idle()
 
     def _on_step(self, step: int) -> None:
@@ -256,7 +267,16 @@ class HistoryChart(QDockWidget):
         self._marker_t = now
         t = float(self.history.times[step]) * step_axis(self.history)[0]
         self.marker.set_xdata([t, t])
-        self.canvas.draw_idle()
+        if self._background is None:  # not drawn yet: the full draw places it
+            self.canvas.draw_idle()
+            return
+        # the marker alone on the kept image: a few ms, where a full draw of the figure (its
+        # constrained layout) costs ~90 ms of CPU and stalled slider drags and playback (#18).
+        # A paint request, not blit(): blit paints at once, and that paint also renders the 3D
+        # view's pending frame, which was then rendered twice
+        self.canvas.restore_region(self._background)
+        self.marker.axes.draw_artist(self.marker)
+        self.canvas.update()
 
     def _on_playing(self, on: bool, _old: bool = False) -> None:
         if not on and self._marker_late and self.history is not None:

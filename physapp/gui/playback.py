@@ -108,8 +108,8 @@ class PlaybackBar(QWidget):
 
     def _sync_step(self, *_args) -> None:
         """The step moved: while playing, the slider and time follow a few times a second only
-        (a widget repaint next to the GL view costs a whole-window composition with software
-        GL: about 20 ms a frame at 1400 x 900)."""
+        (cheap since the viewport is a native window of its own; before, each repaint next to
+        the GL view cost a whole-window composition: about 17 ms CPU at 1400 x 900)."""
         if self.model.playing and time.perf_counter() - self._synced < BAR_INTERVAL_S:
             return
         self._sync()
@@ -189,6 +189,9 @@ class PlaybackController(QObject):
         self.timer = QTimer(self)
         self.timer.timeout.connect(self._tick)
         self._frame_times: deque[float] = deque(maxlen=40)
+        #: field -> (min, max) over the history on screen: a range computed from the frames is
+        #: computed once per history, not at every step shown
+        self._ranges: dict[str, tuple[float, float] | None] = {}
         self._fps_shown = 0.0
         self._skipped = 0
         #: unlit drawing while playing (see _fast_shading); (actor, its lighting) while on
@@ -212,6 +215,7 @@ class PlaybackController(QObject):
         """Show ``history`` (at ``step``, default the last), or none (the bar hides)."""
         self.model.playing = False
         self.history = history
+        self._ranges = {}
         self.bar.new_axis(history.time_label if history is not None else "time",
                           *step_axis(history))
         n = 0 if history is None else history.n_steps
@@ -250,11 +254,14 @@ class PlaybackController(QObject):
         if name in ranges:
             lo, hi = ranges[name]
             return float(lo), float(hi)
+        if name in self._ranges:
+            return self._ranges[name]
         lo, hi = np.inf, -np.inf
-        for i in range(h.n_steps):  # no recorded range: one pass (small histories)
+        for i in range(h.n_steps):  # no recorded range: one pass, kept for this history
             v = self._frame(i, (name.partition("[")[0],)).scalar(name)
             lo, hi = min(lo, float(v.min())), max(hi, float(v.max()))
-        return (lo, hi) if np.isfinite(lo) else None
+        self._ranges[name] = (lo, hi) if np.isfinite(lo) else None
+        return self._ranges[name]
 
     # -- frames -------------------------------------------------------------------------------
     def _frame(self, i: int, names=None) -> FieldResult:
@@ -382,9 +389,10 @@ class PlaybackController(QObject):
         self.model.playing = not self.model.playing
 
     def benchmark(self, n_frames: int = 60, *, fast_shading: bool | None = None) -> float:
-        """Render ``n_frames`` successive steps as fast as possible (each rendered before the
-        next is read) and return the frames per second: what playback can reach here
-        (``fast_shading``: unlit as while playing; default :attr:`fast_shading`)."""
+        """Show ``n_frames`` successive steps as fast as possible (each painted on screen, the
+        render and Qt's composition of the view, before the next is read) and return the frames
+        per second: what playback can reach here (``fast_shading``: unlit as while playing;
+        default :attr:`fast_shading`). ``last_cpu_ms`` is the CPU time per frame."""
         unlit = self.fast_shading if fast_shading is None else fast_shading
         actor = self.window.viewport.actor
         lit = bool(actor.prop.lighting) if actor is not None else True
@@ -403,10 +411,14 @@ class PlaybackController(QObject):
         vp = self.window.viewport
         self.model.playing = False
         start = self.model.step
+        widget = vp.plotter.interactor
         t0, c0 = time.perf_counter(), time.process_time()
         for k in range(1, n_frames + 1):
             self.model.step = (start + k) % h.n_steps
-            vp.plotter.render_window.Render()  # at once, not a paint request
+            if widget.isVisible():
+                widget.repaint()  # painted now, as the player's frames are (not only rendered)
+            else:
+                vp.plotter.render_window.Render()
         #: CPU time of this process per frame (ms; software GL's threads included)
         self.last_cpu_ms = 1e3 * (time.process_time() - c0) / n_frames
         return n_frames / (time.perf_counter() - t0)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pyvista as pv
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 from pyvistaqt import QtInteractor
 from vtkmodules.vtkCommonDataModel import vtkPlane
@@ -68,6 +68,11 @@ class Viewport(CameraMixin, QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        # a window of its own: Qt composes the GL view into this window alone, not into the
+        # whole main window, so a frame costs less (software GL: ~13 ms of composition instead of
+        # ~20 at 1400 x 900) and a repaint of any other widget (the player's time label, a chart)
+        # no longer recomposes the GL view (~0.5 ms instead of ~17 ms CPU; #18)
+        self.setAttribute(Qt.WidgetAttribute.WA_NativeWindow)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.plotter = QtInteractor(self, auto_update=False)
