@@ -5,6 +5,8 @@
 # The bundle holds Python, physapp, its shipped surrogates and example plugin, gmsh, VTK, Qt and
 # the CPU build of torch; it needs no Python, venv or network on the target machine.
 # Usage: packaging/build.sh [--no-archive] [--no-smoke]
+# PHYSAPP_BUILD_PYTHON=/path/to/python: freeze with that Python (which already has physapp's
+# dependencies and PyInstaller) instead of setting up .venv with tools/bootstrap.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -14,15 +16,20 @@ for a in "$@"; do
   case "$a" in
     --no-archive) ARCHIVE=0 ;;
     --no-smoke) SMOKE=0 ;;
-    -h|--help) sed -n 2,7p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,9p "$0"; exit 0 ;;
     *) echo "unknown option: $a" >&2; exit 2 ;;
   esac
 done
 
-tools/bootstrap.sh                       # .venv with physapp and (CPU) torch
-PY="$ROOT/.venv/bin/python"
-"$PY" -m pip --disable-pip-version-check -q install "pyinstaller==6.22.3" \
-  2> >(grep -v "^WARNING: Location" >&2)
+if [ -n "${PHYSAPP_BUILD_PYTHON:-}" ]; then
+  PY=$PHYSAPP_BUILD_PYTHON
+else
+  tools/bootstrap.sh                     # .venv with physapp and (CPU) torch
+  PY="$ROOT/.venv/bin/python"
+fi
+"$PY" -c "import PyInstaller" 2>/dev/null || \
+  "$PY" -m pip --disable-pip-version-check -q install "pyinstaller==6.22.3" \
+    2> >(grep -v "^WARNING: Location" >&2)
 VERSION=$("$PY" -c "import physapp; print(physapp.__version__)")
 ARCH=$(uname -m)
 
@@ -30,6 +37,12 @@ say "freezing physapp $VERSION with PyInstaller (several minutes)"
 rm -rf dist/physapp build/pyinstaller
 "$PY" -m PyInstaller packaging/physapp.spec --noconfirm --log-level WARN \
   --distpath dist --workpath build/pyinstaller
+# symbol tables (not needed to run; the dynamic symbols stay): torch's libraries carry ~100 MB,
+# VTK's ~60 MB, libpython 17 MB. Only these: libraries an auditwheel repair rewrote with patchelf
+# (numpy.libs, scipy.libs, ...) no longer load once stripped.
+find dist/physapp/_internal/torch dist/physapp/_internal/vtkmodules -type f -name "*.so*" \
+  -print0 | xargs -0 strip --strip-unneeded
+strip --strip-unneeded dist/physapp/_internal/libpython3*.so*
 
 # launcher files next to the executable
 cp packaging/install.sh packaging/uninstall.sh dist/physapp/
