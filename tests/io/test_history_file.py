@@ -154,13 +154,14 @@ def test_a_history_larger_than_its_memory_share_spills_to_disk():
 
 
 def _write_holding_a_step(path: str, gates: list) -> None:
-    """The solve's process: step 0; then the lock held as in the middle of step 1 until the
-    test says go; step 1; end."""
+    """The solve's process: step 0; once the test has read it, the lock held as in the middle
+    of step 1 until the test says go; step 1; end."""
     t, T, u = _frames(2)
     w = HistoryWriter(path)
     w.begin(_mesh(), source="solver:test", units={"T": "K", "u": "m"})
     w.append(t[0], {"T": T[0], "u": u[0]}, {"c": 0.0})
     gates[0].set()
+    gates[4].wait(30)  # the test has read the file between the two steps
     with w._held():
         gates[1].set()
         gates[2].wait(30)
@@ -180,13 +181,14 @@ def test_a_reader_waits_for_the_step_being_written_and_the_lock_goes_with_the_wr
 
     path = tmp_path / "h.h5"
     mp = multiprocessing.get_context("spawn")
-    gates = [mp.Event() for _ in range(4)]
+    gates = [mp.Event() for _ in range(5)]
     proc = mp.Process(target=_write_holding_a_step, args=(str(path), gates))
     proc.start()
     try:
         assert gates[0].wait(60)
         lazy = read_history(path)  # between two steps: at once
         assert lazy.n_steps == 1 and lock_path(path).is_file()
+        gates[4].set()  # now the writer starts step 1 and holds the lock
         assert gates[1].wait(30)  # the writer is in the middle of step 1
         # (HDF5 shares one file object per process: an open handle would keep its stale
         # steps, which is why the app releases its live handle before reading; see read())
