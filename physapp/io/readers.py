@@ -88,6 +88,7 @@ def read_mesh(path: str | os.PathLike, *, length_unit: str | None = None,
         raise ImportError_(f"'{path.name}' cannot be read: permission denied. Check the file's "
                            "permissions (e.g. chmod u+r).")
     _check_magic(path, suffix)
+    _check_cad_header(path, suffix)  # before the memory estimate: a 2 GB file of zeros is no STEP
     from physapp.core.memory import check
 
     check(READ_FACTOR.get(suffix, 6) * path.stat().st_size, f"Reading '{path.name}'",
