@@ -30,6 +30,7 @@ def connect(address: str, timeout: float = 10.0):
     except ImportError:  # pragma: no cover - a dependency, but be clear if it is missing
         raise PhysappError("Dask is not installed: pip install 'dask[distributed]'.") from None
     check_address(address)
+    _refused_at_once(address)
     import gc
     import sys
 
@@ -50,6 +51,27 @@ def connect(address: str, timeout: float = 10.0):
 
 
 SCHEMES = ("tcp", "tls", "ws", "wss", "ucx", "inproc")
+
+
+def _refused_at_once(address: str) -> None:
+    """A TCP address where nothing listens is refused at once (Dask retries it for its whole
+    timeout): one plain connection attempt first; an unreachable host is left to Dask."""
+    import socket
+
+    scheme, sep, rest = str(address).strip().partition("://")
+    if sep and scheme != "tcp":
+        return
+    host, _, port = (rest if sep else scheme).rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=2.0):
+            return
+    except ConnectionRefusedError:
+        raise PhysappError(
+            f"Could not reach the Dask scheduler at {address}: nothing listens there (connection "
+            "refused). Check the address and that the scheduler is running, or run the sweep "
+            "locally (leave out --scheduler).") from None
+    except (OSError, ValueError):
+        return  # slow or unreachable: Dask tries with its own timeout
 
 
 def check_address(address: str) -> None:
