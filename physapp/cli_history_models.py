@@ -7,7 +7,6 @@ curves with their standard deviations (``--json``) back."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 
@@ -88,14 +87,11 @@ def cmd_predict_history(args, model, values: dict) -> int:
         path = write_history_file(history, out)
     else:
         path = write_result(history.frame(-1), out)
+    from physapp.cli_models import prediction_summary
+
     meta = history.meta
-    if meta["out_of_range"]:
-        print(f"physapp: warning: {', '.join(meta['out_of_range'])} outside the trained range; "
-              "the prediction is an extrapolation.", file=sys.stderr)
     summary = {
-        "model": model.kind, "surrogate_id": model.id, "study": model.study_id,
-        "output": str(path), "params": meta["params"], "out_of_range": meta["out_of_range"],
-        "n_points": history.mesh.n_points, "fields": sorted(history.point_data),
+        **prediction_summary(model, meta, path, history.mesh.n_points, history.point_data),
         "n_steps": history.n_steps, "time_label": history.time_label,
         "time_unit": history.time_unit, "latency_ms": round(meta["latency_ms"], 3),
         "curves": {history.time_label: history.times.tolist(),

@@ -360,21 +360,25 @@ def cmd_predict(args: argparse.Namespace) -> int:
     meta = result.meta
     for notice in model.notices:
         print(f"physapp: note: {notice}", file=sys.stderr)
-    if meta["out_of_range"]:
-        print(f"physapp: warning: {', '.join(meta['out_of_range'])} outside the trained range; "
-              "the prediction is an extrapolation.", file=sys.stderr)
-    summary = {
-        "model": model.kind, "surrogate_id": model.id, "study": model.study_id,
-        "output": str(path), "params": meta["params"], "out_of_range": meta["out_of_range"],
-        "n_points": result.mesh.n_points, "fields": sorted(result.point_data),
-        "latency_ms": round(meta["latency_ms"], 3), "device": meta["device"],
-    }
+    summary = {**prediction_summary(model, meta, path, result.mesh.n_points, result.point_data),
+               "latency_ms": round(meta["latency_ms"], 3), "device": meta["device"]}
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
         print(f"Wrote {path} ({model.kind} surrogate of {model.study_id}, "
               f"{result.mesh.n_points} nodes, {meta['latency_ms']:.1f} ms)")
     return EXIT_OK
+
+
+def prediction_summary(model, meta: dict, path, n_points: int, fields) -> dict:
+    """Warn on stderr when the prediction extrapolates; the first keys of ``predict``'s JSON
+    summary (a field or a history prediction adds its own after them)."""
+    if meta["out_of_range"]:
+        print(f"physapp: warning: {', '.join(meta['out_of_range'])} outside the trained range; "
+              "the prediction is an extrapolation.", file=sys.stderr)
+    return {"model": model.kind, "surrogate_id": model.id, "study": model.study_id,
+            "output": str(path), "params": meta["params"], "out_of_range": meta["out_of_range"],
+            "n_points": n_points, "fields": sorted(fields)}
 
 
 def _predict_on_file(model, values: dict[str, float], mesh_path: str, length_unit: str):
