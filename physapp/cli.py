@@ -197,7 +197,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
         "study": study.spec.id, "output": str(path), "params": params,
         "n_dofs": meta["n_dofs"], "n_points": result.mesh.n_points,
         "fields": sorted(result.point_data), "time_s": round(meta["t_total"], 4),
-        "key_quantities": meta["key_quantities"], "solver": meta.get("method", ""),
+        "key_quantities": meta["key_quantities"], "key_units": meta.get("key_units", {}),
+        "solver": meta.get("method", ""),
         "warnings": list(meta.get("warnings", [])),
     }
     if "curves" in meta:  # e.g. the airfoil's surface Cp against x/c (upper, lower)

@@ -181,12 +181,12 @@ def cmd_export(args: argparse.Namespace, progress) -> int:
     elif fmt == "csv":
         units = {p.name: p.unit for p in spec.parameters}
         path = export.write_results_csv(out, params, result, study_id=spec.id,
-                                        param_units=units)
+                                        param_units=units, key_units=spec.key_units)
     else:
         path = export.write_mesh(result, out)
-    kq, _ = export.key_quantities(result)
+    kq, kunits = export.key_quantities(result, spec.key_units)
     return _done(args, {"output": str(path), "study": spec.id, "source": result.source,
-                        "params": params, "key_quantities": kq})
+                        "params": params, "key_quantities": kq, "key_units": kunits})
 
 
 def _sets(items) -> dict[str, float]:

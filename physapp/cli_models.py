@@ -361,7 +361,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     for notice in model.notices:
         print(f"physapp: note: {notice}", file=sys.stderr)
     summary = {**prediction_summary(model, meta, path, result.mesh.n_points, result.point_data),
-               "latency_ms": round(meta["latency_ms"], 3), "device": meta["device"]}
+               "latency_ms": round(meta["latency_ms"], 3), "device": meta["device"],
+               "key_quantities": dict(meta.get("key_quantities", {})),
+               "key_units": dict(meta.get("key_units", {}))}
     if args.json:
         print(json.dumps(summary, indent=2))
     else:

@@ -186,7 +186,13 @@ class StudySpec:
     default_field: str
     unit_system: str = "SI (m, N, Pa)"
     notes: str = ""
+    #: names of the study's key quantities, in the order they are shown (see
+    #: :mod:`physapp.core.quantities` for how they are computed)
     key_quantities: tuple[str, ...] = field(default_factory=tuple)
+    #: SI unit (ASCII, as :class:`FieldSpec`) of each key quantity the study computes itself
+    #: (``field_quantities``, ``derived_quantities``); the built-in peaks need none. Exports,
+    #: the app and compare metrics take units from here.
+    key_units: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     def parameter(self, name: str) -> ParameterSpec:
         for p in self.parameters:
@@ -205,6 +211,12 @@ class StudySpec:
             if f.name == name:
                 return f
         raise KeyError(name)
+
+    def key_unit(self, name: str) -> str:
+        """The unit of key quantity ``name`` (declared here, else the built-in one)."""
+        from physapp.core.quantities import key_unit
+
+        return key_unit(name, self)
 
 
 class Study(Protocol):
@@ -225,6 +237,19 @@ class Study(Protocol):
     ) -> MeshData: ...
 
     def setup(self, params: Mapping[str, float]) -> ElasticSetup: ...
+
+    # Optional (looked up with getattr; see physapp.core.quantities):
+    #
+    # def field_quantities(self, result: FieldResult, params: Mapping[str, float]
+    #                      ) -> Mapping[str, float]:
+    #     """Key quantities computed from a result's fields (``result.point_data``, nodal
+    #     arrays), its mesh (``result.mesh``) and the parameters; called for every solve and
+    #     every surrogate prediction, whose units ``spec.key_units`` declares."""
+    #
+    # def derived_quantities(self, params, key: Mapping[str, float]) -> Mapping[str, float]:
+    #     """Quantities from the parameters and the key quantities found so far."""
+    #
+    # field_scaling: dict  (see physapp.surrogates.scaling)
 
 
 def gravity(density: float, g: tuple[float, ...] = (0.0, 0.0, -9.81)) -> tuple[float, ...]:

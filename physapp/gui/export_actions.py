@@ -355,7 +355,8 @@ class ExportController(QObject):
                     result = None  # the shown field belongs to another design
                 units = {p.name: p.unit for p in w.spec.parameters}
                 written = write_results_csv(path, w.model.params, result, study_id=w.spec.id,
-                                            param_units=units, compare=self._compare_metrics())
+                                            param_units=units, compare=self._compare_metrics(),
+                                            key_units=w.spec.key_units)
         except PhysappError as exc:
             self._fail(str(exc))
             return None

@@ -8,8 +8,10 @@ and the surrogate's standard deviation where the model gives one. :class:`Metric
 
 Key quantities of a prediction are computed from its own nodal fields with the reference solver's
 definitions (``peak_von_mises`` = largest nodal von Mises stress, ``max_displacement`` = largest
-nodal displacement magnitude, ``peak_temperature`` / ``min_temperature``), then the study's
-``derived_quantities`` (e.g. the heat sink's thermal resistance). Quantities that need solver
+nodal displacement magnitude, ``peak_temperature`` / ``min_temperature``, from
+:mod:`physapp.core.quantities`), the study's ``field_quantities`` that the prediction computed
+with it, then the study's ``derived_quantities`` (e.g. the heat sink's thermal resistance) with
+the uncertainty propagated. Quantities that need solver
 output a surrogate does not predict (heat rates through a boundary) are left empty for it.
 """
 
@@ -33,25 +35,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from physapp.core.quantities import FROM_FIELDS, key_unit, magnitude
 from physapp.core.results import FieldResult
 from physapp.viz.grids import display_unit, key_label
 
-#: how each key quantity is read from nodal fields: name -> (field, reduction)
-_FROM_FIELDS: dict[str, tuple[str, str]] = {
-    "peak_von_mises": ("von_mises", "max"),
-    "max_displacement": ("displacement", "max"),
-    "peak_temperature": ("temperature", "max"),
-    "min_temperature": ("temperature", "min"),
-}
-_KEY_UNITS = {"peak_von_mises": "Pa", "max_displacement": "m", "peak_temperature": "degC",
-              "min_temperature": "degC", "thermal_resistance": "K/W",
-              "hoop_stress_bore_lame": "Pa"}
 DerivedFn = Callable[[Mapping[str, float], Mapping[str, float]], Mapping[str, float]]
-
-
-def _magnitude(a: np.ndarray) -> np.ndarray:
-    a = np.asarray(a, dtype=np.float64)
-    return a if a.ndim == 1 else np.linalg.norm(a, axis=1)
 
 
 def key_quantities_of(result: FieldResult) -> tuple[dict[str, float], dict[str, float]]:
@@ -60,11 +48,11 @@ def key_quantities_of(result: FieldResult) -> tuple[dict[str, float], dict[str, 
     ``sqrt(sum (u_i / |u|)^2 std_i^2)``)."""
     values: dict[str, float] = {}
     stds: dict[str, float] = {}
-    for name, (field, how) in _FROM_FIELDS.items():
+    for name, (field, how) in FROM_FIELDS.items():
         if field not in result.point_data:
             continue
         arr = np.asarray(result.point_data[field], dtype=np.float64)
-        mag = _magnitude(arr)
+        mag = magnitude(arr)
         i = int(np.argmax(mag) if how == "max" else np.argmin(mag))
         values[name] = float(mag[i])
         std = result.point_data.get(f"{field}_std")
@@ -132,13 +120,15 @@ def compare_metrics(surrogate: FieldResult, reference: FieldResult, on_reference
         norm = float(np.linalg.norm(r))
         fields[name] = {
             "rel_l2": float(np.linalg.norm(diff) / norm) if norm > 0 else float("nan"),
-            "max_abs": float(_magnitude(diff).max()) if diff.size else 0.0,
-            "magnitude": float(np.nanmax(np.abs(_magnitude(r)))) if r.size else 0.0,
+            "max_abs": float(magnitude(diff).max()) if diff.size else 0.0,
+            "magnitude": float(np.nanmax(np.abs(magnitude(r)))) if r.size else 0.0,
             "unit": reference.units.get(name, ""),
         }
     ref_kq = dict(reference.meta.get("key_quantities", {}))
     ref_units = dict(reference.meta.get("key_units", {}) or {})
     sur_kq, sur_std = key_quantities_of(surrogate)
+    # what the prediction computed itself (the study's field_quantities) for the rest
+    sur_kq = {**dict(surrogate.meta.get("key_quantities", {})), **sur_kq}
     _derived(derived, dict(reference.meta.get("params", {})) | dict(
         surrogate.meta.get("params", {})), sur_kq, sur_std)
     names = [n for n in key_names if n in ref_kq] + [n for n in ref_kq if n not in key_names]
@@ -153,7 +143,7 @@ def compare_metrics(surrogate: FieldResult, reference: FieldResult, on_reference
             "difference": None if s is None else s - r,
             "relative": None if s is None or r == 0 else (s - r) / abs(r),
             "std": sur_std.get(name) if has_std and s is not None else None,
-            "unit": ref_units.get(name) or _KEY_UNITS.get(name, ""),
+            "unit": key_unit(name, None, ref_units),
         }
     return {"fields": fields, "key_quantities": kq, "n_nodes": reference.mesh.n_points,
             "n_outside": int(n_outside), "interpolated": bool(interpolated)}

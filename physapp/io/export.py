@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from physapp.core.errors import PhysappError
+from physapp.core.quantities import FROM_FIELDS, builtin_quantities, key_unit
 from physapp.core.results import FieldResult
 
 #: extension -> (meshio format, what it holds)
@@ -287,26 +288,22 @@ def write_mesh(result: FieldResult, path: str | os.PathLike) -> Path:
 
 
 # -- tables ---------------------------------------------------------------------------------------
-def key_quantities(result: FieldResult) -> tuple[dict[str, float], dict[str, str]]:
-    """(values, units) of the key quantities of ``result``: the solver's own, or for a result
-    without them (a surrogate prediction) the same peaks computed from its fields."""
+def key_quantities(result: FieldResult, key_units: Mapping[str, str] | None = None
+                   ) -> tuple[dict[str, float], dict[str, str]]:
+    """(values, units) of the key quantities of ``result``: those its solver or surrogate
+    computed (``meta["key_quantities"]``, see :mod:`physapp.core.quantities`), or for a result
+    without them the built-in peaks of its fields. A unit comes from ``key_units`` (the study's
+    declaration, ``StudySpec.key_units``), else the result's ``meta["key_units"]``, else the
+    unit of the field a built-in peak is read from."""
     meta = result.meta
-    kq = dict(meta.get("key_quantities") or {})
-    units = dict(meta.get("key_units") or {})
-    if kq:
-        return {k: float(v) for k, v in kq.items()}, units
-    pd = result.point_data
-    if "von_mises" in pd:
-        kq["peak_von_mises"] = float(np.max(pd["von_mises"]))
-        units["peak_von_mises"] = result.units.get("von_mises", "Pa")
-    if "displacement" in pd:
-        kq["max_displacement"] = float(np.linalg.norm(pd["displacement"], axis=1).max())
-        units["max_displacement"] = result.units.get("displacement", "m")
-    if "temperature" in pd:
-        kq["peak_temperature"] = float(np.max(pd["temperature"]))
-        kq["min_temperature"] = float(np.min(pd["temperature"]))
-        units["peak_temperature"] = units["min_temperature"] = result.units.get("temperature",
-                                                                                "K")
+    kq = {k: float(v) for k, v in (meta.get("key_quantities") or {}).items()}
+    given = dict(meta.get("key_units") or {})
+    if not kq:
+        kq = builtin_quantities(result.point_data)
+        given.update({k: result.units[f] for k, (f, _) in FROM_FIELDS.items()
+                      if k in kq and result.units.get(f)})
+    declared = dict(key_units or {})
+    units = {k: declared.get(k) or given.get(k) or key_unit(k) for k in kq}
     return kq, units
 
 
@@ -326,9 +323,11 @@ def results_rows(
     study_id: str = "",
     param_units: Mapping[str, str] | None = None,
     compare: Mapping[str, Any] | None = None,
+    key_units: Mapping[str, str] | None = None,
 ) -> list[list[Any]]:
     """Rows (header first) of the parameters, key quantities and compare metrics:
-    ``kind, name, value, unit``; values in SI units, full precision."""
+    ``kind, name, value, unit``; values in SI units, full precision. ``key_units``: the study's
+    declared units of its key quantities (``StudySpec.key_units``)."""
     rows: list[list[Any]] = [["kind", "name", "value", "unit"]]
     if study_id:
         rows.append(["study", "id", study_id, ""])
@@ -338,7 +337,7 @@ def results_rows(
     for name, value in params.items():
         rows.append(["parameter", name, _num(value), units.get(name, "")])
     if result is not None:
-        kq, kunits = key_quantities(result)
+        kq, kunits = key_quantities(result, key_units)
         for name, value in kq.items():
             rows.append(["key_quantity", name, _num(value), kunits.get(name, "")])
     _flatten(rows, "", compare or {}, "")

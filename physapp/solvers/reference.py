@@ -12,13 +12,12 @@ from physapp.core.errors import SolverError
 from physapp.core.history import FieldHistory
 from physapp.core.mesh import MeshData
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress, scaled
+from physapp.core.quantities import key_unit, result_key_quantities
 from physapp.core.results import FieldResult
 from physapp.core.study import Study
 from physapp.core.threads import limited
 from physapp.core.transient import time_axis
 
-KEY_UNITS = {"peak_von_mises": "Pa", "max_displacement": "m", "peak_temperature": "degC",
-             "min_temperature": "degC", "thermal_resistance": "K/W", "thermal_impedance": "K/W", "hoop_stress_bore_lame": "Pa"}
 FIELD_UNITS = {"displacement": "m", "temperature": "degC", "heat_flux": "W/m^2", "strain": "m/m"}
 
 
@@ -153,16 +152,9 @@ class ReferenceSolver:
                 warnings = [*warnings, text]
         if not all(np.all(np.isfinite(v)) for v in fields.values()):
             raise SolverError("The solution contains NaN or infinite values; check the inputs.")
-        kq = _key_quantities(fields, sol.stats)
-        kq.update(sol.stats.get("key_quantities", {}))  # solver-computed (flow: cd, cl, ...)
-        if hasattr(study, "derived_quantities"):
-            kq.update(study.derived_quantities(values, kq))
         meta = dict(sol.stats, t_mesh=t_mesh, t_total=time.perf_counter() - t0, params=values,
                     study=study.spec.id, physics=kind, analysis=setup.analysis,
-                    mesh_note=split_note, warnings=warnings, p1_error_estimate=p1_error,
-                    key_quantities=kq,
-                    key_units={k: sol.stats.get("key_units", {}).get(k, KEY_UNITS.get(
-                        k, "W" if k.startswith("heat_rate") else "")) for k in kq})
+                    mesh_note=split_note, warnings=warnings, p1_error_estimate=p1_error)
         hist = meta.get("history")
         if isinstance(hist, FieldHistory):  # a load-stepped path: it knows its design (the app
             # overlays a predicted history of the same design on it)
@@ -170,7 +162,25 @@ class ReferenceSolver:
                                                   "params": dict(values)})
         units = {name: sol.stats.get("field_units", {}).get(name, field_unit(name))
                  for name in fields}
-        return FieldResult(sol.out_mesh, fields, f"solver:{kind}", meta, units)
+        result = FieldResult(sol.out_mesh, fields, f"solver:{kind}", meta, units)
+        return with_key_quantities(study, result, values, sol.stats)
+
+
+def with_key_quantities(study: Study, result: FieldResult, values: Mapping[str, float],
+                        stats: Mapping) -> FieldResult:
+    """``result`` with ``meta["key_quantities"]`` and ``meta["key_units"]``: the built-in
+    peaks, the solver's own (``stats``: drag, lift, heat rates), the study's
+    ``field_quantities`` and ``derived_quantities`` (:mod:`physapp.core.quantities`); a hook
+    that raises is a warning of the solve."""
+    extra = {f"heat_rate[{r}]": float(v) for r, v in stats.get("heat_rates", {}).items()}
+    extra.update(stats.get("key_quantities", {}))
+    kq, kunits, problems = result_key_quantities(study, result, values, extra=extra,
+                                                 extra_units=stats.get("key_units", {}))
+    meta = dict(result.meta, key_quantities=kq, key_units=kunits)
+    if problems:
+        meta["warnings"] = [*meta.get("warnings", []),
+                            *(f"A key quantity of '{study.spec.id}' failed: {p}" for p in problems)]
+    return replace(result, meta=meta)
 
 
 def mesh_warnings(mesh: MeshData) -> list[str]:
@@ -183,20 +193,6 @@ def mesh_warnings(mesh: MeshData) -> list[str]:
     if not blocks:
         return []
     return element_quality_warnings(mesh.points, np.concatenate(blocks), mesh.length_unit)
-
-
-def _key_quantities(fields: Mapping[str, np.ndarray], stats: Mapping) -> dict[str, float]:
-    kq: dict[str, float] = {}
-    if "von_mises" in fields:
-        kq["peak_von_mises"] = float(np.max(fields["von_mises"]))
-    if "displacement" in fields:
-        kq["max_displacement"] = float(np.linalg.norm(fields["displacement"], axis=1).max())
-    if "temperature" in fields:
-        kq["peak_temperature"] = float(np.max(fields["temperature"]))
-        kq["min_temperature"] = float(np.min(fields["temperature"]))
-    for region, value in stats.get("heat_rates", {}).items():
-        kq[f"heat_rate[{region}]"] = float(value)
-    return kq
 
 
 def _check_p1(mesh, setup, sol, solve, cancel) -> tuple[float | None, str]:
@@ -251,13 +247,14 @@ class _StudySink:
     def end(self, *, complete: bool = True, meta=None):
         meta = dict(meta or {})
         kq = dict(meta.get("key_quantities", {}))
-        if hasattr(self.study, "derived_quantities") and kq:
+        derived = getattr(self.study, "derived_quantities", None)
+        if derived is not None and kq:
             try:
-                kq.update(self.study.derived_quantities(self.values, kq))
+                kq.update(derived(self.values, kq))
             except (KeyError, ValueError, ZeroDivisionError):
                 pass
-        units = dict(meta.get("key_units", {}))
-        units.update({k: units.get(k, KEY_UNITS.get(k, "")) for k in kq})
+        given = meta.get("key_units", {})
+        units = {k: key_unit(k, self.study.spec, given) for k in kq}
         p = self.prep
         meta.update(study=self.study.spec.id, params=dict(self.values), physics=p["kind"],
                     analysis=getattr(p["setup"], "analysis", ""), mesh_note=p["split_note"],

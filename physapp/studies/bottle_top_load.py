@@ -121,6 +121,7 @@ class BottleTopLoadStudy:
         notes="Rigid plate = prescribed top-edge displacement (radially free), base clamped; "
               "result.meta['history'] holds every step, curves['reaction_force'] the top load.",
         key_quantities=KEY,
+        key_units=KEY_UNITS,
     )
 
     def check(self, params: Mapping[str, float]) -> dict[str, float]:
@@ -217,4 +218,5 @@ class BottleTopLoad2Study(BottleTopLoadStudy):
         default_field="von_mises",
         notes=BottleTopLoadStudy.spec.notes,
         key_quantities=KEY,
+        key_units=KEY_UNITS,
     )

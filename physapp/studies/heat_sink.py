@@ -51,6 +51,7 @@ class HeatSinkStudy:
         unit_system="SI (m, W, °C)",
         notes="Six fins on a 60 x 50 mm base; convection on every face except the heated underside.",
         key_quantities=("peak_temperature", "thermal_resistance"),
+        key_units={"thermal_resistance": "K/W"},
     )
 
     def check(self, params: Mapping[str, float]) -> dict[str, float]:

@@ -63,6 +63,7 @@ class HeatSinkTransientStudy(HeatSinkStudy):
         notes="Starts at the air temperature; the power comes on at t = 0 and stays on. "
               "Play the result with the time slider; the chart shows the temperatures over time.",
         key_quantities=("peak_temperature", "thermal_impedance"),
+        key_units={"thermal_impedance": "K/W"},
     )
 
     def setup(self, params: Mapping[str, float]) -> TransientHeatSetup:

@@ -54,6 +54,7 @@ class ThickCylinderStudy:
         default_field="sigma_hoop",
         notes="Axisymmetric slice r in [bore, outer], axial displacement fixed on both cut faces.",
         key_quantities=("peak_von_mises", "max_displacement", "hoop_stress_bore_lame"),
+        key_units={"hoop_stress_bore_lame": "Pa"},
     )
 
     def check(self, params: Mapping[str, float]) -> dict[str, float]:

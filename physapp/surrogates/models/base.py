@@ -11,7 +11,7 @@ import math
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -19,6 +19,7 @@ import numpy as np
 from physapp.core.errors import ParameterError, PhysappError
 from physapp.core.mesh import CellBlock, MeshData
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
+from physapp.core.quantities import result_key_quantities
 from physapp.core.results import FieldResult
 from physapp.core.threads import limited
 
@@ -361,7 +362,25 @@ class FieldSurrogate:
         }
         if partial:  # only the fields asked for (see predict)
             meta["partial"] = True
-        return FieldResult(mesh, point_data, f"surrogate:{self.kind}", meta, units)
+        result = FieldResult(mesh, point_data, f"surrogate:{self.kind}", meta, units)
+        # the study's key quantities from the predicted fields, as a solve computes them
+        kq, kunits, problems = result_key_quantities(self.trained_study(), result, values)
+        extra = {"key_quantities": kq, "key_units": kunits}
+        if problems and not partial:  # a partial prediction lacks fields by design
+            extra["key_quantity_problems"] = problems
+        return replace(result, meta={**result.meta, **extra})
+
+    def trained_study(self) -> Any:
+        """The study this model was trained for, or None where it is not registered (looked up
+        once; its ``field_quantities``/``derived_quantities`` make the key quantities)."""
+        if not hasattr(self, "_trained_study"):
+            try:
+                from physapp.studies import get_study
+
+                self._trained_study = get_study(self.study_id)
+            except Exception:  # noqa: BLE001 - a raw model or a plugin that is not here
+                self._trained_study = None
+        return self._trained_study
 
     def predict_arrays(self, X: np.ndarray, *, include_coords: bool = False, chunk: int = 64
                        ) -> dict[str, np.ndarray]:

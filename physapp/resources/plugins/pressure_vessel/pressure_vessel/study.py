@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+import numpy as np
+
 from physapp.core.errors import ParameterError
 from physapp.core.mesh import MeshData
 from physapp.core.params import ParameterSpec
@@ -58,7 +60,10 @@ class PressureVesselStudy:
         ),
         default_field="von_mises",
         notes="Half model: symmetry at z = 0, u_r = 0 on the axis, pressure on the inside.",
-        key_quantities=("peak_von_mises", "max_displacement", "hoop_stress_bore_lame"),
+        key_quantities=("peak_von_mises", "max_displacement", "peak_hoop_stress",
+                        "hoop_stress_bore_lame", "wall_volume"),
+        # units of the quantities this study computes itself (the built-in peaks need none)
+        key_units={"peak_hoop_stress": "Pa", "hoop_stress_bore_lame": "Pa", "wall_volume": "m^3"},
     )
 
     def check(self, params: Mapping[str, float]) -> dict[str, float]:
@@ -126,7 +131,29 @@ class PressureVesselStudy:
             pressures=(Pressure("inner", v["pressure"]),),
         )
 
+    def field_quantities(self, result, params: Mapping[str, float]) -> dict[str, float]:
+        """Key quantities from the fields of a solve or a surrogate prediction: the largest hoop
+        stress (a field's maximum) and the volume of the whole vessel's wall (an integral over
+        the mesh: each straight-sided triangle of the r-z section sweeps 2 pi r_c A, Pappus;
+        doubled for the half model)."""
+        out = {"wall_volume": 2.0 * _swept_volume(result.mesh)}
+        if "sigma_hoop" in result.point_data:  # a partial prediction may leave it out
+            out["peak_hoop_stress"] = float(np.max(result.point_data["sigma_hoop"]))
+        return out
+
     def derived_quantities(self, params: Mapping[str, float], key: Mapping[str, float]) -> dict:
+        """Lame's hoop stress at the bore, from the parameters alone (the hand calculation)."""
         v = self.spec.validate(params)
         a, b, p = v["radius"], v["radius"] + v["thickness"], v["pressure"]
         return {"hoop_stress_bore_lame": p * (a * a + b * b) / (b * b - a * a)}
+
+
+def _swept_volume(mesh: MeshData) -> float:
+    """Volume swept by the r-z section (x = r, y = z) in one turn about the axis (m^3)."""
+    r, z = mesh.points[:, 0], mesh.points[:, 1]
+    total = 0.0
+    for block in mesh.cells:  # triangles (or quadratic triangles: their corners)
+        a, b, c = block.connectivity[:, :3].T
+        area = 0.5 * np.abs((r[b] - r[a]) * (z[c] - z[a]) - (r[c] - r[a]) * (z[b] - z[a]))
+        total += float(np.sum(2.0 * np.pi * area * (r[a] + r[b] + r[c]) / 3.0))
+    return total
