@@ -89,10 +89,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_train_online(args: argparse.Namespace, progress) -> int:
-    import signal
-
     from physapp.cli import EXIT_CANCELLED, EXIT_OK, _fail, parse_sets
-    from physapp.core.progress import CancelToken
+    from physapp.core.progress import sigint_cancels
     from physapp.studies import get_study
     from physapp.surrogates.online import OnlineConfig, run_online
 
@@ -119,20 +117,11 @@ def cmd_train_online(args: argparse.Namespace, progress) -> int:
         order=args.order, seed=args.seed, check_morph=not args.no_morph_check,
         test_designs=args.test)
     cfg.check()
-    cancel = CancelToken()
-
-    def on_sigint(signum, frame) -> None:  # first Ctrl-C: stop cleanly; second: at once
-        if cancel.cancelled:
-            raise KeyboardInterrupt
-        cancel.cancel()
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
     try:
-        res = run_online(cfg, data, out, progress=progress, cancel=cancel)
+        with sigint_cancels() as cancel:  # first Ctrl-C: stop cleanly; second: at once
+            res = run_online(cfg, data, out, progress=progress, cancel=cancel)
     except Cancelled as exc:
         return _fail(args, EXIT_CANCELLED, str(exc), f"\nphysapp: {exc}")
-    finally:
-        signal.signal(signal.SIGINT, previous)
     if not args.quiet and sys.stderr.isatty():
         print(file=sys.stderr)
     last = res.history[-1]

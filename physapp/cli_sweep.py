@@ -123,10 +123,8 @@ def _check_sweep_memory(args: argparse.Namespace) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    import signal
-
     from physapp.compute.sweep import run_sweep
-    from physapp.core.progress import CancelToken
+    from physapp.core.progress import sigint_cancels
     from physapp.surrogates.dataset import Dataset
 
     out = Path(args.out)
@@ -147,15 +145,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         if not args.quiet and tty:
             print(file=sys.stderr)
 
-    cancel = CancelToken()
-
-    def on_sigint(signum, frame) -> None:  # first Ctrl-C: stop cleanly; second: at once
-        if cancel.cancelled:
-            raise KeyboardInterrupt
-        cancel.cancel()
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    try:
+    with sigint_cancels() as cancel:  # first Ctrl-C: stop cleanly; second: at once
         if out.exists() and args.resume:
             data = Dataset.open(out)
             if data.study_id != args.study:
@@ -191,8 +181,6 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         except Cancelled as exc:
             newline()
             return _fail(args, EXIT_CANCELLED, str(exc), f"physapp: {exc}")
-    finally:
-        signal.signal(signal.SIGINT, previous)
     newline()
     n_test = int(data.is_test.sum())
     n_replaced = int(data.replaced.sum())

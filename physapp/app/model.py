@@ -17,6 +17,9 @@ Slices::
       playback PlaybackModel the history on screen: steps, step shown, time, play/speed/loop
       part     PartModel     imported part: its state (file, unit, set-up) or None
       session  SessionModel  file path and the dirty flag
+      settings UserSettings  the user's settings (device, workers, element order, ...): the
+                             same ``settings.json`` the command line reads
+                             (:mod:`physapp.app.settings`); ``settings.changed(new)``
       messages Signal(text, level, tag): non-modal messages for the message bar
 
 A session file is :meth:`AppModel.to_dict` (the :mod:`physapp.io.session` format, version 1) and
@@ -32,6 +35,7 @@ from typing import Any
 
 from psygnal import Signal, evented
 
+from physapp.app.settings import UserSettings
 from physapp.app.view_settings import COLORMAPS, ViewSettings
 from physapp.core.errors import ParameterError
 from physapp.core.study import Study
@@ -304,7 +308,9 @@ class AppModel:
 
     messages = Signal(str, str, str)  # text, level ('error'|'warning'|'info'), tag
 
-    def __init__(self, study: Study | None = None) -> None:
+    def __init__(self, study: Study | None = None, *,
+                 settings: UserSettings | None = None) -> None:
+        self._settings = settings
         self.design = DesignModel(study)
         self.view = ViewModel()
         self.source = SourceModel()
@@ -321,6 +327,15 @@ class AppModel:
         self.view.events.connect(self._on_view_event)
         self.source.events.surrogate.connect(self._mark_dirty)
         self.part.events.state.connect(self._mark_dirty)
+
+    @property
+    def settings(self) -> UserSettings:
+        """The user's settings (:class:`~physapp.app.settings.UserSettings`; ``.value`` is the
+        :class:`~physapp.app.settings.AppSettings`, ``.apply(new)`` saves and emits
+        ``changed(new)``). Opened on first use from the user's file unless one was given."""
+        if self._settings is None:
+            self._settings = UserSettings()
+        return self._settings
 
     def notify(self, text: str, level: str = "error", tag: str = "") -> None:
         """A message for the user (the window shows it in the message bar)."""

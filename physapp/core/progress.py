@@ -7,7 +7,10 @@ interrupted runs in a child process which the job runner can stop (see :mod:`phy
 
 from __future__ import annotations
 
+import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Protocol
 
 from physapp.core.errors import Cancelled
@@ -47,6 +50,25 @@ class NeverCancel(CancelToken):
 
 
 NEVER = NeverCancel()
+
+
+@contextmanager
+def sigint_cancels() -> Iterator[CancelToken]:
+    """A token that the first Ctrl-C sets (the work stops cleanly at its next check); a second
+    Ctrl-C raises KeyboardInterrupt at once. The previous SIGINT handler is back on exit. For
+    long commands in the main thread (``physapp sweep``, ``physapp train --online``)."""
+    token = CancelToken()
+
+    def on_sigint(signum, frame) -> None:
+        if token.cancelled:
+            raise KeyboardInterrupt
+        token.cancel()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield token
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def scaled(progress: ProgressFn, start: float, stop: float) -> ProgressFn:

@@ -37,7 +37,7 @@ from physapp.gui.preview_controller import PreviewController
 from physapp.gui.qt_job_runner import QtJobRunner
 from physapp.gui.safety import SafetyController
 from physapp.gui.session_controller import SessionController
-from physapp.gui.settings import AppSettings, SettingsDialog, load_settings, open_store
+from physapp.gui.settings import AppSettings, SettingsDialog, UserSettings, open_store
 from physapp.gui.setup_symbols import SetupSymbols
 from physapp.gui.solve_controller import SolveController
 from physapp.gui.surrogate_panel import SurrogateController
@@ -50,15 +50,9 @@ from physapp.gui.window_status import WindowStatus
 class MainWindow(QMainWindow):
     """physapp's main window; shows one study at a time (see :meth:`set_study`)."""
 
-    def __init__(
-        self,
-        study: Study,
-        *,
-        auto_solve: bool = True,
-        runner: QtJobRunner | None = None,
-        settings_store: QSettings | None = None,
-        parent: QWidget | None = None,
-    ):
+    def __init__(self, study: Study, *, auto_solve: bool = True,
+                 runner: QtJobRunner | None = None, settings_store: QSettings | None = None,
+                 parent: QWidget | None = None):
         """``runner``: a shared, already warm job runner (tests, the start screen); the window
         then does not own it and only cancels its own job on close. By default the window makes
         and owns one. ``settings_store``: where the settings live (tests pass a temporary one);
@@ -66,8 +60,8 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.auto_solve = auto_solve
         self.settings_store = settings_store
-        self.settings: AppSettings = load_settings(settings_store)
-        self.app = AppModel(study)  # all state; it outlives study switches
+        self.app = AppModel(study, settings=UserSettings(settings_store))  # all state (+settings)
+        self.settings: AppSettings = self.app.settings.value
         self.model = self.app.design
         self.closing = False  # closeEvent has run (queued events after it are dropped)
         self.gallery: GalleryDialog | None = None  # the last File > New study... dialog
@@ -96,6 +90,7 @@ class MainWindow(QMainWindow):
         self.app.view.events.field.connect(self._on_field_changed)
         self.app.view.events.show_edges.connect(self._on_show_edges)
         self.app.solve.events.status.connect(lambda *_: self.actions.update_enabled())
+        self.app.settings.changed.connect(lambda new: window_dialogs.apply_settings(self, new))
         self.previews = PreviewController(self)  # geometry previews of the sliders' design
         self.preview_relay = self.previews.relay
         self.safety = SafetyController(self)  # yield strength, safety factor (#13)
@@ -260,8 +255,9 @@ class MainWindow(QMainWindow):
         return window_dialogs.open_settings(self)
 
     def apply_settings(self, settings: AppSettings) -> None:
-        """Use new settings: the device in the status bar, the element order for the next solve."""
-        window_dialogs.apply_settings(self, settings)
+        """Save new settings in ``app.settings``; the window follows its ``changed`` event (the
+        device in the status bar, the element order for the next solve)."""
+        self.app.settings.apply(settings)
 
     # -- slots ----------------------------------------------------------------------------------
     def _on_param_changed(self, name: str, value: float) -> None:

@@ -86,7 +86,8 @@ class SettingsDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setMinimumWidth(520)
-        self.user = UserSettings(store)  # the evented settings: OK applies them
+        # the evented settings (the window's app.settings, or opened on ``store``): OK applies
+        self.user = store if isinstance(store, UserSettings) else UserSettings(store)
         self.settings = self.user.value
         self.probe_done = False  # set when the CUDA check has answered (tests wait on it)
 

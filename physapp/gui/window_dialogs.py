@@ -41,8 +41,9 @@ def open_settings(w: WindowServices) -> SettingsDialog:
     """OK saves and applies the settings. Returns the dialog."""
     if w.settings_dialog is not None:
         w.settings_dialog.deleteLater()
-    w.settings_dialog = SettingsDialog(w.settings_store, parent=w)
-    w.settings_dialog.applied.connect(w.apply_settings)
+    # edits the model's settings: OK applies them there and the window follows
+    # app.settings.changed (MainWindow), as it does any other apply
+    w.settings_dialog = SettingsDialog(w.app.settings, parent=w)
     w.settings_dialog.open()
     return w.settings_dialog
 

@@ -173,3 +173,24 @@ def test_the_settings_load_without_qt():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     assert out.stdout.strip() == "[]"
+
+
+def test_the_app_model_holds_the_settings_the_command_line_reads(tmp_path):
+    from physapp.app import AppModel
+    from physapp.cli_models import settings_device
+
+    model = AppModel()  # no file given: the user's (in the test's folder), opened on first use
+    assert model.settings.store.path == open_store().path
+    seen = []
+    model.settings.changed.connect(seen.append)
+    new = AppSettings(device="cuda:1", workers=3, element_order=1)
+    model.settings.apply(new)  # what the Settings dialog's OK does
+    assert seen == [new] and model.settings.value == new
+    args = argparse.Namespace(device=None)
+    settings_device(args)  # `physapp train/predict` without --device: the same file
+    assert args.device == "cuda:1" and load_settings().workers == 3
+    # a model on another file (the GUI tests' temporary store) leaves the user's alone
+    other = AppModel(settings=UserSettings(SettingsFile(tmp_path / "s.json")))
+    other.settings.apply(AppSettings(device="cpu"))
+    assert load_settings().device == "cuda:1"
+    assert load_settings(SettingsFile(tmp_path / "s.json")).device == "cpu"
