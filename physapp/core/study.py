@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
-from physapp.core.errors import ParameterError
+from physapp.core.errors import GeometryError, ParameterError
 from physapp.core.labels import pretty_label
 from physapp.core.mesh import MeshData
 from physapp.core.params import ParameterSpec, validate_params
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
+
+
+def fits(values: dict[str, float], geometry: Callable[[dict[str, float]], Any]
+         ) -> dict[str, float]:
+    """``values`` once ``geometry(values)`` passed; the GeometryError it raises (the shape
+    cannot be built: a hole that does not fit) becomes a ParameterError with its message."""
+    try:
+        geometry(values)
+    except GeometryError as exc:
+        raise ParameterError(str(exc)) from None
+    return values
 
 
 @dataclass(frozen=True)
@@ -203,8 +214,15 @@ class StudySpec:
     def defaults(self) -> dict[str, float]:
         return {p.name: p.default for p in self.parameters}
 
-    def validate(self, values: Mapping[str, float]) -> dict[str, float]:
-        return validate_params(self.parameters, values)
+    def validate(self, values: Mapping[str, float],
+                 geometry: Callable[[dict[str, float]], Any] | None = None) -> dict[str, float]:
+        """``values`` with defaults filled and each checked against its range (ParameterError
+        naming the parameter). ``geometry(v)``: a check that the shape can be built, run after;
+        a GeometryError it raises becomes a ParameterError (what ``Study.check`` raises)."""
+        v = validate_params(self.parameters, values)
+        if geometry is not None:
+            fits(v, geometry)
+        return v
 
     def field_spec(self, name: str) -> FieldSpec:
         for f in self.fields:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from physapp.core.errors import GeometryError, ParameterError
 from physapp.core.flow_setup import NavierStokesSetup, PotentialFlowSetup, VelocityBC
 from physapp.core.mesh import MeshData
 from physapp.core.params import ParameterSpec
@@ -66,14 +65,10 @@ class AirfoilStudy:
     )
 
     def check(self, params: Mapping[str, float]) -> dict[str, float]:
-        v = self.spec.validate(params)
         from physapp.geometry.flow_domains import check_naca
 
-        try:
-            check_naca(v["camber"], v["camber_position"], v["thickness"])
-        except GeometryError as exc:
-            raise ParameterError(str(exc)) from None
-        return v
+        return self.spec.validate(params, lambda v: check_naca(v["camber"], v["camber_position"],
+                                                               v["thickness"]))
 
     def build_mesh(self, params: Mapping[str, float], *, progress: ProgressFn = no_progress,
                    cancel: CancelToken = NEVER) -> MeshData:

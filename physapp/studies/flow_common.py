@@ -3,8 +3,8 @@ cylinder in a channel (the steady and the transient DFG benchmarks share it)."""
 
 from __future__ import annotations
 
-from physapp.core.errors import GeometryError, ParameterError
-from physapp.core.study import FieldSpec
+from physapp.core.errors import ParameterError
+from physapp.core.study import FieldSpec, fits
 
 FLOW_FIELDS = (
     FieldSpec("velocity", "Velocity magnitude", "m/s"),
@@ -26,9 +26,5 @@ def check_cylinder_in_channel(values: dict[str, float], re: float, re_max: float
                              "lower the speed or the diameter.")
     from physapp.geometry.flow_domains import check_channel  # gmsh only when meshing
 
-    try:
-        check_channel(length, height, x_centre, values["y_position"], values["diameter"],
-                      values["mesh_size"])
-    except GeometryError as exc:
-        raise ParameterError(str(exc)) from None
-    return values
+    return fits(values, lambda v: check_channel(length, height, x_centre, v["y_position"],
+                                                v["diameter"], v["mesh_size"]))

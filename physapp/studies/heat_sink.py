@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from physapp.core.errors import GeometryError, ParameterError
 from physapp.core.mesh import MeshData
 from physapp.core.params import ParameterSpec
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
@@ -55,15 +54,11 @@ class HeatSinkStudy:
     )
 
     def check(self, params: Mapping[str, float]) -> dict[str, float]:
-        v = self.spec.validate(params)
         from physapp.geometry.solids import check_heat_sink
 
-        try:
-            check_heat_sink(BASE_LENGTH, v["base_thickness"], v["fin_height"], v["fin_thickness"],
-                            N_FINS, v["mesh_size"], BASE_WIDTH)
-        except GeometryError as exc:
-            raise ParameterError(str(exc)) from None
-        return v
+        return self.spec.validate(params, lambda v: check_heat_sink(
+            BASE_LENGTH, v["base_thickness"], v["fin_height"], v["fin_thickness"], N_FINS,
+            v["mesh_size"], BASE_WIDTH))
 
     def build_mesh(self, params: Mapping[str, float], *, progress: ProgressFn = no_progress,
                    cancel: CancelToken = NEVER) -> MeshData:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from physapp.core.errors import GeometryError, ParameterError
 from physapp.core.mesh import MeshData
 from physapp.core.params import ParameterSpec
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
@@ -70,15 +69,11 @@ class LBracketStudy:
     )
 
     def check(self, params: Mapping[str, float]) -> dict[str, float]:
-        v = self.spec.validate(params)
         from physapp.geometry.solids import check_l_bracket
 
-        try:
-            check_l_bracket(v["arm_x"], v["arm_z"], WIDTH, v["thickness"], v["fillet_radius"],
-                            v["hole_diameter"], v["mesh_size"])
-        except GeometryError as exc:
-            raise ParameterError(str(exc)) from None
-        return v
+        return self.spec.validate(params, lambda v: check_l_bracket(
+            v["arm_x"], v["arm_z"], WIDTH, v["thickness"], v["fillet_radius"],
+            v["hole_diameter"], v["mesh_size"]))
 
     def build_mesh(self, params: Mapping[str, float], *, progress: ProgressFn = no_progress,
                    cancel: CancelToken = NEVER) -> MeshData:

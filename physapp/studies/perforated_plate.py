@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from physapp.core.errors import GeometryError, ParameterError
 from physapp.core.mesh import MeshData
 from physapp.core.params import ParameterSpec
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
@@ -79,15 +78,10 @@ class PerforatedPlateStudy:
     )
 
     def check(self, params: Mapping[str, float]) -> dict[str, float]:
-        values = self.spec.validate(params)
         from physapp.geometry.perforated_plate import check_perforated_plate
 
-        try:
-            check_perforated_plate(LENGTH, WIDTH, values["diameter"], hole_centres(values),
-                                   values["mesh_size"])
-        except GeometryError as exc:
-            raise ParameterError(str(exc)) from None
-        return values
+        return self.spec.validate(params, lambda v: check_perforated_plate(
+            LENGTH, WIDTH, v["diameter"], hole_centres(v), v["mesh_size"]))
 
     def build_mesh(self, params: Mapping[str, float], *, progress: ProgressFn = no_progress,
                    cancel: CancelToken = NEVER) -> MeshData:

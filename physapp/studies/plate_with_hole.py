@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from physapp.core.errors import GeometryError, ParameterError
 from physapp.core.mesh import MeshData
 from physapp.core.params import ParameterSpec
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
@@ -68,14 +67,10 @@ class PlateWithHoleStudy:
     )
 
     def check(self, params: Mapping[str, float]) -> dict[str, float]:
-        values = self.spec.validate(params)
         from physapp.geometry.plate_with_hole import check_plate  # gmsh only when meshing
 
-        try:
-            check_plate(values["length"], values["width"], values["radius"], values["mesh_size"])
-        except GeometryError as exc:
-            raise ParameterError(str(exc)) from None
-        return values
+        return self.spec.validate(params, lambda v: check_plate(v["length"], v["width"],
+                                                                v["radius"], v["mesh_size"]))
 
     def build_mesh(
         self,

@@ -34,8 +34,6 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from physapp.core.errors import PhysappError
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
 
@@ -233,39 +231,13 @@ def _fit_pod_mlp(cls, data, ctx, opts, seed, batch_size, progress, cancel):
 def _fit_neural_field(cls, data, ctx, opts, seed, batch_size, progress, cancel):
     import torch
 
-    from physapp.surrogates.models.base import ModelInfo
-    from physapp.surrogates.models.neural_field import FieldNet, _CoordsGP
-    from physapp.surrogates.models.pod_basis import _normalise
     from physapp.surrogates.training import EpochReporter, lr_schedule
 
     dev = ctx.device
-    info = ModelInfo.from_data(data)
     # the same preparation as NeuralFieldSurrogate.fit (normalisation, seeded network)
-    coords = np.asarray(data.coords, dtype=np.float32)
-    lo, hi = coords.min(axis=(0, 1)), coords.max(axis=(0, 1))
-    span = hi - lo
-    axes = np.flatnonzero(span > 1e-9 * max(float(span.max()), 1e-300))
-    y = np.concatenate([np.asarray(a, np.float32).reshape(data.n_samples, info.n_points, -1)
-                        for a in data.fields.values()], axis=2)
-    mean, std = y.mean(axis=(0, 1)), y.std(axis=(0, 1))
-    std = np.where(std > 1e-7 * np.maximum(np.abs(y).max(axis=(0, 1)), 1e-300), std, 0.0)
-    norm = {"axes": torch.as_tensor(axes, dtype=torch.int64), "lo": torch.as_tensor(lo[axes]),
-            "span": torch.as_tensor(span[axes]), "y_mean": torch.as_tensor(mean),
-            "y_std": torch.as_tensor(std)}
-    fnet = FieldNet(len(axes), len(info.param_names), y.shape[2], width=opts["width"],
-                    depth=opts["depth"], rank=opts["rank"], fourier=opts["fourier"],
-                    fourier_scale=opts["fourier_scale"], branch_width=opts["branch_width"],
-                    seed=seed).to(dev)
-    coords_model = _CoordsGP.fit(data, info, dev, seed, cancel) if info.coords_vary else None
-    model = cls(info, dev, opts, fnet, norm, coords_model)
-    model.net.train()
+    model, xc, yt, mu, (S, P) = cls.prepare(data, opts, dev, seed, cancel)
     net = _wrap(model.net, ctx)
-    xc = model._norm_coords(torch.as_tensor(coords, device=dev))
-    yt = (torch.as_tensor(y, device=dev) - model.norm["y_mean"]) / model._target_scale()
-    mu = torch.as_tensor(2.0 * _normalise(info, data.X) - 1.0, dtype=torch.float32, device=dev)
     n, npts = yt.shape[:2]
-    S = max(1, min(int(opts["samples_per_step"]), n))
-    P = max(16, min(int(opts["points"]) // S, npts))
     C = yt.shape[2]
     epochs = int(opts["epochs"])
     opt = torch.optim.AdamW(model.net.parameters(), lr=opts["lr"],

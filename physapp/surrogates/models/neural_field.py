@@ -135,10 +135,13 @@ class NeuralFieldSurrogate(FieldSurrogate):
 
     # -- training -------------------------------------------------------------------------------
     @classmethod
-    def fit(cls, data: TrainingData, *, device: str, seed: int = 0,
-            progress: ProgressFn = no_progress, cancel: CancelToken = NEVER,
-            val: TrainingData | None = None, **options: Any) -> NeuralFieldSurrogate:
-        opts = check_options(cls, options)
+    def prepare(cls, data: TrainingData, opts: dict[str, Any], device: str, seed: int,
+                cancel: CancelToken = NEVER) -> tuple:
+        """Everything training needs before its first step (:meth:`fit` and the distributed
+        trainer, :mod:`physapp.surrogates.distributed`, share it): the untrained model with its
+        normalisation and seeded network (in train mode), the normalised coordinates ``xc``
+        (n, npts, axes), targets ``yt`` (n, npts, channels) and parameters ``mu`` (n, p) on
+        ``device``, and ``(S, P)``: designs and points per step."""
         info = ModelInfo.from_data(data)
         coords = np.asarray(data.coords, dtype=np.float32)
         lo, hi = coords.min(axis=(0, 1)), coords.max(axis=(0, 1))
@@ -161,16 +164,24 @@ class NeuralFieldSurrogate(FieldSurrogate):
                         if info.coords_vary else None)
         model = cls(info, device, opts, net, norm, coords_model)
         model.net.train()
-
         xc = model._norm_coords(torch.as_tensor(coords, device=device))  # (n, npts, da)
         yt = (torch.as_tensor(y, device=device) - model.norm["y_mean"]) / model._target_scale()
         mu = torch.as_tensor(2.0 * _normalise(info, data.X) - 1.0, dtype=torch.float32,
                              device=device)
-        vdata = model._val_set(val, seed) if val is not None and val.n_samples else None
-
         n, npts = yt.shape[:2]
         S = max(1, min(int(opts["samples_per_step"]), n))
         P = max(16, min(int(opts["points"]) // S, npts))
+        return model, xc, yt, mu, (S, P)
+
+    @classmethod
+    def fit(cls, data: TrainingData, *, device: str, seed: int = 0,
+            progress: ProgressFn = no_progress, cancel: CancelToken = NEVER,
+            val: TrainingData | None = None, **options: Any) -> NeuralFieldSurrogate:
+        opts = check_options(cls, options)
+        model, xc, yt, mu, (S, P) = cls.prepare(data, opts, device, seed, cancel)
+        vdata = model._val_set(val, seed) if val is not None and val.n_samples else None
+        vdata = model._val_set(val, seed) if val is not None and val.n_samples else None
+        n, npts = yt.shape[:2]
         epochs = int(opts["epochs"])
         opt = torch.optim.AdamW(model.net.parameters(), lr=opts["lr"],
                                 weight_decay=opts["weight_decay"])
