@@ -132,7 +132,7 @@ def train_distributed(kind: str, data: TrainingData, ctx: Context | None = None,
     """
     from physapp.surrogates.models import model_class
     from physapp.surrogates.models.base import check_options
-    from physapp.surrogates.scaling import scale_data, study_scaling
+    from physapp.surrogates.scaling import for_training
     from physapp.surrogates.training import evaluate as score
 
     ctx = ctx or Context()
@@ -140,12 +140,7 @@ def train_distributed(kind: str, data: TrainingData, ctx: Context | None = None,
         raise PhysappError(f"Distributed training covers the neural models ({', '.join(KINDS)}), "
                            f"not '{kind}'; train it with physapp train.")
     cls = model_class(kind)
-    scaling = options.pop("field_scaling", None)
-    if scaling is None:
-        scaling = study_scaling(data.study_id)
-    original_test = data.test()
-    if scaling:
-        data = scale_data(data, scaling)
+    data, scaling, original_test = for_training(data, options)
     opts = check_options(cls, options)
     train = data.train()
     if train.n_samples < max(cls.MIN_SAMPLES, 1):

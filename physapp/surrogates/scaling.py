@@ -162,3 +162,17 @@ def study_scaling(study_id: str) -> dict[str, Any]:
         return dict(getattr(get_study(study_id), "field_scaling", {}) or {})
     except Exception:  # noqa: BLE001 - imported parts and unknown ids simply have none
         return {}
+
+
+def for_training(data: TrainingData, options: dict[str, Any]
+                 ) -> tuple[TrainingData, dict[str, Any], TrainingData]:
+    """``(data to learn, scaling, held-out data in physical units)`` for a trainer: the scaling
+    is ``options.pop("field_scaling")`` or else the study's; the held-out samples are kept
+    unscaled, so that models are scored in physical units."""
+    scaling = options.pop("field_scaling", None)
+    if scaling is None:
+        scaling = study_scaling(data.study_id)
+    original_test = data.test()
+    if scaling:
+        data = scale_data(data, scaling)
+    return data, dict(scaling or {}), original_test

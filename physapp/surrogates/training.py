@@ -118,14 +118,9 @@ def train_surrogate(
     from physapp.surrogates.models import model_class
 
     cls = model_class(kind)
-    from physapp.surrogates.scaling import scale_data, study_scaling
+    from physapp.surrogates.scaling import for_training
 
-    scaling = options.pop("field_scaling", None)
-    if scaling is None:
-        scaling = study_scaling(data.study_id)
-    original_test = data.test()
-    if scaling:
-        data = scale_data(data, scaling)
+    data, scaling, original_test = for_training(data, options)
     unknown = sorted(set(options) - set(cls.OPTIONS) - {"on_epoch"})
     if unknown:
         raise PhysappError(
