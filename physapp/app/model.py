@@ -12,7 +12,8 @@ Slices::
       design   DesignModel   study, parameter values (SI), version (bumped by every change)
       view     ViewModel     shown field, colour map, colour range + lock, edges, warp, section,
                              split view, camera
-      source   SourceModel   prediction source: '' (reference solver) or a surrogate key
+      source   SourceModel   prediction source: '' (reference solver) or a surrogate key; the
+                             key quantities of the prediction on screen
       solve    SolveModel    job state, progress, last solved parameters, finished solves
       playback PlaybackModel the history on screen: steps, step shown, time, play/speed/loop
       part     PartModel     imported part: its state (file, unit, set-up) or None
@@ -202,6 +203,11 @@ class SourceModel:
     surrogate: str = ""
     #: a surrogate frame is on screen (or about to be)
     showing: bool = False
+    #: key quantities of the complete prediction on screen, name -> SI value, computed from its
+    #: fields like a solve's (:mod:`physapp.core.quantities`); None while none is shown. Its
+    #: units are set first, so a subscriber to this event reads matching ones.
+    key_quantities: dict | None = None
+    key_units: dict | None = None
 
 
 @evented

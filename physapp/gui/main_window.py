@@ -91,6 +91,8 @@ class MainWindow(QMainWindow):
         self.app.view.events.show_edges.connect(self._on_show_edges)
         self.app.solve.events.status.connect(lambda *_: self.actions.update_enabled())
         self.app.settings.changed.connect(lambda new: window_dialogs.apply_settings(self, new))
+        self.app.source.events.key_quantities.connect(
+            lambda kq: study_view.show_prediction_quantities(self, kq))
         self.previews = PreviewController(self)  # geometry previews of the sliders' design
         self.preview_relay = self.previews.relay
         self.safety = SafetyController(self)  # yield strength, safety factor (#13)

@@ -113,8 +113,9 @@ class SolveBox(QGroupBox):
             self.progress.setUpdatesEnabled(True)  # schedules the repaint
 
 
-def key_quantities_text(order, kq: Mapping[str, float], units: Mapping[str, str] | None) -> str:
-    """"Last solve:" and one line per key quantity (in ``order`` where given), in display
+def key_quantities_text(order, kq: Mapping[str, float], units: Mapping[str, str] | None,
+                        title: str = "Last solve:") -> str:
+    """``title`` and one line per key quantity (in ``order`` where given), in display
     units (:data:`physapp.viz.grids.DISPLAY_UNITS`: MPa for stresses, Pa for flow pressures, mm)."""
     units = units or {}
     names = [n for n in order if n in kq] or list(kq)
@@ -122,4 +123,4 @@ def key_quantities_text(order, kq: Mapping[str, float], units: Mapping[str, str]
     for name in names:
         factor, unit = display_unit(units.get(name, ""), kq[name])
         lines.append(f"{key_label(name)}: {kq[name] * factor:.4g} {unit}".rstrip())
-    return "Last solve:\n" + "\n".join(lines)
+    return f"{title}\n" + "\n".join(lines)

@@ -129,6 +129,21 @@ def solve_box_title(w: WindowServices) -> str:
 def show_key_quantities(w: WindowServices, result) -> None:
     """The last solve's key quantities (and the minimum safety factor) in the results box."""
     meta = result.meta
-    kq = w.safety.key_quantities(dict(meta.get("key_quantities", {})))
+    _show_quantities(w, meta.get("key_quantities", {}), meta.get("key_units"), "Last solve:")
+
+
+def _show_quantities(w: WindowServices, kq, units, title: str) -> None:
+    kq = w.safety.key_quantities(dict(kq))
     order = (*w.spec.key_quantities, *(("min_safety_factor",) if w.safety.active else ()))
-    w.results_label.setText(key_quantities_text(order, kq, meta.get("key_units")))
+    w.results_label.setText(key_quantities_text(order, kq, units, title))
+
+
+def show_prediction_quantities(w: WindowServices, kq: dict | None) -> None:
+    """``app.source.key_quantities`` changed: the prediction's key quantities in the results
+    box (they follow the sliders), or the last solve's again once no prediction is shown."""
+    if kq is None:
+        if w.result is not None:
+            show_key_quantities(w, w.result)
+        return
+    _show_quantities(w, kq, w.app.source.key_units, "Surrogate prediction:")
+    w.results_label.setEnabled(True)  # current: it is the design on the sliders

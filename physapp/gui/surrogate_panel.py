@@ -144,7 +144,10 @@ class SurrogateController(ModelListMixin, QObject):
 
     @showing.setter
     def showing(self, on: bool) -> None:
-        self.window.app.source.showing = on
+        source = self.window.app.source
+        source.showing = on
+        if not on:
+            source.key_quantities = None
 
     @property
     def active(self) -> bool:
@@ -484,6 +487,11 @@ class SurrogateController(ModelListMixin, QObject):
                          streaming=bool(p.result.meta.get("partial")))
         self._show_device(p.device, p.notice)
         w.update_state()
+        meta = p.result.meta
+        if not meta.get("partial"):  # a complete prediction: its key quantities (a frame while
+            # a slider moves may lack the fields some need, and a label costs a repaint)
+            w.app.source.key_units = dict(meta.get("key_units", {}))
+            w.app.source.key_quantities = dict(meta.get("key_quantities", {}))
 
     def _frame_done(self, p: Prediction, t_frame: float) -> None:
         """The render showing prediction ``p`` ended (called from inside the render)."""

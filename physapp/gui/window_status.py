@@ -70,7 +70,7 @@ class WindowStatus:
         surrogate = w.surrogates.state_text(w.is_stale)
         if surrogate:  # a surrogate frame is (or is about to be) on screen: no stale overlay
             self.state_label.setText(surrogate)
-            w.results_label.setEnabled(not w.is_stale)
+            w.results_label.setEnabled(not w.is_stale or w.app.source.key_quantities is not None)
             return
         if w.app.solve.solved_params is None:
             text = "<b style='color:#b36b00'>No result yet</b>"

@@ -3,7 +3,9 @@
 Panels are the only plugin contributions that may import Qt. The class is constructed as
 ``VesselPanel(model)`` with the app's :class:`~physapp.app.AppModel` and shown in a dock
 (View > Plugins > Vessel hand calculation). It subscribes to ``model.design``: the values follow
-the sliders and a study switch by themselves.
+the sliders and a study switch by themselves; and to ``model.source.events.key_quantities``:
+while a surrogate answers the sliders, the peak hoop stress it predicts (the study's
+``field_quantities``) stands beside Lame's.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ class VesselPanel(QWidget):
         self.labels = {k: QLabel("-") for k in ("hoop", "axial", "radial")}
         for k, label in self.labels.items():
             form.addRow(f"{k} stress:", label)
+        self.predicted = QLabel("-")  # the surrogate's peak hoop stress, when one is shown
+        form.addRow("surrogate, peak hoop:", self.predicted)
         layout.addLayout(form)
         self.note = QLabel("")
         self.note.setWordWrap(True)
@@ -46,6 +50,7 @@ class VesselPanel(QWidget):
         if model is not None:  # follow the sliders and study switches
             subscribe(self, model.design.changed, self.refresh)
             subscribe(self, model.design.study_changed, self.refresh)
+            subscribe(self, model.source.events.key_quantities, self.show_prediction)
         self.refresh()
 
     def current_params(self) -> dict:
@@ -56,6 +61,11 @@ class VesselPanel(QWidget):
             return {}
         self.note.setText("")
         return design.params
+
+    def show_prediction(self, key_quantities: dict | None) -> None:
+        """The prediction on screen changed (None: no prediction shown)."""
+        peak = (key_quantities or {}).get("peak_hoop_stress")
+        self.predicted.setText("-" if peak is None else f"{peak / 1e6:.3f} MPa")
 
     def refresh(self, *_event) -> dict[str, float]:
         values = lame(self.current_params())
