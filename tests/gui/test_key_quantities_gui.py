@@ -34,7 +34,8 @@ def test_prediction_quantities_follow_the_slider_and_a_solve_takes_over(qtbot, s
     panel = show_panel(win, panel_c, win.app).widget()
     seen = []
     win.app.source.events.key_quantities.connect(seen.append)
-    win.model.set_values({"radius": 0.6, "thickness": 0.07, "length": 2.5})  # trained range
+    win.model.set_values({"radius": 0.6, "thickness": 0.07, "length": 2.5,  # trained range
+                          "mesh_size": 0.03})  # a quick solve at the end
     s = win.surrogates
     s.load_file(model_files(VESSEL)[0])
     qtbot.waitUntil(lambda: win.app.source.key_quantities is not None, timeout=FRAME_MS)
