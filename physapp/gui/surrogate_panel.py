@@ -2,9 +2,8 @@
 
 :class:`SurrogateController` belongs to one :class:`~physapp.gui.main_window.MainWindow` and
 builds the "Prediction source" box at the top of the side panel: "Reference solver only" or one
-of the models available for the current study:
-built-in ones shipped in the package, those saved under the user's data folder (where Run >
-Train surrogate... puts them) and files opened with File > Load surrogate...
+of the models available for the current study: built-in ones shipped in the package, those saved
+under the user's data folder (Run > Train surrogate...) and files opened with File > Load surrogate...
 (:mod:`physapp.gui.surrogate_files`; the selector itself is :mod:`physapp.gui.surrogate_models`).
 A model is loaded (torch imported) on a worker thread only when it is first selected.
 
@@ -144,10 +143,9 @@ class SurrogateController(ModelListMixin, QObject):
 
     @showing.setter
     def showing(self, on: bool) -> None:
-        source = self.window.app.source
-        source.showing = on
+        self.window.app.source.showing = on
         if not on:
-            source.key_quantities = None
+            self.window.app.source.key_quantities = None
 
     @property
     def active(self) -> bool:
@@ -488,8 +486,7 @@ class SurrogateController(ModelListMixin, QObject):
         self._show_device(p.device, p.notice)
         w.update_state()
         meta = p.result.meta
-        if not meta.get("partial"):  # a complete prediction: its key quantities (a frame while
-            # a slider moves may lack the fields some need, and a label costs a repaint)
+        if not meta.get("partial"):  # complete: a frame while a slider moves may lack fields
             w.app.source.key_units = dict(meta.get("key_units", {}))
             w.app.source.key_quantities = dict(meta.get("key_quantities", {}))
 
