@@ -154,6 +154,9 @@ def _check_msh_node_tags(path: Path) -> None:
     if scan is None:
         return
     count, low, high = scan
+    if low is None:
+        raise ImportError_(f"'{path.name}' has no $Nodes section: it is truncated or corrupt, or "
+                           "holds no mesh. Export the mesh again.")
     if count and low < 1:
         raise ImportError_(f"'{path.name}' has a node tag {low}; Gmsh node tags start at 1: the "
                            "file is corrupt. Export it again.")
@@ -166,8 +169,9 @@ def _check_msh_node_tags(path: Path) -> None:
 
 
 def _msh_node_tags(path: Path):
-    """(number of nodes, smallest tag, largest tag) of a Gmsh MSH file's $Nodes section, or None
-    when the file's layout is not one this scan knows (meshio then reports the problem)."""
+    """(number of nodes, smallest tag, largest tag) of a Gmsh MSH file's $Nodes section
+    ((0, None, None) when it has none), or None when the file's layout is not one this scan
+    knows or the section is cut short (meshio then reports the problem)."""
     import mmap
 
     import numpy as np
@@ -185,7 +189,9 @@ def _msh_node_tags(path: Path):
             return None
         binary, version = words[1] == b"1", words[0]
         start = mm.find(b"\n$Nodes")
-        start = mm.find(b"\n", start + 1) + 1 if start >= 0 else 0
+        if start < 0:
+            return 0, None, None  # no nodes at all
+        start = mm.find(b"\n", start + 1) + 1
         if start <= 0:
             return None
         if not binary:

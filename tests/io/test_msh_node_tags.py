@@ -114,3 +114,15 @@ def test_a_node_tag_below_one_is_refused(tmp_path):
     path.write_bytes(data[:at] + b"\n0\n" + data[at + 3:])
     with pytest.raises(ImportError_, match="has a node tag 0; Gmsh node tags start at 1"):
         read_mesh(path, isolate=False)
+
+
+def test_a_header_followed_by_nothing_is_refused_before_meshio(tmp_path):
+    """A (sparse) file with only a MeshFormat header and zeros: refused by the scan, not after
+    meshio filled memory with it."""
+    path = tmp_path / "zeros.msh"
+    with open(path, "wb") as fh:
+        fh.write(b"$MeshFormat\n4.1 0 8\n$EndMeshFormat\n")
+        fh.truncate(64 * 2**20)
+    assert _msh_node_tags(path) == (0, None, None)
+    with pytest.raises(ImportError_, match=r"'zeros.msh' has no \$Nodes section"):
+        read_mesh(path, isolate=False)
