@@ -37,8 +37,8 @@ import numpy as np
 _ENTRIES_PER_TRIANGLE = 12
 #: candidate pairs generated at once (bounds the memory of the broad phase)
 _CHUNK_PAIRS = 4_000_000
-#: most pairs of triangles sharing a grid cell that are examined (~5 s); beyond it the check is
-#: not made (a fan of thousands of slivers round one vertex, long slivers round a fine cylinder)
+#: most pairs of triangles sharing a grid cell that are examined (a few seconds); beyond it the
+#: check is not made (fans of thousands of slivers round one vertex, as on a fine CAD cylinder)
 MAX_CELL_PAIRS = 15_000_000
 
 
