@@ -157,6 +157,23 @@ def _check_triangles(path: Path, pts, tri) -> None:
                             "in a CAD or mesh-repair tool and export again.")
 
 
+def _check_self_intersection(path: Path, pts, tri, length_unit: str) -> None:
+    """Refuse a surface whose triangles cross each other: gmsh's meshing does not return on it."""
+    from physapp.geometry.selfintersect import CheckTooCostly, self_intersections
+
+    try:
+        count, where = self_intersections(pts, tri)
+    except CheckTooCostly:  # a surface of long slivers: gmsh meshes it under the read's limits
+        return
+    if count:
+        x, y, z = (float(v) / UNIT_TO_M[length_unit] for v in where)
+        raise GeometryError(
+            f"The surface in '{path.name}' intersects itself: {count} triangle pair"
+            f"{'s' if count > 1 else ''} cross, e.g. near ({x:.4g}, {y:.4g}, {z:.4g}) "
+            f"{length_unit}. Repair it in a CAD or mesh-repair tool (remove the self-"
+            "intersections) and export again.")
+
+
 def mesh_closed_surface(path: str | Path, size: float | None = None, *, length_unit: str = "mm",
                         progress: ProgressFn = no_progress,
                         cancel: CancelToken = NEVER) -> MeshData:
@@ -204,6 +221,7 @@ def mesh_closed_surface(path: str | Path, size: float | None = None, *, length_u
             "non-manifold edges), so it does not enclose a volume. Close the holes in a CAD or "
             "mesh-repair tool and export again."
         )
+    _check_self_intersection(path, pts, tri, length_unit)
     with gmsh_model("surface"):
         progress(0.0, "Classifying the surface")
         tag = gmsh.model.addDiscreteEntity(2)

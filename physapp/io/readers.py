@@ -28,6 +28,7 @@ from physapp.io.file_checks import (
     _check_cad_header,
     _check_legacy_vtk,
     _check_magic,
+    _check_msh_node_tags,
     _check_ply,
     _check_stl,
     _kind,
@@ -294,6 +295,8 @@ def _read_with_meshio(path, unit, feature_angle, progress, cancel):
     merged = 0
     if path.suffix.lower() == ".msh":
         from physapp.geometry.gmsh_session import is_partitioned_msh
+
+        _check_msh_node_tags(path)  # before meshio sizes an array by the largest tag
 
         if is_partitioned_msh(path):  # meshio cannot read partitioned MSH 4: gmsh merges them
             m, merged = _read_partitioned(path)
