@@ -467,7 +467,7 @@ class ViewTools(ProbeMixin, QObject):
         vp = self.viewport
         if not (vp.warp_scale > 0 and vp.can_warp):
             return pos
-        cell = vp.grid.GetCell(cell_id)
+        cell = vp.surface.GetCell(cell_id)  # the picked actor draws the surface (grid ids)
         n = cell.GetNumberOfPoints()
         closest, pcoords, weights = [0.0] * 3, [0.0] * 3, [0.0] * n
         cell.EvaluatePosition(list(pos), closest, reference(0), pcoords, reference(0.0), weights)

@@ -4,11 +4,14 @@ All methods run on the GUI thread (VTK is not thread-safe). A result on the same
 the one on screen is written **in place** into the existing grid (points, field array, colour
 range) and rendered once; only a new topology rebuilds the actor and resets the camera.
 
-Large meshes while frames stream in (a slider drag with a surrogate): software OpenGL spends its
-time per triangle, so above ``LOD_MIN_POINTS`` nodes each streamed frame is drawn on a coarser
-copy of the surface whose nodes are a subset of the mesh's (``viz.grids.coarse_surface``, built
-once per topology): the predicted values at those nodes, no interpolation. The full mesh is drawn
-again ``LOD_SETTLE_MS`` after the last frame, and at once by any other update.
+What is drawn is the grid's outer surface as a PolyData on the grid's own VTK points and field
+array (``viz.surface``), extracted once per mesh (a mapper of the grid itself would
+extract the surface again at every frame: ~12 ms for a 23k-node solid). A frame writes the field
+into that one array (and the points only when they moved: a warp, another mesh's coordinates),
+and sets the colour range, ticks and title only when they change (#18).
+
+Large meshes while frames stream in (a slider drag with a surrogate) are drawn on a coarser copy
+of that surface: :mod:`physapp.gui.viewport_lod`.
 """
 
 from __future__ import annotations
@@ -28,19 +31,16 @@ from physapp.core.results import FieldResult
 from physapp.gui.color_range import apply_ticks
 from physapp.gui.view_settings import COLORMAPS, ViewSettings
 from physapp.gui.viewport_camera import CAMERA_VIEWS, CameraMixin, _far_field_focus  # noqa: F401
-from physapp.viz.grids import (
-    coarse_surface,
-    field_for_display,
-    mesh_to_grid,
-    same_topology,
-    surface_triangles,
+from physapp.gui.viewport_lod import (  # noqa: F401 (re-exported)
+    FIELD_ARRAY,
+    LOD_MIN_POINTS,
+    LOD_SETTLE_MS,
+    LOD_TARGET_POINTS,
+    CoarseFramesMixin,
 )
+from physapp.viz.grids import field_display_unit, mesh_to_grid, same_topology
+from physapp.viz.surface import display_surface, shared_surface
 
-FIELD_ARRAY = "field"  # the single display array; switching fields rewrites it in place
-#: streamed frames of meshes above this many nodes are drawn on a coarser surface (see above)
-LOD_MIN_POINTS = 40_000
-LOD_TARGET_POINTS = 6_000  # nodes of that coarser surface
-LOD_SETTLE_MS = 250  # the full mesh is drawn this long after the last streamed frame
 PREVIEW_EDGES_MAX_CELLS = 20_000
 STALE_TEXT = "Result out of date - press F5 to solve"
 PREVIEW_TEXT = "Geometry preview - no result yet - press F5 to solve"
@@ -53,7 +53,7 @@ BACKGROUND = "white"
 WARP_FIELD = "displacement"  # the vector field "warp by displacement" uses
 
 
-class Viewport(CameraMixin, QWidget):
+class Viewport(CameraMixin, CoarseFramesMixin, QWidget):
     """Shows a mesh preview (grey, with edges) or a solved field with a colour bar.
 
     View options (colour map, warp by displacement, clip plane, camera, ...) are read and set as
@@ -86,6 +86,16 @@ class Viewport(CameraMixin, QWidget):
         self.plotter.enable_parallel_projection()  # a flat 2D part reads best without perspective
         self.plotter.add_axes(color="black")
         self.grid: pv.UnstructuredGrid | None = None
+        #: what the actor draws: the grid's outer surface on the grid's own points and arrays
+        self.surface: pv.PolyData | None = None
+        self._surface_tris = np.zeros((0, 3), dtype=np.int64)
+        #: (mesh, its surface triangles): extracted once per mesh, also across rebuilds
+        self._surface_of: tuple[MeshData, np.ndarray] | None = None
+        #: what the grid's points were last written from: (points, warp scale, displacement)
+        self._points_from: tuple | None = None
+        #: what the actor and colour bar show now: (colour range, title); set on change only
+        self._shown_range: tuple[float, float] | None = None
+        self._shown_title: str | None = None
         self.mesh: MeshData | None = None  # the mesh the grid was built from (set-up symbols)
         self.actor = None
         self.result: FieldResult | None = None
@@ -175,7 +185,7 @@ class Viewport(CameraMixin, QWidget):
         in_place = self.has_field and same_topology(self.grid, result.mesh)
         self.result = result
         if in_place:
-            self.grid.points[:] = self._display_points()
+            self._write_points(force=True)
             self._write_field()
             self.plotter.render()
         else:
@@ -215,7 +225,7 @@ class Viewport(CameraMixin, QWidget):
             self._rebuild(result.mesh, with_field=True)  # renders now
             self.shown_changed.emit()
             return
-        self.grid.points[:] = self._display_points()
+        self._write_points()
         self._write_field()
         if (streaming and self.lod_enabled and self.grid.n_points > LOD_MIN_POINTS
                 and not self.show_edges):
@@ -316,8 +326,7 @@ class Viewport(CameraMixin, QWidget):
         """Draw the part deformed: node + ``scale`` * displacement (0 = undeformed)."""
         self.warp_scale = max(0.0, float(scale))
         if self.has_field:
-            self.grid.points[:] = self._display_points()
-            self.grid.Modified()
+            self._write_points(force=True)
             self.plotter.render()
             self.shown_changed.emit()
 
@@ -366,8 +375,7 @@ class Viewport(CameraMixin, QWidget):
                 self.field = (vs.field, *known)
         self.show_edges = vs.show_edges
         if self.has_field:
-            self.grid.points[:] = self._display_points()
-            self.grid.Modified()
+            self._write_points(force=True)
             self._write_field()
         self._apply_clip()
         self.set_show_edges(vs.show_edges)  # renders
@@ -424,92 +432,79 @@ class Viewport(CameraMixin, QWidget):
                 self._clip_plane.SetNormal(*self.clip[1])
                 mapper.AddClippingPlane(self._clip_plane)
 
-    def _title(self) -> str:
+    def _write_points(self, force: bool = False) -> None:
+        """Write the shown result's (warped) node coordinates into the grid, unless (without
+        ``force``) they are what the grid holds already: a history's frames share one mesh, so
+        an unwarped frame writes no points and the renderer uploads none."""
+        u = self.result.point_data.get(WARP_FIELD) if self.warp_scale > 0 else None
+        src = (self.result.mesh.points, self.warp_scale, u)
+        old = self._points_from
+        if (not force and old is not None and old[0] is src[0] and old[1] == src[1]
+                and old[2] is src[2]):
+            return
+        self.grid.points[:] = self._display_points()
+        self.grid.Modified()
+        self._points_from = src
+
+    def _unit(self) -> tuple[float, str]:
+        """Factor and unit the shown field is drawn in (from its own magnitude where the table
+        offers a choice, :func:`~physapp.viz.grids.field_display_unit`)."""
+        return field_display_unit(self.result, self.field[0], self.field[2])
+
+    def _title(self, shown_unit: str | None = None) -> str:
         _, label, unit = self.field
-        shown_unit = field_for_display(self.result, self.field[0], unit)[1] if self.result else unit
+        if shown_unit is None:
+            shown_unit = self._unit()[1] if self.result else unit
         return f"{label} [{shown_unit}]" if shown_unit else label
 
-    def _values(self) -> tuple[np.ndarray, tuple[float, float]]:
-        values, _ = field_for_display(self.result, self.field[0], self.field[2])
+    def _values(self, out: np.ndarray | None = None
+                ) -> tuple[np.ndarray, tuple[float, float], str]:
+        """The shown field in display units (written into ``out`` when given), its colour
+        range (the fixed one, else the data's) and the display unit."""
+        factor, unit = self._unit()
+        raw = self.result.scalar(self.field[0])
+        values = np.multiply(raw, factor, out=out, dtype=np.float64, casting="unsafe")
         lo, hi = self.fixed_clim or (float(values.min()), float(values.max()))
         if hi <= lo:  # a constant field (e.g. zero load) still needs a valid range
             hi = lo + max(abs(lo) * 1e-6, 1e-12)
-        return values, (lo, hi)
+        return values, (lo, hi), unit
 
     def _write_field(self) -> None:
+        """The shown field into the grid's (and surface's) one array, in place; the colour
+        range, ticks, colour map and title are set only when they change."""
         base = self.field[0].partition("[")[0]
         if base not in self.result.point_data:  # a partial prediction without this field: the
             return  # complete one that follows is drawn with it
-        values, clim = self._values()
-        self.grid.point_data[FIELD_ARRAY][:] = values
-        self.grid.point_data[FIELD_ARRAY].Modified()
-        self.grid.Modified()
-        self.actor.mapper.scalar_range = clim
-        apply_ticks(self.plotter.scalar_bar, clim)  # round values, clear of the bar (#13)
+        array = self.grid.point_data[FIELD_ARRAY]
+        _, clim, unit = self._values(out=np.asarray(array))
+        array.Modified()
+        self.surface.Modified()
+        if clim != self._shown_range:
+            self.actor.mapper.scalar_range = clim
+            apply_ticks(self.plotter.scalar_bar, clim)  # round values, clear of the bar (#13)
+            self._shown_range = clim
         cmap = _colormap(self.field[0], self.colormap)
         if cmap != self._cmap:
             self.actor.mapper.lookup_table.cmap = cmap
+            self.actor.mapper.scalar_range = clim
             self._cmap = cmap
-        self.plotter.scalar_bar.SetTitle(_bar_text(self._title()))
+        title = _bar_text(self._title(unit))
+        if title != self._shown_title:
+            self.plotter.scalar_bar.SetTitle(title)
+            self._shown_title = title
 
-    @property
-    def showing_coarse(self) -> bool:
-        """True while a streamed frame is drawn on the coarse surface."""
-        return self._lod is not None and bool(self._lod[2].GetVisibility())
-
-    def _show_coarse(self) -> None:
-        """Draw this frame on the coarse surface (built on first use for this topology)."""
-        if self._lod is None:
-            ids, faces = coarse_surface(self.grid.points, surface_triangles(self.grid),
-                                        LOD_TARGET_POINTS)
-            poly = pv.PolyData(np.asarray(self.grid.points[ids]),
-                               np.column_stack([np.full(len(faces), 3), faces]).ravel())
-            poly.point_data[FIELD_ARRAY] = np.asarray(self.grid.point_data[FIELD_ARRAY])[ids]
-            actor = self.plotter.add_mesh(poly, scalars=FIELD_ARRAY, show_scalar_bar=False,
-                                          name="coarse", render=False, reset_camera=False)
-            actor.SetPickable(False)  # probes and picks read the full mesh
-            if np.ptp(self.grid.points[:, 2]) == 0:  # a flat part faces the light: no shading
-                actor.prop.lighting = False  # to compute (software GL pays per fragment)
-            self._lod = (ids, poly, actor)
-        ids, poly, actor = self._lod
-        poly.points[:] = self.grid.points[ids]
-        poly.point_data[FIELD_ARRAY][:] = self.grid.point_data[FIELD_ARRAY][ids]
-        poly.Modified()
-        full = self.actor.GetMapper()
-        mapper = actor.GetMapper()
-        mapper.SetLookupTable(full.GetLookupTable())
-        mapper.SetScalarRange(full.GetScalarRange())
-        planes = full.GetClippingPlanes()  # the section plane, if any
-        if planes is None or planes.GetNumberOfItems() == 0:
-            mapper.RemoveAllClippingPlanes()
-        else:
-            mapper.SetClippingPlanes(planes)
-        actor.SetVisibility(True)
-        self.actor.SetVisibility(False)
-        self._settle.start()
-
-    def _end_coarse(self) -> bool:
-        """Back to the full mesh (not rendered here); True when the coarse one was shown."""
-        self._settle.stop()
-        if not self.showing_coarse:
-            return False
-        self._lod[2].SetVisibility(False)
-        self.actor.SetVisibility(True)
-        return True
-
-    def _settle_full(self) -> None:
-        """The stream paused: draw the full mesh."""
-        if self._end_coarse():
-            self.plotter.render()
-
-    def _drop_coarse(self) -> None:
-        self._settle.stop()
-        if self._lod is not None:
-            self.plotter.remove_actor(self._lod[2], render=False)
-            self._lod = None
+    def _outer_surface(self, mesh: MeshData) -> np.ndarray:
+        """The triangles drawn of ``mesh``'s grid: extracted once per mesh (the same mesh
+        object, or one sharing its cell blocks, reuses them)."""
+        cached = self._surface_of
+        if cached is not None and (cached[0] is mesh or _same_cells(cached[0], mesh)):
+            return cached[1]
+        tris = display_surface(mesh)
+        self._surface_of = (mesh, tris)
+        return tris
 
     def _rebuild(self, mesh: MeshData, *, with_field: bool) -> None:
-        """New topology: new grid and actor, one scalar bar, camera reset."""
+        """New topology: new grid, surface and actor, one scalar bar, camera reset."""
         self._drop_coarse()
         if self._bar_key is not None:
             self.plotter.remove_scalar_bar(self._bar_key, render=False)
@@ -517,14 +512,18 @@ class Viewport(CameraMixin, QWidget):
         self.grid = mesh_to_grid(mesh)
         self.mesh = mesh
         self.focus = _far_field_focus(mesh)
+        self._points_from = None
+        self._shown_range = self._shown_title = None
+        self._surface_tris = self._outer_surface(mesh)
         if with_field:
-            values, clim = self._values()
+            values, clim, unit = self._values()
             self.grid.point_data[FIELD_ARRAY] = values
-            self._bar_key = self._title()
+            self._write_points()
+            self.surface = shared_surface(self.grid, self._surface_tris)
+            self._bar_key = self._title(unit)
             self._cmap = _colormap(self.field[0], self.colormap)
-            self.grid.points[:] = self._display_points()
             self.actor = self.plotter.add_mesh(
-                self.grid,
+                self.surface,
                 scalars=FIELD_ARRAY,
                 cmap=self._cmap,
                 clim=clim,
@@ -551,9 +550,10 @@ class Viewport(CameraMixin, QWidget):
                 ),
             )
         else:
+            self.surface = shared_surface(self.grid, self._surface_tris)
             self.actor = self.plotter.add_mesh(
                 # edges of a very fine mesh would paint it solid grey: show them on request only
-                self.grid,
+                self.surface,
                 color="lightsteelblue",
                 edge_color="dimgray",
                 show_edges=self.show_edges or self.grid.n_cells < PREVIEW_EDGES_MAX_CELLS,
@@ -563,7 +563,8 @@ class Viewport(CameraMixin, QWidget):
         if with_field:  # the top label must not run into the title above the bar
             self.plotter.scalar_bar.SetVerticalTitleSeparation(10)
             apply_ticks(self.plotter.scalar_bar, clim)
-            self.plotter.scalar_bar.SetTitle(_bar_text(self._bar_key))
+            self._shown_range, self._shown_title = clim, _bar_text(self._bar_key)
+            self.plotter.scalar_bar.SetTitle(self._shown_title)
         self._apply_clip()
         self.reset_camera()
 
