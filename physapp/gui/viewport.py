@@ -421,8 +421,13 @@ class Viewport(CameraMixin, CoarseFramesMixin, QWidget):
         return pts
 
     def _apply_clip(self) -> None:
+        """The section plane on the part's (and ``clip_also``'s) mappers; a solid's faces that
+        turn away from the camera are skipped unless a section opens the part (its surface is
+        closed and outward, so they are hidden anyway: half the fragments software GL shades)."""
         if self.actor is None:
             return
+        self.actor.prop.backface_culling = (self.clip is None and self.mesh is not None
+                                            and self.mesh.dim == 3)
         others = [self.plotter.actors.get(name) for name in self.clip_also]
         for actor in (self.actor, *(a for a in others if a is not None)):
             mapper = actor.GetMapper()

@@ -30,27 +30,34 @@ _FACES: dict[str, tuple[tuple[int, ...], ...]] = {
     "pyramid": ((0, 3, 2, 1), (0, 1, 4), (1, 2, 4), (2, 3, 4), (3, 0, 4)),
 }
 
+_CORNERS = {"tetra": 4, "tetra10": 4, "hexahedron": 8, "wedge": 6, "pyramid": 5}
+
 
 def display_surface(mesh: MeshData) -> np.ndarray:
     """The triangles the viewport draws of ``mesh``, ``(m, 3)`` node ids: a 2D mesh's display
-    triangles (:func:`~physapp.viz.grids.display_triangles`); a solid's outer faces, quadratic
-    triangles split in four through their mid-side nodes, quads in two."""
+    triangles (:func:`~physapp.viz.grids.display_triangles`); a solid's outer faces turned
+    outward (anticlockwise seen from outside), quadratic triangles split in four through their
+    mid-side nodes, quads in two."""
     if mesh.dim < 3:
         return display_triangles(mesh)
-    groups: dict[int, list[np.ndarray]] = {}  # nodes per face -> faces (rows of node ids)
+    groups: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}  # nodes per face -> faces
     for block in mesh.cells:
         if block.type not in _FACES:
             raise ValueError(f"cannot display cells of type {block.type!r}")
         conn = np.asarray(block.connectivity, dtype=np.int64)
+        n_corners = _CORNERS[block.type]
+        centre = mesh.points[conn[:, :n_corners]].mean(axis=1)  # of each cell
         for face in _FACES[block.type]:
-            groups.setdefault(len(face), []).append(conn[:, face])
+            groups.setdefault(len(face), []).append((conn[:, face], centre))
     tris = []
     # a face's identity is its sorted corners; a face seen once is on the outside (a tetra10's
     # face meets a tetra's never: one mesh has one order)
     for n_nodes, parts in groups.items():
-        faces = np.concatenate(parts)
+        faces = np.concatenate([f for f, _ in parts])
+        centres = np.concatenate([c for _, c in parts])
         corners = 4 if n_nodes == 4 else 3
-        outer = faces[_seen_once(np.sort(faces[:, :corners], axis=1))]
+        once = _seen_once(np.sort(faces[:, :corners], axis=1))
+        outer = _outward(mesh.points, faces[once], centres[once], corners)
         if n_nodes == 6:
             tris.append(outer[:, _TRI6_SPLIT].reshape(-1, 3))
         elif n_nodes == 4:
@@ -58,6 +65,22 @@ def display_surface(mesh: MeshData) -> np.ndarray:
         else:
             tris.append(outer)
     return np.concatenate(tris) if tris else np.zeros((0, 3), dtype=np.int64)
+
+
+def _outward(points: np.ndarray, faces: np.ndarray, cell_centres: np.ndarray,
+             corners: int) -> np.ndarray:
+    """``faces`` turned where needed so their corners run anticlockwise seen from outside their
+    cell (a mesh whose cells are numbered the other way round still shows its outer side: the
+    viewport culls the faces turned away from the camera)."""
+    p = points[faces[:, :corners]]
+    normal = np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])
+    inward = np.einsum("ij,ij->i", normal, p.mean(axis=1) - cell_centres) < 0
+    if not inward.any():
+        return faces
+    flip = {3: [0, 2, 1], 6: [0, 2, 1, 5, 4, 3], 4: [0, 3, 2, 1]}[faces.shape[1]]
+    faces = faces.copy()
+    faces[inward] = faces[inward][:, flip]
+    return faces
 
 
 def _seen_once(keys: np.ndarray) -> np.ndarray:

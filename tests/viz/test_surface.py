@@ -55,6 +55,17 @@ def test_the_surface_of_a_cube_is_its_six_faces_outward(quadratic):
         assert len(np.unique(tris)) == 6 * 7 * 7 - 12 * 7 + 8
 
 
+def test_cells_numbered_the_other_way_round_still_give_outward_faces():
+    mesh = _quadratic(_cube_tets(2))
+    conn = mesh.cells[0].connectivity.copy()
+    # mirror every second cell's numbering (swap corners 1 and 2 with their mid-side nodes)
+    conn[::2] = conn[::2][:, [0, 2, 1, 3, 6, 5, 4, 7, 9, 8]]
+    turned = MeshData(mesh.points, (CellBlock("tetra10", conn),))
+    area, normal, centre = _areas_and_normals(turned.points, display_surface(turned))
+    assert area.sum() == pytest.approx(6.0)
+    assert np.all(np.einsum("ij,ij->i", normal, centre - 0.5) > 0)
+
+
 def test_a_2d_mesh_draws_its_display_triangles():
     pts = np.array([[0, 0], [1, 0], [0, 1], [0.5, 0], [0.5, 0.5], [0, 0.5]], float)
     mesh = MeshData(pts, (CellBlock("triangle6", np.array([[0, 1, 2, 3, 4, 5]])),))
