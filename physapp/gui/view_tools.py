@@ -158,6 +158,8 @@ class ViewTools(ProbeMixin, QObject):
             self.line_dialog = None
             self.line = None
         # clicks of the probe and line tools (not drags); none off screen
+        if self._clicks is not None:  # the last study's (the viewport may be the same one)
+            self._clicks.remove()
         self._clicks = ClickObserver(vp.plotter, lambda x, y, _shift: self.pick_display(x, y),
                                      wanted=lambda: bool(self._pick))
         if self.line is not None:
