@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pyvista as pv
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import SIGNAL, Qt, QTimer, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 from pyvistaqt import QtInteractor
 from vtkmodules.vtkCommonDataModel import vtkPlane
@@ -40,6 +40,7 @@ from physapp.gui.viewport_lod import (  # noqa: F401 (re-exported)
 )
 from physapp.gui.viewport_options import COLORMAP, WARP_FIELD, ViewOptionsMixin
 from physapp.viz.grids import field_display_unit, mesh_to_grid, same_topology
+from physapp.viz.screen_text import MARGIN_PX, ScreenText
 from physapp.viz.surface import display_surface, shared_surface
 
 PREVIEW_EDGES_MAX_CELLS = 20_000
@@ -48,7 +49,9 @@ PREVIEW_TEXT = "Geometry preview - no result yet - press F5 to solve"
 #: uncertainty (std) fields get a colour map of their own, so they are not read as the field
 UNCERTAINTY_COLORMAP = "viridis"
 CAPTION_COLOR = "#1d3f5e"
-_UPPER_EDGE = 7  # vtkCornerAnnotation slot of position="upper_edge"
+OVERLAY_COLOR = "#b22222"  # firebrick
+OVERLAY_FONT = 24  # largest size of the warning line (smaller when the view is narrow)
+CAPTION_FONT = 19
 BACKGROUND = "white"
 
 
@@ -108,15 +111,16 @@ class Viewport(CameraMixin, ViewOptionsMixin, CoarseFramesMixin, QWidget):
         #: (lo, hi) the +Z view frames instead of the whole mesh: the body of a far-field domain
         self.focus: tuple[np.ndarray, np.ndarray] | None = None
         self._bar_key: str | None = None  # pyvista keys scalar bars by their first title
-        self._overlay = self.plotter.add_text(
-            STALE_TEXT, position="upper_edge", font_size=10, color="firebrick", name="overlay"
-        )
-        self._overlay.SetVisibility(False)
-        # where the shown field comes from (e.g. a surrogate), lower left; hidden when empty
-        self._caption = self.plotter.add_text(
-            " ", position="lower_left", font_size=9, color=CAPTION_COLOR, name="caption"
-        )
-        self._caption.SetVisibility(False)
+        # a warning at the top, and where the shown field comes from (e.g. a surrogate) in the
+        # lower left; hidden when empty. Text actors: a change costs ~0.1 ms, not the 30-50 ms
+        # of a corner annotation's font fitting (viz.screen_text)
+        self._overlay = ScreenText((0.5, 1.0), (0, -MARGIN_PX), halign="center", valign="top",
+                                   font_size=OVERLAY_FONT, color=OVERLAY_COLOR)
+        self._caption = ScreenText((0.0, 0.0), (MARGIN_PX, MARGIN_PX), halign="left",
+                                   valign="bottom", font_size=CAPTION_FONT, color=CAPTION_COLOR)
+        for name, label in (("overlay", self._overlay), ("caption", self._caption)):
+            self.plotter.add_actor(label.actor, name=name, reset_camera=False, pickable=False,
+                                   render=False)
         self._cmap = COLORMAP
         self.colormap = COLORMAP  # the user's choice for fields (std fields keep theirs)
         self.warp_scale = 0.0  # 0 = undeformed
@@ -166,7 +170,7 @@ class Viewport(CameraMixin, ViewOptionsMixin, CoarseFramesMixin, QWidget):
     @property
     def overlay_text(self) -> str:
         """The warning shown over the viewport ('' when hidden)."""
-        return self._overlay.GetText(_UPPER_EDGE) if self._overlay.GetVisibility() else ""
+        return self._overlay.text
 
     # -- updates (GUI thread only) --------------------------------------------------------------
     def show_mesh(self, mesh: MeshData) -> None:
@@ -218,7 +222,7 @@ class Viewport(CameraMixin, ViewOptionsMixin, CoarseFramesMixin, QWidget):
         in_place = self.has_field and self.grid.n_points == result.mesh.n_points and (
             _same_cells(shown.mesh, result.mesh) or same_topology(self.grid, result.mesh))
         self.result = result
-        self._overlay.SetVisibility(False)
+        self._overlay.set_text("")
         if on_frame is not None:
             self._frame_waiters.append(on_frame)
         if not in_place:
@@ -253,14 +257,26 @@ class Viewport(CameraMixin, ViewOptionsMixin, CoarseFramesMixin, QWidget):
         """A small note in the lower left corner (e.g. 'Surrogate prediction') in ``color``
         (hex); '' hides it. Not rendered here: the next render shows it."""
         if text:
-            self._caption.SetText(0, text)  # slot 0: lower left
-            c = color.lstrip("#")
-            self._caption.GetTextProperty().SetColor(*(int(c[i:i + 2], 16) / 255 for i in (0, 2, 4)))
-        self._caption.SetVisibility(bool(text))
+            self._caption.set_color(color)
+            self._fit_labels()
+        self._caption.set_text(text)
 
     @property
     def caption_text(self) -> str:
-        return self._caption.GetText(0) if self._caption.GetVisibility() else ""
+        return self._caption.text
+
+    def set_overlay_font(self, size: int) -> None:
+        """The largest font of the warning line (a narrow split-view pane asks for less)."""
+        self._overlay.set_max_font_size(size)
+
+    def _fit_labels(self) -> None:
+        width = self.plotter.window_size[0]
+        for label in (self._overlay, self._caption):
+            label.fit_width(width)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self._fit_labels()
 
     def set_field(self, field: tuple[str, str, str]) -> None:
         """Switch the displayed field: rewrite the array, colour range and title in place."""
@@ -273,8 +289,8 @@ class Viewport(CameraMixin, ViewOptionsMixin, CoarseFramesMixin, QWidget):
     def set_overlay(self, text: str) -> None:
         """Show a warning over the viewport (e.g. the result is out of date); '' hides it."""
         if text:
-            self._overlay.SetText(_UPPER_EDGE, text)
-        self._overlay.SetVisibility(bool(text))
+            self._fit_labels()
+        self._overlay.set_text(text)
         self.plotter.render()
 
     def set_show_edges(self, show: bool) -> None:
@@ -303,17 +319,16 @@ class Viewport(CameraMixin, ViewOptionsMixin, CoarseFramesMixin, QWidget):
         view's signals (the decorations connect again); :attr:`epoch` counts the studies."""
         self._settle.stop()
         self._frame_waiters = []
-        for signal in (self.shown_changed, self.view_settings_applied):
-            try:
+        for signal, signature in ((self.shown_changed, "shown_changed()"),
+                                  (self.view_settings_applied, "view_settings_applied()")):
+            if self.receivers(SIGNAL(signature)) > 0:
                 signal.disconnect()
-            except (RuntimeError, TypeError):  # nothing connected
-                pass
         if self._bar_key is not None:
             self.plotter.remove_scalar_bar(self._bar_key, render=False)
         for name in [n for n in self.plotter.actors if n not in ("overlay", "caption")]:
             self.plotter.remove_actor(name, reset_camera=False, render=False)
-        self._overlay.SetVisibility(False)
-        self._caption.SetVisibility(False)
+        self._overlay.set_text("")
+        self._caption.set_text("")
         self.grid = self.mesh = self.actor = self.surface = self.result = None
         self._lod = self._bar_key = self._points_from = self._surface_of = None
         self._shown_range = self._shown_title = None

@@ -52,7 +52,9 @@ def test_a_study_switch_reuses_the_emptied_viewport(qtbot, shared_runner):
     size = float(np.linalg.norm(hi - lo))
     assert vp.surface.GetPoints() is vp.grid.GetPoints() and vp.surface.n_cells > 0
     for name, actor in vp.plotter.actors.items():
-        data = getattr(actor, "mapper", None) and actor.mapper.GetInput()
+        if not actor.IsA("vtkActor"):  # the warning and caption lines
+            continue
+        data = actor.GetMapper().GetInput()
         if data is None or data.GetNumberOfPoints() == 0:
             continue
         b = np.array(data.GetBounds()).reshape(3, 2)
