@@ -29,11 +29,14 @@ def _num(v: float) -> str:
     return "0" if text in ("-0", "0") else text
 
 
-def _length(mesh: MeshData) -> tuple[float, str]:
-    """Factor and unit lengths are shown in: mm, or m for a part over 2 m."""
+def _length(mesh: MeshData, shown: str | None = None) -> tuple[float, str]:
+    """Factor and unit lengths are shown in: ``shown`` (the unit the rest of the part's panel
+    uses, e.g. the file's) when given, else mm, or m for a part over 2 m."""
     unit = (mesh.length_unit or "m").strip()
     if unit not in TO_MM:
         return 1.0, unit
+    if shown in TO_MM:  # the mesh's coordinates -> mm -> the unit shown
+        return TO_MM[unit] / TO_MM[shown], shown
     lo, hi = mesh.bounds()
     size_mm = float(np.max(np.asarray(hi) - np.asarray(lo))) * TO_MM[unit]
     return (TO_MM[unit], "mm") if size_mm <= 2000 else (TO_MM[unit] / 1e3, "m")
@@ -60,10 +63,12 @@ def _facet_normals(mesh: MeshData, facets: np.ndarray) -> np.ndarray:
     return n[keep] / length[keep, None]
 
 
-def region_shape(mesh: MeshData, name: str) -> str:
-    """What region ``name`` of ``mesh`` looks like, with lengths in mm where the mesh's unit
-    is known ('' for an unknown region)."""
-    scale, unit = _length(mesh)
+def region_shape(mesh: MeshData, name: str, unit: str | None = None) -> str:
+    """What region ``name`` of ``mesh`` looks like ('' for an unknown region), with lengths in
+    ``unit`` (the unit the part is shown in: a part in metres reads "plane z = 1 m", one in
+    millimetres "plane z = 1 mm"); without it in mm (m above 2 m) where the mesh's unit is
+    known. The mesh's own unit is ``mesh.length_unit`` (imports convert to metres)."""
+    scale, unit = _length(mesh, unit)
     pts = np.asarray(mesh.points, dtype=np.float64)
     if name == "boundary":
         return "all faces" if mesh.dim == 3 else "all edges"
@@ -129,10 +134,12 @@ def _surface_shape(mesh, pts, corners, scale, unit) -> str:
     return "curved face"
 
 
-def region_label(mesh: MeshData, name: str, shape: str | None = None) -> str:
+def region_label(mesh: MeshData, name: str, shape: str | None = None,
+                 unit: str | None = None) -> str:
     """How a list shows region ``name``: the shape first for a made-up name
-    ("plane x = 0 mm  (face_3)"), the file's own name first otherwise ("inlet  (plane ...)")."""
-    shape = region_shape(mesh, name) if shape is None else shape
+    ("plane x = 0 mm  (face_3)"), the file's own name first otherwise ("inlet  (plane ...)");
+    lengths in ``unit`` (:func:`region_shape`)."""
+    shape = region_shape(mesh, name, unit) if shape is None else shape
     if not shape:
         return name
     return f"{shape}  ({name})" if AUTO_NAME.match(name) else f"{name}  ({shape})"

@@ -126,15 +126,15 @@ PANE_WINDOW_CENTER = (0.0, -0.16)
 PANE_ZOOM = 1.15
 
 
-#: largest font of a pane's warning line: a third of the window is narrow, and the corner
-#: annotation grows its font with the pane's height ("ut of date - last solved desig", #13)
+#: largest font of a pane's warning line: a third of the window is narrow ("ut of date - last
+#: solved desig", #13); narrower still, the line shrinks to the pane's width
 PANE_OVERLAY_MAX_FONT = 13
 
 
 def _set_overlay(pane: Viewport, text: str) -> None:
     """The pane's warning line, rendered only when it changes."""
     if pane.overlay_text != text:
-        pane._overlay.SetMaximumFontSize(PANE_OVERLAY_MAX_FONT)
+        pane.set_overlay_font(PANE_OVERLAY_MAX_FONT)
         pane.set_overlay(text)
 
 

@@ -133,12 +133,15 @@ class PartController(PartFilesMixin, PartViewMixin, QObject):
     def study_opened(self, study) -> None:
         """Called by the window whenever it shows a study (new, switched or updated)."""
         w = self.window
-        if w.viewport is not self._viewport:  # a new viewport: decorations start afresh
-            self._viewport = w.viewport
+        shown = (w.viewport, w.viewport.epoch)
+        if shown != self._viewport:  # a new or emptied viewport: decorations start afresh
+            self._viewport = shown
             # pyvistaqt's own drop handler would add the raw file to the scene: let the window
             # take drops and read them with physapp's readers
             w.viewport.plotter.setAcceptDrops(False)
-            self._clicks = None  # the old viewport's observer went with it
+            if self._clicks is not None:  # the picking mode's observer of the last study
+                self._clicks.remove()
+            self._clicks = None
             self.region_hover.watch(w.viewport.plotter)
             self.pick_mode = False
             self.highlighted = None

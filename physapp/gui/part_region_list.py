@@ -45,7 +45,8 @@ class RegionListMixin:
         if self._region_job is None or self._region_job[1] is not mesh:
             self._region_job = (self._region_job[0] + 1 if self._region_job else 1, mesh)
             threading.Thread(target=_describe_worker,
-                             args=(self.region_relay, self._region_job[0], mesh),
+                             args=(self.region_relay, self._region_job[0], mesh,
+                                   self.display_unit()),
                              name="physapp-regions", daemon=True).start()
         return quick_region_rows(mesh)
 
@@ -174,9 +175,9 @@ class RegionListMixin:
         if k >= 0:
             self.region_combo.setCurrentIndex(k)
 
-def _describe_worker(relay, job: int, mesh: MeshData) -> None:
+def _describe_worker(relay, job: int, mesh: MeshData, unit: str | None = None) -> None:
     """Worker thread: measure every region (kind, size, centroid, normal)."""
     try:
-        relay.send_result(job, region_rows(mesh))
+        relay.send_result(job, region_rows(mesh, unit))
     except Exception as exc:  # noqa: BLE001 - the list keeps names and kinds
         relay.send_error(job, str(exc))

@@ -31,8 +31,9 @@ def region_kind(mesh: MeshData, name: str) -> str:
     return "subdomain"
 
 
-def region_rows(mesh: MeshData) -> list[dict[str, Any]]:
-    """:func:`physapp.core.regions.describe` rows with their set-up kind (``"use"``)."""
+def region_rows(mesh: MeshData, unit: str | None = None) -> list[dict[str, Any]]:
+    """:func:`physapp.core.regions.describe` rows with their set-up kind (``"use"``) and their
+    readable shape and label, lengths in ``unit`` (the part's display unit, as its sizes)."""
     from physapp.core.region_names import region_label, region_shape
     from physapp.core.regions import describe
 
@@ -42,7 +43,8 @@ def region_rows(mesh: MeshData) -> list[dict[str, Any]]:
         if r["name"] in seen:  # a name in two families: the first (as _kind_of resolves it)
             continue
         seen.add(r["name"])
-        shape = region_shape(mesh, r["name"])  # "plane x = 0 mm", "cylinder r = 4 mm" (#13)
+        # "plane x = 0 mm", "cylinder r = 4 mm" (#13), in the unit the sizes are shown in
+        shape = region_shape(mesh, r["name"], unit)
         rows.append({**r, "use": region_kind(mesh, r["name"]), "shape": shape,
                      "label": region_label(mesh, r["name"], shape)})
     return rows

@@ -77,6 +77,10 @@ class PlaybackBar(QWidget):
         self.play_button.setCheckable(True)
         self.play_button.setToolTip("Play / pause the history")
         self.play_button.toggled.connect(lambda on: setattr(self.model, "playing", on))
+        self.play_button.setText("\u23f8")  # as wide for play as for pause (no re-layout)
+        fm = self.play_button.fontMetrics()
+        self.play_button.setMinimumWidth(self.play_button.sizeHint().width() + max(
+            0, fm.horizontalAdvance("\u25b6") - fm.horizontalAdvance("\u23f8")))
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setToolTip("Step of the history shown")
         self.slider.setMinimumWidth(SLIDER_WIDTH)
@@ -94,6 +98,12 @@ class PlaybackBar(QWidget):
         self.loop_check.toggled.connect(lambda on: setattr(self.model, "loop", on))
         self.fps_label = QLabel()
         self.fps_label.setToolTip("Frames per second rendered while playing")
+        # room for any rate from the start: a label that widens while playing re-lays out the
+        # bar, and in a tight window the viewport above it (a resize: a render of its own)
+        self.fps_label.setMinimumWidth(self.fps_label.fontMetrics().horizontalAdvance("888 fps"))
+        #: the widest time text of the history shown (its longest time, step n/n): the label is
+        #: that wide from the first step, so playing never re-lays out the bar
+        self._widest = ""
         for w in (self.play_button, self.slider, self.time_label, self.speed_combo,
                   self.loop_check, self.fps_label):
             row.addWidget(w, 1 if w is self.slider else 0)
@@ -145,7 +155,8 @@ class PlaybackBar(QWidget):
         text = value if short else full
         self.time_label.setText(text)
         self.time_label.setToolTip(full)
-        need = fm.horizontalAdvance(text) + 6
+        widest = self._widest if short else f"{self.time_label_text} = {self._widest}"
+        need = max(fm.horizontalAdvance(text), fm.horizontalAdvance(widest)) + 6
         if short != self._short or need > self.time_label.minimumWidth():
             self._short = short
             self.time_label.setMinimumWidth(need)
@@ -165,9 +176,13 @@ class PlaybackBar(QWidget):
         if self.model.n_steps:
             self._show_time()  # the axis name comes and goes with the room
 
-    def new_axis(self, label: str, factor: float, unit: str) -> None:
-        """Another history's step axis: the label is fitted to it afresh."""
+    def new_axis(self, label: str, factor: float, unit: str, times=()) -> None:
+        """Another history's step axis (``times``: its steps, SI): the label is fitted to it
+        afresh, as wide as its widest text."""
         self.time_label_text, self.time_factor, self.time_unit = label, factor, unit
+        n = len(times)
+        texts = [f"{format_time(float(t) * factor, unit)}  ({n}/{n})" for t in times]
+        self._widest = max(texts, key=len, default="")
         self.time_label.setMinimumWidth(0)
         self._short = None
 
@@ -217,7 +232,7 @@ class PlaybackController(QObject):
         self.history = history
         self._ranges = {}
         self.bar.new_axis(history.time_label if history is not None else "time",
-                          *step_axis(history))
+                          *step_axis(history), times=() if history is None else history.times)
         n = 0 if history is None else history.n_steps
         self.model.n_steps = n
         self.history_changed.emit(history)

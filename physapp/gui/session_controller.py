@@ -80,7 +80,8 @@ class SessionController(QObject):
         self.autosaves = 0
         self._pending_view: dict[str, Any] | None = None
         self._pending_surrogate = ""
-        self._watched = None  # the viewport whose first restored frame is awaited
+        #: (viewport, its epoch) whose first restored frame is awaited
+        self._watched = None
         self._closed = False
         self._timer = QTimer(self)
         self._timer.setInterval(AUTOSAVE_MS)
@@ -284,12 +285,13 @@ class SessionController(QObject):
             s.select("")
         self._apply_pending_view(keep=True)
         vp = w.viewport
-        if vp is not self._watched:
-            if self._watched is not None:
+        # (viewport, study epoch): a viewport emptied for another study dropped its listeners
+        if self._watched is None or self._watched != (vp, vp.epoch):
+            if self._watched is not None and self._watched[0] is not vp:
                 with contextlib.suppress(RuntimeError, TypeError):
-                    self._watched.shown_changed.disconnect(self._on_shown)
+                    self._watched[0].shown_changed.disconnect(self._on_shown)
             vp.shown_changed.connect(self._on_shown)
-            self._watched = vp
+            self._watched = (vp, vp.epoch)
         # with a surrogate its predictions show the design (F5 verifies); else solve it (this
         # cancels a start-up solve of the defaults)
         if not key and w.auto_solve and not (

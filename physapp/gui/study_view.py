@@ -1,7 +1,9 @@
 """What the main window builds for each study it shows: the viewport (with its decorations:
 tools, flow, symbols, colour range, axisymmetric view) and the side panel (title, prediction
 source, design parameters, display options) with the Solve and results box in the dock below.
-Built again at every study switch; the model and the controllers stay."""
+The side panel is built again at every study switch; the viewport is made once and emptied
+for the next study (``Viewport.clear_for_study``: its GL context and compiled shaders stay),
+and its decorations attach to it again. The model and the controllers stay."""
 
 from __future__ import annotations
 
@@ -37,20 +39,16 @@ def show_study(w: WindowServices, study: Study) -> None:
     old = w.viewport
     w.safety.study_opened(study)
     w.axisym.study_opened(study)
-    w.viewport = Viewport(w)
+    if old is None:
+        w.viewport = Viewport(w)
+    else:  # the same plotter, emptied: no new GL context to set up for the first paint (#13)
+        old.clear_for_study()
     w.viewport.derive = lambda r: w.axisym.derive(w.safety.derive(r))
     w.viewport.set_show_edges(w.app.view.show_edges)
     for decoration in (w.view_tools, w.flow, w.symbols, w.camera_fit, w.color_range, w.axisym):
         decoration.viewport_created(w.viewport)
     if old is None:
         w.central_layout.addWidget(w.viewport, 1)
-    else:  # the new viewport takes the old one's place in the layout
-        index = w.central_layout.indexOf(old)
-        w.central_layout.removeWidget(old)
-        old.close_viewport()  # VTK first, on this thread
-        old.hide()
-        old.deleteLater()
-        w.central_layout.insertWidget(max(index, 0), w.viewport, 1)
     build_side_panel(w)
     w.info_label.setText("No result yet")
     w.update_state()

@@ -158,6 +158,8 @@ class ViewTools(ProbeMixin, QObject):
             self.line_dialog = None
             self.line = None
         # clicks of the probe and line tools (not drags); none off screen
+        if self._clicks is not None:  # the last study's (the viewport may be the same one)
+            self._clicks.remove()
         self._clicks = ClickObserver(vp.plotter, lambda x, y, _shift: self.pick_display(x, y),
                                      wanted=lambda: bool(self._pick))
         if self.line is not None:
@@ -467,7 +469,7 @@ class ViewTools(ProbeMixin, QObject):
         vp = self.viewport
         if not (vp.warp_scale > 0 and vp.can_warp):
             return pos
-        cell = vp.grid.GetCell(cell_id)
+        cell = vp.surface.GetCell(cell_id)  # the picked actor draws the surface (grid ids)
         n = cell.GetNumberOfPoints()
         closest, pcoords, weights = [0.0] * 3, [0.0] * 3, [0.0] * n
         cell.EvaluatePosition(list(pos), closest, reference(0), pcoords, reference(0.0), weights)

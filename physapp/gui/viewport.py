@@ -4,11 +4,14 @@ All methods run on the GUI thread (VTK is not thread-safe). A result on the same
 the one on screen is written **in place** into the existing grid (points, field array, colour
 range) and rendered once; only a new topology rebuilds the actor and resets the camera.
 
-Large meshes while frames stream in (a slider drag with a surrogate): software OpenGL spends its
-time per triangle, so above ``LOD_MIN_POINTS`` nodes each streamed frame is drawn on a coarser
-copy of the surface whose nodes are a subset of the mesh's (``viz.grids.coarse_surface``, built
-once per topology): the predicted values at those nodes, no interpolation. The full mesh is drawn
-again ``LOD_SETTLE_MS`` after the last frame, and at once by any other update.
+What is drawn is the grid's outer surface as a PolyData on the grid's own VTK points and field
+array (``viz.surface``), extracted once per mesh (a mapper of the grid itself would
+extract the surface again at every frame: ~12 ms for a 23k-node solid). A frame writes the field
+into that one array (and the points only when they moved: a warp, another mesh's coordinates),
+and sets the colour range, ticks and title only when they change (#18).
+
+Large meshes while frames stream in (a slider drag with a surrogate) are drawn on a coarser copy
+of that surface: :mod:`physapp.gui.viewport_lod`.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pyvista as pv
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import SIGNAL, Qt, QTimer, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 from pyvistaqt import QtInteractor
 from vtkmodules.vtkCommonDataModel import vtkPlane
@@ -26,34 +29,33 @@ from vtkmodules.vtkCommonDataModel import vtkPlane
 from physapp.core.mesh import MeshData
 from physapp.core.results import FieldResult
 from physapp.gui.color_range import apply_ticks
-from physapp.gui.view_settings import COLORMAPS, ViewSettings
+from physapp.gui.view_settings import COLORMAPS, ViewSettings  # noqa: F401 (re-exported)
 from physapp.gui.viewport_camera import CAMERA_VIEWS, CameraMixin, _far_field_focus  # noqa: F401
-from physapp.viz.grids import (
-    coarse_surface,
-    field_for_display,
-    mesh_to_grid,
-    same_topology,
-    surface_triangles,
+from physapp.gui.viewport_lod import (  # noqa: F401 (re-exported)
+    FIELD_ARRAY,
+    LOD_MIN_POINTS,
+    LOD_SETTLE_MS,
+    LOD_TARGET_POINTS,
+    CoarseFramesMixin,
 )
+from physapp.gui.viewport_options import COLORMAP, WARP_FIELD, ViewOptionsMixin
+from physapp.viz.grids import field_display_unit, mesh_to_grid, same_topology
+from physapp.viz.screen_text import MARGIN_PX, ScreenText
+from physapp.viz.surface import display_surface, shared_surface
 
-FIELD_ARRAY = "field"  # the single display array; switching fields rewrites it in place
-#: streamed frames of meshes above this many nodes are drawn on a coarser surface (see above)
-LOD_MIN_POINTS = 40_000
-LOD_TARGET_POINTS = 6_000  # nodes of that coarser surface
-LOD_SETTLE_MS = 250  # the full mesh is drawn this long after the last streamed frame
 PREVIEW_EDGES_MAX_CELLS = 20_000
 STALE_TEXT = "Result out of date - press F5 to solve"
 PREVIEW_TEXT = "Geometry preview - no result yet - press F5 to solve"
-COLORMAP = "turbo"
 #: uncertainty (std) fields get a colour map of their own, so they are not read as the field
 UNCERTAINTY_COLORMAP = "viridis"
 CAPTION_COLOR = "#1d3f5e"
-_UPPER_EDGE = 7  # vtkCornerAnnotation slot of position="upper_edge"
+OVERLAY_COLOR = "#b22222"  # firebrick
+OVERLAY_FONT = 24  # largest size of the warning line (smaller when the view is narrow)
+CAPTION_FONT = 19
 BACKGROUND = "white"
-WARP_FIELD = "displacement"  # the vector field "warp by displacement" uses
 
 
-class Viewport(CameraMixin, QWidget):
+class Viewport(CameraMixin, ViewOptionsMixin, CoarseFramesMixin, QWidget):
     """Shows a mesh preview (grey, with edges) or a solved field with a colour bar.
 
     View options (colour map, warp by displacement, clip plane, camera, ...) are read and set as
@@ -86,6 +88,16 @@ class Viewport(CameraMixin, QWidget):
         self.plotter.enable_parallel_projection()  # a flat 2D part reads best without perspective
         self.plotter.add_axes(color="black")
         self.grid: pv.UnstructuredGrid | None = None
+        #: what the actor draws: the grid's outer surface on the grid's own points and arrays
+        self.surface: pv.PolyData | None = None
+        self._surface_tris = np.zeros((0, 3), dtype=np.int64)
+        #: (mesh, its surface triangles): extracted once per mesh, also across rebuilds
+        self._surface_of: tuple[MeshData, np.ndarray] | None = None
+        #: what the grid's points were last written from: (points, warp scale, displacement)
+        self._points_from: tuple | None = None
+        #: what the actor and colour bar show now: (colour range, title); set on change only
+        self._shown_range: tuple[float, float] | None = None
+        self._shown_title: str | None = None
         self.mesh: MeshData | None = None  # the mesh the grid was built from (set-up symbols)
         self.actor = None
         self.result: FieldResult | None = None
@@ -99,15 +111,16 @@ class Viewport(CameraMixin, QWidget):
         #: (lo, hi) the +Z view frames instead of the whole mesh: the body of a far-field domain
         self.focus: tuple[np.ndarray, np.ndarray] | None = None
         self._bar_key: str | None = None  # pyvista keys scalar bars by their first title
-        self._overlay = self.plotter.add_text(
-            STALE_TEXT, position="upper_edge", font_size=10, color="firebrick", name="overlay"
-        )
-        self._overlay.SetVisibility(False)
-        # where the shown field comes from (e.g. a surrogate), lower left; hidden when empty
-        self._caption = self.plotter.add_text(
-            " ", position="lower_left", font_size=9, color=CAPTION_COLOR, name="caption"
-        )
-        self._caption.SetVisibility(False)
+        # a warning at the top, and where the shown field comes from (e.g. a surrogate) in the
+        # lower left; hidden when empty. Text actors: a change costs ~0.1 ms, not the 30-50 ms
+        # of a corner annotation's font fitting (viz.screen_text)
+        self._overlay = ScreenText((0.5, 1.0), (0, -MARGIN_PX), halign="center", valign="top",
+                                   font_size=OVERLAY_FONT, color=OVERLAY_COLOR)
+        self._caption = ScreenText((0.0, 0.0), (MARGIN_PX, MARGIN_PX), halign="left",
+                                   valign="bottom", font_size=CAPTION_FONT, color=CAPTION_COLOR)
+        for name, label in (("overlay", self._overlay), ("caption", self._caption)):
+            self.plotter.add_actor(label.actor, name=name, reset_camera=False, pickable=False,
+                                   render=False)
         self._cmap = COLORMAP
         self.colormap = COLORMAP  # the user's choice for fields (std fields keep theirs)
         self.warp_scale = 0.0  # 0 = undeformed
@@ -119,6 +132,7 @@ class Viewport(CameraMixin, QWidget):
         self._frame_waiters: list[Callable[[float], None]] = []
         self._end_observer = self.plotter.render_window.AddObserver("EndEvent",
                                                                     self._frame_rendered)
+        self.epoch = 0  # studies shown before the current one (:meth:`clear_for_study`)
         self.lod_enabled = True  # coarse frames while streaming on large meshes (see above)
         self._lod: tuple[np.ndarray, pv.PolyData, object] | None = None  # ids, surface, actor
         self._settle = QTimer(self)
@@ -156,7 +170,7 @@ class Viewport(CameraMixin, QWidget):
     @property
     def overlay_text(self) -> str:
         """The warning shown over the viewport ('' when hidden)."""
-        return self._overlay.GetText(_UPPER_EDGE) if self._overlay.GetVisibility() else ""
+        return self._overlay.text
 
     # -- updates (GUI thread only) --------------------------------------------------------------
     def show_mesh(self, mesh: MeshData) -> None:
@@ -175,7 +189,7 @@ class Viewport(CameraMixin, QWidget):
         in_place = self.has_field and same_topology(self.grid, result.mesh)
         self.result = result
         if in_place:
-            self.grid.points[:] = self._display_points()
+            self._write_points(force=True)
             self._write_field()
             self.plotter.render()
         else:
@@ -208,14 +222,14 @@ class Viewport(CameraMixin, QWidget):
         in_place = self.has_field and self.grid.n_points == result.mesh.n_points and (
             _same_cells(shown.mesh, result.mesh) or same_topology(self.grid, result.mesh))
         self.result = result
-        self._overlay.SetVisibility(False)
+        self._overlay.set_text("")
         if on_frame is not None:
             self._frame_waiters.append(on_frame)
         if not in_place:
             self._rebuild(result.mesh, with_field=True)  # renders now
             self.shown_changed.emit()
             return
-        self.grid.points[:] = self._display_points()
+        self._write_points()
         self._write_field()
         if (streaming and self.lod_enabled and self.grid.n_points > LOD_MIN_POINTS
                 and not self.show_edges):
@@ -243,14 +257,26 @@ class Viewport(CameraMixin, QWidget):
         """A small note in the lower left corner (e.g. 'Surrogate prediction') in ``color``
         (hex); '' hides it. Not rendered here: the next render shows it."""
         if text:
-            self._caption.SetText(0, text)  # slot 0: lower left
-            c = color.lstrip("#")
-            self._caption.GetTextProperty().SetColor(*(int(c[i:i + 2], 16) / 255 for i in (0, 2, 4)))
-        self._caption.SetVisibility(bool(text))
+            self._caption.set_color(color)
+            self._fit_labels()
+        self._caption.set_text(text)
 
     @property
     def caption_text(self) -> str:
-        return self._caption.GetText(0) if self._caption.GetVisibility() else ""
+        return self._caption.text
+
+    def set_overlay_font(self, size: int) -> None:
+        """The largest font of the warning line (a narrow split-view pane asks for less)."""
+        self._overlay.set_max_font_size(size)
+
+    def _fit_labels(self) -> None:
+        width = self.plotter.window_size[0]
+        for label in (self._overlay, self._caption):
+            label.fit_width(width)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self._fit_labels()
 
     def set_field(self, field: tuple[str, str, str]) -> None:
         """Switch the displayed field: rewrite the array, colour range and title in place."""
@@ -263,8 +289,8 @@ class Viewport(CameraMixin, QWidget):
     def set_overlay(self, text: str) -> None:
         """Show a warning over the viewport (e.g. the result is out of date); '' hides it."""
         if text:
-            self._overlay.SetText(_UPPER_EDGE, text)
-        self._overlay.SetVisibility(bool(text))
+            self._fit_labels()
+        self._overlay.set_text(text)
         self.plotter.render()
 
     def set_show_edges(self, show: bool) -> None:
@@ -280,108 +306,38 @@ class Viewport(CameraMixin, QWidget):
         self.set_field(self.field)
 
 
-    # -- view options -----------------------------------------------------------------------------
-    def set_colormap(self, name: str) -> None:
-        """The colour map of fields (uncertainty fields keep theirs); one of ``COLORMAPS``."""
-        if name not in COLORMAPS:
-            raise ValueError(f"unknown colour map {name!r} (choose from {', '.join(COLORMAPS)})")
-        self.colormap = name
-        if self.has_field:
-            self._write_field()
-            self.plotter.render()
-
-    @property
-    def can_warp(self) -> bool:
-        """True when the shown result has a displacement field to warp by."""
-        return self.has_field and WARP_FIELD in self.result.point_data
-
-    def suggested_warp_scale(self) -> float:
-        """A scale that makes the largest displacement about 10 % of the model size (0 when
-        nothing to warp by), rounded to 1, 2 or 5 times a power of ten."""
-        if not self.can_warp:
-            return 0.0
-        u = np.asarray(self.result.point_data[WARP_FIELD], dtype=np.float64)
-        umax = float(np.sqrt((u**2).sum(axis=1)).max()) if u.ndim == 2 else float(np.abs(u).max())
-        lo, hi = self.result.mesh.bounds()
-        size = float(np.linalg.norm(hi - lo))
-        if umax <= 0 or size <= 0:
-            return 0.0
-        raw = 0.1 * size / umax
-        exp = np.floor(np.log10(raw))
-        mant = raw / 10**exp
-        step = 1.0 if mant < 1.5 else 2.0 if mant < 3.5 else 5.0 if mant < 7.5 else 10.0
-        return float(step * 10**exp)
-
-    def set_warp_scale(self, scale: float) -> None:
-        """Draw the part deformed: node + ``scale`` * displacement (0 = undeformed)."""
-        self.warp_scale = max(0.0, float(scale))
-        if self.has_field:
-            self.grid.points[:] = self._display_points()
-            self.grid.Modified()
-            self.plotter.render()
-            self.shown_changed.emit()
-
-    def set_clip(self, clip) -> None:
-        """Cut the view with a plane ``(origin, normal)`` (model coordinates): the side the
-        normal points to stays. None removes it. A clipping plane on the mapper: in-place updates
-        keep working and cost nothing extra."""
-        if clip is not None:
-            o, n = clip
-            n = np.asarray(n, dtype=float)
-            if not np.linalg.norm(n) > 0:
-                raise ValueError("the clip plane needs a non-zero normal")
-            clip = (tuple(float(v) for v in o), tuple(float(v) for v in n))
-        self.clip = clip
-        self._apply_clip()
-        self.plotter.render()
-
-    def view_settings(self) -> ViewSettings:
-        """Everything this viewport shows besides the data, camera included."""
-        split, relative = self._pane_settings
-        return ViewSettings(
-            field=self.field[0], colormap=self.colormap, show_edges=self.show_edges,
-            warp_scale=self.warp_scale, clip=self.clip, clim=self.fixed_clim, split=split,
-            relative_difference=relative, camera=self.camera_state())
-
-    def apply_view_settings(self, vs: ViewSettings, fields=()) -> None:
-        """Show as ``vs`` says. ``fields``: the study's field specs (objects with ``name``,
-        ``label``, ``unit``, e.g. ``spec.fields``) to label ``vs.field``; without them a field
-        shown here before keeps its label, another field of the result is labelled by its name.
-        ``camera`` None fits the view. ``split`` and ``relative_difference`` are only kept for
-        :meth:`view_settings` (the split view acts on them)."""
-        for f in fields:
-            self._labels[f.name] = (f.label, f.unit)
-        self._pane_settings = (vs.split, vs.relative_difference)
-        self.colormap = vs.colormap if vs.colormap in COLORMAPS else COLORMAP
-        self.fixed_clim = vs.clim
-        self.warp_scale = max(0.0, float(vs.warp_scale))
-        self.clip = vs.clip
-        if vs.field and vs.field != self.field[0]:
-            known = self._labels.get(vs.field)
-            if known is None and self.result is not None:
-                base = vs.field.partition("[")[0]
-                if base in self.result.point_data:
-                    known = (vs.field, self.result.units.get(base, ""))
-            if known is not None:
-                self.field = (vs.field, *known)
-        self.show_edges = vs.show_edges
-        if self.has_field:
-            self.grid.points[:] = self._display_points()
-            self.grid.Modified()
-            self._write_field()
-        self._apply_clip()
-        self.set_show_edges(vs.show_edges)  # renders
-        if vs.camera is None:
-            self.reset_camera()
-        else:
-            self.set_camera_state(vs.camera)
-        self.shown_changed.emit()
-        self.view_settings_applied.emit()
-
     def screenshot(self) -> np.ndarray:
         """The rendered image as an ``(h, w, 3)`` uint8 array."""
         self.plotter._render()  # now, not at the next paint
         return self.plotter.screenshot(return_img=True)
+
+    def clear_for_study(self) -> None:
+        """Empty the view for another study, as a new viewport would be, keeping the plotter:
+        its render window and GL context (the shaders compiled for the first frame, ~100 ms of
+        software GL) serve the next study's first paint (#13). Removes every actor but the
+        overlay and caption, the colour bar, the view options and whatever listened to the
+        view's signals (the decorations connect again); :attr:`epoch` counts the studies."""
+        self._settle.stop()
+        self._frame_waiters = []
+        for signal, signature in ((self.shown_changed, "shown_changed()"),
+                                  (self.view_settings_applied, "view_settings_applied()")):
+            if self.receivers(SIGNAL(signature)) > 0:
+                signal.disconnect()
+        if self._bar_key is not None:
+            self.plotter.remove_scalar_bar(self._bar_key, render=False)
+        for name in [n for n in self.plotter.actors if n not in ("overlay", "caption")]:
+            self.plotter.remove_actor(name, reset_camera=False, render=False)
+        self._overlay.set_text("")
+        self._caption.set_text("")
+        self.grid = self.mesh = self.actor = self.surface = self.result = None
+        self._lod = self._bar_key = self._points_from = self._surface_of = None
+        self._shown_range = self._shown_title = None
+        self.field, self.fixed_clim, self.clip, self.focus = ("", "", ""), None, None, None
+        self.clip_also, self.derive, self.show_edges, self.warp_scale = set(), None, False, 0.0
+        self._labels, self._pane_settings = {}, (False, False)
+        self.colormap = self._cmap = COLORMAP
+        self.epoch += 1
+        self.plotter.render()
 
     def close_viewport(self) -> None:
         """Release VTK resources; call before the window goes away (again: nothing). The render
@@ -402,114 +358,79 @@ class Viewport(CameraMixin, QWidget):
         self.field = field
         self._labels[field[0]] = (field[1], field[2])
 
-    def _display_points(self) -> np.ndarray:
-        """The shown result's node coordinates, warped by ``warp_scale`` * displacement."""
-        pts = self.result.mesh.points
-        if self.warp_scale > 0 and WARP_FIELD in self.result.point_data:
-            u = self.result.point_data[WARP_FIELD]
-            if u.ndim == 2:
-                pts = pts.copy()
-                pts[:, : u.shape[1]] += np.multiply(u, self.warp_scale, dtype=np.float64)
-        return pts
-
-    def _apply_clip(self) -> None:
-        if self.actor is None:
+    def _write_points(self, force: bool = False) -> None:
+        """Write the shown result's (warped) node coordinates into the grid, unless (without
+        ``force``) they are what the grid holds already: a history's frames share one mesh, so
+        an unwarped frame writes no points and the renderer uploads none."""
+        u = self.result.point_data.get(WARP_FIELD) if self.warp_scale > 0 else None
+        src = (self.result.mesh.points, self.warp_scale, u)
+        old = self._points_from
+        if (not force and old is not None and old[0] is src[0] and old[1] == src[1]
+                and old[2] is src[2]):
             return
-        others = [self.plotter.actors.get(name) for name in self.clip_also]
-        for actor in (self.actor, *(a for a in others if a is not None)):
-            mapper = actor.GetMapper()
-            mapper.RemoveAllClippingPlanes()
-            if self.clip is not None:
-                self._clip_plane.SetOrigin(*self.clip[0])
-                self._clip_plane.SetNormal(*self.clip[1])
-                mapper.AddClippingPlane(self._clip_plane)
+        self.grid.points[:] = self._display_points()
+        self.grid.Modified()
+        self._points_from = src
 
-    def _title(self) -> str:
+    def _unit(self) -> tuple[float, str]:
+        """Factor and unit the shown field is drawn in (from its own magnitude where the table
+        offers a choice, :func:`~physapp.viz.grids.field_display_unit`)."""
+        return field_display_unit(self.result, self.field[0], self.field[2])
+
+    def _title(self, shown_unit: str | None = None) -> str:
         _, label, unit = self.field
-        shown_unit = field_for_display(self.result, self.field[0], unit)[1] if self.result else unit
+        if shown_unit is None:
+            shown_unit = self._unit()[1] if self.result else unit
         return f"{label} [{shown_unit}]" if shown_unit else label
 
-    def _values(self) -> tuple[np.ndarray, tuple[float, float]]:
-        values, _ = field_for_display(self.result, self.field[0], self.field[2])
+    def _values(self, out: np.ndarray | None = None
+                ) -> tuple[np.ndarray, tuple[float, float], str]:
+        """The shown field in display units (written into ``out`` when given), its colour
+        range (the fixed one, else the data's) and the display unit."""
+        factor, unit = self._unit()
+        raw = self.result.scalar(self.field[0])
+        values = np.multiply(raw, factor, out=out, dtype=np.float64, casting="unsafe")
         lo, hi = self.fixed_clim or (float(values.min()), float(values.max()))
         if hi <= lo:  # a constant field (e.g. zero load) still needs a valid range
             hi = lo + max(abs(lo) * 1e-6, 1e-12)
-        return values, (lo, hi)
+        return values, (lo, hi), unit
 
     def _write_field(self) -> None:
+        """The shown field into the grid's (and surface's) one array, in place; the colour
+        range, ticks, colour map and title are set only when they change."""
         base = self.field[0].partition("[")[0]
         if base not in self.result.point_data:  # a partial prediction without this field: the
             return  # complete one that follows is drawn with it
-        values, clim = self._values()
-        self.grid.point_data[FIELD_ARRAY][:] = values
-        self.grid.point_data[FIELD_ARRAY].Modified()
-        self.grid.Modified()
-        self.actor.mapper.scalar_range = clim
-        apply_ticks(self.plotter.scalar_bar, clim)  # round values, clear of the bar (#13)
+        array = self.grid.point_data[FIELD_ARRAY]
+        _, clim, unit = self._values(out=np.asarray(array))
+        array.Modified()
+        self.surface.Modified()
+        if clim != self._shown_range:
+            self.actor.mapper.scalar_range = clim
+            apply_ticks(self.plotter.scalar_bar, clim)  # round values, clear of the bar (#13)
+            self._shown_range = clim
         cmap = _colormap(self.field[0], self.colormap)
         if cmap != self._cmap:
             self.actor.mapper.lookup_table.cmap = cmap
+            self.actor.mapper.scalar_range = clim
             self._cmap = cmap
-        self.plotter.scalar_bar.SetTitle(_bar_text(self._title()))
+        title = _bar_text(self._title(unit))
+        if title != self._shown_title:
+            self.plotter.scalar_bar.SetTitle(title)
+            self._shown_title = title
 
-    @property
-    def showing_coarse(self) -> bool:
-        """True while a streamed frame is drawn on the coarse surface."""
-        return self._lod is not None and bool(self._lod[2].GetVisibility())
-
-    def _show_coarse(self) -> None:
-        """Draw this frame on the coarse surface (built on first use for this topology)."""
-        if self._lod is None:
-            ids, faces = coarse_surface(self.grid.points, surface_triangles(self.grid),
-                                        LOD_TARGET_POINTS)
-            poly = pv.PolyData(np.asarray(self.grid.points[ids]),
-                               np.column_stack([np.full(len(faces), 3), faces]).ravel())
-            poly.point_data[FIELD_ARRAY] = np.asarray(self.grid.point_data[FIELD_ARRAY])[ids]
-            actor = self.plotter.add_mesh(poly, scalars=FIELD_ARRAY, show_scalar_bar=False,
-                                          name="coarse", render=False, reset_camera=False)
-            actor.SetPickable(False)  # probes and picks read the full mesh
-            if np.ptp(self.grid.points[:, 2]) == 0:  # a flat part faces the light: no shading
-                actor.prop.lighting = False  # to compute (software GL pays per fragment)
-            self._lod = (ids, poly, actor)
-        ids, poly, actor = self._lod
-        poly.points[:] = self.grid.points[ids]
-        poly.point_data[FIELD_ARRAY][:] = self.grid.point_data[FIELD_ARRAY][ids]
-        poly.Modified()
-        full = self.actor.GetMapper()
-        mapper = actor.GetMapper()
-        mapper.SetLookupTable(full.GetLookupTable())
-        mapper.SetScalarRange(full.GetScalarRange())
-        planes = full.GetClippingPlanes()  # the section plane, if any
-        if planes is None or planes.GetNumberOfItems() == 0:
-            mapper.RemoveAllClippingPlanes()
-        else:
-            mapper.SetClippingPlanes(planes)
-        actor.SetVisibility(True)
-        self.actor.SetVisibility(False)
-        self._settle.start()
-
-    def _end_coarse(self) -> bool:
-        """Back to the full mesh (not rendered here); True when the coarse one was shown."""
-        self._settle.stop()
-        if not self.showing_coarse:
-            return False
-        self._lod[2].SetVisibility(False)
-        self.actor.SetVisibility(True)
-        return True
-
-    def _settle_full(self) -> None:
-        """The stream paused: draw the full mesh."""
-        if self._end_coarse():
-            self.plotter.render()
-
-    def _drop_coarse(self) -> None:
-        self._settle.stop()
-        if self._lod is not None:
-            self.plotter.remove_actor(self._lod[2], render=False)
-            self._lod = None
+    def _outer_surface(self, mesh: MeshData) -> np.ndarray:
+        """The triangles drawn of ``mesh``'s grid: extracted once per mesh (the same mesh
+        object, or one sharing its cell blocks, reuses them)."""
+        cached = self._surface_of
+        if cached is not None and (cached[0] is mesh or _same_cells(cached[0], mesh)):
+            return cached[1]
+        tris = display_surface(mesh)
+        self._surface_of = (mesh, tris)
+        return tris
 
     def _rebuild(self, mesh: MeshData, *, with_field: bool) -> None:
-        """New topology: new grid and actor, one scalar bar, camera reset."""
+        """New topology: new grid, surface and actor, one scalar bar, camera reset."""
         self._drop_coarse()
         if self._bar_key is not None:
             self.plotter.remove_scalar_bar(self._bar_key, render=False)
@@ -517,14 +438,18 @@ class Viewport(CameraMixin, QWidget):
         self.grid = mesh_to_grid(mesh)
         self.mesh = mesh
         self.focus = _far_field_focus(mesh)
+        self._points_from = None
+        self._shown_range = self._shown_title = None
+        self._surface_tris = self._outer_surface(mesh)
         if with_field:
-            values, clim = self._values()
+            values, clim, unit = self._values()
             self.grid.point_data[FIELD_ARRAY] = values
-            self._bar_key = self._title()
+            self._write_points()
+            self.surface = shared_surface(self.grid, self._surface_tris)
+            self._bar_key = self._title(unit)
             self._cmap = _colormap(self.field[0], self.colormap)
-            self.grid.points[:] = self._display_points()
             self.actor = self.plotter.add_mesh(
-                self.grid,
+                self.surface,
                 scalars=FIELD_ARRAY,
                 cmap=self._cmap,
                 clim=clim,
@@ -551,9 +476,10 @@ class Viewport(CameraMixin, QWidget):
                 ),
             )
         else:
+            self.surface = shared_surface(self.grid, self._surface_tris)
             self.actor = self.plotter.add_mesh(
                 # edges of a very fine mesh would paint it solid grey: show them on request only
-                self.grid,
+                self.surface,
                 color="lightsteelblue",
                 edge_color="dimgray",
                 show_edges=self.show_edges or self.grid.n_cells < PREVIEW_EDGES_MAX_CELLS,
@@ -563,7 +489,8 @@ class Viewport(CameraMixin, QWidget):
         if with_field:  # the top label must not run into the title above the bar
             self.plotter.scalar_bar.SetVerticalTitleSeparation(10)
             apply_ticks(self.plotter.scalar_bar, clim)
-            self.plotter.scalar_bar.SetTitle(_bar_text(self._bar_key))
+            self._shown_range, self._shown_title = clim, _bar_text(self._bar_key)
+            self.plotter.scalar_bar.SetTitle(self._shown_title)
         self._apply_clip()
         self.reset_camera()
 

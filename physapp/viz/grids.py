@@ -135,17 +135,6 @@ def _split(mesh: MeshData) -> bool:
     return any(b.type == "triangle6" for b in mesh.cells)
 
 
-def surface_triangles(grid: pv.UnstructuredGrid) -> np.ndarray:
-    """The outer surface of ``grid`` as triangles ``(m, 3)`` of the grid's own point ids (a 2D
-    grid: all its cells). Quadratic faces use their corner nodes."""
-    surf = grid.extract_surface(algorithm="dataset_surface", pass_pointid=True,
-                                nonlinear_subdivision=0)
-    surf = surf.triangulate()
-    ids = np.asarray(surf.point_data["vtkOriginalPointIds"], dtype=np.int64)
-    faces = np.asarray(surf.faces).reshape(-1, 4)[:, 1:]
-    return ids[faces]
-
-
 def coarse_surface(points: np.ndarray, triangles: np.ndarray, target_points: int
                    ) -> tuple[np.ndarray, np.ndarray]:
     """A coarser triangulation of a surface whose nodes are a subset of the original ones

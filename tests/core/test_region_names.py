@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 
@@ -30,3 +31,30 @@ def test_region_shapes_read_like_the_geometry():
             "sphere r = 3 mm", "all faces"} == shapes
     name = next(n for n in mesh.boundaries if region_shape(mesh, n) == "sphere r = 3 mm")
     assert region_label(mesh, name) == f"sphere r = 3 mm  ({name})"  # made-up name: shape first
+
+
+BOX = Path(__file__).parents[1] / "data" / "meshes" / "box.msh"  # the unit cube, faces named
+
+
+@pytest.mark.parametrize(("unit", "far"), [("m", "1 m"), ("mm", "1 mm")])
+def test_region_names_read_in_the_unit_the_part_is_shown_in(unit, far):
+    """The unit cube of box.msh imported in metres is 1 m wide: its far faces read "plane
+    z = 1 m", as the panel's sizes (the file's unit), not "plane z = 1000 mm"; imported in
+    millimetres the same file is a 1 mm cube: "plane z = 1 mm". The coordinates are converted
+    once (to metres, at import) and shown in the part's unit."""
+    from physapp.core.region_names import region_label, region_shape
+    from physapp.gui.part_regions import region_rows
+    from physapp.io.readers import read_mesh
+
+    mesh, report = read_mesh(BOX, length_unit=unit, isolate=False)
+    assert mesh.length_unit == "m" and report.length_unit == unit
+    assert np.asarray(mesh.bounds()[1]) == pytest.approx([1.0 if unit == "m" else 1e-3] * 3)
+    assert region_shape(mesh, "front", unit) == f"plane z = {far}"
+    assert region_shape(mesh, "back", unit) == f"plane z = 0 {unit}"
+    assert region_shape(mesh, "top", unit) == f"plane y = {far}"
+    assert region_label(mesh, "front", unit=unit) == f"front  (plane z = {far})"
+    rows = {r["name"]: r for r in region_rows(mesh, unit)}
+    assert rows["front"]["shape"] == f"plane z = {far}"
+    # without a unit: millimetres (a part over 2 m in metres)
+    assert region_shape(mesh, "front") == ("plane z = 1000 mm" if unit == "m" else
+                                           "plane z = 1 mm")

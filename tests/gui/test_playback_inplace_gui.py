@@ -81,11 +81,24 @@ def test_playing_writes_frames_in_place_reading_each_once(qtbot, shared_runner):
     win.playback.step_shown.connect(frames.append)
     m = win.app.playback
     m.loop, m.speed = True, 4.0
+    surface, polys = vp.surface, vp.surface.GetPolys()
+    points_mtime = grid.GetPoints().GetMTime()
+    renders: list[int] = []
+    rw = vp.plotter.render_window
+    observer = rw.AddObserver("EndEvent", lambda *_a: renders.append(1))
     m.playing = True
     qtbot.waitUntil(lambda: len(frames) >= N_STEPS + 3, timeout=20_000)  # wrapped round
     played = list(frames)
     m.playing = False  # the pause shows the step again (on the full mesh)
     assert frames == [*played, played[-1]]
+    qtbot.wait(50)  # the pause's frame is painted
+    rw.RemoveObserver(observer)
+    # the surface drawn was found once (the same PolyData and triangles), the points were not
+    # written (one mesh), and each frame was rendered once: no frame asked for two renders
+    assert vp.surface is surface and vp.surface.GetPolys() is polys
+    assert vp.surface.GetPoints() is grid.GetPoints()
+    assert grid.GetPoints().GetMTime() == points_mtime
+    assert len(frames) - 2 <= len(renders) <= len(frames) + 1
 
     # in place: the same grid, actor and VTK array object, holding the last frame's values
     assert vp.grid is grid and vp.actor is actor

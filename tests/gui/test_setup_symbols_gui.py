@@ -59,7 +59,8 @@ def test_a_new_load_is_applied_to_no_face_until_a_region_is_picked(window, qtbot
     qtbot.waitUntil(lambda: panel.regions_ready, timeout=5000)
     panel._selection_changed()  # the list again, now measured
     texts = [panel.region_combo.itemText(k) for k in range(panel.region_combo.count())]
-    assert any(t.startswith("front  (plane z = 1000 mm)") for t in texts), texts
+    # box.msh is in metres (1 m cube): its names in the panel's unit, as its sizes
+    assert any(t.startswith("front  (plane z = 1 m)") for t in texts), texts
     assert "Choose a region" in parts.problem and not window.solve_button.isEnabled()
     assert parts.study.part.loads == [] and window.symbols.n_loads == 0  # nothing applied
     panel.region_combo.setCurrentIndex(panel.region_combo.findData("front"))

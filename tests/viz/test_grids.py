@@ -71,10 +71,12 @@ def _square(n: int) -> MeshData:
 
 
 def test_coarse_surface_keeps_a_subset_of_nodes_and_covers_the_part():
-    from physapp.viz.grids import coarse_surface, surface_triangles
+    from physapp.viz.grids import coarse_surface
+    from physapp.viz.surface import display_surface
 
-    grid = mesh_to_grid(_square(200))  # 40k triangles, 40,401 nodes
-    tri = surface_triangles(grid)
+    mesh = _square(200)  # 40k triangles, 40,401 nodes
+    grid = mesh_to_grid(mesh)
+    tri = display_surface(mesh)
     assert len(tri) == 80_000
     ids, faces = coarse_surface(grid.points, tri, 2_000)
     assert 1_500 < len(ids) < 2_600 and len(np.unique(ids)) == len(ids)
@@ -88,17 +90,6 @@ def test_coarse_surface_keeps_a_subset_of_nodes_and_covers_the_part():
     assert np.array_equal(f[ids], 3 * p[:, 0] - p[:, 1])
     small_ids, small_faces = coarse_surface(grid.points, tri, 10 ** 6)  # already coarse enough
     assert len(small_ids) == grid.n_points and len(small_faces) == len(tri)
-
-
-def test_surface_triangles_of_a_solid_are_its_boundary():
-    from physapp.viz.grids import surface_triangles
-
-    box = pv.ImageData(dimensions=(5, 5, 5)).triangulate().cast_to_unstructured_grid()
-    tri = surface_triangles(box)
-    assert len(tri) == 6 * 4 * 4 * 2  # two triangles per boundary square
-    on_boundary = np.any((box.points[np.unique(tri)] == 0) | (box.points[np.unique(tri)] == 4),
-                         axis=1)
-    assert on_boundary.all()
 
 
 def test_display_unit_follows_the_quantity_size_from_one_table():
