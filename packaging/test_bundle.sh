@@ -38,5 +38,6 @@ clone() { clean PYTHONPATH="$ROOT" "$CLONE_PY" -m physapp "$@"; }
 printf "%-28s %10.2f %10.2f %10.2f\n" "clone (.venv), same" \
   "$(first_field clone)" "$(first_field clone)" "$(first_field clone)"
 echo "== size"
-du -sh "$W/physapp" | awk '{print "bundle unpacked: " $1}'
+printf "bundle unpacked: %.1f MB of files (du --bytes), %.1f MB on disk (du -B1)\n" \
+  "$(du -s --bytes "$W/physapp" | awk '{print $1 / 1e6}')" "$(du -s -B1 "$W/physapp" | awk '{print $1 / 1e6}')"
 ls -l dist/physapp-*-linux-*.tar.gz 2>/dev/null | awk '{printf "archive: %.0f MB\n", $5/1e6}'
