@@ -38,11 +38,23 @@ rm -rf dist/physapp build/pyinstaller
 "$PY" -m PyInstaller packaging/physapp.spec --noconfirm --log-level WARN \
   --distpath dist --workpath build/pyinstaller
 # symbol tables (not needed to run; the dynamic symbols stay): torch's libraries carry ~100 MB,
-# VTK's ~60 MB, libpython 17 MB. Only these: libraries an auditwheel repair rewrote with patchelf
-# (numpy.libs, scipy.libs, ...) no longer load once stripped.
-find dist/physapp/_internal/torch dist/physapp/_internal/vtkmodules -type f -name "*.so*" \
-  -print0 | xargs -0 strip --strip-unneeded
-strip --strip-unneeded dist/physapp/_internal/libpython3*.so*
+# VTK's ~60 MB, the other extension modules ~40 MB. A library an auditwheel repair rewrote with
+# patchelf (numpy.libs' OpenBLAS) no longer loads once stripped ("ELF load command address/offset
+# not page-aligned"), so each one is stripped in a copy and kept only if ldd still loads it.
+strip_safely() {
+  local f t n=0 k=0
+  while IFS= read -r -d '' f; do
+    file -b "$f" | grep -q "ELF.*not stripped" || continue
+    t="$f.strip-tmp"; cp -p "$f" "$t"
+    if strip --strip-unneeded "$t" 2>/dev/null && ldd "$t" >/dev/null 2>&1; then
+      mv "$t" "$f"; n=$((n + 1))
+    else rm -f "$t"; k=$((k + 1)); fi
+  done < <(find "$1" -type f \( -name "*.so" -o -name "*.so.*" \) -print0)
+  say "stripped $n libraries; $k would not load stripped and stay as they were"
+}
+strip_safely dist/physapp/_internal
+# torch's compiled modules where the import finds them (see the script)
+"$PY" packaging/torch_pycs.py dist/physapp/_internal
 
 # launcher files next to the executable
 cp packaging/install.sh packaging/uninstall.sh dist/physapp/

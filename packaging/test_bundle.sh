@@ -2,7 +2,8 @@
 # Build the bundle, copy it to a fresh folder and run it as a user on another machine would: an
 # empty environment (env -i with only HOME, PATH=/usr/bin:/bin and DISPLAY), the command line
 # headless, then the GUI under Xvfb until the first field is shown. Prints the bundle's size and
-# its start-up time beside the clone's (.venv). Usage: packaging/test_bundle.sh [--no-build]
+# its start-up time beside the clone's (.venv), alternating the two (PHYSAPP_TIMING_RUNS each, 3).
+# Usage: packaging/test_bundle.sh [--no-build]
 # (PHYSAPP_BUILD_PYTHON, see build.sh, is also the clone's Python when set.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,12 +32,17 @@ first_field() {  # seconds from launch to the first field's screenshot ("failed"
   if [ -s "$W/shot.png" ]; then echo "$(date +%s.%N) - $t0" | bc; rm -f "$W/shot.png"
   else echo "GUI failed: $(tail -1 "$W/gui.log")" >&2; echo nan; fi
 }
-printf "%-28s %10s %10s %10s\n" "" "run 1 s" "run 2 s" "run 3 s"
-printf "%-28s %10.2f %10.2f %10.2f\n" "bundle, start to 1st field" \
-  "$(first_field clean "$B")" "$(first_field clean "$B")" "$(first_field clean "$B")"
 clone() { clean PYTHONPATH="$ROOT" "$CLONE_PY" -m physapp "$@"; }
-printf "%-28s %10.2f %10.2f %10.2f\n" "clone (.venv), same" \
-  "$(first_field clone)" "$(first_field clone)" "$(first_field clone)"
+# bundle and clone alternate, so a change of the machine's load hits both alike
+RUNS=${PHYSAPP_TIMING_RUNS:-3}; b=(); c=()
+for i in $(seq "$RUNS"); do b+=("$(first_field clean "$B")"); c+=("$(first_field clone)"); done
+printf "%-28s" ""; for i in $(seq "$RUNS"); do printf " %8s" "run $i s"; done; printf " %8s\n" "median"
+row() { local name=$1; shift; printf "%-28s" "$name"; printf " %8.2f" "$@"
+  printf " %8.2f\n" "$(printf "%s\n" "$@" | sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}')"; }
+row "bundle, start to 1st field" "${b[@]}"
+row "clone (.venv), same" "${c[@]}"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== size"
-du -sh "$W/physapp" | awk '{print "bundle unpacked: " $1}'
+printf "bundle unpacked: %.1f MB of files (du --bytes), %.1f MB on disk (du -B1)\n" \
+  "$(du -s --bytes "$W/physapp" | awk '{print $1 / 1e6}')" "$(du -s -B1 "$W/physapp" | awk '{print $1 / 1e6}')"
 ls -l dist/physapp-*-linux-*.tar.gz 2>/dev/null | awk '{printf "archive: %.0f MB\n", $5/1e6}'

@@ -19,6 +19,8 @@ for _k, _v in (("OMP_WAIT_POLICY", "PASSIVE"), ("KMP_BLOCKTIME", "0"),
     _os.environ.setdefault(_k, _v)
 
 __version__ = "0.1.0"
+# one line on what physapp is: the About box and the menu entry (packaging/physapp.desktop Comment)
+DESCRIPTION = "Explore designs with a finite-element solver and fast surrogates"
 
 _API = ("studies", "get_study", "solve", "sweep", "open_dataset", "train", "load_model",
         "predict", "export", "read_mesh", "plugins")

@@ -68,3 +68,21 @@ def test_the_app_without_a_display_says_so_in_one_line():
 def test_a_display_is_enough():
     assert gui_preflight({"DISPLAY": ":0"}) == "" or "libGL" in gui_preflight({"DISPLAY": ":0"})
     assert gui_preflight({"QT_QPA_PLATFORM": "offscreen"}) == ""
+
+
+def test_the_menu_entry_and_the_about_box_show_the_same_name_icon_and_description():
+    from xml.etree import ElementTree
+
+    import physapp
+    from physapp.gui.window_menus import about_html
+
+    entry = dict(line.split("=", 1) for line in
+                 (ROOT / "packaging" / "physapp.desktop").read_text().splitlines() if "=" in line)
+    assert entry["Name"] == "physapp" and entry["Icon"] == "physapp"
+    assert entry["Comment"] == physapp.DESCRIPTION
+    # the icon install.sh installs (and the app's window icon) is an SVG image
+    root = ElementTree.parse(ROOT / "physapp" / "resources" / "icons" / "physapp.svg").getroot()
+    assert root.tag.endswith("svg")
+    html = about_html("Plate with a hole (SI)")
+    assert f"physapp {physapp.__version__}" in html and physapp.DESCRIPTION in html
+    assert "Plate with a hole (SI)" in html

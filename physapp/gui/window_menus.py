@@ -11,7 +11,7 @@ import pyvista as pv
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QMessageBox, QWidget
 
-from physapp import __version__
+from physapp import DESCRIPTION, __version__
 from physapp.gui.plugin_panels import add_panels_menu
 
 if TYPE_CHECKING:
@@ -85,17 +85,18 @@ def show_plugins(window: WindowServices) -> None:
     window.plugins_dialog.show()
 
 
+def about_html(study: str) -> str:
+    """Help > About physapp: name, version and description (those of the menu entry), the open
+    study and the versions of the main libraries."""
+    vtk = pv.vtk_version_info
+    return (f"<h3>physapp {__version__}</h3><p>{DESCRIPTION}.</p><p>Study: {study}</p>"
+            f"<p><small>Python {platform.python_version()}, Qt {PySide6.__version__} (PySide6), "
+            f"VTK {vtk.major}.{vtk.minor}.{vtk.micro}, PyVista {pv.__version__}</small></p>")
+
+
 def about(window: WindowServices) -> None:
-    QMessageBox.about(
-        window,
-        "About physapp",
-        f"<h3>physapp {__version__}</h3>"
-        "<p>Interactive design exploration with a finite-element reference solver.</p>"
-        f"<p>Study: {window.spec.title} ({window.spec.unit_system})</p>"
-        f"<p><small>Python {platform.python_version()}, Qt {PySide6.__version__} "
-        f"(PySide6), VTK {pv.vtk_version_info.major}.{pv.vtk_version_info.minor}"
-        f".{pv.vtk_version_info.micro}, PyVista {pv.__version__}</small></p>",
-    )
+    QMessageBox.about(window, "About physapp",
+                      about_html(f"{window.spec.title} ({window.spec.unit_system})"))
 
 
 def show_shortcuts(window: WindowServices) -> None:
