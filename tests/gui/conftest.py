@@ -28,18 +28,69 @@ def shared_runner(qapp):
     runner.shutdown()
 
 
-@pytest.fixture
-def window(qtbot, shared_runner):
-    """The main window on the plate study, shown, with its start-up solve finished."""
+def _new_window(qtbot, runner) -> MainWindow:
     configure_pyvista()
-    win = MainWindow(get_study("plate-with-hole"), runner=shared_runner)
+    win = MainWindow(get_study("plate-with-hole"), runner=runner)
     qtbot.addWidget(win)  # pytest-qt closes it at teardown (closeEvent stops the worker)
     win.show()
     qtbot.waitExposed(win)
     qtbot.waitUntil(lambda: win.solve_count >= 1, timeout=SOLVE_TIMEOUT_MS)
+    return win
+
+
+@pytest.fixture
+def fresh_window(qtbot, shared_runner):
+    """A new main window on the plate study, shown, with its start-up solve finished (for the
+    tests of the start-up itself and of closing)."""
+    win = _new_window(qtbot, shared_runner)
     yield win
     win.close()
     assert not win.runner.busy
+
+
+@pytest.fixture(scope="module")
+def _module_window(qapp, shared_runner, tmp_path_factory):
+    """The window the tests of one module share (see tests/gui/shared_window.py). Made and
+    closed with the module's own configuration folders: the test's folders (the autouse
+    fixture in tests/conftest.py) exist only during a test."""
+    from tests.gui.shared_window import baseline, wait_until
+
+    cfg = tmp_path_factory.mktemp("window-config")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CONFIG_HOME", str(cfg))
+        mp.setenv("XDG_DATA_HOME", str(cfg / "data"))
+        mp.setenv("PHYSAPP_NO_PLUGINS", "1")
+        mp.setenv("PHYSAPP_AUTO_SURROGATE", "0")
+        mp.setenv("PHYSAPP_ASK_TO_SAVE", "0")
+        configure_pyvista()
+        win = MainWindow(get_study("plate-with-hole"), runner=shared_runner)
+        win.show()
+        wait_until(win.isVisible, 5000, "the window")
+        wait_until(lambda: win.solve_count >= 1, SOLVE_TIMEOUT_MS, "the start-up solve")
+        win.sessions._timer.stop()  # its 60 s autosave must not write into a later test's folder
+        base = baseline(win)
+    yield win, base
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CONFIG_HOME", str(cfg))
+        mp.setenv("XDG_DATA_HOME", str(cfg / "data"))
+        mp.setenv("PHYSAPP_ASK_TO_SAVE", "0")
+        win.close()
+        assert not win.runner.busy
+        win.deleteLater()
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+@pytest.fixture
+def window(_module_window, qtbot):
+    """The main window on the plate study, shown, with its start-up solve finished: the
+    module's shared window, reset to that state (tests/gui/shared_window.py)."""
+    from tests.gui.shared_window import reset_window
+
+    win, base = _module_window
+    reset_window(win, base, SOLVE_TIMEOUT_MS)
+    yield win
 
 
 @pytest.fixture(autouse=True)
