@@ -82,6 +82,40 @@ def _module_window(qapp, shared_runner, tmp_path_factory):
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
+#: the plate POD-GP's sweep: traction 5-50 MPa and hole radius 10-30 mm, P1, 10 mm elements
+PLATE_GP_BOUNDS = {"traction": (5e6, 50e6), "radius": (0.010, 0.030)}
+
+
+@pytest.fixture(scope="session")
+def plate_pod_gp(tmp_path_factory):
+    """A POD-GP of the plate trained on 10 solved designs (PLATE_GP_BOUNDS; 405 nodes), made
+    once for the modules that load it (the surrogate panel, the split view)."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from physapp.api import _InProcess
+    from physapp.compute.cluster import run_sweep_on
+    from physapp.surrogates.dataset import Dataset
+    from physapp.surrogates.storage import save_surrogate
+    from physapp.surrogates.training import train_surrogate
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the test machine is shared
+    try:
+        out = tmp_path_factory.mktemp("plate-pod-gp")
+        plate = Dataset.create(out / "plate.h5", "plate-with-hole", 10, "lhs", 0, 0.3,
+                               vary=["traction", "radius"], fixed={"mesh_size": 0.01},
+                               bounds=PLATE_GP_BOUNDS, order=1)
+        run_sweep_on(plate, _InProcess(), poll=0.0)  # in this process: no worker start
+        gp = train_surrogate("pod-gp", plate.training_data(), device="cpu", restarts=1,
+                             epochs=60)
+    finally:
+        torch.set_num_threads(threads)
+    return SimpleNamespace(path=save_surrogate(gp, out / "plate-pod-gp.pt"),
+                           metrics=gp.metrics)
+
+
 @pytest.fixture
 def window(_module_window, qtbot):
     """The main window on the plate study, shown, with its start-up solve finished: the
