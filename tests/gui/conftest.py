@@ -48,22 +48,23 @@ def fresh_window(qtbot, shared_runner):
     assert not win.runner.busy
 
 
-@pytest.fixture(scope="module")
-def _module_window(qapp, shared_runner, tmp_path_factory):
-    """The window the tests of one module share (see tests/gui/shared_window.py). Made and
-    closed with the module's own configuration folders: the test's folders (the autouse
-    fixture in tests/conftest.py) exist only during a test."""
+def module_window(study_id: str, runner, tmp_path_factory, size: tuple[int, int] | None = None):
+    """A new window on ``study_id`` for the tests of one module to share (see
+    tests/gui/shared_window.py), yielded with its baseline once its start-up solve is on screen.
+    Made and closed with the module's own configuration folders: the test's folders (the
+    autouse fixture in tests/conftest.py) exist only during a test."""
     from tests.gui.shared_window import baseline, wait_until
 
     cfg = tmp_path_factory.mktemp("window-config")
+    env = {"XDG_CONFIG_HOME": str(cfg), "XDG_DATA_HOME": str(cfg / "data"),
+           "PHYSAPP_NO_PLUGINS": "1", "PHYSAPP_AUTO_SURROGATE": "0", "PHYSAPP_ASK_TO_SAVE": "0"}
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("XDG_CONFIG_HOME", str(cfg))
-        mp.setenv("XDG_DATA_HOME", str(cfg / "data"))
-        mp.setenv("PHYSAPP_NO_PLUGINS", "1")
-        mp.setenv("PHYSAPP_AUTO_SURROGATE", "0")
-        mp.setenv("PHYSAPP_ASK_TO_SAVE", "0")
+        for key, value in env.items():
+            mp.setenv(key, value)
         configure_pyvista()
-        win = MainWindow(get_study("plate-with-hole"), runner=shared_runner)
+        win = MainWindow(get_study(study_id), runner=runner)
+        if size is not None:
+            win.resize(*size)
         win.show()
         wait_until(win.isVisible, 5000, "the window")
         wait_until(lambda: win.solve_count >= 1, SOLVE_TIMEOUT_MS, "the start-up solve")
@@ -71,15 +72,20 @@ def _module_window(qapp, shared_runner, tmp_path_factory):
         base = baseline(win)
     yield win, base
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("XDG_CONFIG_HOME", str(cfg))
-        mp.setenv("XDG_DATA_HOME", str(cfg / "data"))
-        mp.setenv("PHYSAPP_ASK_TO_SAVE", "0")
+        for key, value in env.items():
+            mp.setenv(key, value)
         win.close()
         assert not win.runner.busy
         win.deleteLater()
     from PySide6.QtCore import QCoreApplication, QEvent
 
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+@pytest.fixture(scope="module")
+def _module_window(qapp, shared_runner, tmp_path_factory):
+    """The plate window the tests of one module share."""
+    yield from module_window("plate-with-hole", shared_runner, tmp_path_factory)
 
 
 #: the plate POD-GP's sweep: traction 5-50 MPa and hole radius 10-30 mm, P1, 10 mm elements

@@ -2,11 +2,12 @@
 
 Building a window and waiting for its start-up solve cost each test ~2-3 s. The module's tests
 share one window instead, and :func:`reset_window` puts it back, before each test, into the
-state a new window has after its start-up solve: the plate study at its default values, solved
+state a new window has after its start-up solve: the study at its default values, solved
 (re-solved only when the shown result is not of the defaults), the reference solver, one view
 with the default field and view options, no probe, section, warp, split view, history, part,
 plugin panel, dialog or message, the window's first size. :func:`check_fresh` asserts that
 state, so a leak between tests fails the next test's set-up instead of changing what it checks.
+Other studies' modules share a window the same way (tests/gui/conftest.py ``module_window``).
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ from PySide6.QtWidgets import QApplication, QDialog, QDockWidget, QMessageBox
 from physapp.app.model import ViewModel
 from physapp.gui.main_window import MainWindow
 from physapp.studies import get_study
-
-STUDY = "plate-with-hole"
 
 
 def wait_until(predicate, timeout_ms: int, what: str) -> None:
@@ -38,6 +37,7 @@ def wait_until(predicate, timeout_ms: int, what: str) -> None:
 class Baseline:
     """What the new window looked like once its start-up solve was on screen."""
 
+    study_id: str
     values: dict
     geometry: QRect
     state: Qt.WindowState
@@ -51,7 +51,7 @@ REPLAY_JOB = -1
 
 
 def baseline(win: MainWindow) -> Baseline:
-    return Baseline(values=win.model.params, geometry=win.geometry(), state=win.windowState(),
+    return Baseline(study_id=win.spec.id, values=win.model.params, geometry=win.geometry(), state=win.windowState(),
                     yield_strength=win.safety.yield_strength,
                     docks=frozenset(d.objectName() for d in win.findChildren(QDockWidget)),
                     result=win.result)
@@ -67,8 +67,13 @@ def replay_startup_solve(win: MainWindow, base: Baseline) -> None:
 
 
 def _close_dialogs(win: MainWindow) -> None:
-    if win.view_tools.line_dialog is not None:
-        win.view_tools.line_dialog.close()
+    # the line plot and the Cp chart are made once per window (per study): a new window has none
+    for owner, name in ((win.view_tools, "line_dialog"), (win.flow, "cp_dialog")):
+        dialog = getattr(owner, name)
+        if dialog is not None:
+            dialog.close()
+            dialog.deleteLater()
+            setattr(owner, name, None)
     for w in QApplication.topLevelWidgets():
         if w is not win and w.isVisible() and isinstance(w, (QDialog, QMessageBox)):
             w.close()
@@ -99,10 +104,10 @@ def reset_window(win: MainWindow, base: Baseline, timeout_ms: int) -> None:
     vt.set_clip(False, "X", 0.5, flip=False)
     vt.set_warp_scale(0.0)
     win.color_range.set_mode("auto")
-    if win.parts.active or win.spec.id != STUDY:
+    if win.parts.active or win.spec.id != base.study_id:
         win.auto_solve = False  # its start-up solve is replayed below
         try:
-            win.set_study(get_study(STUDY))
+            win.set_study(get_study(base.study_id))
         finally:
             win.auto_solve = True
     elif win.model.params != base.values:
@@ -113,7 +118,8 @@ def reset_window(win: MainWindow, base: Baseline, timeout_ms: int) -> None:
     for name in ("colormap", "show_edges", "clim", "relative_difference", "streamlines",
                  "glyphs"):
         setattr(view, name, getattr(defaults, name))
-    win.safety.set_yield_strength(base.yield_strength)
+    if base.yield_strength > 0:  # studies without stresses have none (0)
+        win.safety.set_yield_strength(base.yield_strength)
     win.symbols.set_visible(True)
     # background work a test left behind (previews of its last design, predictions, split-view
     # differences) ends before the next test: a new window has none
@@ -146,7 +152,7 @@ def reset_window(win: MainWindow, base: Baseline, timeout_ms: int) -> None:
 def check_fresh(win: MainWindow, base: Baseline) -> None:
     """The state :func:`reset_window` promises (a failed reset fails the set-up, loudly)."""
     solve, view = win.app.solve, win.app.view
-    assert win.spec.id == STUDY and not win.parts.active and win.model.params == base.values
+    assert win.spec.id == base.study_id and not win.parts.active and win.model.params == base.values
     assert solve.status == "done" and not win.is_stale and not win.runner.busy
     assert win.viewport.has_field and win.viewport.result is win.result is base.result
     assert view.field == win.spec.default_field == win.field[0]
@@ -155,8 +161,8 @@ def check_fresh(win: MainWindow, base: Baseline) -> None:
                  "relative_difference", "streamlines", "glyphs"):
         assert getattr(view, name) == getattr(defaults, name), name
     assert not win.surrogates.selected_key and not win.compare.is_split
-    line = win.view_tools.line_dialog
-    assert not win.view_tools.probe_mode and (line is None or not line.isVisible())
+    assert not win.view_tools.probe_mode and win.view_tools.line_dialog is None
+    assert win.flow.cp_dialog is None
     assert win.color_range.mode == "auto" and not win.playback.active
     assert win.safety.yield_strength == base.yield_strength
     assert win.message_bar.text() == "" and not win.exports.busy
