@@ -57,7 +57,7 @@ def test_discard_closes_and_a_saved_session_does_not_ask(qtbot, shared_runner, m
     assert win.closing and not win.isVisible()
 
 
-def test_close_stops_timers_and_releases_vtk_on_this_thread(window, qtbot):
+def test_close_stops_timers_and_releases_vtk_on_this_thread(fresh_window, qtbot):
     """A native crash after a window's tests (#14): nothing of a closed window may fire later.
     Closing stops every timer of the window, removes the refit's event filter and the VTK
     observers that call back into Python, and finalizes every render window (the main view and
@@ -66,6 +66,7 @@ def test_close_stops_timers_and_releases_vtk_on_this_thread(window, qtbot):
     from PySide6.QtGui import QResizeEvent
     from PySide6.QtWidgets import QStatusBar
 
+    window = fresh_window
     window.compare.set_split(True)
     panes = window.compare.panes
     assert len(panes) == 3

@@ -8,8 +8,6 @@ surrogate and the reference live on different meshes and the difference is inter
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
@@ -28,25 +26,9 @@ FRAME_MS = 15_000  # the first prediction loads the model (torch)
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    import torch
-
-    from physapp.api import _InProcess
-    from physapp.compute.cluster import run_sweep_on
-    from physapp.surrogates.dataset import Dataset
-    from physapp.surrogates.storage import save_surrogate
-    from physapp.surrogates.training import train_surrogate
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # the test machine is shared
-    out = tmp_path_factory.mktemp("compare")
-    data = Dataset.create(out / "plate.h5", "plate-with-hole", 8, "lhs", 0, 0.25,
-                          vary=["traction", "radius"], fixed={"mesh_size": 0.01},
-                          bounds={"traction": (5e6, 50e6), "radius": (0.010, 0.030)}, order=1)
-    run_sweep_on(data, _InProcess(), poll=0.0)  # in this process: no worker start
-    gp = train_surrogate("pod-gp", data.training_data(), device="cpu", restarts=1, epochs=60)
-    torch.set_num_threads(threads)
-    return SimpleNamespace(path=save_surrogate(gp, out / "plate-pod-gp.pt"))
+def model(plate_pod_gp):
+    """A POD-GP of the plate (traction and hole radius vary; tests/gui/conftest.py)."""
+    return plate_pod_gp
 
 
 @pytest.fixture

@@ -43,22 +43,24 @@ def test_a_choice_survives_a_session_round_trip():
     assert back.design.value("model") == 1.0
 
 
-@pytest.fixture
-def airfoil_window(qtbot, shared_runner):
-    """The main window on the airfoil (potential flow: about a second to solve)."""
-    from physapp.gui.app import configure_pyvista
-    from physapp.gui.main_window import MainWindow
-    from tests.gui.conftest import SOLVE_TIMEOUT_MS
+@pytest.fixture(scope="module")
+def _airfoil(qapp, shared_runner, tmp_path_factory):
+    from tests.gui.conftest import module_window
 
-    configure_pyvista()
-    win = MainWindow(get_study("airfoil"), runner=shared_runner)
-    qtbot.addWidget(win)
-    win.resize(1280, 800)
-    win.show()
-    qtbot.waitExposed(win)
-    qtbot.waitUntil(lambda: win.solve_count >= 1, timeout=SOLVE_TIMEOUT_MS)
-    yield win
-    win.close()
+    yield from module_window("airfoil", shared_runner, tmp_path_factory, size=(1280, 800))
+
+
+@pytest.fixture
+def airfoil_window(_airfoil):
+    """The main window on the airfoil (potential flow: about a second to solve), with its
+    start-up solve on screen: the module's shared window, reset to that state
+    (tests/gui/shared_window.py)."""
+    from tests.gui.conftest import SOLVE_TIMEOUT_MS
+    from tests.gui.shared_window import reset_window
+
+    win, base = _airfoil
+    reset_window(win, base, SOLVE_TIMEOUT_MS)
+    return win
 
 
 def _tangent_alignment(lines, velocity_grid) -> float:

@@ -24,7 +24,8 @@ def _solve_and_wait(qtbot, win) -> None:
     qtbot.waitUntil(lambda: win.solve_count > before, timeout=SOLVE_TIMEOUT_MS)
 
 
-def test_opens_on_the_study_with_von_mises_shown(window):
+def test_opens_on_the_study_with_von_mises_shown(fresh_window):
+    window = fresh_window
     vp = window.viewport
     assert "Plate with a hole" in window.windowTitle()
     assert vp.has_field and vp.n_points == window.result.mesh.n_points

@@ -1,8 +1,9 @@
 """Surrogates in the app, end to end: real trained models, real QtInteractor, real solver process.
 
-A module fixture solves 10 plate-with-hole designs (traction 5-50 MPa and hole radius 10-30 mm,
-P1, 10 mm elements: 405 nodes) and trains a small POD-GP on them, and trains a linear model of
-another study (the thick cylinder) to be refused. Run under Xvfb (pytest-xvfb).
+A session fixture (tests/gui/conftest.py, shared with the split view's tests) solves 10
+plate-with-hole designs (traction 5-50 MPa and hole radius 10-30 mm,
+P1, 10 mm elements: 405 nodes) and trains a small POD-GP on them; a module fixture trains a linear
+model of another study (the thick cylinder) to be refused. Run under Xvfb (pytest-xvfb).
 """
 
 from __future__ import annotations
@@ -24,14 +25,13 @@ from tests.gui.conftest import SOLVE_TIMEOUT_MS
 
 pytestmark = pytest.mark.gui
 
-TRACTION = (5e6, 50e6)
-RADIUS = (0.010, 0.030)
 FRAME_MS = 15_000  # generous: the first prediction loads the model (torch) on this machine
 
 
 @pytest.fixture(scope="module")
-def models(tmp_path_factory):
-    """A POD-GP of the plate (traction and hole radius vary) and a model of another study."""
+def models(tmp_path_factory, plate_pod_gp):
+    """The POD-GP of the plate (traction and hole radius vary; tests/gui/conftest.py) and a
+    model of another study."""
     import torch
 
     from physapp.api import _InProcess
@@ -43,19 +43,14 @@ def models(tmp_path_factory):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # the test machine is shared
     out = tmp_path_factory.mktemp("surrogates")
-    plate = Dataset.create(out / "plate.h5", "plate-with-hole", 10, "lhs", 0, 0.3,
-                           vary=["traction", "radius"], fixed={"mesh_size": 0.01},
-                           bounds={"traction": TRACTION, "radius": RADIUS}, order=1)
-    run_sweep_on(plate, _InProcess(), poll=0.0)  # in this process: no worker start
-    gp = train_surrogate("pod-gp", plate.training_data(), device="cpu", restarts=1, epochs=60)
     cyl = Dataset.create(out / "cylinder.h5", "thick-cylinder", 4, "lhs", 0, 0.25,
                          vary=["pressure"], fixed={"mesh_size": 0.02}, order=1)
     run_sweep_on(cyl, _InProcess(), poll=0.0)  # in this process: no worker start
     lin = train_surrogate("linear", cyl.training_data(), device="cpu")
     torch.set_num_threads(threads)
-    return SimpleNamespace(plate=save_surrogate(gp, out / "plate-pod-gp.pt"),
+    return SimpleNamespace(plate=plate_pod_gp.path,
                            cylinder=save_surrogate(lin, out / "cylinder-linear.pt"),
-                           gp_metrics=gp.metrics, folder=out)
+                           gp_metrics=plate_pod_gp.metrics, folder=out)
 
 
 @pytest.fixture

@@ -187,15 +187,19 @@ def test_cli_prints_one_line_without_meshio_noise(tmp_path):
                     "0 0 0 1 0 0 0 1 0\nPOLYGONS 1 4\n3 0 1 2\n")
     bad = tmp_path / "bad.vtu"
     bad.write_text("<VTKFile><garbage")
+    procs = []
     for path in (poly, bad, tmp_path / "random.igs"):
         if not path.exists():
             path.write_bytes(os.urandom(3000))
-        r = subprocess.run([sys.executable, "-m", "physapp", "info", str(path)],
-                           capture_output=True, text=True, timeout=120,
-                           env={**os.environ, "PYTHONPATH": str(ROOT)})
-        assert r.returncode == 1
-        lines = r.stderr.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("physapp: error:"), r.stderr
+        # the three commands run side by side (each is a Python start and physapp's imports)
+        procs.append(subprocess.Popen([sys.executable, "-m", "physapp", "info", str(path)],
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}))
+    for proc in procs:
+        _, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 1
+        lines = stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("physapp: error:"), stderr
 
 
 def test_scheduler_that_is_not_an_address_is_refused_before_anything(tmp_path):
