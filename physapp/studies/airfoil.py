@@ -18,7 +18,9 @@ Key quantities: lift and drag coefficients; the surface pressure coefficient aga
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+
+import numpy as np
 
 from physapp.core.flow_setup import NavierStokesSetup, PotentialFlowSetup, VelocityBC
 from physapp.core.mesh import MeshData
@@ -63,6 +65,35 @@ class AirfoilStudy:
               "attack turns the free stream. Surface Cp against x/c: result curves['cp'].",
         key_quantities=("cl", "cd"),
     )
+
+    #: fields a surrogate computes from the velocity it predicts instead of learning them
+    dependent_field_sources = {"pressure": ("velocity",), "pressure_coefficient": ("velocity",)}
+
+    def dependent_fields(self, arrays: Mapping[str, np.ndarray], rows: Sequence[Mapping[str, float]]
+                         ) -> dict[str, np.ndarray]:
+        """Pressure and Cp of predicted potential flows from the predicted velocity (batches
+        ``arrays``: name -> (m, n[, 3]), one parameter row per design): Bernoulli's
+        p = rho/2 (U^2 - |u|^2) with the far field at p = 0 is exact for potential flow (the
+        solver's own pressure), so pressure and velocity agree; a regression of the pressure
+        itself misses the suction peak that moves with the angle of attack. The std follows
+        to first order (d|u|^2 = 2 u.du). Navier-Stokes designs keep the learned fields."""
+        u = arrays.get("velocity")
+        model = self.spec.parameter("model")
+        if u is None or any(model.choice(r.get("model", 0)) != "potential" for r in rows):
+            return {}
+        q = 0.5 * RHO * U_INF**2
+        uv = np.asarray(u, dtype=np.float64)[..., :2]
+        cp = 1.0 - (uv**2).sum(-1) / U_INF**2
+        su = arrays.get("velocity_std")
+        scp = None if su is None else 2.0 * np.sqrt(
+            ((uv * np.asarray(su, dtype=np.float64)[..., :2]) ** 2).sum(-1)) / U_INF**2
+        out = {}
+        for name, scale in (("pressure", q), ("pressure_coefficient", 1.0)):
+            if name in arrays:
+                out[name] = (scale * cp).astype(np.float32)
+                if scp is not None and f"{name}_std" in arrays:
+                    out[f"{name}_std"] = (scale * scp).astype(np.float32)
+        return out
 
     def check(self, params: Mapping[str, float]) -> dict[str, float]:
         from physapp.geometry.flow_domains import check_naca

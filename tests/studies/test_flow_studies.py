@@ -60,8 +60,23 @@ def test_airfoil_potential_and_navier_stokes():
     assert up[0, 0] == pytest.approx(0.0, abs=1e-9) and up[-1, 0] == pytest.approx(1.0)
     assert up[:, 1].mean() < lo[:, 1].mean()  # suction on the upper surface
     assert not pot.meta["warnings"]
+    # what a surrogate computes from its velocity (Bernoulli) is the solver's own pressure and
+    # Cp; a first-order std follows from the velocity's
+    fields = {k: pot.point_data[k][None] for k in ("velocity", "pressure", "pressure_coefficient")}
+    fields["velocity_std"] = np.full_like(fields["velocity"], 0.01)
+    fields["pressure_std"] = np.zeros_like(fields["pressure"])
+    rows = [{**study.spec.defaults(), "camber": 0.0, "alpha": 4.0}]
+    dep = study.dependent_fields(fields, rows)
+    for name in ("pressure", "pressure_coefficient"):
+        ref = pot.point_data[name]
+        assert np.max(np.abs(dep[name][0] - ref)) < 1e-5 * np.max(np.abs(ref)), name
+    speed = np.linalg.norm(pot.point_data["velocity"][:, :2], axis=1)
+    # rho/2 * 2 |u| * 0.01 with rho = U = 1: std 1 % of the speed
+    assert dep["pressure_std"][0] == pytest.approx(0.01 * speed, rel=1e-4, abs=1e-9)
     visc = ReferenceSolver().solve(study, {"camber": 0.0, "alpha": 4.0, "model": "navier-stokes",
                                            "reynolds": 200.0, "mesh_size": 0.03})
+    assert study.dependent_fields({"velocity": visc.point_data["velocity"][None]},
+                                  [{**rows[0], "model": 1}]) == {}
     kv = visc.meta["key_quantities"]
     # at Re = 200 viscous drag dominates and lift falls well below the inviscid value
     assert kv["reynolds"] == pytest.approx(200.0)

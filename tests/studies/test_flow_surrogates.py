@@ -29,3 +29,26 @@ def test_shipped_flow_surrogate_predicts_the_fields(study_id):
     assert fields["velocity"]["rel_l2"] < 0.05
     assert set(model.metrics.get("key_quantities", {})) <= set(study.spec.key_quantities) | {
         "vortex_psi"}
+
+
+@pytest.mark.parametrize("numpy_path", [False, True])
+def test_airfoil_surrogate_pressure_follows_its_velocity_by_bernoulli(numpy_path):
+    """The shipped airfoil model (potential flow) computes pressure and Cp from the velocity it
+    predicts (AirfoilStudy.dependent_fields), within the issue's 3 % held-out bound; the app's
+    torch-free evaluator does the same."""
+    from physapp.surrogates.storage import load_surrogate
+
+    model = load_surrogate(ROOT / "physapp" / "resources" / "surrogates" / "airfoil" / "pod-gp.pt",
+                           numpy=numpy_path)
+    res = model.predict({"camber": 0.03, "thickness": 0.1, "alpha": 6.0})
+    u = res.point_data["velocity"][:, :2].astype(np.float64)
+    cp = 1.0 - (u**2).sum(1)  # free stream 1 m/s, rho 1 kg/m^3
+    assert np.max(np.abs(res.point_data["pressure_coefficient"] - cp)) < 1e-5
+    assert np.max(np.abs(res.point_data["pressure"] - 0.5 * cp)) < 1e-5
+    assert cp.min() < -1.0  # the suction peak of a cambered section at 6 degrees
+    assert np.all(res.point_data["pressure_std"] > 0)
+    # a frame that asks only for the pressure still gets it from the velocity
+    part = model.predict({"camber": 0.03, "thickness": 0.1, "alpha": 6.0}, fields=["pressure"])
+    assert np.allclose(part.point_data["pressure"], res.point_data["pressure"], atol=1e-6)
+    assert model.metrics["fields"]["pressure"]["rel_l2"] <= 0.03
+    assert model.metrics["fields"]["velocity"]["rel_l2"] <= 0.03

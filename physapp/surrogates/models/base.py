@@ -333,7 +333,9 @@ class FieldSurrogate:
         x, out_of_range, values = self.parameter_vector(params)
         subset = None
         if fields is not None and self.FIELD_SUBSET:
-            subset = [f for f in dict.fromkeys(fields) if f in self.info.field_shapes]
+            sources = getattr(self.trained_study(), "dependent_field_sources", {})
+            wanted = [*fields, *(s for f in fields for s in sources.get(f, ()))]
+            subset = [f for f in dict.fromkeys(wanted) if f in self.info.field_shapes]
         with limited():  # a 2-thread BLAS call waits on a parked thread under contention
             arrays = self._run(self.normalise(x[None, :]), with_coords=True, fields=subset)
         points = arrays.pop(COORDS)[0] if COORDS in arrays else self.mesh.points
@@ -437,17 +439,29 @@ class FieldSurrogate:
         return self._unscale(go(), xn)
 
     def _unscale(self, arrays: dict[str, np.ndarray], xn: np.ndarray) -> dict[str, np.ndarray]:
-        if not self.field_scaling:
+        """The fields in their units, then those the study computes from others (below)."""
+        hook = getattr(self.trained_study(), "dependent_fields", None)
+        if not self.field_scaling and hook is None:
             return arrays
-        from physapp.surrogates.scaling import unscale
-
         X = self.info.denormalise(xn)
         rows = []
         for x in X:
             r = dict(self.fixed)
             r.update(zip(self.param_names, map(float, x), strict=True))
             rows.append(r)
-        return unscale(arrays, self.field_scaling, rows)
+        if self.field_scaling:
+            from physapp.surrogates.scaling import unscale
+
+            arrays = unscale(arrays, self.field_scaling, rows)
+        if hook is not None:  # fields that follow exactly from others (the airfoil's potential
+            # flow: pressure from the velocity by Bernoulli) replace the learned ones
+            try:
+                arrays.update(hook(arrays, rows))
+            except Exception as exc:  # noqa: BLE001 - a plugin's hook: keep the learned fields
+                note = f"The study's dependent_fields failed ({type(exc).__name__}: {exc})."
+                if note not in self.notices:
+                    self.notices.append(note)
+        return arrays
 
     def to(self, device: str) -> FieldSurrogate:
         """Move the model's tensors to ``device`` (in place); returns self."""
