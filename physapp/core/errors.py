@@ -29,3 +29,15 @@ class Cancelled(PhysappError):
 
     def __init__(self, message: str = "Cancelled by the user.") -> None:
         super().__init__(message)
+
+
+def read_failure(name: str, exc: BaseException) -> str:
+    """The message for a library (meshio, numpy) failing on a file ``name``: a plain sentence when
+    it ran past the end of the data (numpy's "buffer size must be a multiple of element size", an
+    IndexError, EOFError), else the library's words, shortened."""
+    if isinstance(exc, (EOFError, IndexError)) or "buffer size must be" in str(exc):
+        return (f"Could not read '{name}': the file is truncated or corrupt (its data ends "
+                "before what its header announces). Export it again.")
+    text = str(exc)
+    text = text if len(text) <= 120 else text[:120] + "..."
+    return f"Could not read '{name}': the file looks truncated or corrupt ({type(exc).__name__}: {text})."
