@@ -18,8 +18,8 @@ EXIT_CODES = """Exit status:
   0    success
   1    error the user can fix: bad parameter value, unknown study or model, unreadable or
        unwritable file, a failing plugin, a mesh too fine for the memory (PHYSAPP_MEMORY_LIMIT)
-       or above 2 M unknowns (PHYSAPP_MAX_UNKNOWNS) (one line on stderr says what and what
-       to do)
+       or above 2 M unknowns (PHYSAPP_MAX_UNKNOWNS), a body no support holds (one line on
+       stderr says what and what to do)
   2    usage error: unknown command or option, missing argument
   3    the solver failed (singular system, no convergence; a sweep where every sample failed)
   70   internal error (a bug: please report it; PHYSAPP_DEBUG=1 prints the traceback)

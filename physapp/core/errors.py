@@ -24,6 +24,11 @@ class SolverError(PhysappError):
     """A solve failed: singular system, no convergence, bad material, ..."""
 
 
+class IllPosedError(PhysappError):
+    """The problem as set up has no unique solution (a body no support holds, a body whose
+    temperature nothing fixes): the user's set-up to fix, not a solver failure (CLI exit 1)."""
+
+
 class Cancelled(PhysappError):
     """Raised inside long work when its :class:`~physapp.core.progress.CancelToken` is set."""
 
