@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from physapp import __version__
-from physapp.core.errors import Cancelled, PhysappError, SolverError
+from physapp.core.errors import Cancelled, PhysappError, SolverError, shorten
 from physapp.core.lifetime import Terminated
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
@@ -160,14 +160,15 @@ def parse_sets(items: Sequence[str], spec=None) -> dict[str, float]:
     for item in items:
         name, sep, text = item.partition("=")
         if not sep or not name.strip():
-            raise PhysappError(f"--set expects NAME=VALUE, got '{item}'.")
+            raise PhysappError(f"--set expects NAME=VALUE, got '{shorten(item)}'.")
         try:
             values[name.strip()] = float(text)
         except ValueError:
             if name.strip() in choices:
                 values[name.strip()] = text.strip()
                 continue
-            raise PhysappError(f"--set {name.strip()}: '{text}' is not a number.") from None
+            raise PhysappError(f"--set {shorten(name.strip())}: '{shorten(text)}' is not a "
+                               "number.") from None
     return values
 
 

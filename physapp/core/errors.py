@@ -8,6 +8,13 @@ and exits non-zero. Anything else escaping is a bug.
 from __future__ import annotations
 
 
+def shorten(text: object, limit: int = 40) -> str:
+    """``text`` for a message: at most ``limit`` characters, then '... (N characters)' (a
+    400-digit number in a file is named by its first 40 digits)."""
+    s = str(text)
+    return s if len(s) <= limit else f"{s[:limit]}... ({len(s)} characters)"
+
+
 class PhysappError(Exception):
     """Base class of all errors caused by input the user can fix."""
 
@@ -43,6 +50,5 @@ def read_failure(name: str, exc: BaseException) -> str:
     if isinstance(exc, (EOFError, IndexError)) or "buffer size must be" in str(exc):
         return (f"Could not read '{name}': the file is truncated or corrupt (its data ends "
                 "before what its header announces). Export it again.")
-    text = str(exc)
-    text = text if len(text) <= 120 else text[:120] + "..."
+    text = shorten(exc, 120)
     return f"Could not read '{name}': the file looks truncated or corrupt ({type(exc).__name__}: {text})."

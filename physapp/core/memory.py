@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 
-from physapp.core.errors import PhysappError
+from physapp.core.errors import PhysappError, shorten
 
 _UNITS = {"": 1, "B": 1, "K": 1024, "KB": 1024, "M": 1024**2, "MB": 1024**2, "G": 1024**3,
           "GB": 1024**3, "T": 1024**4, "TB": 1024**4}
@@ -178,12 +178,6 @@ def estimate_unknowns(dim: int, n_cells: float, order: int, components: int) -> 
     """Degrees of freedom of a mesh of ``n_cells`` simplices at ``order``."""
     key = (2 if dim <= 2 else 3, 2 if order >= 2 else 1)
     return n_cells * _NODES_PER_CELL_SHARED[key] * components
-
-
-def shorten(text: object, limit: int = 40) -> str:
-    """``text`` for a message: at most ``limit`` characters, then '...' (a 400-digit number)."""
-    s = str(text)
-    return s if len(s) <= limit else s[:limit] + "..."
 
 
 def _count(n: float) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from physapp.core.memory import shorten
+from physapp.core.errors import shorten
 from physapp.core.regions import CORNERS, FACETS  # noqa: F401 - re-exported
 from physapp.io.import_report import ImportError_
 
