@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from physapp import __version__
-from physapp.core.errors import Cancelled, PhysappError, SolverError
+from physapp.core.errors import Cancelled, PhysappError, SolverError, shorten
 from physapp.core.lifetime import Terminated
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
@@ -17,7 +17,9 @@ EXIT_SOLVER, EXIT_INTERNAL, EXIT_TERMINATED = 3, 70, 143
 EXIT_CODES = """Exit status:
   0    success
   1    error the user can fix: bad parameter value, unknown study or model, unreadable or
-       unwritable file, a failing plugin (one line on stderr says what and what to do)
+       unwritable file, a failing plugin, a mesh too fine for the memory (PHYSAPP_MEMORY_LIMIT)
+       or above 2 M unknowns (PHYSAPP_MAX_UNKNOWNS), a body no support holds (one line on
+       stderr says what and what to do)
   2    usage error: unknown command or option, missing argument
   3    the solver failed (singular system, no convergence; a sweep where every sample failed)
   70   internal error (a bug: please report it; PHYSAPP_DEBUG=1 prints the traceback)
@@ -158,14 +160,15 @@ def parse_sets(items: Sequence[str], spec=None) -> dict[str, float]:
     for item in items:
         name, sep, text = item.partition("=")
         if not sep or not name.strip():
-            raise PhysappError(f"--set expects NAME=VALUE, got '{item}'.")
+            raise PhysappError(f"--set expects NAME=VALUE, got '{shorten(item)}'.")
         try:
             values[name.strip()] = float(text)
         except ValueError:
             if name.strip() in choices:
                 values[name.strip()] = text.strip()
                 continue
-            raise PhysappError(f"--set {name.strip()}: '{text}' is not a number.") from None
+            raise PhysappError(f"--set {shorten(name.strip())}: '{shorten(text)}' is not a "
+                               "number.") from None
     return values
 
 

@@ -191,3 +191,17 @@ def test_predict_refuses_a_model_of_an_unknown_or_wrong_study(tmp_path, capsys, 
     assert code == 1 and message in err and "--raw" in err
     code, _, err = in_process(capsys, "predict", path, "--out", out, "--raw")
     assert code == 0 and out.exists()
+
+
+def test_long_values_are_shortened_in_messages(capsys):
+    """A 400-digit value is named by its first 40 characters and its length (#14)."""
+    from physapp.cli import main as cli_main
+    from physapp.core.errors import ParameterError
+    from physapp.studies import get_study
+
+    code = cli_main(["solve", "plate-with-hole", "--set", "radius=" + "1" * 400 + "x",
+                     "--out", "never.vtu"])
+    err = capsys.readouterr().err
+    assert code == 1 and "1" * 40 + "... (401 characters)" in err and "1" * 41 not in err
+    with pytest.raises(ParameterError, match=r"must be a finite number, got 1000.*\(401 "):
+        get_study("plate-with-hole").check({"radius": 10**400})

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 
-from physapp.core.errors import PhysappError
+from physapp.core.errors import PhysappError, shorten
 
 _UNITS = {"": 1, "B": 1, "K": 1024, "KB": 1024, "M": 1024**2, "MB": 1024**2, "G": 1024**3,
           "GB": 1024**3, "T": 1024**4, "TB": 1024**4}
@@ -153,9 +153,59 @@ def _measure(mesh) -> float:
     return total
 
 
+#: unknowns (degrees of freedom) one solve may have; ``PHYSAPP_MAX_UNKNOWNS`` overrides it. Above
+#: it meshing alone takes minutes and a P2 solve needs well over 10 GB (the plate with a hole at
+#: its finest element size on its largest plate: 1.2 M elements, 4.6 M unknowns at P2)
+MAX_UNKNOWNS = 2_000_000
+
+
+def max_unknowns() -> int:
+    """What one solve may have: ``PHYSAPP_MAX_UNKNOWNS`` if set, else :data:`MAX_UNKNOWNS`."""
+    env = os.environ.get("PHYSAPP_MAX_UNKNOWNS", "").strip()
+    if not env:
+        return MAX_UNKNOWNS
+    try:
+        value = float(env)
+        if not (math.isfinite(value) and value >= 1):
+            raise ValueError(env)
+    except ValueError:
+        raise MemoryLimitError(f"PHYSAPP_MAX_UNKNOWNS='{shorten(env)}' is not a positive number "
+                               "(e.g. 4000000).") from None
+    return int(value)
+
+
+def estimate_unknowns(dim: int, n_cells: float, order: int, components: int) -> float:
+    """Degrees of freedom of a mesh of ``n_cells`` simplices at ``order``."""
+    key = (2 if dim <= 2 else 3, 2 if order >= 2 else 1)
+    return n_cells * _NODES_PER_CELL_SHARED[key] * components
+
+
+def _count(n: float) -> str:
+    """1_246_866 -> '1.2 M'; 66_922 -> '67 k'; 950 -> '950'."""
+    if n >= 1e6:
+        return f"{n / 1e6:.1f} M"
+    return f"{n / 1e3:.0f} k" if n >= 1e4 else f"{n:,.0f}"
+
+
+def _shown(spec, value: float) -> str:
+    """A parameter value as its slider shows it ('0.5 mm')."""
+    unit = spec.display_unit or spec.unit
+    return f"{value * spec.scale:.4g} {unit}".strip()
+
+
+def _round_up(x: float) -> float:
+    """Up to two significant digits: 0.000712 -> 0.00072."""
+    if x <= 0 or not math.isfinite(x):
+        return x
+    step = 10.0 ** (math.floor(math.log10(x)) - 1)
+    return math.ceil(x / step - 1e-9) * step
+
+
 def check_study_solve(study, params, order: int, *, workers: int = 1, what: str = "") -> None:
-    """Refuse a solve (or ``workers`` solves at once) of ``study`` at ``params`` whose estimate is
-    above :func:`limit_bytes`, with the estimate and what to change."""
+    """Refuse a solve (or ``workers`` solves at once) of ``study`` at ``params`` before meshing
+    when its estimated unknowns are above :func:`max_unknowns` or its memory above
+    :func:`limit_bytes`: the message names the element size, the estimate and the smallest
+    ``mesh_size`` that fits."""
     found = study_mesh_estimate(study, params)
     if found is None:
         return
@@ -165,11 +215,41 @@ def check_study_solve(study, params, order: int, *, workers: int = 1, what: str 
         components = 1 if type(setup).__name__ == "HeatSetup" else (3 if dim == 3 else 2)
     except Exception:  # noqa: BLE001 - the solve itself will report a bad set-up
         components = dim
-    need = estimate_solve_bytes(dim, n_cells, order, components) * max(1, workers)
+    workers = max(1, workers)
+    dofs = estimate_unknowns(dim, n_cells, order, components)
+    need = estimate_solve_bytes(dim, n_cells, order, components) * workers
+    limit, cap = limit_bytes(), max_unknowns()
+    if dofs <= cap and need <= limit:
+        return
+    # cells that fit: the unknowns and the memory both grow in proportion to the cells
+    base = estimate_solve_bytes(dim, 0, order, components) * workers
+    per_cell = (need - base) / max(n_cells, 1.0)
+    fit = min(cap / (dofs / max(n_cells, 1.0)), max(limit - base, 0.0) / per_cell)
+    if dofs > cap:
+        reason = f"the {_count(cap)} unknowns one solve may have (PHYSAPP_MAX_UNKNOWNS)"
+    else:
+        reason = f"the {human(limit)} available on this computer"
+    spec = study.spec.parameter("mesh_size")
+    h = float(params.get("mesh_size", spec.default))
+    geometry = ", ".join(f"{p.name} = {_shown(p, float(params[p.name]))}"
+                         for p in study.spec.parameters
+                         if p.geometric and not p.discretization and p.name in params)
     label = what or f"Solving {study.spec.id} at P{order}"
-    advice = (f"about {n_cells:,.0f} elements at mesh_size = {params.get('mesh_size', 0):g} m: "
-              "choose a larger mesh_size (the memory grows with 1/mesh_size^"
-              f"{dim}), order 1 instead of 2, or a smaller part")
+    text = (f"{label}: element size mesh_size = {_shown(spec, h)}"
+            + (f" on this geometry ({geometry})" if geometry else "")
+            + f" gives about {_count(n_cells)} elements and {_count(dofs)} unknowns, about "
+            f"{human(need)} of memory: more than {reason}")
+    options = []
+    h_min = _round_up(h * (n_cells / fit) ** (1.0 / dim) * 1.05) if fit > 0 else math.inf
+    if h_min <= spec.upper:
+        options.append(f"use mesh_size >= {_shown(spec, h_min)}")
+    else:
+        options.append("make the part smaller")
+    if order >= 2:
+        p1 = estimate_unknowns(dim, n_cells, 1, components)
+        p1_need = estimate_solve_bytes(dim, n_cells, 1, components) * workers
+        if p1 <= cap and p1_need <= limit:
+            options.append(f"or solve at order 1 ({_count(p1)} unknowns, {human(p1_need)})")
     if workers > 1:
-        advice += ", or fewer workers"
-    check(need, label, advice)
+        options.append("or use fewer workers")
+    raise MemoryLimitError(f"{text}; {', '.join(options)}.")

@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from physapp.core.errors import ParameterError
+from physapp.core.errors import ParameterError, shorten
 from physapp.core.labels import pretty_unit
 
 
@@ -66,8 +66,12 @@ class ParameterSpec:
             return self._validate_choice(value)
         try:
             value = float(value)
-        except (TypeError, ValueError):
-            raise ParameterError(f"{self.label} ({self.name}): '{value}' is not a number.") from None
+        except (TypeError, ValueError, OverflowError):
+            if isinstance(value, int):  # a whole number beyond the float range
+                raise ParameterError(f"{self.label} ({self.name}) must be a finite number, got "
+                                     f"{shorten(value)}.") from None
+            raise ParameterError(f"{self.label} ({self.name}): '{shorten(value)}' is not a "
+                                 "number.") from None
         if not math.isfinite(value):
             raise ParameterError(f"{self.label} ({self.name}) must be a finite number.")
         if not self.lower <= value <= self.upper:
@@ -93,7 +97,8 @@ class ParameterSpec:
             index = math.nan
         if not (math.isfinite(index) and index == int(index) and 0 <= index < len(self.choices)):
             options = ", ".join(f"{c} ({i})" for i, c in enumerate(self.choices))
-            raise ParameterError(f"{self.label} ({self.name}) = '{value}' is not one of: {options}.")
+            raise ParameterError(f"{self.label} ({self.name}) = '{shorten(value)}' is not one of: "
+                                 f"{options}.")
         return index
 
 

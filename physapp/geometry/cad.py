@@ -188,8 +188,9 @@ def mesh_closed_surface(path: str | Path, size: float | None = None, *, length_u
     try:
         surf = meshio.read(path)
     except (Exception, SystemExit) as exc:  # some meshio readers call sys.exit on bad data
-        raise GeometryError(f"Could not read '{path.name}': the file looks truncated or corrupt "
-                            f"({type(exc).__name__}: {exc}).") from None
+        from physapp.core.errors import read_failure
+
+        raise GeometryError(read_failure(path.name, exc)) from None
     tris = [c.data for c in surf.cells if c.type == "triangle"]
     if not tris:
         raise GeometryError(f"'{path.name}' has no triangles to fill.")

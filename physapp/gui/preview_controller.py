@@ -15,6 +15,17 @@ if TYPE_CHECKING:
     from physapp.gui.services import WindowServices
 
 
+def _preview_mesh(request: tuple) -> tuple:
+    """(version, mesh) of a preview request; a mesh no solve could use (too many elements or too
+    much memory even at order 1, :func:`~physapp.core.memory.check_study_solve`) is refused with
+    the estimate before gmsh spends minutes on it."""
+    from physapp.core.memory import check_study_solve
+
+    version, params, study = request
+    check_study_solve(study, params, 1, what="This design")
+    return version, study.build_mesh(params)
+
+
 class PreviewController:
     """Previews of the window's design (``window.previews``; its relay is
     ``window.preview_relay``, which the part controller listens to as well)."""
@@ -25,7 +36,7 @@ class PreviewController:
         self.relay.result.connect(self._on_preview)
         self.relay.error.connect(self._on_preview_error)
         self.worker = LatestWinsWorker(
-            lambda req: (req[0], req[2].build_mesh(req[1])),
+            _preview_mesh,
             self.relay.send_result,
             self.relay.send_error,
         )

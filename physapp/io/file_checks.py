@@ -7,6 +7,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+from physapp.core.errors import shorten
 from physapp.core.regions import CORNERS, FACETS  # noqa: F401 - re-exported
 from physapp.io.import_report import ImportError_
 
@@ -65,7 +66,9 @@ PLY_SIZES = {"char": 1, "uchar": 1, "int8": 1, "uint8": 1, "short": 2, "ushort":
 
 def _check_ply(path: Path) -> None:
     """A PLY header must end (``end_header``) and announce no more data than the file holds
-    (meshio loops for ever on a header without its end)."""
+    (meshio loops for ever on a header without its end). A binary file is walked element by
+    element: a list property's length is read from the file (each item of an element is taken
+    to have the first item's length, as in a triangle mesh)."""
     size = path.stat().st_size
     with open(path, "rb") as fh:
         head = fh.read(65536)
@@ -75,26 +78,48 @@ def _check_ply(path: Path) -> None:
                            "with 'end_header'): it is truncated or corrupt.")
     lines = head[:end].decode("latin-1").splitlines()
     binary = any(ln.startswith("format binary") for ln in lines)
-    elements: list[tuple[str, int, int]] = []  # name, count, minimal bytes per item
+    big = any(ln.startswith("format binary_big_endian") for ln in lines)
+    # name, count, properties: (size, list length size or 0)
+    elements: list[tuple[str, int, list[tuple[int, int]]]] = []
     for ln in lines:
         w = ln.split()
         if len(w) == 3 and w[0] == "element":
             if not w[2].isdigit():
-                raise ImportError_(f"'{path.name}': PLY element count '{w[2]}' is not a number.")
-            elements.append((w[1], int(w[2]), 0))
+                raise ImportError_(f"'{path.name}': PLY element count '{shorten(w[2])}' is not "
+                                   "a number.")
+            elements.append((w[1], int(w[2]), []))
         elif len(w) >= 3 and w[0] == "property" and elements:
-            name, count, nbytes = elements[-1]
             if w[1] == "list" and len(w) >= 5:
-                nbytes += PLY_SIZES.get(w[2], 1)  # at least the list's length
+                elements[-1][2].append((PLY_SIZES.get(w[3], 1), PLY_SIZES.get(w[2], 1)))
             else:
-                nbytes += PLY_SIZES.get(w[1], 1)
-            elements[-1] = (name, count, nbytes)
-    body = size - end - len("end_header") - 1
-    need = sum(c * (b if binary else 2) for _, c, b in elements)
-    if need > body:
-        counts = ", ".join(f"{c} {n}" for n, c, _ in elements)
-        raise ImportError_(f"'{path.name}' announces {counts} in its header, more than the "
-                           f"{max(body, 0)} bytes after it hold: it is truncated or corrupt.")
+                elements[-1][2].append((PLY_SIZES.get(w[1], 1), 0))
+    start = end + len("end_header") + 1
+    if not binary:
+        need = sum(2 * c * len(props) for _, c, props in elements)
+        if need > size - start:
+            counts = ", ".join(f"{c} {n}" for n, c, _ in elements)
+            raise ImportError_(f"'{path.name}' is truncated: its header announces {counts}, "
+                               f"more than the {max(size - start, 0)} bytes after it hold.")
+        return
+    offset = start
+    with open(path, "rb") as fh:
+        for name, count, props in elements:
+            per_item = 0
+            for item_size, len_size in props:
+                if not len_size:
+                    per_item += item_size
+                    continue
+                fh.seek(offset + per_item)
+                raw = fh.read(len_size)
+                n = int.from_bytes(raw, "big" if big else "little") if len(raw) == len_size else 0
+                per_item += len_size + n * item_size
+            need = count * per_item
+            found = max(size - offset, 0)
+            if need > found:
+                raise ImportError_(
+                    f"'{path.name}' is truncated: its header announces {count} {name} items, "
+                    f"expected {need} bytes of {name} data, found {found}.")
+            offset += need
 
 
 def _check_stl(path: Path) -> None:

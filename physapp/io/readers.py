@@ -265,10 +265,9 @@ def _meshio_read(path: Path):
         raise ImportError_(f"Could not read '{path.name}': {exc}. Check the extension matches "
                            "the format, or export it again.") from None
     except Exception as exc:  # noqa: BLE001 - truncated files raise anything
-        raise ImportError_(
-            f"Could not read '{path.name}': the file looks truncated or corrupt "
-            f"({type(exc).__name__}: {exc})."
-        ) from None
+        from physapp.core.errors import read_failure
+
+        raise ImportError_(read_failure(path.name, exc)) from None
 
 
 def _read_partitioned(path: Path):

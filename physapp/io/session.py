@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from physapp.core.colormaps import COLORMAPS
-from physapp.core.errors import PhysappError
+from physapp.core.errors import PhysappError, shorten
 from physapp.io.export import write_text
 
 FORMAT = "physapp-session"
@@ -65,13 +65,15 @@ def validate(data: Any, where: str = "session") -> dict[str, Any]:
     if not isinstance(data, dict):
         raise _fail(where, "not a physapp session (the file does not hold a JSON object).")
     if data.get("format") != FORMAT:
-        raise _fail(where, f"not a physapp session (key 'format' is {data.get('format')!r}, "
+        fmt = shorten(repr(data.get("format")))
+        raise _fail(where, f"not a physapp session (key 'format' is {fmt}, "
                     f"expected '{FORMAT}').")
     version = data.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise _fail(where, f"key 'version' must be a positive whole number, got {version!r}.")
+        raise _fail(where, "key 'version' must be a positive whole number, got "
+                    f"{shorten(repr(version))}.")
     if version > VERSION:
-        raise _fail(where, f"made by a newer physapp (version {version}); update physapp to "
+        raise _fail(where, f"made by a newer physapp (version {shorten(version)}); update physapp to "
                     f"open it (this one reads version {VERSION}).")
     study = data.get("study")
     if not isinstance(study, str) or not study:
@@ -81,7 +83,8 @@ def validate(data: Any, where: str = "session") -> dict[str, Any]:
         raise _fail(where, "key 'params' must be an object of parameter names and numbers.")
     for name, value in params.items():
         if not _number(value):
-            raise _fail(where, f"key 'params.{name}' must be a finite number, got {value!r}.")
+            raise _fail(where, f"key 'params.{shorten(name)}' must be a finite number, got "
+                        f"{shorten(repr(value))}.")
     if not isinstance(data.get("surrogate", ""), str):
         raise _fail(where, "key 'surrogate' must be a model path or '' (reference solver).")
     view = data.get("view", {})

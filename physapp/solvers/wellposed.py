@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from physapp.core.errors import SolverError
+from physapp.core.errors import IllPosedError, SolverError
 from physapp.solvers.linear import check_supported
 
 
@@ -46,7 +46,7 @@ def check_bodies_held(
     *,
     what: str = "supports",
 ) -> None:
-    """Raise SolverError naming a body whose rigid-body ``modes`` the ``constrained`` DOFs leave free.
+    """Raise IllPosedError naming a body whose rigid-body ``modes`` the ``constrained`` DOFs leave free.
 
     ``dof_node`` maps each DOF to its node; ``modes`` are ``(n_dofs, k)`` rigid-body modes of the
     whole model (their restriction to one body is that body's rigid motions). With a single body
@@ -68,7 +68,7 @@ def check_bodies_held(
             check_supported(modes[dofs], local, dim)
         except SolverError as exc:
             nodes = np.flatnonzero(labels == body)
-            raise SolverError(
+            raise IllPosedError(
                 f"The mesh has {len(bodies)} separate bodies and the {what} do not hold "
                 f"{_describe(points, nodes, i, len(bodies))}: "
                 + ("it has no support" if len(local) == 0 else "it is free to move")
@@ -89,7 +89,7 @@ def check_bodies_determined(points: np.ndarray, element_nodes: np.ndarray,
     for i, body in enumerate(bodies):
         if body not in held:
             nodes = np.flatnonzero(labels == body)
-            raise SolverError(
+            raise IllPosedError(
                 f"The mesh has {len(bodies)} separate bodies and "
                 f"{_describe(points, nodes, i, len(bodies))} has no fixed temperature or "
                 "convection boundary, so its temperature is not determined. Add one, connect it "

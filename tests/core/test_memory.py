@@ -59,8 +59,53 @@ def test_too_fine_a_mesh_is_refused_before_meshing(tmp_path):
     r = _cli("solve", "plate-with-hole", "--set", "mesh_size=0.0005", "--set", "length=1",
              "--set", "width=0.5", "--out", tmp_path / "x.vtu")
     assert r.returncode == 1
-    assert "would need about" in r.stderr and "larger mesh_size" in r.stderr
+    assert "mesh_size = 0.5 mm" in r.stderr and "1.2 M elements" in r.stderr
+    assert "use mesh_size >= " in r.stderr
     assert time.monotonic() - t0 < 30 and not (tmp_path / "x.vtu").exists()
+
+
+def test_the_unknowns_cap_holds_whatever_the_memory(monkeypatch):
+    """The issue's case on a machine with plenty of memory: 1 m x 0.5 m plate at 0.5 mm is
+    ~1.2 M elements (gmsh makes 1,153,019) and ~5 M P2 unknowns: refused by the cap alone, with
+    the element size that fits (the cells scale as 1/h^2: 0.5 mm * sqrt(5 M / 2 M) ~ 0.8 mm)."""
+    from physapp.core.memory import check_study_solve
+    from physapp.studies import get_study
+
+    monkeypatch.setenv("PHYSAPP_MEMORY_LIMIT", "1T")
+    study = get_study("plate-with-hole")
+    params = study.check({"mesh_size": 0.0005, "length": 1, "width": 0.5})
+    with pytest.raises(MemoryLimitError) as err:
+        check_study_solve(study, params, 2)
+    text = str(err.value)
+    assert "width = 500 mm, length = 1000 mm" in text and "unknowns one solve may have" in text
+    h_min = float(text.split("use mesh_size >= ")[1].split(" mm")[0])
+    assert 0.75 < h_min < 0.95
+    assert "or solve at order 1 (1.2 M unknowns" in text
+    check_study_solve(study, params, 1)  # P1: ~1.2 M unknowns, under the cap
+    check_study_solve(study, {**params, "mesh_size": h_min * 1e-3}, 2)  # the advice fits
+    monkeypatch.setenv("PHYSAPP_MAX_UNKNOWNS", "5e5")
+    with pytest.raises(MemoryLimitError, match="500 k unknowns one solve may have"):
+        check_study_solve(study, params, 1)
+    monkeypatch.setenv("PHYSAPP_MAX_UNKNOWNS", "lots")
+    with pytest.raises(MemoryLimitError, match="PHYSAPP_MAX_UNKNOWNS='lots'"):
+        check_study_solve(study, params, 1)
+
+
+def test_3d_estimate_scales_with_the_volume(monkeypatch):
+    """The L-bracket (3D): the cells of the estimate grow as 1/h^3; a too-fine size is refused
+    against the memory with a size that fits and the bracket's dimensions."""
+    from physapp.core.memory import check_study_solve
+    from physapp.studies import get_study
+
+    study = get_study("l-bracket")
+    dim, n_coarse = study_mesh_estimate(study, study.check({"mesh_size": 0.004}))
+    dim, n_fine = study_mesh_estimate(study, study.check({"mesh_size": 0.002}))
+    assert dim == 3 and 5 < n_fine / n_coarse < 11  # (0.004 / 0.002)^3 = 8
+    monkeypatch.setenv("PHYSAPP_MEMORY_LIMIT", "512M")
+    with pytest.raises(MemoryLimitError, match=r"512.0 MB available on this computer; use "
+                                               r"mesh_size >= \d") as err:
+        check_study_solve(study, study.check({"mesh_size": 0.002}), 2)
+    assert "arm_x = " in str(err.value) and "elements" in str(err.value)
 
 
 def test_sweep_and_read_are_checked(tmp_path):

@@ -43,11 +43,23 @@ def test_bad_values_are_named(mutate, message):
 
 def test_huge_integers_and_deep_nesting():
     big = _text(_good()).replace('"radius": 0.02', '"radius": ' + "9" * 400)
-    with pytest.raises(SessionError, match="params.radius"):
+    with pytest.raises(SessionError, match="params.radius") as err:
         loads(big)
+    # the value is named by its first 40 digits, not all 400
+    assert "9" * 40 + "... (400 characters)" in str(err.value) and "9" * 41 not in str(err.value)
     huge = _text(_good()).replace('"radius": 0.02', '"radius": ' + "9" * 5000)
-    with pytest.raises(SessionError):
+    with pytest.raises(SessionError) as err:
         loads(huge)
+    assert "9" * 41 not in str(err.value) and len(str(err.value)) < 300
+    for key in ('"version": 1', '"format": "physapp-session"'):
+        name = key.split(":")[0]
+        text = _text(_good()).replace(key, f"{name}: {'7' * 400}")
+        with pytest.raises(SessionError, match=name.strip('"')) as err:
+            loads(text)
+        assert "7" * 40 + "..." in str(err.value) and "7" * 41 not in str(err.value)
+    long_name = _text(_good()).replace('"radius": 0.02', '"' + "r" * 400 + '": "x"')
+    with pytest.raises(SessionError, match="r" * 40 + r"\.\.\. \(400 characters\)'"):
+        loads(long_name)
     deep = "[" * 100_000 + "]" * 100_000
     with pytest.raises(SessionError, match="nested too deeply"):
         loads(deep)

@@ -115,3 +115,27 @@ def test_part_surrogates_get_the_exact_load_scaling(tmp_path):
     two = {**COOK, "loads": COOK["loads"] * 2}
     setup.write_text(json.dumps(two))
     assert study_scaling(sid) == {}  # two loads: not proportional to one of them
+
+
+def test_a_part_with_a_free_body_is_an_input_error(tmp_path, capsys):
+    """Two separate squares, the support on the first, the load on the second: the message names
+    the free body and the exit status is 1 (the set-up to fix), not 3 (a solver failure)."""
+    import meshio
+
+    n = 5
+    xs, ys = np.meshgrid(np.linspace(0, 1, n), np.linspace(0, 1, n))
+    square = np.column_stack([xs.ravel(), ys.ravel(), np.zeros(n * n)])
+    k = np.arange(n * n).reshape(n, n)[:-1, :-1].ravel()
+    tris = np.vstack([np.column_stack([k, k + 1, k + n + 1]), np.column_stack([k, k + n + 1, k + n])])
+    points = np.vstack([square, square + [2.0, 0.0, 0.0]])
+    meshio.write(tmp_path / "two.vtu", meshio.Mesh(points, [("triangle", np.vstack(
+        [tris, tris + n * n]))]))
+    setup = {**COOK, "parameters": [],
+             "loads": [{"kind": "force", "magnitude": 1.0, "direction": [1, 0, 0],
+                        "select": {"select": "plane", "point": [3, 0, 0], "normal": [1, 0, 0]}}]}
+    (tmp_path / "two.json").write_text(json.dumps(setup))
+    code = main(["solve", str(tmp_path / "two.vtu"), "--setup", str(tmp_path / "two.json"),
+                 "--out", str(tmp_path / "r.vtu"), "-q", "--unit", "m"])
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert "2 separate bodies" in err and "body 2 of 2" in err and "solver failed" not in err

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from physapp.core.errors import ParameterError, SolverError
+from physapp.core.errors import IllPosedError, ParameterError, SolverError
 from physapp.core.study import (
     ElasticSetup,
     FixedTemperature,
@@ -160,7 +160,7 @@ def test_a_free_body_is_named_loaded_or_not():
     held = (Support("left", (0, 1)),)
     for tractions in ((), (Traction("right2", (1.0, 0.0), total=True),)):
         setup = ElasticSetup("plane_stress", Material(E, NU), held, tractions=tractions)
-        with pytest.raises(SolverError, match=r"2 separate bodies.*body 2 of 2.*no support"):
+        with pytest.raises(IllPosedError, match=r"2 separate bodies.*body 2 of 2.*no support"):
             e2.solve_plane(mesh, setup, order=1)
 
 
@@ -169,7 +169,7 @@ def test_heat_needs_a_temperature_on_every_body():
 
     setup = HeatSetup("planar", conductivity=1.0, fixed=(FixedTemperature("left", 0.0),),
                       source=1.0)
-    with pytest.raises(SolverError, match=r"body 2 of 2.*not determined"):
+    with pytest.raises(IllPosedError, match=r"body 2 of 2.*not determined"):
         solve_heat(_two_bodies(), setup, order=1)
 
 
