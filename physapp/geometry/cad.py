@@ -157,6 +157,29 @@ def _check_triangles(path: Path, pts, tri) -> None:
                             "in a CAD or mesh-repair tool and export again.")
 
 
+def has_lone_triangle_face(pts, tri, angle: float) -> bool:
+    """True when some face of the surface (triangles joined across edges whose normals turn by
+    less than ``angle``, as gmsh's classification splits it) is one triangle: gmsh's
+    reparametrisation of such a face does not return (a tetrahedron of four triangles)."""
+    import numpy as np
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(tri)
+    normal = np.cross(pts[tri[:, 1]] - pts[tri[:, 0]], pts[tri[:, 2]] - pts[tri[:, 0]])
+    normal /= np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-300)
+    edges = np.sort(np.concatenate([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [2, 0]]]), axis=1)
+    owner = np.tile(np.arange(n), 3)
+    order = np.lexsort((edges[:, 1], edges[:, 0]))
+    e, o = edges[order], owner[order]
+    pair = np.all(e[1:] == e[:-1], axis=1)  # a closed surface: each edge in exactly two
+    t1, t2 = o[:-1][pair], o[1:][pair]
+    smooth = np.einsum("ij,ij->i", normal[t1], normal[t2]) > np.cos(angle)
+    graph = coo_matrix((np.ones(int(smooth.sum())), (t1[smooth], t2[smooth])), shape=(n, n))
+    _, label = connected_components(graph, directed=False)
+    return bool(np.any(np.bincount(label) == 1))
+
+
 def _check_self_intersection(path: Path, pts, tri, length_unit: str) -> None:
     """Refuse a surface whose triangles cross each other: gmsh's meshing does not return on it."""
     from physapp.geometry.selfintersect import CheckTooCostly, self_intersections
@@ -229,7 +252,9 @@ def mesh_closed_surface(path: str | Path, size: float | None = None, *, length_u
         node_tags = np.arange(1, len(pts) + 1)
         gmsh.model.mesh.addNodes(2, tag, node_tags, pts.ravel())
         gmsh.model.mesh.addElementsByType(tag, 2, [], (tri + 1).ravel())
-        gmsh.model.mesh.classifySurfaces(math.radians(40), True, True, math.pi)
+        # reparametrised faces mesh best, but gmsh loops on a face of one triangle
+        reparametrise = not has_lone_triangle_face(pts, tri, math.radians(40))
+        gmsh.model.mesh.classifySurfaces(math.radians(40), True, reparametrise, math.pi)
         gmsh.model.mesh.createGeometry()
         surfaces = [t for _, t in gmsh.model.getEntities(2)]
         loop = gmsh.model.geo.addSurfaceLoop(surfaces)

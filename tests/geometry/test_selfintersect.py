@@ -148,3 +148,26 @@ def test_coplanar_overlaps_are_caught():
     # the same corner, side by side without overlapping
     side = np.array([[0, 0, 0], [4, 0, 0], [4, 4, 0], [3, 4, 0], [0, 4, 0]], float)
     assert self_intersections(side, [[0, 1, 2], [0, 3, 4]]) == (0, None)
+
+
+def test_a_tetrahedron_of_four_triangles_meshes():
+    """Found by fuzzing (#14): each face of a four-triangle tetrahedron is one triangle, and
+    gmsh's reparametrisation of such a face never returned; it is classified without one."""
+    import math
+
+    from physapp.geometry.cad import has_lone_triangle_face
+
+    pts = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]], float)
+    tri = np.array([[0, 2, 1], [0, 1, 3], [0, 3, 2], [1, 2, 3]])
+    assert has_lone_triangle_face(pts, tri, math.radians(40))
+    # a cube's faces are two triangles each
+    cube = np.array([[x, y, z] for x in (0, 1) for y in (0, 1) for z in (0, 1)], float)
+    quads = [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3)]
+    ctri = np.array([t for a, b, c, d in quads for t in ((a, b, c), (a, c, d))])
+    assert not has_lone_triangle_face(cube, ctri, math.radians(40))
+    mesh, _ = read_mesh(FUZZ / "ply-tetrahedron.ply", isolate=False)
+    t = mesh.points[mesh.cells[0].connectivity[:, :4]]
+    vol = np.abs(np.einsum("ij,ij->i", t[:, 1] - t[:, 0],
+                           np.cross(t[:, 2] - t[:, 0], t[:, 3] - t[:, 0]))).sum() / 6
+    assert vol == pytest.approx(1e-9 / 6, rel=1e-9)  # unit edges in mm: 1/6 mm^3, in m^3
+    assert len([k for k in mesh.boundaries if k.startswith("face_")]) == 4
