@@ -244,6 +244,7 @@ class Morpher:
         bmask = np.zeros(len(x), dtype=bool)
         bmask[self.bnodes] = True
         self._boundary_dofs = np.repeat(bmask, d)
+        self._patterns: dict = {}  # pseudo-solid sparsity patterns per set of fixed DOFs
 
     # -- morphing --------------------------------------------------------------------------
 
@@ -302,10 +303,12 @@ class Morpher:
             )
         surf = _Surface(target, self.names)
         claimed, goal, lost = self._claims(surf)
-        guess = _pseudo_solid(self.x, self.t, claimed, goal, self.steps, *self.pseudo_solid)
+        guess = _pseudo_solid(self.x, self.t, claimed, goal, self.steps, *self.pseudo_solid,
+                              cache=self._patterns)
         xb = self._project(surf, guess)
         new = _pseudo_solid(guess, self.t, self._boundary_dofs,
-                            xb.reshape(-1)[self._boundary_dofs], 1, *self.pseudo_solid)
+                            xb.reshape(-1)[self._boundary_dofs], 1, *self.pseudo_solid,
+                            cache=self._patterns)
         quality = self.quality_of(new, lost)
         pts = np.zeros((len(new), 3))
         pts[:, : self.dim] = new
