@@ -274,7 +274,10 @@ class Morpher:
             return self.reference_mesh
         cancel.check()
         progress(0.0, "Meshing the target geometry")
-        target = self.study.build_mesh(values, cancel=cancel)
+        from physapp.geometry.gmsh_session import boundary_only
+
+        with boundary_only():  # a 2D gmsh mesher meshes the boundary curves only
+            target = self.study.build_mesh(values, cancel=cancel)
         cancel.check()
         ref = self.reference_mesh
         if target.n_points == ref.n_points and len(target.cells) == len(ref.cells) and all(

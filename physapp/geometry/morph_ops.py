@@ -362,8 +362,11 @@ class _Surface:
 
         self.dim = mesh.dim
         self.x = mesh.points[:, : self.dim]
-        t = _simplices(mesh)
-        self.faces = _boundary_facets(self.x, t)
+        if {b.type for b in mesh.cells} == {"line"} and self.dim == 2:
+            # the boundary alone (gmsh_session.extract_boundary): oriented, ordered facets
+            self.faces = np.concatenate([b.connectivity for b in mesh.cells])
+        else:
+            self.faces = _boundary_facets(self.x, _simplices(mesh))
         self.region = _facet_regions(self.faces, mesh, names)
         raw = _raw_normals(self.x, self.faces)
         self.normal = _unit(raw)
