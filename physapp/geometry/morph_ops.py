@@ -260,6 +260,33 @@ class _PseudoSolidPattern:
         indptr, indices, _ = self.ff_csr
         row_of = np.repeat(np.arange(self.n_free), np.diff(indptr))
         self.diag = np.flatnonzero(indices == row_of)
+        self.ordering: tuple | None = None  # (perm, permuted indptr, indices, data map)
+
+    def solve(self, kff, rhs: np.ndarray) -> np.ndarray:
+        """``kff^-1 rhs`` by SuperLU in symmetric mode (an SPD matrix: minimum-degree ordering
+        of A + A^T, diagonal pivots). The ordering of the first factorisation is kept: later
+        matrices are permuted by gathering their values into the permuted pattern and factorised
+        in that natural order (the same factors without ordering again)."""
+        import scipy.sparse as sp
+        from scipy.sparse.linalg import splu
+
+        opts = {"diag_pivot_thresh": 0.0, "options": {"SymmetricMode": True}}
+        # kff is symmetric: its CSR arrays read as CSC are the same matrix
+        a = sp.csc_matrix((kff.data, kff.indices, kff.indptr), shape=kff.shape)
+        if self.ordering is None:
+            lu = splu(a, permc_spec="MMD_AT_PLUS_A", **opts)
+            perm = np.argsort(lu.perm_c)
+            index = sp.csc_matrix((np.arange(a.nnz, dtype=np.float64), a.indices, a.indptr),
+                                  shape=a.shape)[perm][:, perm].tocsc()
+            index.sort_indices()
+            self.ordering = (perm, index.indptr, index.indices, index.data.astype(np.int64))
+            return lu.solve(rhs)
+        perm, indptr, indices, dmap = self.ordering
+        y = splu(sp.csc_matrix((a.data[dmap], indices, indptr), shape=a.shape),
+                 permc_spec="NATURAL", **opts).solve(rhs[perm])
+        x = np.empty_like(y)
+        x[perm] = y
+        return x
 
     def blocks(self, ke: np.ndarray):
         """(K_free_free with a tiny diagonal shift, K_free_fixed) from element matrices."""
@@ -284,10 +311,8 @@ def _pseudo_solid(x: np.ndarray, t: np.ndarray, fixed: np.ndarray, goal: np.ndar
     in ``steps`` increments; the other DOFs follow as a pseudo-solid (linear elasticity on the
     current configuration, each element stiffened as (mean size / its size) ** stiffening).
     ``cache`` (a dict kept by the caller for one topology ``t``) keeps the sparsity patterns per
-    set of fixed DOFs between calls. The free-free block is factorised by SuperLU in symmetric
-    mode (an SPD matrix: minimum-degree ordering of A + A^T, diagonal pivots)."""
-    from scipy.sparse.linalg import splu
-
+    set of fixed DOFs between calls, and the ordering of their factorisation
+    (:meth:`_PseudoSolidPattern.solve`)."""
     x = x.copy()
     d = x.shape[1]
     free = ~fixed
@@ -310,8 +335,7 @@ def _pseudo_solid(x: np.ndarray, t: np.ndarray, fixed: np.ndarray, goal: np.ndar
                     cache.clear()
                 pattern = cache[key] = _PseudoSolidPattern(t, len(x), d, fixed)
             kff, kfc = pattern.blocks(_element_stiffness(x, t, w, poisson))
-            du[free] = splu(kff.tocsc(), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
-                            options={"SymmetricMode": True}).solve(-(kfc @ inc))
+            du[free] = pattern.solve(kff, -(kfc @ inc))
         flat = flat + du
         x = flat.reshape(-1, d)
     return x
