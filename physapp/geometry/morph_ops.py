@@ -204,7 +204,12 @@ def _curved_patches(x: np.ndarray, faces: np.ndarray, region: np.ndarray,
 
 def _p1_gradients(x: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     vol, jac = _signed_volumes(x, t)
-    jinv = np.linalg.inv(jac)  # gradient of barycentric k+1 = column k
+    if x.shape[1] == 2:  # the 2 x 2 inverse in closed form
+        det = (2.0 * vol)[:, None, None]
+        jinv = np.stack([np.stack([jac[:, 1, 1], -jac[:, 0, 1]], axis=1),
+                         np.stack([-jac[:, 1, 0], jac[:, 0, 0]], axis=1)], axis=1) / det
+    else:
+        jinv = np.linalg.inv(jac)  # gradient of barycentric k+1 = column k
     g = np.empty((len(t), x.shape[1] + 1, x.shape[1]))
     g[:, 1:, :] = np.transpose(jinv, (0, 2, 1))
     g[:, 0, :] = -g[:, 1:, :].sum(axis=1)
@@ -214,18 +219,24 @@ def _p1_gradients(x: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 def _element_stiffness(x: np.ndarray, t: np.ndarray, weight: np.ndarray,
                        nu: float) -> np.ndarray:
     """P1 elasticity element matrices (E, m, m), m = (dim + 1) * dim, DOF order node * dim + k
-    (unit Young's modulus times ``weight``)."""
+    (unit Young's modulus times ``weight``): B^T D B times the element size, B the strain
+    (normal components, then engineering shears) of each DOF."""
     d = x.shape[1]
     g, vol = _p1_gradients(x, t)
     lam = nu / ((1 + nu) * (1 - 2 * nu))
     mu = 1.0 / (2 * (1 + nu))
-    w = weight * vol
-    outer = g[:, :, :, None, None] * g[:, None, None, :, :]  # g_ai g_bj
-    dots = np.einsum("eak,ebk->eab", g, g)
-    ke = lam * outer + mu * outer.transpose(0, 1, 4, 3, 2)
-    ke = ke + mu * dots[:, :, None, :, None] * np.eye(d)[None, None, :, None, :]
-    m = t.shape[1] * d
-    return (ke * w[:, None, None, None, None]).reshape(len(t), m, m)
+    pairs = [(0, 1)] if d == 2 else [(0, 1), (1, 2), (0, 2)]
+    ns, m = d + len(pairs), (d + 1) * d
+    b = np.zeros((len(t), ns, d + 1, d))
+    for k in range(d):
+        b[:, k, :, k] = g[:, :, k]
+    for r, (i, j) in enumerate(pairs):
+        b[:, d + r, :, i] = g[:, :, j]
+        b[:, d + r, :, j] = g[:, :, i]
+    b = b.reshape(len(t), ns, m)
+    dmat = np.diag([2 * mu] * d + [mu] * len(pairs))
+    dmat[:d, :d] += lam
+    return (b.transpose(0, 2, 1) * (weight * vol)[:, None, None]) @ (dmat @ b)
 
 
 def _csr_pattern(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int):
@@ -300,7 +311,7 @@ class _PseudoSolidPattern:
             data = np.bincount(slot, flat[sel], minlength=len(indices))
             out.append(sp.csr_matrix((data, indices, indptr), shape=shape))
         kff = out[0]
-        kff.data[self.diag] += 1e-10 * kff.data[self.diag].mean()
+        kff.data[self.diag] += 1e-10 * kff.data[self.diag].sum() / max(self.n_free, 1)
         return kff, out[1]
 
 
