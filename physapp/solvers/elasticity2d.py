@@ -208,7 +208,8 @@ def plane_stiffness(basis: skfem.CellBasis, lam: np.ndarray, mu: np.ndarray) -> 
         indptr = np.concatenate([[0], np.cumsum(np.bincount(uniq // basis.N,
                                                             minlength=basis.N))])
         last = (dofs.copy(), basis.N, indptr, (uniq % basis.N).astype(np.int32), slot.ravel())
-        _PATTERN[:] = [last]
+        # kept up to ~4M element-matrix entries (~50 MB); a bigger mesh is not kept in memory
+        _PATTERN[:] = [last] if len(rows) <= 4_000_000 else []
     _, n, indptr, indices, slot = last
     data = np.bincount(slot, ke.ravel(), minlength=len(indices))
     return sp.csr_matrix((data, indices, indptr), shape=(n, n))

@@ -42,3 +42,13 @@ def test_another_pattern_is_ordered_afresh():
     x3 = linear._factorised_solve(a3.copy(), b)
     assert np.array_equal(linear._ORDERING[0][1], a3.indices)
     assert np.linalg.norm(a3 @ x3 - b) <= 1e-12 * np.linalg.norm(b)
+
+
+def test_a_pattern_above_the_size_limit_is_not_kept(monkeypatch):
+    linear._ORDERING.clear()
+    a = _spd(20, 5)
+    monkeypatch.setattr(linear, "ORDERING_MAX_NNZ", a.nnz - 1)
+    b = np.ones(a.shape[0])
+    x = linear._factorised_solve(a.copy(), b)
+    assert linear._ORDERING == []  # nothing held in memory after a big solve
+    assert np.linalg.norm(a @ x - b) <= 1e-12 * np.linalg.norm(b)
