@@ -344,7 +344,7 @@ def _pseudo_solid(x: np.ndarray, t: np.ndarray, fixed: np.ndarray, goal: np.ndar
         if free.any():
             pattern = cache.get(key)
             if pattern is None:
-                if len(cache) >= 8:
+                if len(cache) >= 4:
                     cache.clear()
                 pattern = cache[key] = _PseudoSolidPattern(t, len(x), d, fixed)
             kff, kfc = pattern.blocks(_element_stiffness(x, t, w, poisson))
