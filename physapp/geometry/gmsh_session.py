@@ -137,6 +137,51 @@ def extract_mesh(dim: int, length_unit: str = "m") -> MeshData:
     return MeshData(points, cells, boundaries, subdomains, dim, length_unit, edges, point_sets)
 
 
+def extract_boundary() -> MeshData:
+    """The boundary of the current 2D gmsh model after meshing its curves (``generate(1)``): a
+    MeshData whose cells are the boundary segments (``line``), each ordered so that its right-hand
+    normal (e_y, -e_x) points out of the domain and sorted by its (smaller, larger) node pair, the
+    nodes numbered in gmsh's tag order, and the named boundary regions. These are the boundary
+    facets and nodes a full mesh of the same model has (gmsh meshes the curves first). A curve
+    shared by two surfaces is inside the domain and left out."""
+    tags, coords, _ = gmsh.model.mesh.getNodes()
+    coords = coords.reshape(-1, 3)
+    pos = np.full(int(tags.max()) + 1, -1, dtype=np.int64)
+    pos[tags.astype(np.int64)] = np.arange(len(tags))
+    segs, nodes = [], []
+    for _, curve in gmsh.model.getEntities(1):
+        nodes.append(gmsh.model.mesh.getElementsByType(1, curve)[1].astype(np.int64))
+    for _, surf in gmsh.model.getEntities(2):
+        own = []
+        for _, curve in gmsh.model.getBoundary([(2, surf)], oriented=True):
+            e = gmsh.model.mesh.getElementsByType(1, abs(curve))[1].astype(np.int64)
+            e = e.reshape(-1, 2)
+            own.append(e[:, ::-1] if curve < 0 else e)
+        if own:
+            own = np.concatenate(own)
+            p = coords[pos[own]]
+            area = np.sum(p[:, 0, 0] * p[:, 1, 1] - p[:, 1, 0] * p[:, 0, 1])
+            segs.append(own[:, ::-1] if area < 0 else own)  # loops counter-clockwise around it
+    if not segs:
+        raise GeometryError("gmsh produced no boundary; try a smaller element size.")
+    segs = np.concatenate(segs)
+    key = np.sort(segs, axis=1)
+    _, first, inv, cnt = np.unique(key, axis=0, return_index=True, return_inverse=True,
+                                   return_counts=True)
+    segs = segs[first[cnt == 1]]  # once: on the boundary (sorted by the node pair)
+    used = np.unique(np.concatenate(nodes))
+    index = np.full(len(pos), -1, dtype=np.int64)
+    index[used] = np.arange(len(used))
+    boundaries: dict[str, np.ndarray] = {}
+    for pdim, ptag in gmsh.model.getPhysicalGroups(1):
+        name = gmsh.model.getPhysicalName(pdim, ptag) or f"boundary_{ptag}"
+        facets = [gmsh.model.mesh.getElementsByType(1, ent)[1].astype(np.int64).reshape(-1, 2)
+                  for ent in gmsh.model.getEntitiesForPhysicalGroup(pdim, ptag)]
+        if facets:
+            boundaries[name] = index[np.concatenate(facets)]
+    return MeshData(coords[pos[used]], (CellBlock("line", index[segs]),), boundaries, {}, 2)
+
+
 def _nodes_per(cname: str) -> int:
     from physapp.core.mesh import CELL_INFO
 
@@ -200,10 +245,31 @@ def background_field(fields: list[int]) -> None:
     gmsh.option.setNumber("Mesh.Algorithm", 6)
 
 
+_BOUNDARY_ONLY = threading.local()
+
+
+@contextlib.contextmanager
+def boundary_only() -> Iterator[None]:
+    """Within the block (this thread), :func:`generate_triangles` meshes the curves only and
+    returns the boundary of the 2D domain (:func:`extract_boundary`): what a morph needs of its
+    target geometry, without meshing the interior."""
+    old = getattr(_BOUNDARY_ONLY, "on", False)
+    _BOUNDARY_ONLY.on = True
+    try:
+        yield
+    finally:
+        _BOUNDARY_ONLY.on = old
+
+
 def generate_triangles(progress: ProgressFn, cancel: CancelToken) -> MeshData:
-    """Mesh the 2D model and read it (cancellable before and after gmsh's meshing)."""
+    """Mesh the 2D model and read it (cancellable before and after gmsh's meshing). Inside
+    :func:`boundary_only`, only the boundary curves are meshed and returned."""
     cancel.check()
     progress(0.2, "Meshing")
+    if getattr(_BOUNDARY_ONLY, "on", False):
+        gmsh.model.mesh.generate(1)
+        cancel.check()
+        return extract_boundary()
     gmsh.model.mesh.generate(2)
     cancel.check()
     mesh = extract_mesh(2)

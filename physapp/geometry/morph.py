@@ -244,6 +244,7 @@ class Morpher:
         bmask = np.zeros(len(x), dtype=bool)
         bmask[self.bnodes] = True
         self._boundary_dofs = np.repeat(bmask, d)
+        self._patterns: dict = {}  # pseudo-solid sparsity patterns per set of fixed DOFs
 
     # -- morphing --------------------------------------------------------------------------
 
@@ -273,7 +274,10 @@ class Morpher:
             return self.reference_mesh
         cancel.check()
         progress(0.0, "Meshing the target geometry")
-        target = self.study.build_mesh(values, cancel=cancel)
+        from physapp.geometry.gmsh_session import boundary_only
+
+        with boundary_only():  # a 2D gmsh mesher meshes the boundary curves only
+            target = self.study.build_mesh(values, cancel=cancel)
         cancel.check()
         ref = self.reference_mesh
         if target.n_points == ref.n_points and len(target.cells) == len(ref.cells) and all(
@@ -302,10 +306,12 @@ class Morpher:
             )
         surf = _Surface(target, self.names)
         claimed, goal, lost = self._claims(surf)
-        guess = _pseudo_solid(self.x, self.t, claimed, goal, self.steps, *self.pseudo_solid)
+        guess = _pseudo_solid(self.x, self.t, claimed, goal, self.steps, *self.pseudo_solid,
+                              cache=self._patterns)
         xb = self._project(surf, guess)
         new = _pseudo_solid(guess, self.t, self._boundary_dofs,
-                            xb.reshape(-1)[self._boundary_dofs], 1, *self.pseudo_solid)
+                            xb.reshape(-1)[self._boundary_dofs], 1, *self.pseudo_solid,
+                            cache=self._patterns)
         quality = self.quality_of(new, lost)
         pts = np.zeros((len(new), 3))
         pts[:, : self.dim] = new

@@ -74,6 +74,8 @@ def _signed_volumes(x: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarra
     """Signed volumes and the edge matrices J (rows: vertex k - vertex 0) of simplices."""
     d = x.shape[1]
     jac = x[t[:, 1:]] - x[t[:, :1]]
+    if d == 2:  # closed form (np.linalg.det factorises every 2 x 2 matrix)
+        return 0.5 * (jac[:, 0, 0] * jac[:, 1, 1] - jac[:, 0, 1] * jac[:, 1, 0]), jac
     return np.linalg.det(jac) / math.factorial(d), jac
 
 
@@ -204,47 +206,132 @@ def _curved_patches(x: np.ndarray, faces: np.ndarray, region: np.ndarray,
 
 def _p1_gradients(x: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     vol, jac = _signed_volumes(x, t)
-    jinv = np.linalg.inv(jac)  # gradient of barycentric k+1 = column k
+    if x.shape[1] == 2:  # the 2 x 2 inverse in closed form
+        det = (2.0 * vol)[:, None, None]
+        jinv = np.stack([np.stack([jac[:, 1, 1], -jac[:, 0, 1]], axis=1),
+                         np.stack([-jac[:, 1, 0], jac[:, 0, 0]], axis=1)], axis=1) / det
+    else:
+        jinv = np.linalg.inv(jac)  # gradient of barycentric k+1 = column k
     g = np.empty((len(t), x.shape[1] + 1, x.shape[1]))
     g[:, 1:, :] = np.transpose(jinv, (0, 2, 1))
     g[:, 0, :] = -g[:, 1:, :].sum(axis=1)
     return g, np.abs(vol)
 
 
-def _elasticity_matrix(x: np.ndarray, t: np.ndarray, weight: np.ndarray, nu: float):
-    import scipy.sparse as sp
-
+def _element_stiffness(x: np.ndarray, t: np.ndarray, weight: np.ndarray,
+                       nu: float) -> np.ndarray:
+    """P1 elasticity element matrices (E, m, m), m = (dim + 1) * dim, DOF order node * dim + k
+    (unit Young's modulus times ``weight``): B^T D B times the element size, B the strain
+    (normal components, then engineering shears) of each DOF."""
     d = x.shape[1]
     g, vol = _p1_gradients(x, t)
     lam = nu / ((1 + nu) * (1 - 2 * nu))
     mu = 1.0 / (2 * (1 + nu))
-    w = weight * vol
-    outer = g[:, :, :, None, None] * g[:, None, None, :, :]  # g_ai g_bj
-    dots = np.einsum("eak,ebk->eab", g, g)
-    ke = lam * outer + mu * outer.transpose(0, 1, 4, 3, 2)
-    ke = ke + mu * dots[:, :, None, :, None] * np.eye(d)[None, None, :, None, :]
-    ke = ke * w[:, None, None, None, None]
-    nv = t.shape[1]
-    dofs = (t[:, :, None] * d + np.arange(d)).reshape(len(t), nv * d)
-    m = nv * d
-    rows = np.repeat(dofs, m, axis=1).ravel()
-    cols = np.tile(dofs, (1, m)).ravel()
-    n = len(x) * d
-    return sp.csr_matrix((ke.reshape(len(t), m * m).ravel(), (rows, cols)), shape=(n, n))
+    pairs = [(0, 1)] if d == 2 else [(0, 1), (1, 2), (0, 2)]
+    ns, m = d + len(pairs), (d + 1) * d
+    b = np.zeros((len(t), ns, d + 1, d))
+    for k in range(d):
+        b[:, k, :, k] = g[:, :, k]
+    for r, (i, j) in enumerate(pairs):
+        b[:, d + r, :, i] = g[:, :, j]
+        b[:, d + r, :, j] = g[:, :, i]
+    b = b.reshape(len(t), ns, m)
+    dmat = np.diag([2 * mu] * d + [mu] * len(pairs))
+    dmat[:d, :d] += lam
+    return (b.transpose(0, 2, 1) * (weight * vol)[:, None, None]) @ (dmat @ b)
+
+
+def _csr_pattern(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int):
+    """CSR structure (indptr, indices) of the entries (rows, cols) and, per entry, the index of
+    its slot in the CSR data (duplicates share a slot)."""
+    key = rows.astype(np.int64) * n_cols + cols
+    uniq, slot = np.unique(key, return_inverse=True)
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(uniq // n_cols, minlength=n_rows))])
+    return indptr, (uniq % n_cols).astype(np.int32), slot.ravel()
+
+
+class _PseudoSolidPattern:
+    """What the pseudo-solid's systems share on one topology with one set of fixed DOFs: the CSR
+    structures of the free-free and free-fixed blocks and where each element-matrix entry goes,
+    so each increment only computes element matrices and sums them into place (no COO -> CSR
+    conversion, no sparse slicing)."""
+
+    def __init__(self, t: np.ndarray, n_nodes: int, d: int, fixed: np.ndarray) -> None:
+        m = t.shape[1] * d
+        dofs = (t[:, :, None] * d + np.arange(d)).reshape(len(t), m)
+        rows = np.repeat(dofs, m, axis=1).ravel()
+        cols = np.tile(dofs, (1, m)).ravel()
+        free = ~fixed
+        index = np.where(free, np.cumsum(free) - 1, np.cumsum(fixed) - 1)
+        self.n_free, self.n_fixed = int(free.sum()), int(fixed.sum())
+        self.ff = np.flatnonzero(free[rows] & free[cols])
+        self.fc = np.flatnonzero(free[rows] & fixed[cols])
+        self.ff_csr = _csr_pattern(index[rows[self.ff]], index[cols[self.ff]], self.n_free,
+                                   self.n_free)
+        self.fc_csr = _csr_pattern(index[rows[self.fc]], index[cols[self.fc]], self.n_free,
+                                   self.n_fixed)
+        indptr, indices, _ = self.ff_csr
+        row_of = np.repeat(np.arange(self.n_free), np.diff(indptr))
+        self.diag = np.flatnonzero(indices == row_of)
+        self.ordering: tuple | None = None  # (perm, permuted indptr, indices, data map)
+
+    def solve(self, kff, rhs: np.ndarray) -> np.ndarray:
+        """``kff^-1 rhs`` by SuperLU in symmetric mode (an SPD matrix: minimum-degree ordering
+        of A + A^T, diagonal pivots). The ordering of the first factorisation is kept: later
+        matrices are permuted by gathering their values into the permuted pattern and factorised
+        in that natural order (the same factors without ordering again)."""
+        import scipy.sparse as sp
+        from scipy.sparse.linalg import splu
+
+        opts = {"diag_pivot_thresh": 0.0, "options": {"SymmetricMode": True}}
+        # kff is symmetric: its CSR arrays read as CSC are the same matrix
+        a = sp.csc_matrix((kff.data, kff.indices, kff.indptr), shape=kff.shape)
+        if self.ordering is None:
+            lu = splu(a, permc_spec="MMD_AT_PLUS_A", **opts)
+            perm = np.argsort(lu.perm_c)
+            index = sp.csc_matrix((np.arange(a.nnz, dtype=np.float64), a.indices, a.indptr),
+                                  shape=a.shape)[perm][:, perm].tocsc()
+            index.sort_indices()
+            self.ordering = (perm, index.indptr, index.indices, index.data.astype(np.int64))
+            return lu.solve(rhs)
+        perm, indptr, indices, dmap = self.ordering
+        y = splu(sp.csc_matrix((a.data[dmap], indices, indptr), shape=a.shape),
+                 permc_spec="NATURAL", **opts).solve(rhs[perm])
+        x = np.empty_like(y)
+        x[perm] = y
+        return x
+
+    def blocks(self, ke: np.ndarray):
+        """(K_free_free with a tiny diagonal shift, K_free_fixed) from element matrices."""
+        import scipy.sparse as sp
+
+        flat = ke.reshape(-1)
+        out = []
+        for sel, (indptr, indices, slot), shape in (
+                (self.ff, self.ff_csr, (self.n_free, self.n_free)),
+                (self.fc, self.fc_csr, (self.n_free, self.n_fixed))):
+            data = np.bincount(slot, flat[sel], minlength=len(indices))
+            out.append(sp.csr_matrix((data, indices, indptr), shape=shape))
+        kff = out[0]
+        kff.data[self.diag] += 1e-10 * kff.data[self.diag].sum() / max(self.n_free, 1)
+        return kff, out[1]
 
 
 def _pseudo_solid(x: np.ndarray, t: np.ndarray, fixed: np.ndarray, goal: np.ndarray,
-                  steps: int, poisson: float, stiffening: float) -> np.ndarray:
+                  steps: int, poisson: float, stiffening: float,
+                  cache: dict | None = None) -> np.ndarray:
     """Move the DOFs ``fixed`` (mask over ``node * dim + k``) of node positions ``x`` to ``goal``
     in ``steps`` increments; the other DOFs follow as a pseudo-solid (linear elasticity on the
-    current configuration, each element stiffened as (mean size / its size) ** stiffening)."""
-    from scipy.sparse import diags
-    from scipy.sparse.linalg import splu
-
+    current configuration, each element stiffened as (mean size / its size) ** stiffening).
+    ``cache`` (a dict kept by the caller for one topology ``t``) keeps the sparsity patterns per
+    set of fixed DOFs between calls, and the ordering of their factorisation
+    (:meth:`_PseudoSolidPattern.solve`)."""
     x = x.copy()
     d = x.shape[1]
     free = ~fixed
     flat = x.reshape(-1)
+    key = fixed.tobytes()
+    cache = {} if cache is None else cache
     for i in range(steps):
         inc = (goal - flat[fixed]) / (steps - i)
         if not np.any(inc):
@@ -252,13 +339,16 @@ def _pseudo_solid(x: np.ndarray, t: np.ndarray, fixed: np.ndarray, goal: np.ndar
         vol, _ = _signed_volumes(x, t)
         v = np.abs(vol)
         w = (v.mean() / np.maximum(v, 1e-300 * v.max())) ** stiffening
-        k = _elasticity_matrix(x, t, w, poisson)
         du = np.zeros(len(flat))
         du[fixed] = inc
         if free.any():
-            kff = k[free][:, free]
-            kff = kff + diags(np.full(kff.shape[0], 1e-10 * kff.diagonal().mean()))
-            du[free] = splu(kff.tocsc()).solve(-(k[free][:, fixed] @ inc))
+            pattern = cache.get(key)
+            if pattern is None:
+                if len(cache) >= 4:
+                    cache.clear()
+                pattern = cache[key] = _PseudoSolidPattern(t, len(x), d, fixed)
+            kff, kfc = pattern.blocks(_element_stiffness(x, t, w, poisson))
+            du[free] = pattern.solve(kff, -(kfc @ inc))
         flat = flat + du
         x = flat.reshape(-1, d)
     return x
@@ -309,8 +399,11 @@ class _Surface:
 
         self.dim = mesh.dim
         self.x = mesh.points[:, : self.dim]
-        t = _simplices(mesh)
-        self.faces = _boundary_facets(self.x, t)
+        if {b.type for b in mesh.cells} == {"line"} and self.dim == 2:
+            # the boundary alone (gmsh_session.extract_boundary): oriented, ordered facets
+            self.faces = np.concatenate([b.connectivity for b in mesh.cells])
+        else:
+            self.faces = _boundary_facets(self.x, _simplices(mesh))
         self.region = _facet_regions(self.faces, mesh, names)
         raw = _raw_normals(self.x, self.faces)
         self.normal = _unit(raw)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 import skfem
 from skfem.helpers import ddot, sym_grad, trace
 from skfem.models.elasticity import lame_parameters
@@ -141,7 +142,10 @@ def solve_plane(
         val = w["lam"] * tr_u * (trace(ev) + hv) + 2.0 * w["mu"] * (ddot(eu, ev) + hu * hv)
         return val * w.x[0] if axisym else val
 
-    K = stiffness.assemble(basis, lam=p0_field(m, basis, lam), mu=p0_field(m, basis, mu))
+    if axisym:
+        K = stiffness.assemble(basis, lam=p0_field(m, basis, lam), mu=p0_field(m, basis, mu))
+    else:  # the same bilinear form, all elements at once
+        K = plane_stiffness(basis, lam, mu)
     cancel.check()
     f = _loads(m, mesh, basis, setup, body_force, order, lam, mu, fe.point_mids)
     cancel.check()
@@ -173,6 +177,42 @@ def solve_plane(
                  reactions=_reactions(m, mesh, basis, K, f, x))
     progress(1.0, "Done")
     return PlaneSolution(basis, x, out_mesh, fields, stats)
+
+
+#: the CSR structure of the last element-DOF table assembled: (element_dofs, N, indptr,
+#: indices, slot of each element-matrix entry); a sweep's morphed designs share it
+_PATTERN: list[tuple] = []
+
+
+def plane_stiffness(basis: skfem.CellBasis, lam: np.ndarray, mu: np.ndarray) -> sp.csr_matrix:
+    """Plane (stress or strain) stiffness: the integral of lam tr(eps_u) tr(eps_v) + 2 mu
+    eps_u : eps_v over every element with per-element Lame parameters, the element matrices
+    computed together from the basis gradients at the quadrature points (einsum) and summed into
+    a CSR structure kept for the element-DOF table (built once per topology)."""
+    grad = np.array([phi[0].grad for phi in basis.basis])  # (nloc, 2, 2, E, Q)
+    eps = 0.5 * (grad + grad.transpose(0, 2, 1, 3, 4))
+    nloc, n_el, n_q = grad.shape[0], grad.shape[3], grad.shape[4]
+    tr = (eps[:, 0, 0] + eps[:, 1, 1]).transpose(1, 0, 2)  # (E, nloc, Q)
+    ke = (tr * (lam[:, None] * basis.dx)[:, None, :]) @ tr.transpose(0, 2, 1)
+    e4 = eps.reshape(nloc, 4, n_el, n_q).transpose(2, 0, 3, 1)  # (E, nloc, Q, 4)
+    ew = (e4 * (2.0 * mu[:, None] * basis.dx)[:, None, :, None]).reshape(n_el, nloc, 4 * n_q)
+    ke += ew @ e4.reshape(n_el, nloc, 4 * n_q).transpose(0, 2, 1)  # batched (nloc x nloc)
+    dofs = basis.element_dofs  # (nloc, E)
+    last = _PATTERN[0] if _PATTERN else None
+    if last is None or last[1] != basis.N or last[0].shape != dofs.shape or not np.array_equal(
+            last[0], dofs):
+        nloc = dofs.shape[0]
+        rows = np.repeat(dofs.T, nloc, axis=1).ravel()  # entry (e, i, j): row dofs[i, e]
+        cols = np.tile(dofs.T, (1, nloc)).ravel()
+        uniq, slot = np.unique(rows.astype(np.int64) * basis.N + cols, return_inverse=True)
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(uniq // basis.N,
+                                                            minlength=basis.N))])
+        last = (dofs.copy(), basis.N, indptr, (uniq % basis.N).astype(np.int32), slot.ravel())
+        # kept up to ~4M element-matrix entries (~50 MB); a bigger mesh is not kept in memory
+        _PATTERN[:] = [last] if len(rows) <= 4_000_000 else []
+    _, n, indptr, indices, slot = last
+    data = np.bincount(slot, ke.ravel(), minlength=len(indices))
+    return sp.csr_matrix((data, indices, indptr), shape=(n, n))
 
 
 def vertex_temperature(setup: ElasticSetup, vmap: np.ndarray) -> ElasticSetup:
