@@ -20,31 +20,82 @@ def _base(cell_type: str) -> str:
     return cell_type.rstrip("0123456789")
 
 
-def _once(keys: np.ndarray, n_nodes: int) -> np.ndarray:
-    """Positions of the rows of ``keys`` (sorted corner nodes) that occur exactly once,
-    ascending."""
-    m, k = keys.shape
-    if m == 0:
-        return np.zeros(0, dtype=np.int64)
-    n = max(int(n_nodes), 1)
+def _sorted_columns(cols: list[np.ndarray]) -> list[np.ndarray]:
+    """The columns of a facet's nodes, sorted row by row (min, ..., max) with a sorting network
+    (cheaper than ``np.sort(axis=1)`` on rows of two to four numbers)."""
+    if len(cols) == 2:
+        return [np.minimum(*cols), np.maximum(*cols)]
+    if len(cols) == 3:
+        a, b, c = cols
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        mid = np.maximum(lo, c)
+        return [np.minimum(lo, c), np.minimum(mid, hi), np.maximum(mid, hi)]
+    if len(cols) == 4:
+        a, b, c, d = cols
+        a, b = np.minimum(a, b), np.maximum(a, b)
+        c, d = np.minimum(c, d), np.maximum(c, d)
+        a, c = np.minimum(a, c), np.maximum(a, c)
+        b, d = np.minimum(b, d), np.maximum(b, d)
+        return [a, np.minimum(b, c), np.maximum(b, c), d]
+    s = np.sort(np.column_stack(cols), axis=1)
+    return [s[:, j] for j in range(s.shape[1])]
+
+
+def _once(keys: list[list[np.ndarray]], n: int) -> np.ndarray:
+    """Positions (ascending) of the facets that occur exactly once among ``keys`` (per facet
+    segment, its sorted node columns), counted over all segments."""
+    k = len(keys[0])
     if n ** k < 2**62:  # one integer per facet: a 1D sort
-        packed = keys[:, 0].astype(np.int64)
-        for j in range(1, k):
-            packed = packed * n + keys[:, j]
-        order = np.argsort(packed, kind="stable")
-        s = packed[order]
-        new = np.empty(m, dtype=bool)
-        new[0] = True
-        np.not_equal(s[1:], s[:-1], out=new[1:])
-    else:
-        order = np.lexsort(keys.T[::-1])
-        s = keys[order]
-        new = np.empty(m, dtype=bool)
-        new[0] = True
-        np.any(s[1:] != s[:-1], axis=1, out=new[1:])
+        parts = []
+        for cols in keys:
+            packed = cols[0].astype(np.int64)
+            for col in cols[1:]:
+                packed *= n
+                packed += col
+            parts.append(packed)
+        return _once_packed(np.concatenate(parts))
+    rows = np.concatenate([np.column_stack(cols) for cols in keys])  # too many nodes to pack
+    m = len(rows)
+    order = np.lexsort(rows.T[::-1])
+    s = rows[order]
+    new = np.empty(m, dtype=bool)
+    new[0] = True
+    np.any(s[1:] != s[:-1], axis=1, out=new[1:])
     start = np.flatnonzero(new)
     counts = np.diff(np.append(start, m))
     return np.sort(order[start[counts == 1]])
+
+
+def _hash(v: np.ndarray, bits: int) -> np.ndarray:
+    """Multiplicative hash of int64 keys into ``bits`` bits."""
+    return ((v.view(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - bits)).astype(
+        np.intp)
+
+
+def _once_packed(packed: np.ndarray) -> np.ndarray:
+    """Positions (ascending) of the values that occur once in ``packed`` (int64 keys).
+
+    A plain sort finds the values (it is several times faster than ``argsort``); a bit table
+    indexed by a hash of the keys picks the few positions that may hold one of them, and an exact
+    look-up keeps those that do."""
+    s = np.sort(packed)
+    if len(s) < 2:
+        return np.arange(len(s), dtype=np.int64)
+    dup = s[1:] == s[:-1]
+    once = np.ones(len(s), dtype=bool)
+    once[1:] &= ~dup
+    once[:-1] &= ~dup
+    values = s[once]
+    if not len(values):
+        return np.zeros(0, dtype=np.int64)
+    bits = int(min(max(int(np.ceil(np.log2(len(values)))) + 6, 16), 27))
+    table = np.zeros(1 << bits, dtype=bool)
+    table[_hash(values, bits)] = True
+    cand = np.flatnonzero(table[_hash(packed, bits)])
+    pc = packed[cand]
+    i = np.searchsorted(values, pc)
+    i[i == len(values)] = 0
+    return cand[values[i] == pc]
 
 
 def boundary_facet_groups(blocks: Iterable[tuple[str, np.ndarray]], facets: dict,
@@ -54,26 +105,36 @@ def boundary_facet_groups(blocks: Iterable[tuple[str, np.ndarray]], facets: dict
     count: a list of ``(rows, first)`` where ``rows`` holds the facets' nodes and ``first`` the
     position of each in the scan order of all facets, the groups in the order their first facet
     comes. ``facets``/``corners`` are the tables of :mod:`physapp.core.regions` by linear type."""
-    rows: dict[int, list[np.ndarray]] = {}
-    where: dict[int, list[np.ndarray]] = {}
+    keys: dict[int, list[list[np.ndarray]]] = {}
+    segs: dict[int, list[tuple[np.ndarray, tuple, int]]] = {}  # (corner nodes, facet, scan pos)
     pos = 0
     top = -1
     for cell_type, conn in blocks:
         base = _base(cell_type)
         c = np.asarray(conn)[:, : corners[base]]
-        if len(c):
-            top = max(top, int(c.max()))
+        if not len(c):
+            continue
+        top = max(top, int(c.max()))
         for f in facets[base]:
-            rows.setdefault(len(f), []).append(c[:, list(f)])
-            where.setdefault(len(f), []).append(pos + np.arange(len(c), dtype=np.int64))
+            keys.setdefault(len(f), []).append(_sorted_columns([c[:, j] for j in f]))
+            segs.setdefault(len(f), []).append((c, tuple(f), pos))
             pos += len(c)
     n = top + 1 if n_nodes is None else max(int(n_nodes), top + 1)
     groups = []
-    for k in rows:
-        r = np.concatenate(rows[k])
-        w = np.concatenate(where[k])
-        keep = _once(np.sort(r, axis=1), n)
-        groups.append((r[keep], w[keep]))
+    for k in keys:
+        keep = _once(keys[k], n)
+        sizes = np.array([len(c) for c, _, _ in segs[k]])
+        starts = np.concatenate([[0], np.cumsum(sizes)])
+        seg = np.searchsorted(starts, keep, side="right") - 1
+        rows = np.empty((len(keep), k), dtype=np.result_type(*(c for c, _, _ in segs[k])))
+        first = np.empty(len(keep), dtype=np.int64)
+        for i in np.unique(seg):
+            sel = np.flatnonzero(seg == i)
+            c, f, p = segs[k][i]
+            cell = keep[sel] - starts[i]
+            rows[sel] = c[cell][:, list(f)]
+            first[sel] = p + cell
+        groups.append((rows, first))
     groups = [g for g in groups if len(g[0])]
     groups.sort(key=lambda g: int(g[1][0]))
     return groups
