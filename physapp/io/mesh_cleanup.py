@@ -43,9 +43,10 @@ def _stack(parts: list[np.ndarray]) -> np.ndarray:
 def _repair_nodes(pts, cells, boundaries, report):
     scale = max(np.ptp(pts, axis=0).max(), 1e-300)
     key = np.round(pts / scale * 1e10).astype(np.int64)
-    _, first, remap = np.unique(key, axis=0, return_index=True, return_inverse=True)
-    remap = remap.ravel()
-    if len(first) < len(pts):
+    s = key[np.lexsort(key.T[::-1])]  # a cheap look for coincident nodes first: most have none
+    if len(s) > 1 and np.any(np.all(s[1:] == s[:-1], axis=1)):
+        _, first, remap = np.unique(key, axis=0, return_index=True, return_inverse=True)
+        remap = remap.ravel()
         report.repairs.append(f"merged {len(pts) - len(first)} coincident node(s)")
         pts = pts[first]
         cells = [CellBlock(c.type, remap[c.connectivity]) for c in cells]
