@@ -205,3 +205,27 @@ def test_partitioned_gmsh_meshes_are_merged(tmp_path, version):
     assert len(mesh.boundaries["x0"]) == len(ref.boundaries["x0"])
     if version == 4.1:
         assert any("partitioned into 3 parts" in r for r in report.repairs)
+
+
+def test_progress_through_the_read_stages_and_cancel():
+    """The read reports its stages in order (reading, boundary, checks, done) and stops at the
+    first stage boundary once cancelled."""
+    from physapp.core.errors import Cancelled
+    from physapp.core.progress import CancelToken
+
+    seen = []
+    mesh, _ = read_mesh(DATA / "box.msh", isolate=False,
+                        progress=lambda f, msg: seen.append((f, msg)))
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
+    assert [m for _, m in seen] == ["Reading box.msh", "Finding the boundary",
+                                    "Checking the cells", "Read 358 nodes, 1105 cells"]
+    assert mesh.n_cells == 1105
+
+    token = CancelToken()
+
+    def cancel_on_first(f, msg):
+        token.cancel()
+
+    with pytest.raises(Cancelled):
+        read_mesh(DATA / "box.msh", isolate=False, progress=cancel_on_first, cancel=token)
