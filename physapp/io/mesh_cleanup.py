@@ -118,6 +118,16 @@ def _feature_faces(pts, facets, dim, angle) -> dict[str, np.ndarray]:
             for k in range(current)}
 
 
+def _triple(p, i0, i1, i2, i3) -> np.ndarray:
+    """(p1 - p0) . ((p2 - p0) x (p3 - p0)) per cell, on coordinate rows (about twice as fast as
+    ``einsum`` and ``cross`` on (n, 3) arrays for a million cells)."""
+    q = np.ascontiguousarray(p.T)
+    x0 = q[:, i0]
+    a, b, e = q[:, i1] - x0, q[:, i2] - x0, q[:, i3] - x0
+    return (a[0] * (b[1] * e[2] - b[2] * e[1]) + a[1] * (b[2] * e[0] - b[0] * e[2])
+            + a[2] * (b[0] * e[1] - b[1] * e[0]))
+
+
 def _check_cells(mesh: MeshData, path: Path) -> int:
     """Refuse degenerate cells (zero size); count inverted simplices (the solvers reorder them)."""
     inverted = 0
@@ -130,8 +140,7 @@ def _check_cells(mesh: MeshData, path: Path) -> int:
             size = np.linalg.norm(a, axis=1)
             signed = a[:, 2]
         else:
-            signed = np.einsum("ij,ij->i", p[c[:, 1]] - p[c[:, 0]],
-                               np.cross(p[c[:, 2]] - p[c[:, 0]], p[c[:, -1]] - p[c[:, 0]]))
+            signed = _triple(p, c[:, 0], c[:, 1], c[:, 2], c[:, -1])
             size = np.abs(signed)
         if base in ("triangle", "tetra"):
             inverted += int(np.sum(signed < 0))
