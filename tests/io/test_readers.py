@@ -178,6 +178,21 @@ def test_reversed_cells_are_reported_as_a_repair():
     assert not any("reversed" in r for r in clean.repairs)
 
 
+def test_reversed_and_flat_tetrahedra_are_counted_and_refused(tmp_path):
+    """Two tets (volumes 1/6 and 1/3), the second listed inside out: one reversed cell; the
+    second made flat: refused."""
+    pts = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 1]], dtype=float)
+    path = tmp_path / "two.vtu"
+    meshio.write(path, meshio.Mesh(pts, [("tetra", np.array([[0, 1, 2, 3], [2, 1, 3, 4]]))]))
+    _, report = read_mesh(path, isolate=False)
+    assert "1 cell(s) with reversed node order" in " ".join(report.repairs)
+    flat = pts.copy()
+    flat[4] = [0.25, 0.25, 0.5]  # on the plane x + y + z = 1 of nodes 1, 2, 3
+    meshio.write(path, meshio.Mesh(flat, [("tetra", np.array([[0, 1, 2, 3], [1, 2, 3, 4]]))]))
+    with pytest.raises(ImportError_, match="1 degenerate tetra cell"):
+        read_mesh(path, isolate=False)
+
+
 @pytest.mark.parametrize("version", [4.1, 2.2])
 def test_partitioned_gmsh_meshes_are_merged(tmp_path, version):
     """A mesh saved partitioned (MPI runs write these) reads as the whole mesh; MSH 4's
