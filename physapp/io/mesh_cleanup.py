@@ -77,45 +77,69 @@ def _boundary_facets(cells) -> list[np.ndarray]:
 
 
 def _feature_faces(pts, facets, dim, angle) -> dict[str, np.ndarray]:
-    """Split boundary facets into faces: grow over neighbours whose normals differ < angle."""
+    """Split boundary facets into faces: grow over neighbours whose normals differ < angle.
+
+    Neighbours share a node (2D) or an edge (3D). A face is a connected set of the graph whose
+    links join neighbours with normals closer than ``angle`` (the same sets a flood fill from
+    each facet in turn finds), numbered by their first facet."""
     if not facets:
         return {}
-    tri = [f if len(f) in (2, 3) else f[[0, 1, 2]] for f in facets]
-    F = np.asarray([f for f in tri])
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    width = np.array([len(f) for f in facets])
+    F = np.asarray([f if len(f) in (2, 3) else f[[0, 1, 2]] for f in facets])
     if dim == 2:
         t = pts[F[:, 1], :2] - pts[F[:, 0], :2]
         n = np.column_stack([-t[:, 1], t[:, 0], np.zeros(len(t))])
     else:
         n = np.cross(pts[F[:, 1]] - pts[F[:, 0]], pts[F[:, 2]] - pts[F[:, 0]])
     n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-300)
-    # neighbours: facets sharing a node (2D) or an edge (3D)
-    shared: dict[tuple[int, ...], list[int]] = {}
-    for i, f in enumerate(facets):
-        ring = [(int(f[k]),) for k in range(len(f))] if dim == 2 else [
-            tuple(sorted((int(f[k]), int(f[(k + 1) % len(f)])))) for k in range(len(f))]
-        for key in ring:
-            shared.setdefault(key, []).append(i)
+    keys, owner = [], []
+    top = int(max(int(np.max(f)) for f in facets)) + 1
+    for w in np.unique(width):
+        ids = np.flatnonzero(width == w)
+        rows = np.asarray([facets[i] for i in ids], dtype=np.int64)
+        for k in range(w):
+            if dim == 2:
+                keys.append(rows[:, k])
+            else:
+                a, b = rows[:, k], rows[:, (k + 1) % w]
+                keys.append(np.minimum(a, b) * top + np.maximum(a, b))
+            owner.append(ids)
+    key, fid = np.concatenate(keys), np.concatenate(owner)
+    order = np.argsort(key, kind="stable")
+    key, fid = key[order], fid[order]
+    start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    size = np.diff(np.r_[start, len(key)])
+    pairs_i, pairs_j = [], []
+    for s in np.unique(size[size > 1]):  # usually 2 facets a shared edge (3D)
+        first = start[size == s]
+        for a in range(s):
+            for b in range(a + 1, s):
+                pairs_i.append(fid[first + a])
+                pairs_j.append(fid[first + b])
     cos = np.cos(np.radians(angle))
-    label = np.full(len(facets), -1)
-    current = 0
-    for seed in range(len(facets)):
-        if label[seed] >= 0:
-            continue
-        label[seed] = current
-        stack = [seed]
-        while stack:
-            i = stack.pop()
-            f = facets[i]
-            ring = [(int(f[k]),) for k in range(len(f))] if dim == 2 else [
-                tuple(sorted((int(f[k]), int(f[(k + 1) % len(f)])))) for k in range(len(f))]
-            for key in ring:
-                for j in shared[key]:
-                    if label[j] < 0 and abs(np.dot(n[i], n[j])) >= cos and np.dot(n[i], n[j]) > 0:
-                        label[j] = current
-                        stack.append(j)
-        current += 1
-    return {f"face_{k + 1}": _facet_array([facets[i] for i in np.flatnonzero(label == k)])
-            for k in range(current)}
+    i = np.concatenate(pairs_i) if pairs_i else np.zeros(0, dtype=np.int64)
+    j = np.concatenate(pairs_j) if pairs_j else np.zeros(0, dtype=np.int64)
+    dot = np.einsum("ij,ij->i", n[i], n[j])
+    link = (np.abs(dot) >= cos) & (dot > 0) & (i != j)
+    m = len(facets)
+    graph = coo_matrix((np.ones(int(link.sum())), (i[link], j[link])), shape=(m, m))
+    _, label = connected_components(graph, directed=False)
+    _, seed = np.unique(label, return_index=True)
+    rank = np.empty(len(seed), dtype=np.int64)
+    rank[np.argsort(seed)] = np.arange(len(seed))  # faces numbered by their first facet
+    label = rank[label]
+    order = np.argsort(label, kind="stable")
+    bounds = np.r_[0, np.cumsum(np.bincount(label, minlength=len(seed)))]
+    same = bool(np.all(width == width[0]))
+    whole = np.asarray(facets) if same else None
+    out = {}
+    for k in range(len(seed)):
+        idx = order[bounds[k]:bounds[k + 1]]
+        out[f"face_{k + 1}"] = whole[idx] if same else _facet_array([facets[q] for q in idx])
+    return out
 
 
 def _triple(p, i0, i1, i2, i3) -> np.ndarray:
