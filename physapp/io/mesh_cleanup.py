@@ -96,7 +96,7 @@ def _feature_faces(pts, facets, dim, angle) -> dict[str, np.ndarray]:
         n = np.cross(pts[F[:, 1]] - pts[F[:, 0]], pts[F[:, 2]] - pts[F[:, 0]])
     n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-300)
     keys, owner = [], []
-    top = int(max(int(np.max(f)) for f in facets)) + 1
+    top = len(pts)  # facet nodes are node indices
     for w in np.unique(width):
         ids = np.flatnonzero(width == w)
         rows = np.asarray([facets[i] for i in ids], dtype=np.int64)

@@ -244,3 +244,23 @@ def test_progress_through_the_read_stages_and_cancel():
 
     with pytest.raises(Cancelled):
         read_mesh(DATA / "box.msh", isolate=False, progress=cancel_on_first, cancel=token)
+
+
+def test_cube_without_groups_splits_into_its_six_unit_faces(tmp_path):
+    """box.msh saved without its groups: the boundary splits at the 90 degree edges into the
+    six faces of the unit cube, each flat with area 1, numbered by their first facet."""
+    m = meshio.read(DATA / "box.msh")
+    path = tmp_path / "cube.vtu"
+    meshio.write(path, meshio.Mesh(m.points, [("tetra", m.cells_dict["tetra"])]))
+    mesh, report = read_mesh(path, isolate=False)
+    faces = [k for k in mesh.boundaries if k.startswith("face_")]
+    assert faces == [f"face_{k}" for k in range(1, 7)]
+    assert "split into 6 face(s)" in " ".join(report.notes)
+    p = mesh.points
+    for name in faces:
+        f = mesh.boundaries[name]
+        area = 0.5 * np.linalg.norm(np.cross(p[f[:, 1]] - p[f[:, 0]], p[f[:, 2]] - p[f[:, 0]]),
+                                    axis=1).sum()
+        assert area == pytest.approx(1.0, rel=1e-12)
+        assert np.ptp(p[f.ravel()], axis=0).min() == 0.0  # flat: one coordinate constant
+    assert len(mesh.boundaries["boundary"]) == sum(len(mesh.boundaries[k]) for k in faces)
