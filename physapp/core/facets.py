@@ -163,3 +163,28 @@ def select(groups: list[tuple[np.ndarray, np.ndarray]], on: np.ndarray,
             out.append((r[keep], w[keep]))
     out.sort(key=lambda g: int(g[1][0]))
     return out
+
+
+def facets_in(rows: np.ndarray, among: list[np.ndarray], n_nodes: int) -> np.ndarray:
+    """For each facet of ``rows`` (corner nodes, one per row), whether a facet of ``among`` (arrays
+    of facets, any corner counts) has the same nodes in any order."""
+    rows = np.asarray(rows)
+    keep = np.zeros(len(rows), dtype=bool)
+    if not len(rows):
+        return keep
+    k = rows.shape[1]
+    same = [np.asarray(a) for a in among if len(a) and np.asarray(a).shape[1] == k]
+    if not same:
+        return keep
+    key = np.sort(rows, axis=1)
+    other = np.sort(np.concatenate(same), axis=1)
+    n = max(int(n_nodes), int(key.max()) + 1, int(other.max()) + 1)
+    if n ** k < 2**62:
+        def pack(a):
+            out = a[:, 0].astype(np.int64)
+            for j in range(1, k):
+                out = out * n + a[:, j]
+            return out
+        return np.isin(pack(key), pack(other))
+    table = set(map(tuple, other.tolist()))
+    return np.array([tuple(r) in table for r in key.tolist()], dtype=bool)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from physapp.core.facets import boundary_facet_groups, in_scan_order
+from physapp.core.facets import boundary_facet_groups
 from physapp.core.mesh import CellBlock, MeshData
 from physapp.core.regions import CORNERS, FACETS  # noqa: F401 - re-exported
 from physapp.io.import_report import LINEAR, ImportError_
@@ -68,12 +68,6 @@ def _boundary_groups(cells) -> list[tuple[np.ndarray, np.ndarray]]:
     """Facets (corner nodes) that belong to exactly one domain cell, one array per corner count
     with each facet's position in the scan of the cells (:mod:`physapp.core.facets`)."""
     return boundary_facet_groups(((c.type, c.connectivity) for c in cells), FACETS, CORNERS)
-
-
-def _boundary_facets(cells) -> list[np.ndarray]:
-    """Facets (corner nodes) that belong to exactly one domain cell, in the order a scan of the
-    cells meets them."""
-    return in_scan_order(_boundary_groups(cells))
 
 
 def _feature_faces(pts, facets, dim, angle) -> dict[str, np.ndarray]:

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from physapp.core.errors import PhysappError
-from physapp.core.facets import in_scan_order, select
+from physapp.core.facets import facets_in, in_scan_order, select
 from physapp.core.mesh import CELL_INFO, CellBlock, MeshData
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
 from physapp.core.regions import CORNERS, FACETS  # noqa: F401 - re-exported
@@ -43,7 +43,6 @@ from physapp.io.import_report import (  # noqa: F401 - re-exported: readers' pub
     ImportReport,
 )
 from physapp.io.mesh_cleanup import (
-    _boundary_facets,
     _boundary_groups,
     _check_cells,
     _corners,
@@ -477,8 +476,8 @@ def _with_all_boundary(mesh: MeshData) -> MeshData:
         return mesh
     allb = np.concatenate([np.asarray(v) for v in mesh.boundaries.values()])
     # only facets on the outside: the faces between two bodies of an assembly are regions too
-    outside = {tuple(sorted(int(i) for i in f)) for f in _boundary_facets(mesh.cells)}
-    keep = np.array([tuple(sorted(int(i) for i in f)) in outside for f in allb], dtype=bool)
+    outside = [r for r, _ in _boundary_groups(mesh.cells)]
+    keep = facets_in(allb, outside, mesh.n_points)
     if keep.any():
         allb = allb[keep]
     return MeshData(mesh.points, mesh.cells, {**mesh.boundaries, "boundary": allb},
