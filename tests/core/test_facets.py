@@ -92,3 +92,13 @@ def test_select_keeps_facets_whose_nodes_are_all_on():
     assert select(groups, np.zeros(5, dtype=bool)) == []
     assert boundary_facet_groups([("tetra", np.zeros((0, 4), dtype=np.int64))], FACETS,
                                  CORNERS) == []
+
+
+def test_facets_in_matches_nodes_in_any_order():
+    from physapp.core.facets import facets_in
+
+    rows = np.array([[2, 1, 0], [5, 6, 7], [4, 3, 5]])
+    among = [np.array([[0, 1, 2], [3, 4, 5]]), np.array([[0, 1, 2, 3]])]  # quads: other width
+    for n in (8, 2**40):  # packed keys, and Python tuples beyond what packs
+        np.testing.assert_array_equal(facets_in(rows, among, n), [True, False, True])
+    assert not facets_in(rows, [np.array([[0, 1, 2, 3]])], 8).any()
