@@ -20,7 +20,7 @@ def _base(cell_type: str) -> str:
     return cell_type.rstrip("0123456789")
 
 
-def _sorted_columns(cols: list[np.ndarray]) -> list[np.ndarray]:
+def sorted_columns(cols: list[np.ndarray]) -> list[np.ndarray]:
     """The columns of a facet's nodes, sorted row by row (min, ..., max) with a sorting network
     (cheaper than ``np.sort(axis=1)`` on rows of two to four numbers)."""
     if len(cols) == 2:
@@ -41,7 +41,7 @@ def _sorted_columns(cols: list[np.ndarray]) -> list[np.ndarray]:
     return [s[:, j] for j in range(s.shape[1])]
 
 
-def _once(keys: list[list[np.ndarray]], n: int) -> np.ndarray:
+def seen_once(keys: list[list[np.ndarray]], n: int) -> np.ndarray:
     """Positions (ascending) of the facets that occur exactly once among ``keys`` (per facet
     segment, its sorted node columns), counted over all segments."""
     k = len(keys[0])
@@ -116,13 +116,13 @@ def boundary_facet_groups(blocks: Iterable[tuple[str, np.ndarray]], facets: dict
             continue
         top = max(top, int(c.max()))
         for f in facets[base]:
-            keys.setdefault(len(f), []).append(_sorted_columns([c[:, j] for j in f]))
+            keys.setdefault(len(f), []).append(sorted_columns([c[:, j] for j in f]))
             segs.setdefault(len(f), []).append((c, tuple(f), pos))
             pos += len(c)
     n = top + 1 if n_nodes is None else max(int(n_nodes), top + 1)
     groups = []
     for k in keys:
-        keep = _once(keys[k], n)
+        keep = seen_once(keys[k], n)
         sizes = np.array([len(c) for c, _, _ in segs[k]])
         starts = np.concatenate([[0], np.cumsum(sizes)])
         seg = np.searchsorted(starts, keep, side="right") - 1
