@@ -67,9 +67,10 @@ def seen_once(keys: list[list[np.ndarray]], n: int) -> np.ndarray:
 
 
 def _hash(v: np.ndarray, bits: int) -> np.ndarray:
-    """Multiplicative hash of int64 keys into ``bits`` bits."""
-    return ((v.view(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - bits)).astype(
-        np.intp)
+    """Multiplicative hash of int64 keys into ``bits`` bits (as non-negative int64)."""
+    h = np.ascontiguousarray(v).view(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    h >>= np.uint64(64 - bits)
+    return h.view(np.int64)
 
 
 def _once_packed(packed: np.ndarray) -> np.ndarray:
