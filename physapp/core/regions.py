@@ -51,17 +51,10 @@ def _base(cell_type: str) -> str:
 
 def boundary_facets(mesh: MeshData) -> list[np.ndarray]:
     """Corner-node facets (3D faces, 2D edges) that belong to exactly one domain cell."""
-    found: dict[tuple[int, ...], np.ndarray] = {}
-    count: dict[tuple[int, ...], int] = {}
-    for block in mesh.cells:
-        base = _base(block.type)
-        conn = block.connectivity[:, : CORNERS[base]]
-        for face in FACETS[base]:
-            sub = conn[:, list(face)]
-            for key, row in zip(map(tuple, np.sort(sub, axis=1)), sub, strict=True):
-                count[key] = count.get(key, 0) + 1
-                found.setdefault(key, row)
-    return [found[k] for k, n in count.items() if n == 1]
+    from physapp.core.facets import boundary_facet_groups, in_scan_order
+
+    return in_scan_order(boundary_facet_groups(((b.type, b.connectivity) for b in mesh.cells),
+                                               FACETS, CORNERS))
 
 
 def _facet_geometry(points: np.ndarray, facets: np.ndarray, dim: int):

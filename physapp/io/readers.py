@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from physapp.core.errors import PhysappError
+from physapp.core.facets import facets_in, in_scan_order, select
 from physapp.core.mesh import CELL_INFO, CellBlock, MeshData
 from physapp.core.progress import NEVER, CancelToken, ProgressFn, no_progress
 from physapp.core.regions import CORNERS, FACETS  # noqa: F401 - re-exported
@@ -42,10 +43,9 @@ from physapp.io.import_report import (  # noqa: F401 - re-exported: readers' pub
     ImportReport,
 )
 from physapp.io.mesh_cleanup import (
-    _boundary_facets,
+    _boundary_groups,
     _check_cells,
     _corners,
-    _facet_array,
     _feature_faces,
     _repair_nodes,
     _stack,
@@ -386,30 +386,35 @@ def _read_with_meshio(path, unit, feature_angle, progress, cancel):
                 boundaries.setdefault(name, []).append(_corners(blocks[i][0], blocks[i][1][idx]))
     # merge duplicate nodes, drop unused ones
     pts, cells, boundaries = _repair_nodes(pts, cells, boundaries, report)
-    boundary_facets = _boundary_facets(cells)
+    progress(0.6, "Finding the boundary")
+    cancel.check()
+    outside = _boundary_groups(cells)
     for name, nodes in getattr(m, "point_sets", {}).items():
         if name in boundaries:
             continue
         on = np.zeros(len(pts), dtype=bool)
         nodes = np.asarray(nodes, dtype=np.int64)
         on[nodes[nodes < len(on)]] = True
-        sel = [f for f in boundary_facets if on[f].all()]
+        sel = select(outside, on)
         if sel:
-            boundaries[name] = [_facet_array(sel)]
+            boundaries[name] = [_stack([r for r, _ in sel])]
             report.notes.append(f"boundary region '{name}' made from the node set of that name")
     regions = {k: _stack(v) for k, v in boundaries.items()}
     regions = {k: v for k, v in regions.items() if len(v)}
     if not regions:
-        regions = _feature_faces(pts, boundary_facets, dim, feature_angle)
+        progress(0.75, "Splitting the boundary into faces")
+        regions = _feature_faces(pts, in_scan_order(outside), dim, feature_angle)
         if len(regions) > 0:
             report.notes.append(
                 f"no boundary regions in the file: the boundary was split into {len(regions)} "
                 f"face(s) at edges sharper than {feature_angle:g} degrees"
             )
     if "boundary" not in regions:
-        regions["boundary"] = _facet_array(boundary_facets)
+        regions["boundary"] = _stack([r for r, _ in outside])
     subs = {k: np.concatenate(v) for k, v in subdomains.items()}
     mesh = MeshData(pts, tuple(cells), regions, subs, dim)
+    progress(0.9, "Checking the cells")
+    cancel.check()
     inverted = _check_cells(mesh, path)
     if inverted:
         report.repairs.append(f"{inverted} cell(s) with reversed node order (negative volume) "
@@ -470,8 +475,8 @@ def _with_all_boundary(mesh: MeshData) -> MeshData:
         return mesh
     allb = np.concatenate([np.asarray(v) for v in mesh.boundaries.values()])
     # only facets on the outside: the faces between two bodies of an assembly are regions too
-    outside = {tuple(sorted(int(i) for i in f)) for f in _boundary_facets(mesh.cells)}
-    keep = np.array([tuple(sorted(int(i) for i in f)) in outside for f in allb], dtype=bool)
+    outside = [r for r, _ in _boundary_groups(mesh.cells)]
+    keep = facets_in(allb, outside, mesh.n_points)
     if keep.any():
         allb = allb[keep]
     return MeshData(mesh.points, mesh.cells, {**mesh.boundaries, "boundary": allb},

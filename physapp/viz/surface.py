@@ -40,24 +40,33 @@ def display_surface(mesh: MeshData) -> np.ndarray:
     mid-side nodes, quads in two."""
     if mesh.dim < 3:
         return display_triangles(mesh)
-    groups: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}  # nodes per face -> faces
+    from physapp.core.facets import seen_once, sorted_columns
+
+    # a face's identity is its sorted corners; a face seen once is on the outside (a tetra10's
+    # face meets a tetra's never: one mesh has one order). Only the outer faces are gathered.
+    groups: dict[int, list[tuple[np.ndarray, tuple[int, ...], int]]] = {}  # nodes per face
     for block in mesh.cells:
         if block.type not in _FACES:
             raise ValueError(f"cannot display cells of type {block.type!r}")
         conn = np.asarray(block.connectivity, dtype=np.int64)
-        n_corners = _CORNERS[block.type]
-        centre = mesh.points[conn[:, :n_corners]].mean(axis=1)  # of each cell
         for face in _FACES[block.type]:
-            groups.setdefault(len(face), []).append((conn[:, face], centre))
+            groups.setdefault(len(face), []).append((conn, face, _CORNERS[block.type]))
     tris = []
-    # a face's identity is its sorted corners; a face seen once is on the outside (a tetra10's
-    # face meets a tetra's never: one mesh has one order)
     for n_nodes, parts in groups.items():
-        faces = np.concatenate([f for f, _ in parts])
-        centres = np.concatenate([c for _, c in parts])
         corners = 4 if n_nodes == 4 else 3
-        once = _seen_once(np.sort(faces[:, :corners], axis=1))
-        outer = _outward(mesh.points, faces[once], centres[once], corners)
+        keys = [sorted_columns([conn[:, j] for j in face[:corners]]) for conn, face, _ in parts]
+        once = seen_once(keys, mesh.n_points)
+        starts = np.cumsum([0] + [len(conn) for conn, _, _ in parts])
+        part = np.searchsorted(starts, once, side="right") - 1
+        faces = np.empty((len(once), n_nodes), dtype=np.int64)
+        centres = np.empty((len(once), 3))
+        for i in np.unique(part):
+            sel = np.flatnonzero(part == i)
+            conn, face, n_corners = parts[i]
+            cell = conn[once[sel] - starts[i]]
+            faces[sel] = cell[:, list(face)]
+            centres[sel] = mesh.points[cell[:, :n_corners]].mean(axis=1)  # of each cell
+        outer = _outward(mesh.points, faces, centres, corners)
         if n_nodes == 6:
             tris.append(outer[:, _TRI6_SPLIT].reshape(-1, 3))
         elif n_nodes == 4:
@@ -81,17 +90,6 @@ def _outward(points: np.ndarray, faces: np.ndarray, cell_centres: np.ndarray,
     faces = faces.copy()
     faces[inward] = faces[inward][:, flip]
     return faces
-
-
-def _seen_once(keys: np.ndarray) -> np.ndarray:
-    """Mask of the rows of ``keys`` that no other row equals."""
-    order = np.lexsort(keys.T[::-1])
-    ordered = keys[order]
-    differs = np.any(ordered[1:] != ordered[:-1], axis=1)
-    single = np.r_[True, differs] & np.r_[differs, True]
-    mask = np.empty(len(keys), dtype=bool)
-    mask[order] = single
-    return mask
 
 
 def shared_surface(grid: pv.UnstructuredGrid, triangles: np.ndarray) -> pv.PolyData:

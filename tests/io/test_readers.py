@@ -178,6 +178,21 @@ def test_reversed_cells_are_reported_as_a_repair():
     assert not any("reversed" in r for r in clean.repairs)
 
 
+def test_reversed_and_flat_tetrahedra_are_counted_and_refused(tmp_path):
+    """Two tets (volumes 1/6 and 1/3), the second listed inside out: one reversed cell; the
+    second made flat: refused."""
+    pts = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 1]], dtype=float)
+    path = tmp_path / "two.vtu"
+    meshio.write(path, meshio.Mesh(pts, [("tetra", np.array([[0, 1, 2, 3], [2, 1, 3, 4]]))]))
+    _, report = read_mesh(path, isolate=False)
+    assert "1 cell(s) with reversed node order" in " ".join(report.repairs)
+    flat = pts.copy()
+    flat[4] = [0.25, 0.25, 0.5]  # on the plane x + y + z = 1 of nodes 1, 2, 3
+    meshio.write(path, meshio.Mesh(flat, [("tetra", np.array([[0, 1, 2, 3], [1, 2, 3, 4]]))]))
+    with pytest.raises(ImportError_, match="1 degenerate tetra cell"):
+        read_mesh(path, isolate=False)
+
+
 @pytest.mark.parametrize("version", [4.1, 2.2])
 def test_partitioned_gmsh_meshes_are_merged(tmp_path, version):
     """A mesh saved partitioned (MPI runs write these) reads as the whole mesh; MSH 4's
@@ -205,3 +220,47 @@ def test_partitioned_gmsh_meshes_are_merged(tmp_path, version):
     assert len(mesh.boundaries["x0"]) == len(ref.boundaries["x0"])
     if version == 4.1:
         assert any("partitioned into 3 parts" in r for r in report.repairs)
+
+
+def test_progress_through_the_read_stages_and_cancel():
+    """The read reports its stages in order (reading, boundary, checks, done) and stops at the
+    first stage boundary once cancelled."""
+    from physapp.core.errors import Cancelled
+    from physapp.core.progress import CancelToken
+
+    seen = []
+    mesh, _ = read_mesh(DATA / "box.msh", isolate=False,
+                        progress=lambda f, msg: seen.append((f, msg)))
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
+    assert [m for _, m in seen] == ["Reading box.msh", "Finding the boundary",
+                                    "Checking the cells", "Read 358 nodes, 1105 cells"]
+    assert mesh.n_cells == 1105
+
+    token = CancelToken()
+
+    def cancel_on_first(f, msg):
+        token.cancel()
+
+    with pytest.raises(Cancelled):
+        read_mesh(DATA / "box.msh", isolate=False, progress=cancel_on_first, cancel=token)
+
+
+def test_cube_without_groups_splits_into_its_six_unit_faces(tmp_path):
+    """box.msh saved without its groups: the boundary splits at the 90 degree edges into the
+    six faces of the unit cube, each flat with area 1, numbered by their first facet."""
+    m = meshio.read(DATA / "box.msh")
+    path = tmp_path / "cube.vtu"
+    meshio.write(path, meshio.Mesh(m.points, [("tetra", m.cells_dict["tetra"])]))
+    mesh, report = read_mesh(path, isolate=False)
+    faces = [k for k in mesh.boundaries if k.startswith("face_")]
+    assert faces == [f"face_{k}" for k in range(1, 7)]
+    assert "split into 6 face(s)" in " ".join(report.notes)
+    p = mesh.points
+    for name in faces:
+        f = mesh.boundaries[name]
+        area = 0.5 * np.linalg.norm(np.cross(p[f[:, 1]] - p[f[:, 0]], p[f[:, 2]] - p[f[:, 0]]),
+                                    axis=1).sum()
+        assert area == pytest.approx(1.0, rel=1e-12)
+        assert np.ptp(p[f.ravel()], axis=0).min() == 0.0  # flat: one coordinate constant
+    assert len(mesh.boundaries["boundary"]) == sum(len(mesh.boundaries[k]) for k in faces)
