@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from physapp.core.display_mesh import remember as remember_display
 from physapp.core.mesh import MeshData
 from physapp.gui.dialog_parts import error_label, ok_cancel
 from physapp.gui.part_tasks import (
@@ -49,7 +50,7 @@ from physapp.gui.part_tasks import (
     parse_number,
     probe_extent,
     read_deck,
-    read_part,
+    read_part_for_display,
 )
 from physapp.gui.qt_job_runner import QtJobRunner
 from physapp.gui.settings import open_store
@@ -403,7 +404,8 @@ class FileOpener(QObject):
             if Path(path).suffix.lower() == ".inp":
                 self._submit("read", path, options, read_deck, path, options.length_unit)
             else:
-                self._submit("read", path, options, read_part, path, *options.read_args())
+                self._submit("read", path, options, read_part_for_display, path,
+                             *options.read_args())
 
     def cancel(self) -> None:
         """Stop the running read (its process is killed) or close the import dialog."""
@@ -513,11 +515,13 @@ class FileOpener(QObject):
             self._ask_options(path, result)
             return
         self._end()
-        if len(result) == 4:  # a deck: mesh, report, set-up, deck report
-            mesh, report, setup, deck = result
+        # the viewport's arrays found in the reading process: the GUI thread only wraps them (#16)
+        remember_display(result[0], result[-1])
+        if len(result) == 5:  # a deck: mesh, report, set-up, deck report, display arrays
+            mesh, report, setup, deck, _ = result
             self.opened.emit(OpenedPart(path, mesh, report, options, setup, deck))
             return
-        mesh, report = result
+        mesh, report, _ = result
         self.opened.emit(OpenedPart(path, mesh, report, options))
 
     def _ask_options(self, path: str, extent) -> None:
@@ -532,7 +536,8 @@ class FileOpener(QObject):
             dialog.deleteLater()
             if code == QDialog.DialogCode.Accepted and dialog.options is not None:
                 opts = dialog.options
-                self._submit("read", path, opts, read_part, path, *opts.read_args())
+                self._submit("read", path, opts, read_part_for_display, path,
+                             *opts.read_args())
             else:
                 if self.progress_dialog is not None:
                     self._end()

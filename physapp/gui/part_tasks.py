@@ -78,10 +78,30 @@ def read_part(path: str, unit: str | None, size: float | None, order: int = 1,
                      progress=progress, cancel=cancel)
 
 
+def read_part_for_display(path: str, unit: str | None, size: float | None, order: int = 1,
+                          refine=(), curvature: float = 0.0, *,
+                          progress: ProgressFn = no_progress, cancel: CancelToken = NEVER):
+    """:func:`read_part` and the viewport's arrays of the part
+    (:func:`~physapp.core.display_mesh.display_arrays`, None for a 2D part), found in the
+    reading process so that the GUI thread only wraps them (#16): ``(mesh, report, arrays)``."""
+    mesh, report = read_part(path, unit, size, order, refine, curvature,
+                             progress=progress, cancel=cancel)
+    return mesh, report, _display_arrays(mesh, progress)
+
+
+def _display_arrays(mesh: MeshData, progress: ProgressFn):
+    from physapp.core.display_mesh import display_arrays
+
+    if mesh.dim == 3:
+        progress(1.0, "Preparing the display")
+    return display_arrays(mesh)
+
+
 def read_deck(path: str, unit: str | None, *, progress: ProgressFn = no_progress,
               cancel: CancelToken = NEVER):
     """A CalculiX/Abaqus deck read as a complete set-up: ``(MeshData, ImportReport, set-up dict,
-    DeckReport)``; a deck without a usable set-up (a mesh only) gives ``None`` for the last two
+    DeckReport, display arrays)``; a deck without a usable set-up (a mesh only) gives ``None``
+    for the set-up and deck report
     and the mesh as :func:`read_part` reads it."""
     from physapp.io.inp import DeckError, read_inp
 
@@ -91,7 +111,7 @@ def read_deck(path: str, unit: str | None, *, progress: ProgressFn = no_progress
     except DeckError as exc:
         mesh, report = read_part(path, unit, None, progress=progress, cancel=cancel)
         report.notes.append(f"Deck set-up not usable: {exc}")
-        return mesh, report, None, None
+        return mesh, report, None, None, _display_arrays(mesh, progress)
     from physapp.io.readers import ImportReport
 
     lo, hi = mesh.bounds()
@@ -99,7 +119,7 @@ def read_deck(path: str, unit: str | None, *, progress: ProgressFn = no_progress
                           mesh.dim, {k: len(v) for k, v in mesh.boundaries.items()},
                           {k: len(v) for k, v in mesh.subdomains.items()},
                           (tuple(map(float, lo)), tuple(map(float, hi))), mesh.length_unit)
-    return mesh, report, data, deck
+    return mesh, report, data, deck, _display_arrays(mesh, progress)
 
 
 def _probe_cad(path: str, self_unit: bool) -> tuple[float, float, float]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pyvista as pv
 
+from physapp.core.display_mesh import known
 from physapp.core.labels import KEY_LABELS, key_label, pretty_unit  # noqa: F401 (re-exported)
 from physapp.core.mesh import MeshData
 from physapp.core.results import FieldResult
@@ -74,9 +75,24 @@ def display_cells(mesh: MeshData) -> tuple[np.ndarray, np.ndarray]:
 
 
 def mesh_to_grid(mesh: MeshData) -> pv.UnstructuredGrid:
-    """An UnstructuredGrid for display on (a copy of) the mesh's points."""
-    cells, types = display_cells(mesh)
-    return pv.UnstructuredGrid(cells, types, np.array(mesh.points, dtype=np.float64))
+    """An UnstructuredGrid for display on (a copy of) the mesh's points. A solid whose cell
+    arrays were found off the GUI thread (:func:`~physapp.core.display_mesh.known`) is wrapped
+    around them without a copy (#16)."""
+    points = np.array(mesh.points, dtype=np.float64)
+    ready = known(mesh) if mesh.dim == 3 else None
+    if ready is None:
+        cells, types = display_cells(mesh)
+        return pv.UnstructuredGrid(cells, types, points)
+    from vtkmodules.util.numpy_support import numpy_to_vtk
+    from vtkmodules.vtkCommonDataModel import vtkCellArray
+
+    cells = vtkCellArray()
+    cells.SetData(numpy_to_vtk(ready.offsets, deep=False),
+                  numpy_to_vtk(ready.cell_nodes(mesh), deep=False))
+    grid = pv.UnstructuredGrid()
+    grid.points = points
+    grid.SetCells(numpy_to_vtk(ready.types, deep=False), cells)
+    return grid
 
 
 def display_unit(unit: str, magnitude: float | None = None) -> tuple[float, str]:
