@@ -78,6 +78,10 @@ class ProcessJobRunner:
         self._events: mp.Queue | None = None
         self._running: int | None = None
         self._pending: list[JobEvent] = []
+        # the worker's events are received (read from the pipe and unpickled) on a thread: a
+        # large result (a million-cell mesh) does not stall the owner's thread while it arrives
+        self._inbox: queue.Queue = queue.Queue()
+        self._receiver: _Receiver | None = None
 
     @property
     def busy(self) -> bool:
@@ -91,6 +95,8 @@ class ProcessJobRunner:
         """Start the worker now (warm-up) rather than at the first submit."""
         if self._proc is None or not self._proc.is_alive():
             self._tasks, self._events = self._ctx.Queue(), self._ctx.Queue()
+            self._inbox = queue.Queue()
+            self._receiver = _Receiver(self._events, self._inbox)
             self._proc = self._ctx.Process(
                 target=_worker_main, args=(self._tasks, self._events, self._preload), daemon=True
             )
@@ -123,11 +129,12 @@ class ProcessJobRunner:
         out, self._pending = self._pending, []
         while self._events is not None:
             try:
-                raw = self._events.get_nowait()
+                raw = self._inbox.get_nowait()
             except queue.Empty:
                 break
             out.append(self._event(raw))
-        if self._running is not None and self._proc is not None and not self._proc.is_alive():
+        if (self._running is not None and self._proc is not None and not self._proc.is_alive()
+                and not self._receiver.busy(self._inbox)):
             job_id, self._running = self._running, None
             code = self._proc.exitcode
             self._kill()
@@ -157,8 +164,14 @@ class ProcessJobRunner:
         return JobEvent(kind, job_id, message=raw[2])
 
     def _kill(self) -> None:
+        self._stop_receiver()
         _stop(self._proc, self._tasks, self._events, graceful=False)
         self._proc = self._tasks = self._events = None
+
+    def _stop_receiver(self) -> None:
+        if self._receiver is not None:
+            self._receiver.stop()
+            self._receiver = None
 
     def shutdown(self, *, wait: bool = True) -> None:
         """Stop the worker: it is asked to exit (2 s), then terminated. ``wait=False``: that
@@ -167,6 +180,7 @@ class ProcessJobRunner:
         busy, self._running = self._running is not None, None
         proc, tasks, events = self._proc, self._tasks, self._events
         self._proc = self._tasks = self._events = None
+        self._stop_receiver()
         if proc is None:
             return
         if wait:
@@ -176,6 +190,45 @@ class ProcessJobRunner:
         else:
             threading.Thread(target=_stop, args=(proc, tasks, events), daemon=True,
                              name="physapp-job-reaper").start()
+
+
+class _Receiver:
+    """Moves a worker's events from its queue into ``inbox`` on a daemon thread (the pipe is
+    read and the result unpickled there). :meth:`stop` returns within one short wait, before
+    the queue is closed."""
+
+    WAIT = 0.05
+
+    def __init__(self, events, inbox: queue.Queue) -> None:
+        self._events, self._inbox = events, inbox
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name="physapp-job-events")
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                raw = self._events.get(timeout=self.WAIT)
+            except queue.Empty:
+                continue
+            except (OSError, EOFError, ValueError):  # the queue closed under us
+                return
+            self._inbox.put(raw)
+
+    def busy(self, inbox: queue.Queue) -> bool:
+        """True while events sent by a worker are still to be moved (one died after sending:
+        they are delivered before its death is reported)."""
+        if not inbox.empty():
+            return True
+        try:
+            return self._thread.is_alive() and bool(self._events._poll(0))  # noqa: SLF001
+        except (OSError, ValueError):
+            return False
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=2 * self.WAIT)
 
 
 def _stop(proc, tasks, events, *, graceful: bool = True) -> None:
