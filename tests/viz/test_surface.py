@@ -85,3 +85,33 @@ def test_shared_surface_shows_what_is_written_into_the_grid():
     np.testing.assert_array_equal(poly.point_data["field"], 2.0 * mesh.points[:, 0])
     assert poly.bounds[4:] == pytest.approx((1.0, 2.0))
     assert poly.area == pytest.approx(6.0)
+
+
+@pytest.mark.parametrize("quadratic", [False, True])
+def test_arrays_found_elsewhere_give_the_same_grid_and_surface_without_copying(quadratic):
+    """A part's reading process finds the display arrays (#16); the GUI thread wraps them: the
+    grid has the cells the copying path gives, on the mesh's own connectivity memory."""
+    from vtkmodules.util.numpy_support import vtk_to_numpy
+
+    from physapp.core import display_mesh
+
+    mesh = _cube_tets(3)
+    mesh = _quadratic(mesh) if quadratic else mesh
+    copied = mesh_to_grid(mesh)  # nothing remembered yet: built from copied arrays
+    copied_tris = display_surface(mesh)
+    arrays = display_mesh.display_arrays(mesh)
+    display_mesh.remember(mesh, arrays)
+    assert display_mesh.known(mesh) is arrays
+    wrapped = mesh_to_grid(mesh)
+    assert np.array_equal(wrapped.cells, copied.cells)
+    assert np.array_equal(wrapped.celltypes, copied.celltypes)
+    assert abs(wrapped.volume - 1.0) < 1e-12  # the unit cube
+    conn = vtk_to_numpy(wrapped.GetCells().GetConnectivityArray())
+    assert np.shares_memory(conn, mesh.cells[0].connectivity)
+    assert display_surface(mesh) is arrays.triangles
+    assert np.array_equal(arrays.triangles, copied_tris)
+    area, _, _ = _areas_and_normals(mesh.points, arrays.triangles)
+    assert abs(area.sum() - 6.0) < 1e-12  # six unit faces
+    other = MeshData(mesh.points.copy(), tuple(CellBlock(b.type, b.connectivity.copy())
+                                               for b in mesh.cells))
+    assert display_mesh.known(other) is None  # equal cells but other arrays: not taken
