@@ -99,6 +99,7 @@ class PartController(PartFilesMixin, PartViewMixin, QObject):
         self.pick_mode = False
         self.highlighted: str | None = None
         self._facets: BoundaryFacets | None = None
+        self._facets_future = None  # the facets being found on a worker thread
         self._stash: dict[str, tuple] = {}
         self._pending: dict | None = None
         self._viewport = None
@@ -152,7 +153,7 @@ class PartController(PartFilesMixin, PartViewMixin, QObject):
             self._remember()  # leaving this part: its set-up comes back if it is reopened
         if not isinstance(study, ImportedPartStudy):
             self.study = self.info = self.mesh = None
-            self._facets = None
+            self._facets = self._facets_future = None
             self.problem = ""
             self._publish()
             if self.dock is not None:
@@ -166,7 +167,7 @@ class PartController(PartFilesMixin, PartViewMixin, QObject):
                 study.spec.title, _report_of(study.mesh))  # made elsewhere (no file info)
             self.setup = copy_setup(study.part)
             self._stash = {}
-            self._facets = None
+            self.prefetch_facets()
             self.selection = np.zeros(0, dtype=np.int64)
             self.seeds = []
             self._ensure_panel()

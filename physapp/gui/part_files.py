@@ -234,8 +234,9 @@ class PartFilesMixin:
             list(state.get("refine") or []), float(state.get("curvature") or 0.0)))
 
     def _restored(self, state: dict, mesh: MeshData, info: PartInfo, notes: list[str]):
-        facets = BoundaryFacets(mesh)
-        for name, r in state.get("picked_regions", {}).items():
+        picked = state.get("picked_regions", {})
+        facets = BoundaryFacets(mesh) if picked else None  # array work only when needed
+        for name, r in picked.items():
             rows = np.asarray(r.get("facets", []), dtype=np.int64)
             ok = len(rows) and rows.max() < mesh.n_points and np.all(facets.index_of(rows) >= 0)
             if not ok:  # the file was remeshed differently: grow the faces again from the clicks

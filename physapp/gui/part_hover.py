@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 #: the mouse rests this long (ms) over the view before the region under it is looked up
 REST_MS = 120
 #: below this many nodes a hover may build the boundary facets (a few ms); above, it waits for
-#: a pick or a selector to build them
+#: the worker thread that finds them when the part opens (PartView.prefetch_facets)
 BUILD_FACETS_NODES = 30_000
 HOVER = "part_hover"
 HOVER_COLOR = "#ffd21f"  # an outline: clear of the magenta highlight and the orange picking
@@ -71,7 +71,7 @@ class RegionHover(QObject):
         """The named boundary region of the facet nearest ``point`` (the smallest one when
         regions overlap), or None."""
         ctl = self.ctl
-        if ctl.mesh is None or (ctl._facets is None and ctl.mesh.n_points > BUILD_FACETS_NODES):
+        if ctl.mesh is None or (not ctl.facets_ready and ctl.mesh.n_points > BUILD_FACETS_NODES):
             return None
         facets = ctl.facets
         i = facets.facet_at(point)

@@ -22,6 +22,8 @@ from physapp.gui.part_tasks import (
     with_region,
 )
 
+_FACET_POOL = None  # one worker thread finds the boundary facets of the parts opened
+
 #: VTK cell types and corner counts of the linear cells a subdomain highlight draws
 _VTK_TYPE = {"triangle": 5, "quad": 9, "tetra": 10, "hexahedron": 12, "wedge": 13, "pyramid": 14}
 
@@ -61,9 +63,33 @@ class PartViewMixin:
 
     @property
     def facets(self) -> BoundaryFacets:
+        """The part's boundary facets: found on a worker thread when the part opened
+        (:meth:`prefetch_facets`; waited for if a pick comes first), else here."""
         if self._facets is None:
-            self._facets = BoundaryFacets(self.mesh)
+            future, self._facets_future = self._facets_future, None
+            facets = future.result() if future is not None else None
+            if facets is None or facets.mesh.cells is not self.mesh.cells:
+                facets = BoundaryFacets(self.mesh)
+            facets.mesh = self.mesh  # same nodes and cells: facets and normals still hold
+            self._facets = facets
         return self._facets
+
+    @property
+    def facets_ready(self) -> bool:
+        """True when :attr:`facets` returns without array work on this thread."""
+        future = self._facets_future
+        return self._facets is not None or (future is not None and future.done())
+
+    def prefetch_facets(self) -> None:
+        """Find the new part's boundary facets on a worker thread (plain numpy: sorts over every
+        cell face, ~2.5 s for a million tets), so the first pick or hover finds them ready (#16)."""
+        global _FACET_POOL
+        if _FACET_POOL is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _FACET_POOL = ThreadPoolExecutor(1, thread_name_prefix="physapp-facets")
+        self._facets = None
+        self._facets_future = _FACET_POOL.submit(BoundaryFacets, self.mesh)
 
     def highlight(self, region: str | None) -> None:
         """Colour the faces of ``region`` (None: no highlight); edges are drawn as thick lines,

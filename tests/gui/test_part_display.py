@@ -62,3 +62,26 @@ def test_the_surface_of_an_opened_solid_comes_from_the_reading_process(qtbot, wi
     assert np.array_equal(np.sort(arrays.triangles, axis=1),
                           np.sort(original(mesh), axis=1))  # what the GUI thread used to find
     assert win.viewport.grid.n_cells == 1105
+
+
+def test_the_boundary_facets_for_picking_are_found_on_a_worker_thread(qtbot, win, monkeypatch):
+    import physapp.gui.part_view as part_view
+
+    threads = []
+    original = part_view.BoundaryFacets
+
+    def spy(mesh):
+        threads.append(threading.current_thread().name)
+        return original(mesh)
+
+    monkeypatch.setattr(part_view, "BoundaryFacets", spy)
+    win.open_file(str(BOX))
+    qtbot.waitUntil(lambda: win.parts.active and win.viewport.n_points > 0, timeout=30_000)
+    qtbot.waitUntil(lambda: win.parts.facets_ready, timeout=10_000)
+    facets = win.parts.facets
+    assert len(threads) == 1 and threads[0].startswith("physapp-facets")
+    assert threads[0] != threading.main_thread().name
+    # the cube's six faces, 104 triangles each (front, back and top are named regions of 104)
+    assert len(facets) == 624 and facets.mesh is win.parts.mesh
+    top = facets.index_of(win.parts.mesh.boundaries["top"])
+    assert (top >= 0).all() and np.allclose(facets.normals[top], [0, 1, 0])  # top is y = 1
