@@ -153,6 +153,10 @@ class ProcessJobRunner:
 
     def _event(self, raw: tuple) -> JobEvent:
         kind, job_id = raw[0], raw[1]
+        if kind == "lost":  # the receiving thread could not read an event: the job fails
+            job_id, self._running = self._running, None
+            return JobEvent("error", job_id or 0, message=(
+                f"The worker's answer could not be received ({raw[2]})."))
         if kind in ("done", "error", "cancelled") and job_id == self._running:
             self._running = None
         if kind == "progress":
@@ -212,8 +216,10 @@ class _Receiver:
                 raw = self._events.get(timeout=self.WAIT)
             except queue.Empty:
                 continue
-            except (OSError, EOFError, ValueError):  # the queue closed under us
-                return
+            except Exception as exc:  # noqa: BLE001 - e.g. a result that cannot be unpickled
+                if self._stopping.is_set() or isinstance(exc, (OSError, EOFError)):
+                    return  # the queue closed under us, or the worker died (poll reports it)
+                raw = ("lost", None, f"{type(exc).__name__}: {exc}")
             self._inbox.put(raw)
 
     def busy(self, inbox: queue.Queue) -> bool:

@@ -88,3 +88,30 @@ def test_latest_wins_skips_stale_requests():
     assert w.wait_idle(5)
     assert errors == ["bad value"]
     w.close()
+
+
+def _refuse():
+    raise RuntimeError("this object cannot be rebuilt here")
+
+
+class _Unreadable:
+    def __reduce__(self):
+        return (_refuse, ())
+
+
+def unreadable_result(*, progress, cancel):
+    return _Unreadable()
+
+
+def test_results_arrive_on_the_runners_thread_and_an_unreadable_one_is_an_error(runner):
+    """Events are received (and unpickled) on the runner's own thread, so a large result does
+    not stall the caller's (GUI) thread (#16); one that cannot be rebuilt fails its job."""
+    runner.submit(unreadable_result)
+    ev, _ = wait_final(runner)
+    assert ev.kind == "error" and "could not be received" in ev.message
+    assert "cannot be rebuilt here" in ev.message and not runner.busy
+    names = {t.name for t in threading.enumerate()}
+    assert "physapp-job-events" in names  # the receiving thread, still serving the worker
+    runner.submit(solve_study, "plate-with-hole", {"mesh_size": 0.02})  # the worker still works
+    ev, _ = wait_final(runner)
+    assert ev.kind == "done" and ev.result.meta["n_dofs"] > 100
