@@ -229,6 +229,8 @@ class BatchedGP:
         """
         import torch
 
+        from physapp.surrogates.adam import Adam
+
         x = x.to(torch.float64)
         y = y.to(torch.float64)
         n, d = x.shape
@@ -266,7 +268,7 @@ class BatchedGP:
         def run(params: dict[str, torch.Tensor], tgt: torch.Tensor, start: int, stop: int
                 ) -> torch.Tensor:
             params = {k: v.to(dev).clone().requires_grad_(True) for k, v in params.items()}
-            opt = torch.optim.Adam(list(params.values()), lr=lr)
+            opt = Adam(list(params.values()), lr=lr)
             nll = None
             for it in range(start, stop):
                 cancel.check()
