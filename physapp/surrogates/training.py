@@ -224,7 +224,9 @@ def evaluate(model: FieldSurrogate, data: TrainingData, *, chunk: int = 64) -> d
             scale = float(np.sqrt(np.mean(true**2))) if true.size else 0.0
             inside = e <= 1.96 * s + 1e-9 * scale
             entry["coverage95"] = float(inside.mean()) if inside.size else 1.0
-            entry["mean_std_over_rmse"] = float(np.sqrt(np.mean(s**2) / max(np.mean(e**2), 1e-300)))
+            if e.size:  # no varying component (a field that is 0 everywhere): undefined
+                entry["mean_std_over_rmse"] = float(np.sqrt(np.mean(s**2)
+                                                            / max(np.mean(e**2), 1e-300)))
             hits += int(inside.sum())
             total += inside.size
         out["fields"][name] = entry
