@@ -15,9 +15,11 @@ from benchmarks import fuzz  # noqa: E402
 #: inputs per reader in the test suite (the whole file stays under ~40 s)
 PER_READER = {"model": 10, "manifest": 15, "stl-ascii": 12, "stl-binary": 12, "ply": 12,
               "obj": 12}
-#: surfaces filled by gmsh: its classifier can loop on a corrupt surface; the isolated reader's
-#: time limit stops that in the app, so a hang is tolerated here but not a crash
-MAY_HANG = {"stl-ascii", "stl-binary", "ply", "obj"}
+#: surfaces filled by gmsh: its classifier can loop on a corrupt surface; and HDF5 data sets: the
+#: HDF5 library can loop for ever on a damaged attribute (plate-hang.h5). The app reads both in a
+#: child process stopped at a time limit (the last test below), so a hang of the library is
+#: tolerated here (and not re-run with a long limit: that cost minutes) but not a crash
+MAY_HANG = {"stl-ascii", "stl-binary", "ply", "obj", "hdf5"}
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +45,7 @@ def test_seeds_are_read(seeds, runner):
 def test_mutated_files_give_clear_errors(seeds, runner, kind):
     examples = []
     counts = fuzz.fuzz_reader(kind, seeds[kind], PER_READER.get(kind, 25), runner, seed=1,
-                              examples=examples)
+                              examples=examples, recheck=kind not in MAY_HANG)
     assert counts["crash"] == 0, examples
     if kind not in MAY_HANG and counts["hang"]:
         # a busy machine can stall a worker past 8 s: a real hang hangs again with more time
