@@ -225,11 +225,9 @@ def mesh_closed_surface(path: str | Path, size: float | None = None, *, length_u
     if tri.ndim != 2 or tri.shape[1] != 3 or pts.ndim != 2 or pts.shape[1] != 3 or tri.min() < 0 or tri.max() >= len(pts) or not np.all(np.isfinite(pts)):
         raise GeometryError(f"'{path.name}' is corrupt: its triangles refer to points that do not "
                             "exist, or its coordinates are not finite numbers.")
-    # a closed, manifold surface has every edge in exactly two triangles
-    edges = np.sort(np.concatenate([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [2, 0]]]), axis=1)
-    _, counts = np.unique(edges, axis=0, return_counts=True)
     # merge coincident points first (STL stores each triangle's corners separately; a corrupt
-    # file may repeat a point under two numbers)
+    # file may repeat a point under two numbers); then a closed, manifold surface has every
+    # edge in exactly two triangles
     with np.errstate(all="ignore"):
         key = np.round(pts / max(np.ptp(pts, axis=0).max(), 1e-300) * 1e9)
         key = np.nan_to_num(key, nan=0.0, posinf=0.0, neginf=0.0).astype(np.int64)
